@@ -1,0 +1,116 @@
+/**
+ * The only file that imports onnxruntime-node. Sessions are created once at start-up, warmed up, and
+ * handed out as a small runtime-neutral interface so that the rest of the code is plain TypeScript
+ * over typed arrays.
+ */
+import { existsSync, statSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export interface TensorIn {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface TensorOut {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface ModelSession {
+  readonly name: string;
+  readonly provider: ExecutionProvider;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(inputs: Record<string, TensorIn>): Promise<Record<string, TensorOut>>;
+  release(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** Tried in order; a provider that fails to initialise falls through to the next (CUDA -> CPU). */
+  providers?: readonly ExecutionProvider[];
+  /** Intra-op threads; 0 lets onnxruntime decide. */
+  threads?: number;
+  /** One input to run once after loading, so the first real request does not pay for lazy init. */
+  warmup?: Record<string, TensorIn>;
+}
+
+export class ModelLoadError extends Error {
+  constructor(path: string, why: string, cause?: unknown) {
+    super(`model ${path}: ${why}`, cause === undefined ? undefined : { cause });
+    this.name = 'ModelLoadError';
+  }
+}
+
+/**
+ * Loads an ONNX model or throws ModelLoadError; never returns a half-initialised session.
+ * onnxruntime-node throws when CUDA is listed but absent instead of falling back, hence one attempt
+ * per provider.
+ */
+export async function createModelSession(path: string, options: SessionOptions = {}): Promise<ModelSession> {
+  if (!existsSync(path) || statSync(path).size === 0) {
+    throw new ModelLoadError(path, 'file is missing or empty (run `npm run models:build`)');
+  }
+  const providers = options.providers ?? ['cpu'];
+  let session: ort.InferenceSession | undefined;
+  let provider: ExecutionProvider | undefined;
+  const errors: string[] = [];
+  for (const p of providers) {
+    try {
+      session = await ort.InferenceSession.create(path, {
+        executionProviders: [p],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: options.threads ?? 0,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      });
+      provider = p;
+      break;
+    } catch (err) {
+      errors.push(`${p}: ${(err as Error).message}`);
+    }
+  }
+  if (!session || !provider) throw new ModelLoadError(path, `no execution provider could load it (${errors.join('; ')})`);
+
+  const name = path.replace(/^.*\//, '').replace(/\.onnx$/, '');
+  const wrapped = wrapSession(name, provider, session);
+  if (options.warmup) {
+    try {
+      await wrapped.run(options.warmup);
+    } catch (err) {
+      await session.release();
+      throw new ModelLoadError(path, `warm-up run failed: ${(err as Error).message}`, err);
+    }
+  }
+  return wrapped;
+}
+
+/** Loads a model from bytes (tests use this for graphs they build or damage in memory). */
+export async function createModelSessionFromBytes(name: string, bytes: Uint8Array): Promise<ModelSession> {
+  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  return wrapSession(name, 'cpu', s);
+}
+
+function wrapSession(name: string, provider: ExecutionProvider, s: ort.InferenceSession): ModelSession {
+  return {
+    name,
+    provider,
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    async run(inputs) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.dims);
+      const res = await s.run(feeds);
+      const out: Record<string, TensorOut> = {};
+      for (const [k, t] of Object.entries(res)) {
+        if (t.type !== 'float32') throw new Error(`${name}: output ${k} is ${t.type}, expected float32`);
+        out[k] = { data: t.data as Float32Array, dims: t.dims };
+      }
+      return out;
+    },
+    release: () => s.release(),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The one error model of facerecon. Every failure the product can report has a stable code, an HTTP
+ * status and a message in English and Chinese. Codes are part of the public contract: never rename
+ * one; add new ones instead.
+ */
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly en: string;
+  readonly zh: string;
+  /** Optional advice on what to do next, in both languages. */
+  readonly hint?: { readonly en: string; readonly zh: string };
+}
+
+export const ERROR_SPECS = {
+  NO_FACE: {
+    status: 422,
+    en: 'No face found: upload a photo with one clearly visible face',
+    zh: '未检测到人脸，请上传一张清晰可见人脸的照片',
+    hint: { en: 'Face the camera in good light, without covering the face.', zh: '请在光线充足处正对镜头，不要遮挡面部。' },
+  },
+  MULTIPLE_FACES: {
+    status: 422,
+    en: 'Several faces found: upload a photo of one person',
+    zh: '检测到多人，请上传单人照片',
+    hint: { en: 'Crop the photo to the person you want to reconstruct.', zh: '请裁剪照片，只保留需要重建的人。' },
+  },
+  FACE_TOO_SMALL: {
+    status: 422,
+    en: 'The face is too small in the photo: move closer or crop the photo',
+    zh: '照片中的人脸太小，请靠近镜头或裁剪照片',
+  },
+  LOW_CONFIDENCE: {
+    status: 422,
+    en: 'The face could not be read reliably: use a sharper, better lit, unobstructed photo',
+    zh: '无法可靠识别人脸，请使用更清晰、光线更好且无遮挡的照片',
+  },
+  INVALID_IMAGE: {
+    status: 400,
+    en: 'The file is not a readable image (it may be truncated or corrupt)',
+    zh: '文件不是可读取的图片（可能已损坏或不完整）',
+  },
+  UNSUPPORTED_FORMAT: {
+    status: 415,
+    en: 'Unsupported image format: send JPEG, PNG or WebP',
+    zh: '不支持的图片格式，请使用 JPEG、PNG 或 WebP',
+  },
+  IMAGE_TOO_LARGE: {
+    status: 413,
+    en: 'The image is too large',
+    zh: '图片过大',
+    hint: { en: 'Compress the photo to 5 MB or less.', zh: '请将照片压缩到 5 MB 以内。' },
+  },
+  INVALID_REQUEST: {
+    status: 400,
+    en: 'The request is malformed',
+    zh: '请求格式错误',
+  },
+  MODEL_UNAVAILABLE: {
+    status: 503,
+    en: 'The face models are not loaded yet: try again shortly',
+    zh: '人脸模型尚未加载，请稍后重试',
+  },
+  OVERLOADED: {
+    status: 503,
+    en: 'The service is busy: retry after a short wait',
+    zh: '服务繁忙，请稍后重试',
+  },
+  TIMEOUT: {
+    status: 504,
+    en: 'Processing took too long and was stopped',
+    zh: '处理超时，已停止',
+  },
+  STORAGE_UNAVAILABLE: {
+    status: 503,
+    en: 'Result storage is unavailable: try again shortly',
+    zh: '结果存储暂不可用，请稍后重试',
+  },
+  INTERNAL: {
+    status: 500,
+    en: 'Internal error',
+    zh: '内部错误',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_SPECS;
+export type Lang = 'en' | 'zh';
+
+export const ERROR_CODES = Object.keys(ERROR_SPECS) as ErrorCode[];
+
+/** A failure the product reports to its callers; carries only the code and safe detail, never a stack. */
+export class FaceReconError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Internal detail for logs; never shown to callers. */
+  readonly detail?: string;
+
+  constructor(code: ErrorCode, options: { detail?: string; cause?: unknown } = {}) {
+    super(ERROR_SPECS[code].en, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FaceReconError';
+    this.code = code;
+    this.status = ERROR_SPECS[code].status;
+    this.detail = options.detail;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; message_zh: string; request_id?: string; hint?: string };
+}
+
+/** The one response shape for every failure; `lang` picks which language `hint` is in. */
+export function toErrorBody(code: ErrorCode, opts: { requestId?: string; lang?: Lang } = {}): ErrorBody {
+  const spec: ErrorSpec = ERROR_SPECS[code];
+  const lang = opts.lang ?? 'en';
+  return {
+    error: {
+      code,
+      message: lang === 'zh' ? spec.zh : spec.en,
+      message_zh: spec.zh,
+      ...(opts.requestId ? { request_id: opts.requestId } : {}),
+      ...(spec.hint ? { hint: spec.hint[lang] } : {}),
+    },
+  };
+}
