@@ -43,7 +43,7 @@ export async function loadReferenceModel(
       generatedBy: json.generatedBy as string,
       convertedBy: json.convertedBy as string,
       signature: json.signature as object,
-      userDefinedMetadata: json.userDefinedMetadata as Record<string, unknown>,
+      userDefinedMetadata: json.userDefinedMetadata as Record<string, {}>,
     }),
   });
   const names = Object.keys(outputs);

@@ -1,0 +1,83 @@
+/**
+ * The only file that imports sharp. Decodes uploads into the neutral RgbImage (EXIF orientation applied,
+ * alpha dropped, sRGB) and encodes RGB buffers as PNG. Decoder failures become FaceReconError codes so
+ * that no sharp/libvips message ever reaches a caller.
+ */
+import sharp from 'sharp';
+import { FaceReconError, createRgbImage, type RgbImage } from '@facerecon/shared';
+
+// One request must not hog every core of the host; the pool above us gives the parallelism.
+sharp.concurrency(1);
+sharp.cache(false);
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this before decoding them (decompression bombs). */
+  maxPixels?: number;
+}
+
+export interface DecodedImage {
+  image: RgbImage;
+  /** Format sharp detected from the bytes (jpeg, png, webp, ...). */
+  format: string;
+  /** EXIF orientation tag found in the file (1 = none); the returned pixels are already upright. */
+  orientation: number;
+}
+
+const SUPPORTED = new Set(['jpeg', 'png', 'webp']);
+
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = options.maxPixels ?? 40_000_000;
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
+  } catch (err) {
+    throw new FaceReconError('INVALID_IMAGE', { detail: `metadata: ${(err as Error).message}`, cause: err });
+  }
+  if (!meta.format || !SUPPORTED.has(meta.format)) {
+    throw new FaceReconError('UNSUPPORTED_FORMAT', { detail: `format ${meta.format ?? 'unknown'}` });
+  }
+  if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
+    throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `${meta.width}x${meta.height}` });
+  }
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
+      .rotate() // applies EXIF orientation, then strips the tag
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels`);
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return { image: createRgbImage(info.width, info.height, pixels), format: meta.format, orientation: meta.orientation ?? 1 };
+  } catch (err) {
+    throw new FaceReconError('INVALID_IMAGE', { detail: `decode: ${(err as Error).message}`, cause: err });
+  }
+}
+
+export async function readImageFile(path: string, options?: DecodeOptions): Promise<DecodedImage> {
+  const { readFile } = await import('node:fs/promises');
+  return decodeImage(await readFile(path), options);
+}
+
+export interface PngOptions {
+  /** zlib level 0-9; 6 balances size and time for 1024 px textures. */
+  compressionLevel?: number;
+}
+
+export async function encodePng(image: RgbImage, options: PngOptions = {}): Promise<Uint8Array> {
+  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png({ compressionLevel: options.compressionLevel ?? 6, adaptiveFiltering: false })
+    .toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Encodes RGB pixels as JPEG or PNG bytes; tests use it to make fixtures (rotated, tiled) from real photos. */
+export async function encodeImage(image: RgbImage, format: 'png' | 'jpeg' | 'webp', options: { exifOrientation?: number; quality?: number } = {}): Promise<Uint8Array> {
+  let p = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (format === 'jpeg') p = p.jpeg({ quality: options.quality ?? 92 });
+  else if (format === 'webp') p = p.webp({ quality: options.quality ?? 90 });
+  else p = p.png();
+  if (options.exifOrientation) p = p.withMetadata({ orientation: options.exifOrientation });
+  const buf = await p.toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}

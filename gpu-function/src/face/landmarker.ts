@@ -1,0 +1,197 @@
+/**
+ * Face finding and landmarks: BlazeFace -> face mesh (two passes) -> iris, on sessions from the onnx
+ * adapter. Model failures stay exceptions (they are bugs or outages); photo problems come back as a
+ * typed result so callers map them to error codes without catching anything.
+ */
+import { MODEL_CATALOG, onnxModelPath, type FaceModelId } from '@facerecon/models';
+import type { RgbImage } from '@facerecon/shared';
+import { createModelSession, type ExecutionProvider, type ModelSession } from '../adapters/onnx';
+import { BLAZEFACE_INPUT_SIZE, decodeBlazeFace, generateSsdAnchors, weightedNonMaxSuppression } from './blazeface';
+import { MESH_TOPOLOGY, mapIrisToImage, mapMeshToImage, refineEyesWithIris } from './landmarks';
+import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyramid, type RotatedRect } from './raster';
+import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
+
+export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE';
+
+export interface FaceLandmarks {
+  detection: ImageDetection;
+  /** Face-presence probability from the mesh model's final pass. */
+  presence: number;
+  /** 478 x (x, y, z) in photo pixels (see landmarks.ts for the layout). */
+  points: Float32Array;
+  refinedEyes: { right: boolean; left: boolean };
+  /** The crop the final mesh pass saw. */
+  roi: RotatedRect;
+  /** Which mesh pass was kept: 1 from the detector's ROI, 2 re-cropped from the first pass's landmarks. */
+  pass: 1 | 2;
+}
+
+export interface StageTimings { detect: number; mesh: number; iris: number }
+
+export type LandmarkResult =
+  | { ok: true; face: FaceLandmarks; faces: ImageDetection[]; timings: StageTimings }
+  | { ok: false; code: LandmarkFailure; detail: string; faces: ImageDetection[]; timings: StageTimings };
+
+export interface LandmarkerOptions {
+  providers?: readonly ExecutionProvider[];
+  threads?: number;
+  modelsDir?: string;
+  /** Detector probability to count a face. */
+  minDetectionScore?: number;
+  /** Faces whose box is narrower than this (photo pixels) are too small to texture well. */
+  minFaceSize?: number;
+  /** A second face at least this fraction of the largest face's width makes the photo ambiguous. */
+  multiFaceRatio?: number;
+  /** Minimum face-presence probability from the mesh model. */
+  minPresence?: number;
+}
+
+export interface FaceLandmarker {
+  readonly provider: ExecutionProvider;
+  /** Every face the detector finds, largest first, in photo pixels. */
+  detectFaces(image: RgbImage, pyramid?: Pyramid): Promise<ImageDetection[]>;
+  /** Landmarks of the one face in the photo, or why there is not exactly one usable face. */
+  landmarks(image: RgbImage): Promise<LandmarkResult>;
+  close(): Promise<void>;
+}
+
+/** Below this the mesh model says the detector's candidate is not a face at all, rather than a poor one. */
+const NOT_A_FACE_PRESENCE = 0.1;
+const MAX_VETTED_CANDIDATES = 8;
+
+type MeshPass = { roi: RotatedRect; points: Float32Array; presence: number };
+const MESH_SIZE = MODEL_CATALOG.models.facemesh.input.shape[1];
+const IRIS_SIZE = MODEL_CATALOG.models.iris.input.shape[1];
+
+function zeros(id: FaceModelId) {
+  const shape = MODEL_CATALOG.models[id].input.shape.map((d) => (d < 0 ? 1 : d));
+  return { [MODEL_CATALOG.models[id].input.name]: { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), dims: shape } };
+}
+
+/** Loads and warms the three models; throws ModelLoadError if any is missing or malformed. */
+export async function createFaceLandmarker(options: LandmarkerOptions = {}): Promise<FaceLandmarker> {
+  const load = (id: FaceModelId) =>
+    createModelSession(onnxModelPath(id, options.modelsDir), { providers: options.providers, threads: options.threads, warmup: zeros(id) });
+  const sessions = await Promise.allSettled([load('blazeface'), load('facemesh'), load('iris')]);
+  const failed = sessions.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const [detector, mesh, iris] = sessions.map((s) => (s as PromiseFulfilledResult<ModelSession>).value);
+  return new OnnxFaceLandmarker(detector, mesh, iris, options);
+}
+
+class OnnxFaceLandmarker implements FaceLandmarker {
+  private readonly anchors = generateSsdAnchors();
+
+  constructor(
+    private readonly detector: ModelSession,
+    private readonly mesh: ModelSession,
+    private readonly iris: ModelSession,
+    private readonly opts: LandmarkerOptions,
+  ) {}
+
+  get provider() {
+    return this.detector.provider;
+  }
+
+  async detectFaces(image: RgbImage, pyramid = buildPyramid(image)): Promise<ImageDetection[]> {
+    const size = BLAZEFACE_INPUT_SIZE;
+    const box = letterboxRect(image.width, image.height);
+    const input = sampleRotatedCrop(pyramid, box, { size, scale: 2, offset: -1 });
+    const out = await this.detector.run({ [MODEL_CATALOG.models.blazeface.input.name]: { data: input, dims: [1, size, size, 3] } });
+    const scores = concat(out.scores_16.data, out.scores_8.data);
+    const boxes = concat(out.boxes_16.data, out.boxes_8.data);
+    const raw = weightedNonMaxSuppression(decodeBlazeFace(scores, boxes, this.anchors, { minScore: this.opts.minDetectionScore ?? 0.5 }));
+    const k = box.size / size;
+    return raw
+      .map((d): ImageDetection => {
+        const [x, y] = cropToImage(box, size, d.x, d.y);
+        const keypoints: Array<[number, number]> = [];
+        for (let i = 0; i < 6; i++) keypoints.push(cropToImage(box, size, d.keypoints[2 * i], d.keypoints[2 * i + 1]));
+        return { box: { x, y, width: d.width * k, height: d.height * k }, score: d.score, keypoints };
+      })
+      .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  }
+
+  async landmarks(image: RgbImage): Promise<LandmarkResult> {
+    const timings: StageTimings = { detect: 0, mesh: 0, iris: 0 };
+    let t = performance.now();
+    const pyr = buildPyramid(image);
+    const faces = await this.detectFaces(image, pyr);
+    timings.detect = performance.now() - t;
+    const fail = (code: LandmarkFailure, detail: string): LandmarkResult => ({ ok: false, code, detail, faces, timings });
+    if (faces.length === 0) return fail('NO_FACE', 'the detector found no face');
+    const ratio = this.opts.multiFaceRatio ?? 0.5;
+    const minPresence = this.opts.minPresence ?? 0.5;
+    t = performance.now();
+    // BlazeFace scores cats and coffee cups up to ~0.8; the mesh model's presence score separates faces
+    // (~1) from such candidates (~0), so it vets candidates, largest first, until the outcome is clear.
+    const vetted: Array<{ det: ImageDetection; first: MeshPass }> = [];
+    for (const f of faces.slice(0, MAX_VETTED_CANDIDATES)) {
+      if (vetted.length > 0 && f.box.width < ratio * vetted[0].det.box.width) continue;
+      const pass = await this.runMesh(pyr, roiFromDetection(f));
+      if (pass.presence >= NOT_A_FACE_PRESENCE) vetted.push({ det: f, first: pass });
+      if (vetted.length > 1) break;
+    }
+    timings.mesh = performance.now() - t;
+    if (vetted.length === 0) return fail('NO_FACE', `no detector candidate is a face (${faces.length} vetted by the mesh model)`);
+    if (vetted.length > 1) return fail('MULTIPLE_FACES', 'several faces of comparable size');
+    const { det: main, first } = vetted[0];
+    const minSize = this.opts.minFaceSize ?? 64;
+    if (main.box.width < minSize) return fail('FACE_TOO_SMALL', `face box ${main.box.width.toFixed(0)} px wide < ${minSize}`);
+
+    t = performance.now();
+    // MediaPipe tracks with an ROI derived from landmarks, which is what the mesh model was trained on;
+    // the detector's ROI only bootstraps it. Keep the second pass unless it lost the face.
+    const secondRoi = roiFromLandmarks(first.points, { count: 468 });
+    const second = await this.runMesh(pyr, secondRoi);
+    const best = second.presence >= minPresence || second.presence >= first.presence ? { ...second, pass: 2 as const } : { ...first, pass: 1 as const };
+    timings.mesh += performance.now() - t;
+    if (best.presence < minPresence) return fail('LOW_CONFIDENCE', `face presence ${best.presence.toFixed(2)} < ${minPresence}`);
+
+    t = performance.now();
+    const p = best.points;
+    const pt = (i: number) => [p[3 * i], p[3 * i + 1]] as const;
+    const [r0, r1] = MESH_TOPOLOGY.rightEye.corners;
+    const [l0, l1] = MESH_TOPOLOGY.leftEye.corners;
+    const rightRoi = roiFromEyeCorners(pt(r0), pt(r1));
+    const leftRoi = roiFromEyeCorners(pt(l1), pt(l0)); // inner -> outer, then mirrored: same shape as a right eye
+    const crops = new Float32Array(2 * IRIS_SIZE * IRIS_SIZE * 3);
+    const one = IRIS_SIZE * IRIS_SIZE * 3;
+    sampleRotatedCrop(pyr, rightRoi, { size: IRIS_SIZE, scale: 1, offset: 0 }, crops.subarray(0, one));
+    sampleRotatedCrop(pyr, leftRoi, { size: IRIS_SIZE, scale: 1, offset: 0, flip: true }, crops.subarray(one));
+    const out = await this.iris.run({ [MODEL_CATALOG.models.iris.input.name]: { data: crops, dims: [2, IRIS_SIZE, IRIS_SIZE, 3] } });
+    const raw = out.landmarks.data;
+    const n = raw.length / 2;
+    const rightEye = mapIrisToImage(raw.subarray(0, n), rightRoi, IRIS_SIZE, false);
+    const leftEye = mapIrisToImage(raw.subarray(n), leftRoi, IRIS_SIZE, true);
+    const refined = refineEyesWithIris(p, rightEye, leftEye);
+    timings.iris = performance.now() - t;
+
+    return {
+      ok: true,
+      faces,
+      timings,
+      face: { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass },
+    };
+  }
+
+  private async runMesh(pyr: Pyramid, roi: RotatedRect): Promise<MeshPass> {
+    const input = sampleRotatedCrop(pyr, roi, { size: MESH_SIZE, scale: 1, offset: 0 });
+    const out = await this.mesh.run({ [MODEL_CATALOG.models.facemesh.input.name]: { data: input, dims: [1, MESH_SIZE, MESH_SIZE, 3] } });
+    return { roi, points: mapMeshToImage(out.mesh.data, roi, MESH_SIZE), presence: out.faceflag.data[0] };
+  }
+
+  async close() {
+    await Promise.all([this.detector.release(), this.mesh.release(), this.iris.release()]);
+  }
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

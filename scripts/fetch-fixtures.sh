@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Fetches the project's own test photos from Debian's python3-skimage package (public-domain sample
+# images) into .cache/fixtures/. Runs before tests, benchmarks and the demo; a no-op once fetched.
+#   astronaut.png  one frontal face (NASA portrait of Eileen Collins)
+#   coffee.png     a cup of coffee: no face
+#   chelsea.png    a cat: no human face
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest=.cache/fixtures
+want=(astronaut.png coffee.png chelsea.png)
+have=1
+for f in "${want[@]}"; do [[ -s "$dest/$f" ]] || have=0; done
+[[ $have == 1 ]] && exit 0
+
+mkdir -p "$dest" .cache/deb
+cd .cache/deb
+if ! ls python3-skimage_*.deb >/dev/null 2>&1; then
+  if ! apt-get download python3-skimage >/dev/null 2>&1; then
+    # A fresh container may have empty package lists.
+    if [[ $(id -u) == 0 ]]; then apt-get update -qq >/dev/null; else sudo apt-get update -qq >/dev/null; fi
+    apt-get download python3-skimage >/dev/null
+  fi
+fi
+deb=$(ls python3-skimage_*.deb | head -1)
+patterns=()
+for f in "${want[@]}"; do patterns+=("*/skimage/data/$f"); done
+dpkg-deb --fsys-tarfile "$deb" | tar -x --wildcards "${patterns[@]}"
+for f in "${want[@]}"; do cp "$(find . -path "*/skimage/data/$f" | head -1)" "../../$dest/$f"; done
+echo "fixtures: ${want[*]} from $deb"
