@@ -86,6 +86,9 @@ export function convertTfjsGraph(model: TfGraphModel, options: ConvertOptions): 
   const outputs = options.outputs ?? model.signatureOutputs;
   if (Object.keys(outputs).length === 0) throw new Error(`${options.name}: no outputs given and no signature in the model`);
 
+  for (const outName of Object.keys(outputs)) {
+    if (byName.has(outName)) throw new Error(`${options.name}: output name "${outName}" collides with a node of the graph; choose another`);
+  }
   const graph: OnnxGraph = { name: options.name, inputs: [], outputs: [], nodes: [], initializers: [], metadata: { ...options.metadata } };
   const values = new Map<string, Value>();
   const consts = new Map<string, TfWeight>();

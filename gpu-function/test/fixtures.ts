@@ -1,0 +1,25 @@
+/** Test photos: the project's own (fetched by scripts/fetch-fixtures.sh) and the team's wider set in ../shared. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const FIXTURES_DIR = join(ROOT, '.cache/fixtures');
+export const SHARED_PHOTOS = resolve(ROOT, '../shared/photos');
+
+export function fixture(name: 'astronaut.png' | 'coffee.png' | 'chelsea.png'): string {
+  const p = join(FIXTURES_DIR, name);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run fixtures\` (npm test does)`);
+  return p;
+}
+
+export const hasSharedPhotos = existsSync(join(SHARED_PHOTOS, 'deep3d'));
+export const sharedPhotosReason = hasSharedPhotos ? '' : `skipped: ${SHARED_PHOTOS} not found (a clone without the team's shared folder)`;
+
+export function sharedDeep3d(): Array<{ name: string; path: string; reference: string }> {
+  if (!hasSharedPhotos) return [];
+  const dir = join(SHARED_PHOTOS, 'deep3d');
+  return readdirSync(dir)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()
+    .map((f) => ({ name: f, path: join(dir, f), reference: join(dir, 'detections', f.replace(/\.\w+$/, '.txt')) }));
+}
