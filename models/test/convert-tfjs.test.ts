@@ -51,8 +51,8 @@ describe('convertTfjsGraph failures', () => {
     const g = new TinyGraph();
     const x = g.input('x', [1, 8, 8, 3]);
     g.op('y', 'Softplus', [x]);
-    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'y' } })).toThrow(UnsupportedTfOpError);
-    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'y' } })).toThrow(/"y" \(op Softplus\)/);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { out: 'y' } })).toThrow(UnsupportedTfOpError);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { out: 'y' } })).toThrow(/"y" \(op Softplus\)/);
     expect(SUPPORTED_TF_OPS).not.toContain('Softplus');
   });
 
@@ -60,7 +60,7 @@ describe('convertTfjsGraph failures', () => {
     const g = new TinyGraph();
     const x = g.input('x', [1, 8, 8, 3]);
     g.conv('c', x, { k: 3, cin: 3, cout: 4, stride: 1, padding: 'SAME', fused: ['BiasAdd', 'Elu'] });
-    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'c' } })).toThrow(/fused activation Elu/);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { out: 'c' } })).toThrow(/fused activation Elu/);
   });
 
   it('rejects NCHW data_format and explicit padding', () => {
@@ -68,16 +68,23 @@ describe('convertTfjsGraph failures', () => {
     const x = g.input('x', [1, 8, 8, 3]);
     const c = g.conv('c', x, { k: 3, cin: 3, cout: 4, stride: 1, padding: 'SAME' });
     g.nodes.find((n) => n.name === c)!.attr!.data_format = attr.s('NCHW');
-    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'c' } })).toThrow(/data_format NCHW/);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { out: 'c' } })).toThrow(/data_format NCHW/);
     g.nodes.find((n) => n.name === c)!.attr!.data_format = attr.s('NHWC');
     g.nodes.find((n) => n.name === c)!.attr!.padding = attr.s('EXPLICIT');
-    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'c' } })).toThrow(/padding EXPLICIT/);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { out: 'c' } })).toThrow(/padding EXPLICIT/);
+  });
+
+  it('refuses an output name that is also a node name (the ONNX graph would define it twice)', () => {
+    const g = new TinyGraph();
+    const x = g.input('x', [1, 8, 8, 3]);
+    g.op('y', 'Relu', [x]);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'y' } })).toThrow(/collides/);
   });
 
   it('rejects an input with dynamic spatial size', () => {
     const g = new TinyGraph();
     const x = g.input('x', [1, -1, -1, 3]);
     g.op('y', 'Relu', [x]);
-    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { y: 'y' } })).toThrow(/input shape/);
+    expect(() => convertTfjsGraph(g.build(), { name: 't', outputs: { out: 'y' } })).toThrow(/input shape/);
   });
 });

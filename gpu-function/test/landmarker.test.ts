@@ -1,0 +1,136 @@
+/**
+ * The landmarker on real photos the project fetches itself (Debian's python3-skimage samples), plus
+ * cases built from them: rolled, tiled twice, shrunk, stored sideways with an EXIF orientation.
+ */
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onnxModelPath } from '@facerecon/models';
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import { decodeImage, encodeImage, readImageFile } from '../src/adapters/image-io';
+import { ModelLoadError } from '../src/adapters/onnx';
+import { createFaceLandmarker, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
+import { MESH_TOPOLOGY } from '../src/face/landmarks';
+import { P, expectFaceAnatomy, mean } from './anatomy';
+import { fixture } from './fixtures';
+import { cropImage, rollImage, rotatePixelsCcw, shrinkOnto, tileHorizontally } from './image-ops';
+
+let landmarker: FaceLandmarker;
+let astronaut: RgbImage;
+
+beforeAll(async () => {
+  landmarker = await createFaceLandmarker();
+  astronaut = (await readImageFile(fixture('astronaut.png'))).image;
+});
+afterAll(() => landmarker?.close());
+
+function meanDistance(a: Float32Array, b: Float32Array, n = 478): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.hypot(a[3 * i] - b[3 * i], a[3 * i + 1] - b[3 * i + 1]);
+  return s / n;
+}
+
+describe('landmarks on a real portrait (astronaut.png)', () => {
+  it('finds one face and 478 points that land on its eyes, nose and mouth', async () => {
+    const r = await landmarker.landmarks(astronaut);
+    if (!r.ok) throw new Error(`${r.code}: ${r.detail}`);
+    expect(r.faces).toHaveLength(1);
+    expect(r.face.points).toHaveLength(478 * 3);
+    expect(r.face.refinedEyes).toEqual({ right: true, left: true });
+    expectFaceAnatomy(r.face);
+  });
+
+  it('detector keypoints agree with the mesh (eyes, nose) to a fraction of the face size', async () => {
+    const [d] = await landmarker.detectFaces(astronaut);
+    const r = await landmarker.landmarks(astronaut);
+    if (!r.ok) throw new Error(r.code);
+    const tol = 0.12 * d.box.width;
+    const rightEye = mean(r.face, [33, 133]);
+    const leftEye = mean(r.face, [263, 362]);
+    expect(Math.hypot(d.keypoints[0][0] - rightEye[0], d.keypoints[0][1] - rightEye[1])).toBeLessThan(tol);
+    expect(Math.hypot(d.keypoints[1][0] - leftEye[0], d.keypoints[1][1] - leftEye[1])).toBeLessThan(tol);
+    const nose = P(r.face, MESH_TOPOLOGY.points.noseTip);
+    expect(Math.hypot(d.keypoints[2][0] - nose[0], d.keypoints[2][1] - nose[1])).toBeLessThan(tol);
+  });
+
+  it('follows a rolled head: a 35-degree roll gives the same points, rolled', async () => {
+    const angle = (35 * Math.PI) / 180;
+    const upright = await landmarker.landmarks(astronaut);
+    const rolled = await landmarker.landmarks(rollImage(astronaut, angle));
+    if (!upright.ok || !rolled.ok) throw new Error('no face');
+    // rollImage samples photo point R(angle) * (p - c) + c at crop point p, so crop = R(-angle) (photo - c) + c.
+    const c = 256;
+    const expected = new Float32Array(478 * 3);
+    for (let i = 0; i < 478; i++) {
+      const dx = upright.face.points[3 * i] - c;
+      const dy = upright.face.points[3 * i + 1] - c;
+      expected[3 * i] = Math.cos(angle) * dx + Math.sin(angle) * dy + c;
+      expected[3 * i + 1] = -Math.sin(angle) * dx + Math.cos(angle) * dy + c;
+    }
+    expect(meanDistance(rolled.face.points, expected)).toBeLessThan(2.5); // px, on a ~100 px face
+    expect((rolled.face.roi.angle * 180) / Math.PI).toBeCloseTo(-35, -1);
+  });
+
+  it('honours EXIF orientation: pixels stored sideways with orientation 6 give the upright landmarks', async () => {
+    const part = cropImage(astronaut, 0, 0, 512, 400); // not square, so a missed rotation changes the size
+    const plain = (await decodeImage(await encodeImage(part, 'jpeg', { quality: 95 }))).image;
+    const sideways = await decodeImage(await encodeImage(rotatePixelsCcw(part), 'jpeg', { quality: 95, exifOrientation: 6 }));
+    expect(sideways.orientation).toBe(6);
+    expect([sideways.image.width, sideways.image.height]).toEqual([512, 400]);
+    const a = await landmarker.landmarks(plain);
+    const b = await landmarker.landmarks(sideways.image);
+    if (!a.ok || !b.ok) throw new Error('no face');
+    expect(meanDistance(a.face.points, b.face.points)).toBeLessThan(1.5);
+  });
+});
+
+describe('photos without exactly one usable face', () => {
+  it('two people side by side: MULTIPLE_FACES with both reported', async () => {
+    const r = await landmarker.landmarks(tileHorizontally(astronaut, rollImage(astronaut, 0.1)));
+    expect(r.ok ? 'ok' : r.code).toBe('MULTIPLE_FACES');
+    expect(r.faces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(['coffee.png', 'chelsea.png'] as const)('%s (no person): NO_FACE', async (name) => {
+    const { image } = await readImageFile(fixture(name));
+    const r = await landmarker.landmarks(image);
+    expect(r.ok ? 'ok' : r.code).toBe('NO_FACE');
+  });
+
+  it('a uniform grey image: NO_FACE with no candidates', async () => {
+    const r = await landmarker.landmarks(createRgbImage(200, 150, new Uint8Array(200 * 150 * 3).fill(128)));
+    expect(r.ok ? 'ok' : r.code).toBe('NO_FACE');
+    expect(r.faces).toHaveLength(0);
+  });
+
+  it('a face far from the camera: FACE_TOO_SMALL', async () => {
+    // The astronaut shrunk 2x (face ~52 px) in the middle of a 300x300 frame.
+    const small = shrinkOnto(astronaut, 2, { width: 300, height: 300, x: 22, y: 22 });
+    const r = await landmarker.landmarks(small);
+    expect(r.ok ? 'ok' : r.code).toBe('FACE_TOO_SMALL');
+    expect(r.faces[0].box.width).toBeLessThan(64);
+  });
+
+  it('failures are results, not exceptions, and carry what was detected', async () => {
+    const r = await landmarker.landmarks(tileHorizontally(astronaut, astronaut));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.detail).toMatch(/faces/);
+  });
+});
+
+describe('start-up fails fast on bad models', () => {
+  it('a missing model is a ModelLoadError naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-models-'));
+    await expect(createFaceLandmarker({ modelsDir: dir })).rejects.toThrow(ModelLoadError);
+    await expect(createFaceLandmarker({ modelsDir: dir })).rejects.toThrow(/blazeface\.onnx.*missing/);
+  });
+
+  it('a malformed model is a ModelLoadError, and no half-loaded landmarker is returned', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-models-'));
+    copyFileSync(onnxModelPath('blazeface'), join(dir, 'blazeface.onnx'));
+    copyFileSync(onnxModelPath('iris'), join(dir, 'iris.onnx'));
+    writeFileSync(join(dir, 'facemesh.onnx'), Buffer.from('this is not an onnx model'));
+    await expect(createFaceLandmarker({ modelsDir: dir })).rejects.toThrow(ModelLoadError);
+  });
+});
