@@ -18,8 +18,10 @@ describe('buildPyramid', () => {
   it('halves with a rounded 2x2 box filter until the short side would fall under the minimum', () => {
     const img = linearImage(100, 80);
     const pyr = buildPyramid(img, 16);
-    expect(pyr.levels.map((l) => `${l.width}x${l.height}`)).toEqual(['100x80', '50x40', '25x20']);
-    const l1 = pyr.levels[1];
+    expect(pyr.count).toBe(3);
+    expect([0, 1, 2].map((i) => `${pyr.level(i).width}x${pyr.level(i).height}`)).toEqual(['100x80', '50x40', '25x20']);
+    expect(() => pyr.level(3)).toThrow(RangeError);
+    const l1 = pyr.level(1);
     // Level-1 pixel (3, 2) averages source x 6..7 -> red (12+14)/2 = 13, y 4..5 -> green 9.
     const o = (2 * l1.width + 3) * 3;
     expect([l1.data[o], l1.data[o + 1], l1.data[o + 2]]).toEqual([13, 9, 100]);

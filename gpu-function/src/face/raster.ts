@@ -10,34 +10,43 @@
 import type { RgbImage } from '@facerecon/shared';
 
 export interface Pyramid {
-  /** levels[0] is the original; each next level halves both sides (2x2 box filter). */
-  readonly levels: readonly RgbImage[];
+  /** Number of levels; level 0 is the original, each next one halves both sides (2x2 box filter). */
+  readonly count: number;
+  /** Built on first use: a detector crop of a 12 MP photo needs level 3 or 4, a mesh crop maybe none. */
+  level(i: number): RgbImage;
 }
 
 export function buildPyramid(image: RgbImage, minSide = 64): Pyramid {
+  let count = 1;
+  for (let s = Math.min(image.width, image.height); s >= 2 * minSide; s >>= 1) count++;
   const levels: RgbImage[] = [image];
-  let cur = image;
-  while (Math.min(cur.width, cur.height) >= 2 * minSide) {
-    const w = cur.width >> 1;
-    const h = cur.height >> 1;
-    const out = new Uint8Array(w * h * 3);
-    const src = cur.data;
-    const stride = cur.width * 3;
-    for (let y = 0; y < h; y++) {
-      const r0 = 2 * y * stride;
-      const r1 = r0 + stride;
-      for (let x = 0; x < w; x++) {
-        const c = 6 * x;
-        const o = (y * w + x) * 3;
-        for (let k = 0; k < 3; k++) {
-          out[o + k] = (src[r0 + c + k] + src[r0 + c + 3 + k] + src[r1 + c + k] + src[r1 + c + 3 + k] + 2) >> 2;
-        }
-      }
+  return {
+    count,
+    level(i) {
+      if (i < 0 || i >= count) throw new RangeError(`pyramid level ${i} of ${count}`);
+      while (levels.length <= i) levels.push(halve(levels[levels.length - 1]));
+      return levels[i];
+    },
+  };
+}
+
+function halve(cur: RgbImage): RgbImage {
+  const w = cur.width >> 1;
+  const h = cur.height >> 1;
+  const out = new Uint8Array(w * h * 3);
+  const src = cur.data;
+  const stride = cur.width * 3;
+  for (let y = 0; y < h; y++) {
+    let i0 = 2 * y * stride;
+    let i1 = i0 + stride;
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, i0 += 6, i1 += 6, o += 3) {
+      out[o] = (src[i0] + src[i0 + 3] + src[i1] + src[i1 + 3] + 2) >> 2;
+      out[o + 1] = (src[i0 + 1] + src[i0 + 4] + src[i1 + 1] + src[i1 + 4] + 2) >> 2;
+      out[o + 2] = (src[i0 + 2] + src[i0 + 5] + src[i1 + 2] + src[i1 + 5] + 2) >> 2;
     }
-    cur = { width: w, height: h, data: out };
-    levels.push(cur);
   }
-  return { levels };
+  return { width: w, height: h, data: out };
 }
 
 /** A square region in the photo, rotated by `angle` radians (image frame: x right, y down, clockwise positive). */
@@ -76,34 +85,48 @@ export interface CropOptions {
 export function sampleRotatedCrop(pyr: Pyramid, rect: RotatedRect, opts: CropOptions, out?: Float32Array): Float32Array {
   const { size, scale, offset } = opts;
   const dst = out ?? new Float32Array(size * size * 3);
+  if (dst.length < size * size * 3) throw new RangeError(`crop buffer holds ${dst.length} values, needs ${size * size * 3}`);
   const step = rect.size / size;
-  const level = Math.max(0, Math.min(pyr.levels.length - 1, Math.floor(Math.log2(Math.max(step, 1)))));
-  const img = pyr.levels[level];
+  const level = Math.max(0, Math.min(pyr.count - 1, Math.floor(Math.log2(Math.max(step, 1)))));
+  const img = pyr.level(level);
   const f = 1 / 2 ** level;
   const { width: W, height: H, data } = img;
+  const stride = W * 3;
+  // Per output pixel the source position advances by (c, n) along u and (-n, c) along v.
   const c = Math.cos(rect.angle) * step * f;
   const n = Math.sin(rect.angle) * step * f;
-  // Position of crop pixel centre (u+0.5, v+0.5) in level pixels, minus 0.5 to index pixel centres.
   const half = size / 2;
   const k = scale / 255;
+  // Source position of crop pixel centre (u + 0.5, v + 0.5), minus 0.5 to index pixel centres.
+  const x00 = rect.cx * f + c * (0.5 - half) - n * (0.5 - half) - 0.5;
+  const y00 = rect.cy * f + n * (0.5 - half) + c * (0.5 - half) - 0.5;
+  const tap = (x: number, y: number, ch: number) => (x >= 0 && y >= 0 && x < W && y < H ? data[y * stride + x * 3 + ch] : 0);
   for (let v = 0; v < size; v++) {
-    const dy = v + 0.5 - half;
-    for (let u = 0; u < size; u++) {
-      const dx = (opts.flip ? size - 1 - u : u) + 0.5 - half;
-      const sx = rect.cx * f + c * dx - n * dy - 0.5;
-      const sy = rect.cy * f + n * dx + c * dy - 0.5;
+    let sx = x00 - n * v;
+    let sy = y00 + c * v;
+    const row = v * size;
+    for (let u = 0; u < size; u++, sx += c, sy += n) {
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       const ax = sx - x0;
       const ay = sy - y0;
-      const o = (v * size + u) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const p00 = x0 >= 0 && y0 >= 0 && x0 < W && y0 < H ? data[(y0 * W + x0) * 3 + ch] : 0;
-        const p10 = x0 + 1 >= 0 && y0 >= 0 && x0 + 1 < W && y0 < H ? data[(y0 * W + x0 + 1) * 3 + ch] : 0;
-        const p01 = x0 >= 0 && y0 + 1 >= 0 && x0 < W && y0 + 1 < H ? data[((y0 + 1) * W + x0) * 3 + ch] : 0;
-        const p11 = x0 + 1 >= 0 && y0 + 1 >= 0 && x0 + 1 < W && y0 + 1 < H ? data[((y0 + 1) * W + x0 + 1) * 3 + ch] : 0;
-        const val = (p00 * (1 - ax) + p10 * ax) * (1 - ay) + (p01 * (1 - ax) + p11 * ax) * ay;
-        dst[o + ch] = val * k + offset;
+      const o = (row + (opts.flip ? size - 1 - u : u)) * 3;
+      if (x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1) {
+        // Interior: all four taps exist (the common case, no per-tap bounds checks).
+        const i00 = y0 * stride + x0 * 3;
+        const i10 = i00 + stride;
+        const w00 = (1 - ax) * (1 - ay) * k;
+        const w01 = ax * (1 - ay) * k;
+        const w10 = (1 - ax) * ay * k;
+        const w11 = ax * ay * k;
+        dst[o] = data[i00] * w00 + data[i00 + 3] * w01 + data[i10] * w10 + data[i10 + 3] * w11 + offset;
+        dst[o + 1] = data[i00 + 1] * w00 + data[i00 + 4] * w01 + data[i10 + 1] * w10 + data[i10 + 4] * w11 + offset;
+        dst[o + 2] = data[i00 + 2] * w00 + data[i00 + 5] * w01 + data[i10 + 2] * w10 + data[i10 + 5] * w11 + offset;
+      } else {
+        for (let ch = 0; ch < 3; ch++) {
+          const val = (tap(x0, y0, ch) * (1 - ax) + tap(x0 + 1, y0, ch) * ax) * (1 - ay) + (tap(x0, y0 + 1, ch) * (1 - ax) + tap(x0 + 1, y0 + 1, ch) * ax) * ay;
+          dst[o + ch] = val * k + offset;
+        }
       }
     }
   }
