@@ -34,7 +34,7 @@ const log = (s: string) => {
   lines.push(s);
 };
 
-log(`| photo | size | decode | detect | mesh (2 passes) | iris (2 eyes) | detect+mesh+iris |`);
+log(`| photo | size | decode | detect | mesh (1-2 passes) | iris (2 eyes) | detect+mesh+iris |`);
 log(`|---|---|---|---|---|---|---|`);
 const modelInputs: Record<FaceModelId, Array<{ data: Float32Array; dims: number[] }>> = { blazeface: [], facemesh: [], iris: [] };
 const totals: number[] = [];
