@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onnxModelPath } from '@facerecon/models';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { decodeImage, encodeImage, readImageFile } from '../src/adapters/image-io';
-import { ModelLoadError } from '../src/adapters/onnx';
+import { ModelLoadError, createModelSession } from '../src/adapters/onnx';
 import { createFaceLandmarker, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
 import { MESH_TOPOLOGY } from '../src/face/landmarks';
 import { P, expectFaceAnatomy, mean } from './anatomy';
@@ -132,5 +132,12 @@ describe('start-up fails fast on bad models', () => {
     copyFileSync(onnxModelPath('iris'), join(dir, 'iris.onnx'));
     writeFileSync(join(dir, 'facemesh.onnx'), Buffer.from('this is not an onnx model'));
     await expect(createFaceLandmarker({ modelsDir: dir })).rejects.toThrow(ModelLoadError);
+  });
+
+  it('falls back from CUDA to CPU when the CUDA provider is not installed', async () => {
+    // npm ci skips the CUDA binaries (.npmrc), so in any checkout that ran it CUDA cannot initialise.
+    const s = await createModelSession(onnxModelPath('iris'), { providers: ['cuda', 'cpu'] });
+    expect(s.provider).toBe('cpu');
+    await s.release();
   });
 });

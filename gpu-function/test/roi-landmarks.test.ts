@@ -90,3 +90,12 @@ describe('landmark mapping', () => {
     expect(refineEyesWithIris(mesh, e, e).refinedEyes).toEqual({ right: true, left: false });
   });
 });
+
+describe('execution provider configuration', async () => {
+  const { providersFromEnv } = await import('../src/adapters/onnx');
+  it('defaults to cpu, reads an ordered list, and refuses unknown names', () => {
+    expect(providersFromEnv({})).toEqual(['cpu']);
+    expect(providersFromEnv({ FACERECON_PROVIDERS: 'CUDA, cpu' })).toEqual(['cuda', 'cpu']);
+    expect(() => providersFromEnv({ FACERECON_PROVIDERS: 'tensorrt' })).toThrow(/unknown execution provider "tensorrt"/);
+  });
+});

@@ -38,6 +38,18 @@ export interface SessionOptions {
   warmup?: Record<string, TensorIn>;
 }
 
+/**
+ * Providers from FACERECON_PROVIDERS (comma-separated, e.g. "cuda,cpu" on a GPU host); "cpu" when
+ * unset. An unknown name is a configuration error at start-up, not a silent CPU fallback.
+ */
+export function providersFromEnv(env: Record<string, string | undefined> = process.env): ExecutionProvider[] {
+  const raw = env.FACERECON_PROVIDERS?.trim();
+  if (!raw) return ['cpu'];
+  const list = raw.split(',').map((p) => p.trim().toLowerCase());
+  for (const p of list) if (p !== 'cuda' && p !== 'cpu') throw new Error(`FACERECON_PROVIDERS: unknown execution provider "${p}" (use cuda, cpu)`);
+  return list as ExecutionProvider[];
+}
+
 export class ModelLoadError extends Error {
   constructor(path: string, why: string, cause?: unknown) {
     super(`model ${path}: ${why}`, cause === undefined ? undefined : { cause });
@@ -54,7 +66,7 @@ export async function createModelSession(path: string, options: SessionOptions =
   if (!existsSync(path) || statSync(path).size === 0) {
     throw new ModelLoadError(path, 'file is missing or empty (run `npm run models:build`)');
   }
-  const providers = options.providers ?? ['cpu'];
+  const providers = options.providers ?? providersFromEnv();
   let session: ort.InferenceSession | undefined;
   let provider: ExecutionProvider | undefined;
   const errors: string[] = [];

@@ -15,7 +15,7 @@ import { landmarkResultToJson } from '../face/result-json';
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string' }, provider: { type: 'string', default: 'cpu' } },
+    options: { out: { type: 'string' }, provider: { type: 'string' } },
   });
   const photo = positionals[0];
   if (!photo) {
@@ -23,7 +23,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const outDir = values.out ?? join('out', basename(photo, extname(photo)));
-  const providers = values.provider === 'cuda' ? (['cuda', 'cpu'] as const) : (['cpu'] as const);
+  // --provider cuda tries CUDA then CPU; without it FACERECON_PROVIDERS (default cpu) decides.
+  const providers = values.provider === 'cuda' ? (['cuda', 'cpu'] as const) : values.provider === 'cpu' ? (['cpu'] as const) : undefined;
 
   const t0 = performance.now();
   const landmarker = await createFaceLandmarker({ providers });
