@@ -75,5 +75,6 @@ describe.skipIf(!hasSharedPhotos)(suite, () => {
 });
 
 it(`wider photo suite status: ${hasSharedPhotos ? `ran on ${sharedDeep3d().length + 4} photos from ${SHARED_PHOTOS}` : sharedPhotosReason}`, () => {
+  console.log(hasSharedPhotos ? `wider photo suite: ran on ${SHARED_PHOTOS}` : `wider photo suite: ${sharedPhotosReason}`);
   expect(hasSharedPhotos || sharedPhotosReason.length > 0).toBe(true);
 });
