@@ -5,7 +5,7 @@
  * (wasm backend, else cpu) on the same inputs, model-only on both sides, as a ratio.
  * --write replaces bench/RESULTS.md's "models" section with this run's table and machine.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_CATALOG, catalogOutputs, onnxModelPath, tfjsModelJsonPath, type FaceModelId } from '@facerecon/models';
@@ -17,6 +17,7 @@ import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { buildPyramid, letterboxRect, sampleRotatedCrop } from '../gpu-function/src/face/raster';
 import { roiFromEyeCorners } from '../gpu-function/src/face/roi';
 import { fmt, machineLine, median, p95 } from './stats';
+import { writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, write: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
@@ -126,13 +127,4 @@ function ortVersion(): string {
   }
 }
 
-if (values.write) {
-  const file = join(ROOT, 'bench/RESULTS.md');
-  const begin = '<!-- models:begin -->';
-  const end = '<!-- models:end -->';
-  const section = `${begin}\n## Face models (\`npm run bench\`), ${new Date().toISOString().slice(0, 10)}\n\n${lines.join('\n')}\n${end}`;
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nEach section is written by its benchmark with `--write`; numbers are only comparable on the same machine.\n\n';
-  const next = old.includes(begin) ? old.replace(new RegExp(`${begin}[\\s\\S]*${end}`), section) : `${old.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
-  console.log(`wrote ${file}`);
-}
+if (values.write) writeResultsSection('models', 'Face models (`npm run bench`)', lines);

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { convertTfjsGraph } from '../src/convert-tfjs';
 import { encodeOnnxModel } from '../src/onnx-graph';
 import { readTfGraphModel } from '../src/tfjs-graph';
-import { FACE_MODEL_IDS, MODEL_CATALOG, MODELS_BUILD_DIR, catalogOutputs, onnxModelPath, tfjsModelJsonPath } from '../src/index';
+import { CANONICAL_SOURCE, parseGeometryPipelineMetadata, readPackedFile } from '../src/canonical-face';
+import { FACE_MODEL_IDS, MODEL_CATALOG, MODELS_BUILD_DIR, canonicalFacePath, catalogOutputs, findPackageDir, onnxModelPath, tfjsModelJsonPath } from '../src/index';
 
 const CONVERTER_VERSION = '1';
 
@@ -47,4 +48,24 @@ for (const id of FACE_MODEL_IDS) {
   renameSync(`${out}.tmp`, out); // never leave a half-written model where the service looks
   writeFileSync(stamp, hash);
   console.log(`models: ${id} -> ${out} (${graph.nodes.length} nodes, ${(bytes.length / 1e6).toFixed(2)} MB, ${(performance.now() - t0).toFixed(0)} ms)`);
+}
+
+// The canonical face (468 vertices, UVs, 898 triangles, Procrustes weights) as plain JSON data.
+{
+  const dir = findPackageDir(CANONICAL_SOURCE.package);
+  const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  const face = parseGeometryPipelineMetadata(readPackedFile(dir, CANONICAL_SOURCE.file));
+  if (face.positions.length !== 468 * 3 || face.triangles.length !== 898 * 3) {
+    throw new Error(`canonical face has ${face.positions.length / 3} vertices and ${face.triangles.length / 3} triangles, expected 468 and 898`);
+  }
+  const out = canonicalFacePath();
+  const json = JSON.stringify({
+    source: `${CANONICAL_SOURCE.package}@${version}/${CANONICAL_SOURCE.data}:${CANONICAL_SOURCE.file}`,
+    licence: 'Apache-2.0 (Google MediaPipe)',
+    units: 'centimetres; right-handed, +Y up, +Z out of the face, +X towards the subject\'s left; UV v grows downwards (image rows)',
+    ...face,
+  });
+  writeFileSync(`${out}.tmp`, json);
+  renameSync(`${out}.tmp`, out);
+  console.log(`models: canonical face -> ${out} (${face.positions.length / 3} vertices, ${face.triangles.length / 3} triangles)`);
 }

@@ -18,6 +18,11 @@ export function onnxModelPath(id: FaceModelId, dir = MODELS_BUILD_DIR): string {
   return join(dir, `${id}.onnx`);
 }
 
+/** The canonical face data built from @mediapipe/face_mesh (see canonical-face.ts). */
+export function canonicalFacePath(dir = MODELS_BUILD_DIR): string {
+  return join(dir, 'canonical-face.json');
+}
+
 /** Finds an installed package's folder by walking up node_modules, as Node's resolver would. */
 export function findPackageDir(pkg: string, from = MODELS_ROOT): string {
   let dir = from;

@@ -60,13 +60,16 @@ export async function readImageFile(path: string, options?: DecodeOptions): Prom
 }
 
 export interface PngOptions {
-  /** zlib level 0-9; 6 balances size and time for 1024 px textures. */
+  /**
+   * zlib level 0-9. Default 1: a 1024x1024 face texture encodes in ~17 ms at 1.7 MB, against ~35 ms
+   * at level 6 for 1.35 MB (bench/RESULTS.md); the encode is on every request's critical path.
+   */
   compressionLevel?: number;
 }
 
 export async function encodePng(image: RgbImage, options: PngOptions = {}): Promise<Uint8Array> {
   const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .png({ compressionLevel: options.compressionLevel ?? 6, adaptiveFiltering: false })
+    .png({ compressionLevel: options.compressionLevel ?? 1, adaptiveFiltering: false })
     .toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

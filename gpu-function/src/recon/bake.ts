@@ -1,0 +1,138 @@
+/**
+ * The UV bake: every covered texel looks up where its surface point lands in the photo under the
+ * fitted camera and samples the full-resolution photo there, weighted by how well the photo sees it.
+ *
+ * Visibility: a z-buffer of the projected mesh (photo pixels, depth towards the viewer) rejects
+ * occluded texels (the far side of the nose on a turned face); the view angle weight
+ * smoothstep(0.1, 0.45, n_z) fades texels towards the silhouette instead of cutting them, so
+ * grazing samples, which smear one photo pixel over many texels, never show as streaks.
+ */
+import type { RgbImage, TriMesh } from '@facerecon/shared';
+import { projectHeadPoint, type WeakPerspectiveCamera } from './face-geometry';
+import type { TexelMap } from './texel-map';
+
+export interface BakeOptions {
+  mesh: TriMesh & { normals: Float32Array };
+  camera: WeakPerspectiveCamera;
+  photo: RgbImage;
+  texelMap: TexelMap;
+  /** Depth tolerance for the z-buffer test, millimetres. */
+  depthToleranceMm?: number;
+}
+
+export interface BakeResult {
+  size: number;
+  /** size*size*3 colours 0..255 (0 where weight is 0). */
+  color: Float32Array;
+  /** size*size confidence in [0, 1] that the colour comes from a clear view of the surface. */
+  weight: Float32Array;
+  /** Projected vertices [x, y, depth] in photo pixels, reused by later stages. */
+  projected: Float32Array;
+}
+
+
+export function bakeUvTexture(opts: BakeOptions): BakeResult {
+  const { mesh, camera, photo, texelMap } = opts;
+  const nv = mesh.positions.length / 3;
+  const projected = new Float32Array(nv * 3);
+  const facing = new Float32Array(nv);
+  const R = camera.rotation;
+  for (let v = 0; v < nv; v++) {
+    const p = projectHeadPoint(camera, mesh.positions[3 * v], mesh.positions[3 * v + 1], mesh.positions[3 * v + 2]);
+    projected.set(p, 3 * v);
+    const n = mesh.normals;
+    facing[v] = R[6] * n[3 * v] + R[7] * n[3 * v + 1] + R[8] * n[3 * v + 2];
+  }
+  const zb = depthBuffer(projected, mesh.indices, photo.width, photo.height);
+  const tol = (opts.depthToleranceMm ?? 3) * camera.pixelsPerMm;
+
+  const size = texelMap.size;
+  const color = new Float32Array(size * size * 3);
+  const weight = new Float32Array(size * size);
+  const { texels, triangle, b1, b2 } = texelMap;
+  const F = mesh.indices;
+  const { width: W, height: H, data } = photo;
+  const { buf: zbuf, minX, minY, scale: zs, width: bw, height: bh } = zb;
+  for (let k = 0; k < texels.length; k++) {
+    const t = 3 * triangle[k];
+    const a = 3 * F[t], b = 3 * F[t + 1], c = 3 * F[t + 2];
+    const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
+    const f = w0 * facing[a / 3] + w1 * facing[b / 3] + w2 * facing[c / 3];
+    if (f <= 0.1) continue; // smoothstep(0.1, 0.45, f) is 0 here
+    // Weak perspective is affine, so interpolating projected corners is exact.
+    const x = w0 * projected[a] + w1 * projected[b] + w2 * projected[c];
+    const y = w0 * projected[a + 1] + w1 * projected[b + 1] + w2 * projected[c + 1];
+    const sx = x - 0.5;
+    const sy = y - 0.5;
+    const x0 = Math.floor(sx);
+    const y0 = Math.floor(sy);
+    if (x0 < 0 || y0 < 0 || x0 >= W - 1 || y0 >= H - 1) continue; // outside the photo: nothing seen
+    const z = w0 * projected[a + 2] + w1 * projected[b + 2] + w2 * projected[c + 2];
+    let zx = ((x - minX) * zs) | 0;
+    let zy = ((y - minY) * zs) | 0;
+    zx = zx < 0 ? 0 : zx >= bw ? bw - 1 : zx;
+    zy = zy < 0 ? 0 : zy >= bh ? bh - 1 : zy;
+    if (z < zbuf[zy * bw + zx] - tol) continue; // occluded
+    const ax = sx - x0, ay = sy - y0;
+    const i00 = (y0 * W + x0) * 3;
+    const i10 = i00 + W * 3;
+    const q00 = (1 - ax) * (1 - ay), q01 = ax * (1 - ay), q10 = (1 - ax) * ay, q11 = ax * ay;
+    const o = texels[k] * 3;
+    color[o] = data[i00] * q00 + data[i00 + 3] * q01 + data[i10] * q10 + data[i10 + 3] * q11;
+    color[o + 1] = data[i00 + 1] * q00 + data[i00 + 4] * q01 + data[i10 + 1] * q10 + data[i10 + 4] * q11;
+    color[o + 2] = data[i00 + 2] * q00 + data[i00 + 5] * q01 + data[i10 + 2] * q10 + data[i10 + 5] * q11;
+    const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
+    weight[texels[k]] = u * u * (3 - 2 * u);
+  }
+  return { size, color, weight, projected };
+}
+
+/**
+ * Nearest-surface depth (largest depth towards the viewer) of the projected triangles over the
+ * photo, stored at up to 512 px on the face's longer side: occlusion boundaries need no finer
+ * resolution than the tolerance, and this keeps the raster cheap on 12 MP photos.
+ */
+export function depthBuffer(projected: Float32Array, indices: Uint32Array, width: number, height: number) {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (let v = 0; v < projected.length; v += 3) {
+    minX = Math.min(minX, projected[v]);
+    maxX = Math.max(maxX, projected[v]);
+    minY = Math.min(minY, projected[v + 1]);
+    maxY = Math.max(maxY, projected[v + 1]);
+  }
+  minX = Math.max(0, Math.floor(minX));
+  minY = Math.max(0, Math.floor(minY));
+  maxX = Math.min(width, Math.ceil(maxX));
+  maxY = Math.min(height, Math.ceil(maxY));
+  const scale = Math.min(1, 512 / Math.max(1, maxX - minX, maxY - minY));
+  const bw = Math.max(1, Math.ceil((maxX - minX) * scale));
+  const bh = Math.max(1, Math.ceil((maxY - minY) * scale));
+  const buf = new Float32Array(bw * bh).fill(-Infinity);
+  for (let f = 0; f < indices.length; f += 3) {
+    const a = indices[f], b = indices[f + 1], c = indices[f + 2];
+    const ax = (projected[3 * a] - minX) * scale, ay = (projected[3 * a + 1] - minY) * scale, az = projected[3 * a + 2];
+    const bx = (projected[3 * b] - minX) * scale, by = (projected[3 * b + 1] - minY) * scale, bz = projected[3 * b + 2];
+    const cx = (projected[3 * c] - minX) * scale, cy = (projected[3 * c + 1] - minY) * scale, cz = projected[3 * c + 2];
+    const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+    if (Math.abs(area) < 1e-9) continue;
+    const inv = 1 / area;
+    const x0 = Math.max(0, Math.floor(Math.min(ax, bx, cx)));
+    const x1 = Math.min(bw - 1, Math.ceil(Math.max(ax, bx, cx)));
+    const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy)));
+    const y1 = Math.min(bh - 1, Math.ceil(Math.max(ay, by, cy)));
+    for (let y = y0; y <= y1; y++) {
+      const py = y + 0.5;
+      for (let x = x0; x <= x1; x++) {
+        const px = x + 0.5;
+        const w1 = ((px - ax) * (cy - ay) - (py - ay) * (cx - ax)) * inv;
+        const w2 = ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) * inv;
+        const w0 = 1 - w1 - w2;
+        if (w0 < -1e-4 || w1 < -1e-4 || w2 < -1e-4) continue;
+        const z = w0 * az + w1 * bz + w2 * cz;
+        const i = y * bw + x;
+        if (z > buf[i]) buf[i] = z;
+      }
+    }
+  }
+  return { buf, minX, minY, scale, width: bw, height: bh };
+}

@@ -1,0 +1,123 @@
+/**
+ * The reconstruction core: landmarks -> metric mesh -> subdivided surface -> UV bake -> completion ->
+ * colour -> grid. Pure computation over typed arrays; encoding and storage happen in assets.ts.
+ */
+import type { RgbImage, TriMesh } from '@facerecon/shared';
+import type { FaceLandmarks } from '../face/landmarker';
+import { bakeUvTexture } from './bake';
+import { loadCanonicalFace, type CanonicalFace } from './canonical';
+import { applyColourLuts, downweightSpecular, estimateColourCorrection, type ColourReport } from './colour';
+import { completeTexture, type CompletionStats } from './complete';
+import { reconstructFaceGeometry, type FaceGeometry } from './face-geometry';
+import { computeVertexNormals, subdivideLoop } from './subdivide';
+import { rasterizeUvTriangles, type TexelMap } from './texel-map';
+import { drawUvGrid, toRgbImage, uvGridCoverage } from './uv-grid';
+
+export type UvSize = 512 | 1024;
+
+export interface ReconstructOptions {
+  /** Requested texture size; conservative mode lowers it to 512. */
+  uvSize?: UvSize;
+  /** Colour normalisation (default on; off in conservative mode). */
+  enhance?: boolean;
+  /** Subdivision levels (default 2: 468 -> ~7.3k vertices). */
+  levels?: number;
+}
+
+export interface ReconstructionTimings { geometry: number; subdivision: number; bake: number; completion: number; colour: number; grid: number }
+
+export interface Reconstruction {
+  geometry: FaceGeometry;
+  /** Subdivided mesh in the head frame (mm) with unit normals. */
+  mesh: TriMesh & { normals: Float32Array };
+  /** The base 468-vertex mesh (head frame, mm): the UV grid's wireframe. */
+  baseMesh: TriMesh;
+  texture: RgbImage;
+  textureGrid: RgbImage;
+  uvSize: UvSize;
+  conservative: { enabled: boolean; reasons: string[] };
+  colour: ColourReport;
+  completion: CompletionStats;
+  specularTexels: number;
+  timings: ReconstructionTimings;
+}
+
+export interface Reconstructor {
+  readonly canonical: CanonicalFace;
+  reconstruct(photo: RgbImage, face: FaceLandmarks, opts?: ReconstructOptions): Reconstruction;
+}
+
+/** Conservative-mode thresholds: below these the photo cannot support a full-resolution, enhanced bake. */
+export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx: 160 } as const;
+
+/**
+ * Loads the canonical face and precomputes what does not depend on the photo: the subdivided
+ * topology, its UVs, and the texel maps for both texture sizes. Throws if the data is missing.
+ */
+export function createReconstructor(opts: { canonicalPath?: string; levels?: number } = {}): Reconstructor {
+  const canonical = loadCanonicalFace(opts.canonicalPath);
+  const levels = opts.levels ?? 2;
+  let topo: TriMesh = { positions: canonical.positions, uvs: canonical.uvs, indices: canonical.triangles };
+  for (let l = 0; l < levels; l++) topo = subdivideLoop(topo).mesh;
+  const texelMaps = new Map<UvSize, TexelMap>();
+  const texelMap = (size: UvSize) => {
+    let m = texelMaps.get(size);
+    if (!m) texelMaps.set(size, (m = rasterizeUvTriangles(topo.uvs, topo.indices, size)));
+    return m;
+  };
+  texelMap(1024);
+  texelMap(512);
+  // The wireframe is the base topology's UV edges: the same for every photo, so drawn once per size.
+  const grids = new Map<UvSize, Float32Array>([1024, 512].map((s) => [s as UvSize, uvGridCoverage(canonical.uvs, canonical.triangles, s)]));
+
+  return {
+    canonical,
+    reconstruct(photo, face, ropts = {}) {
+      const t: ReconstructionTimings = { geometry: 0, subdivision: 0, bake: 0, completion: 0, colour: 0, grid: 0 };
+      let t0 = performance.now();
+      const geometry = reconstructFaceGeometry(face.points, canonical);
+      const reasons: string[] = [];
+      if (face.presence < CONSERVATIVE.minPresence) reasons.push(`face presence ${face.presence.toFixed(2)} < ${CONSERVATIVE.minPresence}`);
+      if (Math.abs(geometry.pose.yaw) > CONSERVATIVE.maxAbsYawDeg) reasons.push(`yaw ${geometry.pose.yaw.toFixed(0)} deg beyond +/-${CONSERVATIVE.maxAbsYawDeg}`);
+      if (face.detection.box.width < CONSERVATIVE.minFaceWidthPx) reasons.push(`face ${face.detection.box.width.toFixed(0)} px wide < ${CONSERVATIVE.minFaceWidthPx}`);
+      const conservative = reasons.length > 0;
+      const uvSize: UvSize = conservative ? 512 : (ropts.uvSize ?? 1024);
+      const enhance = !conservative && (ropts.enhance ?? true);
+      t.geometry = performance.now() - t0;
+
+      t0 = performance.now();
+      const baseMesh: TriMesh = { positions: geometry.points.subarray(0, 468 * 3), uvs: canonical.uvs, indices: canonical.triangles };
+      let m: TriMesh = baseMesh;
+      for (let l = 0; l < levels; l++) m = subdivideLoop(m).mesh;
+      const mesh = { ...m, normals: computeVertexNormals(m.positions, m.indices) };
+      t.subdivision = performance.now() - t0;
+
+      t0 = performance.now();
+      const map = texelMap(uvSize);
+      const baked = bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map });
+      const specularTexels = enhance ? downweightSpecular(baked.color, baked.weight, map.covered) : 0;
+      t.bake = performance.now() - t0;
+
+      t0 = performance.now();
+      // Colour statistics come from the photo's own texels, before completion mixes anything in.
+      const correction = enhance ? estimateColourCorrection(baked.color, baked.weight, map.covered) : undefined;
+      t.colour = performance.now() - t0;
+
+      t0 = performance.now();
+      const completion = completeTexture(baked.color, baked.weight, map.covered, uvSize);
+      t.completion = performance.now() - t0;
+
+      t0 = performance.now();
+      const texture = toRgbImage(baked.color, uvSize);
+      if (correction?.luts) applyColourLuts(texture.data, correction.luts);
+      const colour: ColourReport = correction?.report ?? { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
+      t.colour += performance.now() - t0;
+
+      t0 = performance.now();
+      const textureGrid = drawUvGrid(texture, grids.get(uvSize)!);
+      t.grid = performance.now() - t0;
+
+      return { geometry, mesh, baseMesh, texture, textureGrid, uvSize, conservative: { enabled: conservative, reasons }, colour, completion, specularTexels, timings: t };
+    },
+  };
+}
