@@ -4,9 +4,20 @@
 #   astronaut.png  one frontal face (NASA portrait of Eileen Collins)
 #   coffee.png     a cup of coffee: no face
 #   chelsea.png    a cat: no human face
+# and, from the npm registry, @tensorflow-models/facemesh's UV table (dist/uv_coords.js, Apache-2.0)
+# as an independent copy of the face mesh UVs for a cross-check test. It is fetched with `npm pack`
+# rather than installed because its peer dependencies pin tfjs 2.x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=.cache/fixtures
+mkdir -p "$dest"
+if [[ ! -s $dest/tfjs-facemesh-uv_coords.js ]]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @tensorflow-models/facemesh@0.0.5 >/dev/null 2>&1 && tar -xzf tensorflow-models-facemesh-0.0.5.tgz package/dist/uv_coords.js)
+  cp "$tmp/package/dist/uv_coords.js" "$dest/tfjs-facemesh-uv_coords.js"
+  rm -rf "$tmp"
+  echo "fixtures: tfjs-facemesh-uv_coords.js from @tensorflow-models/facemesh@0.0.5"
+fi
 want=(astronaut.png coffee.png chelsea.png)
 have=1
 for f in "${want[@]}"; do [[ -s "$dest/$f" ]] || have=0; done

@@ -1,12 +1,14 @@
 /**
  * Colour normalisation of the baked face and specular detection.
  *
- * Exposure: the gain that brings the face's brightest 1% (sclera, highlights) to 225 in linear light,
- * only upwards and at most 2.2x. Keying on the highlights rather than on skin keeps dark skin dark:
- * a well-exposed photo of dark skin still has bright sclera and highlights, a dim photo does not.
+ * Exposure: the gain that brings the photo's brightest 1% (sky, walls, clothes, sclera, highlights)
+ * up to 215 in linear light, only upwards, at most 2x, and never past a skin luminance of 180. Over
+ * the 25 deep3d portraits that 99th percentile spans 167-255, so most photos are left as they are. Keying on
+ * the whole photo's highlights rather than on skin keeps dark skin dark: a well-exposed photo of dark
+ * skin still has bright things in it, a dim photo does not.
  * White balance: skin chromaticity r/g and b/g is clamped into the range human skin occupies under
  * neutral light (r/g 1.15-1.65, b/g 0.62-0.95, measured over light to dark skin), with per-channel
- * gains of at most 25%: a cast beyond the natural range is removed, a skin tone within it is kept.
+ * linear-light gains within 0.6-1.6: a cast beyond the natural range is removed, a tone within it is kept.
  * Both act through one 256-entry look-up table per channel in linear light (sRGB transfer undone).
  */
 
@@ -110,14 +112,14 @@ export interface ColourCorrection {
 }
 
 /** estimateColourCorrection: statistics from clear chart texels of the bake (before completion). */
-export function estimateColourCorrection(color: Float32Array, weight: Float32Array, covered: Uint8Array): ColourCorrection {
+export function estimateColourCorrection(color: Float32Array, weight: Float32Array, covered: Uint8Array, photoP99: number): ColourCorrection {
   const stats = skinMean(color, weight, covered);
   const report: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: round3(stats.mean), skinAfter: round3(stats.mean), skinTexels: stats.count };
   if (stats.count < 50) return { report };
   const [r, g, b] = stats.mean.map(toLinear);
   const rg = r / g;
   const bg = b / g;
-  const clampGain = (x: number) => Math.max(0.8, Math.min(1.25, x));
+  const clampGain = (x: number) => Math.max(0.6, Math.min(1.6, x));
   const targetRg = Math.max(toLinRatio(SKIN_RG[0]), Math.min(toLinRatio(SKIN_RG[1]), rg));
   const targetBg = Math.max(toLinRatio(SKIN_BG[0]), Math.min(toLinRatio(SKIN_BG[1]), bg));
   const wb = [clampGain(targetRg / rg), 1, clampGain(targetBg / bg)];
@@ -125,7 +127,8 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
   const lum0 = 0.2126 * r + 0.7152 * g + 0.0722 * b;
   const lum1 = 0.2126 * r * wb[0] + 0.7152 * g + 0.0722 * b * wb[2];
   const norm = lum0 / lum1;
-  const exposure = Math.max(1, Math.min(2.2, toLinear(225) / Math.max(1e-6, toLinear(stats.p99))));
+  const skinLum = 0.2126 * stats.mean[0] + 0.7152 * stats.mean[1] + 0.0722 * stats.mean[2];
+  const exposure = Math.max(1, Math.min(2, toLinear(215) / Math.max(1e-6, toLinear(photoP99)), toLinear(180) / Math.max(1e-6, toLinear(skinLum))));
   const gains = wb.map((x) => x * norm * exposure);
   if (gains.every((x) => Math.abs(x - 1) < 0.01)) return { report };
   const luts = gains.map((k) => Uint8Array.from({ length: 256 }, (_, v) => Math.round(toSrgb(toLinear(v) * k)))) as [Uint8Array, Uint8Array, Uint8Array];
@@ -140,6 +143,17 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
     },
     luts,
   };
+}
+
+/** Luminance quantile of a photo from a strided sample of its pixels (for the exposure estimate). */
+export function photoLuminanceQuantile(data: Uint8Array, q: number, stride = 7): number {
+  const hist = new Uint32Array(256);
+  let n = 0;
+  for (let i = 0; i + 2 < data.length; i += 3 * stride) {
+    hist[Math.round(0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2])]++;
+    n++;
+  }
+  return histQuantile(hist, n, q);
 }
 
 /** Applies per-channel LUTs to interleaved RGB bytes in place. */

@@ -6,7 +6,7 @@ import type { RgbImage, TriMesh } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import { bakeUvTexture } from './bake';
 import { loadCanonicalFace, type CanonicalFace } from './canonical';
-import { applyColourLuts, downweightSpecular, estimateColourCorrection, type ColourReport } from './colour';
+import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, type ColourReport } from './colour';
 import { completeTexture, type CompletionStats } from './complete';
 import { reconstructFaceGeometry, type FaceGeometry } from './face-geometry';
 import { computeVertexNormals, subdivideLoop } from './subdivide';
@@ -37,6 +37,8 @@ export interface Reconstruction {
   uvSize: UvSize;
   conservative: { enabled: boolean; reasons: string[] };
   colour: ColourReport;
+  /** The colour correction applied to the texture (per-channel 8-bit LUTs), when any was. */
+  colourLuts?: [Uint8Array, Uint8Array, Uint8Array];
   completion: CompletionStats;
   specularTexels: number;
   timings: ReconstructionTimings;
@@ -100,7 +102,7 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
 
       t0 = performance.now();
       // Colour statistics come from the photo's own texels, before completion mixes anything in.
-      const correction = enhance ? estimateColourCorrection(baked.color, baked.weight, map.covered) : undefined;
+      const correction = enhance ? estimateColourCorrection(baked.color, baked.weight, map.covered, photoLuminanceQuantile(photo.data, 0.99)) : undefined;
       t.colour = performance.now() - t0;
 
       t0 = performance.now();
@@ -117,7 +119,7 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       const textureGrid = drawUvGrid(texture, grids.get(uvSize)!);
       t.grid = performance.now() - t0;
 
-      return { geometry, mesh, baseMesh, texture, textureGrid, uvSize, conservative: { enabled: conservative, reasons }, colour, completion, specularTexels, timings: t };
+      return { geometry, mesh, baseMesh, texture, textureGrid, uvSize, conservative: { enabled: conservative, reasons }, colour, colourLuts: correction?.luts, completion, specularTexels, timings: t };
     },
   };
 }

@@ -1,0 +1,254 @@
+/**
+ * The UV bake, completion and colour stages against analytic expectations: a planar face painted
+ * with a known function of UV, occluders, grazing angles, holes of known content.
+ */
+import { describe, expect, it } from 'vitest';
+import { createRgbImage, type TriMesh } from '@facerecon/shared';
+import { bakeUvTexture } from '../../src/recon/bake';
+import { applyColourLuts, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
+import { completeMirrored, completeTexture, pushPullFill } from '../../src/recon/complete';
+import type { WeakPerspectiveCamera } from '../../src/recon/face-geometry';
+import { mat3Identity } from '../../src/recon/linalg';
+import { rotationFromEuler } from '../../src/recon/pose';
+import { computeVertexNormals } from '../../src/recon/subdivide';
+import { rasterizeUvTriangles } from '../../src/recon/texel-map';
+
+/** An n x n grid over [x0, x1] x [-50, 50] mm at depth z, facing +Z, mapped to UV [u0, u1] x [0, 1] (v down). */
+function plane(opts: { n: number; x0: number; x1: number; z: number; u0: number; u1: number }): TriMesh {
+  const { n } = opts;
+  const pos: number[] = [];
+  const uv: number[] = [];
+  for (let j = 0; j <= n; j++) for (let i = 0; i <= n; i++) {
+    const fx = i / n, fy = j / n;
+    pos.push(opts.x0 + fx * (opts.x1 - opts.x0), 50 - fy * 100, opts.z);
+    uv.push(opts.u0 + fx * (opts.u1 - opts.u0), fy);
+  }
+  const idx: number[] = [];
+  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
+    const a = j * (n + 1) + i, b = a + 1, c = a + n + 1, d = c + 1;
+    // Counter-clockwise seen from +Z (y up): a (top-left), c (bottom-left), b (top-right) ...
+    idx.push(a, c, b, b, c, d);
+  }
+  return { positions: Float32Array.from(pos), uvs: Float32Array.from(uv), indices: Uint32Array.from(idx) };
+}
+
+function merge(a: TriMesh, b: TriMesh): TriMesh {
+  const na = a.positions.length / 3;
+  return {
+    positions: Float32Array.from([...a.positions, ...b.positions]),
+    uvs: Float32Array.from([...a.uvs, ...b.uvs]),
+    indices: Uint32Array.from([...a.indices, ...Array.from(b.indices, (i) => i + na)]),
+  };
+}
+
+const camera = (rotation = mat3Identity()): WeakPerspectiveCamera => ({ model: 'weak_perspective', pixelsPerMm: 4, rotation, origin: [300, 250, 0] });
+
+/** A photo whose pixel at head point (x, y) on the z = 0 plane shows (255 u, 255 v, 77) of that point. */
+function paintedPhoto(u0 = 0, u1 = 1) {
+  const img = createRgbImage(600, 500);
+  for (let py = 0; py < 500; py++) for (let px = 0; px < 600; px++) {
+    const x = (px + 0.5 - 300) / 4;
+    const y = -(py + 0.5 - 250) / 4;
+    const u = u0 + ((x + 50) / 100) * (u1 - u0);
+    const v = (50 - y) / 100;
+    const o = 3 * (py * 600 + px);
+    img.data[o] = Math.max(0, Math.min(255, Math.round(255 * u)));
+    img.data[o + 1] = Math.max(0, Math.min(255, Math.round(255 * v)));
+    img.data[o + 2] = 77;
+  }
+  return img;
+}
+
+const withNormals = (m: TriMesh) => ({ ...m, normals: computeVertexNormals(m.positions, m.indices) });
+
+describe('bakeUvTexture', () => {
+  it('samples the photo where each texel lands: a known UV pattern comes back within 1 level', () => {
+    const mesh = withNormals(plane({ n: 8, x0: -50, x1: 50, z: 0, u0: 0, u1: 1 }));
+    const size = 128;
+    const map = rasterizeUvTriangles(mesh.uvs, mesh.indices, size);
+    const baked = bakeUvTexture({ mesh, camera: camera(), photo: paintedPhoto(), texelMap: map });
+    let worst = 0;
+    let n = 0;
+    for (let y = 2; y < size - 2; y++) for (let x = 2; x < size - 2; x++) {
+      const i = y * size + x;
+      expect(baked.weight[i]).toBeCloseTo(1, 6);
+      const u = (x + 0.5) / size, v = (y + 0.5) / size;
+      worst = Math.max(worst, Math.abs(baked.color[3 * i] - 255 * u), Math.abs(baked.color[3 * i + 1] - 255 * v), Math.abs(baked.color[3 * i + 2] - 77));
+      n++;
+    }
+    expect(n).toBeGreaterThan(15000);
+    expect(worst).toBeLessThan(1);
+  });
+
+  it('does not sample occluded texels (z-buffer): a plane 20 mm in front hides half of the back one', () => {
+    const back = plane({ n: 8, x0: -50, x1: 50, z: 0, u0: 0, u1: 0.5 });
+    const front = plane({ n: 4, x0: -50, x1: 0, z: 20, u0: 0.5, u1: 1 });
+    const mesh = withNormals(merge(back, front));
+    const size = 128;
+    const baked = bakeUvTexture({ mesh, camera: camera(), photo: paintedPhoto(), texelMap: rasterizeUvTriangles(mesh.uvs, mesh.indices, size) });
+    const w = (u: number, v: number) => baked.weight[Math.floor(v * size) * size + Math.floor(u * size)];
+    expect(w(0.1, 0.5)).toBe(0); // back plane, x = -30 mm: behind the front plane
+    expect(w(0.4, 0.5)).toBeCloseTo(1, 6); // back plane, x = +30 mm: in view
+    expect(w(0.75, 0.5)).toBeCloseTo(1, 6); // the front plane itself
+  });
+
+  it('weights texels by view angle and drops back-facing and out-of-photo ones', () => {
+    const mesh = withNormals(plane({ n: 4, x0: -50, x1: 50, z: 0, u0: 0, u1: 1 }));
+    const map = rasterizeUvTriangles(mesh.uvs, mesh.indices, 64);
+    const at = (yaw: number) => bakeUvTexture({ mesh, camera: camera(rotationFromEuler({ yaw, pitch: 0, roll: 0 })), photo: paintedPhoto(), texelMap: map }).weight[32 * 64 + 32];
+    const f = Math.cos((70 * Math.PI) / 180);
+    const t = (f - 0.1) / 0.35;
+    expect(at(70)).toBeCloseTo(t * t * (3 - 2 * t), 5);
+    expect(at(100)).toBe(0);
+    expect(at(180)).toBe(0);
+    const off = bakeUvTexture({ mesh, camera: { ...camera(), origin: [5000, 5000, 0] }, photo: paintedPhoto(), texelMap: map });
+    expect(off.weight.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('completion', () => {
+  it('push-pull fills every hole of a constant image with that constant', () => {
+    const size = 64;
+    const color = new Float32Array(size * size * 3);
+    const weight = new Float32Array(size * size);
+    for (let i = 0; i < size * size; i++) {
+      if ((i * 7919) % 5 === 0 || (i > 1000 && i < 1800)) continue; // scattered and large holes
+      weight[i] = 1;
+      color.set([120, 80, 60], 3 * i);
+    }
+    pushPullFill(color, weight, size);
+    expect(weight.every((w) => w === 1)).toBe(true);
+    for (let i = 0; i < size * size; i++) {
+      expect(color[3 * i]).toBeCloseTo(120, 3);
+      expect(color[3 * i + 2]).toBeCloseTo(60, 3);
+    }
+  });
+
+  it('push-pull stays within the range of the known values and keeps known texels', () => {
+    const size = 32;
+    const color = new Float32Array(size * size * 3);
+    const weight = new Float32Array(size * size);
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      if (x > 8 && x < 20 && y > 8 && y < 20) continue;
+      weight[y * size + x] = 1;
+      color[3 * (y * size + x)] = 8 * x;
+    }
+    const before = color.slice();
+    pushPullFill(color, weight, size);
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      const v = color[3 * (y * size + x)];
+      expect(v).toBeGreaterThanOrEqual(-1e-3);
+      expect(v).toBeLessThanOrEqual(8 * 31 + 1e-3);
+      if (!(x > 8 && x < 20 && y > 8 && y < 20)) expect(v).toBe(before[3 * (y * size + x)]);
+    }
+    // The hole's centre lies between its left and right borders' values.
+    const mid = color[3 * (14 * size + 14)];
+    expect(mid).toBeGreaterThan(8 * 8);
+    expect(mid).toBeLessThan(8 * 20);
+  });
+
+  it('mirror completion copies an unseen texel from its mirror and blends a half-seen one', () => {
+    const size = 8;
+    const color = new Float32Array(size * size * 3);
+    const weight = new Float32Array(size * size);
+    const covered = new Uint8Array(size * size).fill(1);
+    const i = 3 * size + 1; // (1, 3)
+    const m = 3 * size + 6; // its mirror (6, 3)
+    weight[m] = 1;
+    color.set([200, 100, 50], 3 * m);
+    const j = 5 * size + 2; // (2, 5), half seen
+    const jm = 5 * size + 5;
+    weight[j] = 0.5;
+    color.set([0, 0, 0], 3 * j);
+    weight[jm] = 1;
+    color.set([100, 100, 100], 3 * jm);
+    completeMirrored(color, weight, covered, size);
+    expect(Array.from(color.subarray(3 * i, 3 * i + 3))).toEqual([200, 100, 50]);
+    expect(weight[i]).toBe(1);
+    expect(color[3 * j]).toBeCloseTo(50, 5);
+    expect(weight[j]).toBe(1);
+    expect(Array.from(color.subarray(3 * m, 3 * m + 3))).toEqual([200, 100, 50]); // the seen side is untouched
+  });
+
+  it('completeTexture accounts for every chart texel', () => {
+    const size = 16;
+    const color = new Float32Array(size * size * 3).fill(10);
+    const weight = new Float32Array(size * size);
+    const covered = new Uint8Array(size * size);
+    for (let i = 0; i < size * size; i++) covered[i] = i % 3 === 0 ? 0 : 1;
+    for (let y = 0; y < size; y++) for (let x = 0; x < size / 2; x++) weight[y * size + x] = 1;
+    const s = completeTexture(color, weight, covered, size);
+    expect(s.fromPhoto + s.fromMirror + s.interpolated).toBeCloseTo(1, 6);
+    expect(s.fromPhoto).toBeCloseTo(0.5, 1);
+    expect(weight.every((w) => w === 1)).toBe(true);
+  });
+});
+
+describe('colour normalisation', () => {
+  /** A 'face' texture: skin with a 3% bright sclera patch and 5% dark brows. */
+  function face(skin: [number, number, number], sclera: [number, number, number]) {
+    // The photo's brightest 1% is taken to be the sclera's brightness.
+    const n = 100 * 100;
+    const color = new Float32Array(n * 3);
+    const weight = new Float32Array(n).fill(1);
+    const covered = new Uint8Array(n).fill(1);
+    for (let i = 0; i < n; i++) {
+      const k = i % 100;
+      const jitter = ((i * 2654435761) % 11) - 5;
+      const c = k < 3 ? sclera : k < 8 ? [skin[0] * 0.3, skin[1] * 0.3, skin[2] * 0.3] : skin;
+      color.set([c[0] + jitter, c[1] + jitter, c[2] + jitter], 3 * i);
+    }
+    return { color, weight, covered, sclera };
+  }
+  const ratios = (c: number[]) => [c[0] / c[1], c[2] / c[1]];
+  const lum = (c: number[]) => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+
+  it('leaves a well-exposed, neutral photo alone, light or dark skin (no grey wash)', () => {
+    for (const skin of [[205, 160, 135], [95, 62, 46]] as [number, number, number][]) {
+      const f = face(skin, [235, 232, 228]);
+      const { report } = estimateColourCorrection(f.color, f.weight, f.covered, lum(f.sclera));
+      for (const g of report.whiteBalanceGains) expect(Math.abs(g - 1)).toBeLessThan(0.04);
+      expect(report.exposureGain).toBeLessThan(1.05);
+      const [rg0, bg0] = ratios(report.skinBefore);
+      const [rg1, bg1] = ratios(report.skinAfter);
+      expect(Math.abs(rg1 - rg0)).toBeLessThan(0.03);
+      expect(Math.abs(bg1 - bg0)).toBeLessThan(0.03);
+    }
+  });
+
+  it('removes a blue cast into the natural skin range', () => {
+    const f = face([150, 140, 175], [200, 215, 250]);
+    const { report, luts } = estimateColourCorrection(f.color, f.weight, f.covered, lum(f.sclera));
+    expect(report.applied).toBe(true);
+    expect(luts).toBeDefined();
+    const [rg, bg] = ratios(report.skinAfter);
+    expect(rg).toBeGreaterThan(ratios(report.skinBefore)[0]);
+    expect(bg).toBeLessThan(ratios(report.skinBefore)[1]);
+    expect(bg).toBeLessThan(1.05);
+  });
+
+  it('does not brighten skin past a natural level even when the photo has no highlights', () => {
+    const f = face([190, 135, 115], [170, 165, 160]);
+    const { report } = estimateColourCorrection(f.color, f.weight, f.covered, 170);
+    expect(lum(report.skinAfter)).toBeLessThan(182);
+  });
+
+  it('brightens a dim photo, keeping the skin hue', () => {
+    const f = face([90, 66, 54], [110, 108, 104]);
+    const { report, luts } = estimateColourCorrection(f.color, f.weight, f.covered, lum(f.sclera));
+    expect(report.exposureGain).toBeGreaterThan(1.5);
+    expect(report.skinAfter[1]).toBeGreaterThan(report.skinBefore[1] * 1.2);
+    const data = Uint8Array.from([90, 66, 54]);
+    applyColourLuts(data, luts!);
+    expect(Math.abs(data[0] / data[1] - 90 / 66)).toBeLessThan(0.12);
+  });
+
+  it('finds strong colourless highlights and down-weights only them', () => {
+    const f = face([180, 140, 115], [230, 228, 225]);
+    for (let i = 5000; i < 5050; i++) f.color.set([253, 252, 250], 3 * i); // glasses glare
+    const n = downweightSpecular(f.color, f.weight, f.covered);
+    expect(n).toBe(50);
+    expect(f.weight[5010]).toBeCloseTo(0.2, 6);
+    expect(f.weight[6050]).toBe(1);
+  });
+});
