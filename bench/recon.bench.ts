@@ -40,7 +40,7 @@ for (const path of photos) {
   const lm = await landmarker.landmarks(image);
   if (!lm.ok) throw new Error(`${path}: ${lm.code}`);
   // Force the full 1024 bake with enhancement, whatever conservative mode would pick.
-  const face = { ...lm.face, presence: 1, detection: { ...lm.face.detection, box: { ...lm.face.detection.box, width: Math.max(200, lm.face.detection.box.width) } } };
+  const face = { ...lm.face, presence: 1, detection: { ...lm.face.detection, box: { ...lm.face.detection.box, width: Math.max(256, lm.face.detection.box.width) } } };
   const t: Record<string, number[]> = Object.fromEntries(stages.map((s) => [s, []]));
   for (let i = 0; i < RUNS + 2; i++) {
     const start = performance.now();

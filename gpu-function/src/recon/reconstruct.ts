@@ -49,8 +49,11 @@ export interface Reconstructor {
   reconstruct(photo: RgbImage, face: FaceLandmarks, opts?: ReconstructOptions): Reconstruction;
 }
 
-/** Conservative-mode thresholds: below these the photo cannot support a full-resolution, enhanced bake. */
-export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx: 160 } as const;
+/**
+ * Conservative-mode thresholds: below these the photo cannot support a full-resolution, enhanced bake.
+ * A 128 px face spreads each photo pixel over ~5 texels of a 1024 texture already.
+ */
+export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx: 128 } as const;
 
 /**
  * Loads the canonical face and precomputes what does not depend on the photo: the subdivided

@@ -34,7 +34,7 @@ async function landmarksOf(image: RgbImage): Promise<FaceLandmarks> {
 beforeAll(async () => {
   photo = (await readImageFile(fixture('astronaut.png'))).image;
   face = await landmarksOf(photo);
-  // The astronaut's face is ~104 px wide, which would select conservative mode; force the full bake.
+  // The astronaut's face is ~104 px wide, which selects conservative mode; force the full bake.
   recon = reconstructor.reconstruct(photo, { ...face, detection: { ...face.detection, box: { ...face.detection.box, width: 200 } } }, { uvSize: 1024 });
 });
 
@@ -102,11 +102,14 @@ describe('reconstruct on a real portrait', () => {
 
 describe('modes and hard photos', () => {
   it('conservative mode for a small face: 512 bake, no enhancement, with the reason', () => {
-    const r = reconstructor.reconstruct(photo, face);
+    const small = { ...face, detection: { ...face.detection, box: { ...face.detection.box, width: 100 } } };
+    const r = reconstructor.reconstruct(photo, small);
     expect(r.conservative.enabled).toBe(true);
     expect(r.conservative.reasons.join()).toMatch(/px wide/);
     expect(r.uvSize).toBe(512);
     expect(r.colour.applied).toBe(false);
+    const turned = reconstructor.reconstruct(photo, { ...face, presence: 0.6 });
+    expect(turned.conservative.reasons.join()).toMatch(/presence 0.60/);
   });
 
   it('a photo turned sideways (90 degrees) gives the same face, rolled, and a texture with no holes', async () => {

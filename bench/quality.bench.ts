@@ -1,0 +1,103 @@
+/**
+ * npm run bench:quality [-- --write]
+ * Quality of the reconstruction on the real photos in ../shared (and the project's astronaut):
+ * reprojection PSNR inside the face mask, landmark reprojection error of the canonical fit, UV coverage
+ * (from photo / mirrored / interpolated), and a contact sheet per photo (photo, landmarks, UV texture,
+ * preview) written to docs/contact-sheets/. --write records the table in bench/RESULTS.md.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import { encodePng, readImageFile } from '../gpu-function/src/adapters/image-io';
+import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
+import { drawLandmarkOverlay } from '../gpu-function/src/face/overlay';
+import { buildPyramid, sampleRotatedCrop } from '../gpu-function/src/face/raster';
+import { renderPreviews } from '../gpu-function/src/recon/assets';
+import { reprojectionPsnr } from '../gpu-function/src/recon/quality';
+import { createReconstructor } from '../gpu-function/src/recon/reconstruct';
+import { fmt, machineLine, median } from './stats';
+import { writeResultsSection } from './results-file';
+
+const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
+const ROOT = resolve(import.meta.dirname, '..');
+const SHARED = resolve(ROOT, '../shared/photos');
+const SHEETS = join(ROOT, 'docs/contact-sheets');
+const photos: Array<[string, string]> = [['astronaut.png', join(ROOT, '.cache/fixtures/astronaut.png')]];
+if (existsSync(SHARED)) {
+  for (const f of readdirSync(join(SHARED, 'deep3d')).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort()) photos.push([`deep3d/${f}`, join(SHARED, 'deep3d', f)]);
+  photos.push(['3ddfa/JianzhuGuo.jpg', join(SHARED, '3ddfa/JianzhuGuo.jpg')]);
+} else {
+  console.warn(`${SHARED} not found: quality measured on the project's own photo only`);
+}
+mkdirSync(SHEETS, { recursive: true });
+
+const PANEL = 128;
+const sq = (img: RgbImage, cx: number, cy: number, size: number) =>
+  Uint8ClampedArray.from(sampleRotatedCrop(buildPyramid(img), { cx, cy, size, angle: 0 }, { size: PANEL, scale: 255, offset: 0 }));
+
+const landmarker = await createFaceLandmarker();
+const reconstructor = createReconstructor();
+const lines: string[] = [];
+const log = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+log('| photo | pose yaw/pitch/roll | uv | PSNR dB | canonical fit error px (% of IOD) | from photo / mirror / interpolated | skin r/g, b/g | colour | conservative |');
+log('|---|---|---|---|---|---|---|---|---|');
+const psnrs: number[] = [];
+const errs: number[] = [];
+const index: string[] = [];
+for (const [name, path] of photos) {
+  const { image } = await readImageFile(path);
+  const lm = await landmarker.landmarks(image);
+  if (!lm.ok) {
+    log(`| ${name} | ${lm.code} | | | | | | | |`);
+    continue;
+  }
+  const recon = reconstructor.reconstruct(image, lm.face);
+  const q = reprojectionPsnr(image, recon);
+  const g = recon.geometry;
+  const p = lm.face.points;
+  const iod = Math.hypot(p[3 * 468] - p[3 * 473], p[3 * 468 + 1] - p[3 * 473 + 1]);
+  psnrs.push(q.psnrDb);
+  errs.push(g.canonicalReprojectionErrorPx / iod);
+  const c = recon.completion;
+  const s = recon.colour.skinBefore;
+  log(
+    `| ${name} | ${g.pose.yaw.toFixed(0)} / ${g.pose.pitch.toFixed(0)} / ${g.pose.roll.toFixed(0)} | ${recon.uvSize} | ${q.psnrDb.toFixed(1)} | ${g.canonicalReprojectionErrorPx.toFixed(1)} (${((100 * g.canonicalReprojectionErrorPx) / iod).toFixed(1)}%) | ` +
+      `${(100 * c.fromPhoto).toFixed(0)}% / ${(100 * c.fromMirror).toFixed(0)}% / ${(100 * c.interpolated).toFixed(0)}% | ` +
+      `${s[1] ? `${(s[0] / s[1]).toFixed(2)}, ${(s[2] / s[1]).toFixed(2)}` : 'n/a'} | ${recon.colour.applied ? `exposure x${recon.colour.exposureGain}, wb ${recon.colour.whiteBalanceGains.join('/')}` : 'none'} | ${recon.conservative.enabled ? recon.conservative.reasons.join('; ') : 'no'} |`,
+  );
+
+  // Contact sheet: photo | landmarks | UV texture | preview.
+  const box = lm.face.detection.box;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  const side = Math.max(box.width, box.height) * 1.6;
+  const overlay = drawLandmarkOverlay(image, lm);
+  const { preview } = renderPreviews(recon, PANEL * 2);
+  const panels = [
+    sq(image, cx, cy, side),
+    sq(overlay, cx, cy, side),
+    sq(recon.texture, recon.uvSize / 2, recon.uvSize / 2, recon.uvSize),
+    sq(preview, PANEL, PANEL, PANEL * 2),
+  ];
+  const sheet = createRgbImage(PANEL * panels.length, PANEL);
+  panels.forEach((px, k) => {
+    for (let y = 0; y < PANEL; y++) sheet.data.set(px.subarray(y * PANEL * 3, (y + 1) * PANEL * 3), (y * sheet.width + k * PANEL) * 3);
+  });
+  const file = `${name.replace(/[/.]/g, '-')}.png`;
+  writeFileSync(join(SHEETS, file), await encodePng(sheet, { compressionLevel: 9 }));
+  index.push(`| \`${name}\` | ${q.psnrDb.toFixed(1)} dB | ![${name}](${file}) |`);
+}
+await landmarker.close();
+log('');
+log(`Median reprojection PSNR ${fmt(median(psnrs))} dB (target >= 28), worst ${fmt(Math.min(...psnrs))} dB; median canonical-fit landmark error ${(100 * median(errs)).toFixed(1)}% of the inter-pupil distance over ${psnrs.length} photos.`);
+log('PSNR: textured mesh rendered unlit with the recovered camera over the photo (both through the same colour correction), inside the rendered face mask. Canonical fit error: mean distance between the 468 landmarks and the canonical face under the fitted pose (the reconstructed mesh itself reprojects to < 0.01 px).');
+log(`Machine: ${await machineLine()}.`);
+writeFileSync(
+  join(SHEETS, 'README.md'),
+  `# Contact sheets\n\nMade by \`npm run bench:quality\`: for each photo, the face crop, the landmarks, the baked UV texture and the three-quarter preview. The table in [bench/RESULTS.md](../../bench/RESULTS.md) has the numbers.\n\n| photo | reprojection PSNR | sheet |\n|---|---|---|\n${index.join('\n')}\n`,
+);
+if (values.write) writeResultsSection('quality', 'Reconstruction quality (`npm run bench:quality`)', lines);
