@@ -18,6 +18,8 @@ export interface BakeOptions {
   texelMap: TexelMap;
   /** Depth tolerance for the z-buffer test, millimetres. */
   depthToleranceMm?: number;
+  /** Buffers to reuse (size*size*3 and size*size); they are cleared first. Saves ~16 MB of garbage per 1024 bake. */
+  scratch?: { color: Float32Array; weight: Float32Array };
 }
 
 export interface BakeResult {
@@ -47,8 +49,9 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const tol = (opts.depthToleranceMm ?? 3) * camera.pixelsPerMm;
 
   const size = texelMap.size;
-  const color = new Float32Array(size * size * 3);
-  const weight = new Float32Array(size * size);
+  const reuse = opts.scratch && opts.scratch.color.length === size * size * 3 && opts.scratch.weight.length === size * size;
+  const color = reuse ? opts.scratch!.color.fill(0) : new Float32Array(size * size * 3);
+  const weight = reuse ? opts.scratch!.weight.fill(0) : new Float32Array(size * size);
   const { texels, triangle, b1, b2 } = texelMap;
   const F = mesh.indices;
   const { width: W, height: H, data } = photo;

@@ -53,8 +53,8 @@ const luminance = (c: Float32Array, i: number) => 0.2126 * c[3 * i] + 0.7152 * c
  * not sorts: this runs on ~600k texels per request.
  */
 function skinMean(color: Float32Array, weight: Float32Array, covered: Uint8Array): { mean: [number, number, number]; count: number; p99: number } {
-  // Every 3rd texel: the statistics of ~200k skin samples are as good as of 600k, at a third of the cost.
-  const STEP = 3;
+  // Every 5th texel: the statistics of ~130k skin samples are as good as of 650k, at a fifth of the cost.
+  const STEP = 5;
   const lumHist = new Uint32Array(256);
   let clear = 0;
   for (let i = 0; i < covered.length; i += STEP) {
@@ -179,21 +179,23 @@ function toLinRatio(srgbRatio: number): number {
  * and nearly colourless. Their weight is cut to 20% so completion paints them from the mirror side or
  * their surroundings. Returns the number of texels down-weighted.
  */
-export function downweightSpecular(color: Float32Array, weight: Float32Array, covered: Uint8Array): number {
+export function downweightSpecular(color: Float32Array, weight: Float32Array, texels: Int32Array): number {
   const hist = new Uint32Array(256);
   let total = 0;
-  for (let i = 0; i < covered.length; i += 5) {
-    if (!covered[i] || weight[i] <= 0.5) continue;
+  for (let k = 0; k < texels.length; k += 5) {
+    const i = texels[k];
+    if (weight[i] <= 0.5) continue;
     hist[Math.min(255, Math.max(0, Math.round(luminance(color, i))))]++;
     total++;
   }
   if (total < 100) return 0;
   const threshold = Math.max(235, histQuantile(hist, total, 0.9) * 1.35);
   let n = 0;
-  for (let i = 0; i < covered.length; i++) {
-    if (!covered[i] || weight[i] <= 0) continue;
-    const r = color[3 * i], g = color[3 * i + 1], b = color[3 * i + 2];
-    if (0.2126 * r + 0.7152 * g + 0.0722 * b <= threshold) continue;
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k];
+    const o = 3 * i;
+    const r = color[o], g = color[o + 1], b = color[o + 2];
+    if (0.2126 * r + 0.7152 * g + 0.0722 * b <= threshold || weight[i] <= 0) continue;
     const mx = Math.max(r, g, b);
     if ((mx - Math.min(r, g, b)) / Math.max(1, mx) < 0.12) {
       weight[i] *= 0.2;

@@ -68,57 +68,66 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
   const cc = new Float32Array(half * half * 3);
   const cw = new Float32Array(half * half);
   for (let y = 0; y < half; y++) {
+    const r0 = 2 * y * size;
+    const r1 = r0 + size;
     for (let x = 0; x < half; x++) {
-      let ws = 0, r = 0, g = 0, b = 0;
-      for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
-        const i = (2 * y + dy) * size + 2 * x + dx;
-        const w = weight[i];
-        ws += w;
-        r += w * color[3 * i];
-        g += w * color[3 * i + 1];
-        b += w * color[3 * i + 2];
-      }
+      const i0 = r0 + 2 * x, i1 = i0 + 1, i2 = r1 + 2 * x, i3 = i2 + 1;
+      const w0 = weight[i0], w1 = weight[i1], w2 = weight[i2], w3 = weight[i3];
+      const ws = w0 + w1 + w2 + w3;
       const o = y * half + x;
       if (ws > 0) {
-        cc[3 * o] = r / ws;
-        cc[3 * o + 1] = g / ws;
-        cc[3 * o + 2] = b / ws;
+        const inv = 1 / ws;
+        for (let ch = 0; ch < 3; ch++) {
+          cc[3 * o + ch] = (w0 * color[3 * i0 + ch] + w1 * color[3 * i1 + ch] + w2 * color[3 * i2 + ch] + w3 * color[3 * i3 + ch]) * inv;
+        }
       }
-      cw[o] = Math.min(1, ws);
+      cw[o] = ws < 1 ? ws : 1;
     }
   }
   pushPullFill(cc, cw, half);
-  // Push: bilinear upsample of the completed coarse level into the gaps.
+  // Push: bilinear upsample of the completed coarse level into the gaps. Fine texel x sits at coarse
+  // coordinate (x - 0.5) / 2; its two coarse columns and weights are the same for every row.
+  const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
+  for (let x = 0; x < size; x++) {
+    const fx = Math.min(half - 1, Math.max(0, (x - 0.5) / 2));
+    cx0[x] = Math.floor(fx);
+    cx1[x] = Math.min(half - 1, cx0[x] + 1);
+    cax[x] = fx - cx0[x];
+  }
   for (let y = 0; y < size; y++) {
     const fy = Math.min(half - 1, Math.max(0, (y - 0.5) / 2));
     const y0 = Math.floor(fy);
     const y1 = Math.min(half - 1, y0 + 1);
     const ay = fy - y0;
+    const t = y0 * half, b = y1 * half;
     for (let x = 0; x < size; x++) {
       const i = y * size + x;
       const w = weight[i];
       if (w >= 1) continue;
-      const fx = Math.min(half - 1, Math.max(0, (x - 0.5) / 2));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(half - 1, x0 + 1);
-      const ax = fx - x0;
+      const ax = cax[x];
+      const q00 = (1 - ax) * (1 - ay), q01 = ax * (1 - ay), q10 = (1 - ax) * ay, q11 = ax * ay;
+      const p00 = 3 * (t + cx0[x]), p01 = 3 * (t + cx1[x]), p10 = 3 * (b + cx0[x]), p11 = 3 * (b + cx1[x]);
+      const k = 1 - w;
       for (let ch = 0; ch < 3; ch++) {
-        const top = cc[3 * (y0 * half + x0) + ch] * (1 - ax) + cc[3 * (y0 * half + x1) + ch] * ax;
-        const bot = cc[3 * (y1 * half + x0) + ch] * (1 - ax) + cc[3 * (y1 * half + x1) + ch] * ax;
-        color[3 * i + ch] = w * color[3 * i + ch] + (1 - w) * (top * (1 - ay) + bot * ay);
+        const coarse = cc[p00 + ch] * q00 + cc[p01 + ch] * q01 + cc[p10 + ch] * q10 + cc[p11 + ch] * q11;
+        color[3 * i + ch] = w * color[3 * i + ch] + k * coarse;
       }
       weight[i] = 1;
     }
   }
 }
 
-/** Texture completion with its statistics over the chart. */
-export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number): CompletionStats {
-  let chart = 0, own = 0;
-  for (let i = 0; i < covered.length; i++) if (covered[i]) { chart++; own += weight[i]; }
+/** Texture completion with its statistics over the chart (`texels`: the chart's texel indices). */
+export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number): CompletionStats {
+  const sum = () => {
+    let s = 0;
+    for (let k = 0; k < texels.length; k++) s += weight[texels[k]];
+    return s;
+  };
+  const own = sum();
   completeMirrored(color, weight, covered, size);
-  let mirrored = 0;
-  for (let i = 0; i < covered.length; i++) if (covered[i]) mirrored += weight[i];
+  const mirrored = sum();
   pushPullFill(color, weight, size);
+  const chart = Math.max(1, texels.length);
   return { fromPhoto: own / chart, fromMirror: (mirrored - own) / chart, interpolated: 1 - mirrored / chart };
 }

@@ -15,6 +15,27 @@ export interface ObjNames {
 
 const f6 = (x: number) => (Math.round(x * 1e6) / 1e6).toString();
 
+/**
+ * The `vt` and `f` blocks depend only on the topology, which is the same for every face: callers
+ * reconstructing many faces pass the same `uvs`/`indices` arrays and get them from this cache.
+ */
+const staticBlocks = new WeakMap<Uint32Array, { uvs: Float32Array; vt: string; f: string }>();
+
+function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; f: string } {
+  const hit = staticBlocks.get(indices);
+  if (hit && hit.uvs === uvs) return hit;
+  const vt: string[] = [];
+  for (let i = 0; i < uvs.length / 2; i++) vt.push(`vt ${f6(uvs[2 * i])} ${f6(1 - uvs[2 * i + 1])}`);
+  const f: string[] = [];
+  for (let k = 0; k < indices.length; k += 3) {
+    const [a, b, c] = [indices[k] + 1, indices[k + 1] + 1, indices[k + 2] + 1];
+    f.push(`f ${a}/${a}/${a} ${b}/${b}/${b} ${c}/${c}/${c}`);
+  }
+  const blocks = { uvs, vt: vt.join('\n'), f: f.join('\n') };
+  staticBlocks.set(indices, blocks);
+  return blocks;
+}
+
 export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNames, unitsPerMm = 0.001): string {
   const material = names.material ?? 'face';
   const lines: string[] = [
@@ -25,13 +46,10 @@ export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNa
   ];
   const n = mesh.positions.length / 3;
   for (let i = 0; i < n; i++) lines.push(`v ${f6(mesh.positions[3 * i] * unitsPerMm)} ${f6(mesh.positions[3 * i + 1] * unitsPerMm)} ${f6(mesh.positions[3 * i + 2] * unitsPerMm)}`);
-  for (let i = 0; i < n; i++) lines.push(`vt ${f6(mesh.uvs[2 * i])} ${f6(1 - mesh.uvs[2 * i + 1])}`);
+  const blocks = topologyBlocks(mesh.uvs, mesh.indices);
+  lines.push(blocks.vt);
   for (let i = 0; i < n; i++) lines.push(`vn ${f6(mesh.normals[3 * i])} ${f6(mesh.normals[3 * i + 1])} ${f6(mesh.normals[3 * i + 2])}`);
-  lines.push(`usemtl ${material}`, 's 1');
-  for (let f = 0; f < mesh.indices.length; f += 3) {
-    const [a, b, c] = [mesh.indices[f] + 1, mesh.indices[f + 1] + 1, mesh.indices[f + 2] + 1];
-    lines.push(`f ${a}/${a}/${a} ${b}/${b}/${b} ${c}/${c}/${c}`);
-  }
+  lines.push(`usemtl ${material}`, 's 1', blocks.f);
   return `${lines.join('\n')}\n`;
 }
 

@@ -9,7 +9,7 @@ import { loadCanonicalFace, type CanonicalFace } from './canonical';
 import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, type ColourReport } from './colour';
 import { completeTexture, type CompletionStats } from './complete';
 import { reconstructFaceGeometry, type FaceGeometry } from './face-geometry';
-import { computeVertexNormals, subdivideLoop } from './subdivide';
+import { computeVertexNormals, planLoopSubdivision, type LoopPlan } from './subdivide';
 import { rasterizeUvTriangles, type TexelMap } from './texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from './uv-grid';
 
@@ -20,8 +20,6 @@ export interface ReconstructOptions {
   uvSize?: UvSize;
   /** Colour normalisation (default on; off in conservative mode). */
   enhance?: boolean;
-  /** Subdivision levels (default 2: 468 -> ~7.3k vertices). */
-  levels?: number;
 }
 
 export interface ReconstructionTimings { geometry: number; subdivision: number; bake: number; completion: number; colour: number; grid: number }
@@ -59,11 +57,17 @@ export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx
  * Loads the canonical face and precomputes what does not depend on the photo: the subdivided
  * topology, its UVs, and the texel maps for both texture sizes. Throws if the data is missing.
  */
+/** `levels`: Loop subdivision levels (default 2: 468 -> 7257 vertices). */
 export function createReconstructor(opts: { canonicalPath?: string; levels?: number } = {}): Reconstructor {
   const canonical = loadCanonicalFace(opts.canonicalPath);
   const levels = opts.levels ?? 2;
-  let topo: TriMesh = { positions: canonical.positions, uvs: canonical.uvs, indices: canonical.triangles };
-  for (let l = 0; l < levels; l++) topo = subdivideLoop(topo).mesh;
+  const plans: LoopPlan[] = [];
+  let topo = { uvs: canonical.uvs, indices: canonical.triangles, count: 468 };
+  for (let l = 0; l < levels; l++) {
+    const plan = planLoopSubdivision(topo.indices, topo.uvs, topo.count);
+    plans.push(plan);
+    topo = { uvs: plan.uvs, indices: plan.indices, count: plan.vertexCount };
+  }
   const texelMaps = new Map<UvSize, TexelMap>();
   const texelMap = (size: UvSize) => {
     let m = texelMaps.get(size);
@@ -74,6 +78,15 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
   texelMap(512);
   // The wireframe is the base topology's UV edges: the same for every photo, so drawn once per size.
   const grids = new Map<UvSize, Float32Array>([1024, 512].map((s) => [s as UvSize, uvGridCoverage(canonical.uvs, canonical.triangles, s)]));
+
+  // Bake buffers reused across calls: reconstruct() is synchronous, so one reconstructor never has two
+  // bakes in flight; the service gives each worker its own reconstructor.
+  const scratch = new Map<UvSize, { color: Float32Array; weight: Float32Array }>();
+  const scratchFor = (size: UvSize) => {
+    let s = scratch.get(size);
+    if (!s) scratch.set(size, (s = { color: new Float32Array(size * size * 3), weight: new Float32Array(size * size) }));
+    return s;
+  };
 
   return {
     canonical,
@@ -91,16 +104,16 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       t.geometry = performance.now() - t0;
 
       t0 = performance.now();
-      const baseMesh: TriMesh = { positions: geometry.points.subarray(0, 468 * 3), uvs: canonical.uvs, indices: canonical.triangles };
-      let m: TriMesh = baseMesh;
-      for (let l = 0; l < levels; l++) m = subdivideLoop(m).mesh;
-      const mesh = { ...m, normals: computeVertexNormals(m.positions, m.indices) };
+      const baseMesh: TriMesh = { positions: geometry.points.slice(0, 468 * 3), uvs: canonical.uvs, indices: canonical.triangles };
+      let positions = baseMesh.positions as Float32Array;
+      for (const plan of plans) positions = plan.apply(positions);
+      const mesh = { positions, uvs: topo.uvs, indices: topo.indices, normals: computeVertexNormals(positions, topo.indices) };
       t.subdivision = performance.now() - t0;
 
       t0 = performance.now();
       const map = texelMap(uvSize);
-      const baked = bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map });
-      const specularTexels = enhance ? downweightSpecular(baked.color, baked.weight, map.covered) : 0;
+      const baked = bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, scratch: scratchFor(uvSize) });
+      const specularTexels = enhance ? downweightSpecular(baked.color, baked.weight, map.texels) : 0;
       t.bake = performance.now() - t0;
 
       t0 = performance.now();
@@ -109,7 +122,7 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       t.colour = performance.now() - t0;
 
       t0 = performance.now();
-      const completion = completeTexture(baked.color, baked.weight, map.covered, uvSize);
+      const completion = completeTexture(baked.color, baked.weight, map.covered, map.texels, uvSize);
       t.completion = performance.now() - t0;
 
       t0 = performance.now();

@@ -70,6 +70,20 @@ export function renderMesh(opts: RenderOptions): RenderResult {
       key[i] = -w;
       invW[i] = 1 / w;
     }
+    // Centre the projected silhouette (the sphere's centre is not the face's visual centre).
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (let i = 0; i < n; i++) {
+      x0 = Math.min(x0, sx[i]);
+      x1 = Math.max(x1, sx[i]);
+      y0 = Math.min(y0, sy[i]);
+      y1 = Math.max(y1, sy[i]);
+    }
+    const dx = W / 2 - (x0 + x1) / 2;
+    const dy = H / 2 - (y0 + y1) / 2;
+    for (let i = 0; i < n; i++) {
+      sx[i] += dx;
+      sy[i] += dy;
+    }
   }
   for (let i = 0; i < n; i++) {
     const a = mesh.normals[3 * i], b = mesh.normals[3 * i + 1], c = mesh.normals[3 * i + 2];
@@ -111,15 +125,20 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     const x1 = Math.min(W - 1, Math.ceil(Math.max(sx[a], sx[b], sx[c])));
     const y0 = Math.max(0, Math.floor(Math.min(sy[a], sy[b], sy[c])));
     const y1 = Math.min(H - 1, Math.ceil(Math.max(sy[a], sy[b], sy[c])));
+    // Edge functions are affine in the pixel position: step them instead of recomputing.
+    const d1x = (sy[c] - sy[a]) * inv;
+    const d2x = -(sy[b] - sy[a]) * inv;
+    const ua = mesh.uvs[2 * a], va = mesh.uvs[2 * a + 1], ub = mesh.uvs[2 * b], vb = mesh.uvs[2 * b + 1], uc = mesh.uvs[2 * c], vc = mesh.uvs[2 * c + 1];
+    const wa = invW[a], wb = invW[b], wc = invW[c];
+    const ka = key[a], kb = key[b], kc = key[c];
     for (let y = y0; y <= y1; y++) {
       const py = y + 0.5;
-      for (let x = x0; x <= x1; x++) {
-        const px = x + 0.5;
-        const l1 = ((px - sx[a]) * (sy[c] - sy[a]) - (py - sy[a]) * (sx[c] - sx[a])) * inv;
-        const l2 = ((sx[b] - sx[a]) * (py - sy[a]) - (sy[b] - sy[a]) * (px - sx[a])) * inv;
+      let l1 = ((x0 + 0.5 - sx[a]) * (sy[c] - sy[a]) - (py - sy[a]) * (sx[c] - sx[a])) * inv;
+      let l2 = ((sx[b] - sx[a]) * (py - sy[a]) - (sy[b] - sy[a]) * (x0 + 0.5 - sx[a])) * inv;
+      for (let x = x0; x <= x1; x++, l1 += d1x, l2 += d2x) {
         const l0 = 1 - l1 - l2;
         if (l0 < -1e-6 || l1 < -1e-6 || l2 < -1e-6) continue;
-        const z = l0 * key[a] + l1 * key[b] + l2 * key[c];
+        const z = l0 * ka + l1 * kb + l2 * kc;
         const i = y * W + x;
         if (z <= zbuf[i]) continue;
         zbuf[i] = z;
@@ -133,17 +152,17 @@ export function renderMesh(opts: RenderOptions): RenderResult {
           continue;
         }
         // Perspective-correct barycentrics.
-        const q0 = l0 * invW[a], q1 = l1 * invW[b], q2 = l2 * invW[c];
+        const q0 = l0 * wa, q1 = l1 * wb, q2 = l2 * wc;
         const qs = 1 / (q0 + q1 + q2);
-        const u = (q0 * mesh.uvs[2 * a] + q1 * mesh.uvs[2 * b] + q2 * mesh.uvs[2 * c]) * qs;
-        const v = (q0 * mesh.uvs[2 * a + 1] + q1 * mesh.uvs[2 * b + 1] + q2 * mesh.uvs[2 * c + 1]) * qs;
+        const u = (q0 * ua + q1 * ub + q2 * uc) * qs;
+        const v = (q0 * va + q1 * vb + q2 * vc) * qs;
         let shade = 1;
         if (!opts.unlit) {
-          const nx = (q0 * vn[3 * a] + q1 * vn[3 * b] + q2 * vn[3 * c]) * qs;
-          const ny = (q0 * vn[3 * a + 1] + q1 * vn[3 * b + 1] + q2 * vn[3 * c + 1]) * qs;
-          const nz = (q0 * vn[3 * a + 2] + q1 * vn[3 * b + 2] + q2 * vn[3 * c + 2]) * qs;
-          const len = Math.hypot(nx, ny, nz) || 1;
-          shade = 0.45 + 0.65 * Math.max(0, (nx * light[0] + ny * light[1] + nz * light[2]) / len);
+          const nx = q0 * vn[3 * a] + q1 * vn[3 * b] + q2 * vn[3 * c];
+          const ny = q0 * vn[3 * a + 1] + q1 * vn[3 * b + 1] + q2 * vn[3 * c + 1];
+          const nz = q0 * vn[3 * a + 2] + q1 * vn[3 * b + 2] + q2 * vn[3 * c + 2];
+          const dot = (nx * light[0] + ny * light[1] + nz * light[2]) / (Math.sqrt(nx * nx + ny * ny + nz * nz) || 1);
+          shade = 0.45 + 0.65 * (dot > 0 ? dot : 0);
         }
         if (tex) sampleBilinear(tex, u, v, shade, out.data, o);
         else {

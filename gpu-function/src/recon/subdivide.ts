@@ -15,9 +15,22 @@ export interface SubdivisionResult {
   parents: Uint32Array;
 }
 
-export function subdivideLoop(mesh: TriMesh): SubdivisionResult {
-  const { positions: P, uvs: T, indices: F } = mesh;
-  const nv = P.length / 3;
+/**
+ * One subdivision level of a fixed topology, split into what depends only on the connectivity (built
+ * once: new triangles, UVs, stencils) and the per-face part, `apply`, a sparse weighted sum of the
+ * parent positions. Every face shares MediaPipe's topology, so the service plans once at start-up.
+ */
+export interface LoopPlan {
+  readonly indices: Uint32Array;
+  readonly uvs: Float32Array;
+  readonly parents: Uint32Array;
+  readonly vertexCount: number;
+  apply(positions: Float32Array): Float32Array;
+}
+
+export function planLoopSubdivision(indices: Uint32Array, uvs: Float32Array, nv: number): LoopPlan {
+  const F = indices;
+  const T = uvs;
   const nf = F.length / 3;
   // Edge table: key = min * nv + max -> edge index; opposite vertices for the interior rule.
   const edgeIndex = new Map<number, number>();
@@ -45,7 +58,6 @@ export function subdivideLoop(mesh: TriMesh): SubdivisionResult {
     }
   }
   const ne = edgeA.length;
-  // Vertex neighbourhoods and boundary neighbours.
   const neighbours: Set<number>[] = Array.from({ length: nv }, () => new Set<number>());
   const boundaryNb: number[][] = Array.from({ length: nv }, () => []);
   for (let e = 0; e < ne; e++) {
@@ -56,47 +68,52 @@ export function subdivideLoop(mesh: TriMesh): SubdivisionResult {
       boundaryNb[edgeB[e]].push(edgeA[e]);
     }
   }
+  // Even-vertex stencils in CSR form: self weight, then (neighbour, weight) pairs.
+  const selfW = new Float32Array(nv);
+  const start = new Uint32Array(nv + 1);
+  const nbr: number[] = [];
+  const nbrW: number[] = [];
+  for (let v = 0; v < nv; v++) {
+    const bn = boundaryNb[v];
+    if (bn.length === 2) {
+      selfW[v] = 0.75;
+      nbr.push(bn[0], bn[1]);
+      nbrW.push(0.125, 0.125);
+    } else if (bn.length > 0) {
+      selfW[v] = 1; // non-manifold corner: keep it fixed
+    } else {
+      const n = neighbours[v].size;
+      const beta = n > 3 ? 3 / (8 * n) : 3 / 16;
+      selfW[v] = 1 - n * beta;
+      for (const u of neighbours[v]) {
+        nbr.push(u);
+        nbrW.push(beta);
+      }
+    }
+    start[v + 1] = nbr.length;
+  }
+  const nbrIdx = Uint32Array.from(nbr);
+  const nbrWt = Float32Array.from(nbrW);
+  const eA = Uint32Array.from(edgeA);
+  const eB = Uint32Array.from(edgeB);
+  const oC = Int32Array.from(opp.map((o) => (o.length === 2 ? o[0] : -1)));
+  const oD = Int32Array.from(opp.map((o) => (o.length === 2 ? o[1] : -1)));
 
   const outN = nv + ne;
-  const pos = new Float32Array(outN * 3);
   const uv = new Float32Array(outN * 2);
   const parents = new Uint32Array(outN * 2);
   for (let v = 0; v < nv; v++) {
-    const bn = boundaryNb[v];
-    for (let d = 0; d < 3; d++) {
-      let val: number;
-      if (bn.length === 2) {
-        val = 0.75 * P[3 * v + d] + 0.125 * (P[3 * bn[0] + d] + P[3 * bn[1] + d]);
-      } else if (bn.length > 0) {
-        val = P[3 * v + d]; // non-manifold corner: keep it fixed
-      } else {
-        const nb = neighbours[v];
-        const n = nb.size;
-        const beta = n > 3 ? 3 / (8 * n) : 3 / 16;
-        let sum = 0;
-        for (const u of nb) sum += P[3 * u + d];
-        val = (1 - n * beta) * P[3 * v + d] + beta * sum;
-      }
-      pos[3 * v + d] = val;
-    }
     uv[2 * v] = T[2 * v];
     uv[2 * v + 1] = T[2 * v + 1];
     parents[2 * v] = v;
     parents[2 * v + 1] = v;
   }
   for (let e = 0; e < ne; e++) {
-    const a = edgeA[e];
-    const b = edgeB[e];
     const o = nv + e;
-    for (let d = 0; d < 3; d++) {
-      pos[3 * o + d] = opp[e].length === 2
-        ? 0.375 * (P[3 * a + d] + P[3 * b + d]) + 0.125 * (P[3 * opp[e][0] + d] + P[3 * opp[e][1] + d])
-        : 0.5 * (P[3 * a + d] + P[3 * b + d]);
-    }
-    uv[2 * o] = 0.5 * (T[2 * a] + T[2 * b]);
-    uv[2 * o + 1] = 0.5 * (T[2 * a + 1] + T[2 * b + 1]);
-    parents[2 * o] = a;
-    parents[2 * o + 1] = b;
+    uv[2 * o] = 0.5 * (T[2 * eA[e]] + T[2 * eB[e]]);
+    uv[2 * o + 1] = 0.5 * (T[2 * eA[e] + 1] + T[2 * eB[e] + 1]);
+    parents[2 * o] = eA[e];
+    parents[2 * o + 1] = eB[e];
   }
   const idx = new Uint32Array(nf * 12);
   for (let f = 0; f < nf; f++) {
@@ -107,7 +124,46 @@ export function subdivideLoop(mesh: TriMesh): SubdivisionResult {
     const ca = nv + faceEdges[3 * f + 2];
     idx.set([a, ab, ca, ab, b, bc, ca, bc, c, ab, bc, ca], 12 * f);
   }
-  return { mesh: { positions: pos, uvs: uv, indices: idx }, parents };
+  return {
+    indices: idx,
+    uvs: uv,
+    parents,
+    vertexCount: outN,
+    apply(P) {
+      if (P.length !== nv * 3) throw new RangeError(`plan is for ${nv} vertices, got ${P.length / 3}`);
+      const pos = new Float32Array(outN * 3);
+      for (let v = 0; v < nv; v++) {
+        const w = selfW[v];
+        let x = w * P[3 * v], y = w * P[3 * v + 1], z = w * P[3 * v + 2];
+        for (let k = start[v]; k < start[v + 1]; k++) {
+          const u = 3 * nbrIdx[k];
+          const q = nbrWt[k];
+          x += q * P[u];
+          y += q * P[u + 1];
+          z += q * P[u + 2];
+        }
+        pos[3 * v] = x;
+        pos[3 * v + 1] = y;
+        pos[3 * v + 2] = z;
+      }
+      for (let e = 0; e < ne; e++) {
+        const a = 3 * eA[e], b = 3 * eB[e], o = 3 * (nv + e);
+        if (oC[e] >= 0) {
+          const c = 3 * oC[e], d = 3 * oD[e];
+          for (let k = 0; k < 3; k++) pos[o + k] = 0.375 * (P[a + k] + P[b + k]) + 0.125 * (P[c + k] + P[d + k]);
+        } else {
+          for (let k = 0; k < 3; k++) pos[o + k] = 0.5 * (P[a + k] + P[b + k]);
+        }
+      }
+      return pos;
+    },
+  };
+}
+
+/** One Loop level of a mesh (plans and applies; use planLoopSubdivision to reuse the plan). */
+export function subdivideLoop(mesh: TriMesh): SubdivisionResult {
+  const plan = planLoopSubdivision(mesh.indices, mesh.uvs, mesh.positions.length / 3);
+  return { mesh: { positions: plan.apply(mesh.positions), uvs: plan.uvs, indices: plan.indices }, parents: plan.parents };
 }
 
 /** Area-weighted unit vertex normals (the cross product's length is twice the area). */

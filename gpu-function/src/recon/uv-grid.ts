@@ -63,7 +63,8 @@ export function drawUvGrid(texture: RgbImage, coverage: Float32Array, opts: UvGr
 
 /** Float colours (0..255) to an 8-bit RGB image. */
 export function toRgbImage(color: Float32Array, size: number): RgbImage {
-  // Uint8ClampedArray's conversion clamps and rounds natively, ~10x faster than a JS loop.
-  const clamped = new Uint8ClampedArray(color);
+  // Stores into a Uint8ClampedArray clamp and round in the JIT's fast path.
+  const clamped = new Uint8ClampedArray(size * size * 3);
+  for (let i = 0; i < clamped.length; i++) clamped[i] = color[i];
   return createRgbImage(size, size, new Uint8Array(clamped.buffer));
 }

@@ -176,8 +176,9 @@ describe('completion', () => {
     const weight = new Float32Array(size * size);
     const covered = new Uint8Array(size * size);
     for (let i = 0; i < size * size; i++) covered[i] = i % 3 === 0 ? 0 : 1;
+    const texels = Int32Array.from(Array.from(covered.keys()).filter((i) => covered[i]));
     for (let y = 0; y < size; y++) for (let x = 0; x < size / 2; x++) weight[y * size + x] = 1;
-    const s = completeTexture(color, weight, covered, size);
+    const s = completeTexture(color, weight, covered, texels, size);
     expect(s.fromPhoto + s.fromMirror + s.interpolated).toBeCloseTo(1, 6);
     expect(s.fromPhoto).toBeCloseTo(0.5, 1);
     expect(weight.every((w) => w === 1)).toBe(true);
@@ -246,7 +247,7 @@ describe('colour normalisation', () => {
   it('finds strong colourless highlights and down-weights only them', () => {
     const f = face([180, 140, 115], [230, 228, 225]);
     for (let i = 5000; i < 5050; i++) f.color.set([253, 252, 250], 3 * i); // glasses glare
-    const n = downweightSpecular(f.color, f.weight, f.covered);
+    const n = downweightSpecular(f.color, f.weight, Int32Array.from(f.covered.keys()));
     expect(n).toBe(50);
     expect(f.weight[5010]).toBeCloseTo(0.2, 6);
     expect(f.weight[6050]).toBe(1);
