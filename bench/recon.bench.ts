@@ -55,7 +55,7 @@ for (const path of photos) {
 }
 await landmarker.close();
 log('');
-log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512; PNG encodes are sharp (libvips), the rest single-threaded TypeScript. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms.`);
+log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512 (textured and flat in one raster pass). The four PNG encodes are sharp (libvips, zlib level 1) on libuv's pool: the two textures encode while the previews render, so "png" is the wait beyond the preview; everything else is single-threaded TypeScript on the main thread. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms.`);
 log(`Median total after landmarks: ${fmt(median(totals))} ms (target <= 150 ms).`);
 log(`Machine: ${await machineLine()}.`);
 if (values.write) writeResultsSection('recon', `Reconstruction after landmarks (\`npm run bench:recon\`)`, lines);

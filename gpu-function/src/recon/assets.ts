@@ -2,7 +2,7 @@
  * The export stage: from a reconstruction to the files a caller downloads. PNG encoding goes through
  * the image adapter; everything else is built here in memory.
  */
-import type { RgbImage } from '@facerecon/shared';
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { encodePng } from '../adapters/image-io';
 import type { FaceLandmarks } from '../face/landmarker';
 import { writeGlb } from './export-glb';
@@ -45,26 +45,21 @@ export interface ExportedAssets {
 export const PREVIEW_VIEW = { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 24, fill: 0.92 } as const;
 
 export function renderPreviews(recon: Reconstruction, size = 512): { preview: RgbImage; geometry: RgbImage } {
-  const common = { mesh: recon.mesh, width: size, height: size, camera: PREVIEW_VIEW };
-  return {
-    preview: renderMesh({ ...common, mode: 'textured', texture: recon.texture }).image,
-    geometry: renderMesh({ ...common, mode: 'flat' }).image,
-  };
+  const geometry = createRgbImage(size, size);
+  const preview = renderMesh({ mesh: recon.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', texture: recon.texture, flatTarget: geometry }).image;
+  return { preview, geometry };
 }
 
 export async function exportAssets(recon: Reconstruction, extra: { result: object }): Promise<ExportedAssets> {
   const timings: ExportTimings = { png: 0, obj: 0, glb: 0, preview: 0 };
+  // The texture PNGs encode on libuv's pool while the previews render on this thread.
   let t = performance.now();
+  const texturePngs = Promise.all([encodePng(recon.texture), encodePng(recon.textureGrid)]);
+  const tp = performance.now();
   const { preview, geometry } = renderPreviews(recon);
-  timings.preview = performance.now() - t;
-  t = performance.now();
-  const [texture, textureGrid, previewPng, geometryPng] = await Promise.all([
-    encodePng(recon.texture),
-    encodePng(recon.textureGrid),
-    encodePng(preview),
-    encodePng(geometry),
-  ]);
-  timings.png = performance.now() - t;
+  timings.preview = performance.now() - tp;
+  const [[texture, textureGrid], previewPng, geometryPng] = await Promise.all([texturePngs, encodePng(preview), encodePng(geometry)]);
+  timings.png = performance.now() - t - timings.preview;
   t = performance.now();
   const enc = new TextEncoder();
   const obj = enc.encode(writeObj(recon.mesh, { mtl: ASSET_NAMES.mtl, texture: ASSET_NAMES.texture }));

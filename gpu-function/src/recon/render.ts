@@ -25,6 +25,8 @@ export interface RenderOptions {
   /** Lighting: ambient + diffuse * max(0, n.l); `unlit` renders the texture as is (for photo comparison). */
   unlit?: boolean;
   background?: RgbImage | readonly [number, number, number];
+  /** Also write the flat-shaded geometry view of the same camera into this image (one raster pass for both previews). */
+  flatTarget?: RgbImage;
 }
 
 export interface RenderResult {
@@ -105,6 +107,9 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     out.data.set((bg as RgbImage).data.subarray(0, W * H * 3));
   }
   const mask = new Uint8Array(W * H);
+  const flatData = opts.flatTarget?.data;
+  if (opts.flatTarget && (opts.flatTarget.width !== W || opts.flatTarget.height !== H)) throw new RangeError('flatTarget size differs from the render');
+  if (flatData) flatData.set(out.data);
   const zbuf = new Float32Array(W * H).fill(-Infinity);
   const tex = opts.texture;
   const light = normalise([-0.35, 0.45, 0.82]);
@@ -116,7 +121,7 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     if (area >= -1e-9) continue;
     const inv = 1 / area;
     let flat = 0;
-    if (opts.mode === 'flat') {
+    if (opts.mode === 'flat' || flatData) {
       const fn = [vn[3 * a] + vn[3 * b] + vn[3 * c], vn[3 * a + 1] + vn[3 * b + 1] + vn[3 * c + 1], vn[3 * a + 2] + vn[3 * b + 2] + vn[3 * c + 2]];
       const l = Math.hypot(fn[0], fn[1], fn[2]) || 1;
       flat = 0.25 + 0.75 * Math.max(0, (fn[0] * light[0] + fn[1] * light[1] + fn[2] * light[2]) / l);
@@ -144,6 +149,12 @@ export function renderMesh(opts: RenderOptions): RenderResult {
         zbuf[i] = z;
         mask[i] = 1;
         const o = 3 * i;
+        if (flatData) {
+          const fv = Math.round(205 * flat);
+          flatData[o] = fv;
+          flatData[o + 1] = fv;
+          flatData[o + 2] = Math.round(fv * 1.04);
+        }
         if (opts.mode === 'flat') {
           const v = Math.round(205 * flat);
           out.data[o] = v;
