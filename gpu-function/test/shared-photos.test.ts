@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImageFile } from '../src/adapters/image-io';
 import { createFaceLandmarker, type FaceLandmarker } from '../src/face/landmarker';
 import { MESH_TOPOLOGY } from '../src/face/landmarks';
+import { reprojectionPsnr } from '../src/recon/quality';
+import { createReconstructor } from '../src/recon/reconstruct';
 import { expectFaceAnatomy } from './anatomy';
 import { SHARED_PHOTOS, hasSharedPhotos, sharedDeep3d, sharedPhotosReason } from './fixtures';
 
@@ -65,6 +67,20 @@ describe.skipIf(!hasSharedPhotos)(suite, () => {
     const r = await landmarker.landmarks(image);
     if (!r.ok) throw new Error(r.code);
     expectFaceAnatomy(r.face);
+  });
+
+  it('deep3d/015384.jpg (turned ~33 degrees): the unseen cheek is completed from the other side, no holes', async () => {
+    const { image } = await readImageFile(join(SHARED_PHOTOS, 'deep3d/015384.jpg'));
+    const r = await landmarker.landmarks(image);
+    if (!r.ok) throw new Error(r.code);
+    const recon = createReconstructor().reconstruct(image, r.face);
+    expect(Math.abs(recon.geometry.pose.yaw)).toBeGreaterThan(15);
+    expect(recon.uvSize).toBe(1024);
+    expect(recon.completion.fromMirror).toBeGreaterThan(0.15);
+    let black = 0;
+    for (let i = 0; i < recon.texture.data.length; i += 3) if (recon.texture.data[i] + recon.texture.data[i + 1] + recon.texture.data[i + 2] === 0) black++;
+    expect(black).toBe(0);
+    expect(reprojectionPsnr(image, recon).psnrDb).toBeGreaterThan(28);
   });
 
   it('debian/astronaut.png matches the copy the project fetches itself', async () => {
