@@ -56,6 +56,26 @@ export const ERROR_SPECS = {
     en: 'The request is malformed',
     zh: '请求格式错误',
   },
+  UNAUTHORIZED: {
+    status: 401,
+    en: 'The request is not signed or its signature is invalid',
+    zh: '请求未签名或签名无效',
+  },
+  NOT_FOUND: {
+    status: 404,
+    en: 'Not found',
+    zh: '未找到',
+  },
+  LINK_EXPIRED: {
+    status: 410,
+    en: 'This download link has expired: run the reconstruction again',
+    zh: '下载链接已过期，请重新生成',
+  },
+  FORBIDDEN: {
+    status: 403,
+    en: 'This link is not valid',
+    zh: '链接无效',
+  },
   MODEL_UNAVAILABLE: {
     status: 503,
     en: 'The face models are not loaded yet: try again shortly',

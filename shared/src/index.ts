@@ -1,3 +1,5 @@
+export * from './api';
 export * from './errors';
 export * from './image';
 export * from './mesh';
+export * from './signing';

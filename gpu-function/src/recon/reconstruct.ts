@@ -42,9 +42,26 @@ export interface Reconstruction {
   timings: ReconstructionTimings;
 }
 
+/** The result of the geometry stage, input to the texture stage. */
+export interface GeometryStage {
+  photo: RgbImage;
+  geometry: FaceGeometry;
+  baseMesh: TriMesh;
+  mesh: TriMesh & { normals: Float32Array };
+  uvSize: UvSize;
+  enhance: boolean;
+  conservative: { enabled: boolean; reasons: string[] };
+  timings: Pick<ReconstructionTimings, 'geometry' | 'subdivision'>;
+}
+
 export interface Reconstructor {
   readonly canonical: CanonicalFace;
+  /** Both stages at once. */
   reconstruct(photo: RgbImage, face: FaceLandmarks, opts?: ReconstructOptions): Reconstruction;
+  /** Pose, metric mesh, subdivision, mode decision. */
+  geometryStage(photo: RgbImage, face: FaceLandmarks, opts?: ReconstructOptions): GeometryStage;
+  /** Bake, completion, colour, grid. */
+  textureStage(stage: GeometryStage): Reconstruction;
 }
 
 /**
@@ -91,8 +108,12 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
   return {
     canonical,
     reconstruct(photo, face, ropts = {}) {
-      const t: ReconstructionTimings = { geometry: 0, subdivision: 0, bake: 0, completion: 0, colour: 0, grid: 0 };
+      return this.textureStage(this.geometryStage(photo, face, ropts));
+    },
+
+    geometryStage(photo, face, ropts = {}) {
       let t0 = performance.now();
+      const t = { geometry: 0, subdivision: 0 };
       const geometry = reconstructFaceGeometry(face.points, canonical);
       const reasons: string[] = [];
       if (face.presence < CONSERVATIVE.minPresence) reasons.push(`face presence ${face.presence.toFixed(2)} < ${CONSERVATIVE.minPresence}`);
@@ -109,8 +130,12 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       for (const plan of plans) positions = plan.apply(positions);
       const mesh = { positions, uvs: topo.uvs, indices: topo.indices, normals: computeVertexNormals(positions, topo.indices) };
       t.subdivision = performance.now() - t0;
+      return { photo, geometry, baseMesh, mesh, uvSize, enhance, conservative: { enabled: conservative, reasons }, timings: t };
+    },
 
-      t0 = performance.now();
+    textureStage({ photo, geometry, baseMesh, mesh, uvSize, enhance, conservative, timings }) {
+      const t: ReconstructionTimings = { ...timings, bake: 0, completion: 0, colour: 0, grid: 0 };
+      let t0 = performance.now();
       const map = texelMap(uvSize);
       const baked = bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, scratch: scratchFor(uvSize) });
       const specularTexels = enhance ? downweightSpecular(baked.color, baked.weight, map.texels) : 0;
@@ -135,7 +160,7 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       const textureGrid = drawUvGrid(texture, grids.get(uvSize)!);
       t.grid = performance.now() - t0;
 
-      return { geometry, mesh, baseMesh, texture, textureGrid, uvSize, conservative: { enabled: conservative, reasons }, colour, colourLuts: correction?.luts, completion, specularTexels, timings: t };
+      return { geometry, mesh, baseMesh, texture, textureGrid, uvSize, conservative, colour, colourLuts: correction?.luts, completion, specularTexels, timings: t };
     },
   };
 }

@@ -1,0 +1,193 @@
+/**
+ * The gpu-function's HTTP API (internal: only the edge calls it).
+ *   GET  /healthz            alive (no auth)
+ *   GET  /readyz             models loaded and storage writable (no auth)
+ *   GET  /metrics            Prometheus text (no auth; expose on the private network only)
+ *   POST /v1/reconstruct     HMAC-signed; raw image body; options in the query; JSON or SSE
+ *   GET  /assets/<key>       local store only: HMAC-signed, expiring URLs
+ */
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import {
+  ERROR_SPECS,
+  FaceReconError,
+  ReconstructOptionsSchema,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  toErrorBody,
+  verifyRequestSignature,
+  type ErrorCode,
+  type Lang,
+} from '@facerecon/shared';
+import type { Logger } from './logger';
+import type { ServiceMetrics } from './metrics';
+import { runReconstruction, type PipelineDeps } from './pipeline';
+import type { WorkQueue } from './queue';
+import { LocalAssetStore } from './store/local';
+
+export interface AppDeps extends PipelineDeps {
+  queue: WorkQueue;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  signingSecret: string;
+  deadlineMs: number;
+  maxBodyBytes: number;
+  /** True once SIGTERM arrived: refuse new work, finish what runs. */
+  isDraining: () => boolean;
+}
+
+type Env = { Variables: { requestId: string; lang: Lang } };
+
+const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  // Signatures seen within the allowed skew: a captured request cannot be replayed.
+  const seen = new Map<string, number>();
+  const remember = (sig: string) => {
+    const now = Date.now();
+    if (seen.size > 10_000) for (const [k, exp] of seen) if (exp < now) seen.delete(k);
+    seen.set(sig, now + 2 * 300_000);
+  };
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    c.set('requestId', given && ID_RE.test(given) ? given : crypto.randomUUID().replace(/-/g, ''));
+    c.set('lang', c.req.query('lang') === 'zh' ? 'zh' : 'en');
+    await next();
+    c.header('x-request-id', c.get('requestId'));
+  });
+
+  const fail = (c: Context<Env>, code: ErrorCode, extra: Record<string, string> = {}) => {
+    for (const [k, v] of Object.entries(extra)) c.header(k, v);
+    return c.json(toErrorBody(code, { requestId: c.get('requestId'), lang: c.get('lang') }), ERROR_SPECS[code].status as 400);
+  };
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  app.get('/readyz', async (c) => {
+    if (deps.isDraining()) return c.json({ ready: false, reason: 'shutting down' }, 503);
+    try {
+      await deps.store.probe();
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'storage probe failed');
+      return c.json({ ready: false, reason: 'storage not writable' }, 503);
+    }
+    return c.json({ ready: true, provider: deps.landmarker.provider, store: deps.store.kind, queue: { running: deps.queue.running, waiting: deps.queue.depth } });
+  });
+
+  app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
+
+  app.get('/assets/*', async (c) => {
+    if (!(deps.store instanceof LocalAssetStore)) return fail(c, 'NOT_FOUND');
+    const key = decodeURIComponent(c.req.path.slice('/assets/'.length));
+    const check = await deps.store.check(key, c.req.query('expires'), c.req.query('sig'));
+    if (!check.ok) return fail(c, check.code);
+    const type = key.endsWith('.png') ? 'image/png' : key.endsWith('.glb') ? 'model/gltf-binary' : key.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
+    const body = await deps.store.read(check.path);
+    return c.body(new Uint8Array(body), 200, { 'content-type': type, 'cache-control': 'private, max-age=3600', 'content-disposition': `attachment; filename="${key.split('/').pop()}"` });
+  });
+
+  app.post('/v1/reconstruct', async (c) => {
+    const requestId = c.get('requestId');
+    const started = performance.now();
+    const log = deps.logger.child({ requestId });
+    const declared = Number(c.req.header('content-length') ?? 0);
+    if (declared > deps.maxBodyBytes) return fail(c, 'IMAGE_TOO_LARGE');
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (body.byteLength > deps.maxBodyBytes) return fail(c, 'IMAGE_TOO_LARGE');
+
+    const url = new URL(c.req.url);
+    const verdict = await verifyRequestSignature({
+      secret: deps.signingSecret,
+      method: 'POST',
+      pathWithQuery: url.pathname + url.search,
+      body,
+      timestamp: c.req.header(TIMESTAMP_HEADER),
+      signature: c.req.header(SIGNATURE_HEADER),
+    });
+    if (!verdict.ok || seen.has(verdict.signature)) {
+      const reason = verdict.ok ? 'replayed' : verdict.reason;
+      log.warn({ outcome: 'UNAUTHORIZED', reason }, 'rejected request signature');
+      deps.metrics.requests.inc({ outcome: 'UNAUTHORIZED' });
+      return fail(c, 'UNAUTHORIZED');
+    }
+    remember(verdict.signature);
+
+    const parsed = ReconstructOptionsSchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!parsed.success) {
+      deps.metrics.requests.inc({ outcome: 'INVALID_REQUEST' });
+      const res = toErrorBody('INVALID_REQUEST', { requestId, lang: c.get('lang') });
+      return c.json({ error: { ...res.error, hint: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } }, 400);
+    }
+    const options = parsed.data;
+    c.set('lang', options.lang);
+    if (deps.isDraining()) return fail(c, 'OVERLOADED', { 'retry-after': '5' });
+    if (body.byteLength === 0) return fail(c, 'INVALID_IMAGE');
+
+    const finish = (outcome: string, extra: object = {}) => {
+      deps.metrics.requests.inc({ outcome });
+      log.info({ outcome, ms: Math.round(performance.now() - started), ...extra }, 'reconstruct');
+    };
+    const job = (onStage?: (stage: string, ms: number) => void) =>
+      deps.queue.run(
+        (signal) =>
+          runReconstruction(body, options, deps, {
+            requestId,
+            signal,
+            onStage: (stage, ms) => {
+              onStage?.(stage, ms);
+            },
+          }),
+        deps.deadlineMs,
+      );
+    const errorCode = (err: unknown): ErrorCode => {
+      if (err instanceof FaceReconError) return err.code;
+      log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unexpected failure');
+      return 'INTERNAL';
+    };
+    const observe = (r: { timings_ms: Record<string, number> }) => {
+      for (const [stage, ms] of Object.entries(r.timings_ms)) if (stage !== 'total') deps.metrics.stageSeconds.observe({ stage }, ms / 1000);
+    };
+
+    if ((c.req.header('accept') ?? '').includes('text/event-stream')) {
+      // Refuse before opening the stream, so an overloaded caller gets a plain 503 it can retry.
+      if (deps.queue.full) {
+        finish('OVERLOADED');
+        return fail(c, 'OVERLOADED', { 'retry-after': String(deps.queue.retryAfterSeconds()) });
+      }
+      return streamSSE(c, async (stream) => {
+        try {
+          const result = await job((stage, ms) => {
+            void stream.writeSSE({ event: 'stage', data: JSON.stringify({ stage, elapsed_ms: Math.round(ms * 100) / 100 }) });
+          });
+          observe(result);
+          finish('ok', { timings: result.timings_ms, conservative: result.conservative });
+          await stream.writeSSE({ event: 'result', data: JSON.stringify(result) });
+        } catch (err) {
+          const code = errorCode(err);
+          finish(code, { detail: err instanceof FaceReconError ? err.detail : undefined });
+          await stream.writeSSE({ event: 'error', data: JSON.stringify({ status: ERROR_SPECS[code].status, ...toErrorBody(code, { requestId, lang: options.lang }) }) });
+        }
+      });
+    }
+
+    try {
+      const result = await job();
+      observe(result);
+      finish('ok', { timings: result.timings_ms, conservative: result.conservative });
+      return c.json(result);
+    } catch (err) {
+      const code = errorCode(err);
+      finish(code, { detail: err instanceof FaceReconError ? err.detail : undefined });
+      return fail(c, code, code === 'OVERLOADED' ? { 'retry-after': String(deps.queue.retryAfterSeconds()) } : {});
+    }
+  });
+
+  app.notFound((c) => fail(c, 'NOT_FOUND'));
+  app.onError((err, c) => {
+    deps.logger.error({ requestId: c.get('requestId'), err: err.message }, 'unhandled error');
+    return fail(c, err instanceof FaceReconError ? err.code : 'INTERNAL');
+  });
+  return app;
+}

@@ -1,0 +1,49 @@
+/**
+ * Service configuration from the environment, validated once at start-up: a missing secret or a
+ * malformed number stops the process with a message naming the variable, never a half-configured service.
+ */
+import { z } from 'zod';
+
+const int = (def: number) => z.coerce.number().int().positive().default(def);
+
+const EnvSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8788),
+  FACERECON_SIGNING_SECRET: z.string().min(32, 'FACERECON_SIGNING_SECRET must be at least 32 characters (shared with the edge)'),
+  /** Signs local-store asset URLs; defaults to a key derived from the signing secret. */
+  FACERECON_ASSET_SECRET: z.string().min(32).optional(),
+  FACERECON_PUBLIC_URL: z.string().url().optional(),
+  FACERECON_STORE: z.enum(['local', 's3']).default('local'),
+  FACERECON_LOCAL_STORE_DIR: z.string().default('.cache/assets'),
+  FACERECON_ASSET_TTL_S: int(86_400),
+  FACERECON_SWEEP_INTERVAL_S: int(600),
+  FACERECON_CONCURRENCY: int(1),
+  FACERECON_QUEUE_MAX: z.coerce.number().int().min(0).default(8),
+  FACERECON_DEADLINE_MS: int(30_000),
+  FACERECON_MAX_BODY_BYTES: int(15 * 1024 * 1024),
+  FACERECON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('auto'),
+  S3_BUCKET: z.string().optional(),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+});
+
+export type ServiceConfig = z.output<typeof EnvSchema> & { publicUrl: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const c = parsed.data;
+  if (c.FACERECON_STORE === 's3' && (!c.S3_BUCKET || !c.S3_ACCESS_KEY_ID || !c.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('FACERECON_STORE=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
+  }
+  return { ...c, publicUrl: c.FACERECON_PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}` };
+}

@@ -1,0 +1,121 @@
+/**
+ * One reconstruction request, stage by stage: preprocess (decode + landmarks), geometry, texture,
+ * export, upload. Stage boundaries are where a deadline stops the work and where progress is
+ * reported. Assets are uploaded under a prefix owned by the request and URLs are handed out only
+ * after every upload succeeded; any failure removes the prefix, so no URL ever points at a partial set.
+ */
+import { FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
+import { decodeImage } from '../adapters/image-io';
+import type { FaceLandmarker } from '../face/landmarker';
+import { ASSET_TYPES, exportAssets, reconstructionResultJson, type AssetKey } from '../recon/assets';
+import type { Reconstructor } from '../recon/reconstruct';
+import type { AssetStore } from './store/types';
+
+export interface PipelineDeps {
+  landmarker: FaceLandmarker;
+  reconstructor: Reconstructor;
+  store: AssetStore;
+  ttlSeconds: number;
+}
+
+export interface PipelineContext {
+  requestId: string;
+  signal: AbortSignal;
+  onStage?: (stage: Stage, elapsedMs: number) => void;
+}
+
+const FILE_OF: Record<AssetKind, { key: AssetKey; file: string }> = {
+  obj: { key: 'obj', file: 'face.obj' },
+  mtl: { key: 'mtl', file: 'face.mtl' },
+  texture: { key: 'texture', file: 'texture.png' },
+  texture_grid: { key: 'textureGrid', file: 'texture_grid.png' },
+  glb: { key: 'glb', file: 'face.glb' },
+  preview: { key: 'preview', file: 'preview.png' },
+  preview_geometry: { key: 'previewGeometry', file: 'preview_geometry.png' },
+  result: { key: 'result', file: 'result.json' },
+};
+
+function kindsFor(formats: ReconstructOptions['formats']): AssetKind[] {
+  const kinds = new Set<AssetKind>(['result']);
+  for (const f of formats) {
+    if (f === 'obj') kinds.add('obj').add('mtl').add('texture'); // the OBJ is useless without its MTL and texture
+    else if (f === 'preview') kinds.add('preview').add('preview_geometry');
+    else kinds.add(f);
+  }
+  return [...kinds];
+}
+
+export async function runReconstruction(bytes: Uint8Array, options: ReconstructOptions, deps: PipelineDeps, ctx: PipelineContext): Promise<ReconstructResponse> {
+  const timings: Record<Stage, number> = { preprocess: 0, geometry: 0, texture: 0, export: 0, upload: 0 };
+  const t0 = performance.now();
+  let mark = t0;
+  const done = (stage: Stage) => {
+    const now = performance.now();
+    timings[stage] = now - mark;
+    mark = now;
+    ctx.onStage?.(stage, now - t0);
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new FaceReconError('TIMEOUT');
+  };
+  // A deadline may already have passed while queued.
+  if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
+
+  const { image } = await decodeImage(bytes);
+  const lm = await deps.landmarker.landmarks(image);
+  if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
+  done('preprocess');
+
+  const stage = deps.reconstructor.geometryStage(image, lm.face, { uvSize: options.uv_size });
+  done('geometry');
+
+  const recon = deps.reconstructor.textureStage(stage);
+  done('texture');
+
+  const resultJson = reconstructionResultJson(lm.face, recon, { ...lm.timings, ...recon.timings }) as {
+    pose: ReconstructResponse['pose'];
+    camera: ReconstructResponse['camera'];
+    scale_prior: ReconstructResponse['scale_prior'];
+    landmarks: { count: number; image_px: number[][] };
+    confidences: ReconstructResponse['confidences'];
+  };
+  const exported = await exportAssets(recon, { result: resultJson });
+  done('export');
+
+  const kinds = kindsFor(options.formats);
+  const day = new Date().toISOString().slice(0, 10);
+  const prefix = `${day}/${ctx.requestId}`;
+  const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
+  const assets: Partial<ReconstructResponse['assets']> = {};
+  try {
+    await Promise.all(
+      kinds.map(async (kind) => {
+        const { key, file } = FILE_OF[kind];
+        const body = exported.files[key];
+        await deps.store.put(`${prefix}/${file}`, body, ASSET_TYPES[key]);
+        assets[kind] = { url: '', content_type: ASSET_TYPES[key], bytes: body.byteLength, expires_at: expiresAt };
+      }),
+    );
+    if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
+    for (const kind of kinds) assets[kind]!.url = await deps.store.signedUrl(`${prefix}/${FILE_OF[kind].file}`, deps.ttlSeconds);
+  } catch (err) {
+    await deps.store.deletePrefix(prefix).catch(() => undefined);
+    if (err instanceof FaceReconError) throw err;
+    throw new FaceReconError('STORAGE_UNAVAILABLE', { detail: (err as Error).message, cause: err });
+  }
+  done('upload');
+
+  const result = resultJson;
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return {
+    request_id: ctx.requestId,
+    assets: assets as ReconstructResponse['assets'],
+    pose: result.pose,
+    camera: { model: 'weak_perspective', pixels_per_mm: result.camera.pixels_per_mm },
+    scale_prior: result.scale_prior,
+    landmarks: { count: result.landmarks.count, image_px: result.landmarks.image_px },
+    confidences: result.confidences,
+    conservative: recon.conservative.enabled,
+    conservative_reasons: recon.conservative.reasons,
+    uv_size: recon.uvSize,
+    timings_ms: { preprocess: r(timings.preprocess), geometry: r(timings.geometry), texture: r(timings.texture), export: r(timings.export), upload: r(timings.upload), total: r(performance.now() - t0) },
+  };
+}

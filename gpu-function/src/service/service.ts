@@ -1,0 +1,112 @@
+/**
+ * Assembles the service from its configuration: models (loaded and warmed, or the process does not
+ * start), reconstructor, store, queue, metrics, logger, HTTP server, the local store's sweeper, and a
+ * graceful stop that refuses new work, finishes what runs and then closes.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { hmacSha256Hex } from '@facerecon/shared';
+import { createFaceLandmarker, type FaceLandmarker } from '../face/landmarker';
+import { createReconstructor, type Reconstructor } from '../recon/reconstruct';
+import { createApp } from './app';
+import type { ServiceConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import { createMetrics } from './metrics';
+import { WorkQueue } from './queue';
+import { LocalAssetStore } from './store/local';
+import { S3AssetStore } from './store/s3';
+import type { AssetStore } from './store/types';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  store: AssetStore;
+  logger: Logger;
+  /** Refuse new work, wait for running and queued jobs, close the listener. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceParts {
+  landmarker?: FaceLandmarker;
+  reconstructor?: Reconstructor;
+  store?: AssetStore;
+  logger?: Logger;
+}
+
+export async function startService(config: ServiceConfig, parts: ServiceParts = {}): Promise<RunningService> {
+  const logger = parts.logger ?? createLogger(config.FACERECON_LOG_LEVEL);
+  const landmarker = parts.landmarker ?? (await createFaceLandmarker());
+  const reconstructor = parts.reconstructor ?? createReconstructor();
+  const assetSecret = config.FACERECON_ASSET_SECRET ?? (await hmacSha256Hex(config.FACERECON_SIGNING_SECRET, 'facerecon asset urls'));
+  const store =
+    parts.store ??
+    (config.FACERECON_STORE === 's3'
+      ? new S3AssetStore({
+          bucket: config.S3_BUCKET!,
+          region: config.S3_REGION,
+          endpoint: config.S3_ENDPOINT,
+          accessKeyId: config.S3_ACCESS_KEY_ID!,
+          secretAccessKey: config.S3_SECRET_ACCESS_KEY!,
+          forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
+        })
+      : new LocalAssetStore({ dir: config.FACERECON_LOCAL_STORE_DIR, publicUrl: config.publicUrl, secret: assetSecret }));
+  await store.probe(); // fail fast on an unwritable store
+
+  const metrics = createMetrics();
+  const queue = new WorkQueue({
+    concurrency: config.FACERECON_CONCURRENCY,
+    maxQueue: config.FACERECON_QUEUE_MAX,
+    onChange: ({ active, waiting }) => {
+      metrics.queueDepth.set(waiting);
+      metrics.inFlight.set(active);
+    },
+  });
+  let draining = false;
+  const app = createApp({
+    landmarker,
+    reconstructor,
+    store,
+    ttlSeconds: config.FACERECON_ASSET_TTL_S,
+    queue,
+    metrics,
+    logger,
+    signingSecret: config.FACERECON_SIGNING_SECRET,
+    deadlineMs: config.FACERECON_DEADLINE_MS,
+    maxBodyBytes: config.FACERECON_MAX_BODY_BYTES,
+    isDraining: () => draining,
+  });
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  // With an ephemeral port (tests, benches) the port is only known now; signed URLs must carry it.
+  if (store instanceof LocalAssetStore && config.FACERECON_PUBLIC_URL === undefined) store.setPublicUrl(`http://${config.HOST}:${port}`);
+  const sweeper =
+    store instanceof LocalAssetStore
+      ? setInterval(() => {
+          store.sweep(config.FACERECON_ASSET_TTL_S).then(
+            (n) => n && logger.info({ deleted: n }, 'swept expired assets'),
+            (err) => logger.warn({ err: (err as Error).message }, 'sweep failed'),
+          );
+        }, config.FACERECON_SWEEP_INTERVAL_S * 1000)
+      : undefined;
+  sweeper?.unref();
+  logger.info({ port, provider: landmarker.provider, store: store.kind, concurrency: config.FACERECON_CONCURRENCY }, 'gpu-function ready');
+
+  return {
+    url: `http://${config.HOST}:${port}`,
+    port,
+    store,
+    logger,
+    async stop() {
+      draining = true;
+      if (sweeper) clearInterval(sweeper);
+      await queue.drain();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!parts.landmarker) await landmarker.close();
+      if (store instanceof S3AssetStore && !parts.store) store.destroy();
+      logger.info('gpu-function stopped');
+    },
+  };
+}

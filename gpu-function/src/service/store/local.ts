@@ -1,0 +1,131 @@
+/**
+ * The embedded default store: files under one directory, URLs `<base>/assets/<key>?expires=<unix>&sig=<hex>`
+ * with sig = HMAC-SHA256(secret, key \n expires), verified in constant time by the service's /assets
+ * route. Keys are validated and resolved inside the directory, so no URL can reach outside it.
+ * Writes go to a temporary name and are renamed, so a reader never sees a half-written file.
+ */
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { hmacSha256Hex, timingSafeEqualString } from '@facerecon/shared';
+import { assertSafeKey, type AssetStore } from './types';
+
+export interface LocalStoreOptions {
+  dir: string;
+  /** Base URL the service is reachable at, e.g. http://127.0.0.1:8788. */
+  publicUrl: string;
+  secret: string;
+  now?: () => number;
+}
+
+export type AssetCheck = { ok: true; path: string } | { ok: false; code: 'FORBIDDEN' | 'LINK_EXPIRED' | 'NOT_FOUND' };
+
+export class LocalAssetStore implements AssetStore {
+  readonly kind = 'local' as const;
+  readonly dir: string;
+  private readonly now: () => number;
+  private publicUrl: string;
+
+  constructor(private readonly opts: LocalStoreOptions) {
+    this.dir = resolve(opts.dir);
+    this.now = opts.now ?? Date.now;
+    this.publicUrl = opts.publicUrl.replace(/\/+$/, '');
+  }
+
+  /** The base URL signed links start with (set once the listening port is known). */
+  setPublicUrl(url: string): void {
+    this.publicUrl = url.replace(/\/+$/, '');
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    const p = resolve(this.dir, key);
+    const rel = relative(this.dir, p);
+    if (rel.startsWith('..') || rel.includes(`..${sep}`) || resolve(this.dir, rel) !== p) throw new RangeError(`key ${key} escapes the store`);
+    return p;
+  }
+
+  async put(key: string, body: Uint8Array, _contentType: string): Promise<void> {
+    const p = this.pathOf(key);
+    await mkdir(dirname(p), { recursive: true });
+    const tmp = `${p}.${process.pid}.tmp`;
+    await writeFile(tmp, body);
+    await rename(tmp, p);
+  }
+
+  async signedUrl(key: string, ttlSeconds: number): Promise<string> {
+    this.pathOf(key);
+    const expires = Math.floor(this.now() / 1000) + ttlSeconds;
+    const sig = await hmacSha256Hex(this.opts.secret, `${key}\n${expires}`);
+    return `${this.publicUrl}/assets/${key}?expires=${expires}&sig=${sig}`;
+  }
+
+  /** Checks a signed URL's parts; on success gives the file path to serve. */
+  async check(key: string, expires: string | undefined, sig: string | undefined): Promise<AssetCheck> {
+    let path: string;
+    try {
+      path = this.pathOf(key);
+    } catch {
+      return { ok: false, code: 'NOT_FOUND' };
+    }
+    if (!expires || !sig || !/^\d{1,12}$/.test(expires) || !/^[0-9a-f]{64}$/.test(sig)) return { ok: false, code: 'FORBIDDEN' };
+    const expected = await hmacSha256Hex(this.opts.secret, `${key}\n${expires}`);
+    if (!timingSafeEqualString(expected, sig)) return { ok: false, code: 'FORBIDDEN' };
+    if (Number(expires) * 1000 < this.now()) return { ok: false, code: 'LINK_EXPIRED' };
+    try {
+      await stat(path);
+    } catch {
+      return { ok: false, code: 'NOT_FOUND' };
+    }
+    return { ok: true, path };
+  }
+
+  read(path: string): Promise<Buffer> {
+    return readFile(path);
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.pathOf(prefix.replace(/\/+$/, '')), { recursive: true, force: true });
+  }
+
+  async probe(): Promise<void> {
+    const key = `.probe-${process.pid}`;
+    const p = join(this.dir, key);
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(p, 'ok');
+    await rm(p, { force: true });
+  }
+
+  /**
+   * Deletes files older than `ttlSeconds` (by modification time) and the folders they leave empty.
+   * A URL never outlives its file's TTL, so nothing reachable is removed. Returns the files deleted.
+   */
+  async sweep(ttlSeconds: number): Promise<number> {
+    const cutoff = this.now() - ttlSeconds * 1000;
+    let deleted = 0;
+    const walk = async (dir: string): Promise<boolean> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return false;
+      }
+      let remaining = entries.length;
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) {
+          if (await walk(p)) {
+            await rm(p, { recursive: true, force: true });
+            remaining--;
+          }
+        } else if ((await stat(p)).mtimeMs < cutoff) {
+          await rm(p, { force: true });
+          deleted++;
+          remaining--;
+        }
+      }
+      return remaining === 0;
+    };
+    await walk(this.dir);
+    return deleted;
+  }
+}

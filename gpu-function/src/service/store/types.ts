@@ -1,0 +1,22 @@
+/**
+ * Where result assets live and how callers reach them: one interface, a local-directory store with
+ * HMAC-signed URLs served by this service (the embedded default) and an S3-compatible store with
+ * presigned GET URLs (R2, S3, GCS interop).
+ */
+export interface AssetStore {
+  readonly kind: 'local' | 's3';
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** A URL that lets anyone holding it GET the asset until `ttlSeconds` from now, and not after. */
+  signedUrl(key: string, ttlSeconds: number): Promise<string>;
+  /** Removes every object under `prefix` (the cleanup of a failed request). */
+  deletePrefix(prefix: string): Promise<void>;
+  /** Throws unless the store accepts a write and a delete right now (readiness). */
+  probe(): Promise<void>;
+}
+
+/** Keys are `YYYY-MM-DD/<request id>/<file>`: only these characters, no empty or dot segments. */
+export function assertSafeKey(key: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(key) || key.split('/').some((s) => s === '.' || s === '..') || key.length > 512) {
+    throw new RangeError(`unsafe asset key "${key}"`);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The internal API contract between the edge and the gpu-function: request options and the response.
+ * The edge's public API reuses these shapes.
+ */
+import { z } from 'zod';
+
+export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_grid', 'glb', 'preview', 'preview_geometry', 'result'] as const;
+export type AssetKind = (typeof ASSET_KINDS)[number];
+
+/** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
+export const OUTPUT_FORMATS = ['obj', 'glb', 'texture', 'texture_grid', 'preview'] as const;
+
+export const ReconstructOptionsSchema = z.object({
+  uv_size: z.enum(['512', '1024']).default('1024').transform((v) => Number(v) as 512 | 1024),
+  formats: z
+    .string()
+    .default(OUTPUT_FORMATS.join(','))
+    .transform((s, ctx) => {
+      const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const f of list) {
+        if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) {
+          ctx.addIssue({ code: 'custom', message: `unknown format "${f}" (use ${OUTPUT_FORMATS.join(', ')})` });
+          return z.NEVER;
+        }
+      }
+      return [...new Set(list)] as Array<(typeof OUTPUT_FORMATS)[number]>;
+    }),
+  lang: z.enum(['en', 'zh']).default('en'),
+});
+export type ReconstructOptions = z.output<typeof ReconstructOptionsSchema>;
+
+export const STAGES = ['preprocess', 'geometry', 'texture', 'export', 'upload'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const AssetLinkSchema = z.object({
+  url: z.string().url(),
+  content_type: z.string(),
+  bytes: z.number().int().nonnegative(),
+  expires_at: z.string(),
+});
+
+export const ReconstructResponseSchema = z.object({
+  request_id: z.string(),
+  assets: z.record(z.enum(ASSET_KINDS), AssetLinkSchema),
+  pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number(), rotation: z.array(z.number()).length(9), translation_px: z.array(z.number()).length(2) }),
+  camera: z.object({ model: z.literal('weak_perspective'), pixels_per_mm: z.number() }),
+  scale_prior: z.object({ method: z.string(), value_mm: z.number(), measured_px: z.number() }).passthrough(),
+  landmarks: z.object({ count: z.number(), image_px: z.array(z.array(z.number()).length(2)) }),
+  confidences: z.object({ detection: z.number(), face_presence: z.number() }),
+  conservative: z.boolean(),
+  conservative_reasons: z.array(z.string()),
+  uv_size: z.union([z.literal(512), z.literal(1024)]),
+  timings_ms: z.object({ preprocess: z.number(), geometry: z.number(), texture: z.number(), export: z.number(), upload: z.number(), total: z.number() }),
+});
+export type ReconstructResponse = z.infer<typeof ReconstructResponseSchema>;
+
+export const StageEventSchema = z.object({ stage: z.enum(STAGES), elapsed_ms: z.number() });
+export type StageEvent = z.infer<typeof StageEventSchema>;

@@ -1,0 +1,77 @@
+/**
+ * Request signing between the edge and the gpu-function: HMAC-SHA256 over
+ *   METHOD \n PATH-WITH-QUERY \n UNIX-SECONDS \n hex(SHA-256(body))
+ * sent as `x-facerecon-timestamp` and `x-facerecon-signature` (lowercase hex). Covering the query
+ * protects the options, covering the body hash protects the photo, the timestamp bounds replays to
+ * the allowed skew (and the verifier remembers signatures seen within it).
+ *
+ * WebCrypto only, so the same code runs in workerd (edge) and Node (gpu-function).
+ */
+
+export const SIGNATURE_HEADER = 'x-facerecon-signature';
+export const TIMESTAMP_HEADER = 'x-facerecon-timestamp';
+export const MAX_SKEW_SECONDS = 300;
+
+const enc = new TextEncoder();
+
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
+  return s;
+}
+
+export async function sha256Hex(body: Uint8Array | string): Promise<string> {
+  const data = typeof body === 'string' ? enc.encode(body) : body;
+  return toHex(await crypto.subtle.digest('SHA-256', data as BufferSource));
+}
+
+export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return toHex(await crypto.subtle.sign('HMAC', key, enc.encode(message)));
+}
+
+/** Equal-length strings compared without an early exit, so timing does not reveal the first difference. */
+export function timingSafeEqualString(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+export function canonicalRequest(method: string, pathWithQuery: string, timestamp: number | string, bodySha256: string): string {
+  return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${bodySha256}`;
+}
+
+export interface SignedHeaders {
+  [TIMESTAMP_HEADER]: string;
+  [SIGNATURE_HEADER]: string;
+}
+
+export async function signRequest(opts: { secret: string; method: string; pathWithQuery: string; body: Uint8Array | string; now?: number }): Promise<SignedHeaders> {
+  const ts = String(Math.floor((opts.now ?? Date.now()) / 1000));
+  const sig = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, ts, await sha256Hex(opts.body)));
+  return { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: sig };
+}
+
+export type VerifyResult = { ok: true; signature: string; timestamp: number } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+
+export async function verifyRequestSignature(opts: {
+  secret: string;
+  method: string;
+  pathWithQuery: string;
+  body: Uint8Array;
+  timestamp: string | null | undefined;
+  signature: string | null | undefined;
+  now?: number;
+  maxSkewSeconds?: number;
+}): Promise<VerifyResult> {
+  if (!opts.timestamp || !opts.signature) return { ok: false, reason: 'missing' };
+  if (!/^\d{1,12}$/.test(opts.timestamp) || !/^[0-9a-f]{64}$/.test(opts.signature)) return { ok: false, reason: 'malformed' };
+  const ts = Number(opts.timestamp);
+  const now = Math.floor((opts.now ?? Date.now()) / 1000);
+  if (Math.abs(now - ts) > (opts.maxSkewSeconds ?? MAX_SKEW_SECONDS)) return { ok: false, reason: 'stale' };
+  const expected = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp, await sha256Hex(opts.body)));
+  if (!timingSafeEqualString(expected, opts.signature)) return { ok: false, reason: 'mismatch' };
+  return { ok: true, signature: opts.signature, timestamp: ts };
+}
