@@ -7,7 +7,7 @@ const SECRET = 'x'.repeat(40);
 const body = new TextEncoder().encode('photo bytes');
 const path = '/v1/reconstruct?uv_size=1024';
 
-async function verify(headers: Record<string, string>, over: Partial<{ body: Uint8Array; path: string; now: number; method: string }> = {}) {
+async function verify(headers: Partial<Record<'x-facerecon-timestamp' | 'x-facerecon-signature', string>>, over: Partial<{ body: Uint8Array; path: string; now: number; method: string }> = {}) {
   return verifyRequestSignature({
     secret: SECRET,
     method: over.method ?? 'POST',

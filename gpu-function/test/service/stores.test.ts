@@ -77,7 +77,7 @@ describe('S3AssetStore against s3rver', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'facerecon-s3-'));
     server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'assets', configs: [] }] });
-    const { port } = (await server.run()) as unknown as { port: number };
+    const { port } = await server.run();
     store = new S3AssetStore({ bucket: 'assets', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
   });
   afterAll(async () => {
