@@ -1,15 +1,18 @@
 /**
  * Request signing between the edge and the gpu-function: HMAC-SHA256 over
- *   METHOD \n PATH-WITH-QUERY \n UNIX-SECONDS \n hex(SHA-256(body))
- * sent as `x-facerecon-timestamp` and `x-facerecon-signature` (lowercase hex). Covering the query
- * protects the options, covering the body hash protects the photo, the timestamp bounds replays to
- * the allowed skew (and the verifier remembers signatures seen within it).
+ *   METHOD \n PATH-WITH-QUERY \n UNIX-SECONDS \n NONCE \n hex(SHA-256(body))
+ * sent as `x-facerecon-timestamp`, `x-facerecon-nonce` (16-64 hex chars, fresh per request) and
+ * `x-facerecon-signature` (lowercase hex). Covering the query protects the options, the body hash
+ * the photo; the timestamp bounds a replay to the allowed skew and the verifier remembers the nonces
+ * it saw within it, so the same signed request is accepted once even when two identical photos are
+ * sent in the same second.
  *
  * WebCrypto only, so the same code runs in workerd (edge) and Node (gpu-function).
  */
 
 export const SIGNATURE_HEADER = 'x-facerecon-signature';
 export const TIMESTAMP_HEADER = 'x-facerecon-timestamp';
+export const NONCE_HEADER = 'x-facerecon-nonce';
 export const MAX_SKEW_SECONDS = 300;
 
 const enc = new TextEncoder();
@@ -39,22 +42,20 @@ export function timingSafeEqualString(a: string, b: string): boolean {
   return diff === 0;
 }
 
-export function canonicalRequest(method: string, pathWithQuery: string, timestamp: number | string, bodySha256: string): string {
-  return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${bodySha256}`;
+export function canonicalRequest(method: string, pathWithQuery: string, timestamp: number | string, nonce: string, bodySha256: string): string {
+  return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${bodySha256}`;
 }
 
-export interface SignedHeaders {
-  [TIMESTAMP_HEADER]: string;
-  [SIGNATURE_HEADER]: string;
-}
+export type SignedHeaders = Record<typeof TIMESTAMP_HEADER | typeof NONCE_HEADER | typeof SIGNATURE_HEADER, string> & Record<string, string>;
 
-export async function signRequest(opts: { secret: string; method: string; pathWithQuery: string; body: Uint8Array | string; now?: number }): Promise<SignedHeaders> {
+export async function signRequest(opts: { secret: string; method: string; pathWithQuery: string; body: Uint8Array | string; now?: number; nonce?: string }): Promise<SignedHeaders> {
   const ts = String(Math.floor((opts.now ?? Date.now()) / 1000));
-  const sig = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, ts, await sha256Hex(opts.body)));
-  return { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: sig };
+  const nonce = opts.nonce ?? toHex(crypto.getRandomValues(new Uint8Array(16)));
+  const sig = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, ts, nonce, await sha256Hex(opts.body)));
+  return { [TIMESTAMP_HEADER]: ts, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: sig };
 }
 
-export type VerifyResult = { ok: true; signature: string; timestamp: number } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+export type VerifyResult = { ok: true; nonce: string; timestamp: number } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
 
 export async function verifyRequestSignature(opts: {
   secret: string;
@@ -62,16 +63,17 @@ export async function verifyRequestSignature(opts: {
   pathWithQuery: string;
   body: Uint8Array;
   timestamp: string | null | undefined;
+  nonce: string | null | undefined;
   signature: string | null | undefined;
   now?: number;
   maxSkewSeconds?: number;
 }): Promise<VerifyResult> {
-  if (!opts.timestamp || !opts.signature) return { ok: false, reason: 'missing' };
-  if (!/^\d{1,12}$/.test(opts.timestamp) || !/^[0-9a-f]{64}$/.test(opts.signature)) return { ok: false, reason: 'malformed' };
+  if (!opts.timestamp || !opts.signature || !opts.nonce) return { ok: false, reason: 'missing' };
+  if (!/^\d{1,12}$/.test(opts.timestamp) || !/^[0-9a-f]{64}$/.test(opts.signature) || !/^[0-9a-f]{16,64}$/.test(opts.nonce)) return { ok: false, reason: 'malformed' };
   const ts = Number(opts.timestamp);
   const now = Math.floor((opts.now ?? Date.now()) / 1000);
   if (Math.abs(now - ts) > (opts.maxSkewSeconds ?? MAX_SKEW_SECONDS)) return { ok: false, reason: 'stale' };
-  const expected = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp, await sha256Hex(opts.body)));
+  const expected = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp, opts.nonce, await sha256Hex(opts.body)));
   if (!timingSafeEqualString(expected, opts.signature)) return { ok: false, reason: 'mismatch' };
-  return { ok: true, signature: opts.signature, timestamp: ts };
+  return { ok: true, nonce: opts.nonce, timestamp: ts };
 }

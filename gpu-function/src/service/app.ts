@@ -12,6 +12,7 @@ import {
   ERROR_SPECS,
   FaceReconError,
   ReconstructOptionsSchema,
+  NONCE_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   toErrorBody,
@@ -42,12 +43,12 @@ const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
-  // Signatures seen within the allowed skew: a captured request cannot be replayed.
+  // Nonces seen within twice the allowed skew: a captured request cannot be replayed.
   const seen = new Map<string, number>();
-  const remember = (sig: string) => {
+  const remember = (nonce: string) => {
     const now = Date.now();
     if (seen.size > 10_000) for (const [k, exp] of seen) if (exp < now) seen.delete(k);
-    seen.set(sig, now + 2 * 300_000);
+    seen.set(nonce, now + 2 * 300_000);
   };
 
   app.use('*', async (c, next) => {
@@ -104,15 +105,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
       pathWithQuery: url.pathname + url.search,
       body,
       timestamp: c.req.header(TIMESTAMP_HEADER),
+      nonce: c.req.header(NONCE_HEADER),
       signature: c.req.header(SIGNATURE_HEADER),
     });
-    if (!verdict.ok || seen.has(verdict.signature)) {
+    if (!verdict.ok || seen.has(verdict.nonce)) {
       const reason = verdict.ok ? 'replayed' : verdict.reason;
       log.warn({ outcome: 'UNAUTHORIZED', reason }, 'rejected request signature');
       deps.metrics.requests.inc({ outcome: 'UNAUTHORIZED' });
       return fail(c, 'UNAUTHORIZED');
     }
-    remember(verdict.signature);
+    remember(verdict.nonce);
 
     const parsed = ReconstructOptionsSchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {

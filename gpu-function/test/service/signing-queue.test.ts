@@ -7,13 +7,14 @@ const SECRET = 'x'.repeat(40);
 const body = new TextEncoder().encode('photo bytes');
 const path = '/v1/reconstruct?uv_size=1024';
 
-async function verify(headers: Partial<Record<'x-facerecon-timestamp' | 'x-facerecon-signature', string>>, over: Partial<{ body: Uint8Array; path: string; now: number; method: string }> = {}) {
+async function verify(headers: Partial<Record<string, string>>, over: Partial<{ body: Uint8Array; path: string; now: number; method: string }> = {}) {
   return verifyRequestSignature({
     secret: SECRET,
     method: over.method ?? 'POST',
     pathWithQuery: over.path ?? path,
     body: over.body ?? body,
     timestamp: headers['x-facerecon-timestamp'],
+    nonce: headers['x-facerecon-nonce'],
     signature: headers['x-facerecon-signature'],
     now: over.now,
   });
@@ -21,14 +22,14 @@ async function verify(headers: Partial<Record<'x-facerecon-timestamp' | 'x-facer
 
 describe('request signatures', () => {
   it('signs method, path with query, timestamp and body hash with HMAC-SHA256', async () => {
-    const h = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body, now: 1_700_000_000_000 });
+    const h = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body, now: 1_700_000_000_000, nonce: '0123456789abcdef' });
     // Independent computation with node:crypto.
     const { createHash, createHmac } = await import('node:crypto');
     const bodyHash = createHash('sha256').update(body).digest('hex');
     expect(await sha256Hex(body)).toBe(bodyHash);
-    const expected = createHmac('sha256', SECRET).update(`POST\n${path}\n1700000000\n${bodyHash}`).digest('hex');
+    const expected = createHmac('sha256', SECRET).update(`POST\n${path}\n1700000000\n0123456789abcdef\n${bodyHash}`).digest('hex');
     expect(h['x-facerecon-signature']).toBe(expected);
-    expect(await hmacSha256Hex(SECRET, canonicalRequest('post', path, 1700000000, bodyHash))).toBe(expected);
+    expect(await hmacSha256Hex(SECRET, canonicalRequest('post', path, 1700000000, '0123456789abcdef', bodyHash))).toBe(expected);
     expect((await verify(h, { now: 1_700_000_000_000 })).ok).toBe(true);
   });
 
@@ -42,6 +43,7 @@ describe('request signatures', () => {
     expect(await verify(h, { now: now + 301_000 })).toEqual({ ok: false, reason: 'stale' });
     expect(await verify(h, { now: now - 301_000 })).toEqual({ ok: false, reason: 'stale' });
     expect((await verify(h, { now: now + 299_000 })).ok).toBe(true);
+    expect(await verify({ ...h, 'x-facerecon-nonce': 'f'.repeat(32) })).toEqual({ ok: false, reason: 'mismatch' });
     // The same headers with another body, another query or another method.
     expect(await verify(h, { body: new TextEncoder().encode('other photo') })).toEqual({ ok: false, reason: 'mismatch' });
     expect(await verify(h, { path: '/v1/reconstruct?uv_size=512' })).toEqual({ ok: false, reason: 'mismatch' });

@@ -1,0 +1,195 @@
+/**
+ * The gpu-function over real HTTP on loopback: real models, real photos, the local store, signed
+ * requests built the way the edge builds them.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReconstructResponseSchema, signRequest } from '@facerecon/shared';
+import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
+import { createReconstructor, type Reconstructor } from '../../src/recon/reconstruct';
+import { loadConfig } from '../../src/service/config';
+import { startService, type RunningService } from '../../src/service/service';
+import { fixture } from '../fixtures';
+import { createLogger } from '../../src/service/logger';
+
+const SECRET = 'k'.repeat(48);
+let landmarker: FaceLandmarker;
+let reconstructor: Reconstructor;
+const services: RunningService[] = [];
+const astronaut = new Uint8Array(readFileSync(fixture('astronaut.png')));
+
+async function start(env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'facerecon-svc-'));
+  const config = loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: dir, FACERECON_LOG_LEVEL: 'silent', ...env });
+  const s = await startService(config, { landmarker, reconstructor, logger: createLogger('silent') });
+  services.push(s);
+  return { ...s, dir };
+}
+
+async function post(base: string, body: Uint8Array, opts: { query?: string; accept?: string; headers?: Record<string, string>; sign?: boolean; now?: number } = {}) {
+  const path = `/v1/reconstruct${opts.query ?? ''}`;
+  const signed = opts.sign === false ? {} : await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body, now: opts.now });
+  return fetch(`${base}${path}`, { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', ...(opts.accept ? { accept: opts.accept } : {}), ...signed, ...opts.headers } });
+}
+
+const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name) : []);
+
+beforeAll(async () => {
+  landmarker = await createFaceLandmarker();
+  reconstructor = createReconstructor();
+});
+afterAll(async () => {
+  for (const s of services) await s.stop();
+  await landmarker?.close();
+});
+
+describe('gpu-function HTTP API', () => {
+  let svc: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    svc = await start();
+  });
+
+  it('health and readiness need no signature; metrics are exposed', async () => {
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${svc.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, provider: 'cpu', store: 'local' });
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(metrics).toMatch(/facerecon_queue_depth/);
+    expect(metrics).toMatch(/facerecon_stage_seconds_bucket/);
+  });
+
+  it('reconstructs a real photo and every signed asset URL downloads the right file', async () => {
+    const res = await post(svc.url, astronaut, { query: '?uv_size=1024&lang=en' });
+    expect(res.status).toBe(200);
+    const body = ReconstructResponseSchema.parse(await res.json());
+    expect(Object.keys(body.assets).sort()).toEqual(['glb', 'mtl', 'obj', 'preview', 'preview_geometry', 'result', 'texture', 'texture_grid']);
+    expect(Object.keys(body.timings_ms)).toEqual(['preprocess', 'geometry', 'texture', 'export', 'upload', 'total']);
+    expect(Math.abs(body.pose.yaw_deg)).toBeLessThan(20);
+    expect(body.landmarks.count).toBe(478);
+    for (const [kind, a] of Object.entries(body.assets)) {
+      const r = await fetch(a.url);
+      expect(r.status, kind).toBe(200);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      expect(bytes.byteLength, kind).toBe(a.bytes);
+      expect(r.headers.get('content-type')!.split(';')[0]).toBe(a.content_type.split(';')[0]);
+      if (a.content_type === 'image/png') expect(Array.from(bytes.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+      if (kind === 'glb') expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe('glTF');
+    }
+    // The selfie itself is never stored.
+    expect(files(svc.dir).sort()).toEqual(['face.glb', 'face.mtl', 'face.obj', 'preview.png', 'preview_geometry.png', 'result.json', 'texture.png', 'texture_grid.png']);
+  });
+
+  it('returns only the requested formats (plus the result JSON)', async () => {
+    const res = await post(svc.url, astronaut, { query: '?formats=glb' });
+    const body = await res.json();
+    expect(Object.keys(body.assets).sort()).toEqual(['glb', 'result']);
+    const bad = await post(svc.url, astronaut, { query: '?formats=fbx' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('INVALID_REQUEST');
+  });
+
+  it('streams the five stages in order, then the result (SSE)', async () => {
+    const res = await post(svc.url, astronaut, { accept: 'text/event-stream' });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const text = await res.text();
+    const events = text.split('\n\n').filter(Boolean).map((b) => ({ event: /^event: (.*)$/m.exec(b)?.[1], data: /^data: (.*)$/m.exec(b)?.[1] }));
+    const stages = events.filter((e) => e.event === 'stage').map((e) => JSON.parse(e.data!));
+    expect(stages.map((s) => s.stage)).toEqual(['preprocess', 'geometry', 'texture', 'export', 'upload']);
+    for (let i = 1; i < stages.length; i++) expect(stages[i].elapsed_ms).toBeGreaterThanOrEqual(stages[i - 1].elapsed_ms);
+    expect(events.at(-1)!.event).toBe('result');
+    ReconstructResponseSchema.parse(JSON.parse(events.at(-1)!.data!));
+  });
+
+  it('rejects unsigned, wrongly signed, stale, replayed and body-swapped requests with 401', async () => {
+    const codes: number[] = [];
+    codes.push((await post(svc.url, astronaut, { sign: false })).status);
+    codes.push((await post(svc.url, astronaut, { headers: { 'x-facerecon-signature': 'a'.repeat(64) } })).status);
+    codes.push((await post(svc.url, astronaut, { now: Date.now() - 10 * 60_000 })).status);
+    const path = '/v1/reconstruct?formats=glb';
+    const headers = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body: astronaut });
+    const first = await fetch(`${svc.url}${path}`, { method: 'POST', body: astronaut, headers });
+    expect(first.status).toBe(200);
+    codes.push((await fetch(`${svc.url}${path}`, { method: 'POST', body: astronaut, headers })).status); // replay
+    const other = new Uint8Array(readFileSync(fixture('coffee.png')));
+    const h2 = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body: astronaut });
+    codes.push((await fetch(`${svc.url}${path}`, { method: 'POST', body: other, headers: h2 })).status); // body swapped
+    expect(codes).toEqual([401, 401, 401, 401, 401]);
+    const body = await (await post(svc.url, astronaut, { sign: false })).json();
+    expect(body.error).toMatchObject({ code: 'UNAUTHORIZED', message_zh: expect.any(String) });
+  });
+
+  it('a corrupt image is a clear 400 and the process keeps serving; no face is a 422 in the caller language', async () => {
+    const corrupt = astronaut.slice(0, 4000);
+    const bad = await post(svc.url, corrupt);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('INVALID_IMAGE');
+    const before = files(svc.dir).length;
+    const noFace = await post(svc.url, new Uint8Array(readFileSync(fixture('coffee.png'))), { query: '?lang=zh' });
+    expect(noFace.status).toBe(422);
+    const err = (await noFace.json()).error;
+    expect(err.code).toBe('NO_FACE');
+    expect(err.message).toBe(err.message_zh);
+    expect(files(svc.dir).length).toBe(before); // nothing stored for a failure
+    expect((await post(svc.url, astronaut, { query: '?formats=glb' })).status).toBe(200);
+  });
+
+  it('signed asset URLs cannot be tampered with', async () => {
+    const body = await (await post(svc.url, astronaut, { query: '?formats=glb' })).json();
+    const url = new URL(body.assets.glb.url);
+    const sig = url.searchParams.get('sig')!;
+    const tampered = new URL(url);
+    tampered.searchParams.set('sig', (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1));
+    expect((await fetch(tampered)).status).toBe(403);
+    const extended = new URL(url);
+    extended.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 86_400));
+    expect((await fetch(extended)).status).toBe(403);
+    const traversal = `${svc.url}/assets/..%2F..%2Fetc%2Fpasswd?expires=${url.searchParams.get('expires')}&sig=${sig}`;
+    expect((await fetch(traversal)).status).toBe(404);
+  });
+});
+
+describe('capacity and failure behaviour', () => {
+  it('sheds load beyond the queue with 503 OVERLOADED and Retry-After', async () => {
+    const svc = await start({ FACERECON_CONCURRENCY: '1', FACERECON_QUEUE_MAX: '1' });
+    const responses = await Promise.all([1, 2, 3, 4].map((i) => post(svc.url, astronaut, { query: `?formats=glb&n=${i}` })));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    const shed = responses.filter((r) => r.status === 503);
+    expect(shed.length).toBeGreaterThanOrEqual(1);
+    expect(Number(shed[0].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await shed[0].json()).error.code).toBe('OVERLOADED');
+  });
+
+  it('stops work past the deadline with 504 TIMEOUT and leaves no assets behind', async () => {
+    const svc = await start({ FACERECON_DEADLINE_MS: '30' });
+    const res = await post(svc.url, astronaut);
+    expect(res.status).toBe(504);
+    expect((await res.json()).error.code).toBe('TIMEOUT');
+    await new Promise((r) => setTimeout(r, 1500)); // let the aborted job reach its next stage boundary
+    expect(files(svc.dir)).toEqual([]);
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
+  it('graceful stop finishes in-flight work and then refuses connections', async () => {
+    const svc = await start();
+    const inflight = post(svc.url, astronaut, { query: '?formats=glb' });
+    await new Promise((r) => setTimeout(r, 20));
+    const stopping = svc.stop();
+    const res = await inflight;
+    expect(res.status).toBe(200);
+    await stopping;
+    await expect(fetch(`${svc.url}/healthz`)).rejects.toThrow();
+    services.splice(services.findIndex((s) => s.url === svc.url), 1);
+  });
+
+  it('refuses to start without a signing secret or with an unwritable store', async () => {
+    expect(() => loadConfig({})).toThrow(/FACERECON_SIGNING_SECRET/);
+    expect(() => loadConfig({ FACERECON_SIGNING_SECRET: 'short' })).toThrow(/at least 32/);
+    const file = join(mkdtempSync(join(tmpdir(), 'facerecon-')), 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expect(start({ FACERECON_LOCAL_STORE_DIR: join(file, 'assets') })).rejects.toThrow();
+  });
+});
