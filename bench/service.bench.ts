@@ -1,0 +1,87 @@
+/**
+ * npm run bench:service [-- --n 20 --soak 500 --write]
+ * The gpu-function over HTTP on loopback with the local store: N sequential and N concurrent signed
+ * requests with real photos (p50/p95 latency, throughput), the same photos through the bare pipeline
+ * in-process (the service overhead as a ratio), and RSS over a soak of --soak requests.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { signRequest } from '@facerecon/shared';
+import { decodeImage } from '../gpu-function/src/adapters/image-io';
+import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
+import { exportAssets, reconstructionResultJson } from '../gpu-function/src/recon/assets';
+import { createReconstructor } from '../gpu-function/src/recon/reconstruct';
+import { loadConfig } from '../gpu-function/src/service/config';
+import { createLogger } from '../gpu-function/src/service/logger';
+import { startService } from '../gpu-function/src/service/service';
+import { fmt, machineLine, median, p95 } from './stats';
+import { writeResultsSection } from './results-file';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '20' }, soak: { type: 'string', default: '500' }, write: { type: 'boolean', default: false } } });
+const N = Number(values.n);
+const SOAK = Number(values.soak);
+const ROOT = resolve(import.meta.dirname, '..');
+const photos = [join(ROOT, '.cache/fixtures/astronaut.png'), ...['deep3d/015309.jpg', '3ddfa/JianzhuGuo.jpg'].map((p) => resolve(ROOT, '../shared/photos', p)).filter(existsSync)].map((p) => new Uint8Array(readFileSync(p)));
+const SECRET = 'b'.repeat(48);
+
+const landmarker = await createFaceLandmarker({ threads: 1 });
+const reconstructor = createReconstructor();
+
+// Bare pipeline, in-process: decode -> landmarks -> reconstruct -> export (no HTTP, signing, storage).
+const bare: number[] = [];
+for (let i = 0; i < N + 2; i++) {
+  const t = performance.now();
+  const { image } = await decodeImage(photos[i % photos.length]);
+  const lm = await landmarker.landmarks(image);
+  if (!lm.ok) throw new Error(lm.code);
+  const recon = reconstructor.reconstruct(image, lm.face);
+  await exportAssets(recon, { result: reconstructionResultJson(lm.face, recon, {}) });
+  if (i >= 2) bare.push(performance.now() - t);
+}
+
+const config = loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: mkdtempSync(join(tmpdir(), 'facerecon-bench-')), FACERECON_CONCURRENCY: '2', FACERECON_QUEUE_MAX: '64', FACERECON_LOG_LEVEL: 'silent' });
+const svc = await startService(config, { landmarker, reconstructor, logger: createLogger('silent') });
+async function call(body: Uint8Array): Promise<number> {
+  const path = '/v1/reconstruct';
+  const t = performance.now();
+  const res = await fetch(`${svc.url}${path}`, { method: 'POST', body: body as BodyInit, headers: await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body }) });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return performance.now() - t;
+}
+for (let i = 0; i < 2; i++) await call(photos[0]);
+const seq: number[] = [];
+let t0 = performance.now();
+for (let i = 0; i < N; i++) seq.push(await call(photos[i % photos.length]));
+const seqThroughput = N / ((performance.now() - t0) / 1000);
+t0 = performance.now();
+const conc = await Promise.all(Array.from({ length: N }, (_, i) => call(photos[i % photos.length])));
+const concThroughput = N / ((performance.now() - t0) / 1000);
+
+const rss: number[] = [];
+let peak = 0;
+for (let i = 0; i < SOAK; i++) {
+  await call(photos[i % photos.length]);
+  const r = process.memoryUsage().rss;
+  peak = Math.max(peak, r);
+  if (i % Math.max(1, Math.floor(SOAK / 10)) === 0) rss.push(r);
+}
+await svc.stop();
+await landmarker.close();
+
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+const lines = [
+  '| run | requests | p50 ms | p95 ms | throughput /s |',
+  '|---|---|---|---|---|',
+  `| bare pipeline, in-process | ${N} | ${fmt(median(bare))} | ${fmt(p95(bare))} | ${(1000 / median(bare)).toFixed(2)} |`,
+  `| service, sequential | ${N} | ${fmt(median(seq))} | ${fmt(p95(seq))} | ${seqThroughput.toFixed(2)} |`,
+  `| service, ${N} concurrent (2 workers) | ${N} | ${fmt(median(conc))} | ${fmt(p95(conc))} | ${concThroughput.toFixed(2)} |`,
+  '',
+  `Service overhead (HTTP + signing + storage + signed URLs) over the bare pipeline: ${((median(seq) / median(bare) - 1) * 100).toFixed(1)}% at the median (target <= 10%).`,
+  `RSS over ${SOAK} requests, sampled every ${Math.max(1, Math.floor(SOAK / 10))}: ${rss.map(mb).join(', ')}; peak ${mb(peak)}; first-to-last sample ${rss.length > 1 ? mb(rss.at(-1)! - rss[0]) : 'n/a'}.`,
+  `Photos: ${photos.length} real portraits (astronaut${photos.length > 1 ? ' + shared deep3d/3ddfa' : ''}), 1024 bake unless conservative; local store on loopback. Machine: ${await machineLine()}.`,
+];
+for (const l of lines) console.log(l);
+if (values.write) writeResultsSection('service', 'gpu-function service (`npm run bench:service`)', lines);

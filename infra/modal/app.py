@@ -1,0 +1,33 @@
+"""Modal deployment of the gpu-function container (same image as Cloud Run), scale to zero.
+
+    modal secret create facerecon FACERECON_SIGNING_SECRET=... S3_ENDPOINT=... S3_BUCKET=... \
+        S3_ACCESS_KEY_ID=... S3_SECRET_ACCESS_KEY=...
+    modal deploy infra/modal/app.py      # run from the repository root
+"""
+import os
+import subprocess
+
+import modal
+
+image = modal.Image.from_dockerfile("infra/Dockerfile", context_dir=".")
+app = modal.App("facerecon-gpu-function")
+
+
+@app.function(
+    image=image,
+    gpu="L4",
+    secrets=[modal.Secret.from_name("facerecon")],
+    min_containers=0,  # scale to zero
+    max_containers=4,
+    scaledown_window=300,
+    timeout=120,
+)
+@modal.concurrent(max_inputs=12)  # FACERECON_CONCURRENCY + FACERECON_QUEUE_MAX
+@modal.web_server(port=8080, startup_timeout=180)
+def gpu_function():
+    env = {"FACERECON_STORE": "s3", "FACERECON_CONCURRENCY": "4", "FACERECON_QUEUE_MAX": "8", "HOST": "0.0.0.0", "PORT": "8080"}
+    subprocess.Popen(
+        ["node", "--import", "tsx", "src/service/main.ts"],
+        cwd="/app/gpu-function",
+        env={**os.environ, **env},
+    )
