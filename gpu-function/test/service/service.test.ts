@@ -176,7 +176,12 @@ describe('capacity and failure behaviour', () => {
   it('graceful stop finishes in-flight work and then refuses connections', async () => {
     const svc = await start();
     const inflight = post(svc.url, astronaut, { query: '?formats=glb' });
-    await new Promise((r) => setTimeout(r, 20));
+    // Stop only once the request is being processed (readiness reports the running jobs).
+    for (let i = 0; i < 400; i++) {
+      const r = (await (await fetch(`${svc.url}/readyz`)).json()) as { queue?: { running: number } };
+      if ((r.queue?.running ?? 0) > 0) break;
+      await new Promise((res) => setTimeout(res, 5));
+    }
     const stopping = svc.stop();
     const res = await inflight;
     expect(res.status).toBe(200);
