@@ -1,41 +1,31 @@
 /**
- * The public edge worker (Cloudflare Workers, Hono). App assembly and the one error handler live
- * here; routes are sub-apps under src/routes/. So far it serves health and the error contract; the
- * reconstruction route, keys, metering and forwarding arrive with the edge API issue.
+ * The public edge worker: app assembly, the routes, and the one error handler. Every failure becomes
+ * `{ error: { code, message, message_zh, request_id, hint? } }`; nothing internal leaks.
  */
 import { Hono } from 'hono';
-import { ERROR_SPECS, FaceReconError, toErrorBody, type ErrorCode } from '@facerecon/shared';
+import { FaceReconError } from '@facerecon/shared';
+import type { AppEnv } from './env';
+import { errorResponse } from './lib/respond';
+import { requestContext } from './middleware/request-context';
+import { docs } from './routes/docs';
+import { reconstructions } from './routes/reconstructions';
+import { usage } from './routes/usage';
 
-export type Bindings = {
-  /** Base URL of the gpu-function (internal). */
-  GPU_FUNCTION_URL?: string;
-};
-export type Variables = { requestId: string };
+export { RateLimiter } from './durable/rate-limiter';
 
-const app = new Hono<{ Bindings: Bindings; Variables: Variables }>();
+const app = new Hono<AppEnv>();
 
-app.use('*', async (c, next) => {
-  const id = c.req.header('x-request-id') ?? crypto.randomUUID();
-  c.set('requestId', id);
-  await next();
-  c.header('x-request-id', id);
-});
-
+app.use('*', requestContext);
 app.get('/healthz', (c) => c.json({ ok: true }));
+app.route('/v1/reconstructions', reconstructions);
+app.route('/v1/usage', usage);
+app.route('/', docs);
 
-app.notFound((c) => {
-  const body = toErrorBody('INVALID_REQUEST', { requestId: c.get('requestId'), lang: langOf(c.req.header('accept-language')) });
-  return c.json({ error: { ...body.error, hint: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404);
-});
-
+app.notFound((c) => errorResponse(c, 'NOT_FOUND'));
 app.onError((err, c) => {
-  const code: ErrorCode = err instanceof FaceReconError ? err.code : 'INTERNAL';
-  const status = ERROR_SPECS[code].status as 400;
-  return c.json(toErrorBody(code, { requestId: c.get('requestId'), lang: langOf(c.req.header('accept-language')) }), status);
+  if (err instanceof FaceReconError) return errorResponse(c, err.code);
+  console.error(JSON.stringify({ requestId: c.get('requestId'), error: err.message }));
+  return errorResponse(c, 'INTERNAL');
 });
-
-export function langOf(acceptLanguage: string | undefined): 'en' | 'zh' {
-  return /^\s*zh\b/i.test(acceptLanguage ?? '') ? 'zh' : 'en';
-}
 
 export default app;

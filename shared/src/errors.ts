@@ -44,11 +44,12 @@ export const ERROR_SPECS = {
     status: 415,
     en: 'Unsupported image format: send JPEG, PNG or WebP',
     zh: '不支持的图片格式，请使用 JPEG、PNG 或 WebP',
+    hint: { en: 'On iPhone, HEIC photos can be exported as JPEG (Settings > Camera > Formats > Most Compatible).', zh: 'iPhone 的 HEIC 照片可导出为 JPEG（设置 > 相机 > 格式 > 兼容性最佳）。' },
   },
   IMAGE_TOO_LARGE: {
     status: 413,
-    en: 'The image is too large',
-    zh: '图片过大',
+    en: 'The image is too large (at most 10 MB, 8192 px on the long side and 40 megapixels)',
+    zh: '图片过大（最大 10 MB，长边不超过 8192 像素，总像素不超过 4000 万）',
     hint: { en: 'Compress the photo to 5 MB or less.', zh: '请将照片压缩到 5 MB 以内。' },
   },
   INVALID_REQUEST: {
@@ -75,6 +76,43 @@ export const ERROR_SPECS = {
     status: 403,
     en: 'This link is not valid',
     zh: '链接无效',
+  },
+  KEY_REVOKED: {
+    status: 403,
+    en: 'This API key has been revoked',
+    zh: '此 API 密钥已被吊销',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    en: 'Too many requests: slow down and retry after the indicated time',
+    zh: '请求过于频繁，请稍后重试',
+  },
+  QUOTA_EXCEEDED: {
+    status: 402,
+    en: 'The monthly quota of this API key is used up',
+    zh: '此 API 密钥的月度额度已用完',
+    hint: { en: 'Upgrade the plan or wait for the next month.', zh: '请升级套餐或等待下个月。' },
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    en: 'This Idempotency-Key was already used with a different request body',
+    zh: '此 Idempotency-Key 已用于不同的请求内容',
+    hint: { en: 'Use a new Idempotency-Key for a new photo.', zh: '新照片请使用新的 Idempotency-Key。' },
+  },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    en: 'A request with this Idempotency-Key is still being processed',
+    zh: '使用此 Idempotency-Key 的请求仍在处理中',
+  },
+  IMAGE_TOO_SMALL: {
+    status: 422,
+    en: 'The image is too small: the short side must be at least 128 pixels',
+    zh: '图片太小，短边至少需要 128 像素',
+  },
+  UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    en: 'The reconstruction service is unavailable: try again shortly',
+    zh: '重建服务暂不可用，请稍后重试',
   },
   MODEL_UNAVAILABLE: {
     status: 503,

@@ -1,0 +1,16 @@
+/** The one error response of the public API, in the caller's language. */
+import type { Context } from 'hono';
+import { ERROR_SPECS, toErrorBody, type ErrorCode } from '@facerecon/shared';
+import type { AppEnv } from '../env';
+
+/** `lang` query wins, then the first Accept-Language tag. */
+export function pickLang(query: string | undefined, acceptLanguage: string | undefined): 'en' | 'zh' {
+  if (query === 'zh' || query === 'en') return query;
+  return /^\s*zh\b/i.test(acceptLanguage ?? '') ? 'zh' : 'en';
+}
+
+export function errorResponse(c: Context<AppEnv>, code: ErrorCode, opts: { headers?: Record<string, string>; hint?: string } = {}): Response {
+  const body = toErrorBody(code, { requestId: c.get('requestId'), lang: c.get('lang') ?? 'en' });
+  if (opts.hint) body.error.hint = opts.hint;
+  return c.json(body, ERROR_SPECS[code].status as 400, opts.headers);
+}

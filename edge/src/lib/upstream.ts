@@ -1,0 +1,60 @@
+/**
+ * Forwarding to the gpu-function: the request signed as it requires (HMAC over method, path, time,
+ * nonce and body hash), a deadline, one retry after a 503 with backoff, and upstream failures mapped
+ * to public error codes. Nothing of the upstream's own error text, hosts or stacks reaches the caller.
+ */
+import { ERROR_CODES, FaceReconError, signRequest, type ErrorCode } from '@facerecon/shared';
+
+export interface ForwardOptions {
+  baseUrl: string;
+  secret: string;
+  body: Uint8Array;
+  contentType: string;
+  query: URLSearchParams;
+  requestId: string;
+  timeoutMs: number;
+  accept?: string;
+  /** Backoff before the single retry on 503 (ms). */
+  retryDelayMs?: number;
+}
+
+export async function forwardToGpu(opts: ForwardOptions): Promise<Response> {
+  const path = `/v1/reconstruct${opts.query.size ? `?${opts.query}` : ''}`;
+  const attempt = async () => {
+    const headers = await signRequest({ secret: opts.secret, method: 'POST', pathWithQuery: path, body: opts.body });
+    return fetch(`${opts.baseUrl}${path}`, {
+      method: 'POST',
+      body: opts.body,
+      headers: { ...headers, 'content-type': opts.contentType, 'x-request-id': opts.requestId, ...(opts.accept ? { accept: opts.accept } : {}) },
+      signal: AbortSignal.timeout(opts.timeoutMs),
+    });
+  };
+  try {
+    let res = await attempt();
+    if (res.status === 503) {
+      const after = Number(res.headers.get('retry-after'));
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, Math.min(5000, Number.isFinite(after) && after > 0 ? after * 1000 : (opts.retryDelayMs ?? 500))));
+      res = await attempt();
+    }
+    return res;
+  } catch (err) {
+    const name = (err as Error)?.name;
+    throw new FaceReconError(name === 'TimeoutError' || name === 'AbortError' ? 'TIMEOUT' : 'UPSTREAM_UNAVAILABLE', { detail: (err as Error)?.message });
+  }
+}
+
+/** The public code for an upstream failure: its own code when it is one of ours, else by status. */
+export async function upstreamErrorCode(res: Response): Promise<ErrorCode> {
+  try {
+    const body = (await res.json()) as { error?: { code?: string } };
+    const code = body?.error?.code;
+    if (code && (ERROR_CODES as string[]).includes(code) && code !== 'UNAUTHORIZED') return code as ErrorCode;
+  } catch {
+    // not our error shape
+  }
+  if (res.status === 504) return 'TIMEOUT';
+  if (res.status === 503) return 'OVERLOADED';
+  if (res.status === 401) return 'INTERNAL'; // our own signing is wrong: an internal fault, not the caller's
+  return 'UPSTREAM_UNAVAILABLE';
+}

@@ -1,0 +1,33 @@
+/** Request id on every response, the caller's language, and CORS for the configured origins only. */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+import { pickLang } from '../lib/respond';
+
+const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const given = c.req.header('x-request-id');
+  c.set('requestId', given && ID_RE.test(given) ? given : crypto.randomUUID().replace(/-/g, ''));
+  c.set('lang', pickLang(c.req.query('lang'), c.req.header('accept-language')));
+  const origin = c.req.header('origin');
+  const allowed = origin && (c.env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).includes(origin);
+  if (c.req.method === 'OPTIONS' && allowed) {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        'access-control-allow-origin': origin,
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type, idempotency-key, accept-language, x-request-id',
+        'access-control-max-age': '600',
+        vary: 'origin',
+      },
+    });
+  }
+  await next();
+  c.header('x-request-id', c.get('requestId'));
+  if (allowed) {
+    c.header('access-control-allow-origin', origin);
+    c.header('access-control-expose-headers', 'x-request-id, retry-after, idempotent-replayed');
+    c.header('vary', 'origin');
+  }
+};
