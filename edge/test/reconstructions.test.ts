@@ -1,0 +1,254 @@
+/**
+ * The public API inside workerd, with D1 and the rate-limiter Durable Object; msw stands in for the
+ * gpu-function in this tier only (the e2e tier runs the real one). For every rejected request the
+ * tests assert that nothing reached the upstream and nothing was billed.
+ */
+import { exports } from 'cloudflare:workers';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ERROR_CODES, verifyRequestSignature } from '@facerecon/shared';
+import { GIF, HEIC, createKey, makeJpegHeader, makePng, usageRows } from './helpers';
+
+const SECRET = 'edge-test-secret-0123456789abcdef0123456789';
+const calls: Array<{ url: string; body: Uint8Array; headers: Headers; verified: boolean }> = [];
+let reply: (n: number) => Response = () => HttpResponse.json(fakeResult());
+
+function fakeResult() {
+  return { request_id: 'r', assets: {}, pose: { yaw_deg: 1, pitch_deg: 2, roll_deg: 3, rotation: [1, 0, 0, 0, 1, 0, 0, 0, 1], translation_px: [1, 2] }, conservative: false, timings_ms: { total: 100 } };
+}
+
+const server = setupServer(
+  http.post('http://gpu.test/v1/reconstruct', async ({ request }) => {
+    const body = new Uint8Array(await request.arrayBuffer());
+    const url = new URL(request.url);
+    const v = await verifyRequestSignature({
+      secret: SECRET,
+      method: 'POST',
+      pathWithQuery: url.pathname + url.search,
+      body,
+      timestamp: request.headers.get('x-facerecon-timestamp'),
+      nonce: request.headers.get('x-facerecon-nonce'),
+      signature: request.headers.get('x-facerecon-signature'),
+    });
+    calls.push({ url: request.url, body, headers: request.headers, verified: v.ok });
+    return reply(calls.length);
+  }),
+);
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => server.close());
+beforeEach(() => {
+  calls.length = 0;
+  reply = () => HttpResponse.json(fakeResult());
+});
+afterEach(() => server.resetHandlers());
+
+async function send(path: string, init: RequestInit & { key?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.key) headers.set('authorization', `Bearer ${init.key}`);
+  return exports.default.fetch(new Request(`http://edge.test${path}`, { ...init, headers }));
+}
+const post = (key: string | undefined, body: BodyInit, headers: Record<string, string> = {}, query = '') =>
+  send(`/v1/reconstructions${query}`, { method: 'POST', body, key, headers: { 'content-type': 'image/png', ...headers } });
+
+describe('authentication', () => {
+  it('missing, unknown and revoked keys are refused before any work', async () => {
+    const png = await makePng(300, 300);
+    const missing = await post(undefined, png);
+    expect(missing.status).toBe(401);
+    expect((await missing.json<{ error: { code: string } }>()).error.code).toBe('UNAUTHORIZED');
+    expect((await post('fr_live_not-a-real-key-0000000000000000', png)).status).toBe(401);
+    const revoked = await createKey({ status: 'revoked' });
+    const r = await post(revoked.key, png);
+    expect(r.status).toBe(403);
+    expect((await r.json<{ error: { code: string } }>()).error.code).toBe('KEY_REVOKED');
+    expect(calls).toHaveLength(0);
+    expect(await usageRows(revoked.id)).toEqual([]);
+    expect(missing.headers.get('x-request-id')).toMatch(/^[a-f0-9]{32}$/);
+  });
+});
+
+describe('validation before forwarding', () => {
+  it.each([
+    ['a GIF', () => GIF, 415, 'UNSUPPORTED_FORMAT'],
+    ['a HEIC photo', () => HEIC, 415, 'UNSUPPORTED_FORMAT'],
+    ['text sent as image/png', () => new TextEncoder().encode('definitely not a picture'), 400, 'INVALID_IMAGE'],
+    ['a truncated PNG', async () => (await makePng(300, 300)).subarray(0, 60), 400, 'INVALID_IMAGE'],
+    ['a 100 px image', () => makeJpegHeader(100, 100), 422, 'IMAGE_TOO_SMALL'],
+    ['a 48 MP image', () => makeJpegHeader(8000, 6000), 413, 'IMAGE_TOO_LARGE'],
+    ['11 MB', () => new Uint8Array(11 * 1024 * 1024), 413, 'IMAGE_TOO_LARGE'],
+  ] as const)('%s: %i %s, not forwarded, not billed', async (_label, make, status, code) => {
+    const k = await createKey();
+    const res = await post(k.key, (await make()) as BodyInit);
+    expect(res.status).toBe(status);
+    const body = await res.json<{ error: { code: string; message: string; message_zh: string; request_id: string } }>();
+    expect(body.error.code).toBe(code);
+    expect(body.error.message_zh.length).toBeGreaterThan(0);
+    expect(body.error.request_id).toBe(res.headers.get('x-request-id'));
+    expect(calls).toHaveLength(0);
+    expect(await usageRows(k.id)).toEqual([{ outcome: code, billed: 0 }]);
+  });
+
+  it('hints at compression for a large upload and names the supported types for HEIC', async () => {
+    const k = await createKey();
+    const big = await (await post(k.key, new Uint8Array(11 * 1024 * 1024))).json<{ error: { hint: string } }>();
+    expect(big.error.hint).toMatch(/5 MB/);
+    const heic = await (await post(k.key, HEIC)).json<{ error: { hint: string; message: string } }>();
+    expect(heic.error.message).toMatch(/JPEG, PNG or WebP/);
+  });
+});
+
+describe('forwarding and billing', () => {
+  it('forwards a small photo as is, signed, and bills one unit', async () => {
+    const k = await createKey();
+    const png = await makePng(320, 240);
+    const res = await post(k.key, png, {}, '?uv_size=512&formats=glb,texture');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ pose: { yaw_deg: 1 } });
+    expect(calls).toHaveLength(1);
+    expect(calls[0].verified).toBe(true);
+    expect(Array.from(calls[0].body)).toEqual(Array.from(png));
+    expect(new URL(calls[0].url).searchParams.get('uv_size')).toBe('512');
+    expect(new URL(calls[0].url).searchParams.get('formats')).toBe('glb,texture');
+    expect(res.headers.get('x-edge-precrop')).toMatch(/^as-is/);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+  });
+
+  it('accepts multipart uploads and rejects duplicated fields', async () => {
+    const k = await createKey();
+    const form = new FormData();
+    form.append('image', new Blob([await makePng(300, 300)], { type: 'image/png' }), 'me.png');
+    form.append('uv_size', '512');
+    const res = await send('/v1/reconstructions', { method: 'POST', body: form, key: k.key });
+    expect(res.status).toBe(200);
+    expect(new URL(calls[0].url).searchParams.get('uv_size')).toBe('512');
+    const dup = new FormData();
+    dup.append('image', new Blob([await makePng(300, 300)]), 'a.png');
+    dup.append('image', new Blob([await makePng(300, 300)]), 'b.png');
+    const bad = await send('/v1/reconstructions', { method: 'POST', body: dup, key: k.key });
+    expect(bad.status).toBe(400);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('maps a photo problem from the gpu-function to the public error, in Chinese when asked, unbilled', async () => {
+    const k = await createKey();
+    reply = () => HttpResponse.json({ error: { code: 'MULTIPLE_FACES', message: 'x', message_zh: 'y', request_id: 'internal-id' } }, { status: 422 });
+    const res = await post(k.key, await makePng(300, 300), { 'accept-language': 'zh-CN,zh;q=0.9' });
+    expect(res.status).toBe(422);
+    const err = (await res.json<{ error: { code: string; message: string; hint: string } }>()).error;
+    expect(err).toMatchObject({ code: 'MULTIPLE_FACES', message: '检测到多人，请上传单人照片' });
+    expect(err.hint).toMatch(/裁剪/);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'MULTIPLE_FACES', billed: 0 }]);
+  });
+
+  it('retries once after a 503 and never leaks upstream internals on a 500', async () => {
+    const k = await createKey();
+    reply = (n) => (n === 1 ? new HttpResponse(null, { status: 503, headers: { 'retry-after': '0' } }) : HttpResponse.json(fakeResult()));
+    expect((await post(k.key, await makePng(300, 300))).status).toBe(200);
+    expect(calls).toHaveLength(2);
+    calls.length = 0;
+    reply = () => new HttpResponse('Error: ECONNRESET at 10.0.3.7:8788 stack...', { status: 500 });
+    const res = await post(k.key, await makePng(300, 300));
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(text).not.toMatch(/10\.0\.3\.7|ECONNRESET|stack/);
+    expect(JSON.parse(text).error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect((await usageRows(k.id)).map((r) => r.billed)).toEqual([1, 0]);
+  });
+
+  it('relays the progress stream and bills on the result event', async () => {
+    const k = await createKey();
+    reply = () =>
+      new HttpResponse(
+        ['preprocess', 'geometry', 'texture', 'export', 'upload'].map((s, i) => `event: stage\ndata: {"stage":"${s}","elapsed_ms":${i * 10}}\n\n`).join('') + `event: result\ndata: ${JSON.stringify(fakeResult())}\n\n`,
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    const res = await post(k.key, await makePng(300, 300), { accept: 'text/event-stream' });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const text = await res.text();
+    expect([...text.matchAll(/"stage":"(\w+)"/g)].map((m) => m[1])).toEqual(['preprocess', 'geometry', 'texture', 'export', 'upload']);
+    expect(text).toMatch(/event: result/);
+    expect(calls[0].headers.get('accept')).toBe('text/event-stream');
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+  });
+});
+
+describe('idempotency, quota and rate limits', () => {
+  it('a retry with the same Idempotency-Key and body replays the first response: one GPU call, one charge', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    const first = await post(k.key, png, { 'idempotency-key': 'retry-key-0001' });
+    const again = await post(k.key, png, { 'idempotency-key': 'retry-key-0001' });
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await first.json());
+    expect(calls).toHaveLength(1);
+    const other = await post(k.key, await makePng(310, 300), { 'idempotency-key': 'retry-key-0001' });
+    expect(other.status).toBe(422);
+    expect((await other.json<{ error: { code: string } }>()).error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(calls).toHaveLength(1);
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
+  });
+
+  it('a failed upstream attempt does not pin the key: the retry after recovery runs and is billed once', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    reply = () => new HttpResponse(null, { status: 500 });
+    expect((await post(k.key, png, { 'idempotency-key': 'flaky-net-0002' })).status).toBe(502);
+    reply = () => HttpResponse.json(fakeResult());
+    expect((await post(k.key, png, { 'idempotency-key': 'flaky-net-0002' })).status).toBe(200);
+    expect((await post(k.key, png, { 'idempotency-key': 'flaky-net-0002' })).headers.get('idempotent-replayed')).toBe('true');
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
+  });
+
+  it('stops at the monthly quota with 402 QUOTA_EXCEEDED before forwarding', async () => {
+    const k = await createKey({ quota: 1 });
+    expect((await post(k.key, await makePng(300, 300))).status).toBe(200);
+    const over = await post(k.key, await makePng(300, 300));
+    expect(over.status).toBe(402);
+    expect((await over.json<{ error: { code: string } }>()).error.code).toBe('QUOTA_EXCEEDED');
+    expect(calls).toHaveLength(1);
+    const usage = await send('/v1/usage', { key: k.key });
+    expect(await usage.json()).toMatchObject({ billable_calls: 1, quota: 1, remaining: 0, requests: 2 });
+  });
+
+  it('rate-limits per key with 429 and Retry-After', async () => {
+    const k = await createKey({ rate: 2 });
+    const statuses = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 3; i++) {
+      last = await post(k.key, await makePng(300, 300));
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(calls).toHaveLength(2);
+    const other = await createKey({ rate: 2 });
+    expect((await post(other.key, await makePng(300, 300))).status).toBe(200); // limits are per key
+  });
+});
+
+describe('documentation and the rest', () => {
+  it('serves an OpenAPI 3.1 document generated from the zod schemas, and a docs page', async () => {
+    const doc = await (await send('/v1/openapi.json')).json<{ openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }>();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/reconstructions', '/v1/usage']));
+    expect(Object.keys(doc.components.schemas.Reconstruction.properties!)).toEqual(expect.arrayContaining(['assets', 'pose', 'timings_ms']));
+    const codes = (doc.components.schemas.Error.properties!.error as { properties: { code: { enum: string[] } } }).properties.code.enum;
+    expect(codes.sort()).toEqual([...ERROR_CODES].sort());
+    const page = await send('/docs');
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/POST \/v1\/reconstructions/);
+  });
+
+  it('CORS only for configured origins; unknown routes use the error shape', async () => {
+    const ok = await send('/healthz', { headers: { origin: 'http://127.0.0.1:8787' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8787');
+    const no = await send('/healthz', { headers: { origin: 'https://evil.example' } });
+    expect(no.headers.get('access-control-allow-origin')).toBeNull();
+    const nf = await send('/v2/nothing');
+    expect(nf.status).toBe(404);
+    expect((await nf.json<{ error: { code: string } }>()).error.code).toBe('NOT_FOUND');
+  });
+});
