@@ -1,27 +1,30 @@
 /**
- * npm run demo: the embedded default end to end. Starts the gpu-function with the local store on
- * loopback, sends it a real portrait as a signed request, follows the progress stream, downloads
- * every asset through its signed URL into out/<photo>/, and stops the service.
+ * npm run demo: the embedded default end to end. Starts the local stack (edge on workerd with its
+ * local D1, the gpu-function with the local store), sends a real portrait to the public API with a
+ * development key, follows the progress stream, downloads every asset through its signed URL into
+ * out/<photo>/, prints the usage, and stops everything.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { signRequest, type ReconstructResponse } from '@facerecon/shared';
-import { loadConfig } from '../gpu-function/src/service/config';
-import { startService } from '../gpu-function/src/service/service';
-import { ROOT, localEnv } from './local-env';
+import type { ReconstructResponse } from '@facerecon/shared';
+import { ROOT } from './local-env';
+import { startLocalStack } from './local-stack';
 
 const photo = process.argv[2] ?? join(ROOT, '.cache/fixtures/astronaut.png');
 const outDir = join(ROOT, 'out', basename(photo, extname(photo)));
-const env: Record<string, string> = { ...localEnv(), PORT: '0', FACERECON_LOG_LEVEL: 'warn' };
-const service = await startService(loadConfig({ ...process.env, ...env }));
+console.log('starting the local stack (edge on workerd + gpu-function + local storage) ...');
+const stack = await startLocalStack();
 try {
+  console.log(`edge ${stack.edgeUrl}, gpu-function ${stack.gpuUrl}; development key ${stack.apiKey.slice(0, 14)}...`);
   const body = new Uint8Array(readFileSync(photo));
-  const path = '/v1/reconstruct?uv_size=1024';
-  const headers = await signRequest({ secret: env.FACERECON_SIGNING_SECRET, method: 'POST', pathWithQuery: path, body });
-  const res = await fetch(`${service.url}${path}`, { method: 'POST', body, headers: { ...headers, accept: 'text/event-stream', 'content-type': 'application/octet-stream' } });
+  const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?uv_size=1024`, {
+    method: 'POST',
+    body,
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/octet-stream', accept: 'text/event-stream', 'idempotency-key': `demo-${Date.now()}` },
+  });
+  if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   let result: ReconstructResponse | undefined;
-  const text = await res.text();
-  for (const block of text.split('\n\n')) {
+  for (const block of (await res.text()).split('\n\n')) {
     const event = /^event: (.*)$/m.exec(block)?.[1];
     const data = /^data: (.*)$/m.exec(block)?.[1];
     if (!event || !data) continue;
@@ -31,20 +34,20 @@ try {
     } else if (event === 'result') result = JSON.parse(data);
     else if (event === 'error') throw new Error(`reconstruction failed: ${data}`);
   }
-  if (!result) throw new Error(`no result (HTTP ${res.status}): ${text.slice(0, 300)}`);
+  if (!result) throw new Error('the stream ended without a result');
   mkdirSync(outDir, { recursive: true });
   for (const [kind, asset] of Object.entries(result.assets)) {
     const r = await fetch(asset.url);
     if (!r.ok) throw new Error(`${kind}: HTTP ${r.status}`);
-    const file = new URL(asset.url).pathname.split('/').pop()!;
-    writeFileSync(join(outDir, file), new Uint8Array(await r.arrayBuffer()));
+    writeFileSync(join(outDir, new URL(asset.url).pathname.split('/').pop()!), new Uint8Array(await r.arrayBuffer()));
   }
+  const usage = (await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number; remaining: number };
   const p = result.pose;
   console.log(
     `${basename(photo)}: yaw ${p.yaw_deg}, pitch ${p.pitch_deg}, roll ${p.roll_deg} deg; ${result.uv_size}px texture` +
-      `${result.conservative ? ` (conservative: ${result.conservative_reasons.join(', ')})` : ''}; ${result.timings_ms.total.toFixed(0)} ms in the service; ` +
-      `${Object.keys(result.assets).length} assets downloaded through signed URLs -> ${outDir}/`,
+      `${result.conservative ? ` (conservative: ${result.conservative_reasons.join(', ')})` : ''}; ` +
+      `${Object.keys(result.assets).length} assets downloaded through signed URLs -> ${outDir}/; billed ${usage.billable_calls}, ${usage.remaining} left this month`,
   );
 } finally {
-  await service.stop();
+  await stack.stop();
 }

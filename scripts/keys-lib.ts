@@ -1,0 +1,35 @@
+/** API key records in D1 through wrangler (local D1 of `wrangler dev`, or --remote). */
+import { createHash, randomBytes } from 'node:crypto';
+import { wranglerSync } from './wrangler';
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+export function d1Execute(where: string[], sql: string): string {
+  return wranglerSync(['d1', 'execute', 'DB', ...where, '--json', '--command', sql]);
+}
+
+export function migrateD1(where: string[]): void {
+  wranglerSync(['d1', 'migrations', 'apply', 'DB', ...where]);
+}
+
+export function createApiKey(where: string[], opts: { name: string; plan: string; quota: number; rate: number }): { id: string; key: string } {
+  if (!Number.isInteger(opts.quota) || opts.quota < 0 || !Number.isInteger(opts.rate) || opts.rate < 1) throw new Error('quota and rate must be whole numbers');
+  const key = `fr_live_${randomBytes(32).toString('base64url')}`;
+  const id = `key_${randomBytes(6).toString('hex')}`;
+  const hash = createHash('sha256').update(key).digest('hex');
+  d1Execute(
+    where,
+    `INSERT INTO api_keys (id, key_hash, name, plan, monthly_quota, rate_per_minute, status, created_at) VALUES (${sqlString(id)}, ${sqlString(hash)}, ${sqlString(opts.name)}, ${sqlString(opts.plan)}, ${opts.quota}, ${opts.rate}, 'active', ${sqlString(new Date().toISOString())})`,
+  );
+  return { id, key };
+}
+
+export function revokeApiKey(where: string[], id: string): boolean {
+  const out = JSON.parse(d1Execute(where, `UPDATE api_keys SET status = 'revoked', revoked_at = ${sqlString(new Date().toISOString())} WHERE id = ${sqlString(id)}`)) as Array<{ meta: { changes: number } }>;
+  return (out[0]?.meta?.changes ?? 0) > 0;
+}
+
+export function listApiKeys(where: string[]): unknown[] {
+  const out = JSON.parse(d1Execute(where, 'SELECT id, name, plan, monthly_quota, rate_per_minute, status, created_at FROM api_keys ORDER BY created_at')) as Array<{ results: unknown[] }>;
+  return out[0].results;
+}

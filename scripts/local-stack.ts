@@ -1,0 +1,84 @@
+/**
+ * The embedded default, all of it on loopback with no cloud account: the gpu-function (real models,
+ * local store), the edge worker on workerd (`wrangler dev`) with its local D1 migrated, and a
+ * development API key. Used by `npm start`, `npm run demo` and the end-to-end tests.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { loadConfig } from '../gpu-function/src/service/config';
+import { startService, type ServiceParts } from '../gpu-function/src/service/service';
+import { createApiKey, migrateD1 } from './keys-lib';
+import { ROOT, localEnv } from './local-env';
+import { wranglerSpawn } from './wrangler';
+
+export interface LocalStack {
+  edgeUrl: string;
+  gpuUrl: string;
+  apiKey: string;
+  apiKeyId: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, ms: number, alive: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!alive()) throw new Error('wrangler dev exited during start-up');
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not come up within ${ms} ms`);
+}
+
+export async function startLocalStack(opts: { edgePort?: number; gpuPort?: number; logLevel?: string; keyQuota?: number; keyRate?: number; parts?: ServiceParts } = {}): Promise<LocalStack> {
+  const env = localEnv();
+  const gpuPort = opts.gpuPort ?? (await freePort());
+  const edgePort = opts.edgePort ?? (await freePort());
+  const gpu = await startService(loadConfig({ ...process.env, ...env, PORT: String(gpuPort), FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn' }), opts.parts);
+
+  // The edge reads its secret from .dev.vars in local development (git-ignored).
+  writeFileSync(join(ROOT, '.dev.vars'), `GPU_SIGNING_SECRET="${env.FACERECON_SIGNING_SECRET}"\n`, { mode: 0o600 });
+  migrateD1(['--local']);
+  const { id, key } = createApiKey(['--local'], { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
+
+  const wrangler = wranglerSpawn(['dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${gpu.url}`, '--log-level', 'warn', '--show-interactive-dev-session=false']);
+  let output = '';
+  wrangler.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));
+  wrangler.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  try {
+    await waitFor(`${edgeUrl}/healthz`, 90_000, () => wrangler.exitCode === null);
+  } catch (err) {
+    wrangler.kill('SIGTERM');
+    await gpu.stop();
+    throw new Error(`${(err as Error).message}\n${output}`);
+  }
+  return {
+    edgeUrl,
+    gpuUrl: gpu.url,
+    apiKey: key,
+    apiKeyId: id,
+    async stop() {
+      const exited = new Promise((r) => wrangler.once('exit', r));
+      wrangler.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (wrangler.exitCode === null) wrangler.kill('SIGKILL');
+      await gpu.stop();
+    },
+  };
+}
