@@ -41,7 +41,7 @@ export const AssetLinkSchema = z.object({
 
 export const ReconstructResponseSchema = z.object({
   request_id: z.string(),
-  assets: z.record(z.enum(ASSET_KINDS), AssetLinkSchema),
+  assets: z.partialRecord(z.enum(ASSET_KINDS), AssetLinkSchema),
   pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number(), rotation: z.array(z.number()).length(9), translation_px: z.array(z.number()).length(2) }),
   camera: z.object({ model: z.literal('weak_perspective'), pixels_per_mm: z.number() }),
   scale_prior: z.object({ method: z.string(), value_mm: z.number(), measured_px: z.number() }).passthrough(),

@@ -1,7 +1,8 @@
 /**
  * Pre-crop at the edge: photos larger than the pipeline needs are decoded (photon, wasm, runs in
  * workerd), turned upright by their EXIF orientation (photon ignores it and the re-encode drops it),
- * reduced to `longSide` and re-encoded as JPEG q90. Smaller photos are forwarded untouched: a decode
+ * reduced to `longSide` and re-encoded as JPEG q90 (the orientation as an exact pixel permutation,
+ * orientation.ts). Smaller photos are forwarded untouched: a decode
  * costs 0.1-0.8 s of CPU here, and the gpu-function honours EXIF itself.
  *
  * Cropping away background is left to the gpu-function's detector: without a detector here, any
@@ -9,6 +10,7 @@
  */
 import type { PhotonImage } from '@cf-wasm/photon';
 import type { ImageHeader } from './image-header';
+import { orientRgba } from './orientation';
 
 type Photon = typeof import('@cf-wasm/photon');
 let photon: Promise<Photon> | undefined;
@@ -29,44 +31,28 @@ const MIME = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as con
 export async function precrop(bytes: Uint8Array, header: ImageHeader & { format: 'jpeg' | 'png' | 'webp' }, longSide: number): Promise<PrecropResult> {
   const t0 = Date.now();
   const swap = header.orientation >= 5; // orientations 5-8 transpose the image
-  const upright = { width: swap ? header.height : header.width, height: swap ? header.width : header.height };
   if (Math.max(header.width, header.height) <= longSide) {
-    return { bytes, contentType: MIME[header.format], resized: false, ...upright, cpuMs: Date.now() - t0 };
+    const size = { width: swap ? header.height : header.width, height: swap ? header.width : header.height };
+    return { bytes, contentType: MIME[header.format], resized: false, ...size, cpuMs: Date.now() - t0 };
   }
   const { PhotonImage, SamplingFilter, resize } = await loadPhoton();
-  let img = PhotonImage.new_from_byteslice(bytes);
+  const decoded = PhotonImage.new_from_byteslice(bytes);
+  let small: PhotonImage | undefined;
+  let upright: PhotonImage | undefined;
   try {
-    img = orient(await loadPhoton(), img, header.orientation);
-    const w = img.get_width();
-    const h = img.get_height();
+    // Reduce first, then turn upright: the exact pixel permutation then runs on the small image.
+    const w = decoded.get_width();
+    const h = decoded.get_height();
     const k = longSide / Math.max(w, h);
-    const tw = Math.max(1, Math.round(w * k));
-    const th = Math.max(1, Math.round(h * k));
-    const small = resize(img, tw, th, SamplingFilter.Triangle);
-    img.free();
-    img = small;
-    const out = img.get_bytes_jpeg(90);
-    return { bytes: out, contentType: 'image/jpeg', resized: true, width: tw, height: th, cpuMs: Date.now() - t0 };
+    small = resize(decoded, Math.max(1, Math.round(w * k)), Math.max(1, Math.round(h * k)), SamplingFilter.Triangle);
+    const turned = orientRgba(small.get_raw_pixels(), small.get_width(), small.get_height(), header.orientation);
+    upright = new PhotonImage(turned.pixels, turned.width, turned.height);
+    const out = upright.get_bytes_jpeg(90);
+    return { bytes: out, contentType: 'image/jpeg', resized: true, width: turned.width, height: turned.height, cpuMs: Date.now() - t0 };
   } finally {
-    img.free();
+    decoded.free();
+    small?.free();
+    upright?.free();
   }
 }
 
-/** EXIF orientation 1-8 to upright (TIFF 6.0 / EXIF 2.3 Orientation semantics). */
-function orient({ rotate, fliph, flipv }: Photon, img: PhotonImage, o: number): PhotonImage {
-  const turn = (deg: number) => {
-    const r = rotate(img, deg);
-    img.free();
-    return r;
-  };
-  switch (o) {
-    case 2: fliph(img); return img;
-    case 3: return turn(180);
-    case 4: flipv(img); return img;
-    case 5: fliph(img); return turn(270);
-    case 6: return turn(90);
-    case 7: fliph(img); return turn(90);
-    case 8: return turn(270);
-    default: return img;
-  }
-}

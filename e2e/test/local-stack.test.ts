@@ -1,0 +1,106 @@
+/**
+ * End to end through the real local stack: the edge on workerd (wrangler dev, local D1), the real
+ * gpu-function and the local store. Real photos go in through the public API; every signed URL is
+ * downloaded and the files are checked (PNG size, OBJ counts, GLB validity).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error gltf-validator ships no types
+import * as gltfValidator from 'gltf-validator';
+import { ReconstructResponseSchema, type ReconstructResponse } from '@facerecon/shared';
+import { createRgbImage } from '@facerecon/shared';
+import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
+import { buildPyramid, sampleRotatedCrop } from '../../gpu-function/src/face/raster';
+import { parseObjCounts } from '../../gpu-function/src/recon/export-obj';
+import { rotatePixelsCcw } from '../../gpu-function/test/image-ops';
+import { fixture, SHARED_PHOTOS, hasSharedPhotos } from '../../gpu-function/test/fixtures';
+import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack({ keyRate: 600 });
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const photos = [fixture('astronaut.png'), ...(hasSharedPhotos ? ['deep3d/015309.jpg', 'deep3d/015384.jpg', 'deep3d/vd026.png', '3ddfa/JianzhuGuo.jpg'].map((p) => join(SHARED_PHOTOS, p)) : [])];
+
+async function reconstruct(path: string, headers: Record<string, string> = {}) {
+  return fetch(`${stack.edgeUrl}/v1/reconstructions`, {
+    method: 'POST',
+    body: new Uint8Array(readFileSync(path)),
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/octet-stream', ...headers },
+  });
+}
+
+function pngSize(b: Uint8Array): [number, number] {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return [dv.getUint32(16), dv.getUint32(20)];
+}
+
+async function checkAssets(r: ReconstructResponse) {
+  const files: Record<string, Uint8Array> = {};
+  for (const [kind, a] of Object.entries(r.assets)) {
+    const res = await fetch(a.url);
+    expect(res.status, kind).toBe(200);
+    files[kind] = new Uint8Array(await res.arrayBuffer());
+    expect(files[kind].byteLength, kind).toBe(a.bytes);
+  }
+  expect(pngSize(files.texture)).toEqual([r.uv_size, r.uv_size]);
+  expect(pngSize(files.texture_grid)).toEqual([r.uv_size, r.uv_size]);
+  expect(pngSize(files.preview)).toEqual([512, 512]);
+  const obj = parseObjCounts(new TextDecoder().decode(files.obj));
+  expect(obj).toMatchObject({ v: 7257, vt: 7257, vn: 7257, f: 14368, mtllib: 'face.mtl' });
+  const report = await gltfValidator.validateBytes(files.glb);
+  expect(report.issues.numErrors).toBe(0);
+}
+
+describe(`the local stack end to end (${photos.length} real photos${hasSharedPhotos ? '' : '; ../shared/photos absent, project photo only'})`, () => {
+  it.each(photos.map((p) => [p.replace(/^.*\/(photos|fixtures)\//, ''), p]))('%s: reconstructed through the edge, every asset downloads and validates', async (_n, path) => {
+    const res = await reconstruct(path);
+    const text = await res.text();
+    expect(res.status, text.slice(0, 300)).toBe(200);
+    const r = ReconstructResponseSchema.parse(JSON.parse(text));
+    await checkAssets(r);
+  });
+
+  it('a large, sideways-stored phone photo is turned upright and reduced at the edge (photon on workerd)', async () => {
+    const { image } = await readImageFile(fixture('astronaut.png'));
+    const big = createRgbImage(2400, 2400, Uint8Array.from(sampleRotatedCrop(buildPyramid(image), { cx: 256, cy: 256, size: 512, angle: 0 }, { size: 2400, scale: 255, offset: 0 }), (v) => Math.round(v)));
+    const jpeg = await encodeImage(rotatePixelsCcw(big), 'jpeg', { quality: 90, exifOrientation: 6 });
+    const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: jpeg as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/jpeg' } });
+    const precrop = res.headers.get('x-edge-precrop')!;
+    expect(res.status, `${precrop} ${res.status === 200 ? '' : await res.clone().text()}`).toBe(200);
+    expect(precrop).toMatch(/^resized/);
+    const [, inBytes, outBytes] = /bytes-in=(\d+); bytes-out=(\d+)/.exec(precrop)!.map(Number);
+    expect(outBytes).toBeLessThan(inBytes);
+    const r = ReconstructResponseSchema.parse(await res.json());
+    expect(Math.abs(r.pose.roll_deg)).toBeLessThan(15); // upright: the EXIF turn was applied before re-encoding
+  });
+
+  it('a group photo is refused with MULTIPLE_FACES (en/zh) and not billed', async () => {
+    const path = hasSharedPhotos ? join(SHARED_PHOTOS, '3ddfa/trump_hillary.jpg') : undefined;
+    if (!path || !existsSync(path)) return;
+    const before = (await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number };
+    const res = await reconstruct(path, { 'accept-language': 'zh-CN' });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'MULTIPLE_FACES', message: '检测到多人，请上传单人照片' });
+    const after = (await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number };
+    expect(after.billable_calls).toBe(before.billable_calls);
+  });
+
+  it('an idempotent retry through the real stack replays without a second charge; the progress stream relays all stages', async () => {
+    const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
+    const before = await usage();
+    const idem = { 'idempotency-key': `e2e-${Date.now()}`, accept: 'text/event-stream' };
+    const first = await (await reconstruct(fixture('astronaut.png'), idem)).text();
+    expect([...first.matchAll(/"stage":"(\w+)"/g)].map((m) => m[1])).toEqual(['preprocess', 'geometry', 'texture', 'export', 'upload']);
+    const again = await reconstruct(fixture('astronaut.png'), idem);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(ReconstructResponseSchema.parse(await again.json()).assets.glb).toBeDefined();
+    expect(await usage()).toBe(before + 1);
+  });
+});
