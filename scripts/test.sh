@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/fetch-fixtures.sh || exit 1
 npx tsc -p tsconfig.json || exit 1
 npx tsc -p edge/tsconfig.json || exit 1
+npx tsc -p edge/web/tsconfig.json || exit 1
+bash scripts/ensure-chromium.sh || exit 1
 mkdir -p .cache
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/test-results.json "$@"
 status=$?

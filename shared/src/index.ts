@@ -3,3 +3,4 @@ export * from './errors';
 export * from './image';
 export * from './mesh';
 export * from './signing';
+export * from './client';

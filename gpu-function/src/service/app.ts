@@ -86,7 +86,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!check.ok) return fail(c, check.code);
     const type = key.endsWith('.png') ? 'image/png' : key.endsWith('.glb') ? 'model/gltf-binary' : key.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
     const body = await deps.store.read(check.path);
-    return c.body(new Uint8Array(body), 200, { 'content-type': type, 'cache-control': 'private, max-age=3600', 'content-disposition': `attachment; filename="${key.split('/').pop()}"` });
+    // The signed URL is the credential, so any origin may read it (the web page loads the GLB with fetch).
+    return c.body(new Uint8Array(body), 200, {
+      'content-type': type,
+      'cache-control': 'private, max-age=3600',
+      'content-disposition': `attachment; filename="${key.split('/').pop()}"`,
+      'access-control-allow-origin': '*',
+    });
   });
 
   app.post('/v1/reconstruct', async (c) => {

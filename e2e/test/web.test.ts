@@ -1,0 +1,139 @@
+/**
+ * The web page in a real browser: Debian's chromium driven by playwright-core, against the real local
+ * stack (edge on workerd serving the page and the API, the real gpu-function, the local store).
+ * Saves the main states as screenshots under docs/screenshots/.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error gltf-validator ships no types
+import * as gltfValidator from 'gltf-validator';
+import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
+import { SHARED_PHOTOS, fixture, hasSharedPhotos } from '../../gpu-function/test/fixtures';
+import { tileHorizontally } from '../../gpu-function/test/image-ops';
+import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+
+const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots');
+let stack: LocalStack;
+let browser: Browser;
+let tmp: string;
+
+beforeAll(async () => {
+  stack = await startLocalStack();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  mkdirSync(SHOTS, { recursive: true });
+  tmp = resolve(import.meta.dirname, '../../.cache/web-test');
+  mkdirSync(tmp, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function open(viewport = { width: 1280, height: 860 }, locale = 'en-US'): Promise<Page> {
+  const ctx = await browser.newContext({ viewport, locale });
+  const page = await ctx.newPage();
+  await page.goto(`${stack.edgeUrl}/?key=${encodeURIComponent(stack.apiKey)}`);
+  return page;
+}
+
+describe('the web page', () => {
+  it('uploads a real photo, shows three timed stages, the 3D viewer, the UV image and working downloads', async () => {
+    const page = await open();
+    expect(await page.locator('#start').isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'idle.png') });
+    const photo = hasSharedPhotos ? join(SHARED_PHOTOS, 'deep3d/015309.jpg') : fixture('astronaut.png');
+    await page.setInputFiles('#file', photo);
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    expect(await page.locator('#crop-preview').isVisible()).toBe(true);
+    await page.click('#start');
+    expect(await page.locator('#start').isDisabled()).toBe(true); // no double submission while it runs
+    await page.screenshot({ path: join(SHOTS, 'running.png') });
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    const stages = await page.$$eval('#progress li', (lis) => lis.map((li) => ({ cls: li.className, time: li.querySelector('time')!.textContent })));
+    expect(stages.map((s) => s.cls)).toEqual(['done', 'done', 'done']);
+    for (const s of stages) expect(s.time).toMatch(/^\d+ ms$/);
+    expect(await page.locator('#start').isDisabled()).toBe(false);
+    // The UV image loaded.
+    await page.waitForFunction(() => (document.getElementById('uv') as HTMLImageElement).naturalWidth > 0);
+    expect(await page.$eval('#uv', (img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThanOrEqual(512);
+    // The viewer drew a face: many distinct colours in the canvas, not a flat background.
+    await page.waitForTimeout(500);
+    const canvasShot = await page.locator('#viewer').screenshot({ path: join(tmp, 'viewer.png') });
+    const { image } = await readImageFile(join(tmp, 'viewer.png'));
+    const colours = new Set<number>();
+    for (let i = 0; i < image.data.length; i += 3 * 7) colours.add((image.data[i] >> 3) * 1024 + (image.data[i + 1] >> 3) * 32 + (image.data[i + 2] >> 3));
+    expect(canvasShot.byteLength).toBeGreaterThan(1000);
+    expect(colours.size).toBeGreaterThan(200);
+    // Wireframe toggle changes the picture.
+    await page.click('#toggle-wire');
+    await page.waitForTimeout(300);
+    const wire = await page.locator('#viewer').screenshot();
+    expect(Buffer.compare(wire, canvasShot)).not.toBe(0);
+    await page.click('#toggle-wire');
+    await page.screenshot({ path: join(SHOTS, 'done.png'), fullPage: true });
+    // Every download link serves the right type and a valid file.
+    const links = await page.$$eval('.downloads a:not([hidden])', (as) => as.map((a) => ({ id: a.id, href: (a as HTMLAnchorElement).href })));
+    expect(links.map((l) => l.id).sort()).toEqual(['dl-glb', 'dl-mtl', 'dl-obj', 'dl-texture', 'dl-texture_grid']);
+    for (const { id, href } of links) {
+      const res = await fetch(href);
+      expect(res.status, id).toBe(200);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const type = res.headers.get('content-type')!;
+      if (id.startsWith('dl-texture')) {
+        expect(type).toBe('image/png');
+        expect(Array.from(bytes.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+      } else if (id === 'dl-glb') {
+        expect(type).toBe('model/gltf-binary');
+        expect((await gltfValidator.validateBytes(bytes)).issues.numErrors).toBe(0);
+      } else if (id === 'dl-obj') {
+        expect(new TextDecoder().decode(bytes)).toMatch(/^mtllib face\.mtl$/m);
+      } else {
+        expect(new TextDecoder().decode(bytes)).toMatch(/^map_Kd texture\.png$/m);
+      }
+    }
+    await page.context().close();
+  });
+
+  it('a photo with two faces shows the multi-face message in English and in Chinese', async () => {
+    const page = await open();
+    const two = join(tmp, 'two-faces.jpg');
+    if (hasSharedPhotos) {
+      await page.setInputFiles('#file', join(SHARED_PHOTOS, '3ddfa/trump_hillary.jpg'));
+    } else {
+      const { image } = await readImageFile(fixture('astronaut.png'));
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(two, await encodeImage(tileHorizontally(image, image), 'jpeg'));
+      await page.setInputFiles('#file', two);
+    }
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 60_000 });
+    expect(await page.textContent('#error-message')).toBe('Several faces found: upload a photo of one person');
+    await page.screenshot({ path: join(SHOTS, 'error.png') });
+    await page.click('#lang-zh');
+    expect(await page.textContent('#error-message')).toBe('检测到多人，请上传单人照片');
+    expect(await page.textContent('#start')).toBe('开始 3D 重建');
+    await page.context().close();
+  });
+
+  it('checks type and size before sending, and fits a phone-sized screen', async () => {
+    const page = await open({ width: 390, height: 844 }, 'zh-CN');
+    expect(await page.textContent('#start')).toBe('开始 3D 重建'); // language from the browser
+    const gif = join(tmp, 'x.gif');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(gif, Buffer.from('GIF89a\x10\x00\x10\x00\x00\x00\x00;', 'binary'));
+    await page.setInputFiles('#file', gif);
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error-message')).toMatch(/JPEG、PNG 或 WebP/);
+    expect(await page.locator('#start').isDisabled()).toBe(true);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    expect(readFileSync(join(SHOTS, 'idle.png')).byteLength).toBeGreaterThan(1000);
+    await page.context().close();
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * The page: pick a photo, check it, preview it, reconstruct it with live stage progress, view the GLB,
+ * show the UV texture, offer the downloads, explain errors in the user's language.
+ */
+import { ApiError, ERROR_SPECS, FaceReconClient, type ErrorCode, type ReconstructResponse } from '@facerecon/shared';
+import { t, type Lang, type StringKey } from './i18n';
+import { createViewer } from './viewer';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const els = {
+  key: $<HTMLInputElement>('api-key'),
+  drop: $('drop'),
+  file: $<HTMLInputElement>('file'),
+  preview: $<HTMLCanvasElement>('crop-preview'),
+  note: $('file-note'),
+  start: $<HTMLButtonElement>('start'),
+  progress: $('progress'),
+  error: $('error'),
+  errorMessage: $('error-message'),
+  errorHint: $('error-hint'),
+  results: $('results'),
+  uv: $<HTMLImageElement>('uv'),
+};
+
+let lang: Lang = (localStorage.getItem('lang') as Lang | null) ?? (navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en');
+let photo: { blob: Blob; idempotencyKey: string } | undefined;
+let lastError: ErrorCode | 'local' | undefined;
+let localErrorKey: StringKey | undefined;
+let busy = false;
+const viewer = createViewer($<HTMLCanvasElement>('viewer'));
+
+const params = new URLSearchParams(location.search);
+els.key.value = params.get('key') ?? localStorage.getItem('apiKey') ?? '';
+els.key.addEventListener('change', () => localStorage.setItem('apiKey', els.key.value.trim()));
+
+function applyLang(next: Lang) {
+  lang = next;
+  localStorage.setItem('lang', lang);
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  $('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
+  $('lang-zh').setAttribute('aria-pressed', String(lang === 'zh'));
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(lang, el.dataset.i18n as StringKey);
+  if (busy) els.start.textContent = t(lang, 'running');
+  renderError();
+}
+$('lang-en').addEventListener('click', () => applyLang('en'));
+$('lang-zh').addEventListener('click', () => applyLang('zh'));
+
+function showError(code: ErrorCode | undefined, key?: StringKey) {
+  lastError = code ?? (key ? 'local' : undefined);
+  localErrorKey = key;
+  renderError();
+}
+function renderError() {
+  els.error.hidden = !lastError;
+  if (!lastError) return;
+  if (lastError === 'local') {
+    els.errorMessage.textContent = t(lang, localErrorKey!);
+    els.errorHint.textContent = '';
+    return;
+  }
+  const spec = ERROR_SPECS[lastError] as { en: string; zh: string; hint?: { en: string; zh: string } };
+  els.errorMessage.textContent = spec[lang];
+  els.errorHint.textContent = spec.hint?.[lang] ?? '';
+}
+
+/** Type by magic bytes, as the API does; size advice before any upload. */
+async function checkFile(file: File): Promise<boolean> {
+  const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+  const png = head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
+  const webp = String.fromCharCode(...head.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...head.subarray(8, 12)) === 'WEBP';
+  if (!jpeg && !png && !webp) {
+    showError(undefined, 'badType');
+    return false;
+  }
+  if (file.size > 10 * 1024 * 1024) {
+    showError(undefined, 'tooBig');
+    return false;
+  }
+  return true;
+}
+
+/** A centred square crop of the (EXIF-upright) photo: what the reconstruction will look at. */
+async function drawPreview(file: File) {
+  const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const side = Math.min(bmp.width, bmp.height);
+  const ctx = els.preview.getContext('2d')!;
+  ctx.drawImage(bmp, (bmp.width - side) / 2, (bmp.height - side) / 2, side, side, 0, 0, els.preview.width, els.preview.height);
+  els.preview.hidden = false;
+  const kb = Math.round(file.size / 1024);
+  els.note.textContent = (file.size > 5 * 1024 * 1024 ? `${t(lang, 'big')} ` : '') + t(lang, 'ready', { w: bmp.width, h: bmp.height, kb });
+  bmp.close();
+}
+
+async function choose(file: File | undefined) {
+  if (!file || busy) return;
+  showError(undefined);
+  els.note.textContent = '';
+  photo = undefined;
+  els.start.disabled = true;
+  if (!(await checkFile(file))) return;
+  try {
+    await drawPreview(file);
+  } catch {
+    showError(undefined, 'unreadable');
+    return;
+  }
+  photo = { blob: file, idempotencyKey: crypto.randomUUID() }; // one key per photo: a retry is never billed twice
+  els.start.disabled = false;
+}
+
+els.file.addEventListener('change', () => choose(els.file.files?.[0]));
+els.drop.addEventListener('click', (e) => e.target !== els.file && els.file.click());
+els.drop.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && els.file.click());
+els.drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  els.drop.classList.add('over');
+});
+els.drop.addEventListener('dragleave', () => els.drop.classList.remove('over'));
+els.drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  els.drop.classList.remove('over');
+  void choose(e.dataTransfer?.files[0]);
+});
+
+const STAGE_OF: Record<string, string> = { preprocess: 'preprocess', geometry: 'geometry', texture: 'texture' };
+function resetProgress() {
+  for (const li of els.progress.querySelectorAll('li')) {
+    li.className = '';
+    li.querySelector('time')!.textContent = '';
+  }
+  els.progress.querySelector('li')!.classList.add('active');
+}
+function markStage(stage: string, ms: number) {
+  const li = els.progress.querySelector<HTMLElement>(`li[data-stage="${STAGE_OF[stage]}"]`);
+  if (!li) return;
+  li.className = 'done';
+  li.querySelector('time')!.textContent = `${Math.round(ms)} ms`;
+  (li.nextElementSibling as HTMLElement | null)?.classList.add('active');
+}
+
+async function showResult(r: ReconstructResponse) {
+  for (const kind of ['texture_grid', 'texture', 'obj', 'mtl', 'glb'] as const) {
+    const a = $<HTMLAnchorElement>(`dl-${kind}`);
+    const asset = r.assets[kind];
+    a.hidden = !asset;
+    if (asset) a.href = asset.url;
+  }
+  if (r.assets.texture_grid) els.uv.src = r.assets.texture_grid.url;
+  els.results.hidden = false;
+  if (r.assets.glb) await viewer.show(await (await fetch(r.assets.glb.url)).arrayBuffer());
+}
+
+els.start.addEventListener('click', async () => {
+  const apiKey = els.key.value.trim();
+  if (!apiKey) return showError(undefined, 'needKey');
+  if (!photo || busy) return;
+  busy = true;
+  els.start.disabled = true;
+  els.start.textContent = t(lang, 'running');
+  showError(undefined);
+  resetProgress();
+  try {
+    const client = new FaceReconClient({ baseUrl: location.origin, apiKey });
+    const result = await client.reconstruct({ photo: photo.blob, idempotencyKey: photo.idempotencyKey, lang, onStage: markStage });
+    await showResult(result);
+    document.body.dataset.state = 'done';
+  } catch (err) {
+    els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
+    showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');
+    document.body.dataset.state = 'error';
+  } finally {
+    busy = false;
+    els.start.disabled = !photo;
+    els.start.textContent = t(lang, 'start');
+  }
+});
+
+$('reset-view').addEventListener('click', () => viewer.reset());
+$('toggle-wire').addEventListener('click', (e) => {
+  const b = e.currentTarget as HTMLButtonElement;
+  const on = b.getAttribute('aria-pressed') !== 'true';
+  b.setAttribute('aria-pressed', String(on));
+  viewer.setWireframe(on);
+});
+$('toggle-texture').addEventListener('click', (e) => {
+  const b = e.currentTarget as HTMLButtonElement;
+  const on = b.getAttribute('aria-pressed') !== 'true';
+  b.setAttribute('aria-pressed', String(on));
+  viewer.setTextured(on);
+});
+
+applyLang(lang);
+document.body.dataset.state = 'idle';

@@ -1,0 +1,21 @@
+/** Builds the page into edge/public/ (served by the worker as static assets): one bundled ES module, no CDN. */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { ROOT } from './local-env';
+
+const out = join(ROOT, 'edge/public');
+mkdirSync(out, { recursive: true });
+const t0 = performance.now();
+await build({
+  entryPoints: [join(ROOT, 'edge/web/app.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  outfile: join(out, 'app.js'),
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'style.css']) copyFileSync(join(ROOT, 'edge/web', f), join(out, f));
+console.log(`web: edge/public built in ${(performance.now() - t0).toFixed(0)} ms`);
