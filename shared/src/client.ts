@@ -54,7 +54,7 @@ export class FaceReconClient {
     if (req.uvSize) q.set('uv_size', String(req.uvSize));
     if (req.formats) q.set('formats', req.formats.join(','));
     if (req.lang) q.set('lang', req.lang);
-    const body = req.photo instanceof Uint8Array ? new Blob([req.photo as BlobPart]) : req.photo;
+    const body: Blob = req.photo instanceof Uint8Array ? new Blob([new Uint8Array(req.photo)]) : req.photo;
     const res = await this.f(`${this.opts.baseUrl}${CLIENT_PATHS.reconstructions}${q.size ? `?${q}` : ''}`, {
       method: 'POST',
       body,
