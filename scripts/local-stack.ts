@@ -45,7 +45,11 @@ async function waitFor(url: string, ms: number, alive: () => boolean): Promise<v
   throw new Error(`${url} did not come up within ${ms} ms`);
 }
 
-export async function startLocalStack(opts: { edgePort?: number; gpuPort?: number; logLevel?: string; keyQuota?: number; keyRate?: number; parts?: ServiceParts } = {}): Promise<LocalStack> {
+/**
+ * `persistTo`: where wrangler keeps the local D1 and Durable Object state (default .wrangler/state, as
+ * `wrangler dev` and `npm run keys` use); tests pass their own folder so parallel stacks never share it.
+ */
+export async function startLocalStack(opts: { edgePort?: number; gpuPort?: number; logLevel?: string; keyQuota?: number; keyRate?: number; parts?: ServiceParts; persistTo?: string } = {}): Promise<LocalStack> {
   const env = localEnv();
   const gpuPort = opts.gpuPort ?? (await freePort());
   const edgePort = opts.edgePort ?? (await freePort());
@@ -53,10 +57,14 @@ export async function startLocalStack(opts: { edgePort?: number; gpuPort?: numbe
 
   // The edge reads its secret from .dev.vars in local development (git-ignored).
   writeFileSync(join(ROOT, '.dev.vars'), `GPU_SIGNING_SECRET="${env.FACERECON_SIGNING_SECRET}"\n`, { mode: 0o600 });
-  migrateD1(['--local']);
-  const { id, key } = createApiKey(['--local'], { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
+  const where = ['--local', ...(opts.persistTo ? ['--persist-to', opts.persistTo] : [])];
+  migrateD1(where);
+  const { id, key } = createApiKey(where, { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
 
-  const wrangler = wranglerSpawn(['dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${gpu.url}`, '--log-level', 'warn', '--show-interactive-dev-session=false']);
+  const wrangler = wranglerSpawn([
+    'dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${gpu.url}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
+    ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+  ]);
   let output = '';
   wrangler.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));
   wrangler.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));

@@ -3,6 +3,8 @@
  * gpu-function and the local store. Real photos go in through the public API; every signed URL is
  * downloaded and the files are checked (PNG size, OBJ counts, GLB validity).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +21,7 @@ import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStack({ keyRate: 600 });
+  stack = await startLocalStack({ keyRate: 600, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')) });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();

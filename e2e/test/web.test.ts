@@ -3,6 +3,8 @@
  * stack (edge on workerd serving the page and the API, the real gpu-function, the local store).
  * Saves the main states as screenshots under docs/screenshots/.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,7 +22,7 @@ let browser: Browser;
 let tmp: string;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await startLocalStack({ persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')) });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
