@@ -3,9 +3,8 @@
  * gpu-function and the local store. Real photos go in through the public API; every signed URL is
  * downloaded and the files are checked (PNG size, OBJ counts, GLB validity).
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
