@@ -17,6 +17,10 @@ export interface LocalStack {
   gpuUrl: string;
   apiKey: string;
   apiKeyId: string;
+  /** Stops the gpu-function (in-flight work finishes) and starts a fresh one on the same port. */
+  restartGpu(): Promise<void>;
+  /** Stops only the gpu-function (the edge keeps running). */
+  stopGpu(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,11 +53,35 @@ async function waitFor(url: string, ms: number, alive: () => boolean): Promise<v
  * `persistTo`: where wrangler keeps the local D1 and Durable Object state (default .wrangler/state, as
  * `wrangler dev` and `npm run keys` use); tests pass their own folder so parallel stacks never share it.
  */
-export async function startLocalStack(opts: { edgePort?: number; gpuPort?: number; logLevel?: string; keyQuota?: number; keyRate?: number; parts?: ServiceParts; persistTo?: string } = {}): Promise<LocalStack> {
+export interface LocalStackOptions {
+  edgePort?: number;
+  gpuPort?: number;
+  logLevel?: string;
+  keyQuota?: number;
+  keyRate?: number;
+  parts?: ServiceParts;
+  persistTo?: string;
+  /** Local store directory (default .cache/assets). */
+  storeDir?: string;
+  /** The URL the edge uses for the gpu-function (fault tests put a proxy in between). */
+  edgeUpstream?: (gpuUrl: string) => string;
+  /** Extra edge variables (e.g. UPSTREAM_TIMEOUT_MS). */
+  edgeVars?: Record<string, string>;
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const env = localEnv();
   const gpuPort = opts.gpuPort ?? (await freePort());
   const edgePort = opts.edgePort ?? (await freePort());
-  const gpu = await startService(loadConfig({ ...process.env, ...env, PORT: String(gpuPort), FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn' }), opts.parts);
+  const gpuConfig = loadConfig({
+    ...process.env,
+    ...env,
+    PORT: String(gpuPort),
+    FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn',
+    ...(opts.storeDir ? { FACERECON_LOCAL_STORE_DIR: opts.storeDir } : {}),
+  });
+  let gpu: Awaited<ReturnType<typeof startService>> | undefined = await startService(gpuConfig, opts.parts);
+  const gpuUrl = gpu.url;
 
   // The edge reads its secret from .dev.vars in local development (git-ignored).
   writeFileSync(join(ROOT, '.dev.vars'), `GPU_SIGNING_SECRET="${env.FACERECON_SIGNING_SECRET}"\n`, { mode: 0o600 });
@@ -62,7 +90,8 @@ export async function startLocalStack(opts: { edgePort?: number; gpuPort?: numbe
   const { id, key } = createApiKey(where, { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
 
   const wrangler = wranglerSpawn([
-    'dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${gpu.url}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
+    'dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${opts.edgeUpstream ? opts.edgeUpstream(gpuUrl) : gpuUrl}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
+    ...Object.entries(opts.edgeVars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
   ]);
   let output = '';
@@ -76,17 +105,27 @@ export async function startLocalStack(opts: { edgePort?: number; gpuPort?: numbe
     await gpu.stop();
     throw new Error(`${(err as Error).message}\n${output}`);
   }
+  const stopGpu = async () => {
+    const g = gpu;
+    gpu = undefined;
+    await g?.stop();
+  };
   return {
     edgeUrl,
-    gpuUrl: gpu.url,
+    gpuUrl,
     apiKey: key,
     apiKeyId: id,
+    stopGpu,
+    async restartGpu() {
+      await stopGpu();
+      gpu = await startService(gpuConfig, opts.parts);
+    },
     async stop() {
       const exited = new Promise((r) => wrangler.once('exit', r));
       wrangler.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (wrangler.exitCode === null) wrangler.kill('SIGKILL');
-      await gpu.stop();
+      await stopGpu();
     },
   };
 }
