@@ -68,6 +68,24 @@ describe('authentication', () => {
   });
 });
 
+describe('key guessing', () => {
+  it('failed attempts are rate limited per client address; other addresses and valid keys are unaffected', async () => {
+    const png = await makePng(300, 300);
+    const statuses: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      const r = await send('/v1/reconstructions', { method: 'POST', body: png, key: `fr_live_guess${i}`, headers: { 'cf-connecting-ip': '203.0.113.7', 'content-type': 'image/png' } });
+      statuses.push(r.status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20)).toEqual([429, 429, 429, 429]);
+    const elsewhere = await send('/v1/reconstructions', { method: 'POST', body: png, key: 'fr_live_guess', headers: { 'cf-connecting-ip': '198.51.100.9' } });
+    expect(elsewhere.status).toBe(401);
+    const valid = await createKey();
+    const ok = await send('/v1/reconstructions', { method: 'POST', body: png, key: valid.key, headers: { 'cf-connecting-ip': '203.0.113.7', 'content-type': 'image/png' } });
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe('validation before forwarding', () => {
   it.each([
     ['a GIF', () => GIF, 415, 'UNSUPPORTED_FORMAT'],

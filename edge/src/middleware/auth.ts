@@ -1,15 +1,32 @@
-/** Bearer API keys: missing or unknown -> 401, revoked -> 403; the key is never logged or echoed. */
-import type { MiddlewareHandler } from 'hono';
+/**
+ * Bearer API keys: missing or unknown -> 401, revoked -> 403; the key is never logged or echoed.
+ * Failed attempts are rate limited per client address (a token bucket in the rate-limiter Durable
+ * Object) and logged without the key, so guessing keys is slow and visible. Valid keys are never
+ * blocked by someone else's failures behind the same address.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { RateLimiter } from '../durable/rate-limiter';
 import type { AppEnv } from '../env';
 import { findApiKey } from '../lib/keys';
 import { errorResponse } from '../lib/respond';
 
+export const FAILED_AUTH_PER_MINUTE = 20;
+
+async function failedAttempt(c: Context<AppEnv>, reason: string): Promise<Response | undefined> {
+  const ip = c.req.header('cf-connecting-ip') ?? 'unknown';
+  const ns = c.env.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiter>;
+  const decision = await ns.get(ns.idFromName(`auth-fail:${ip}`)).take(FAILED_AUTH_PER_MINUTE);
+  console.warn(JSON.stringify({ event: 'auth_failed', reason, ip, requestId: c.get('requestId'), limited: !decision.allowed }));
+  if (!decision.allowed) return errorResponse(c, 'RATE_LIMITED', { headers: { 'retry-after': String(decision.retryAfter) } });
+  return undefined;
+}
+
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-  if (!m) return errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' }, hint: 'Send Authorization: Bearer <your API key>.' });
+  if (!m) return (await failedAttempt(c, 'missing')) ?? errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' }, hint: 'Send Authorization: Bearer <your API key>.' });
   const key = await findApiKey(c.env.DB, m[1]);
-  if (!key) return errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
-  if (key.status !== 'active') return errorResponse(c, 'KEY_REVOKED');
+  if (!key) return (await failedAttempt(c, 'unknown')) ?? errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+  if (key.status !== 'active') return (await failedAttempt(c, 'revoked')) ?? errorResponse(c, 'KEY_REVOKED');
   c.set('apiKey', key);
   await next();
 };
