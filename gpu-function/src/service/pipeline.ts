@@ -54,7 +54,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     timings[stage] = now - mark;
     mark = now;
     ctx.onStage?.(stage, now - t0);
-    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new FaceReconError('TIMEOUT');
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof FaceReconError ? ctx.signal.reason : new FaceReconError('TIMEOUT', { detail: 'caller gone' });
   };
   // A deadline may already have passed while queued.
   if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');

@@ -173,6 +173,19 @@ describe('capacity and failure behaviour', () => {
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
 
+  it('a caller that hangs up mid-request stops the work: no asset set is stored for nobody', async () => {
+    const svc = await start();
+    const path = '/v1/reconstruct';
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 40);
+    await expect(
+      fetch(`${svc.url}${path}`, { method: 'POST', body: astronaut as BodyInit, signal: ac.signal, headers: await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body: astronaut }) }),
+    ).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(files(svc.dir)).toEqual([]);
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
   it('graceful stop finishes in-flight work and then refuses connections', async () => {
     const svc = await start();
     const inflight = post(svc.url, astronaut, { query: '?formats=glb' });
