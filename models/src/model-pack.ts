@@ -1,0 +1,41 @@
+/**
+ * The morphable-model pack format (version 1): a manifest and little-endian binaries, so the service
+ * loads a model with a few typed-array views and no parsing. Room is left for other models (BFM,
+ * FLAME: `kind`) whose licences a customer holds.
+ *
+ *   manifest.json   { format: "facerecon-3dmm", version: 1, name, kind, source, licence, units,
+ *                     vertexCount, uvCount, triangleCount, identity: { count, file, names },
+ *                     expression: { count, file, names }, files: {...}, parts: {...},
+ *                     landmarks68?: number[], correspondence468?: null | { file } }
+ *   mean.f32               vertexCount x 3
+ *   identity.f32           identity.count x vertexCount x 3 (offsets from the mean)
+ *   expression.f32         expression.count x vertexCount x 3 (offsets from the mean)
+ *   triangles.u32          triangleCount x 3 (position indices; quads split, winding kept)
+ *   uv_triangles.u32       triangleCount x 3 (UV indices: UV seams have their own indices)
+ *   uvs.f32                uvCount x 2 (v up, as in the OBJ)
+ *   LICENSE                the model's licence, copied verbatim
+ */
+export const PACK_FORMAT = 'facerecon-3dmm';
+export const PACK_VERSION = 1;
+
+export interface PackManifest {
+  format: typeof PACK_FORMAT;
+  version: typeof PACK_VERSION;
+  name: string;
+  kind: 'ict-facekit' | 'bfm' | 'flame';
+  source: string;
+  licence: string;
+  units: string;
+  vertexCount: number;
+  uvCount: number;
+  triangleCount: number;
+  identity: { count: number; file: string; names: string[] };
+  expression: { count: number; file: string; names: string[] };
+  files: { mean: string; triangles: string; uvTriangles: string; uvs: string; licence: string };
+  /** Vertex index ranges [start, end) of head parts. */
+  parts: Record<string, [number, number]>;
+  /** Model vertices of the 68 iBUG landmarks, when the model defines them. */
+  landmarks68?: number[];
+  /** The 468-point landmark embedding; built by the correspondence step, null until then. */
+  correspondence468: null | { file: string };
+}
