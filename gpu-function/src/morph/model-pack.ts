@@ -1,0 +1,111 @@
+/**
+ * Loads a morphable-model pack (models/src/model-pack.ts) into typed arrays, in millimetres. Fails at
+ * once, naming the file, when the pack is missing, of another format version, or inconsistent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PackManifest } from '@facerecon/models/model-pack';
+
+export interface MorphableModel {
+  manifest: PackManifest;
+  /** n x 3, mm. */
+  mean: Float32Array;
+  /** identity.count x n x 3 offsets, mm. */
+  identity: Float32Array;
+  /** expression.count x n x 3 offsets, mm. */
+  expression: Float32Array;
+  triangles: Uint32Array;
+}
+
+export class ModelPackError extends Error {
+  override name = 'ModelPackError';
+}
+
+const MM_PER_UNIT: Record<string, number> = { 'as in the source OBJ files (centimetres)': 10 };
+
+export function loadModelPack(dir: string): MorphableModel {
+  const mf = join(dir, 'manifest.json');
+  if (!existsSync(mf)) throw new ModelPackError(`${mf} is missing (build the pack: npm run models:ict -- <FaceXModel dir>)`);
+  const manifest = JSON.parse(readFileSync(mf, 'utf8')) as PackManifest;
+  if (manifest.format !== 'facerecon-3dmm' || manifest.version !== 1) throw new ModelPackError(`${mf}: unsupported pack ${manifest.format} v${manifest.version}`);
+  const n = manifest.vertexCount;
+  const f32 = (file: string, count: number) => {
+    const b = readFileSync(join(dir, file));
+    if (b.byteLength !== count * 4) throw new ModelPackError(`${file}: ${b.byteLength} bytes, expected ${count * 4}`);
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  const k = MM_PER_UNIT[manifest.units] ?? 1;
+  const scale = (a: Float32Array) => (k === 1 ? a : a.map((v) => v * k));
+  const tri = readFileSync(join(dir, manifest.files.triangles));
+  if (tri.byteLength !== manifest.triangleCount * 12) throw new ModelPackError(`${manifest.files.triangles}: wrong size`);
+  const mean = scale(f32(manifest.files.mean, n * 3));
+  const identity = scale(f32(manifest.identity.file, manifest.identity.count * n * 3));
+  const expression = scale(f32(manifest.expression.file, manifest.expression.count * n * 3));
+  removeSimilarityComponents(mean, identity, manifest.identity.count);
+  removeSimilarityComponents(mean, expression, manifest.expression.count);
+  return { manifest, mean, identity, expression, triangles: new Uint32Array(tri.buffer.slice(tri.byteOffset, tri.byteOffset + tri.byteLength)) };
+}
+
+/**
+ * Removes from each mode (in place) its least-squares infinitesimal similarity motion over all
+ * vertices, d ~ t + w x p + s p (p relative to the mean's centroid). A basis that can translate,
+ * turn or scale the head competes with the pose in a fit (the pose is then not identifiable); after
+ * this the modes only change shape, and the fitted pose is the head's.
+ */
+export function removeSimilarityComponents(mean: Float32Array | Float64Array, modes: Float32Array | Float64Array, count: number): void {
+  const n = mean.length / 3;
+  const c = [0, 0, 0];
+  for (let i = 0; i < n; i++) for (let d = 0; d < 3; d++) c[d] += mean[3 * i + d] / n;
+  // Each vertex contributes 3 rows of the 3 x 7 Jacobian J = [I | -[p]x | p].
+  const rows = (px: number, py: number, pz: number) => [
+    [1, 0, 0, 0, pz, -py, px],
+    [0, 1, 0, -pz, 0, px, py],
+    [0, 0, 1, py, -px, 0, pz],
+  ];
+  const JtJ = new Float64Array(49);
+  for (let i = 0; i < n; i++) {
+    for (const r of rows(mean[3 * i] - c[0], mean[3 * i + 1] - c[1], mean[3 * i + 2] - c[2])) for (let a = 0; a < 7; a++) for (let b = 0; b < 7; b++) JtJ[a * 7 + b] += r[a] * r[b];
+  }
+  for (let m = 0; m < count; m++) {
+    const off = m * n * 3;
+    const Jtd = new Float64Array(7);
+    for (let i = 0; i < n; i++) {
+      const R = rows(mean[3 * i] - c[0], mean[3 * i + 1] - c[1], mean[3 * i + 2] - c[2]);
+      for (let d = 0; d < 3; d++) for (let a = 0; a < 7; a++) Jtd[a] += R[d][a] * modes[off + 3 * i + d];
+    }
+    const x = solve7(JtJ, Jtd);
+    for (let i = 0; i < n; i++) {
+      const R = rows(mean[3 * i] - c[0], mean[3 * i + 1] - c[1], mean[3 * i + 2] - c[2]);
+      for (let d = 0; d < 3; d++) {
+        let v = 0;
+        for (let a = 0; a < 7; a++) v += R[d][a] * x[a];
+        modes[off + 3 * i + d] -= v;
+      }
+    }
+  }
+}
+
+/** Gaussian elimination with partial pivoting for the 7 x 7 normal equations. */
+function solve7(A0: Float64Array, b0: Float64Array): Float64Array {
+  const A = Float64Array.from(A0);
+  const b = Float64Array.from(b0);
+  const p = 7;
+  for (let col = 0; col < p; col++) {
+    let piv = col;
+    for (let r = col + 1; r < p; r++) if (Math.abs(A[r * p + col]) > Math.abs(A[piv * p + col])) piv = r;
+    for (let k = 0; k < p; k++) [A[col * p + k], A[piv * p + k]] = [A[piv * p + k], A[col * p + k]];
+    [b[col], b[piv]] = [b[piv], b[col]];
+    for (let r = col + 1; r < p; r++) {
+      const f = A[r * p + col] / A[col * p + col];
+      for (let k = col; k < p; k++) A[r * p + k] -= f * A[col * p + k];
+      b[r] -= f * b[col];
+    }
+  }
+  const x = new Float64Array(p);
+  for (let r = p - 1; r >= 0; r--) {
+    let s = b[r];
+    for (let k = r + 1; k < p; k++) s -= A[r * p + k] * x[k];
+    x[r] = s / A[r * p + r];
+  }
+  return x;
+}
