@@ -4,7 +4,7 @@
  * FLAME: `kind`) whose licences a customer holds.
  *
  *   manifest.json   { format: "facerecon-3dmm", version: 1, name, kind, source, licence, units,
- *                     vertexCount, uvCount, triangleCount, identity: { count, file, names },
+ *                     mmPerUnit, vertexCount, uvCount, triangleCount, identity: { count, file, names },
  *                     expression: { count, file, names }, files: {...}, parts: {...},
  *                     landmarks68?: number[], correspondence468?: null | { file } }
  *   mean.f32               vertexCount x 3
@@ -25,7 +25,10 @@ export interface PackManifest {
   kind: 'ict-facekit' | 'bfm' | 'flame';
   source: string;
   licence: string;
+  /** Human-readable units of the source. */
   units: string;
+  /** Millimetres per unit of the stored coordinates (ICT-FaceKit: 10, centimetres). */
+  mmPerUnit: number;
   vertexCount: number;
   uvCount: number;
   triangleCount: number;

@@ -14,7 +14,7 @@
  * on mismatched sizes.
  */
 import { fitPoseProcrustes } from '../recon/pose';
-import type { Mat3 } from '../recon/linalg';
+import { solveSymmetricPositiveDefinite, type Mat3 } from '../recon/linalg';
 import { removeSimilarityComponents } from './model-pack';
 
 export interface LandmarkModel {
@@ -61,7 +61,8 @@ export function landmarkModel(full: { mean: Float32Array; identity: Float32Array
   // Over the landmarks the fit sees, no mode may mimic a translation, turn or scaling of the head:
   // otherwise pose and coefficients trade off and the pose is not identifiable.
   removeSimilarityComponents(model.mean, model.identity, model.identityCount);
-  // (expressions keep their rigid part: a jaw opening moves the chin points together, and that is the expression)
+  // Expressions keep their landmark-level rigid part (a jaw opening moves the chin points together,
+  // and that is the expression); only their whole-head similarity motion was removed at load.
   return model;
 }
 
@@ -71,31 +72,6 @@ export function evaluateLandmarks(model: LandmarkModel, a: ArrayLike<number>, e:
   for (let j = 0; j < model.identityCount; j++) if (a[j]) for (let i = 0; i < 3 * k; i++) out[i] += a[j] * model.identity[j * 3 * k + i];
   for (let j = 0; j < model.expressionCount; j++) if (e[j]) for (let i = 0; i < 3 * k; i++) out[i] += e[j] * model.expression[j * 3 * k + i];
   return out;
-}
-
-/** Solves the SPD system M x = b in place by Cholesky (M row-major, size p). */
-function choleskySolve(M: Float64Array, b: Float64Array, p: number): Float64Array {
-  const L = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = M[i * p + j];
-      for (let k = 0; k < j; k++) s -= L[i * p + k] * L[j * p + k];
-      L[i * p + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / L[j * p + j];
-    }
-  }
-  const y = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= L[i * p + k] * y[k];
-    y[i] = s / L[i * p + i];
-  }
-  const x = new Float64Array(p);
-  for (let i = p - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < p; k++) s -= L[k * p + i] * x[k];
-    x[i] = s / L[i * p + i];
-  }
-  return x;
 }
 
 export function fitMorphableModel(opts: FitOptions): MorphFit {
@@ -146,7 +122,7 @@ export function fitMorphableModel(opts: FitOptions): MorphFit {
         for (let i = 0; i < 3 * k; i++) s += w[(i / 3) | 0] * cx[i] * rhs[i];
         b[x] = s;
       }
-      const sol = choleskySolve(M, b, p);
+      const sol = solveSymmetricPositiveDefinite(M, b, p);
       a = new Float64Array(m);
       e = new Float64Array(q);
       for (const [j, v] of fixed) (j < m ? a : e)[j < m ? j : j - m] = v;

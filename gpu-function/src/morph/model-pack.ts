@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackManifest } from '@facerecon/models/model-pack';
+import { solveSymmetricPositiveDefinite } from '../recon/linalg';
 
 export interface MorphableModel {
   manifest: PackManifest;
@@ -21,8 +22,6 @@ export class ModelPackError extends Error {
   override name = 'ModelPackError';
 }
 
-const MM_PER_UNIT: Record<string, number> = { 'as in the source OBJ files (centimetres)': 10 };
-
 export function loadModelPack(dir: string): MorphableModel {
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) throw new ModelPackError(`${mf} is missing (build the pack: npm run models:ict -- <FaceXModel dir>)`);
@@ -34,7 +33,8 @@ export function loadModelPack(dir: string): MorphableModel {
     if (b.byteLength !== count * 4) throw new ModelPackError(`${file}: ${b.byteLength} bytes, expected ${count * 4}`);
     return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   };
-  const k = MM_PER_UNIT[manifest.units] ?? 1;
+  const k = manifest.mmPerUnit;
+  if (!(k > 0)) throw new ModelPackError(`${mf}: mmPerUnit must be a positive number`);
   const scale = (a: Float32Array) => (k === 1 ? a : a.map((v) => v * k));
   const tri = readFileSync(join(dir, manifest.files.triangles));
   if (tri.byteLength !== manifest.triangleCount * 12) throw new ModelPackError(`${manifest.files.triangles}: wrong size`);
@@ -73,7 +73,7 @@ export function removeSimilarityComponents(mean: Float32Array | Float64Array, mo
       const R = rows(mean[3 * i] - c[0], mean[3 * i + 1] - c[1], mean[3 * i + 2] - c[2]);
       for (let d = 0; d < 3; d++) for (let a = 0; a < 7; a++) Jtd[a] += R[d][a] * modes[off + 3 * i + d];
     }
-    const x = solve7(JtJ, Jtd);
+    const x = solveSymmetricPositiveDefinite(JtJ, Jtd, 7);
     for (let i = 0; i < n; i++) {
       const R = rows(mean[3 * i] - c[0], mean[3 * i + 1] - c[1], mean[3 * i + 2] - c[2]);
       for (let d = 0; d < 3; d++) {
@@ -83,29 +83,4 @@ export function removeSimilarityComponents(mean: Float32Array | Float64Array, mo
       }
     }
   }
-}
-
-/** Gaussian elimination with partial pivoting for the 7 x 7 normal equations. */
-function solve7(A0: Float64Array, b0: Float64Array): Float64Array {
-  const A = Float64Array.from(A0);
-  const b = Float64Array.from(b0);
-  const p = 7;
-  for (let col = 0; col < p; col++) {
-    let piv = col;
-    for (let r = col + 1; r < p; r++) if (Math.abs(A[r * p + col]) > Math.abs(A[piv * p + col])) piv = r;
-    for (let k = 0; k < p; k++) [A[col * p + k], A[piv * p + k]] = [A[piv * p + k], A[col * p + k]];
-    [b[col], b[piv]] = [b[piv], b[col]];
-    for (let r = col + 1; r < p; r++) {
-      const f = A[r * p + col] / A[col * p + col];
-      for (let k = col; k < p; k++) A[r * p + k] -= f * A[col * p + k];
-      b[r] -= f * b[col];
-    }
-  }
-  const x = new Float64Array(p);
-  for (let r = p - 1; r >= 0; r--) {
-    let s = b[r];
-    for (let k = r + 1; k < p; k++) s -= A[r * p + k] * x[k];
-    x[r] = s / A[r * p + r];
-  }
-  return x;
 }

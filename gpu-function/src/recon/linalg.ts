@@ -87,3 +87,31 @@ export function symmetricEigen4(m: ArrayLike<number>): { values: number[]; vecto
   }
   return { values: [a[0], a[5], a[10], a[15]], vectors: v };
 }
+
+/**
+ * Solves M x = b for a symmetric positive-definite M (row-major p x p) by Cholesky decomposition.
+ * Pivots are floored at 1e-12 so a nearly singular, regularised system still gives a finite answer.
+ */
+export function solveSymmetricPositiveDefinite(M: ArrayLike<number>, b: ArrayLike<number>, p: number): Float64Array {
+  const L = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = M[i * p + j];
+      for (let k = 0; k < j; k++) s -= L[i * p + k] * L[j * p + k];
+      L[i * p + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / L[j * p + j];
+    }
+  }
+  const y = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= L[i * p + k] * y[k];
+    y[i] = s / L[i * p + i];
+  }
+  const x = new Float64Array(p);
+  for (let i = p - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < p; k++) s -= L[k * p + i] * x[k];
+    x[i] = s / L[i * p + i];
+  }
+  return x;
+}
