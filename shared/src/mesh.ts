@@ -9,7 +9,3 @@ export interface TriMesh {
   /** n x (nx, ny, nz), unit length, when computed. */
   readonly normals?: Float32Array;
 }
-
-export function vertexCount(mesh: TriMesh): number {
-  return mesh.positions.length / 3;
-}

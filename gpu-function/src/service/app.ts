@@ -146,9 +146,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
           runReconstruction(body, options, deps, {
             requestId,
             signal: gone ? AbortSignal.any([signal, gone]) : signal,
-            onStage: (stage, ms) => {
-              onStage?.(stage, ms);
-            },
+            onStage,
           }),
         deps.deadlineMs,
       );

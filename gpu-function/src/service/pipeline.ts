@@ -103,16 +103,15 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   }
   done('upload');
 
-  const result = resultJson;
   const r = (x: number) => Math.round(x * 100) / 100;
   return {
     request_id: ctx.requestId,
     assets: assets as ReconstructResponse['assets'],
-    pose: result.pose,
-    camera: { model: 'weak_perspective', pixels_per_mm: result.camera.pixels_per_mm },
-    scale_prior: result.scale_prior,
-    landmarks: { count: result.landmarks.count, image_px: result.landmarks.image_px },
-    confidences: result.confidences,
+    pose: resultJson.pose,
+    camera: { model: 'weak_perspective', pixels_per_mm: resultJson.camera.pixels_per_mm },
+    scale_prior: resultJson.scale_prior,
+    landmarks: { count: resultJson.landmarks.count, image_px: resultJson.landmarks.image_px },
+    confidences: resultJson.confidences,
     conservative: recon.conservative.enabled,
     conservative_reasons: recon.conservative.reasons,
     uv_size: recon.uvSize,
