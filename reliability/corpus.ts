@@ -8,6 +8,7 @@ import { deflateSync } from 'node:zlib';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { encodeImage, readImageFile } from '../gpu-function/src/adapters/image-io';
 import { buildPyramid, sampleRotatedCrop } from '../gpu-function/src/face/raster';
+import { rgbPng } from './png-bytes';
 
 export interface CorpusCase {
   name: string;
@@ -31,32 +32,9 @@ const concat = (...parts: Uint8Array[]) => {
   return out;
 };
 
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(enc.encode(type), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
 /** A PNG whose header declares width x height but whose data is a few hundred bytes of zeros. */
 function pngDeclaring(width: number, height: number, rows = 1): Uint8Array {
-  const ihdr = new Uint8Array(13);
-  const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, width);
-  dv.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const raw = new Uint8Array(rows * (1 + Math.min(width, 4096) * 3));
-  return concat(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', new Uint8Array()));
+  return rgbPng(width, height, deflateSync(new Uint8Array(rows * (1 + Math.min(width, 4096) * 3))));
 }
 
 function resample(img: RgbImage, w: number, h: number, rect = { cx: img.width / 2, cy: img.height / 2, size: Math.max(img.width, img.height) }): RgbImage {

@@ -1,5 +1,6 @@
 /** Test material for the edge: API keys in D1, images built byte by byte, an upstream stand-in. */
 import { env } from 'cloudflare:workers';
+import { rgbPng } from '../../reliability/png-bytes';
 import { hashApiKey, KEY_PREFIX } from '../src/lib/keys';
 
 export async function createKey(opts: { quota?: number; rate?: number; status?: 'active' | 'revoked' } = {}): Promise<{ key: string; id: string }> {
@@ -16,44 +17,12 @@ export async function usageRows(keyId: string): Promise<Array<{ outcome: string;
   return r.results;
 }
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
 /** A real, decodable grey PNG of the given size (zlib via CompressionStream). */
 export async function makePng(width: number, height: number): Promise<Uint8Array> {
-  const ihdr = new Uint8Array(13);
-  const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, width);
-  dv.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   const raw = new Uint8Array(height * (1 + width * 3)).fill(128);
   for (let y = 0; y < height; y++) raw[y * (1 + width * 3)] = 0;
   const z = new Uint8Array(await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', z), chunk('IEND', new Uint8Array())];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return rgbPng(width, height, z);
 }
 
 /** A JPEG header (SOI, EXIF orientation, SOF0 with the size) and EOI: enough for header checks. */
