@@ -10,6 +10,56 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseObj, triangulate, type ObjMesh } from '../src/obj-reader';
 import { PACK_FORMAT, PACK_VERSION, type PackManifest } from '../src/model-pack';
+import { IBUG68_TO_MEDIAPIPE, embedLandmarksOnSurface } from '../src/correspondence';
+import { canonicalFacePath } from '../src/index';
+
+/**
+ * ICT-FaceKit's head parts as vertex ranges [start, end) (its README; each range is one or more
+ * connected components of the neutral mesh, checked when this was written).
+ */
+export const ICT_PARTS: Record<string, [number, number]> = {
+  face: [0, 9409],
+  headNeck: [9409, 11248],
+  mouthSocket: [11248, 13294],
+  eyeSockets: [13294, 14062],
+  gumsTongue: [14062, 17039],
+  teeth: [17039, 21451],
+  eyeballLeft: [21451, 23021],
+  eyeballRight: [23021, 24591],
+  lacrimalFluid: [24591, 24999],
+  eyeBlend: [24999, 25047],
+  eyeOcclusion: [25047, 25351],
+  eyelashes: [25351, 26719],
+};
+const ICT_VERTEX_COUNT = 26719;
+/** Largest accepted snap of a warped MediaPipe point onto the ICT face (cm): every canonical point lands within 0.7. */
+const CORRESPONDENCE_MAX_CM = 1;
+
+/**
+ * The 468 <-> ICT correspondence: MediaPipe's canonical face warped onto the ICT neutral face through
+ * the iBUG-68 points both define (ICT lists its own in vertex_indices.json), then snapped to the face
+ * part's triangles. Returns full-mesh triangle indices.
+ */
+export function ictCorrespondence(mean: Float32Array, triangles: Uint32Array, landmarks68: number[], canonicalPositions: ArrayLike<number>) {
+  const [f0, f1] = ICT_PARTS.face;
+  const faceTris: number[] = [];
+  const faceIds: number[] = [];
+  for (let t = 0; t < triangles.length / 3; t++) {
+    const a = triangles[3 * t], b = triangles[3 * t + 1], c = triangles[3 * t + 2];
+    if (a >= f0 && a < f1 && b >= f0 && b < f1 && c >= f0 && c < f1) {
+      faceTris.push(a, b, c);
+      faceIds.push(t);
+    }
+  }
+  const e = embedLandmarksOnSurface({
+    source: canonicalPositions,
+    target: mean,
+    triangles: faceTris,
+    anchors: IBUG68_TO_MEDIAPIPE.map(([i, m]) => [m, landmarks68[i]] as const),
+    maxDistance: CORRESPONDENCE_MAX_CM,
+  });
+  return { ...e, triangle: e.triangle.map((t) => faceIds[t]) };
+}
 
 export class PackError extends Error {
   override name = 'PackError';
@@ -28,9 +78,13 @@ export function buildIctPack(dir: string, out: string): PackManifest {
   for (const f of need) if (!existsSync(join(dir, f))) throw new PackError(`${dir} is not an ICT-FaceKit FaceXModel folder: ${f} is missing`);
   const indices = JSON.parse(readFileSync(join(dir, 'vertex_indices.json'), 'utf8')) as { expressions?: string[]; idx_to_landmark_verts?: number[] };
   if (!Array.isArray(indices.expressions)) throw new PackError(`${dir}/vertex_indices.json has no "expressions" list`);
+  if (!Array.isArray(indices.idx_to_landmark_verts) || indices.idx_to_landmark_verts.length !== 68) throw new PackError(`${dir}/vertex_indices.json has no 68-point "idx_to_landmark_verts" list`);
+  const landmarks68 = indices.idx_to_landmark_verts;
+  const canonicalFile = canonicalFacePath();
+  if (!existsSync(canonicalFile)) throw new PackError(`${canonicalFile} is missing: run npm run models:build first (the correspondence needs MediaPipe's canonical face)`);
   const neutral = parseObj(readFileSync(join(dir, 'generic_neutral_mesh.obj'), 'utf8'), 'generic_neutral_mesh.obj');
   const n = neutral.positions.length / 3;
-  if (n < 1000 || neutral.faceSizes.length === 0) throw new PackError('generic_neutral_mesh.obj has no usable mesh');
+  if (n !== ICT_VERTEX_COUNT || neutral.faceSizes.length === 0) throw new PackError(`generic_neutral_mesh.obj has ${n} vertices; ICT-FaceKit's topology has ${ICT_VERTEX_COUNT}`);
 
   const load = (file: string) => {
     const m = parseObj(readFileSync(join(dir, file), 'utf8'), file);
@@ -52,6 +106,11 @@ export function buildIctPack(dir: string, out: string): PackManifest {
   const identity = stack(identityFiles);
   const expression = stack(expressionNames.map((e) => `${e}.obj`));
   const { triangles, uvTriangles } = triangulate(neutral);
+  const canonical = JSON.parse(readFileSync(canonicalFile, 'utf8')) as { positions: number[] };
+  const corr = ictCorrespondence(neutral.positions, triangles, landmarks68, canonical.positions);
+  const corrIndex = new Uint32Array(corr.source.length * 2);
+  corr.source.forEach((s, k) => corrIndex.set([s, corr.triangle[k]], 2 * k));
+  const sortedDist = [...corr.distance].sort((a, b) => a - b);
 
   const tmp = `${out}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
@@ -62,6 +121,8 @@ export function buildIctPack(dir: string, out: string): PackManifest {
   writeFileSync(join(tmp, 'triangles.u32'), bytes(triangles));
   writeFileSync(join(tmp, 'uv_triangles.u32'), bytes(uvTriangles));
   writeFileSync(join(tmp, 'uvs.f32'), bytes(neutral.uvs));
+  writeFileSync(join(tmp, 'correspondence468.u32'), bytes(corrIndex));
+  writeFileSync(join(tmp, 'correspondence468.f32'), bytes(corr.barycentric));
   copyFileSync(join(dir, 'LICENSE'), join(tmp, 'LICENSE'));
   const manifest: PackManifest = {
     format: PACK_FORMAT,
@@ -78,9 +139,15 @@ export function buildIctPack(dir: string, out: string): PackManifest {
     identity: { count: identityFiles.length, file: 'identity.f32', names: identityFiles.map((f) => f.replace(/\.obj$/, '')) },
     expression: { count: expressionNames.length, file: 'expression.f32', names: expressionNames },
     files: { mean: 'mean.f32', triangles: 'triangles.u32', uvTriangles: 'uv_triangles.u32', uvs: 'uvs.f32', licence: 'LICENSE' },
-    parts: { face: [0, Math.min(n, 9409)], head: [0, n] },
-    ...(Array.isArray(indices.idx_to_landmark_verts) && indices.idx_to_landmark_verts.length === 68 ? { landmarks68: indices.idx_to_landmark_verts } : {}),
-    correspondence468: null,
+    parts: ICT_PARTS,
+    landmarks68,
+    correspondence468: {
+      count: corr.source.length,
+      file: 'correspondence468.u32',
+      barycentrics: 'correspondence468.f32',
+      maxDistanceMm: Math.round(sortedDist.at(-1)! * 10 * 100) / 100,
+      medianDistanceMm: Math.round(sortedDist[sortedDist.length >> 1] * 10 * 100) / 100,
+    },
   };
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
   rmSync(out, { recursive: true, force: true });
@@ -99,7 +166,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const t0 = performance.now();
     const out = resolve(values.out ?? join(import.meta.dirname, '../build/ict'));
     const m = buildIctPack(resolve(dir), out);
-    console.log(`ict pack -> ${out}: ${m.vertexCount} vertices, ${m.triangleCount} triangles, ${m.uvCount} UVs, ${m.identity.count} identity modes, ${m.expression.count} expressions (${(performance.now() - t0).toFixed(0)} ms)`);
+    console.log(`ict pack -> ${out}: ${m.vertexCount} vertices, ${m.triangleCount} triangles, ${m.uvCount} UVs, ${m.identity.count} identity modes, ${m.expression.count} expressions, ${m.correspondence468.count}/468 landmarks embedded (median snap ${m.correspondence468.medianDistanceMm} mm) (${(performance.now() - t0).toFixed(0)} ms)`);
   } catch (err) {
     console.error(err instanceof PackError ? `models:ict: ${err.message}` : err);
     process.exit(1);

@@ -2,19 +2,26 @@
  * fitMorphableModel: identity and expression coefficients of a linear morphable model, and the
  * similarity transform that places it, from 3D landmark targets.
  *
- * Model: X(a, e) = mean + sum_j a_j I_j + sum_j e_j E_j at the landmark vertices (mm, the model's
- * own frame). Targets: the same landmarks in the head frame (mm, right-handed, +Y up, +Z out of the
- * face), e.g. from reconstructFaceGeometry. Minimises
+ * Model: X(a, e) = mean + sum_j a_j I_j + sum_j e_j E_j at the landmarks (mm, the model's own frame;
+ * a landmark may be a vertex or a barycentric point on a triangle). Targets: the same landmarks in
+ * the head frame (mm, right-handed, +Y up, +Z out of the face), e.g. from reconstructFaceGeometry.
+ * Minimises
  *   sum_i w_i |T_i - (s R X_i(a, e) + t)|^2 + lambdaId |a|^2 + lambdaEx |e|^2,  0 <= e_j <= 1
  * by alternation (Blanz & Vetter style fitting reduced to landmarks): a similarity Procrustes fit for
- * (s, R, t) with the coefficients fixed (Horn/Umeyama, fitPoseProcrustes), then a Tikhonov-regularised
- * linear least-squares solve for (a, e) with the pose fixed, the expression bounds enforced by an
- * active set (ARKit weights live in [0, 1]). Identity coefficients are in the pack's units (ICT's
- * modes are unit-variance offsets). Preconditions: >= 4 non-coplanar landmarks. Failure: RangeError
- * on mismatched sizes.
+ * (s, R, t) with the coefficients fixed (Horn, fitPoseProcrustes), then the coefficients with the pose
+ * fixed. That step is a box-constrained quadratic programme: the unconstrained identity block is
+ * eliminated exactly (Schur complement through a Cholesky factor), and the ARKit weights, bounded to
+ * [0, 1], are solved by projected Gauss-Seidel on the reduced convex problem, which converges to its
+ * unique minimiser (Luo & Tseng 1992).
+ *
+ * Convergence rule: stop when no coefficient moves by more than `tolerance` and the rotation by less
+ * than 1e-5 rad between alternations, or after `maxIterations` alternations (default 30). Deterministic:
+ * no random starts. Identity coefficients are in the pack's units (ICT's modes are offsets at one
+ * standard deviation). Preconditions: >= 4 non-coplanar landmarks with positive weight. Failure:
+ * RangeError on mismatched sizes.
  */
 import { fitPoseProcrustes } from '../recon/pose';
-import { solveSymmetricPositiveDefinite, type Mat3 } from '../recon/linalg';
+import { choleskyFactor, choleskySolve, rotationAngleBetween, type Mat3 } from '../recon/linalg';
 import { removeSimilarityComponents } from './model-pack';
 
 export interface LandmarkModel {
@@ -35,34 +42,54 @@ export interface FitOptions {
   weights?: ArrayLike<number>;
   lambdaIdentity?: number;
   lambdaExpression?: number;
-  iterations?: number;
+  maxIterations?: number;
+  /** Largest coefficient change that counts as converged (default 1e-4). */
+  tolerance?: number;
 }
 
 export interface MorphFit {
   identity: Float64Array;
   expression: Float64Array;
+  /** Model frame -> head frame. */
   rotation: Mat3;
   scale: number;
   translation: [number, number, number];
   /** Weighted RMS landmark error after the fit, mm. */
   rmsMm: number;
+  iterations: number;
+  converged: boolean;
 }
 
-/** Picks the landmark rows out of full-model arrays (n x 3 per mode). */
-export function landmarkModel(full: { mean: Float32Array; identity: Float32Array; expression: Float32Array; identityCount: number; expressionCount: number }, vertices: ArrayLike<number>): LandmarkModel {
-  const k = vertices.length;
+/** Landmarks on the model: one vertex each, or three vertices with barycentric weights each. */
+export interface LandmarkEmbedding {
+  vertices: ArrayLike<number>;
+  barycentric?: ArrayLike<number>;
+}
+
+/** Picks (or interpolates) the landmark rows out of full-model arrays (n x 3 per mode). */
+export function landmarkModel(full: { mean: Float32Array; identity: Float32Array; expression: Float32Array; identityCount: number; expressionCount: number }, at: LandmarkEmbedding): LandmarkModel {
+  const arity = at.barycentric ? 3 : 1;
+  const k = at.vertices.length / arity;
   const n = full.mean.length / 3;
   const pick = (src: Float32Array, modes: number) => {
     const out = new Float64Array(modes * k * 3);
-    for (let j = 0; j < modes; j++) for (let i = 0; i < k; i++) for (let d = 0; d < 3; d++) out[(j * k + i) * 3 + d] = src[(j * n + vertices[i]) * 3 + d];
+    for (let j = 0; j < modes; j++) {
+      for (let i = 0; i < k; i++) {
+        for (let c = 0; c < arity; c++) {
+          const v = at.vertices[i * arity + c];
+          const b = at.barycentric ? at.barycentric[i * arity + c] : 1;
+          for (let d = 0; d < 3; d++) out[(j * k + i) * 3 + d] += b * src[(j * n + v) * 3 + d];
+        }
+      }
+    }
     return out;
   };
   const model = { mean: pick(full.mean, 1), identity: pick(full.identity, full.identityCount), identityCount: full.identityCount, expression: pick(full.expression, full.expressionCount), expressionCount: full.expressionCount };
-  // Over the landmarks the fit sees, no mode may mimic a translation, turn or scaling of the head:
-  // otherwise pose and coefficients trade off and the pose is not identifiable.
+  // Over the landmarks the fit sees, no identity mode may mimic a translation, turn or scaling of the
+  // head: otherwise pose and coefficients trade off and the pose is not identifiable. Expressions keep
+  // their landmark-level rigid part (a jaw opening moves the chin points together, and that is the
+  // expression); only their whole-head similarity motion was removed at load.
   removeSimilarityComponents(model.mean, model.identity, model.identityCount);
-  // Expressions keep their landmark-level rigid part (a jaw opening moves the chin points together,
-  // and that is the expression); only their whole-head similarity motion was removed at load.
   return model;
 }
 
@@ -74,70 +101,128 @@ export function evaluateLandmarks(model: LandmarkModel, a: ArrayLike<number>, e:
   return out;
 }
 
+/** The weighted normal equations of the basis, G = B^T W B (p x p, p = m + q), computed once per fit. */
+function gram(model: LandmarkModel, w: ArrayLike<number>): Float64Array {
+  const k = model.mean.length / 3;
+  const m = model.identityCount;
+  const p = m + model.expressionCount;
+  // Row-major copy of B (3k x p) so the outer-product accumulation walks memory in order.
+  const B = new Float64Array(3 * k * p);
+  for (let j = 0; j < p; j++) {
+    const src = j < m ? model.identity : model.expression;
+    const off = (j < m ? j : j - m) * 3 * k;
+    for (let r = 0; r < 3 * k; r++) B[r * p + j] = src[off + r];
+  }
+  const G = new Float64Array(p * p);
+  for (let r = 0; r < 3 * k; r++) {
+    const wr = w[(r / 3) | 0];
+    if (!wr) continue;
+    const row = r * p;
+    for (let x = 0; x < p; x++) {
+      const bx = wr * B[row + x];
+      if (bx === 0) continue;
+      const gx = x * p;
+      for (let y = 0; y <= x; y++) G[gx + y] += bx * B[row + y];
+    }
+  }
+  for (let x = 0; x < p; x++) for (let y = 0; y < x; y++) G[y * p + x] = G[x * p + y];
+  return G;
+}
+
 export function fitMorphableModel(opts: FitOptions): MorphFit {
   const { model } = opts;
   const k = model.mean.length / 3;
   if (opts.targets.length !== 3 * k) throw new RangeError(`targets hold ${opts.targets.length / 3} points, the model ${k}`);
   const m = model.identityCount;
   const q = model.expressionCount;
+  const p = m + q;
   const w = opts.weights ?? new Array<number>(k).fill(1);
+  if (w.length !== k) throw new RangeError(`${w.length} weights for ${k} landmarks`);
   const lamA = opts.lambdaIdentity ?? 1e-3;
   const lamE = opts.lambdaExpression ?? 1e-3;
-  let a = new Float64Array(m);
-  let e = new Float64Array(q);
-  const col = (j: number) => (j < m ? model.identity.subarray(j * 3 * k, (j + 1) * 3 * k) : model.expression.subarray((j - m) * 3 * k, (j - m + 1) * 3 * k));
-  let pose = fitPoseProcrustes({ source: Float32Array.from(model.mean), target: Float32Array.from(opts.targets), weights: w });
-  for (let it = 0; it < (opts.iterations ?? 12); it++) {
-    pose = fitPoseProcrustes({ source: Float32Array.from(evaluateLandmarks(model, a, e)), target: Float32Array.from(opts.targets), weights: w });
-    // Targets in the model frame: R^T (T - t) / s.
-    const R = pose.rotation;
-    const r = new Float64Array(3 * k);
-    for (let i = 0; i < k; i++) {
-      const d = [0, 1, 2].map((c) => (opts.targets[3 * i + c] - pose.translation[c]) / pose.scale);
-      for (let c = 0; c < 3; c++) r[3 * i + c] = R[c] * d[0] + R[3 + c] * d[1] + R[6 + c] * d[2] - model.mean[3 * i + c];
-    }
-    // Active-set bounded least squares over (a, e): expressions clamped to [0, 1].
-    const fixed = new Map<number, number>();
-    for (let pass = 0; pass <= q; pass++) {
-      const free = [...Array(m + q).keys()].filter((j) => !fixed.has(j));
-      const p = free.length;
-      const M = new Float64Array(p * p);
-      const b = new Float64Array(p);
-      const rhs = Float64Array.from(r);
-      for (const [j, v] of fixed) {
-        const cj = col(j);
-        for (let i = 0; i < 3 * k; i++) rhs[i] -= v * cj[i];
-      }
-      for (let x = 0; x < p; x++) {
-        const cx = col(free[x]);
-        for (let y = 0; y <= x; y++) {
-          const cy = col(free[y]);
-          let s = 0;
-          for (let i = 0; i < 3 * k; i++) s += w[(i / 3) | 0] * cx[i] * cy[i];
-          M[x * p + y] = s;
-          M[y * p + x] = s;
-        }
-        M[x * p + x] += free[x] < m ? lamA : lamE;
-        let s = 0;
-        for (let i = 0; i < 3 * k; i++) s += w[(i / 3) | 0] * cx[i] * rhs[i];
-        b[x] = s;
-      }
-      const sol = solveSymmetricPositiveDefinite(M, b, p);
-      a = new Float64Array(m);
-      e = new Float64Array(q);
-      for (const [j, v] of fixed) (j < m ? a : e)[j < m ? j : j - m] = v;
-      free.forEach((j, x) => ((j < m ? a : e)[j < m ? j : j - m] = sol[x]));
-      let violated = false;
-      for (let j = 0; j < q; j++) {
-        if (fixed.has(m + j)) continue;
-        if (e[j] < 0 || e[j] > 1) {
-          fixed.set(m + j, e[j] < 0 ? 0 : 1);
-          violated = true;
-        }
-      }
-      if (!violated) break;
+  const tol = opts.tolerance ?? 1e-4;
+  const maxIt = opts.maxIterations ?? 30;
+
+  // Fixed for the whole fit: G, the identity block's factor, and the Schur complement on expressions
+  // H = G_ee + lamE I - G_ea (G_aa + lamA I)^-1 G_ae.
+  const G = gram(model, w);
+  const Gaa = new Float64Array(m * m);
+  for (let x = 0; x < m; x++) for (let y = 0; y < m; y++) Gaa[x * m + y] = G[x * p + y] + (x === y ? lamA : 0);
+  const L = choleskyFactor(Gaa, m);
+  const AinvGae = new Float64Array(m * q); // column j: (G_aa + lamA I)^-1 G_a,ej
+  for (let j = 0; j < q; j++) {
+    const col = choleskySolve(L, Array.from({ length: m }, (_, x) => G[x * p + m + j]), m);
+    for (let x = 0; x < m; x++) AinvGae[x * q + j] = col[x];
+  }
+  const H = new Float64Array(q * q);
+  for (let i = 0; i < q; i++) {
+    for (let j = 0; j < q; j++) {
+      let s = G[(m + i) * p + m + j] + (i === j ? lamE : 0);
+      for (let x = 0; x < m; x++) s -= G[(m + i) * p + x] * AinvGae[x * q + j];
+      H[i * q + j] = s;
     }
   }
-  pose = fitPoseProcrustes({ source: Float32Array.from(evaluateLandmarks(model, a, e)), target: Float32Array.from(opts.targets), weights: w });
-  return { identity: a, expression: e, rotation: pose.rotation, scale: pose.scale, translation: pose.translation, rmsMm: pose.rms };
+
+  const a = new Float64Array(m);
+  const e = new Float64Array(q);
+  const targets = Float32Array.from(opts.targets);
+  const g = new Float64Array(p);
+  const r = new Float64Array(3 * k);
+  let pose = fitPoseProcrustes({ source: Float32Array.from(model.mean), target: targets, weights: w });
+  let iterations = 0;
+  let converged = false;
+  while (iterations < maxIt && !converged) {
+    iterations++;
+    const prevR = pose.rotation;
+    pose = fitPoseProcrustes({ source: Float32Array.from(evaluateLandmarks(model, a, e)), target: targets, weights: w });
+    // Targets in the model frame, R^T (T - t) / s, minus the mean: what the modes must explain.
+    const R = pose.rotation;
+    for (let i = 0; i < k; i++) {
+      const d0 = (targets[3 * i] - pose.translation[0]) / pose.scale;
+      const d1 = (targets[3 * i + 1] - pose.translation[1]) / pose.scale;
+      const d2 = (targets[3 * i + 2] - pose.translation[2]) / pose.scale;
+      for (let c = 0; c < 3; c++) r[3 * i + c] = (R[c] * d0 + R[3 + c] * d1 + R[6 + c] * d2 - model.mean[3 * i + c]) * w[i];
+    }
+    for (let j = 0; j < p; j++) {
+      const src = j < m ? model.identity : model.expression;
+      const off = (j < m ? j : j - m) * 3 * k;
+      let s = 0;
+      for (let i = 0; i < 3 * k; i++) s += src[off + i] * r[i];
+      g[j] = s;
+    }
+    // Reduced right-hand side for the expressions: g_e - G_ea (G_aa + lamA I)^-1 g_a.
+    const Ainvga = choleskySolve(L, g.subarray(0, m), m);
+    const ge = new Float64Array(q);
+    for (let j = 0; j < q; j++) {
+      let s = g[m + j];
+      for (let x = 0; x < m; x++) s -= G[(m + j) * p + x] * Ainvga[x];
+      ge[j] = s;
+    }
+    // Projected Gauss-Seidel, warm-started from the previous alternation.
+    const ePrev = Float64Array.from(e);
+    for (let sweep = 0; sweep < 500; sweep++) {
+      let moved = 0;
+      for (let j = 0; j < q; j++) {
+        let s = ge[j];
+        for (let i = 0; i < q; i++) if (i !== j) s -= H[j * q + i] * e[i];
+        const v = Math.min(1, Math.max(0, s / H[j * q + j]));
+        moved = Math.max(moved, Math.abs(v - e[j]));
+        e[j] = v;
+      }
+      if (moved < tol * 1e-3) break;
+    }
+    let change = 0;
+    for (let j = 0; j < q; j++) change = Math.max(change, Math.abs(e[j] - ePrev[j]));
+    // a = (G_aa + lamA I)^-1 (g_a - G_ae e)
+    const rhs = Float64Array.from(g.subarray(0, m));
+    for (let x = 0; x < m; x++) for (let j = 0; j < q; j++) rhs[x] -= G[x * p + m + j] * e[j];
+    const aNew = choleskySolve(L, rhs, m);
+    for (let x = 0; x < m; x++) {
+      change = Math.max(change, Math.abs(aNew[x] - a[x]));
+      a[x] = aNew[x];
+    }
+    converged = iterations > 1 && change < tol && rotationAngleBetween(prevR, R) < 1e-5;
+  }
+  pose = fitPoseProcrustes({ source: Float32Array.from(evaluateLandmarks(model, a, e)), target: targets, weights: w });
+  return { identity: a, expression: e, rotation: pose.rotation, scale: pose.scale, translation: pose.translation, rmsMm: pose.rms, iterations, converged };
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PackManifest } from '@facerecon/models/model-pack';
+import { PACK_FORMAT, PACK_VERSION, type PackManifest } from '@facerecon/models/model-pack';
 import { solveSymmetricPositiveDefinite } from '../recon/linalg';
 
 export interface MorphableModel {
@@ -16,6 +16,12 @@ export interface MorphableModel {
   /** expression.count x n x 3 offsets, mm. */
   expression: Float32Array;
   triangles: Uint32Array;
+  /** Per triangle corner: its UV index (UV seams have their own indices). */
+  uvTriangles: Uint32Array;
+  /** uvCount x 2, v up as in the OBJ. */
+  uvs: Float32Array;
+  /** The 468-point landmarks the model surface carries: landmark ids, and 3 vertices + barycentrics each. */
+  correspondence: { landmarks: Uint32Array; vertices: Uint32Array; barycentric: Float32Array };
 }
 
 export class ModelPackError extends Error {
@@ -26,7 +32,7 @@ export function loadModelPack(dir: string): MorphableModel {
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) throw new ModelPackError(`${mf} is missing (build the pack: npm run models:ict -- <FaceXModel dir>)`);
   const manifest = JSON.parse(readFileSync(mf, 'utf8')) as PackManifest;
-  if (manifest.format !== 'facerecon-3dmm' || manifest.version !== 1) throw new ModelPackError(`${mf}: unsupported pack ${manifest.format} v${manifest.version}`);
+  if (manifest.format !== PACK_FORMAT || manifest.version !== PACK_VERSION) throw new ModelPackError(`${mf}: pack ${manifest.format} v${manifest.version}, this build reads ${PACK_FORMAT} v${PACK_VERSION}: rebuild it with npm run models:ict -- <FaceXModel dir>`);
   const n = manifest.vertexCount;
   const f32 = (file: string, count: number) => {
     const b = readFileSync(join(dir, file));
@@ -36,14 +42,31 @@ export function loadModelPack(dir: string): MorphableModel {
   const k = manifest.mmPerUnit;
   if (!(k > 0)) throw new ModelPackError(`${mf}: mmPerUnit must be a positive number`);
   const scale = (a: Float32Array) => (k === 1 ? a : a.map((v) => v * k));
-  const tri = readFileSync(join(dir, manifest.files.triangles));
-  if (tri.byteLength !== manifest.triangleCount * 12) throw new ModelPackError(`${manifest.files.triangles}: wrong size`);
+  const u32 = (file: string, count: number) => {
+    const b = readFileSync(join(dir, file));
+    if (b.byteLength !== count * 4) throw new ModelPackError(`${file}: ${b.byteLength} bytes, expected ${count * 4}`);
+    return new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  const triangles = u32(manifest.files.triangles, manifest.triangleCount * 3);
+  const uvTriangles = u32(manifest.files.uvTriangles, manifest.triangleCount * 3);
+  const uvs = f32(manifest.files.uvs, manifest.uvCount * 2);
+  const c = manifest.correspondence468;
+  const pairs = u32(c.file, c.count * 2);
+  const barycentric = f32(c.barycentrics, c.count * 3);
+  const landmarks = new Uint32Array(c.count);
+  const vertices = new Uint32Array(c.count * 3);
+  for (let i = 0; i < c.count; i++) {
+    landmarks[i] = pairs[2 * i];
+    if (landmarks[i] >= 468 || pairs[2 * i + 1] >= manifest.triangleCount) throw new ModelPackError(`${c.file}: entry ${i} out of range`);
+    for (let j = 0; j < 3; j++) vertices[3 * i + j] = triangles[3 * pairs[2 * i + 1] + j];
+  }
+  for (let i = 0; i < triangles.length; i++) if (triangles[i] >= n || uvTriangles[i] >= manifest.uvCount) throw new ModelPackError(`${manifest.files.triangles}: index out of range at ${i}`);
   const mean = scale(f32(manifest.files.mean, n * 3));
   const identity = scale(f32(manifest.identity.file, manifest.identity.count * n * 3));
   const expression = scale(f32(manifest.expression.file, manifest.expression.count * n * 3));
   removeSimilarityComponents(mean, identity, manifest.identity.count);
   removeSimilarityComponents(mean, expression, manifest.expression.count);
-  return { manifest, mean, identity, expression, triangles: new Uint32Array(tri.buffer.slice(tri.byteOffset, tri.byteOffset + tri.byteLength)) };
+  return { manifest, mean, identity, expression, triangles, uvTriangles, uvs, correspondence: { landmarks, vertices, barycentric } };
 }
 
 /**

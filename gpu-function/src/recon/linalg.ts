@@ -89,10 +89,10 @@ export function symmetricEigen4(m: ArrayLike<number>): { values: number[]; vecto
 }
 
 /**
- * Solves M x = b for a symmetric positive-definite M (row-major p x p) by Cholesky decomposition.
+ * Cholesky factor L (row-major, lower) of a symmetric positive-definite p x p matrix M = L L^T.
  * Pivots are floored at 1e-12 so a nearly singular, regularised system still gives a finite answer.
  */
-export function solveSymmetricPositiveDefinite(M: ArrayLike<number>, b: ArrayLike<number>, p: number): Float64Array {
+export function choleskyFactor(M: ArrayLike<number>, p: number): Float64Array {
   const L = new Float64Array(p * p);
   for (let i = 0; i < p; i++) {
     for (let j = 0; j <= i; j++) {
@@ -101,6 +101,11 @@ export function solveSymmetricPositiveDefinite(M: ArrayLike<number>, b: ArrayLik
       L[i * p + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / L[j * p + j];
     }
   }
+  return L;
+}
+
+/** Solves L L^T x = b with a factor from choleskyFactor. */
+export function choleskySolve(L: Float64Array, b: ArrayLike<number>, p: number): Float64Array {
   const y = new Float64Array(p);
   for (let i = 0; i < p; i++) {
     let s = b[i];
@@ -114,4 +119,9 @@ export function solveSymmetricPositiveDefinite(M: ArrayLike<number>, b: ArrayLik
     x[i] = s / L[i * p + i];
   }
   return x;
+}
+
+/** Solves M x = b for a symmetric positive-definite M (row-major p x p) by Cholesky decomposition. */
+export function solveSymmetricPositiveDefinite(M: ArrayLike<number>, b: ArrayLike<number>, p: number): Float64Array {
+  return choleskySolve(choleskyFactor(M, p), b, p);
 }

@@ -21,7 +21,7 @@ describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' :
   if (has) buildIctPack(ICT, dir);
   const pack = has ? loadModelPack(dir) : undefined!;
   const lm = has
-    ? landmarkModel({ mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count }, pack.manifest.landmarks68!)
+    ? landmarkModel({ mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count }, { vertices: pack.manifest.landmarks68! })
     : undefined!;
   const names = has ? pack.manifest.expression.names : [];
 
@@ -44,7 +44,7 @@ describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' :
 
   it('is exact without noise: pose, identity and ARKit weights', () => {
     const g = truth(0);
-    const fit = fitMorphableModel({ model: lm, targets: g.T, lambdaIdentity: 1e-8, lambdaExpression: 1e-8, iterations: 400 });
+    const fit = fitMorphableModel({ model: lm, targets: g.T, lambdaIdentity: 1e-8, lambdaExpression: 1e-8, maxIterations: 400, tolerance: 1e-9 });
     expect(rotationAngleBetween(fit.rotation, g.R) * (180 / Math.PI)).toBeLessThan(0.01);
     expect(Math.abs(fit.scale - g.s)).toBeLessThan(1e-3);
     expect(fit.rmsMm).toBeLessThan(0.01);

@@ -1,0 +1,186 @@
+/**
+ * embedLandmarksOnSurface: the dense correspondence between a landmark topology (MediaPipe's 468
+ * canonical points) and a morphable model's surface, as (triangle, barycentrics) per landmark.
+ *
+ * Method: landmark-guided non-rigid alignment. A 3D thin-plate-style radial warp (kernel phi(r) = r,
+ * the biharmonic Green's function in 3D, plus an affine part; Bookstein 1989, Carr et al. 2001) is
+ * fitted to map the sparse anchor pairs (points whose meaning both topologies define, e.g. the iBUG-68
+ * eye corners, brows, nose and lips) from the source onto the target; the warp carries every source
+ * point near the target surface, and each is then snapped to its closest point on the allowed target
+ * triangles (Ericson, Real-Time Collision Detection, 5.1.5). Points that land farther than
+ * `maxDistance` from the surface have no counterpart there and are left out.
+ *
+ * Units: whatever the two point sets share (both centimetres for MediaPipe and ICT-FaceKit); frames
+ * may differ by any affine map, which the warp absorbs. Preconditions: >= 4 non-coplanar anchors.
+ * Failure: RangeError on a singular anchor system.
+ */
+export interface SurfaceEmbedding {
+  /** Source point index per embedded point. */
+  source: Uint32Array;
+  /** Target triangle per embedded point (index into `triangles / 3`). */
+  triangle: Uint32Array;
+  /** k x 3 barycentric weights of the triangle's corners. */
+  barycentric: Float32Array;
+  /** Distance from the warped source point to the surface, source units. */
+  distance: Float32Array;
+}
+
+export interface EmbedOptions {
+  /** n x 3 source points. */
+  source: ArrayLike<number>;
+  /** m x 3 target vertices. */
+  target: ArrayLike<number>;
+  /** Target triangles the points may land on (3 indices each). */
+  triangles: ArrayLike<number>;
+  /** [source index, target vertex] pairs. */
+  anchors: ReadonlyArray<readonly [number, number]>;
+  /** Largest snap distance to accept, source units. */
+  maxDistance: number;
+  /** Ridge on the kernel diagonal: 0 interpolates the anchors exactly; larger smooths the warp. */
+  smoothing?: number;
+}
+
+/** Gaussian elimination with partial pivoting on an n x n system with `r` right-hand sides (row-major, in place). */
+function solveDense(A: Float64Array, B: Float64Array, n: number, r: number): Float64Array {
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let i = c + 1; i < n; i++) if (Math.abs(A[i * n + c]) > Math.abs(A[p * n + c])) p = i;
+    if (Math.abs(A[p * n + c]) < 1e-12) throw new RangeError('anchor system is singular (anchors coplanar or repeated?)');
+    if (p !== c) {
+      for (let j = 0; j < n; j++) [A[c * n + j], A[p * n + j]] = [A[p * n + j], A[c * n + j]];
+      for (let j = 0; j < r; j++) [B[c * r + j], B[p * r + j]] = [B[p * r + j], B[c * r + j]];
+    }
+    for (let i = c + 1; i < n; i++) {
+      const f = A[i * n + c] / A[c * n + c];
+      if (f === 0) continue;
+      for (let j = c; j < n; j++) A[i * n + j] -= f * A[c * n + j];
+      for (let j = 0; j < r; j++) B[i * r + j] -= f * B[c * r + j];
+    }
+  }
+  const X = new Float64Array(n * r);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = 0; j < r; j++) {
+      let s = B[i * r + j];
+      for (let k = i + 1; k < n; k++) s -= A[i * n + k] * X[k * r + j];
+      X[i * r + j] = s / A[i * n + i];
+    }
+  }
+  return X;
+}
+
+/** The radial warp fitted to the anchors, as a function of a source point. */
+export function fitRadialWarp(from: ArrayLike<number>, to: ArrayLike<number>, smoothing = 0): (x: number, y: number, z: number) => [number, number, number] {
+  const k = from.length / 3;
+  const n = k + 4;
+  const A = new Float64Array(n * n);
+  const B = new Float64Array(n * 3);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) A[i * n + j] = Math.hypot(from[3 * i] - from[3 * j], from[3 * i + 1] - from[3 * j + 1], from[3 * i + 2] - from[3 * j + 2]);
+    A[i * n + i] += smoothing;
+    const P = [1, from[3 * i], from[3 * i + 1], from[3 * i + 2]];
+    for (let c = 0; c < 4; c++) {
+      A[i * n + k + c] = P[c];
+      A[(k + c) * n + i] = P[c];
+    }
+    for (let d = 0; d < 3; d++) B[i * 3 + d] = to[3 * i + d];
+  }
+  const W = solveDense(A, B, n, 3);
+  return (x, y, z) => {
+    const out: [number, number, number] = [0, 0, 0];
+    for (let d = 0; d < 3; d++) out[d] = W[k * 3 + d] + W[(k + 1) * 3 + d] * x + W[(k + 2) * 3 + d] * y + W[(k + 3) * 3 + d] * z;
+    for (let i = 0; i < k; i++) {
+      const r = Math.hypot(x - from[3 * i], y - from[3 * i + 1], z - from[3 * i + 2]);
+      for (let d = 0; d < 3; d++) out[d] += W[i * 3 + d] * r;
+    }
+    return out;
+  };
+}
+
+/** Closest point of triangle abc to p, as barycentrics (Ericson 5.1.5). */
+export function closestPointBarycentric(p: readonly number[], a: readonly number[], b: readonly number[], c: readonly number[]): [number, number, number] {
+  const sub = (u: readonly number[], v: readonly number[]) => [u[0] - v[0], u[1] - v[1], u[2] - v[2]];
+  const dot = (u: number[], v: number[]) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  const ab = sub(b, a), ac = sub(c, a), ap = sub(p, a);
+  const d1 = dot(ab, ap), d2 = dot(ac, ap);
+  if (d1 <= 0 && d2 <= 0) return [1, 0, 0];
+  const bp = sub(p, b);
+  const d3 = dot(ab, bp), d4 = dot(ac, bp);
+  if (d3 >= 0 && d4 <= d3) return [0, 1, 0];
+  const vc = d1 * d4 - d3 * d2;
+  if (vc <= 0 && d1 >= 0 && d3 <= 0) {
+    const v = d1 / (d1 - d3);
+    return [1 - v, v, 0];
+  }
+  const cp = sub(p, c);
+  const d5 = dot(ab, cp), d6 = dot(ac, cp);
+  if (d6 >= 0 && d5 <= d6) return [0, 0, 1];
+  const vb = d5 * d2 - d1 * d6;
+  if (vb <= 0 && d2 >= 0 && d6 <= 0) {
+    const w = d2 / (d2 - d6);
+    return [1 - w, 0, w];
+  }
+  const va = d3 * d6 - d5 * d4;
+  if (va <= 0 && d4 - d3 >= 0 && d5 - d6 >= 0) {
+    const w = (d4 - d3) / (d4 - d3 + (d5 - d6));
+    return [0, 1 - w, w];
+  }
+  const denom = 1 / (va + vb + vc);
+  const v = vb * denom, w = vc * denom;
+  return [1 - v - w, v, w];
+}
+
+export function embedLandmarksOnSurface(opts: EmbedOptions): SurfaceEmbedding {
+  const { source, target, triangles } = opts;
+  const from = new Float64Array(opts.anchors.length * 3);
+  const to = new Float64Array(opts.anchors.length * 3);
+  opts.anchors.forEach(([s, t], i) => {
+    for (let d = 0; d < 3; d++) {
+      from[3 * i + d] = source[3 * s + d];
+      to[3 * i + d] = target[3 * t + d];
+    }
+  });
+  const warp = fitRadialWarp(from, to, opts.smoothing ?? 0);
+  const vtx = (i: number) => [target[3 * i], target[3 * i + 1], target[3 * i + 2]];
+  const out = { source: [] as number[], triangle: [] as number[], barycentric: [] as number[], distance: [] as number[] };
+  const nt = triangles.length / 3;
+  for (let s = 0; s < source.length / 3; s++) {
+    const p = warp(source[3 * s], source[3 * s + 1], source[3 * s + 2]);
+    let best = Infinity;
+    let bestT = -1;
+    let bestB: [number, number, number] = [1, 0, 0];
+    for (let t = 0; t < nt; t++) {
+      const a = vtx(triangles[3 * t]), b = vtx(triangles[3 * t + 1]), c = vtx(triangles[3 * t + 2]);
+      // Cheap reject: the triangle's bounding sphere around its first corner cannot beat the best.
+      const reach = Math.max(Math.hypot(b[0] - a[0], b[1] - a[1], b[2] - a[2]), Math.hypot(c[0] - a[0], c[1] - a[1], c[2] - a[2]));
+      if (Math.hypot(p[0] - a[0], p[1] - a[1], p[2] - a[2]) - reach > best) continue;
+      const w = closestPointBarycentric(p, a, b, c);
+      const q = [0, 1, 2].map((d) => w[0] * a[d] + w[1] * b[d] + w[2] * c[d]);
+      const dist = Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+      if (dist < best) {
+        best = dist;
+        bestT = t;
+        bestB = w;
+      }
+    }
+    if (bestT < 0 || best > opts.maxDistance) continue;
+    out.source.push(s);
+    out.triangle.push(bestT);
+    out.barycentric.push(...bestB);
+    out.distance.push(best);
+  }
+  return { source: Uint32Array.from(out.source), triangle: Uint32Array.from(out.triangle), barycentric: Float32Array.from(out.barycentric), distance: Float32Array.from(out.distance) };
+}
+
+/**
+ * The iBUG-68 points whose meaning MediaPipe's 468 topology also defines (brows, nose, eyes, lips and
+ * the chin), as [iBUG index, MediaPipe index]. The jaw contour (iBUG 0-7, 9-16) is left out: its
+ * points are defined by the silhouette, not by the surface, and the topologies place them differently.
+ */
+export const IBUG68_TO_MEDIAPIPE: ReadonlyArray<readonly [number, number]> = [
+  [8, 152],
+  [17, 70], [18, 63], [19, 105], [20, 66], [21, 107], [22, 336], [23, 296], [24, 334], [25, 293], [26, 300],
+  [27, 168], [28, 197], [29, 5], [30, 4], [31, 75], [32, 97], [33, 2], [34, 326], [35, 305],
+  [36, 33], [37, 160], [38, 158], [39, 133], [40, 153], [41, 144], [42, 362], [43, 385], [44, 387], [45, 263], [46, 373], [47, 380],
+  [48, 61], [49, 39], [50, 37], [51, 0], [52, 267], [53, 269], [54, 291], [55, 405], [56, 314], [57, 17], [58, 84], [59, 181],
+  [60, 78], [61, 82], [62, 13], [63, 312], [64, 308], [65, 317], [66, 14], [67, 87],
+];
