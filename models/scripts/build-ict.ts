@@ -105,7 +105,7 @@ export function buildIctPack(dir: string, out: string): PackManifest {
   };
   const identity = stack(identityFiles);
   const expression = stack(expressionNames.map((e) => `${e}.obj`));
-  const { triangles, uvTriangles } = triangulate(neutral);
+  const { triangles, uvTriangles, triangleMaterials } = triangulate(neutral);
   const canonical = JSON.parse(readFileSync(canonicalFile, 'utf8')) as { positions: number[] };
   const corr = ictCorrespondence(neutral.positions, triangles, landmarks68, canonical.positions);
   const corrIndex = new Uint32Array(corr.source.length * 2);
@@ -121,6 +121,7 @@ export function buildIctPack(dir: string, out: string): PackManifest {
   writeFileSync(join(tmp, 'triangles.u32'), bytes(triangles));
   writeFileSync(join(tmp, 'uv_triangles.u32'), bytes(uvTriangles));
   writeFileSync(join(tmp, 'uvs.f32'), bytes(neutral.uvs));
+  writeFileSync(join(tmp, 'triangle_materials.u16'), new Uint8Array(triangleMaterials.buffer, triangleMaterials.byteOffset, triangleMaterials.byteLength));
   writeFileSync(join(tmp, 'correspondence468.u32'), bytes(corrIndex));
   writeFileSync(join(tmp, 'correspondence468.f32'), bytes(corr.barycentric));
   copyFileSync(join(dir, 'LICENSE'), join(tmp, 'LICENSE'));
@@ -138,7 +139,8 @@ export function buildIctPack(dir: string, out: string): PackManifest {
     triangleCount: triangles.length / 3,
     identity: { count: identityFiles.length, file: 'identity.f32', names: identityFiles.map((f) => f.replace(/\.obj$/, '')) },
     expression: { count: expressionNames.length, file: 'expression.f32', names: expressionNames },
-    files: { mean: 'mean.f32', triangles: 'triangles.u32', uvTriangles: 'uv_triangles.u32', uvs: 'uvs.f32', licence: 'LICENSE' },
+    files: { mean: 'mean.f32', triangles: 'triangles.u32', uvTriangles: 'uv_triangles.u32', uvs: 'uvs.f32', triangleMaterials: 'triangle_materials.u16', licence: 'LICENSE' },
+    materials: neutral.materials,
     parts: ICT_PARTS,
     landmarks68,
     correspondence468: {

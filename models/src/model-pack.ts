@@ -12,7 +12,8 @@
  *   expression.f32         expression.count x vertexCount x 3 (offsets from the mean)
  *   triangles.u32          triangleCount x 3 (position indices; quads split, winding kept)
  *   uv_triangles.u32       triangleCount x 3 (UV indices: UV seams have their own indices)
- *   uvs.f32                uvCount x 2 (v up, as in the OBJ)
+ *   uvs.f32                uvCount x 2 (v up, as in the OBJ; UDIM tiles: u in [k, k + 1) is tile 100k+1)
+ *   triangle_materials.u16 triangleCount: index into manifest.materials (the source's usemtl names)
  *   correspondence468.u32  count x 2: MediaPipe landmark index, model triangle it lies on
  *   correspondence468.f32  count x 3: barycentric weights of that triangle's corners
  *   LICENSE                the model's licence, copied verbatim
@@ -39,7 +40,9 @@ export interface PackManifest {
   triangleCount: number;
   identity: { count: number; file: string; names: string[] };
   expression: { count: number; file: string; names: string[] };
-  files: { mean: string; triangles: string; uvTriangles: string; uvs: string; licence: string };
+  files: { mean: string; triangles: string; uvTriangles: string; uvs: string; triangleMaterials: string; licence: string };
+  /** Material names of the source, indexed by triangle_materials. */
+  materials: string[];
   /** Vertex index ranges [start, end) of head parts. */
   parts: Record<string, [number, number]>;
   /** Model vertices of the 68 iBUG landmarks, when the model defines them. */

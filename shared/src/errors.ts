@@ -114,6 +114,12 @@ export const ERROR_SPECS = {
     en: 'The reconstruction service is unavailable: try again shortly',
     zh: '重建服务暂不可用，请稍后重试',
   },
+  MODEL_NOT_INSTALLED: {
+    status: 501,
+    en: 'The requested face model is not installed on this service',
+    zh: '此服务未安装所请求的人脸模型',
+    hint: { en: 'Use model=mediapipe (always installed), or ask the operator to install the model.', zh: '请使用 model=mediapipe（始终可用），或联系运营方安装该模型。' },
+  },
   MODEL_UNAVAILABLE: {
     status: 503,
     en: 'The face models are not loaded yet: try again shortly',

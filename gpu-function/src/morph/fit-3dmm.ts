@@ -6,7 +6,7 @@
  * a landmark may be a vertex or a barycentric point on a triangle). Targets: the same landmarks in
  * the head frame (mm, right-handed, +Y up, +Z out of the face), e.g. from reconstructFaceGeometry.
  * Minimises
- *   sum_i w_i |T_i - (s R X_i(a, e) + t)|^2 + lambdaId |a|^2 + lambdaEx |e|^2,  0 <= e_j <= 1
+ *   sum_i w_i |T_i - (s R X_i(a, e) + t)|^2 + lambdaId |a|^2 + lambdaEx |e|^2 + 2 mu sum_j e_j,  0 <= e_j <= 1
  * by alternation (Blanz & Vetter style fitting reduced to landmarks): a similarity Procrustes fit for
  * (s, R, t) with the coefficients fixed (Horn, fitPoseProcrustes), then the coefficients with the pose
  * fixed. That step is a box-constrained quadratic programme: the unconstrained identity block is
@@ -42,9 +42,17 @@ export interface FitOptions {
   weights?: ArrayLike<number>;
   lambdaIdentity?: number;
   lambdaExpression?: number;
+  /**
+   * L1 weight on the expression weights (mm^2 per unit weight, default 0): ARKit weights of a face are
+   * sparse, and the penalty keeps small co-activations (wide + blink) from explaining shape the
+   * identity modes cannot; on [0, 1] it is the linear term mu * sum(e).
+   */
+  sparsity?: number;
   maxIterations?: number;
   /** Largest coefficient change that counts as converged (default 1e-4). */
   tolerance?: number;
+  /** Normal equations prepared for this model (prepareGram), reused across fits. */
+  prepared?: PreparedGram;
 }
 
 export interface MorphFit {
@@ -101,12 +109,22 @@ export function evaluateLandmarks(model: LandmarkModel, a: ArrayLike<number>, e:
   return out;
 }
 
-/** The weighted normal equations of the basis, G = B^T W B (p x p, p = m + q), computed once per fit. */
-function gram(model: LandmarkModel, w: ArrayLike<number>): Float64Array {
+/**
+ * The weighted normal equations of the basis, G = B^T W B (p x p, p = m + q), with B kept row-major
+ * (3k x p). A caller fitting many faces with mostly the same weights prepares it once; each fit then
+ * only adds the rows whose weight differs (a few silhouette points), instead of O(k p^2) work.
+ */
+export interface PreparedGram {
+  weights: Float64Array;
+  G: Float64Array;
+  B: Float64Array;
+  p: number;
+}
+
+export function prepareGram(model: LandmarkModel, weights: ArrayLike<number>): PreparedGram {
   const k = model.mean.length / 3;
   const m = model.identityCount;
   const p = m + model.expressionCount;
-  // Row-major copy of B (3k x p) so the outer-product accumulation walks memory in order.
   const B = new Float64Array(3 * k * p);
   for (let j = 0; j < p; j++) {
     const src = j < m ? model.identity : model.expression;
@@ -114,18 +132,41 @@ function gram(model: LandmarkModel, w: ArrayLike<number>): Float64Array {
     for (let r = 0; r < 3 * k; r++) B[r * p + j] = src[off + r];
   }
   const G = new Float64Array(p * p);
-  for (let r = 0; r < 3 * k; r++) {
-    const wr = w[(r / 3) | 0];
-    if (!wr) continue;
+  for (let i = 0; i < k; i++) addRows(G, B, p, i, weights[i]);
+  symmetrise(G, p);
+  return { weights: Float64Array.from(weights), G, B, p };
+}
+
+/** G += w * (rows 3i..3i+2 of B)^T (same rows), lower triangle only. */
+function addRows(G: Float64Array, B: Float64Array, p: number, i: number, w: number): void {
+  if (!w) return;
+  for (let r = 3 * i; r < 3 * i + 3; r++) {
     const row = r * p;
     for (let x = 0; x < p; x++) {
-      const bx = wr * B[row + x];
+      const bx = w * B[row + x];
       if (bx === 0) continue;
       const gx = x * p;
       for (let y = 0; y <= x; y++) G[gx + y] += bx * B[row + y];
     }
   }
+}
+
+function symmetrise(G: Float64Array, p: number): void {
   for (let x = 0; x < p; x++) for (let y = 0; y < x; y++) G[y * p + x] = G[x * p + y];
+}
+
+function gramFor(model: LandmarkModel, w: ArrayLike<number>, prepared?: PreparedGram): Float64Array {
+  if (!prepared) return prepareGram(model, w).G;
+  const { p } = prepared;
+  const G = Float64Array.from(prepared.G);
+  let changed = false;
+  for (let i = 0; i < w.length; i++) {
+    const dw = w[i] - prepared.weights[i];
+    if (dw === 0) continue;
+    addRows(G, prepared.B, p, i, dw);
+    changed = true;
+  }
+  if (changed) symmetrise(G, p);
   return G;
 }
 
@@ -141,11 +182,12 @@ export function fitMorphableModel(opts: FitOptions): MorphFit {
   const lamA = opts.lambdaIdentity ?? 1e-3;
   const lamE = opts.lambdaExpression ?? 1e-3;
   const tol = opts.tolerance ?? 1e-4;
+  const mu = opts.sparsity ?? 0;
   const maxIt = opts.maxIterations ?? 30;
 
   // Fixed for the whole fit: G, the identity block's factor, and the Schur complement on expressions
   // H = G_ee + lamE I - G_ea (G_aa + lamA I)^-1 G_ae.
-  const G = gram(model, w);
+  const G = gramFor(model, w, opts.prepared);
   const Gaa = new Float64Array(m * m);
   for (let x = 0; x < m; x++) for (let y = 0; y < m; y++) Gaa[x * m + y] = G[x * p + y] + (x === y ? lamA : 0);
   const L = choleskyFactor(Gaa, m);
@@ -194,7 +236,7 @@ export function fitMorphableModel(opts: FitOptions): MorphFit {
     const Ainvga = choleskySolve(L, g.subarray(0, m), m);
     const ge = new Float64Array(q);
     for (let j = 0; j < q; j++) {
-      let s = g[m + j];
+      let s = g[m + j] - mu;
       for (let x = 0; x < m; x++) s -= G[(m + j) * p + x] * Ainvga[x];
       ge[j] = s;
     }

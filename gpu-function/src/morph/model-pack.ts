@@ -20,6 +20,8 @@ export interface MorphableModel {
   uvTriangles: Uint32Array;
   /** uvCount x 2, v up as in the OBJ. */
   uvs: Float32Array;
+  /** Per triangle: index into manifest.materials. */
+  triangleMaterials: Uint16Array;
   /** The 468-point landmarks the model surface carries: landmark ids, and 3 vertices + barycentrics each. */
   correspondence: { landmarks: Uint32Array; vertices: Uint32Array; barycentric: Float32Array };
 }
@@ -50,6 +52,10 @@ export function loadModelPack(dir: string): MorphableModel {
   const triangles = u32(manifest.files.triangles, manifest.triangleCount * 3);
   const uvTriangles = u32(manifest.files.uvTriangles, manifest.triangleCount * 3);
   const uvs = f32(manifest.files.uvs, manifest.uvCount * 2);
+  const mb = readFileSync(join(dir, manifest.files.triangleMaterials));
+  if (mb.byteLength !== manifest.triangleCount * 2) throw new ModelPackError(`${manifest.files.triangleMaterials}: ${mb.byteLength} bytes, expected ${manifest.triangleCount * 2}`);
+  const triangleMaterials = new Uint16Array(mb.buffer.slice(mb.byteOffset, mb.byteOffset + mb.byteLength));
+  if (triangleMaterials.some((x) => x >= manifest.materials.length)) throw new ModelPackError(`${manifest.files.triangleMaterials}: material index out of range`);
   const c = manifest.correspondence468;
   const pairs = u32(c.file, c.count * 2);
   const barycentric = f32(c.barycentrics, c.count * 3);
@@ -64,9 +70,10 @@ export function loadModelPack(dir: string): MorphableModel {
   const mean = scale(f32(manifest.files.mean, n * 3));
   const identity = scale(f32(manifest.identity.file, manifest.identity.count * n * 3));
   const expression = scale(f32(manifest.expression.file, manifest.expression.count * n * 3));
+  // Identity modes lose their similarity part (the pose owns it); expressions stay the artist's
+  // blendshapes, local and exactly zero where they do not act, as a rig consuming the weights expects.
   removeSimilarityComponents(mean, identity, manifest.identity.count);
-  removeSimilarityComponents(mean, expression, manifest.expression.count);
-  return { manifest, mean, identity, expression, triangles, uvTriangles, uvs, correspondence: { landmarks, vertices, barycentric } };
+  return { manifest, mean, identity, expression, triangles, uvTriangles, uvs, triangleMaterials, correspondence: { landmarks, vertices, barycentric } };
 }
 
 /**

@@ -52,7 +52,7 @@ const luminance = (c: Float32Array, i: number) => 0.2126 * c[3 * i] + 0.7152 * c
  * chroma is near the median chroma, which leaves out eyes, brows, lips and deep shadows. Histograms,
  * not sorts: this runs on ~600k texels per request.
  */
-function skinMean(color: Float32Array, weight: Float32Array, covered: Uint8Array): { mean: [number, number, number]; count: number; p99: number } {
+export function skinMean(color: Float32Array, weight: Float32Array, covered: Uint8Array): { mean: [number, number, number]; count: number; p99: number } {
   // Every 5th texel: the statistics of ~130k skin samples are as good as of 650k, at a fifth of the cost.
   const STEP = 5;
   const lumHist = new Uint32Array(256);

@@ -117,8 +117,31 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
   }
 }
 
+/**
+ * seedTone: in place, every chart texel the photo saw poorly gets a faint sample of `tone` (weight
+ * `strength`). Push-pull then reaches for real samples where there are any nearby, and settles on the
+ * tone far from them: regions a photo can never show (ears' backs, the back of the head) come out as
+ * the person's skin tone, blending into what was seen without a seam.
+ */
+export function seedTone(color: Float32Array, weight: Float32Array, covered: Uint8Array, tone: readonly [number, number, number], strength: number): void {
+  for (let i = 0; i < weight.length; i++) {
+    const w = weight[i];
+    if (!covered[i] || w >= 1 - strength) continue;
+    const total = w + strength;
+    for (let ch = 0; ch < 3; ch++) color[3 * i + ch] = (w * color[3 * i + ch] + strength * tone[ch]) / total;
+    weight[i] = total;
+  }
+}
+
+export interface CompletionOptions {
+  /** Skin tone for regions the photo cannot show (full-head models); without it, push-pull alone fills. */
+  tone?: readonly [number, number, number];
+  /** Weight of the tone seed (default 0.1). */
+  toneStrength?: number;
+}
+
 /** Texture completion with its statistics over the chart (`texels`: the chart's texel indices). */
-export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number): CompletionStats {
+export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number, opts: CompletionOptions = {}): CompletionStats {
   const sum = () => {
     let s = 0;
     for (let k = 0; k < texels.length; k++) s += weight[texels[k]];
@@ -127,6 +150,7 @@ export function completeTexture(color: Float32Array, weight: Float32Array, cover
   const own = sum();
   completeMirrored(color, weight, covered, size);
   const mirrored = sum();
+  if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1);
   pushPullFill(color, weight, size);
   const chart = Math.max(1, texels.length);
   return { fromPhoto: own / chart, fromMirror: (mirrored - own) / chart, interpolated: 1 - mirrored / chart };

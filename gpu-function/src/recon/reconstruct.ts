@@ -12,6 +12,7 @@ import { reconstructFaceGeometry, type FaceGeometry } from './face-geometry';
 import { computeVertexNormals, planLoopSubdivision, type LoopPlan } from './subdivide';
 import { rasterizeUvTriangles, type TexelMap } from './texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from './uv-grid';
+import type { MorphResult } from '../morph/reconstruct-morph';
 
 export type UvSize = 512 | 1024;
 
@@ -40,6 +41,8 @@ export interface Reconstruction {
   completion: CompletionStats;
   specularTexels: number;
   timings: ReconstructionTimings;
+  /** Present when a morphable model (model: "ict") made the mesh. */
+  morph?: MorphResult;
 }
 
 /** The result of the geometry stage, input to the texture stage. */
@@ -69,6 +72,16 @@ export interface Reconstructor {
  * A 128 px face spreads each photo pixel over ~5 texels of a 1024 texture already.
  */
 export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx: 128 } as const;
+
+/** The bake settings a photo supports: conservative mode (512, no enhancement) when it is weak. */
+export function decideBakeMode(face: FaceLandmarks, geometry: FaceGeometry, ropts: ReconstructOptions): { uvSize: UvSize; enhance: boolean; conservative: { enabled: boolean; reasons: string[] } } {
+  const reasons: string[] = [];
+  if (face.presence < CONSERVATIVE.minPresence) reasons.push(`face presence ${face.presence.toFixed(2)} < ${CONSERVATIVE.minPresence}`);
+  if (Math.abs(geometry.pose.yaw) > CONSERVATIVE.maxAbsYawDeg) reasons.push(`yaw ${geometry.pose.yaw.toFixed(0)} deg beyond +/-${CONSERVATIVE.maxAbsYawDeg}`);
+  if (face.detection.box.width < CONSERVATIVE.minFaceWidthPx) reasons.push(`face ${face.detection.box.width.toFixed(0)} px wide < ${CONSERVATIVE.minFaceWidthPx}`);
+  const enabled = reasons.length > 0;
+  return { uvSize: enabled ? 512 : (ropts.uvSize ?? 1024), enhance: !enabled && (ropts.enhance ?? true), conservative: { enabled, reasons } };
+}
 
 /**
  * Loads the canonical face and precomputes what does not depend on the photo: the subdivided
@@ -115,13 +128,7 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       let t0 = performance.now();
       const t = { geometry: 0, subdivision: 0 };
       const geometry = reconstructFaceGeometry(face.points, canonical);
-      const reasons: string[] = [];
-      if (face.presence < CONSERVATIVE.minPresence) reasons.push(`face presence ${face.presence.toFixed(2)} < ${CONSERVATIVE.minPresence}`);
-      if (Math.abs(geometry.pose.yaw) > CONSERVATIVE.maxAbsYawDeg) reasons.push(`yaw ${geometry.pose.yaw.toFixed(0)} deg beyond +/-${CONSERVATIVE.maxAbsYawDeg}`);
-      if (face.detection.box.width < CONSERVATIVE.minFaceWidthPx) reasons.push(`face ${face.detection.box.width.toFixed(0)} px wide < ${CONSERVATIVE.minFaceWidthPx}`);
-      const conservative = reasons.length > 0;
-      const uvSize: UvSize = conservative ? 512 : (ropts.uvSize ?? 1024);
-      const enhance = !conservative && (ropts.enhance ?? true);
+      const { uvSize, enhance, conservative } = decideBakeMode(face, geometry, ropts);
       t.geometry = performance.now() - t0;
 
       t0 = performance.now();
@@ -130,7 +137,7 @@ export function createReconstructor(opts: { canonicalPath?: string; levels?: num
       for (const plan of plans) positions = plan.apply(positions);
       const mesh = { positions, uvs: topo.uvs, indices: topo.indices, normals: computeVertexNormals(positions, topo.indices) };
       t.subdivision = performance.now() - t0;
-      return { photo, geometry, baseMesh, mesh, uvSize, enhance, conservative: { enabled: conservative, reasons }, timings: t };
+      return { photo, geometry, baseMesh, mesh, uvSize, enhance, conservative, timings: t };
     },
 
     textureStage({ photo, geometry, baseMesh, mesh, uvSize, enhance, conservative, timings }) {

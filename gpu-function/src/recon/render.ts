@@ -22,6 +22,8 @@ export interface RenderOptions {
   /** Textured, or flat-shaded grey geometry with per-face normals. */
   mode: 'textured' | 'flat';
   texture?: RgbImage;
+  /** UDIM tiles instead of one texture: a triangle whose UVs lie in [k, k + 1) samples tiles[k]. */
+  tiles?: RgbImage[];
   /** Lighting: ambient + diffuse * max(0, n.l); `unlit` renders the texture as is (for photo comparison). */
   unlit?: boolean;
   background?: RgbImage | readonly [number, number, number];
@@ -133,7 +135,15 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     // Edge functions are affine in the pixel position: step them instead of recomputing.
     const d1x = (sy[c] - sy[a]) * inv;
     const d2x = -(sy[b] - sy[a]) * inv;
-    const ua = mesh.uvs[2 * a], va = mesh.uvs[2 * a + 1], ub = mesh.uvs[2 * b], vb = mesh.uvs[2 * b + 1], uc = mesh.uvs[2 * c], vc = mesh.uvs[2 * c + 1];
+    let ua = mesh.uvs[2 * a], va = mesh.uvs[2 * a + 1], ub = mesh.uvs[2 * b], vb = mesh.uvs[2 * b + 1], uc = mesh.uvs[2 * c], vc = mesh.uvs[2 * c + 1];
+    let triTex = tex;
+    if (opts.tiles) {
+      const tile = Math.max(0, Math.min(opts.tiles.length - 1, Math.floor((ua + ub + uc) / 3)));
+      triTex = opts.tiles[tile];
+      ua -= tile;
+      ub -= tile;
+      uc -= tile;
+    }
     const wa = invW[a], wb = invW[b], wc = invW[c];
     const ka = key[a], kb = key[b], kc = key[c];
     for (let y = y0; y <= y1; y++) {
@@ -175,7 +185,7 @@ export function renderMesh(opts: RenderOptions): RenderResult {
           const dot = (nx * light[0] + ny * light[1] + nz * light[2]) / (Math.sqrt(nx * nx + ny * ny + nz * nz) || 1);
           shade = 0.45 + 0.65 * (dot > 0 ? dot : 0);
         }
-        if (tex) sampleBilinear(tex, u, v, shade, out.data, o);
+        if (triTex) sampleBilinear(triTex, u, v, shade, out.data, o);
         else {
           out.data[o] = Math.min(255, 200 * shade);
           out.data[o + 1] = Math.min(255, 190 * shade);

@@ -1,7 +1,7 @@
 /**
  * The morphable-model fitter on synthetic truth made from the ICT-FaceKit pack (built from
  * ../shared/ict-facekit; skipped, saying why, without it): known identity, ARKit expression weights
- * and pose, projected to the model's 68 landmark vertices.
+ * and pose, projected to the 468 landmark correspondences on the model surface.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' :
   if (has) buildIctPack(ICT, dir);
   const pack = has ? loadModelPack(dir) : undefined!;
   const lm = has
-    ? landmarkModel({ mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count }, { vertices: pack.manifest.landmarks68! })
+    ? landmarkModel({ mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count }, { vertices: pack.correspondence.vertices, barycentric: pack.correspondence.barycentric })
     : undefined!;
   const names = has ? pack.manifest.expression.names : [];
 
