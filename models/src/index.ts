@@ -14,6 +14,11 @@ export const MODEL_CATALOG = catalog;
 const MODELS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const MODELS_BUILD_DIR = process.env.FACERECON_MODELS_DIR ?? join(MODELS_ROOT, 'build');
 
+/** Where `npm run models:ict` writes the ICT-FaceKit pack by default. */
+export function ictPackDir(dir = MODELS_BUILD_DIR): string {
+  return join(dir, 'ict');
+}
+
 export function onnxModelPath(id: FaceModelId, dir = MODELS_BUILD_DIR): string {
   return join(dir, `${id}.onnx`);
 }

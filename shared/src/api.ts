@@ -4,8 +4,11 @@
  */
 import { z } from 'zod';
 
-export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_grid', 'glb', 'preview', 'preview_geometry', 'result'] as const;
+export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_grid', 'glb', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
+
+export const MODELS = ['mediapipe', 'ict'] as const;
+export type FaceModelName = (typeof MODELS)[number];
 
 /** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
 export const OUTPUT_FORMATS = ['obj', 'glb', 'texture', 'texture_grid', 'preview'] as const;
@@ -26,6 +29,13 @@ export const ReconstructOptionsSchema = z.object({
       return [...new Set(list)] as Array<(typeof OUTPUT_FORMATS)[number]>;
     }),
   lang: z.enum(['en', 'zh']).default('en'),
+  /**
+   * The face model: `mediapipe` (default, always installed) reconstructs the face area in MediaPipe's
+   * 468-point topology; `ict` fits ICT-FaceKit's full head (ears, neck, eyes, teeth) and returns
+   * identity and ARKit expression coefficients. A deployment without the ICT pack answers
+   * MODEL_NOT_INSTALLED.
+   */
+  model: z.enum(MODELS).default('mediapipe'),
 });
 export type ReconstructOptions = z.output<typeof ReconstructOptionsSchema>;
 
@@ -50,6 +60,16 @@ export const ReconstructResponseSchema = z.object({
   conservative: z.boolean(),
   conservative_reasons: z.array(z.string()),
   uv_size: z.union([z.literal(512), z.literal(1024)]),
+  model: z.enum(MODELS),
+  /** Present for model=ict: what an avatar pipeline stores (identity) and drives (ARKit weights). */
+  morph: z
+    .object({
+      model: z.string(),
+      identity: z.array(z.number()),
+      expressions: z.record(z.string(), z.number().min(0).max(1)),
+      fit_rms_mm: z.number(),
+    })
+    .optional(),
   timings_ms: z.object({ preprocess: z.number(), geometry: z.number(), texture: z.number(), export: z.number(), upload: z.number(), total: z.number() }),
 });
 export type ReconstructResponse = z.infer<typeof ReconstructResponseSchema>;

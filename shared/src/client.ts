@@ -19,6 +19,8 @@ export interface ReconstructRequest {
   uvSize?: 512 | 1024;
   formats?: Array<'obj' | 'glb' | 'texture' | 'texture_grid' | 'preview'>;
   lang?: 'en' | 'zh';
+  /** 'mediapipe' (default): the face area; 'ict': the full head with identity and ARKit expression weights. */
+  model?: 'mediapipe' | 'ict';
   /** Reuse across retries of the same photo: the API answers a retry with the first result, uncharged. */
   idempotencyKey?: string;
   onStage?: (stage: Stage, elapsedMs: number) => void;
@@ -54,6 +56,7 @@ export class FaceReconClient {
     if (req.uvSize) q.set('uv_size', String(req.uvSize));
     if (req.formats) q.set('formats', req.formats.join(','));
     if (req.lang) q.set('lang', req.lang);
+    if (req.model) q.set('model', req.model);
     const body: Blob = req.photo instanceof Uint8Array ? new Blob([new Uint8Array(req.photo)]) : req.photo;
     const res = await this.f(`${this.opts.baseUrl}${CLIENT_PATHS.reconstructions}${q.size ? `?${q}` : ''}`, {
       method: 'POST',

@@ -36,7 +36,7 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
     const images = form.getAll('image');
     if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
     const fields: Record<string, string> = {};
-    for (const k of ['uv_size', 'formats', 'lang']) {
+    for (const k of ['uv_size', 'formats', 'lang', 'model']) {
       const v = form.getAll(k);
       if (v.length > 1) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${k} given ${v.length} times` });
       if (typeof v[0] === 'string') fields[k] = v[0];
@@ -80,7 +80,7 @@ reconstructions.post('/', async (c) => {
 
   if ((await billedThisMonth(c.env.DB, key.id)) >= key.monthly_quota) return fail('QUOTA_EXCEEDED');
 
-  const query = new URLSearchParams({ uv_size: String(options.uv_size), formats: options.formats.join(','), lang: options.lang });
+  const query = new URLSearchParams({ uv_size: String(options.uv_size), formats: options.formats.join(','), lang: options.lang, model: options.model });
   let idem = false;
   if (idemKey) {
     const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${query}`);

@@ -24,7 +24,10 @@ import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
 import { fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from './fit-3dmm';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from './head-topology';
-import type { MorphableModel } from './model-pack';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ictPackDir } from '@facerecon/models';
+import { loadModelPack, type MorphableModel } from './model-pack';
 
 /** MediaPipe's face-oval landmarks: silhouette points, whose surface position drifts with yaw. */
 export const FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109];
@@ -324,6 +327,17 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
       };
     },
   };
+}
+
+/**
+ * The ICT pack named by FACERECON_ICT_PACK, or the default build when present. A named pack that does
+ * not load stops start-up (ModelPackError names the file): never a half-loaded model.
+ */
+export function loadMorphReconstructor(setting: string | undefined, base: { canonical: CanonicalFace }): MorphReconstructor | undefined {
+  if (setting === 'off') return undefined;
+  const dir = setting ?? ictPackDir();
+  if (setting === undefined && !existsSync(join(dir, 'manifest.json'))) return undefined;
+  return createMorphReconstructor({ pack: loadModelPack(dir), canonical: base.canonical });
 }
 
 /** The palette tile (tile 2) the renderer samples for flat-colour groups. */

@@ -9,11 +9,14 @@ import { writeGlb } from './export-glb';
 import { writeMtl, writeObj } from './export-obj';
 import type { Reconstruction } from './reconstruct';
 import { renderMesh } from './render';
+import { expressionTargets, expressionWeights, headMaterials, headMesh } from '../morph/morph-export';
+import { paletteTexture } from '../morph/reconstruct-morph';
 
 export const ASSET_NAMES = {
   obj: 'face.obj',
   mtl: 'face.mtl',
   texture: 'texture.png',
+  textureHead: 'texture_head.png',
   textureGrid: 'texture_grid.png',
   glb: 'face.glb',
   preview: 'preview.png',
@@ -27,6 +30,7 @@ export const ASSET_TYPES: Record<AssetKey, string> = {
   obj: 'text/plain',
   mtl: 'text/plain',
   texture: 'image/png',
+  textureHead: 'image/png',
   textureGrid: 'image/png',
   glb: 'model/gltf-binary',
   preview: 'image/png',
@@ -37,7 +41,8 @@ export const ASSET_TYPES: Record<AssetKey, string> = {
 export interface ExportTimings { png: number; obj: number; glb: number; preview: number }
 
 export interface ExportedAssets {
-  files: Record<AssetKey, Uint8Array>;
+  /** Every asset; textureHead only for a full-head (morphable-model) reconstruction. */
+  files: Record<Exclude<AssetKey, 'textureHead'>, Uint8Array> & { textureHead?: Uint8Array };
   timings: ExportTimings;
 }
 
@@ -46,7 +51,8 @@ export const PREVIEW_VIEW = { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 2
 
 export function renderPreviews(recon: Reconstruction, size = 512): { preview: RgbImage; geometry: RgbImage } {
   const geometry = createRgbImage(size, size);
-  const preview = renderMesh({ mesh: recon.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', texture: recon.texture, flatTarget: geometry }).image;
+  const textures = recon.morph ? { tiles: [recon.texture, recon.morph.headTexture, paletteTexture(recon.morph.palette)] } : { texture: recon.texture };
+  const preview = renderMesh({ mesh: recon.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', ...textures, flatTarget: geometry }).image;
   return { preview, geometry };
 }
 
@@ -54,25 +60,63 @@ export async function exportAssets(recon: Reconstruction, extra: { result: objec
   const timings: ExportTimings = { png: 0, obj: 0, glb: 0, preview: 0 };
   // The texture PNGs encode on libuv's pool while the previews render on this thread.
   let t = performance.now();
-  const texturePngs = Promise.all([encodePng(recon.texture), encodePng(recon.textureGrid)]);
+  const texturePngs = Promise.all([encodePng(recon.texture), encodePng(recon.textureGrid), recon.morph ? encodePng(recon.morph.headTexture) : undefined]);
   const tp = performance.now();
   const { preview, geometry } = renderPreviews(recon);
   timings.preview = performance.now() - tp;
-  const [[texture, textureGrid], previewPng, geometryPng] = await Promise.all([texturePngs, encodePng(preview), encodePng(geometry)]);
+  const [[texture, textureGrid, textureHead], previewPng, geometryPng] = await Promise.all([texturePngs, encodePng(preview), encodePng(geometry)]);
   timings.png = performance.now() - t - timings.preview;
   t = performance.now();
   const enc = new TextEncoder();
-  const obj = enc.encode(writeObj(recon.mesh, { mtl: ASSET_NAMES.mtl, texture: ASSET_NAMES.texture }));
-  const mtl = enc.encode(writeMtl({ mtl: ASSET_NAMES.mtl, texture: ASSET_NAMES.texture }));
-  timings.obj = performance.now() - t;
-  t = performance.now();
-  const glb = writeGlb({ mesh: recon.mesh, texturePng: texture });
+  const names = { mtl: ASSET_NAMES.mtl, texture: ASSET_NAMES.texture };
+  let obj: Uint8Array;
+  let mtl: Uint8Array;
+  let glb: Uint8Array;
+  if (recon.morph && textureHead) {
+    const m = recon.morph;
+    const mats = headMaterials(m, { texture: ASSET_NAMES.texture, textureHead: ASSET_NAMES.textureHead });
+    const groups = m.topology.groups.map((g, i) => ({ start: g.start, count: g.count, material: mats[i] }));
+    obj = enc.encode(writeObj(headMesh(m, recon.mesh, false), { ...names, groups }));
+    mtl = enc.encode(writeMtl({ ...names, groups }));
+    timings.obj = performance.now() - t;
+    t = performance.now();
+    const pngOf = (file: string) => (file === ASSET_NAMES.texture ? texture : textureHead);
+    glb = writeGlb({
+      mesh: headMesh(m, recon.mesh, true),
+      materials: mats.map((x) => ({ name: x.name, color: x.color, texturePng: x.texture ? pngOf(x.texture) : undefined })),
+      groups: m.topology.groups.map((g, i) => ({ start: g.start, count: g.count, material: i })),
+      morphTargets: expressionTargets(m),
+      morphWeights: m.expression,
+      name: 'head',
+    });
+  } else {
+    obj = enc.encode(writeObj(recon.mesh, names));
+    mtl = enc.encode(writeMtl(names));
+    timings.obj = performance.now() - t;
+    t = performance.now();
+    glb = writeGlb({ mesh: recon.mesh, texturePng: texture });
+  }
   timings.glb = performance.now() - t;
   const result = enc.encode(JSON.stringify(extra.result, null, 2));
-  return { files: { obj, mtl, texture, textureGrid, glb, preview: previewPng, previewGeometry: geometryPng, result }, timings };
+  return { files: { obj, mtl, texture, textureGrid, glb, preview: previewPng, previewGeometry: geometryPng, result, ...(textureHead ? { textureHead } : {}) }, timings };
 }
 
 const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The morphable-model part of the result: what an avatar pipeline stores and drives. */
+export function morphJson(recon: Reconstruction): object {
+  const m = recon.morph!;
+  return {
+    model: m.model,
+    licence: m.pack.manifest.licence,
+    identity: Array.from(m.identity, (x) => r(x, 4)),
+    identity_names: m.pack.manifest.identity.names,
+    expressions: expressionWeights(m),
+    expression_convention: 'ARKit blendshape names and ranges: 0 = neutral, 1 = the full blendshape',
+    fit: { rms_mm: r(m.fit.rmsMm, 3), iterations: m.fit.iterations, converged: m.fit.converged, scale: r(m.fit.scale, 4), landmarks: m.fit.landmarks },
+    textures: { face: `${ASSET_NAMES.texture} (UV tile 1001, u in [0, 1))`, head: `${ASSET_NAMES.textureHead} (UV tile 1002, u in [1, 2) in the model's own UVs; stored tile-local in the OBJ and GLB)` },
+  };
+}
 
 /** The result JSON: landmarks (2D photo px and 3D head-frame mm), pose, camera, scale prior, quality. */
 export function reconstructionResultJson(face: FaceLandmarks, recon: Reconstruction, timings: Record<string, number>): object {
@@ -110,7 +154,10 @@ export function reconstructionResultJson(face: FaceLandmarks, recon: Reconstruct
       colour: recon.colour,
       specular_texels_downweighted: recon.specularTexels,
     },
-    mesh: { vertices: recon.mesh.positions.length / 3, triangles: recon.mesh.indices.length / 3, subdivision: 'Loop, 2 levels, from MediaPipe canonical topology (468 vertices, 898 triangles)' },
+    mesh: recon.morph
+      ? { vertices: recon.mesh.positions.length / 3, triangles: recon.mesh.indices.length / 3, model: recon.morph.model, parts: recon.morph.topology.groups.map((g) => g.name), note: 'full head in the model\'s topology; vertices split at UV seams; the OBJ carries the fitted expression, the GLB the neutral face with one morph target per ARKit blendshape and the fitted weights as defaults' }
+      : { vertices: recon.mesh.positions.length / 3, triangles: recon.mesh.indices.length / 3, subdivision: 'Loop, 2 levels, from MediaPipe canonical topology (468 vertices, 898 triangles)' },
+    ...(recon.morph ? { morph: morphJson(recon) } : {}),
     landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
     timings_ms: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, r(v)])),
   };

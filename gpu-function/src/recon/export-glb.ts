@@ -1,18 +1,50 @@
 /**
- * glTF 2.0 binary (GLB): one mesh with POSITION (metres, with the min/max the spec requires), NORMAL,
- * TEXCOORD_0 (glTF's top-left UV origin, the same as ours), uint32 indices, and the PNG texture
- * embedded as a buffer view. Layout per the glTF 2.0 spec, section "GLB File Format Specification":
- * 12-byte header, a JSON chunk padded with spaces and a BIN chunk padded with zeros, all 4-aligned.
+ * glTF 2.0 binary (GLB): one mesh whose primitives share POSITION (metres, with the min/max the spec
+ * requires), NORMAL and TEXCOORD_0 (glTF's top-left UV origin, the same as ours) and differ in their
+ * uint32 index range and material; PNG textures embedded as buffer views. Optional morph targets
+ * (glTF 2.0 section 3.7.2.2) carry POSITION displacements as sparse accessors (only the vertices a
+ * blendshape moves are stored), named in mesh.extras.targetNames (the convention three.js, Blender and
+ * Babylon read), with the fitted weights as the mesh's default weights.
+ * Layout per the spec's "GLB File Format Specification": 12-byte header, a JSON chunk padded with
+ * spaces and a BIN chunk padded with zeros, all 4-aligned.
  */
 import type { TriMesh } from '@facerecon/shared';
 
+export interface GlbMaterial {
+  name: string;
+  /** PNG bytes of the base colour texture... */
+  texturePng?: Uint8Array;
+  /** ...or a flat sRGB colour (0..255). */
+  color?: readonly [number, number, number];
+}
+
+export interface GlbMorphTarget {
+  name: string;
+  /** Vertices the target moves, strictly increasing. */
+  indices: Uint32Array;
+  /** Their displacements, mm (indices.length x 3). */
+  deltas: Float32Array;
+}
+
 export interface GlbOptions {
   mesh: TriMesh & { normals: Float32Array };
-  texturePng: Uint8Array;
+  /** Shorthand for one textured material over the whole mesh. */
+  texturePng?: Uint8Array;
+  materials?: GlbMaterial[];
+  /** Index ranges of mesh.indices and their material (default: all indices, material 0). */
+  groups?: Array<{ start: number; count: number; material: number; name?: string }>;
+  morphTargets?: GlbMorphTarget[];
+  /** Default morph weights (one per target). */
+  morphWeights?: ArrayLike<number>;
   unitsPerMm?: number;
   name?: string;
   generator?: string;
 }
+
+const srgbToLinear = (v: number) => {
+  const c = v / 255;
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+};
 
 export function writeGlb(opts: GlbOptions): Uint8Array {
   const { mesh } = opts;
@@ -26,6 +58,9 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
     min[i % 3] = Math.min(min[i % 3], pos[i]);
     max[i % 3] = Math.max(max[i % 3], pos[i]);
   }
+  const materials = opts.materials ?? [{ name: 'face', texturePng: opts.texturePng }];
+  const groups = opts.groups ?? [{ start: 0, count: mesh.indices.length, material: 0 }];
+
   const parts: Uint8Array[] = [];
   const views: Array<{ buffer: 0; byteOffset: number; byteLength: number; target?: number }> = [];
   let offset = 0;
@@ -43,29 +78,66 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
   const bytesOf = (a: Float32Array | Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const ARRAY_BUFFER = 34962;
   const ELEMENT_ARRAY_BUFFER = 34963;
-  const vPos = add(bytesOf(pos), ARRAY_BUFFER);
-  const vNrm = add(bytesOf(mesh.normals), ARRAY_BUFFER);
-  const vUv = add(bytesOf(mesh.uvs), ARRAY_BUFFER);
-  const vIdx = add(bytesOf(mesh.indices), ELEMENT_ARRAY_BUFFER);
-  const vImg = add(opts.texturePng);
   const FLOAT = 5126;
   const UNSIGNED_INT = 5125;
+  const accessors: object[] = [];
+  const accessor = (a: object) => accessors.push(a) - 1;
+
+  const aPos = accessor({ bufferView: add(bytesOf(pos), ARRAY_BUFFER), componentType: FLOAT, count: n, type: 'VEC3', min, max });
+  const aNrm = accessor({ bufferView: add(bytesOf(mesh.normals), ARRAY_BUFFER), componentType: FLOAT, count: n, type: 'VEC3' });
+  const aUv = accessor({ bufferView: add(bytesOf(mesh.uvs), ARRAY_BUFFER), componentType: FLOAT, count: n, type: 'VEC2' });
+  const vIdx = add(bytesOf(mesh.indices), ELEMENT_ARRAY_BUFFER);
+  const aIdx = groups.map((g) => accessor({ bufferView: vIdx, byteOffset: g.start * 4, componentType: UNSIGNED_INT, count: g.count, type: 'SCALAR' }));
+
+  const images: object[] = [];
+  const textures: object[] = [];
+  const gltfMaterials = materials.map((m) => {
+    const pbr: Record<string, unknown> = { metallicFactor: 0, roughnessFactor: 0.85 };
+    if (m.texturePng) {
+      images.push({ bufferView: add(m.texturePng), mimeType: 'image/png' });
+      pbr.baseColorTexture = { index: textures.push({ sampler: 0, source: images.length - 1 }) - 1 };
+    } else if (m.color) {
+      pbr.baseColorFactor = [...m.color.map(srgbToLinear), 1];
+    }
+    return { name: m.name, pbrMetallicRoughness: pbr };
+  });
+
+  const targets = (opts.morphTargets ?? []).map((t) => {
+    const d = new Float32Array(t.deltas.length);
+    const tmin = [0, 0, 0];
+    const tmax = [0, 0, 0];
+    for (let i = 0; i < d.length; i++) {
+      d[i] = t.deltas[i] * k;
+      tmin[i % 3] = Math.min(tmin[i % 3], d[i]);
+      tmax[i % 3] = Math.max(tmax[i % 3], d[i]);
+    }
+    for (let i = 1; i < t.indices.length; i++) if (t.indices[i] <= t.indices[i - 1]) throw new RangeError(`morph target ${t.name}: indices not strictly increasing`);
+    // With no displaced vertex the accessor is all zeros, which glTF expresses by leaving out bufferView.
+    const sparse = t.indices.length
+      ? { sparse: { count: t.indices.length, indices: { bufferView: add(bytesOf(t.indices)), componentType: UNSIGNED_INT }, values: { bufferView: add(bytesOf(d)) } } }
+      : {};
+    return { POSITION: accessor({ componentType: FLOAT, count: n, type: 'VEC3', min: tmin, max: tmax, ...sparse }) };
+  });
+  const morph = targets.length
+    ? { weights: Array.from({ length: targets.length }, (_, i) => Math.round((opts.morphWeights?.[i] ?? 0) * 1e4) / 1e4), extras: { targetNames: opts.morphTargets!.map((t) => t.name) } }
+    : {};
+
+  const name = opts.name ?? 'face';
   const json = {
     asset: { version: '2.0', generator: opts.generator ?? 'facerecon' },
     scene: 0,
     scenes: [{ nodes: [0] }],
-    nodes: [{ mesh: 0, name: opts.name ?? 'face' }],
-    meshes: [{ name: opts.name ?? 'face', primitives: [{ attributes: { POSITION: 0, NORMAL: 1, TEXCOORD_0: 2 }, indices: 3, material: 0, mode: 4 }] }],
-    materials: [{ name: 'face', pbrMetallicRoughness: { baseColorTexture: { index: 0 }, metallicFactor: 0, roughnessFactor: 0.85 } }],
-    textures: [{ sampler: 0, source: 0 }],
-    images: [{ bufferView: vImg, mimeType: 'image/png' }],
-    samplers: [{ magFilter: 9729, minFilter: 9987, wrapS: 33071, wrapT: 33071 }],
-    accessors: [
-      { bufferView: vPos, componentType: FLOAT, count: n, type: 'VEC3', min, max },
-      { bufferView: vNrm, componentType: FLOAT, count: n, type: 'VEC3' },
-      { bufferView: vUv, componentType: FLOAT, count: n, type: 'VEC2' },
-      { bufferView: vIdx, componentType: UNSIGNED_INT, count: mesh.indices.length, type: 'SCALAR' },
+    nodes: [{ mesh: 0, name }],
+    meshes: [
+      {
+        name,
+        primitives: groups.map((g, i) => ({ attributes: { POSITION: aPos, NORMAL: aNrm, TEXCOORD_0: aUv }, indices: aIdx[i], material: g.material, mode: 4, ...(targets.length ? { targets } : {}) })),
+        ...morph,
+      },
     ],
+    materials: gltfMaterials,
+    ...(textures.length ? { textures, images, samplers: [{ magFilter: 9729, minFilter: 9987, wrapS: 33071, wrapT: 33071 }] } : {}),
+    accessors,
     bufferViews: views,
     buffers: [{ byteLength: offset }],
   };

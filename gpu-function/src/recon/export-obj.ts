@@ -11,6 +11,15 @@ export interface ObjNames {
   /** File name of the texture, as referenced by `map_Kd`. */
   texture: string;
   material?: string;
+  /** Several materials: each index range of the mesh (in indices, a multiple of 3) with its material. */
+  groups?: Array<{ start: number; count: number; material: ObjMaterial }>;
+}
+
+export interface ObjMaterial {
+  name: string;
+  /** Texture file (map_Kd), or a flat sRGB colour 0..255 (Kd). */
+  texture?: string;
+  color?: readonly [number, number, number];
 }
 
 const f6 = (x: number) => (Math.round(x * 1e6) / 1e6).toString();
@@ -49,12 +58,23 @@ export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNa
   const blocks = topologyBlocks(mesh.uvs, mesh.indices);
   lines.push(blocks.vt);
   for (let i = 0; i < n; i++) lines.push(`vn ${f6(mesh.normals[3 * i])} ${f6(mesh.normals[3 * i + 1])} ${f6(mesh.normals[3 * i + 2])}`);
-  lines.push(`usemtl ${material}`, 's 1', blocks.f);
+  if (!names.groups) lines.push(`usemtl ${material}`, 's 1', blocks.f);
+  else {
+    // blocks.f holds one line per triangle, in index order: each group is a run of its lines.
+    const f = blocks.f.split('\n');
+    for (const g of names.groups) lines.push(`g ${g.material.name}`, `usemtl ${g.material.name}`, 's 1', ...f.slice(g.start / 3, (g.start + g.count) / 3));
+  }
   return `${lines.join('\n')}\n`;
 }
 
 export function writeMtl(names: ObjNames): string {
-  return [`# facerecon material`, `newmtl ${names.material ?? 'face'}`, 'Ka 1 1 1', 'Kd 1 1 1', 'Ks 0 0 0', 'Ns 10', 'd 1', 'illum 1', `map_Kd ${names.texture}`, ''].join('\n');
+  const mats = names.groups ? [...new Map(names.groups.map((g) => [g.material.name, g.material])).values()] : [{ name: names.material ?? 'face', texture: names.texture }];
+  const lines = ['# facerecon material'];
+  for (const m of mats) {
+    const kd = m.color ? m.color.map((c) => f6(c / 255)).join(' ') : '1 1 1';
+    lines.push(`newmtl ${m.name}`, 'Ka 1 1 1', `Kd ${kd}`, 'Ks 0 0 0', 'Ns 10', 'd 1', 'illum 1', ...(m.texture ? [`map_Kd ${m.texture}`] : []), '');
+  }
+  return lines.join('\n');
 }
 
 /** Counts of an OBJ's records, for round-trip checks. */

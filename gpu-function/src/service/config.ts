@@ -21,6 +21,11 @@ const EnvSchema = z.object({
   FACERECON_QUEUE_MAX: z.coerce.number().int().min(0).default(8),
   FACERECON_DEADLINE_MS: int(30_000),
   FACERECON_MAX_BODY_BYTES: int(15 * 1024 * 1024),
+  /**
+   * The ICT-FaceKit pack for model=ict: unset loads models/build/ict when it is there (else the model
+   * is simply not installed); a path must load or start-up fails; "off" disables it.
+   */
+  FACERECON_ICT_PACK: z.string().optional(),
   FACERECON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
   S3_ENDPOINT: z.string().url().optional(),
   S3_REGION: z.string().default('auto'),

@@ -7,13 +7,17 @@
 import { FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
 import { decodeImage } from '../adapters/image-io';
 import type { FaceLandmarker } from '../face/landmarker';
+import { expressionWeights } from '../morph/morph-export';
 import { ASSET_TYPES, exportAssets, reconstructionResultJson, type AssetKey } from '../recon/assets';
 import type { Reconstructor } from '../recon/reconstruct';
+import type { MorphReconstructor } from '../morph/reconstruct-morph';
 import type { AssetStore } from './store/types';
 
 export interface PipelineDeps {
   landmarker: FaceLandmarker;
   reconstructor: Reconstructor;
+  /** The full-head path (model=ict), when its pack is installed. */
+  morphReconstructor?: MorphReconstructor;
   store: AssetStore;
   ttlSeconds: number;
 }
@@ -28,6 +32,7 @@ const FILE_OF: Record<AssetKind, { key: AssetKey; file: string }> = {
   obj: { key: 'obj', file: 'face.obj' },
   mtl: { key: 'mtl', file: 'face.mtl' },
   texture: { key: 'texture', file: 'texture.png' },
+  texture_head: { key: 'textureHead', file: 'texture_head.png' },
   texture_grid: { key: 'textureGrid', file: 'texture_grid.png' },
   glb: { key: 'glb', file: 'face.glb' },
   preview: { key: 'preview', file: 'preview.png' },
@@ -35,13 +40,15 @@ const FILE_OF: Record<AssetKind, { key: AssetKey; file: string }> = {
   result: { key: 'result', file: 'result.json' },
 };
 
-function kindsFor(formats: ReconstructOptions['formats']): AssetKind[] {
+function kindsFor(formats: ReconstructOptions['formats'], fullHead: boolean): AssetKind[] {
   const kinds = new Set<AssetKind>(['result']);
   for (const f of formats) {
     if (f === 'obj') kinds.add('obj').add('mtl').add('texture'); // the OBJ is useless without its MTL and texture
     else if (f === 'preview') kinds.add('preview').add('preview_geometry');
     else kinds.add(f);
   }
+  // A full head has a second texture tile (back of the head), which its OBJ references too.
+  if (fullHead && (kinds.has('texture') || kinds.has('obj'))) kinds.add('texture_head');
   return [...kinds];
 }
 
@@ -58,16 +65,25 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   };
   // A deadline may already have passed while queued.
   if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
+  const morph = options.model === 'ict' ? deps.morphReconstructor : undefined;
+  if (options.model === 'ict' && !morph) throw new FaceReconError('MODEL_NOT_INSTALLED', { detail: 'model "ict": no ICT-FaceKit pack on this service (FACERECON_ICT_PACK)' });
 
   const { image } = await decodeImage(bytes);
   const lm = await deps.landmarker.landmarks(image);
   if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
   done('preprocess');
 
-  const stage = deps.reconstructor.geometryStage(image, lm.face, { uvSize: options.uv_size });
-  done('geometry');
-
-  const recon = deps.reconstructor.textureStage(stage);
+  const ropts = { uvSize: options.uv_size };
+  let recon;
+  if (morph) {
+    const stage = morph.geometryStage(image, lm.face, ropts);
+    done('geometry');
+    recon = morph.textureStage(stage);
+  } else {
+    const stage = deps.reconstructor.geometryStage(image, lm.face, ropts);
+    done('geometry');
+    recon = deps.reconstructor.textureStage(stage);
+  }
   done('texture');
 
   const resultJson = reconstructionResultJson(lm.face, recon, { ...lm.timings, ...recon.timings }) as {
@@ -80,7 +96,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   const exported = await exportAssets(recon, { result: resultJson });
   done('export');
 
-  const kinds = kindsFor(options.formats);
+  const kinds = kindsFor(options.formats, !!recon.morph);
   const day = new Date().toISOString().slice(0, 10);
   const prefix = `${day}/${ctx.requestId}`;
   const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
@@ -90,6 +106,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
       kinds.map(async (kind) => {
         const { key, file } = FILE_OF[kind];
         const body = exported.files[key];
+        if (!body) throw new Error(`asset ${kind} was not exported`);
         await deps.store.put(`${prefix}/${file}`, body, ASSET_TYPES[key]);
         assets[kind] = { url: '', content_type: ASSET_TYPES[key], bytes: body.byteLength, expires_at: expiresAt };
       }),
@@ -115,6 +132,8 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     conservative: recon.conservative.enabled,
     conservative_reasons: recon.conservative.reasons,
     uv_size: recon.uvSize,
+    model: options.model,
+    ...(recon.morph ? { morph: { model: recon.morph.model, identity: Array.from(recon.morph.identity, (x) => Math.round(x * 1e4) / 1e4), expressions: expressionWeights(recon.morph), fit_rms_mm: r(recon.morph.fit.rmsMm) } } : {}),
     timings_ms: { preprocess: r(timings.preprocess), geometry: r(timings.geometry), texture: r(timings.texture), export: r(timings.export), upload: r(timings.upload), total: r(performance.now() - t0) },
   };
 }

@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { hmacSha256Hex } from '@facerecon/shared';
 import { createFaceLandmarker, type FaceLandmarker } from '../face/landmarker';
 import { createReconstructor, type Reconstructor } from '../recon/reconstruct';
+import { loadMorphReconstructor, type MorphReconstructor } from '../morph/reconstruct-morph';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import { createLogger, type Logger } from './logger';
@@ -28,6 +29,8 @@ export interface RunningService {
 export interface ServiceParts {
   landmarker?: FaceLandmarker;
   reconstructor?: Reconstructor;
+  /** The full-head path; null: not installed (whatever the config says). */
+  morphReconstructor?: MorphReconstructor | null;
   store?: AssetStore;
   logger?: Logger;
 }
@@ -36,6 +39,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
   const logger = parts.logger ?? createLogger(config.FACERECON_LOG_LEVEL);
   const landmarker = parts.landmarker ?? (await createFaceLandmarker());
   const reconstructor = parts.reconstructor ?? createReconstructor();
+  const morphReconstructor = parts.morphReconstructor === undefined ? loadMorphReconstructor(config.FACERECON_ICT_PACK, reconstructor) : (parts.morphReconstructor ?? undefined);
   const assetSecret = config.FACERECON_ASSET_SECRET ?? (await hmacSha256Hex(config.FACERECON_SIGNING_SECRET, 'facerecon asset urls'));
   const store =
     parts.store ??
@@ -64,6 +68,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
   const app = createApp({
     landmarker,
     reconstructor,
+    morphReconstructor,
     store,
     ttlSeconds: config.FACERECON_ASSET_TTL_S,
     queue,
@@ -92,7 +97,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
         }, config.FACERECON_SWEEP_INTERVAL_S * 1000)
       : undefined;
   sweeper?.unref();
-  logger.info({ port, provider: landmarker.provider, store: store.kind, concurrency: config.FACERECON_CONCURRENCY }, 'gpu-function ready');
+  logger.info({ port, provider: landmarker.provider, store: store.kind, concurrency: config.FACERECON_CONCURRENCY, models: ['mediapipe', ...(morphReconstructor ? ['ict'] : [])] }, 'gpu-function ready');
 
   return {
     url: `http://${config.HOST}:${port}`,
