@@ -67,6 +67,8 @@ export interface LocalStackOptions {
   edgeUpstream?: (gpuUrl: string) => string;
   /** Extra edge variables (e.g. UPSTREAM_TIMEOUT_MS). */
   edgeVars?: Record<string, string>;
+  /** Extra gpu-function variables (e.g. FACERECON_ICT_PACK). */
+  gpuEnv?: Record<string, string>;
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -79,6 +81,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     PORT: String(gpuPort),
     FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn',
     ...(opts.storeDir ? { FACERECON_LOCAL_STORE_DIR: opts.storeDir } : {}),
+    ...opts.gpuEnv,
   });
   let gpu: Awaited<ReturnType<typeof startService>> | undefined = await startService(gpuConfig, opts.parts);
   const gpuUrl = gpu.url;

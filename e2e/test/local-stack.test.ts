@@ -17,10 +17,18 @@ import { parseObjCounts } from '../../gpu-function/src/recon/export-obj';
 import { rotatePixelsCcw } from '../../gpu-function/test/image-ops';
 import { fixture, SHARED_PHOTOS, hasSharedPhotos } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { buildIctPack } from '../../models/scripts/build-ict';
+
+const ICT = join(import.meta.dirname, '../../../shared/ict-facekit');
+const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
 
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStack({ keyRate: 600, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')) });
+  // The ICT pack is built from the team's subset when it is there; otherwise the model is off, and
+  // model=ict must be refused cleanly through the whole stack.
+  const ictPack = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');
+  if (hasIct) buildIctPack(ICT, ictPack);
+  stack = await startLocalStack({ keyRate: 600, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: hasIct ? ictPack : 'off' } });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
@@ -79,6 +87,30 @@ describe(`the local stack end to end (${photos.length} real photos${hasSharedPho
     expect(outBytes).toBeLessThan(inBytes);
     const r = ReconstructResponseSchema.parse(await res.json());
     expect(Math.abs(r.pose.roll_deg)).toBeLessThan(15); // upright: the EXIF turn was applied before re-encoding
+  });
+
+  it(`model=ict through the real stack: ${hasIct ? 'the full head with ARKit weights, billed once' : '501 MODEL_NOT_INSTALLED, not billed (../shared/ict-facekit absent, so the stack runs without the pack)'}`, async () => {
+    const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
+    const before = await usage();
+    const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?model=ict&formats=glb,texture`, {
+      method: 'POST',
+      body: new Uint8Array(readFileSync(fixture('astronaut.png'))),
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/octet-stream', 'accept-language': 'zh' },
+    });
+    const body = (await res.json()) as ReconstructResponse & { error?: { code: string; message: string } };
+    if (!hasIct) {
+      expect(res.status).toBe(501);
+      expect(body.error).toMatchObject({ code: 'MODEL_NOT_INSTALLED', message: '此服务未安装所请求的人脸模型' });
+      expect(await usage()).toBe(before);
+      return;
+    }
+    expect(res.status).toBe(200);
+    const r = ReconstructResponseSchema.parse(body);
+    expect(Object.keys(r.assets).sort()).toEqual(['glb', 'result', 'texture', 'texture_head']);
+    expect(r.morph!.expressions.jawOpen).toBeGreaterThanOrEqual(0);
+    const glb = new Uint8Array(await (await fetch(r.assets.glb!.url)).arrayBuffer());
+    expect((await gltfValidator.validateBytes(glb)).issues.numErrors).toBe(0);
+    expect(await usage()).toBe(before + 1);
   });
 
   it('a group photo is refused with MULTIPLE_FACES (en/zh) and not billed', async () => {

@@ -159,6 +159,20 @@ describe('forwarding and billing', () => {
     expect(await usageRows(k.id)).toEqual([{ outcome: 'MULTIPLE_FACES', billed: 0 }]);
   });
 
+  it('forwards model=ict; an unknown model is a 400 before any work; MODEL_NOT_INSTALLED is relayed, not retried, unbilled', async () => {
+    const k = await createKey();
+    const bogus = await post(k.key, await makePng(300, 300), {}, '?model=flame');
+    expect(bogus.status).toBe(400);
+    expect(calls).toHaveLength(0);
+    reply = () => HttpResponse.json({ error: { code: 'MODEL_NOT_INSTALLED', message: 'x', request_id: 'internal-id' } }, { status: 501 });
+    const res = await post(k.key, await makePng(300, 300), {}, '?model=ict');
+    expect(res.status).toBe(501);
+    expect((await res.json<{ error: { code: string; message: string; hint: string } }>()).error).toMatchObject({ code: 'MODEL_NOT_INSTALLED', message: 'The requested face model is not installed on this service' });
+    expect(calls).toHaveLength(1);
+    expect(new URL(calls[0].url).searchParams.get('model')).toBe('ict');
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'INVALID_REQUEST', billed: 0 }, { outcome: 'MODEL_NOT_INSTALLED', billed: 0 }]);
+  });
+
   it('retries once after a 503 and never leaks upstream internals on a 500', async () => {
     const k = await createKey();
     reply = (n) => (n === 1 ? new HttpResponse(null, { status: 503, headers: { 'retry-after': '0' } }) : HttpResponse.json(fakeResult()));

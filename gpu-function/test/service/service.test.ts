@@ -13,6 +13,12 @@ import { loadConfig } from '../../src/service/config';
 import { startService, type RunningService } from '../../src/service/service';
 import { fixture } from '../fixtures';
 import { createLogger } from '../../src/service/logger';
+import { buildIctPack } from '../../../models/scripts/build-ict';
+import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
+import { createMorphReconstructor, loadMorphReconstructor, type MorphReconstructor } from '../../src/morph/reconstruct-morph';
+
+const ICT = join(import.meta.dirname, '../../../../shared/ict-facekit');
+const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
 
 const SECRET = 'k'.repeat(48);
 let landmarker: FaceLandmarker;
@@ -20,10 +26,10 @@ let reconstructor: Reconstructor;
 const services: RunningService[] = [];
 const astronaut = new Uint8Array(readFileSync(fixture('astronaut.png')));
 
-async function start(env: Record<string, string> = {}) {
+async function start(env: Record<string, string> = {}, morphReconstructor: MorphReconstructor | null = null) {
   const dir = mkdtempSync(join(tmpdir(), 'facerecon-svc-'));
   const config = loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: dir, FACERECON_LOG_LEVEL: 'silent', ...env });
-  const s = await startService(config, { landmarker, reconstructor, logger: createLogger('silent') });
+  const s = await startService(config, { landmarker, reconstructor, morphReconstructor, logger: createLogger('silent') });
   services.push(s);
   return { ...s, dir };
 }
@@ -136,6 +142,22 @@ describe('gpu-function HTTP API', () => {
     expect((await post(svc.url, astronaut, { query: '?formats=glb' })).status).toBe(200);
   });
 
+  it('model=ict on a service without the ICT pack: 501 MODEL_NOT_INSTALLED in the caller language, nothing stored', async () => {
+    const before = files(svc.dir).length;
+    for (const [lang, text] of [['en', /not installed/], ['zh', /未安装/]] as const) {
+      const res = await post(svc.url, astronaut, { query: `?model=ict&lang=${lang}` });
+      expect(res.status).toBe(501);
+      const body = await res.json();
+      expect(body.error.code).toBe('MODEL_NOT_INSTALLED');
+      expect(body.error.message).toMatch(text);
+    }
+    const bad = await post(svc.url, astronaut, { query: '?model=flame' });
+    expect(bad.status).toBe(400);
+    expect(files(svc.dir).length).toBe(before);
+    // The default model still works on the same service.
+    expect((await post(svc.url, astronaut, { query: '?model=mediapipe&formats=glb' })).status).toBe(200);
+  });
+
   it('signed asset URLs cannot be tampered with', async () => {
     const body = await (await post(svc.url, astronaut, { query: '?formats=glb' })).json();
     const url = new URL(body.assets.glb.url);
@@ -148,6 +170,31 @@ describe('gpu-function HTTP API', () => {
     expect((await fetch(extended)).status).toBe(403);
     const traversal = `${svc.url}/assets/..%2F..%2Fetc%2Fpasswd?expires=${url.searchParams.get('expires')}&sig=${sig}`;
     expect((await fetch(traversal)).status).toBe(404);
+  });
+});
+
+describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../shared/ict-facekit)' : `model=ict service tests skipped: ${ICT} not found`, () => {
+  it('returns the full head: texture_head, ARKit weights in [0, 1], identity, and every asset downloads', async () => {
+    const pack = join(mkdtempSync(join(tmpdir(), 'svc-ict-')), 'ict');
+    buildIctPack(ICT, pack);
+    const svc = await start({}, createMorphReconstructor({ pack: loadModelPack(pack), canonical: reconstructor.canonical }));
+    const res = await post(svc.url, astronaut, { query: '?model=ict' });
+    expect(res.status).toBe(200);
+    const body = ReconstructResponseSchema.parse(await res.json());
+    expect(body.model).toBe('ict');
+    expect(Object.keys(body.assets).sort()).toEqual(['glb', 'mtl', 'obj', 'preview', 'preview_geometry', 'result', 'texture', 'texture_grid', 'texture_head']);
+    expect(Object.keys(body.morph!.expressions)).toEqual(expect.arrayContaining(['jawOpen', 'mouthSmile_L', 'eyeBlink_R']));
+    expect(body.morph!.identity).toHaveLength(10);
+    for (const a of Object.values(body.assets)) expect((await fetch(a.url)).status).toBe(200);
+    const mtl = await (await fetch(body.assets.mtl!.url)).text();
+    expect(mtl).toMatch(/map_Kd texture_head\.png/);
+  });
+
+  it('a named pack that does not load stops start-up, naming the file; "off" disables the model', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-pack-'));
+    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(ModelPackError);
+    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(/manifest\.json is missing/);
+    expect(loadMorphReconstructor('off', reconstructor)).toBeUndefined();
   });
 });
 
