@@ -1,0 +1,137 @@
+/**
+ * npm run docs:ict -- regenerates docs/ict/ from the ICT-FaceKit subset in ../shared (the pack is built
+ * on the fly, nothing of ICT is committed but these renders, which carry its MIT notice):
+ *   correspondence.png  the ICT neutral face (front and three-quarter) with MediaPipe's 468 landmarks as
+ *                       embedded by the pack (green) and the iBUG anchors the warp interpolates (red);
+ *                       the visual check of models/src/correspondence.ts.
+ *   heads.png           shared photos next to their full-head reconstructions (front, side, back) and
+ *                       the two baked texture tiles.
+ */
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import { IBUG68_TO_MEDIAPIPE } from '../models/src/correspondence';
+import { buildIctPack } from '../models/scripts/build-ict';
+import { encodePng, readImageFile } from '../gpu-function/src/adapters/image-io';
+import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
+import { buildHeadTopology } from '../gpu-function/src/morph/head-topology';
+import { loadModelPack } from '../gpu-function/src/morph/model-pack';
+import { createMorphReconstructor, paletteTexture } from '../gpu-function/src/morph/reconstruct-morph';
+import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
+import { projectHeadPoint, type WeakPerspectiveCamera } from '../gpu-function/src/recon/face-geometry';
+import { rotationAxisAngle } from '../gpu-function/src/recon/linalg';
+import { renderMesh } from '../gpu-function/src/recon/render';
+import { computeVertexNormals } from '../gpu-function/src/recon/subdivide';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ICT = resolve(ROOT, '../shared/ict-facekit');
+const PHOTOS = resolve(ROOT, '../shared/photos');
+const OUT = join(ROOT, 'docs/ict');
+if (!existsSync(join(ICT, 'generic_neutral_mesh.obj'))) {
+  console.error(`${ICT} not found: these renders are made from the team's ICT-FaceKit subset`);
+  process.exit(1);
+}
+mkdirSync(OUT, { recursive: true });
+const packDir = join(mkdtempSync(join(tmpdir(), 'docs-ict-')), 'ict');
+buildIctPack(ICT, packDir);
+const pack = loadModelPack(packDir);
+
+function blit(dst: RgbImage, src: RgbImage, x0: number, y0: number): void {
+  for (let y = 0; y < src.height && y0 + y < dst.height; y++) {
+    dst.data.set(src.data.subarray(y * src.width * 3, (y * src.width + Math.min(src.width, dst.width - x0)) * 3), ((y0 + y) * dst.width + x0) * 3);
+  }
+}
+
+function resize(src: RgbImage, w: number, h: number): RgbImage {
+  const out = createRgbImage(w, h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(src.width - 1, Math.floor(((x + 0.5) * src.width) / w));
+      const sy = Math.min(src.height - 1, Math.floor(((y + 0.5) * src.height) / h));
+      out.data.set(src.data.subarray((sy * src.width + sx) * 3, (sy * src.width + sx) * 3 + 3), (y * w + x) * 3);
+    }
+  }
+  return out;
+}
+
+function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[]): void {
+  for (let dy = -r; dy <= r; dy++) {
+    for (let dx = -r; dx <= r; dx++) {
+      const px = Math.round(x + dx), py = Math.round(y + dy);
+      if (dx * dx + dy * dy > r * r || px < 0 || py < 0 || px >= img.width || py >= img.height) continue;
+      img.data.set(c, (py * img.width + px) * 3);
+    }
+  }
+}
+
+// 1. The correspondence on the ICT neutral face.
+{
+  const topo = buildHeadTopology(pack);
+  const used = new Float32Array(topo.usedVertices.length * 3);
+  topo.usedVertices.forEach((v, i) => used.set(pack.mean.subarray(3 * v, 3 * v + 3), 3 * i));
+  const positions = new Float32Array(topo.renderToUsed.length * 3);
+  topo.renderToUsed.forEach((u, r) => positions.set(used.subarray(3 * u, 3 * u + 3), 3 * r));
+  const normalsUsed = computeVertexNormals(used, topo.smoothIndices);
+  const normals = new Float32Array(positions.length);
+  topo.renderToUsed.forEach((u, r) => normals.set(normalsUsed.subarray(3 * u, 3 * u + 3), 3 * r));
+  const faceGroups = topo.groups.filter((g) => g.name === 'face' || g.name === 'head');
+  const indices = topo.indices.subarray(0, faceGroups.reduce((s, g) => s + g.count, 0));
+  const mesh = { positions, normals, uvs: topo.uvs, indices };
+  const S = 640;
+  const sheet = createRgbImage(2 * S, S);
+  const anchors = new Set(IBUG68_TO_MEDIAPIPE.map(([, mp]) => mp));
+  const nAll = computeVertexNormals(pack.mean, pack.triangles);
+  [0, 35].forEach((yaw, k) => {
+    // A weak-perspective camera looking at the face (model frame mm), so the dots project exactly as the mesh.
+    const camera: WeakPerspectiveCamera = { model: 'weak_perspective', pixelsPerMm: S / 210, rotation: rotationAxisAngle([0, 1, 0], (yaw * Math.PI) / 180), origin: [S / 2, S / 2 - 10, 0] };
+    const img = renderMesh({ mesh, width: S, height: S, camera: { kind: 'photo', camera }, mode: 'flat', background: [236, 238, 242] }).image;
+    const { landmarks, vertices, barycentric } = pack.correspondence;
+    for (let i = 0; i < landmarks.length; i++) {
+      const p = [0, 1, 2].map((d) => [0, 1, 2].reduce((s, j) => s + barycentric[3 * i + j] * pack.mean[3 * vertices[3 * i + j] + d], 0));
+      const [x, y] = projectHeadPoint(camera, p[0], p[1], p[2]);
+      // Only points on surface that faces the camera are drawn (the far cheek is hidden).
+      const nz = [0, 1, 2].reduce((s, j) => s + barycentric[3 * i + j] * [0, 1, 2].reduce((t, d) => t + camera.rotation[6 + d] * nAll[3 * vertices[3 * i + j] + d], 0), 0);
+      if (nz < 0.15) continue;
+      const a = anchors.has(landmarks[i]);
+      dot(img, x, y, a ? 3 : 2, a ? [220, 40, 40] : [20, 150, 60]);
+    }
+    blit(sheet, img, k * S, 0);
+  });
+  writeFileSync(join(OUT, 'correspondence.png'), await encodePng(sheet));
+  console.log(`docs:ict: ${join(OUT, 'correspondence.png')} (${pack.correspondence.landmarks.length} landmarks, median snap ${pack.manifest.correspondence468.medianDistanceMm} mm)`);
+}
+
+// 2. Full heads from shared photos.
+{
+  const rec = createMorphReconstructor({ pack, canonical: loadCanonicalFace() });
+  const landmarker = await createFaceLandmarker();
+  const names = ['deep3d/000031.jpg', 'deep3d/000055.jpg', 'deep3d/015259.jpg', '3ddfa/JianzhuGuo.jpg'];
+  const T = 256;
+  const sheet = createRgbImage(6 * T, names.length * T);
+  for (const [row, name] of names.entries()) {
+    const { image } = await readImageFile(join(PHOTOS, name));
+    const lm = await landmarker.landmarks(image);
+    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
+    const r = rec.textureStage(rec.geometryStage(image, lm.face, { uvSize: 1024 }));
+    const box = lm.face.detection.box;
+    const side = Math.round(Math.max(box.width, box.height) * 1.8);
+    const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
+    const y0 = Math.max(0, Math.min(image.height - side, Math.round(box.y + box.height / 2 - side / 2)));
+    const crop = createRgbImage(Math.min(side, image.width), Math.min(side, image.height));
+    for (let y = 0; y < crop.height; y++) crop.data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + crop.width) * 3), y * crop.width * 3);
+    blit(sheet, resize(crop, T, T), 0, row * T);
+    const tiles = [r.texture, r.morph.headTexture, paletteTexture(r.morph.palette)];
+    [-25, 90, 180].forEach((yaw, k) => {
+      const view = renderMesh({ mesh: r.mesh, width: T, height: T, camera: { kind: 'orbit', yawDeg: yaw, pitchDeg: 8, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
+      blit(sheet, view, (k + 1) * T, row * T);
+    });
+    blit(sheet, resize(r.texture, T, T), 4 * T, row * T);
+    blit(sheet, resize(r.morph.headTexture, T, T), 5 * T, row * T);
+    const top = r.morph.expressionNames.map((n, i) => [n, r.morph.expression[i]] as const).filter(([, v]) => v >= 0.1).sort((a, b) => b[1] - a[1]);
+    console.log(`docs:ict: ${name}: ${top.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ') || 'neutral'}`);
+  }
+  await landmarker.close();
+  writeFileSync(join(OUT, 'heads.png'), await encodePng(sheet));
+  console.log(`docs:ict: ${join(OUT, 'heads.png')}`);
+}
