@@ -170,6 +170,75 @@ function gramFor(model: LandmarkModel, w: ArrayLike<number>, prepared?: Prepared
   return G;
 }
 
+/**
+ * min 1/2 x^T H x - g^T x over 0 <= x <= 1 (H symmetric positive definite, q x q), by a primal
+ * active-set method (Nocedal & Wright, Numerical Optimization, 16.5): from a feasible x and a working
+ * set (`bounds`: -1 at 0, +1 at 1, 0 free), solve the equality problem on the free variables exactly;
+ * step towards it until a bound blocks (that variable joins the set), or, at the subproblem's optimum,
+ * release the bound whose multiplier has the wrong sign. Warm-started from the previous alternation's
+ * x and set, it usually takes one or two solves. x and bounds are updated in place.
+ */
+export function solveBoxQp(H: Float64Array, g: Float64Array, x: Float64Array, bounds: Int8Array, q: number): void {
+  for (let j = 0; j < q; j++) {
+    if (bounds[j] === -1) x[j] = 0;
+    else if (bounds[j] === 1) x[j] = 1;
+    else x[j] = Math.min(1, Math.max(0, x[j]));
+  }
+  for (let loop = 0; loop < 4 * q + 8; loop++) {
+    const free: number[] = [];
+    for (let j = 0; j < q; j++) if (bounds[j] === 0) free.push(j);
+    const f = free.length;
+    let done = true;
+    if (f > 0) {
+      const M = new Float64Array(f * f);
+      const b = new Float64Array(f);
+      for (let u = 0; u < f; u++) {
+        const ju = free[u];
+        let s = g[ju];
+        for (let j = 0; j < q; j++) if (bounds[j] !== 0) s -= H[ju * q + j] * x[j];
+        b[u] = s;
+        for (let v = 0; v < f; v++) M[u * f + v] = H[ju * q + free[v]];
+      }
+      const y = choleskySolve(choleskyFactor(M, f), b, f);
+      // The longest step from x towards y that stays in the box.
+      let alpha = 1;
+      let block = -1;
+      for (let u = 0; u < f; u++) {
+        const j = free[u];
+        const d = y[u] - x[j];
+        if (d < 0 && y[u] < 0) {
+          const t = x[j] / -d;
+          if (t < alpha) [alpha, block] = [t, j];
+        } else if (d > 0 && y[u] > 1) {
+          const t = (1 - x[j]) / d;
+          if (t < alpha) [alpha, block] = [t, j];
+        }
+      }
+      for (let u = 0; u < f; u++) x[free[u]] += alpha * (y[u] - x[free[u]]);
+      if (block >= 0) {
+        bounds[block] = x[block] <= 0.5 ? -1 : 1;
+        x[block] = bounds[block] === -1 ? 0 : 1;
+        continue;
+      }
+    }
+    // At the optimum on the working set: a bound whose gradient pushes into the box is released.
+    let worst = 1e-12;
+    let release = -1;
+    for (let j = 0; j < q; j++) {
+      if (bounds[j] === 0) continue;
+      let grad = -g[j];
+      for (let i = 0; i < q; i++) grad += H[j * q + i] * x[i];
+      const push = bounds[j] === -1 ? -grad : grad; // > 0: moving off the bound lowers the objective
+      if (push > worst) [worst, release] = [push, j];
+    }
+    if (release >= 0) {
+      bounds[release] = 0;
+      done = false;
+    }
+    if (done) return;
+  }
+}
+
 export function fitMorphableModel(opts: FitOptions): MorphFit {
   const { model } = opts;
   const k = model.mean.length / 3;
@@ -207,6 +276,7 @@ export function fitMorphableModel(opts: FitOptions): MorphFit {
 
   const a = new Float64Array(m);
   const e = new Float64Array(q);
+  const bounds = new Int8Array(q).fill(-1); // every weight starts at its lower bound, 0
   const targets = Float32Array.from(opts.targets);
   const g = new Float64Array(p);
   const r = new Float64Array(3 * k);
@@ -240,19 +310,8 @@ export function fitMorphableModel(opts: FitOptions): MorphFit {
       for (let x = 0; x < m; x++) s -= G[(m + j) * p + x] * Ainvga[x];
       ge[j] = s;
     }
-    // Projected Gauss-Seidel, warm-started from the previous alternation.
     const ePrev = Float64Array.from(e);
-    for (let sweep = 0; sweep < 500; sweep++) {
-      let moved = 0;
-      for (let j = 0; j < q; j++) {
-        let s = ge[j];
-        for (let i = 0; i < q; i++) if (i !== j) s -= H[j * q + i] * e[i];
-        const v = Math.min(1, Math.max(0, s / H[j * q + j]));
-        moved = Math.max(moved, Math.abs(v - e[j]));
-        e[j] = v;
-      }
-      if (moved < tol * 1e-3) break;
-    }
+    solveBoxQp(H, ge, e, bounds, q);
     let change = 0;
     for (let j = 0; j < q; j++) change = Math.max(change, Math.abs(e[j] - ePrev[j]));
     // a = (G_aa + lamA I)^-1 (g_a - G_ae e)
