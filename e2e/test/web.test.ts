@@ -3,7 +3,7 @@
  * stack (edge on workerd serving the page and the API, the real gpu-function, the local store).
  * Saves the main states as screenshots under docs/screenshots/.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -14,14 +14,21 @@ import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/imag
 import { SHARED_PHOTOS, fixture, hasSharedPhotos } from '../../gpu-function/test/fixtures';
 import { tileHorizontally } from '../../gpu-function/test/image-ops';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { buildIctPack } from '../../models/scripts/build-ict';
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots');
 let stack: LocalStack;
 let browser: Browser;
 let tmp: string;
 
+const ICT = join(import.meta.dirname, '../../../shared/ict-facekit');
+const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
+
 beforeAll(async () => {
-  stack = await startLocalStack({ persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')) });
+  // The full-head model runs from the team's ICT subset when it is there, and is off otherwise.
+  const ictPack = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');
+  if (hasIct) buildIctPack(ICT, ictPack);
+  stack = await startLocalStack({ persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: hasIct ? ictPack : 'off' } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -97,6 +104,39 @@ describe('the web page', () => {
         expect(new TextDecoder().decode(bytes)).toMatch(/^map_Kd texture\.png$/m);
       }
     }
+    await page.context().close();
+  });
+
+  it(`the full-head model: ${hasIct ? 'an animated head, one slider per ARKit weight driving its morph targets' : 'a clear "not installed" message (../shared/ict-facekit absent, so the stack runs without the pack)'}`, async () => {
+    const page = await open();
+    await page.setInputFiles('#file', hasSharedPhotos ? join(SHARED_PHOTOS, 'deep3d/000031.jpg') : fixture('astronaut.png'));
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    await page.check('input[name="model"][value="ict"]');
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state !== 'idle' && !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 60_000 });
+    if (!hasIct) {
+      expect(await page.evaluate(() => document.body.dataset.state)).toBe('error');
+      expect(await page.textContent('#error-message')).toBe('The requested face model is not installed on this service');
+      expect(await page.textContent('#error-hint')).toMatch(/model=mediapipe/);
+      await page.context().close();
+      return;
+    }
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+    expect(await page.locator('#dl-texture_head').isVisible()).toBe(true);
+    const sliders = page.locator('#expression-list input[type="range"]');
+    expect(await sliders.count()).toBe(20); // the subset's 20 ARKit blendshapes
+    const smile = page.locator('input[data-expression="mouthSmile_L"]');
+    expect(Number(await smile.inputValue())).toBeGreaterThan(0.5); // she smiles broadly
+    await page.waitForTimeout(500);
+    const before = await page.locator('#viewer').screenshot();
+    // Dragging jawOpen to 1 opens the mouth of the head in the viewer: the picture changes.
+    await page.locator('input[data-expression="jawOpen"]').fill('1');
+    await page.waitForTimeout(300);
+    const after = await page.locator('#viewer').screenshot();
+    expect(Buffer.compare(before, after)).not.toBe(0);
+    expect(await page.textContent('label:has(input[data-expression="jawOpen"]) output')).toBe('1.00');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280); // the slider panel fits
+    await page.screenshot({ path: join(SHOTS, 'full-head.png'), fullPage: true });
     await page.context().close();
   });
 

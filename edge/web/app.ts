@@ -140,8 +140,37 @@ function markStage(stage: string, ms: number) {
   (li.nextElementSibling as HTMLElement | null)?.classList.add('active');
 }
 
+function selectedModel(): 'mediapipe' | 'ict' {
+  return document.querySelector<HTMLInputElement>('input[name="model"]:checked')?.value === 'ict' ? 'ict' : 'mediapipe';
+}
+
+/** One slider per ARKit weight, starting at the fitted value; moving it animates the viewer's GLB. */
+function showExpressions(weights: Record<string, number> | undefined) {
+  const list = $('expression-list');
+  list.replaceChildren();
+  $('expressions').hidden = !weights;
+  if (!weights) return;
+  const names = viewer.morphTargets().filter((n) => n in weights);
+  for (const name of names) {
+    const label = document.createElement('label');
+    const text = document.createElement('span');
+    text.textContent = name;
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'range', min: '0', max: '1', step: '0.01', value: String(weights[name]) });
+    input.dataset.expression = name;
+    const out = document.createElement('output');
+    out.textContent = weights[name].toFixed(2);
+    input.addEventListener('input', () => {
+      viewer.setMorph(name, Number(input.value));
+      out.textContent = Number(input.value).toFixed(2);
+    });
+    label.append(text, input, out);
+    list.append(label);
+  }
+}
+
 async function showResult(r: ReconstructResponse) {
-  for (const kind of ['texture_grid', 'texture', 'obj', 'mtl', 'glb'] as const) {
+  for (const kind of ['texture_grid', 'texture', 'obj', 'mtl', 'glb', 'texture_head'] as const) {
     const a = $<HTMLAnchorElement>(`dl-${kind}`);
     const asset = r.assets[kind];
     a.hidden = !asset;
@@ -150,6 +179,7 @@ async function showResult(r: ReconstructResponse) {
   if (r.assets.texture_grid) els.uv.src = r.assets.texture_grid.url;
   els.results.hidden = false;
   if (r.assets.glb) await viewer.show(await (await fetch(r.assets.glb.url)).arrayBuffer());
+  showExpressions(r.morph?.expressions);
 }
 
 els.start.addEventListener('click', async () => {
@@ -163,7 +193,9 @@ els.start.addEventListener('click', async () => {
   resetProgress();
   try {
     const client = new FaceReconClient({ baseUrl: location.origin, apiKey });
-    const result = await client.reconstruct({ photo: photo.blob, idempotencyKey: photo.idempotencyKey, lang, onStage: markStage });
+    const model = selectedModel();
+    // The idempotency key identifies the photo; another model is another call.
+    const result = await client.reconstruct({ photo: photo.blob, idempotencyKey: `${photo.idempotencyKey}-${model}`, lang, model, onStage: markStage });
     await showResult(result);
     document.body.dataset.state = 'done';
   } catch (err) {

@@ -26,6 +26,11 @@ export const STRINGS = {
     big: 'The photo is over 5 MB: it will work, but compressing it makes the upload faster.',
     ready: 'Ready: {w} x {h} px, {kb} KB.',
     unreadable: 'This file could not be read as an image.',
+    model: 'Model',
+    modelFace: 'Face',
+    modelHead: 'Full head + ARKit',
+    dlHead: 'Back-of-head texture (PNG)',
+    expressions: 'Expressions (ARKit weights, drag to animate)',
   },
   zh: {
     title: '一张自拍，一个 3D 人脸',
@@ -51,6 +56,11 @@ export const STRINGS = {
     big: '照片超过 5 MB：可以使用，但压缩后上传更快。',
     ready: '已就绪：{w} x {h} 像素，{kb} KB。',
     unreadable: '无法将此文件读取为图片。',
+    model: '模型',
+    modelFace: '面部',
+    modelHead: '完整头部 + ARKit',
+    dlHead: '后脑纹理（PNG）',
+    expressions: '表情（ARKit 权重，拖动即可驱动）',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 

@@ -8,6 +8,9 @@ export interface Viewer {
   reset(): void;
   setWireframe(on: boolean): void;
   setTextured(on: boolean): void;
+  /** ARKit blendshape names of the loaded GLB (its morph targets), empty for the face-only mesh. */
+  morphTargets(): string[];
+  setMorph(name: string, weight: number): void;
 }
 
 export function createViewer(canvas: HTMLCanvasElement): Viewer {
@@ -26,6 +29,9 @@ export function createViewer(canvas: HTMLCanvasElement): Viewer {
   let model: THREE.Object3D | undefined;
   const materials: THREE.MeshStandardMaterial[] = [];
   const maps = new Map<THREE.MeshStandardMaterial, THREE.Texture | null>();
+  // GLTFLoader splits a multi-primitive mesh into one THREE.Mesh per primitive, each with the morph
+  // targets; the sliders drive them all.
+  const morphed: THREE.Mesh[] = [];
   const home = { pos: new THREE.Vector3(0, 0, 0.5), target: new THREE.Vector3() };
 
   const resize = () => {
@@ -48,7 +54,9 @@ export function createViewer(canvas: HTMLCanvasElement): Viewer {
       if (model) scene.remove(model);
       model = gltf.scene;
       materials.length = 0;
+      morphed.length = 0;
       model.traverse((o) => {
+        if ((o as THREE.Mesh).morphTargetDictionary) morphed.push(o as THREE.Mesh);
         const m = (o as THREE.Mesh).material as THREE.MeshStandardMaterial | undefined;
         if (m) {
           materials.push(m);
@@ -70,6 +78,16 @@ export function createViewer(canvas: HTMLCanvasElement): Viewer {
     },
     setWireframe(on) {
       for (const m of materials) m.wireframe = on;
+    },
+    morphTargets() {
+      const dict = morphed[0]?.morphTargetDictionary ?? {};
+      return Object.keys(dict).sort((a, b) => dict[a] - dict[b]);
+    },
+    setMorph(name, weight) {
+      for (const m of morphed) {
+        const i = m.morphTargetDictionary![name];
+        if (i !== undefined && m.morphTargetInfluences) m.morphTargetInfluences[i] = weight;
+      }
     },
     setTextured(on) {
       for (const m of materials) {
