@@ -90,6 +90,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
             '415': err('UNSUPPORTED_FORMAT'),
             '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
             '429': err('RATE_LIMITED'),
+            '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
             '502': err('UPSTREAM_UNAVAILABLE'),
             '503': err('OVERLOADED'),
             '504': err('TIMEOUT'),
