@@ -11,7 +11,7 @@
  */
 import { createRgbImage, type RgbImage, type TriMesh } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
-import { bakeUvTexture } from '../recon/bake';
+import { bakeUvTexture, bakeVisibility } from '../recon/bake';
 import type { CanonicalFace } from '../recon/canonical';
 import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
 import { completeTexture } from '../recon/complete';
@@ -174,6 +174,14 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
     return map;
   };
   for (const t of tiles) texelMap(t, tileSize(t, 1024));
+  // Bake buffers reused across calls, as in the default path: textureStage is synchronous and copies
+  // the result out, so one reconstructor never has two bakes in flight.
+  const scratch = new Map<number, { color: Float32Array; weight: Float32Array }>();
+  const scratchFor = (size: number) => {
+    let b = scratch.get(size);
+    if (!b) scratch.set(size, (b = { color: new Float32Array(size * size * 3), weight: new Float32Array(size * size) }));
+    return b;
+  };
   const grids = new Map<UvSize, Float32Array>();
   const gridFor = (size: UvSize) => {
     let g = grids.get(size);
@@ -282,7 +290,8 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
       const t = { ...stage.timings, bake: 0, completion: 0, colour: 0, grid: 0 };
       let t0 = performance.now();
       const maps = tiles.map((tile) => texelMap(tile, tileSize(tile, uvSize)));
-      const baked = maps.map((map) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map }));
+      const visibility = bakeVisibility(mesh, geometry.camera, photo);
+      const baked = maps.map((map) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, visibility, scratch: scratchFor(map.size) }));
       const faceMap = maps[0];
       const specularTexels = enhance ? downweightSpecular(baked[0].color, baked[0].weight, faceMap.texels) : 0;
       t.bake = performance.now() - t0;

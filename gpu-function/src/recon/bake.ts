@@ -18,6 +18,8 @@ export interface BakeOptions {
   texelMap: TexelMap;
   /** Depth tolerance for the z-buffer test, millimetres. */
   depthToleranceMm?: number;
+  /** Precomputed visibility of this mesh under this camera (bakeVisibility), shared by several tiles. */
+  visibility?: BakeVisibility;
   /** Buffers to reuse (size*size*3 and size*size); they are cleared first. Saves ~16 MB of garbage per 1024 bake. */
   scratch?: { color: Float32Array; weight: Float32Array };
 }
@@ -33,8 +35,15 @@ export interface BakeResult {
 }
 
 
-export function bakeUvTexture(opts: BakeOptions): BakeResult {
-  const { mesh, camera, photo, texelMap } = opts;
+/** What the photo sees of the mesh: projected vertices, their facing (n_z in the camera), the z-buffer. */
+export interface BakeVisibility {
+  projected: Float32Array;
+  facing: Float32Array;
+  zb: ReturnType<typeof depthBuffer>;
+}
+
+/** Computed once per mesh and camera; several texture tiles of one mesh share it. */
+export function bakeVisibility(mesh: TriMesh & { normals: Float32Array }, camera: WeakPerspectiveCamera, photo: RgbImage): BakeVisibility {
   const nv = mesh.positions.length / 3;
   const projected = new Float32Array(nv * 3);
   const facing = new Float32Array(nv);
@@ -45,7 +54,12 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     const n = mesh.normals;
     facing[v] = R[6] * n[3 * v] + R[7] * n[3 * v + 1] + R[8] * n[3 * v + 2];
   }
-  const zb = depthBuffer(projected, mesh.indices, photo.width, photo.height);
+  return { projected, facing, zb: depthBuffer(projected, mesh.indices, photo.width, photo.height) };
+}
+
+export function bakeUvTexture(opts: BakeOptions): BakeResult {
+  const { mesh, camera, photo, texelMap } = opts;
+  const { projected, facing, zb } = opts.visibility ?? bakeVisibility(mesh, camera, photo);
   const tol = (opts.depthToleranceMm ?? 3) * camera.pixelsPerMm;
 
   const size = texelMap.size;
