@@ -17,32 +17,17 @@ import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLum
 import { completeTexture } from '../recon/complete';
 import { reconstructFaceGeometry } from '../recon/face-geometry';
 import type { Mat3 } from '../recon/linalg';
-import { fitPoseProcrustes } from '../recon/pose';
 import { decideBakeMode, type GeometryStage, type Reconstruction, type ReconstructOptions, type UvSize } from '../recon/reconstruct';
 import { computeVertexNormals } from '../recon/subdivide';
 import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
+import { calibrateNeutral, FACE_OVAL } from './calibration';
 import { fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from './fit-3dmm';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from './head-topology';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ictPackDir } from '@facerecon/models';
 import { loadModelPack, type MorphableModel } from './model-pack';
-
-/** MediaPipe's face-oval landmarks: silhouette points, whose surface position drifts with yaw. */
-export const FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109];
-
-/**
- * Lid margins and lips: MediaPipe's canonical face has parted lips (5.8 mm) and narrow eyes (6.1 mm
- * lid gap, ICT's neutral 8.4 mm), so it is no neutral there; these points keep the anchored
- * correspondence uncalibrated (their iBUG anchors map them exactly onto ICT's lid and lip landmarks).
- */
-export const EXPRESSIVE_CONTOURS = new Set([
-  33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
-  263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
-  61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
-  78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415,
-]);
 
 /** Regularisation chosen on the shared photos (identity in units of the modes, expressions in [0, 1]): with sparsity 100 a neutral face keeps every ARKit weight under 0.15 while smiles reach 0.6-1. */
 export const FIT_DEFAULTS = { lambdaIdentity: 40, lambdaExpression: 20, sparsity: 100, contourWeight: 0.3 } as const;
@@ -78,29 +63,6 @@ export interface MorphReconstructor {
   readonly topology: HeadTopology;
   geometryStage(photo: RgbImage, face: FaceLandmarks, opts?: ReconstructOptions): MorphGeometryStage;
   textureStage(stage: MorphGeometryStage): Reconstruction & { morph: MorphResult };
-}
-
-/**
- * Away from the anchors the two topologies do not place their points identically (nose wings, cheeks
- * and brows differ by a millimetre or two between MediaPipe's mean face and where its points land on
- * ICT's), so a mean face would read as an expression (noseSneer, cheekPuff). The offset (ICT mean at
- * the correspondences, similarity-aligned to the canonical face) - canonical face, added to the
- * targets, makes MediaPipe's mean face fit as ICT's mean there with zero coefficients. Points in
- * `exclude` keep a zero offset. Head-frame mm.
- */
-export function calibrateNeutral(lm: LandmarkModel, landmarkIds: Uint32Array, canonical: CanonicalFace, exclude: ReadonlySet<number> = EXPRESSIVE_CONTOURS): Float64Array {
-  const k = landmarkIds.length;
-  const target = new Float32Array(3 * k);
-  for (let i = 0; i < k; i++) for (let d = 0; d < 3; d++) target[3 * i + d] = canonical.positions[3 * landmarkIds[i] + d];
-  const pose = fitPoseProcrustes({ source: Float32Array.from(lm.mean), target });
-  const out = new Float64Array(3 * k);
-  const R = pose.rotation;
-  for (let i = 0; i < k; i++) {
-    if (exclude.has(landmarkIds[i])) continue;
-    const x = lm.mean[3 * i], y = lm.mean[3 * i + 1], z = lm.mean[3 * i + 2];
-    for (let d = 0; d < 3; d++) out[3 * i + d] = pose.scale * (R[3 * d] * x + R[3 * d + 1] * y + R[3 * d + 2] * z) + pose.translation[d] - target[3 * i + d];
-  }
-  return out;
 }
 
 /** Median colour of the photo's iris ring (between the pupil and the limbus) of both eyes. */
@@ -228,20 +190,8 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
 
       t0 = performance.now();
       // Identity shape in the model frame, then into the head frame; the expression is added on top.
-      const X = Float32Array.from(meanU);
-      for (let j = 0; j < m; j++) {
-        const c = fit.identity[j];
-        if (c === 0) continue;
-        const off = j * nu * 3;
-        for (let i = 0; i < nu * 3; i++) X[i] += c * identityU[off + i];
-      }
-      const Xe = Float32Array.from(X);
-      for (let j = 0; j < q; j++) {
-        const c = fit.expression[j];
-        if (c === 0) continue;
-        const off = j * nu * 3;
-        for (let i = 0; i < nu * 3; i++) Xe[i] += c * expressionU[off + i];
-      }
+      const X = addModes(Float32Array.from(meanU), identityU, fit.identity);
+      const Xe = addModes(Float32Array.from(X), expressionU, fit.expression);
       const toHead = (src: Float32Array) => {
         const Rf = fit.rotation;
         const s = fit.scale;
@@ -347,6 +297,18 @@ export function loadMorphReconstructor(setting: string | undefined, base: { cano
   const dir = setting ?? ictPackDir();
   if (setting === undefined && !existsSync(join(dir, 'manifest.json'))) return undefined;
   return createMorphReconstructor({ pack: loadModelPack(dir), canonical: base.canonical });
+}
+
+/** out += sum_j coeffs[j] * modes[j] (mode-major, each out.length long), in place. */
+function addModes(out: Float32Array, modes: Float32Array, coeffs: ArrayLike<number>): Float32Array {
+  const len = out.length;
+  for (let j = 0; j < coeffs.length; j++) {
+    const c = coeffs[j];
+    if (c === 0) continue;
+    const off = j * len;
+    for (let i = 0; i < len; i++) out[i] += c * modes[off + i];
+  }
+  return out;
 }
 
 /** The palette tile (tile 2) the renderer samples for flat-colour groups. */
