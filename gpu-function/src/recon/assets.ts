@@ -111,6 +111,7 @@ export function morphJson(recon: Reconstruction): object {
     licence: m.pack.manifest.licence,
     identity: Array.from(m.identity, (x) => r(x, 4)),
     identity_names: m.pack.manifest.identity.names,
+    identity_convention: 'coefficients of the model\'s identity modes (ICT: one standard deviation each); mean + sum(a_j identity_j) gives this head\'s shape up to a small global similarity, which the pose carries',
     expressions: expressionWeights(m),
     expression_convention: 'ARKit blendshape names and ranges: 0 = neutral, 1 = the full blendshape',
     fit: { rms_mm: r(m.fit.rmsMm, 3), iterations: m.fit.iterations, converged: m.fit.converged, scale: r(m.fit.scale, 4), landmarks: m.fit.landmarks },
