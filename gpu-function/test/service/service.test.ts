@@ -190,12 +190,6 @@ describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../share
     expect(mtl).toMatch(/map_Kd texture_head\.png/);
   });
 
-  it('a named pack that does not load stops start-up, naming the file; "off" disables the model', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'no-pack-'));
-    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(ModelPackError);
-    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(/manifest\.json is missing/);
-    expect(loadMorphReconstructor('off', reconstructor)).toBeUndefined();
-  });
 });
 
 describe('capacity and failure behaviour', () => {
@@ -248,6 +242,13 @@ describe('capacity and failure behaviour', () => {
     await stopping;
     await expect(fetch(`${svc.url}/healthz`)).rejects.toThrow();
     services.splice(services.findIndex((s) => s.url === svc.url), 1);
+  });
+
+  it('a named pack that does not load stops start-up, naming the file; "off" disables the model', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-pack-'));
+    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(ModelPackError);
+    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(/manifest\.json is missing/);
+    expect(loadMorphReconstructor('off', reconstructor)).toBeUndefined();
   });
 
   it('refuses to start without a signing secret or with an unwritable store', async () => {
