@@ -22,7 +22,8 @@ import { computeVertexNormals } from '../recon/subdivide';
 import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
 import { calibrateNeutral, FACE_OVAL } from './calibration';
-import { fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from './fit-3dmm';
+import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from './fit-3dmm';
+import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from './landmark-correction';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from './head-topology';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -151,6 +152,15 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
     return g;
   };
 
+  // Only the skin follows the landmark residuals; eyes, teeth and gums keep the model's shape.
+  const movable = new Uint8Array(nu);
+  for (const g of topology.groups) {
+    if (g.name !== 'face' && g.name !== 'head') continue;
+    for (let i = g.start; i < g.start + g.count; i++) movable[topology.renderToUsed[topology.indices[i]]] = 1;
+  }
+  const correction = prepareLandmarkCorrection(meanU, lm.mean, { movable: (u) => movable[u] === 1 });
+  const adjacency = vertexAdjacency(topology.smoothIndices, nu);
+
   const toRender = (usedPositions: Float32Array) => {
     const out = new Float32Array(nr * 3);
     for (let r = 0; r < nr; r++) {
@@ -207,6 +217,21 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
       const smoothNormals = (p: Float32Array) => toRender(computeVertexNormals(p, topology.smoothIndices));
       const usedPos = toHead(Xe);
       const usedNeutral = toHead(X);
+      // What the model could not follow, at the landmarks (head frame), carried onto the skin.
+      const fitted = evaluateLandmarks(lm, fit.identity, fit.expression);
+      const residuals = new Float64Array(3 * k);
+      const Rf = fit.rotation;
+      for (let i = 0; i < k; i++) {
+        const x = fitted[3 * i], y = fitted[3 * i + 1], z = fitted[3 * i + 2];
+        const trust = Math.min(1, weights[i]); // silhouette points move the surface only as far as they are trusted
+        for (let d = 0; d < 3; d++) residuals[3 * i + d] = trust * (targets[3 * i + d] - (fit.scale * (Rf[3 * d] * x + Rf[3 * d + 1] * y + Rf[3 * d + 2] * z) + fit.translation[d]));
+      }
+      const disp = correctToLandmarks(correction, residuals);
+      smoothField(adjacency, disp, 4);
+      for (let i = 0; i < 3 * nu; i++) {
+        usedPos[i] += disp[i];
+        usedNeutral[i] += disp[i];
+      }
       const mesh = { positions: toRender(usedPos), uvs: topology.uvs, indices: topology.indices, normals: smoothNormals(usedPos) };
       const neutralPositions = toRender(usedNeutral);
       const neutralNormals = smoothNormals(usedNeutral);

@@ -1,7 +1,7 @@
 /**
  * The full-head path on real photos with the ICT-FaceKit pack built from ../shared/ict-facekit
  * (skipped, saying why, without it or without ../shared/photos): expression weights that follow the
- * photos, the neutral calibration, a hole-free two-tile bake, and exports (OBJ with materials, GLB
+ * photos, lids and lips that land on the detected landmarks, the neutral calibration, a hole-free two-tile bake, and exports (OBJ with materials, GLB
  * with ARKit morph targets that the Khronos validator accepts).
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { expressionTargets } from '../../src/morph/morph-export';
 import { exportAssets, reconstructionResultJson } from '../../src/recon/assets';
 import { loadCanonicalFace } from '../../src/recon/canonical';
 import type { Reconstruction } from '../../src/recon/reconstruct';
+import { projectHeadPoint } from '../../src/recon/face-geometry';
 import { SHARED_PHOTOS, hasSharedPhotos } from '../fixtures';
 
 const ICT = resolve(import.meta.dirname, '../../../../shared/ict-facekit');
@@ -34,6 +35,7 @@ const NEUTRAL = ['000055.jpg', '015309.jpg'];
 describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the shared photos' : `full-head reconstruction ${why}`, () => {
   let rec: MorphReconstructor;
   const results = new Map<string, Reconstruction & { morph: NonNullable<Reconstruction['morph']> }>();
+  const faces = new Map<string, Float32Array>();
   const weight = (name: string, expr: string) => {
     const m = results.get(name)!.morph;
     return m.expression[m.expressionNames.indexOf(expr)];
@@ -49,6 +51,7 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
       const lm = await landmarker.landmarks(image);
       if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
       results.set(name, rec.textureStage(rec.geometryStage(image, lm.face, { uvSize: 1024 })));
+      faces.set(name, lm.face.points);
     }
     await landmarker.close();
   }, 120_000);
@@ -64,6 +67,31 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
       for (const v of r.morph.expression) expect(v >= 0 && v <= 1).toBe(true);
       expect(r.morph.fit.rmsMm).toBeLessThan(5);
       expect(Math.abs(r.morph.fit.scale - 1)).toBeLessThan(0.2); // the iris prior already made the landmarks metric
+    }
+  });
+
+  it('the head follows the photo: lids and lips land within 1.6 mm (median) of the detected landmarks in the image', () => {
+    const { landmarks, vertices, barycentric } = rec.pack.correspondence;
+    const topo = rec.topology;
+    const usedOf = new Map<number, number>();
+    topo.usedVertices.forEach((v, i) => usedOf.set(v, i));
+    const renderOf = new Int32Array(topo.usedVertices.length).fill(-1);
+    topo.renderToUsed.forEach((u, r) => renderOf[u] < 0 && (renderOf[u] = r));
+    for (const [name, r] of results) {
+      const photoPts = faces.get(name)!;
+      const errs: number[] = [];
+      for (let i = 0; i < landmarks.length; i++) {
+        if (!EXPRESSIVE_CONTOURS.has(landmarks[i])) continue;
+        const p = [0, 0, 0];
+        for (let j = 0; j < 3; j++) {
+          const rv = renderOf[usedOf.get(vertices[3 * i + j])!];
+          for (let d = 0; d < 3; d++) p[d] += barycentric[3 * i + j] * r.mesh.positions[3 * rv + d];
+        }
+        const [x, y] = projectHeadPoint(r.geometry.camera, p[0], p[1], p[2]);
+        errs.push(Math.hypot(x - photoPts[3 * landmarks[i]], y - photoPts[3 * landmarks[i] + 1]) / r.geometry.camera.pixelsPerMm);
+      }
+      errs.sort((a, b) => a - b);
+      expect(errs[errs.length >> 1], name).toBeLessThan(1.6);
     }
   });
 
