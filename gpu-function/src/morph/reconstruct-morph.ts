@@ -9,6 +9,9 @@
  * Frames: everything in the head frame (mm, right-handed, +Y up, +Z out of the face) of
  * reconstructFaceGeometry, so pose, camera and landmarks mean the same as for the default path.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ictPackDir } from '@facerecon/models';
 import { createRgbImage, type RgbImage, type TriMesh } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import { bakeUvTexture, bakeVisibility } from '../recon/bake';
@@ -25,12 +28,12 @@ import { calibrateNeutral, FACE_OVAL } from './calibration';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from './fit-3dmm';
 import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from './landmark-correction';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from './head-topology';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { ictPackDir } from '@facerecon/models';
 import { loadModelPack, type MorphableModel } from './model-pack';
 
-/** Regularisation chosen on the shared photos (identity in units of the modes, expressions in [0, 1]): with sparsity 100 a neutral face keeps every ARKit weight under 0.15 while smiles reach 0.6-1. */
+/**
+ * Regularisation chosen on the shared photos (identity in units of the modes, expressions in [0, 1]):
+ * with sparsity 100 a face at rest keeps every ARKit weight under 0.15 while smiles reach 0.6-1.
+ */
 export const FIT_DEFAULTS = { lambdaIdentity: 40, lambdaExpression: 20, sparsity: 100, contourWeight: 0.3 } as const;
 
 export interface MorphResult {
