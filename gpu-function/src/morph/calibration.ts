@@ -5,10 +5,35 @@
  */
 import type { CanonicalFace } from '../recon/canonical';
 import { fitPoseProcrustes } from '../recon/pose';
+import type { Mat3 } from '../recon/linalg';
 import type { LandmarkModel } from './fit-3dmm';
 
 /** MediaPipe's face-oval landmarks: silhouette points, whose surface position drifts with yaw. */
 export const FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109];
+
+const OVAL = new Set(FACE_OVAL);
+
+/**
+ * Fit weights per landmark: 1 inside the face; on the face oval, `contourWeight` times how squarely
+ * the point faces the camera (smoothstep of n_z over [0, 0.5], canonical normals under the head
+ * rotation). A silhouette point is where the surface turns away: on the far side of a turned head the
+ * detector puts it on another surface point, so it must not pull the jaw there (no drift with yaw).
+ */
+export function landmarkWeights(landmarkIds: ArrayLike<number>, normals: Float32Array, rotation: Mat3, contourWeight: number): Float64Array {
+  const w = new Float64Array(landmarkIds.length);
+  const R = rotation;
+  for (let i = 0; i < landmarkIds.length; i++) {
+    const id = landmarkIds[i];
+    if (!OVAL.has(id)) {
+      w[i] = 1;
+      continue;
+    }
+    const facing = R[6] * normals[3 * id] + R[7] * normals[3 * id + 1] + R[8] * normals[3 * id + 2];
+    const s = Math.min(1, Math.max(0, facing / 0.5));
+    w[i] = contourWeight * s * s * (3 - 2 * s);
+  }
+  return w;
+}
 
 /**
  * Lid margins and lips: MediaPipe's canonical face has parted lips (5.8 mm) and narrow eyes (6.1 mm

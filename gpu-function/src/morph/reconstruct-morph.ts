@@ -19,12 +19,12 @@ import type { CanonicalFace } from '../recon/canonical';
 import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
 import { completeTexture } from '../recon/complete';
 import { reconstructFaceGeometry } from '../recon/face-geometry';
-import type { Mat3 } from '../recon/linalg';
+import { mat3Identity, type Mat3 } from '../recon/linalg';
 import { decideBakeMode, type GeometryStage, type Reconstruction, type ReconstructOptions, type UvSize } from '../recon/reconstruct';
 import { computeVertexNormals } from '../recon/subdivide';
 import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
-import { calibrateNeutral, FACE_OVAL } from './calibration';
+import { calibrateNeutral, landmarkWeights } from './calibration';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from './fit-3dmm';
 import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from './landmark-correction';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from './head-topology';
@@ -105,10 +105,9 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
   const landmarkIds = pack.correspondence.landmarks;
   const k = landmarkIds.length;
   const neutralOffset = calibrateNeutral(lm, landmarkIds, canonical);
-  // Frontal weights; a photo only changes the silhouette points' rows of the normal equations.
-  const prepared = prepareGram(lm, Array.from(landmarkIds, (id) => (FACE_OVAL.includes(id) ? FIT_DEFAULTS.contourWeight : 1)));
-  const oval = new Set(FACE_OVAL);
   const canonicalNormals = computeVertexNormals(canonical.positions, canonical.triangles);
+  // Frontal weights; a photo only changes the silhouette points' rows of the normal equations.
+  const prepared = prepareGram(lm, landmarkWeights(landmarkIds, canonicalNormals, mat3Identity(), FIT_DEFAULTS.contourWeight));
   const m = pack.manifest.identity.count;
   const q = pack.manifest.expression.count;
   const n = pack.manifest.vertexCount;
@@ -183,19 +182,8 @@ export function createMorphReconstructor(opts: { pack: MorphableModel; canonical
       const geometry = reconstructFaceGeometry(face.points, canonical);
       const mode = decideBakeMode(face, geometry, ropts);
       const targets = new Float64Array(3 * k);
-      const weights = new Float64Array(k);
-      const R = geometry.camera.rotation;
-      for (let i = 0; i < k; i++) {
-        const id = landmarkIds[i];
-        for (let d = 0; d < 3; d++) targets[3 * i + d] = geometry.points[3 * id + d] + neutralOffset[3 * i + d];
-        if (oval.has(id)) {
-          // A silhouette point is where the surface turns away; on the far side of a turned head the
-          // detector places it on a different surface point, so it counts less the more it faces away.
-          const facing = R[6] * canonicalNormals[3 * id] + R[7] * canonicalNormals[3 * id + 1] + R[8] * canonicalNormals[3 * id + 2];
-          const s = Math.min(1, Math.max(0, facing / 0.5));
-          weights[i] = FIT_DEFAULTS.contourWeight * s * s * (3 - 2 * s);
-        } else weights[i] = 1;
-      }
+      for (let i = 0; i < k; i++) for (let d = 0; d < 3; d++) targets[3 * i + d] = geometry.points[3 * landmarkIds[i] + d] + neutralOffset[3 * i + d];
+      const weights = landmarkWeights(landmarkIds, canonicalNormals, geometry.camera.rotation, FIT_DEFAULTS.contourWeight);
       const tf = performance.now();
       const fit = fitMorphableModel({ model: lm, targets, weights, lambdaIdentity: FIT_DEFAULTS.lambdaIdentity, lambdaExpression: FIT_DEFAULTS.lambdaExpression, sparsity: FIT_DEFAULTS.sparsity, prepared, tolerance: 1e-3 });
       const fitMs = performance.now() - tf;
