@@ -8,7 +8,6 @@ export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_gr
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 export const MODELS = ['mediapipe', 'ict'] as const;
-export type FaceModelName = (typeof MODELS)[number];
 
 /** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
 export const OUTPUT_FORMATS = ['obj', 'glb', 'texture', 'texture_grid', 'preview'] as const;

@@ -12,7 +12,6 @@
 import type { MorphableModel } from './model-pack';
 
 export type HeadGroupName = 'face' | 'head' | 'sclera' | 'iris' | 'pupil' | 'teeth' | 'gums';
-export const TEXTURED_GROUPS = ['face', 'head'] as const;
 /** Flat-colour groups in palette order (tile 2, one texel each). */
 export const PALETTE_GROUPS = ['sclera', 'iris', 'pupil', 'teeth', 'gums'] as const;
 /** Limbus and pupil radii (mm) for painting the eyeball: ICT's sclera mesh is the whole visible eye. */
