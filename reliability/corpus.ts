@@ -8,7 +8,7 @@ import { deflateSync } from 'node:zlib';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { encodeImage, readImageFile } from '../gpu-function/src/adapters/image-io';
 import { buildPyramid, sampleRotatedCrop } from '../gpu-function/src/face/raster';
-import { rgbPng } from './png-bytes';
+import { concatBytes as concat, rgbPng } from './png-bytes';
 
 export interface CorpusCase {
   name: string;
@@ -22,15 +22,6 @@ export interface CorpusCase {
 }
 
 const enc = new TextEncoder();
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
 /** A PNG whose header declares width x height but whose data is a few hundred bytes of zeros. */
 function pngDeclaring(width: number, height: number, rows = 1): Uint8Array {
