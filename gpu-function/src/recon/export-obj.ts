@@ -28,9 +28,9 @@ const f6 = (x: number) => (Math.round(x * 1e6) / 1e6).toString();
  * The `vt` and `f` blocks depend only on the topology, which is the same for every face: callers
  * reconstructing many faces pass the same `uvs`/`indices` arrays and get them from this cache.
  */
-const staticBlocks = new WeakMap<Uint32Array, { uvs: Float32Array; vt: string; f: string }>();
+const staticBlocks = new WeakMap<Uint32Array, { uvs: Float32Array; vt: string; f: string; faceLines: string[] }>();
 
-function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; f: string } {
+function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; f: string; faceLines: string[] } {
   const hit = staticBlocks.get(indices);
   if (hit && hit.uvs === uvs) return hit;
   const vt: string[] = [];
@@ -40,7 +40,7 @@ function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; 
     const [a, b, c] = [indices[k] + 1, indices[k + 1] + 1, indices[k + 2] + 1];
     f.push(`f ${a}/${a}/${a} ${b}/${b}/${b} ${c}/${c}/${c}`);
   }
-  const blocks = { uvs, vt: vt.join('\n'), f: f.join('\n') };
+  const blocks = { uvs, vt: vt.join('\n'), f: f.join('\n'), faceLines: f };
   staticBlocks.set(indices, blocks);
   return blocks;
 }
@@ -60,9 +60,8 @@ export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNa
   for (let i = 0; i < n; i++) lines.push(`vn ${f6(mesh.normals[3 * i])} ${f6(mesh.normals[3 * i + 1])} ${f6(mesh.normals[3 * i + 2])}`);
   if (!names.groups) lines.push(`usemtl ${material}`, 's 1', blocks.f);
   else {
-    // blocks.f holds one line per triangle, in index order: each group is a run of its lines.
-    const f = blocks.f.split('\n');
-    for (const g of names.groups) lines.push(`g ${g.material.name}`, `usemtl ${g.material.name}`, 's 1', ...f.slice(g.start / 3, (g.start + g.count) / 3));
+    // One face line per triangle, in index order: each group is a run of them.
+    for (const g of names.groups) lines.push(`g ${g.material.name}`, `usemtl ${g.material.name}`, 's 1', ...blocks.faceLines.slice(g.start / 3, (g.start + g.count) / 3));
   }
   return `${lines.join('\n')}\n`;
 }

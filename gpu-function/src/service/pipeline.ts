@@ -6,10 +6,11 @@
  */
 import { FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
 import { decodeImage } from '../adapters/image-io';
-import type { FaceLandmarker } from '../face/landmarker';
+import type { FaceLandmarker, FaceLandmarks } from '../face/landmarker';
 import { expressionWeights } from '../morph/morph-export';
 import { ASSET_TYPES, exportAssets, reconstructionResultJson, type AssetKey } from '../recon/assets';
-import type { Reconstructor } from '../recon/reconstruct';
+import type { GeometryStage, Reconstruction, ReconstructOptions as ReconstructOptionsCore, Reconstructor } from '../recon/reconstruct';
+import type { RgbImage } from '@facerecon/shared';
 import type { MorphReconstructor } from '../morph/reconstruct-morph';
 import type { AssetStore } from './store/types';
 
@@ -52,6 +53,19 @@ function kindsFor(formats: ReconstructOptions['formats'], fullHead: boolean): As
   return [...kinds];
 }
 
+/** Geometry, a stage boundary (deadline check and progress), then texture: the same for every model. */
+function runStages<S extends GeometryStage>(
+  r: { geometryStage(photo: RgbImage, face: FaceLandmarks, opts: ReconstructOptionsCore): S; textureStage(stage: S): Reconstruction },
+  photo: RgbImage,
+  face: FaceLandmarks,
+  opts: ReconstructOptionsCore,
+  done: (stage: Stage) => void,
+): Reconstruction {
+  const stage = r.geometryStage(photo, face, opts);
+  done('geometry');
+  return r.textureStage(stage);
+}
+
 export async function runReconstruction(bytes: Uint8Array, options: ReconstructOptions, deps: PipelineDeps, ctx: PipelineContext): Promise<ReconstructResponse> {
   const timings: Record<Stage, number> = { preprocess: 0, geometry: 0, texture: 0, export: 0, upload: 0 };
   const t0 = performance.now();
@@ -74,16 +88,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   done('preprocess');
 
   const ropts = { uvSize: options.uv_size };
-  let recon;
-  if (morph) {
-    const stage = morph.geometryStage(image, lm.face, ropts);
-    done('geometry');
-    recon = morph.textureStage(stage);
-  } else {
-    const stage = deps.reconstructor.geometryStage(image, lm.face, ropts);
-    done('geometry');
-    recon = deps.reconstructor.textureStage(stage);
-  }
+  const recon = morph ? runStages(morph, image, lm.face, ropts, done) : runStages(deps.reconstructor, image, lm.face, ropts, done);
   done('texture');
 
   const resultJson = reconstructionResultJson(lm.face, recon, { ...lm.timings, ...recon.timings }) as {
