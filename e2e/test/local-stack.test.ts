@@ -15,20 +15,16 @@ import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/imag
 import { buildPyramid, sampleRotatedCrop } from '../../gpu-function/src/face/raster';
 import { parseObjCounts } from '../../gpu-function/src/recon/export-obj';
 import { rotatePixelsCcw } from '../../gpu-function/test/image-ops';
-import { fixture, SHARED_PHOTOS, hasSharedPhotos } from '../../gpu-function/test/fixtures';
+import { fixture, SHARED_PHOTOS, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
-import { buildIctPack } from '../../models/scripts/build-ict';
 
-const ICT = join(import.meta.dirname, '../../../shared/ict-facekit');
-const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
+const hasIct = hasSharedIct;
 
 let stack: LocalStack;
 beforeAll(async () => {
   // The ICT pack is built from the team's subset when it is there; otherwise the model is off, and
   // model=ict must be refused cleanly through the whole stack.
-  const ictPack = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');
-  if (hasIct) buildIctPack(ICT, ictPack);
-  stack = await startLocalStack({ keyRate: 600, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: hasIct ? ictPack : 'off' } });
+  stack = await startLocalStack({ keyRate: 600, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: ictPackSetting() } });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();

@@ -3,7 +3,7 @@
  * stack (edge on workerd serving the page and the API, the real gpu-function, the local store).
  * Saves the main states as screenshots under docs/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,24 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
 import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
-import { SHARED_PHOTOS, fixture, hasSharedPhotos } from '../../gpu-function/test/fixtures';
+import { SHARED_PHOTOS, fixture, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { tileHorizontally } from '../../gpu-function/test/image-ops';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
-import { buildIctPack } from '../../models/scripts/build-ict';
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots');
 let stack: LocalStack;
 let browser: Browser;
 let tmp: string;
 
-const ICT = join(import.meta.dirname, '../../../shared/ict-facekit');
-const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
+const hasIct = hasSharedIct;
 
 beforeAll(async () => {
   // The full-head model runs from the team's ICT subset when it is there, and is off otherwise.
-  const ictPack = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');
-  if (hasIct) buildIctPack(ICT, ictPack);
-  stack = await startLocalStack({ persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: hasIct ? ictPack : 'off' } });
+  stack = await startLocalStack({ persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: ictPackSetting() } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

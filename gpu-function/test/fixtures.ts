@@ -1,6 +1,8 @@
 /** Test photos: the project's own (fetched by scripts/fetch-fixtures.sh) and the team's wider set in ../shared. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildIctPack } from '../../models/scripts/build-ict';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const FIXTURES_DIR = join(ROOT, '.cache/fixtures');
@@ -22,4 +24,20 @@ export function sharedDeep3d(): Array<{ name: string; path: string; reference: s
     .filter((f) => /\.(jpe?g|png)$/i.test(f))
     .sort()
     .map((f) => ({ name: f, path: join(dir, f), reference: join(dir, 'detections', f.replace(/\.\w+$/, '.txt')) }));
+}
+
+/** The team's ICT-FaceKit subset (neutral, 10 identities, 20 expressions), when it is there. */
+export const SHARED_ICT = resolve(ROOT, '../shared/ict-facekit');
+export const hasSharedIct = existsSync(join(SHARED_ICT, 'generic_neutral_mesh.obj'));
+
+/** Builds the pack from the shared subset into a fresh temporary folder and returns its path. */
+export function buildSharedIctPack(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');
+  buildIctPack(SHARED_ICT, dir);
+  return dir;
+}
+
+/** The stack's FACERECON_ICT_PACK: the subset's pack when it is there, else the model is off. */
+export function ictPackSetting(): string {
+  return hasSharedIct ? buildSharedIctPack() : 'off';
 }

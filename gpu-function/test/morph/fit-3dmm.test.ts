@@ -3,23 +3,18 @@
  * ../shared/ict-facekit; skipped, saying why, without it): known identity, ARKit expression weights
  * and pose, projected to the 468 landmark correspondences on the model surface.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildIctPack } from '../../../models/scripts/build-ict';
 import { loadModelPack } from '../../src/morph/model-pack';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel } from '../../src/morph/fit-3dmm';
 import { rotationAngleBetween } from '../../src/recon/linalg';
 import { rotationFromEuler } from '../../src/recon/pose';
+import { SHARED_ICT, buildSharedIctPack, hasSharedIct } from '../fixtures';
 
-const ICT = resolve(import.meta.dirname, '../../../../shared/ict-facekit');
-const has = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
+const ICT = SHARED_ICT;
+const has = hasSharedIct;
 
 describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' : `fitMorphableModel skipped: ${ICT} not found`, () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'ict-fit-')), 'ict');
-  if (has) buildIctPack(ICT, dir);
-  const pack = has ? loadModelPack(dir) : undefined!;
+  const pack = has ? loadModelPack(buildSharedIctPack()) : undefined!;
   const lm = has
     ? landmarkModel({ mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count }, { vertices: pack.correspondence.vertices, barycentric: pack.correspondence.barycentric })
     : undefined!;

@@ -4,13 +4,11 @@
  * photos, lids and lips that land on the detected landmarks, the neutral calibration, a hole-free two-tile bake, and exports (OBJ with materials, GLB
  * with ARKit morph targets that the Khronos validator accepts).
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
-import { buildIctPack } from '../../../models/scripts/build-ict';
 import { decodeImage } from '../../src/adapters/image-io';
 import { createFaceLandmarker } from '../../src/face/landmarker';
 import { fitMorphableModel, landmarkModel } from '../../src/morph/fit-3dmm';
@@ -22,10 +20,10 @@ import { exportAssets, reconstructionResultJson } from '../../src/recon/assets';
 import { loadCanonicalFace } from '../../src/recon/canonical';
 import type { Reconstruction } from '../../src/recon/reconstruct';
 import { projectHeadPoint } from '../../src/recon/face-geometry';
-import { SHARED_PHOTOS, hasSharedPhotos } from '../fixtures';
+import { SHARED_ICT, SHARED_PHOTOS, buildSharedIctPack, hasSharedIct, hasSharedPhotos } from '../fixtures';
 
-const ICT = resolve(import.meta.dirname, '../../../../shared/ict-facekit');
-const has = existsSync(join(ICT, 'generic_neutral_mesh.obj')) && hasSharedPhotos;
+const ICT = SHARED_ICT;
+const has = hasSharedIct && hasSharedPhotos;
 const why = has ? '' : `skipped: ${ICT} or ${SHARED_PHOTOS} not found (a clone without the team's shared folder)`;
 
 /** Chosen by looking at the photos: broad smiles, and faces at rest. */
@@ -42,9 +40,7 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
   };
 
   beforeAll(async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'ict-recon-')), 'ict');
-    buildIctPack(ICT, dir);
-    rec = createMorphReconstructor({ pack: loadModelPack(dir), canonical: loadCanonicalFace() });
+    rec = createMorphReconstructor({ pack: loadModelPack(buildSharedIctPack()), canonical: loadCanonicalFace() });
     const landmarker = await createFaceLandmarker({ threads: 1 });
     for (const name of [...SMILING, ...NEUTRAL]) {
       const { image } = await decodeImage(new Uint8Array(readFileSync(join(SHARED_PHOTOS, 'deep3d', name))));

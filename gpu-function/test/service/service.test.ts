@@ -11,14 +11,13 @@ import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landma
 import { createReconstructor, type Reconstructor } from '../../src/recon/reconstruct';
 import { loadConfig } from '../../src/service/config';
 import { startService, type RunningService } from '../../src/service/service';
-import { fixture } from '../fixtures';
+import { SHARED_ICT, buildSharedIctPack, fixture, hasSharedIct } from '../fixtures';
 import { createLogger } from '../../src/service/logger';
-import { buildIctPack } from '../../../models/scripts/build-ict';
 import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
 import { createMorphReconstructor, loadMorphReconstructor, type MorphReconstructor } from '../../src/morph/reconstruct-morph';
 
-const ICT = join(import.meta.dirname, '../../../../shared/ict-facekit');
-const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
+const ICT = SHARED_ICT;
+const hasIct = hasSharedIct;
 
 const SECRET = 'k'.repeat(48);
 let landmarker: FaceLandmarker;
@@ -175,9 +174,7 @@ describe('gpu-function HTTP API', () => {
 
 describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../shared/ict-facekit)' : `model=ict service tests skipped: ${ICT} not found`, () => {
   it('returns the full head: texture_head, ARKit weights in [0, 1], identity, and every asset downloads', async () => {
-    const pack = join(mkdtempSync(join(tmpdir(), 'svc-ict-')), 'ict');
-    buildIctPack(ICT, pack);
-    const svc = await start({}, createMorphReconstructor({ pack: loadModelPack(pack), canonical: reconstructor.canonical }));
+    const svc = await start({}, createMorphReconstructor({ pack: loadModelPack(buildSharedIctPack()), canonical: reconstructor.canonical }));
     const res = await post(svc.url, astronaut, { query: '?model=ict' });
     expect(res.status).toBe(200);
     const body = ReconstructResponseSchema.parse(await res.json());
