@@ -59,8 +59,15 @@ export const ERROR_SPECS = {
   },
   UNAUTHORIZED: {
     status: 401,
-    en: 'The request is not signed or its signature is invalid',
-    zh: '请求未签名或签名无效',
+    en: 'Missing or invalid API key',
+    zh: 'API 密钥缺失或无效',
+    hint: { en: 'Send Authorization: Bearer <your API key>.', zh: '请在请求头中发送 Authorization: Bearer <您的 API 密钥>。' },
+  },
+  /** The gpu-function's internal API: the edge's request signature is missing, stale, replayed or wrong. */
+  BAD_SIGNATURE: {
+    status: 401,
+    en: 'The request is not signed, its signature is invalid, or it was already used',
+    zh: '请求未签名、签名无效或已被使用',
   },
   NOT_FOUND: {
     status: 404,

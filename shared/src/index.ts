@@ -3,4 +3,5 @@ export * from './errors';
 export * from './image';
 export * from './mesh';
 export * from './signing';
+export * from './body';
 export * from './client';

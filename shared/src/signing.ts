@@ -56,9 +56,33 @@ export async function signRequest(opts: { secret: string; method: string; pathWi
 }
 
 export type VerifyResult = { ok: true; nonce: string; timestamp: number } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+export type HeaderCheck = { ok: true; nonce: string; timestamp: number } | { ok: false; reason: 'missing' | 'malformed' | 'stale' };
 
+/**
+ * The checks that need no body: presence, format and the time window. A verifier runs this before it
+ * reads a single byte of the body, so an unsigned or stale request costs it no memory.
+ */
+export function checkSignatureHeaders(opts: {
+  timestamp: string | null | undefined;
+  nonce: string | null | undefined;
+  signature: string | null | undefined;
+  now?: number;
+  maxSkewSeconds?: number;
+}): HeaderCheck {
+  if (!opts.timestamp || !opts.signature || !opts.nonce) return { ok: false, reason: 'missing' };
+  if (!/^\d{1,12}$/.test(opts.timestamp) || !/^[0-9a-f]{64}$/.test(opts.signature) || !/^[0-9a-f]{16,64}$/.test(opts.nonce)) return { ok: false, reason: 'malformed' };
+  const ts = Number(opts.timestamp);
+  const now = Math.floor((opts.now ?? Date.now()) / 1000);
+  if (Math.abs(now - ts) > (opts.maxSkewSeconds ?? MAX_SKEW_SECONDS)) return { ok: false, reason: 'stale' };
+  return { ok: true, nonce: opts.nonce, timestamp: ts };
+}
+
+/**
+ * Full verification (headers, then the HMAC over the body's hash). `secret` may list several secrets:
+ * during a rotation the verifier accepts the new one and the previous one, the signer uses one.
+ */
 export async function verifyRequestSignature(opts: {
-  secret: string;
+  secret: string | readonly string[];
   method: string;
   pathWithQuery: string;
   body: Uint8Array;
@@ -68,12 +92,13 @@ export async function verifyRequestSignature(opts: {
   now?: number;
   maxSkewSeconds?: number;
 }): Promise<VerifyResult> {
-  if (!opts.timestamp || !opts.signature || !opts.nonce) return { ok: false, reason: 'missing' };
-  if (!/^\d{1,12}$/.test(opts.timestamp) || !/^[0-9a-f]{64}$/.test(opts.signature) || !/^[0-9a-f]{16,64}$/.test(opts.nonce)) return { ok: false, reason: 'malformed' };
-  const ts = Number(opts.timestamp);
-  const now = Math.floor((opts.now ?? Date.now()) / 1000);
-  if (Math.abs(now - ts) > (opts.maxSkewSeconds ?? MAX_SKEW_SECONDS)) return { ok: false, reason: 'stale' };
-  const expected = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp, opts.nonce, await sha256Hex(opts.body)));
-  if (!timingSafeEqualString(expected, opts.signature)) return { ok: false, reason: 'mismatch' };
-  return { ok: true, nonce: opts.nonce, timestamp: ts };
+  const head = checkSignatureHeaders(opts);
+  if (!head.ok) return head;
+  const canonical = canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp!, head.nonce, await sha256Hex(opts.body));
+  const secrets = typeof opts.secret === 'string' ? [opts.secret] : opts.secret;
+  let match = false;
+  // Every secret is tried (no early exit), so timing does not tell which one matched.
+  for (const secret of secrets) if (timingSafeEqualString(await hmacSha256Hex(secret, canonical), opts.signature!)) match = true;
+  if (!match) return { ok: false, reason: 'mismatch' };
+  return head;
 }

@@ -15,6 +15,8 @@ import {
   NONCE_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
+  checkSignatureHeaders,
+  readBodyWithLimit,
   toErrorBody,
   verifyRequestSignature,
   type ErrorCode,
@@ -30,7 +32,8 @@ export interface AppDeps extends PipelineDeps {
   queue: WorkQueue;
   metrics: ServiceMetrics;
   logger: Logger;
-  signingSecret: string;
+  /** Accepted signing secrets: the current one, and the previous one during a rotation. */
+  signingSecrets: readonly string[];
   deadlineMs: number;
   maxBodyBytes: number;
   /** True once SIGTERM arrived: refuse new work, finish what runs. */
@@ -43,7 +46,7 @@ const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
-  // Nonces seen within twice the allowed skew: a captured request cannot be replayed.
+  // Nonces seen within twice the allowed skew, a fast path in front of the store's durable ledger.
   const seen = new Map<string, number>();
   const remember = (nonce: string) => {
     const now = Date.now();
@@ -81,7 +84,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get('/assets/*', async (c) => {
     if (!(deps.store instanceof LocalAssetStore)) return fail(c, 'NOT_FOUND');
-    const key = decodeURIComponent(c.req.path.slice('/assets/'.length));
+    let key: string;
+    try {
+      key = decodeURIComponent(c.req.path.slice('/assets/'.length));
+    } catch {
+      return fail(c, 'NOT_FOUND'); // a malformed %-escape names no asset
+    }
     const check = await deps.store.check(key, c.req.query('expires'), c.req.query('sig'));
     if (!check.ok) return fail(c, check.code);
     const type = key.endsWith('.png') ? 'image/png' : key.endsWith('.glb') ? 'model/gltf-binary' : key.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
@@ -99,14 +107,28 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const requestId = c.get('requestId');
     const started = performance.now();
     const log = deps.logger.child({ requestId });
-    const declared = Number(c.req.header('content-length') ?? 0);
-    if (declared > deps.maxBodyBytes) return fail(c, 'IMAGE_TOO_LARGE');
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    if (body.byteLength > deps.maxBodyBytes) return fail(c, 'IMAGE_TOO_LARGE');
+    const reject = (reason: string) => {
+      log.warn({ outcome: 'BAD_SIGNATURE', reason }, 'rejected request signature');
+      deps.metrics.requests.inc({ outcome: 'BAD_SIGNATURE' });
+      return fail(c, 'BAD_SIGNATURE');
+    };
+    // Headers first: an unsigned, malformed or stale request is refused before one body byte is read.
+    const head = checkSignatureHeaders({ timestamp: c.req.header(TIMESTAMP_HEADER), nonce: c.req.header(NONCE_HEADER), signature: c.req.header(SIGNATURE_HEADER) });
+    if (!head.ok) {
+      await c.req.raw.body?.cancel().catch(() => undefined);
+      return reject(head.reason);
+    }
+    let body: Uint8Array;
+    try {
+      body = await readBodyWithLimit(c.req.raw, deps.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof FaceReconError) return fail(c, err.code);
+      throw err;
+    }
 
     const url = new URL(c.req.url);
     const verdict = await verifyRequestSignature({
-      secret: deps.signingSecret,
+      secret: deps.signingSecrets,
       method: 'POST',
       pathWithQuery: url.pathname + url.search,
       body,
@@ -114,13 +136,19 @@ export function createApp(deps: AppDeps): Hono<Env> {
       nonce: c.req.header(NONCE_HEADER),
       signature: c.req.header(SIGNATURE_HEADER),
     });
-    if (!verdict.ok || seen.has(verdict.nonce)) {
-      const reason = verdict.ok ? 'replayed' : verdict.reason;
-      log.warn({ outcome: 'UNAUTHORIZED', reason }, 'rejected request signature');
-      deps.metrics.requests.inc({ outcome: 'UNAUTHORIZED' });
-      return fail(c, 'UNAUTHORIZED');
-    }
+    if (!verdict.ok) return reject(verdict.reason);
+    if (seen.has(verdict.nonce)) return reject('replayed');
     remember(verdict.nonce);
+    // The durable ledger: a nonce is single-use across restarts and replicas (the store is shared).
+    // Keyed by the signed timestamp's day, so a replay just after midnight still finds it.
+    let fresh: boolean;
+    try {
+      fresh = await deps.store.claimOnce(`nonces/${new Date(verdict.timestamp * 1000).toISOString().slice(0, 10)}/${verdict.nonce}`);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'nonce ledger unavailable');
+      return fail(c, 'STORAGE_UNAVAILABLE', { 'retry-after': '5' });
+    }
+    if (!fresh) return reject('replayed');
 
     const parsed = ReconstructOptionsSchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {

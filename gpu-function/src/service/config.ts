@@ -10,6 +10,11 @@ const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8788),
   FACERECON_SIGNING_SECRET: z.string().min(32, 'FACERECON_SIGNING_SECRET must be at least 32 characters (shared with the edge)'),
+  /**
+   * During a secret rotation: the previous secret, still accepted for verification (never used to sign)
+   * until it is removed; see infra/README.md for the order of steps.
+   */
+  FACERECON_SIGNING_SECRET_PREVIOUS: z.string().min(32, 'FACERECON_SIGNING_SECRET_PREVIOUS must be at least 32 characters').optional(),
   /** Signs local-store asset URLs; defaults to a key derived from the signing secret. */
   FACERECON_ASSET_SECRET: z.string().min(32).optional(),
   FACERECON_PUBLIC_URL: z.string().url().optional(),

@@ -1,8 +1,9 @@
 /**
  * One reconstruction request, stage by stage: preprocess (decode + landmarks), geometry, texture,
  * export, upload. Stage boundaries are where a deadline stops the work and where progress is
- * reported. Assets are uploaded under a prefix owned by the request and URLs are handed out only
- * after every upload succeeded; any failure removes the prefix, so no URL ever points at a partial set.
+ * reported. Assets are uploaded under a folder this service names itself with 128 random bits (never a
+ * caller's id, so no request can write into or over another's set), and URLs are handed out only
+ * after every upload succeeded; a failure deletes exactly the files this request wrote.
  */
 import { FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
 import { decodeImage } from '../adapters/image-io';
@@ -66,6 +67,11 @@ function runStages<S extends GeometryStage>(
   return r.textureStage(stage);
 }
 
+/** A fresh asset folder name: 128 random bits, never derived from anything a caller sent. */
+export function newAssetFolderId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export async function runReconstruction(bytes: Uint8Array, options: ReconstructOptions, deps: PipelineDeps, ctx: PipelineContext): Promise<ReconstructResponse> {
   const timings: Record<Stage, number> = { preprocess: 0, geometry: 0, texture: 0, export: 0, upload: 0 };
   const t0 = performance.now();
@@ -103,15 +109,17 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
 
   const kinds = kindsFor(options.formats, !!recon.morph);
   const day = new Date().toISOString().slice(0, 10);
-  const prefix = `${day}/${ctx.requestId}`;
+  const prefix = `${day}/${newAssetFolderId()}`;
   const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
   const assets: Partial<ReconstructResponse['assets']> = {};
+  const written: string[] = [];
   try {
     await Promise.all(
       kinds.map(async (kind) => {
         const { key, file } = FILE_OF[kind];
         const body = exported.files[key];
         if (!body) throw new Error(`asset ${kind} was not exported`);
+        written.push(`${prefix}/${file}`);
         await deps.store.put(`${prefix}/${file}`, body, ASSET_TYPES[key]);
         assets[kind] = { url: '', content_type: ASSET_TYPES[key], bytes: body.byteLength, expires_at: expiresAt };
       }),
@@ -119,7 +127,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
     for (const kind of kinds) assets[kind]!.url = await deps.store.signedUrl(`${prefix}/${FILE_OF[kind].file}`, deps.ttlSeconds);
   } catch (err) {
-    await deps.store.deletePrefix(prefix).catch(() => undefined);
+    await deps.store.deleteKeys(written).catch(() => undefined);
     if (err instanceof FaceReconError) throw err;
     throw new FaceReconError('STORAGE_UNAVAILABLE', { detail: (err as Error).message, cause: err });
   }

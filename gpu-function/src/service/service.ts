@@ -74,7 +74,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
     queue,
     metrics,
     logger,
-    signingSecret: config.FACERECON_SIGNING_SECRET,
+    signingSecrets: [config.FACERECON_SIGNING_SECRET, ...(config.FACERECON_SIGNING_SECRET_PREVIOUS ? [config.FACERECON_SIGNING_SECRET_PREVIOUS] : [])],
     deadlineMs: config.FACERECON_DEADLINE_MS,
     maxBodyBytes: config.FACERECON_MAX_BODY_BYTES,
     isDraining: () => draining,

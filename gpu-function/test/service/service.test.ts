@@ -39,7 +39,9 @@ async function post(base: string, body: Uint8Array, opts: { query?: string; acce
   return fetch(`${base}${path}`, { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', ...(opts.accept ? { accept: opts.accept } : {}), ...signed, ...opts.headers } });
 }
 
-const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name) : []);
+// Asset files only: the nonce ledger (.ledger/) and probe files are the service's own bookkeeping.
+const files = (dir: string): string[] =>
+  existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.') && !e.parentPath.includes('.ledger')).map((e) => e.name) : [];
 
 beforeAll(async () => {
   landmarker = await createFaceLandmarker();
@@ -108,7 +110,7 @@ describe('gpu-function HTTP API', () => {
     ReconstructResponseSchema.parse(JSON.parse(events.at(-1)!.data!));
   });
 
-  it('rejects unsigned, wrongly signed, stale, replayed and body-swapped requests with 401', async () => {
+  it('rejects unsigned, wrongly signed, stale, replayed and body-swapped requests with 401 BAD_SIGNATURE', async () => {
     const codes: number[] = [];
     codes.push((await post(svc.url, astronaut, { sign: false })).status);
     codes.push((await post(svc.url, astronaut, { headers: { 'x-facerecon-signature': 'a'.repeat(64) } })).status);
@@ -123,7 +125,7 @@ describe('gpu-function HTTP API', () => {
     codes.push((await fetch(`${svc.url}${path}`, { method: 'POST', body: other, headers: h2 })).status); // body swapped
     expect(codes).toEqual([401, 401, 401, 401, 401]);
     const body = await (await post(svc.url, astronaut, { sign: false })).json();
-    expect(body.error).toMatchObject({ code: 'UNAUTHORIZED', message_zh: expect.any(String) });
+    expect(body.error).toMatchObject({ code: 'BAD_SIGNATURE', message_zh: expect.any(String) });
   });
 
   it('a corrupt image is a clear 400 and the process keeps serving; no face is a 422 in the caller language', async () => {
@@ -169,6 +171,94 @@ describe('gpu-function HTTP API', () => {
     expect((await fetch(extended)).status).toBe(403);
     const traversal = `${svc.url}/assets/..%2F..%2Fetc%2Fpasswd?expires=${url.searchParams.get('expires')}&sig=${sig}`;
     expect((await fetch(traversal)).status).toBe(404);
+  });
+});
+
+describe('security: identities, replays, bodies (issue 12)', () => {
+  it('the caller cannot choose the asset folder: a reused x-request-id gets a new folder and the first set stays intact', async () => {
+    const svc = await start();
+    const first = await (await post(svc.url, astronaut, { query: '?formats=glb', headers: { 'x-request-id': 'victim-request-0001' } })).json();
+    const firstBytes = new Uint8Array(await (await fetch(first.assets.glb.url)).arrayBuffer());
+    const second = await (await post(svc.url, new Uint8Array(readFileSync(fixture('astronaut.png'))), { query: '?formats=glb&uv_size=512', headers: { 'x-request-id': 'victim-request-0001' } })).json();
+    const folder = (u: string) => new URL(u).pathname.split('/').slice(0, -1).join('/');
+    expect(folder(first.assets.glb.url)).not.toBe(folder(second.assets.glb.url));
+    expect(folder(first.assets.glb.url)).not.toMatch(/victim/);
+    const again = new Uint8Array(await (await fetch(first.assets.glb.url)).arrayBuffer());
+    expect(again.byteLength).toBe(firstBytes.byteLength);
+    expect(Buffer.compare(Buffer.from(again), Buffer.from(firstBytes))).toBe(0);
+  });
+
+  it('a captured signed request is refused after a restart and by another replica sharing the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-shared-store-'));
+    const a = await start({ FACERECON_LOCAL_STORE_DIR: dir });
+    const path = '/v1/reconstruct?formats=glb';
+    const headers = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body: astronaut });
+    expect((await fetch(`${a.url}${path}`, { method: 'POST', body: astronaut, headers })).status).toBe(200);
+    await a.stop();
+    services.splice(services.findIndex((s) => s.url === a.url), 1);
+    const restarted = await start({ FACERECON_LOCAL_STORE_DIR: dir });
+    const replica = await start({ FACERECON_LOCAL_STORE_DIR: dir });
+    for (const svc of [restarted, replica]) {
+      const res = await fetch(`${svc.url}${path}`, { method: 'POST', body: astronaut, headers });
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe('BAD_SIGNATURE');
+    }
+  });
+
+  /** Streams a chunked body until the server answers; returns the status and how much was written. */
+  async function chunkedPost(url: string, headers: Record<string, string>, maxBytes: number): Promise<{ status: number; written: number }> {
+    const { request } = await import('node:http');
+    return new Promise((resolve, reject) => {
+      let written = 0;
+      let answered = false;
+      const req = request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } }, (res) => {
+        answered = true;
+        res.resume();
+        resolve({ status: res.statusCode!, written });
+        req.destroy();
+      });
+      req.on('error', (err) => (answered ? undefined : reject(err)));
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      const pump = () => {
+        while (!answered && written < maxBytes) {
+          written += chunk.byteLength;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+    });
+  }
+
+  it('an unsigned chunked body is refused before it is read; a signed-looking one is cut off at the size cap', async () => {
+    const svc = await start({ FACERECON_MAX_BODY_BYTES: String(2 * 1024 * 1024) });
+    const unsigned = await chunkedPost(`${svc.url}/v1/reconstruct`, {}, 1024 * 1024 * 1024);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.written).toBeLessThan(64 * 1024 * 1024); // of the 1 GB offered
+    const headers = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: astronaut });
+    const big = await chunkedPost(`${svc.url}/v1/reconstruct`, headers, 1024 * 1024 * 1024);
+    expect(big.status).toBe(413);
+    expect(big.written).toBeLessThan(64 * 1024 * 1024);
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
+  it('accepts the previous secret during a rotation, and refuses it once it is removed', async () => {
+    const NEW = 'n'.repeat(48);
+    const corrupt = astronaut.slice(0, 4000); // past the signature check, cheap to refuse (400)
+    const signedWith = async (secret: string) => ({ ...(await signRequest({ secret, method: 'POST', pathWithQuery: '/v1/reconstruct', body: corrupt })), 'content-type': 'application/octet-stream' });
+    const during = await start({ FACERECON_SIGNING_SECRET: NEW, FACERECON_SIGNING_SECRET_PREVIOUS: SECRET });
+    expect((await fetch(`${during.url}/v1/reconstruct`, { method: 'POST', body: corrupt, headers: await signedWith(SECRET) })).status).toBe(400);
+    expect((await fetch(`${during.url}/v1/reconstruct`, { method: 'POST', body: corrupt, headers: await signedWith(NEW) })).status).toBe(400);
+    const after = await start({ FACERECON_SIGNING_SECRET: NEW });
+    expect((await fetch(`${after.url}/v1/reconstruct`, { method: 'POST', body: corrupt, headers: await signedWith(SECRET) })).status).toBe(401);
+    expect((await fetch(`${after.url}/v1/reconstruct`, { method: 'POST', body: corrupt, headers: await signedWith(NEW) })).status).toBe(400);
+  });
+
+  it('a malformed %-escape in an asset path is a 404, not a 500', async () => {
+    const svc = await start();
+    const res = await fetch(`${svc.url}/assets/%E0%A4%A?expires=1&sig=${'a'.repeat(64)}`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('NOT_FOUND');
   });
 });
 

@@ -62,12 +62,24 @@ describe('LocalAssetStore', () => {
     expect(existsSync(join(dir, '2026-11-25/new/texture.png'))).toBe(true);
   });
 
-  it('deletes a request prefix and probes writability', async () => {
+  it('deletes exactly the keys it is given, never a neighbour sharing their prefix, and probes writability', async () => {
     await store.put('2026-11-25/gone/a.png', new Uint8Array(1), 'image/png');
-    await store.deletePrefix('2026-11-25/gone');
-    expect(existsSync(join(dir, '2026-11-25/gone'))).toBe(false);
+    await store.put('2026-11-25/gone-other/a.png', new Uint8Array(1), 'image/png');
+    await store.put('2026-11-25/gone/b.png', new Uint8Array(1), 'image/png');
+    await store.deleteKeys(['2026-11-25/gone/a.png']);
+    expect(existsSync(join(dir, '2026-11-25/gone/a.png'))).toBe(false);
+    expect(existsSync(join(dir, '2026-11-25/gone/b.png'))).toBe(true);
+    expect(existsSync(join(dir, '2026-11-25/gone-other/a.png'))).toBe(true);
     await expect(store.probe()).resolves.toBeUndefined();
     expect(readdirSync(dir).some((f) => f.startsWith('.probe'))).toBe(false);
+  });
+
+  it('claimOnce is single-use across store instances (a restart or another replica on the same directory)', async () => {
+    expect(await store.claimOnce('nonces/2026-11-25/00aa11bb22cc33dd')).toBe(true);
+    expect(await store.claimOnce('nonces/2026-11-25/00aa11bb22cc33dd')).toBe(false);
+    const other = new LocalAssetStore({ dir, publicUrl: 'http://x', secret: 's'.repeat(32) });
+    expect(await other.claimOnce('nonces/2026-11-25/00aa11bb22cc33dd')).toBe(false);
+    expect(await other.claimOnce('nonces/2026-11-25/99aa11bb22cc33dd')).toBe(true);
   });
 });
 
@@ -104,11 +116,13 @@ describe('S3AssetStore against s3rver', () => {
     expect((await fetch(url)).status).toBe(403);
   });
 
-  it('deletes a prefix and probes', async () => {
+  it('deletes exactly the given keys (not a neighbour whose name shares the prefix) and probes', async () => {
     await store.put('2026-11-25/r3/a.png', new Uint8Array(1), 'image/png');
     await store.put('2026-11-25/r3/b.png', new Uint8Array(1), 'image/png');
-    await store.deletePrefix('2026-11-25/r3/');
+    await store.put('2026-11-25/r3x/a.png', new Uint8Array(1), 'image/png');
+    await store.deleteKeys(['2026-11-25/r3/a.png', '2026-11-25/r3/b.png']);
     expect((await fetch(await store.signedUrl('2026-11-25/r3/a.png', 60))).status).toBe(404);
+    expect((await fetch(await store.signedUrl('2026-11-25/r3x/a.png', 60))).status).toBe(200);
     await expect(store.probe()).resolves.toBeUndefined();
   });
 });

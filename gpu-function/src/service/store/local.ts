@@ -83,8 +83,23 @@ export class LocalAssetStore implements AssetStore {
     return readFile(path);
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
-    await rm(this.pathOf(prefix.replace(/\/+$/, '')), { recursive: true, force: true });
+  async deleteKeys(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k) => rm(this.pathOf(k), { force: true })));
+  }
+
+  async claimOnce(key: string): Promise<boolean> {
+    // Under a dot folder: no signed /assets URL can name it (keys never start with a dot); the sweeper
+    // removes it with the assets' TTL, far past the signature window it has to cover.
+    assertSafeKey(key);
+    const p = join(this.dir, '.ledger', key);
+    await mkdir(dirname(p), { recursive: true });
+    try {
+      await writeFile(p, '', { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
   }
 
   async probe(): Promise<void> {

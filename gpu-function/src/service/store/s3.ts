@@ -2,7 +2,7 @@
  * S3-compatible store (Cloudflare R2, AWS S3, GCS interoperability) with presigned GET URLs. Object
  * expiry is the bucket's lifecycle rule (infra/storage/); presigned URLs expire on their own.
  */
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, S3Client, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertSafeKey, type AssetStore } from './types';
 
@@ -39,14 +39,24 @@ export class S3AssetStore implements AssetStore {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }), { expiresIn: Math.min(ttlSeconds, 604_800) });
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, ContinuationToken: token }));
-      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (keys.length) await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects: keys, Quiet: true } }));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+  async deleteKeys(keys: readonly string[]): Promise<void> {
+    for (const k of keys) assertSafeKey(k);
+    for (let i = 0; i < keys.length; i += 1000) {
+      const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }));
+    }
+  }
+
+  async claimOnce(key: string): Promise<boolean> {
+    assertSafeKey(key);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: `ledger/${key}`, Body: '', IfNoneMatch: '*' }));
+      return true;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.$metadata?.httpStatusCode === 412 || e.name === 'PreconditionFailed') return false;
+      throw err;
+    }
   }
 
   async probe(): Promise<void> {

@@ -8,8 +8,18 @@ export interface AssetStore {
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   /** A URL that lets anyone holding it GET the asset until `ttlSeconds` from now, and not after. */
   signedUrl(key: string, ttlSeconds: number): Promise<string>;
-  /** Removes every object under `prefix` (the cleanup of a failed request). */
-  deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Removes exactly these objects (the clean-up of a failed request deletes what that request wrote,
+   * never a prefix, so it cannot reach another request's files).
+   */
+  deleteKeys(keys: readonly string[]): Promise<void>;
+  /**
+   * Creates `key` only if it does not exist yet; false when it already did. This is the service's
+   * shared, durable single-use ledger (signature nonces): it survives restarts and is seen by every
+   * replica using the same store. Local: an exclusive create (O_EXCL); S3/R2: a conditional PUT
+   * (If-None-Match: *, answered 412 when the object exists).
+   */
+  claimOnce(key: string): Promise<boolean>;
   /** Throws unless the store accepts a write and a delete right now (readiness). */
   probe(): Promise<void>;
 }
