@@ -1,7 +1,8 @@
 /** Builds the page into edge/public/ (served by the worker as static assets): one bundled ES module, no CDN. */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { staticHeadersFile } from '../edge/src/lib/security-headers';
 import { ROOT } from './local-env';
 
 const out = join(ROOT, 'edge/public');
@@ -18,4 +19,6 @@ await build({
   logLevel: 'warning',
 });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(ROOT, 'edge/web', f), join(out, f));
+// Workers static assets apply this file's headers to the page (CSP, nosniff, referrer, framing).
+writeFileSync(join(out, '_headers'), staticHeadersFile());
 console.log(`web: edge/public built in ${(performance.now() - t0).toFixed(0)} ms`);

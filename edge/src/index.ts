@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { FaceReconError } from '@facerecon/shared';
 import type { AppEnv } from './env';
+import { purgeExpired, staleAfterMs } from './lib/billing';
 import { errorResponse } from './lib/respond';
 import { requestContext } from './middleware/request-context';
 import { docs } from './routes/docs';
@@ -28,4 +29,11 @@ app.onError((err, c) => {
   return errorResponse(c, 'INTERNAL');
 });
 
-export default app;
+/** The cron trigger (wrangler.toml [triggers]): retention of idempotency records and stuck reservations. */
+export async function scheduled(_controller: ScheduledController, env: AppEnv['Bindings'], _ctx: ExecutionContext): Promise<void> {
+  const purged = await purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)) });
+  console.log(JSON.stringify({ event: 'purge', ...purged }));
+}
+
+export { app };
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<AppEnv['Bindings']>;

@@ -3,11 +3,13 @@
  * gpu-function in this tier only (the e2e tier runs the real one). For every rejected request the
  * tests assert that nothing reached the upstream and nothing was billed.
  */
-import { exports } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, verifyRequestSignature } from '@facerecon/shared';
+import { app } from '../src/index';
 import { GIF, HEIC, createKey, makeJpegHeader, makePng, usageRows } from './helpers';
 
 const SECRET = 'edge-test-secret-0123456789abcdef0123456789';
@@ -48,6 +50,14 @@ async function send(path: string, init: RequestInit & { key?: string } = {}) {
   if (init.key) headers.set('authorization', `Bearer ${init.key}`);
   return exports.default.fetch(new Request(`http://edge.test${path}`, { ...init, headers }));
 }
+async function sendWithEnv(overrides: Record<string, string>, path: string, init: RequestInit & { key?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.key) headers.set('authorization', `Bearer ${init.key}`);
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`http://edge.test${path}`, { ...init, headers }), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
 const post = (key: string | undefined, body: BodyInit, headers: Record<string, string> = {}, query = '') =>
   send(`/v1/reconstructions${query}`, { method: 'POST', body, key, headers: { 'content-type': 'image/png', ...headers } });
 
@@ -69,9 +79,11 @@ describe('authentication', () => {
 });
 
 describe('key guessing', () => {
-  it('failed attempts are rate limited per client address; other addresses and valid keys are unaffected', async () => {
+  it('failed attempts are rate limited per platform-set client address; other addresses and valid keys are unaffected', async () => {
     const png = await makePng(300, 300);
     const statuses: number[] = [];
+    // Production trusts cf-connecting-ip (Cloudflare sets and overwrites it); tests run with that setting.
+    const send = (path: string, init: RequestInit & { key?: string }) => sendWithEnv({ CLIENT_IP_HEADER: 'cf-connecting-ip' }, path, init);
     for (let i = 0; i < 24; i++) {
       const r = await send('/v1/reconstructions', { method: 'POST', body: png, key: `fr_live_guess${i}`, headers: { 'cf-connecting-ip': '203.0.113.7', 'content-type': 'image/png' } });
       statuses.push(r.status);

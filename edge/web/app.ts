@@ -30,7 +30,14 @@ let busy = false;
 const viewer = createViewer($<HTMLCanvasElement>('viewer'));
 
 const params = new URLSearchParams(location.search);
-els.key.value = params.get('key') ?? localStorage.getItem('apiKey') ?? '';
+const keyFromUrl = params.get('key');
+if (keyFromUrl) {
+  // A key in the address bar would stay in history, bookmarks and screenshots: keep it, drop the URL's copy.
+  localStorage.setItem('apiKey', keyFromUrl.trim());
+  params.delete('key');
+  history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+}
+els.key.value = keyFromUrl ?? localStorage.getItem('apiKey') ?? '';
 els.key.addEventListener('change', () => localStorage.setItem('apiKey', els.key.value.trim()));
 
 function applyLang(next: Lang) {

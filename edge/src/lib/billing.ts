@@ -1,15 +1,27 @@
 /**
- * Metering and idempotency in D1. Every authenticated reconstruction attempt leaves one usage row;
- * only successes are billed. An Idempotency-Key binds the first final response to the body's hash for
- * 24 h: a retry with the same body gets that response again (no GPU call, no charge), a different
- * body gets IDEMPOTENCY_KEY_REUSED. Upstream 5xx outcomes are not recorded against the key, so the
- * retry after recovery really retries.
+ * Metering, the quota and idempotency in D1: billing is atomic with delivery.
+ *
+ * A unit is *reserved* before any GPU work by one conditional INSERT (the row is written only while
+ * the key's reserved + billed units this month are below its quota). D1 runs every statement of a
+ * database serially on its single primary, so concurrent requests cannot both take the last unit:
+ * the check and the write are one statement. The unit is *committed* exactly once when a result is
+ * produced (an UPDATE guarded by outcome = 'reserved', batched with the idempotency record in one D1
+ * transaction), and *released* (units = 0) on failure, cancellation or time-out. A result leaves the
+ * edge only after its commit succeeded. Reservations a dead isolate left behind are released by the
+ * scheduled purge. We chose D1 over a Durable Object per key because the usage rows already live there
+ * (one place to query, one consistency model); a per-key DO would add a second store for the same facts.
+ *
+ * An Idempotency-Key binds the first final response to the body's hash for IDEMPOTENCY_TTL_MS: a retry
+ * with the same body gets that response again (no GPU call, no charge), another body gets
+ * IDEMPOTENCY_KEY_REUSED. Upstream 5xx outcomes and cancellations release the key, and a key left
+ * in progress longer than the upstream deadline (an isolate that died) is taken over by the next retry.
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export interface UsageRow {
   requestId: string;
   keyId: string;
+  clientRequestId?: string;
   idempotencyKey?: string;
   outcome: string;
   billed: boolean;
@@ -17,10 +29,13 @@ export interface UsageRow {
   bytesForwarded?: number;
 }
 
+const INSERT_USAGE = 'INSERT INTO usage (request_id, key_id, client_request_id, idempotency_key, outcome, billed, units, bytes_in, bytes_forwarded, created_at)';
+
+/** One unbilled row for an attempt refused before a unit was reserved. */
 export async function recordUsage(db: D1Database, u: UsageRow): Promise<void> {
   await db
-    .prepare('INSERT INTO usage (request_id, key_id, idempotency_key, outcome, billed, units, bytes_in, bytes_forwarded, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .bind(u.requestId, u.keyId, u.idempotencyKey ?? null, u.outcome, u.billed ? 1 : 0, u.billed ? 1 : 0, u.bytesIn ?? null, u.bytesForwarded ?? null, new Date().toISOString())
+    .prepare(`${INSERT_USAGE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .bind(u.requestId, u.keyId, u.clientRequestId ?? null, u.idempotencyKey ?? null, u.outcome, u.billed ? 1 : 0, u.billed ? 1 : 0, u.bytesIn ?? null, u.bytesForwarded ?? null, new Date().toISOString())
     .run();
 }
 
@@ -33,19 +48,78 @@ export async function billedThisMonth(db: D1Database, keyId: string): Promise<nu
   return row?.n ?? 0;
 }
 
+/** Reserves one unit against the monthly quota; false (and no row) when the quota is used up. */
+export async function reserveUnit(db: D1Database, u: Omit<UsageRow, 'outcome' | 'billed'>, quota: number): Promise<boolean> {
+  const now = new Date();
+  const r = await db
+    .prepare(`${INSERT_USAGE} SELECT ?, ?, ?, ?, 'reserved', 0, 1, ?, NULL, ? WHERE (SELECT COALESCE(SUM(units), 0) FROM usage WHERE key_id = ? AND created_at >= ?) < ?`)
+    .bind(u.requestId, u.keyId, u.clientRequestId ?? null, u.idempotencyKey ?? null, u.bytesIn ?? null, now.toISOString(), u.keyId, monthStart(now), quota)
+    .run();
+  return r.meta.changes === 1;
+}
+
+export interface Settlement {
+  requestId: string;
+  keyId: string;
+  bytesForwarded?: number;
+  /** The idempotency record to close with this outcome, if the request carried a key. */
+  idempotencyKey?: string;
+}
+
+/**
+ * Commits the reserved unit and, in the same transaction, stores the response for idempotent replays.
+ * Returns false when there was no reservation left to commit (the purge released it): then the
+ * result must not be delivered.
+ */
+export async function commitUnit(db: D1Database, s: Settlement, response: { status: number; body: string }): Promise<boolean> {
+  const stmts = [db.prepare("UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved'").bind(s.bytesForwarded ?? null, s.requestId)];
+  if (s.idempotencyKey) {
+    stmts.push(
+      db
+        .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ? AND EXISTS (SELECT 1 FROM usage WHERE request_id = ? AND outcome = 'ok' AND billed = 1)")
+        .bind(response.status, response.body, s.keyId, s.idempotencyKey, s.requestId),
+    );
+  }
+  const [usage] = await db.batch(stmts);
+  return usage.meta.changes === 1;
+}
+
+/**
+ * Releases the reserved unit with the failure's outcome. A final failure (4xx) is kept on the
+ * idempotency key and replayed; a transient one (5xx), a cancellation or a time-out releases the key.
+ */
+export async function releaseUnit(db: D1Database, s: Settlement, outcome: string, response?: { status: number; body: string }): Promise<void> {
+  const stmts = [db.prepare("UPDATE usage SET outcome = ?, units = 0, bytes_forwarded = COALESCE(?, bytes_forwarded) WHERE request_id = ? AND outcome = 'reserved'").bind(outcome, s.bytesForwarded ?? null, s.requestId)];
+  if (s.idempotencyKey) {
+    stmts.push(
+      response && response.status < 500
+        ? db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, s.keyId, s.idempotencyKey)
+        : db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(s.keyId, s.idempotencyKey),
+    );
+  }
+  await db.batch(stmts);
+}
+
 export type IdempotencyState =
   | { kind: 'new' }
   | { kind: 'replay'; status: number; body: string }
   | { kind: 'conflict' }
   | { kind: 'in_progress' };
 
-/** Claims the key for this body, or reports what an earlier request with it left. */
-export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey: string, bodySha256: string): Promise<IdempotencyState> {
-  const cutoff = new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString();
-  await db.prepare('DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND created_at < ?').bind(keyId, idemKey, cutoff).run();
+/**
+ * Claims the key for this body, or reports what an earlier request with it left. A record still in
+ * progress after `staleAfterMs` (longer than any request can run) belonged to an isolate that died;
+ * it is taken over instead of answering 409 for a day.
+ */
+export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey: string, bodySha256: string, staleAfterMs: number): Promise<IdempotencyState> {
+  const now = Date.now();
+  await db
+    .prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (created_at < ? OR (state = 'in_progress' AND created_at < ?))")
+    .bind(keyId, idemKey, new Date(now - IDEMPOTENCY_TTL_MS).toISOString(), new Date(now - staleAfterMs).toISOString())
+    .run();
   const inserted = await db
     .prepare("INSERT OR IGNORE INTO idempotency (key_id, idempotency_key, body_sha256, state, created_at) VALUES (?, ?, ?, 'in_progress', ?)")
-    .bind(keyId, idemKey, bodySha256, new Date().toISOString())
+    .bind(keyId, idemKey, bodySha256, new Date(now).toISOString())
     .run();
   if (inserted.meta.changes === 1) return { kind: 'new' };
   const row = await db.prepare('SELECT body_sha256, state, status, response FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey).first<{ body_sha256: string; state: string; status: number; response: string }>();
@@ -55,10 +129,28 @@ export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey
   return { kind: 'replay', status: row.status, body: row.response };
 }
 
-export async function completeIdempotencyKey(db: D1Database, keyId: string, idemKey: string, status: number, body: string): Promise<void> {
-  await db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(status, body, keyId, idemKey).run();
+/** Gives the key back without an outcome (a refusal before any work, e.g. the quota). */
+export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string): Promise<void> {
+  await db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(keyId, idemKey).run();
 }
 
-export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string): Promise<void> {
-  await db.prepare('DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey).run();
+/**
+ * The scheduled purge (cron trigger): idempotency records and the responses they hold (asset URLs,
+ * landmarks: face data) go after IDEMPOTENCY_TTL_MS, which equals the assets' lifetime, so no face
+ * data outlives the assets it describes; records and reservations stuck past `staleAfterMs` are released.
+ */
+export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number; now?: number }): Promise<{ idempotency: number; released: number }> {
+  const now = opts.now ?? Date.now();
+  const stale = new Date(now - opts.staleAfterMs).toISOString();
+  const [expired, stuck, released] = await db.batch([
+    db.prepare('DELETE FROM idempotency WHERE created_at < ?').bind(new Date(now - IDEMPOTENCY_TTL_MS).toISOString()),
+    db.prepare("DELETE FROM idempotency WHERE state = 'in_progress' AND created_at < ?").bind(stale),
+    db.prepare("UPDATE usage SET outcome = 'ABANDONED', units = 0 WHERE outcome = 'reserved' AND created_at < ?").bind(stale),
+  ]);
+  return { idempotency: expired.meta.changes + stuck.meta.changes, released: released.meta.changes };
+}
+
+/** How long a reservation or an in-progress key may live: the upstream deadline plus a margin. */
+export function staleAfterMs(upstreamTimeoutMs: number): number {
+  return upstreamTimeoutMs + 60_000;
 }

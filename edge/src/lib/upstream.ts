@@ -16,17 +16,21 @@ export interface ForwardOptions {
   accept?: string;
   /** Backoff before the single retry on 503 (ms). */
   retryDelayMs?: number;
+  /** Aborts the upstream request (the caller went away); the deadline applies either way. */
+  signal?: AbortSignal;
 }
 
 export async function forwardToGpu(opts: ForwardOptions): Promise<Response> {
   const path = `/v1/reconstruct${opts.query.size ? `?${opts.query}` : ''}`;
+  // One deadline for the whole exchange, the retry and the streamed body included.
+  const deadline = AbortSignal.timeout(opts.timeoutMs);
   const attempt = async () => {
     const headers = await signRequest({ secret: opts.secret, method: 'POST', pathWithQuery: path, body: opts.body });
     return fetch(`${opts.baseUrl}${path}`, {
       method: 'POST',
       body: opts.body,
       headers: { ...headers, 'content-type': opts.contentType, 'x-request-id': opts.requestId, ...(opts.accept ? { accept: opts.accept } : {}) },
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      signal: opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline,
     });
   };
   try {
@@ -49,7 +53,7 @@ export async function upstreamErrorCode(res: Response): Promise<ErrorCode> {
   try {
     const body = (await res.json()) as { error?: { code?: string } };
     const code = body?.error?.code;
-    if (code && (ERROR_CODES as string[]).includes(code) && code !== 'UNAUTHORIZED') return code as ErrorCode;
+    if (code && (ERROR_CODES as string[]).includes(code) && code !== 'UNAUTHORIZED' && code !== 'BAD_SIGNATURE') return code as ErrorCode;
   } catch {
     // not our error shape
   }

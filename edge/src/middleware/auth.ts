@@ -2,7 +2,9 @@
  * Bearer API keys: missing or unknown -> 401, revoked -> 403; the key is never logged or echoed.
  * Failed attempts are rate limited per client address (a token bucket in the rate-limiter Durable
  * Object) and logged without the key, so guessing keys is slow and visible. Valid keys are never
- * blocked by someone else's failures behind the same address.
+ * blocked by someone else's failures behind the same address. The address comes only from a header
+ * the platform sets (CLIENT_IP_HEADER); where none is configured, a client-sent address header would
+ * let a guesser pick a fresh bucket per try, so all failures share one bucket instead.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { RateLimiter } from '../durable/rate-limiter';
@@ -13,7 +15,8 @@ import { errorResponse } from '../lib/respond';
 export const FAILED_AUTH_PER_MINUTE = 20;
 
 async function failedAttempt(c: Context<AppEnv>, reason: string): Promise<Response | undefined> {
-  const ip = c.req.header('cf-connecting-ip') ?? 'unknown';
+  const header = c.env.CLIENT_IP_HEADER;
+  const ip = (header && c.req.header(header)) || 'unverified';
   const ns = c.env.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiter>;
   const decision = await ns.get(ns.idFromName(`auth-fail:${ip}`)).take(FAILED_AUTH_PER_MINUTE);
   console.warn(JSON.stringify({ event: 'auth_failed', reason, ip, requestId: c.get('requestId'), limited: !decision.allowed }));
@@ -23,7 +26,7 @@ async function failedAttempt(c: Context<AppEnv>, reason: string): Promise<Respon
 
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-  if (!m) return (await failedAttempt(c, 'missing')) ?? errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' }, hint: 'Send Authorization: Bearer <your API key>.' });
+  if (!m) return (await failedAttempt(c, 'missing')) ?? errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' } });
   const key = await findApiKey(c.env.DB, m[1]);
   if (!key) return (await failedAttempt(c, 'unknown')) ?? errorResponse(c, 'UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
   if (key.status !== 'active') return (await failedAttempt(c, 'revoked')) ?? errorResponse(c, 'KEY_REVOKED');

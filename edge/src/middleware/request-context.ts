@@ -1,4 +1,10 @@
-/** Request id on every response, the caller's language, and CORS for the configured origins only. */
+/**
+ * Request id on every response, the caller's language, baseline security headers, and CORS for the
+ * configured origins only. The request id is always the edge's own (128 random bits): it names usage
+ * rows, idempotency records and the upstream request, so a caller must never be able to choose or
+ * reuse one. A caller's own `x-request-id` is kept for correlation only and echoed back as
+ * `x-client-request-id`.
+ */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { pickLang } from '../lib/respond';
@@ -7,7 +13,8 @@ const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const given = c.req.header('x-request-id');
-  c.set('requestId', given && ID_RE.test(given) ? given : crypto.randomUUID().replace(/-/g, ''));
+  c.set('requestId', crypto.randomUUID().replace(/-/g, ''));
+  if (given && ID_RE.test(given)) c.set('clientRequestId', given);
   c.set('lang', pickLang(c.req.query('lang'), c.req.header('accept-language')));
   const origin = c.req.header('origin');
   const allowed = origin && (c.env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).includes(origin);
@@ -25,9 +32,13 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   await next();
   c.header('x-request-id', c.get('requestId'));
+  const client = c.get('clientRequestId');
+  if (client) c.header('x-client-request-id', client);
+  c.header('x-content-type-options', 'nosniff');
+  c.header('referrer-policy', 'no-referrer');
   if (allowed) {
     c.header('access-control-allow-origin', origin);
-    c.header('access-control-expose-headers', 'x-request-id, retry-after, idempotent-replayed');
+    c.header('access-control-expose-headers', 'x-request-id, x-client-request-id, retry-after, idempotent-replayed');
     c.header('vary', 'origin');
   }
 };

@@ -1,13 +1,16 @@
 /**
- * POST /v1/reconstructions: validate and pre-crop the photo, check quota and idempotency, forward to
- * the gpu-function, relay JSON or the SSE progress stream, and meter the outcome (billed only on success).
+ * POST /v1/reconstructions: validate and pre-crop the photo, resolve the idempotency key, reserve a
+ * unit of the quota, forward to the gpu-function, and relay JSON or the SSE progress stream. Billing
+ * is atomic with delivery (lib/billing.ts): a result leaves the edge only after its unit is committed;
+ * every failure, time-out and hang-up releases it.
  */
 import { Hono, type Context } from 'hono';
-import { ERROR_SPECS, FaceReconError, ReconstructOptionsSchema, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
+import { ERROR_SPECS, FaceReconError, ReconstructOptionsSchema, readBodyWithLimit, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
-import { billedThisMonth, claimIdempotencyKey, completeIdempotencyKey, recordUsage, releaseIdempotencyKey } from '../lib/billing';
+import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, type Settlement } from '../lib/billing';
 import { precrop } from '../lib/precrop';
 import { errorResponse, pickLang } from '../lib/respond';
+import { relayWithBilling } from '../lib/sse-relay';
 import { forwardToGpu, upstreamErrorCode } from '../lib/upstream';
 import { UPLOAD_LIMITS, validateUpload } from '../lib/validate';
 import { requireApiKey } from '../middleware/auth';
@@ -22,38 +25,53 @@ interface Upload {
   fields: Record<string, string>;
 }
 
+/** Multipart framing on top of the largest photo. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
 async function readUpload(c: Context<AppEnv>): Promise<Upload> {
-  const declared = Number(c.req.header('content-length') ?? 0);
-  if (declared > UPLOAD_LIMITS.maxBytes + 64 * 1024) throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `content-length ${declared}` });
+  // Capped before and while reading: Content-Length first, then the streamed byte count.
+  const raw = await readBodyWithLimit(c.req.raw, UPLOAD_LIMITS.maxBytes + MULTIPART_OVERHEAD);
   const type = c.req.header('content-type') ?? '';
-  if (type.startsWith('multipart/form-data')) {
-    let form: FormData;
-    try {
-      form = await c.req.formData();
-    } catch {
-      throw new FaceReconError('INVALID_REQUEST', { detail: 'malformed multipart body' });
-    }
-    const images = form.getAll('image');
-    if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
-    const fields: Record<string, string> = {};
-    for (const k of ['uv_size', 'formats', 'lang', 'model']) {
-      const v = form.getAll(k);
-      if (v.length > 1) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${k} given ${v.length} times` });
-      if (typeof v[0] === 'string') fields[k] = v[0];
-    }
-    return { bytes: new Uint8Array(await (images[0] as File).arrayBuffer()), fields };
+  if (!type.startsWith('multipart/form-data')) {
+    if (raw.byteLength > UPLOAD_LIMITS.maxBytes) throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `${raw.byteLength} bytes` });
+    return { bytes: raw, fields: {} };
   }
-  return { bytes: new Uint8Array(await c.req.arrayBuffer()), fields: {} };
+  let form: FormData;
+  try {
+    form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+  } catch {
+    throw new FaceReconError('INVALID_REQUEST', { detail: 'malformed multipart body' });
+  }
+  const images = form.getAll('image');
+  if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
+  const fields: Record<string, string> = {};
+  for (const k of ['uv_size', 'formats', 'lang', 'model']) {
+    const v = form.getAll(k);
+    if (v.length > 1) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${k} given ${v.length} times` });
+    if (typeof v[0] === 'string') fields[k] = v[0];
+  }
+  return { bytes: new Uint8Array(await (images[0] as File).arrayBuffer()), fields };
+}
+
+function waitUntil(c: Context<AppEnv>, p: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(p);
+  } catch {
+    void p; // no execution context (a direct app.fetch): the promise still runs
+  }
 }
 
 reconstructions.post('/', async (c) => {
   const key = c.get('apiKey');
   const requestId = c.get('requestId');
+  const db = c.env.DB;
   const idemKey = c.req.header('idempotency-key');
   if (idemKey !== undefined && !/^[\x21-\x7e]{8,128}$/.test(idemKey)) return errorResponse(c, 'INVALID_REQUEST', { hint: 'Idempotency-Key: 8-128 printable ASCII characters.' });
-  const usage = { requestId, keyId: key.id, idempotencyKey: idemKey, bytesIn: 0, bytesForwarded: 0 };
-  const fail = async (code: ErrorCode, extra: { headers?: Record<string, string>; hint?: string } = {}) => {
-    await recordUsage(c.env.DB, { ...usage, outcome: code, billed: false });
+  const timeoutMs = Number(c.env.UPSTREAM_TIMEOUT_MS ?? 45_000);
+  const usage = { requestId, keyId: key.id, clientRequestId: c.get('clientRequestId'), idempotencyKey: idemKey, bytesIn: 0 };
+  // A refusal before a unit was reserved: one unbilled usage row.
+  const refuse = async (code: ErrorCode, extra: { headers?: Record<string, string>; hint?: string } = {}) => {
+    await recordUsage(db, { ...usage, outcome: code, billed: false });
     return errorResponse(c, code, extra);
   };
 
@@ -61,46 +79,46 @@ reconstructions.post('/', async (c) => {
   try {
     upload = await readUpload(c);
   } catch (err) {
-    return fail(err instanceof FaceReconError ? err.code : 'INVALID_REQUEST');
+    const code = err instanceof FaceReconError ? err.code : 'INVALID_REQUEST';
+    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[c.get('lang')] } : {});
   }
   usage.bytesIn = upload.bytes.byteLength;
   const parsed = ReconstructOptionsSchema.safeParse({ ...Object.fromEntries(new URL(c.req.url).searchParams), ...upload.fields });
-  if (!parsed.success) return fail('INVALID_REQUEST', { hint: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  if (!parsed.success) return refuse('INVALID_REQUEST', { hint: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   // Language: an explicit `lang` (field or query) wins, else Accept-Language.
   c.set('lang', pickLang(upload.fields.lang ?? c.req.query('lang'), c.req.header('accept-language')));
-  const options = { ...parsed.data, lang: c.get('lang') };
+  const lang = c.get('lang');
+  const options = { ...parsed.data, lang };
 
   let header;
   try {
     header = validateUpload(upload.bytes);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_IMAGE';
-    return fail(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > 5 * 1024 * 1024 ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[c.get('lang')] } : {});
+    return refuse(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > 5 * 1024 * 1024 ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[lang] } : {});
   }
-
-  if ((await billedThisMonth(c.env.DB, key.id)) >= key.monthly_quota) return fail('QUOTA_EXCEEDED');
 
   const query = new URLSearchParams({ uv_size: String(options.uv_size), formats: options.formats.join(','), lang: options.lang, model: options.model });
-  let idem = false;
   if (idemKey) {
     const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${query}`);
-    const state = await claimIdempotencyKey(c.env.DB, key.id, idemKey, bodyHash);
-    if (state.kind === 'conflict') return fail('IDEMPOTENCY_KEY_REUSED');
-    if (state.kind === 'in_progress') return fail('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '2' } });
+    const state = await claimIdempotencyKey(db, key.id, idemKey, bodyHash, staleAfterMs(timeoutMs));
+    if (state.kind === 'conflict') return refuse('IDEMPOTENCY_KEY_REUSED');
+    if (state.kind === 'in_progress') return refuse('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '2' } });
     if (state.kind === 'replay') {
-      await recordUsage(c.env.DB, { ...usage, outcome: 'IDEMPOTENT_REPLAY', billed: false });
+      await recordUsage(db, { ...usage, outcome: 'IDEMPOTENT_REPLAY', billed: false });
       return new Response(state.body, { status: state.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true', 'x-request-id': requestId } });
     }
-    idem = true;
   }
-  // What happens to the idempotency record once the outcome is known: final outcomes are kept and
-  // replayed; transient upstream failures release the key so a retry really retries.
-  const settle = async (status: number, body: string, code: ErrorCode | 'ok') => {
-    const billed = code === 'ok';
-    await recordUsage(c.env.DB, { ...usage, outcome: code, billed });
-    if (!idem) return;
-    if (status >= 500) await releaseIdempotencyKey(c.env.DB, key.id, idemKey!);
-    else await completeIdempotencyKey(c.env.DB, key.id, idemKey!, status, body);
+  // The unit is reserved before any work (the pre-crop included): concurrent calls cannot pass the quota.
+  if (!(await reserveUnit(db, usage, key.monthly_quota))) {
+    if (idemKey) await releaseIdempotencyKey(db, key.id, idemKey);
+    return refuse('QUOTA_EXCEEDED');
+  }
+  const settlement: Settlement = { requestId, keyId: key.id, idempotencyKey: idemKey };
+  const errorBody = (code: ErrorCode) => JSON.stringify(toErrorBody(code, { requestId, lang }));
+  const fail = async (code: ErrorCode, extra: { headers?: Record<string, string> } = {}) => {
+    await releaseUnit(db, settlement, code, { status: ERROR_SPECS[code].status, body: errorBody(code) });
+    return errorResponse(c, code, extra);
   };
 
   const started = Date.now();
@@ -108,14 +126,13 @@ reconstructions.post('/', async (c) => {
   try {
     forwarded = await precrop(upload.bytes, header, Number(c.env.PRECROP_LONG_SIDE ?? 1536));
   } catch {
-    const body = JSON.stringify(toErrorBody('INVALID_IMAGE', { requestId, lang: c.get('lang') }));
-    await settle(400, body, 'INVALID_IMAGE');
-    return errorResponse(c, 'INVALID_IMAGE');
+    return fail('INVALID_IMAGE');
   }
-  usage.bytesForwarded = forwarded.bytes.byteLength;
+  settlement.bytesForwarded = forwarded.bytes.byteLength;
   c.header('x-edge-precrop', `${forwarded.resized ? 'resized' : 'as-is'}; bytes-in=${upload.bytes.byteLength}; bytes-out=${forwarded.bytes.byteLength}; ms=${forwarded.cpuMs}`);
   const wantsStream = (c.req.header('accept') ?? '').includes('text/event-stream');
 
+  const hangUp = new AbortController();
   let res: Response;
   try {
     res = await forwardToGpu({
@@ -125,55 +142,42 @@ reconstructions.post('/', async (c) => {
       contentType: forwarded.contentType,
       query,
       requestId,
-      timeoutMs: Number(c.env.UPSTREAM_TIMEOUT_MS ?? 45_000),
+      timeoutMs,
       accept: wantsStream ? 'text/event-stream' : 'application/json',
+      signal: hangUp.signal,
     });
   } catch (err) {
-    const code = err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE';
-    await settle(ERROR_SPECS[code].status, '', code);
-    return errorResponse(c, code);
+    return fail(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
   }
+  const timeoutCode = (err: unknown): ErrorCode => ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError' ? 'TIMEOUT' : 'UPSTREAM_UNAVAILABLE');
 
-  if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream')) {
-    // Relay the events as they come; the last one (result or error) decides billing.
-    let tail = '';
-    const decoder = new TextDecoder();
-    const relay = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        tail = (tail + decoder.decode(chunk, { stream: true })).slice(-1_000_000);
-        ctl.enqueue(chunk);
-      },
-      async flush() {
-        const last = tail.trim().split('\n\n').at(-1) ?? '';
-        const event = /^event: (.*)$/m.exec(last)?.[1];
-        const data = /^data: (.*)$/m.exec(last)?.[1] ?? '';
-        if (event === 'result') await settle(200, data, 'ok');
-        else {
-          let code: ErrorCode = 'UPSTREAM_UNAVAILABLE';
-          let status = 502;
-          try {
-            const e = JSON.parse(data) as { status: number; error: { code: ErrorCode } };
-            code = e.error.code;
-            status = e.status;
-          } catch {
-            // stream cut short
-          }
-          await settle(status, data, code);
-        }
+  if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body) {
+    const body = relayWithBilling(res.body, {
+      requestId,
+      lang,
+      abortUpstream: () => hangUp.abort(),
+      waitUntil: (p) => waitUntil(c, p),
+      readErrorCode: timeoutCode,
+      hooks: {
+        commit: (data) => commitUnit(db, settlement, { status: 200, body: data }),
+        release: (code, response) => releaseUnit(db, settlement, code, response),
       },
     });
-    return new Response(res.body!.pipeThrough(relay), { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId } });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId } });
   }
 
   if (res.ok) {
-    const text = await res.text();
-    await settle(200, text, 'ok');
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      return fail(timeoutCode(err));
+    }
+    if (!(await commitUnit(db, settlement, { status: 200, body: text }))) return fail('INTERNAL');
     c.header('x-edge-ms', String(Date.now() - started));
     return c.body(text, 200, { 'content-type': 'application/json' });
   }
   const code = await upstreamErrorCode(res);
-  const body = JSON.stringify(toErrorBody(code, { requestId, lang: c.get('lang') }));
-  await settle(ERROR_SPECS[code].status, body, code);
   const retryAfter = res.headers.get('retry-after');
-  return errorResponse(c, code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
+  return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
 });

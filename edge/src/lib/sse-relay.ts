@@ -1,0 +1,148 @@
+/**
+ * Relays the gpu-function's progress stream (SSE) to the caller with billing settled in-band:
+ * `stage` events pass through as they come; the `result` event is held until its charge is committed
+ * (and replaced by an error event if it cannot be); an `error` event, a stream cut short, an upstream
+ * time-out and a caller who hangs up all release the reserved unit, exactly once. The caller never
+ * receives asset URLs that were not paid for, and a hang-up never leaves a unit or an idempotency key
+ * pinned.
+ *
+ * Events are parsed per the SSE framing (blank-line separated; multiple `data:` lines joined by \n),
+ * not by the last bytes of the stream, so a large result split across chunks is handled.
+ */
+import { ERROR_CODES, ERROR_SPECS, toErrorBody, type ErrorCode, type Lang } from '@facerecon/shared';
+
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+export function parseSseBlock(block: string): SseEvent {
+  let event = 'message';
+  const data: string[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    if (line.startsWith('event:')) event = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  }
+  return { event, data: data.join('\n') };
+}
+
+export interface RelayHooks {
+  /** Commits the charge for this result; false when it could not be committed (do not deliver). */
+  commit(resultData: string): Promise<boolean>;
+  /** Releases the reserved unit with this outcome (the error body is what an idempotent retry replays). */
+  release(code: ErrorCode | 'CANCELED', response?: { status: number; body: string }): Promise<void>;
+}
+
+export interface RelayOptions {
+  requestId: string;
+  lang: Lang;
+  hooks: RelayHooks;
+  /** Stops the upstream request (the caller went away). */
+  abortUpstream: () => void;
+  /** Keeps clean-up running after the caller has gone (ExecutionContext.waitUntil). */
+  waitUntil: (p: Promise<unknown>) => void;
+  /** How a read failure maps to a code (a time-out aborts the upstream body mid-stream). */
+  readErrorCode?: (err: unknown) => ErrorCode;
+}
+
+const enc = new TextEncoder();
+const frame = (e: SseEvent) => enc.encode(`event: ${e.event}\n${e.data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
+
+export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let settled = false;
+
+  const errorEvent = (code: ErrorCode): SseEvent => ({ event: 'error', data: JSON.stringify({ status: ERROR_SPECS[code].status, ...toErrorBody(code, { requestId: opts.requestId, lang: opts.lang }) }) });
+  const failWith = async (ctl: ReadableStreamDefaultController<Uint8Array>, code: ErrorCode) => {
+    const ev = errorEvent(code);
+    if (!settled) {
+      settled = true;
+      await opts.hooks.release(code, { status: ERROR_SPECS[code].status, body: JSON.stringify(toErrorBody(code, { requestId: opts.requestId, lang: opts.lang })) });
+    }
+    ctl.enqueue(frame(ev));
+    ctl.close();
+    void reader.cancel().catch(() => undefined);
+  };
+
+  /** Handles one complete event; true when the stream is finished. */
+  const handle = async (ev: SseEvent, ctl: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> => {
+    if (ev.event === 'result') {
+      settled = true;
+      let committed = false;
+      try {
+        committed = await opts.hooks.commit(ev.data);
+      } catch {
+        committed = false;
+      }
+      if (!committed) {
+        settled = false;
+        await failWith(ctl, 'INTERNAL');
+        return true;
+      }
+      ctl.enqueue(frame(ev));
+      ctl.close();
+      void reader.cancel().catch(() => undefined);
+      return true;
+    }
+    if (ev.event === 'error') {
+      let code: ErrorCode = 'UPSTREAM_UNAVAILABLE';
+      try {
+        const c = (JSON.parse(ev.data) as { error?: { code?: string } }).error?.code;
+        if (c && (ERROR_CODES as string[]).includes(c) && c !== 'BAD_SIGNATURE' && c !== 'UNAUTHORIZED') code = c as ErrorCode;
+      } catch {
+        // not our error shape: a generic upstream failure
+      }
+      await failWith(ctl, code);
+      return true;
+    }
+    ctl.enqueue(frame(ev));
+    return false;
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      for (;;) {
+        const sep = buffer.search(/\r?\n\r?\n/);
+        if (sep >= 0) {
+          const block = buffer.slice(0, sep);
+          buffer = buffer.slice(sep).replace(/^\r?\n\r?\n/, '');
+          if (!block.trim()) continue;
+          if (await handle(parseSseBlock(block), ctl)) return;
+          return; // one event per pull keeps back-pressure honest
+        }
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          await failWith(ctl, opts.readErrorCode?.(err) ?? 'UPSTREAM_UNAVAILABLE');
+          return;
+        }
+        if (chunk.done) {
+          buffer += decoder.decode();
+          if (buffer.trim()) {
+            const last = parseSseBlock(buffer);
+            buffer = '';
+            if (await handle(last, ctl)) return;
+          }
+          await failWith(ctl, 'UPSTREAM_UNAVAILABLE'); // ended without a result or an error
+          return;
+        }
+        buffer += decoder.decode(chunk.value, { stream: true });
+        if (buffer.length > 8_000_000) {
+          await failWith(ctl, 'UPSTREAM_UNAVAILABLE');
+          return;
+        }
+      }
+    },
+    cancel() {
+      opts.abortUpstream();
+      void reader.cancel().catch(() => undefined);
+      if (!settled) {
+        settled = true;
+        opts.waitUntil(opts.hooks.release('CANCELED'));
+      }
+    },
+  });
+}
