@@ -24,9 +24,13 @@ export function createApiKey(where: string[], opts: { name: string; plan: string
   return { id, key };
 }
 
+/**
+ * True when a key with this id exists (and is now revoked). `wrangler d1 execute --local --json`
+ * reports no `changes` count for an UPDATE, so the statement returns the rows it touched instead.
+ */
 export function revokeApiKey(where: string[], id: string): boolean {
-  const out = JSON.parse(d1Execute(where, `UPDATE api_keys SET status = 'revoked', revoked_at = ${sqlString(new Date().toISOString())} WHERE id = ${sqlString(id)}`)) as Array<{ meta: { changes: number } }>;
-  return (out[0]?.meta?.changes ?? 0) > 0;
+  const out = JSON.parse(d1Execute(where, `UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, ${sqlString(new Date().toISOString())}) WHERE id = ${sqlString(id)} RETURNING id`)) as Array<{ results: Array<{ id: string }> }>;
+  return (out[0]?.results ?? []).some((r) => r.id === id);
 }
 
 export function listApiKeys(where: string[]): unknown[] {

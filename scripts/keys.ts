@@ -2,6 +2,7 @@
  * npm run keys -- create [--name n] [--plan p] [--quota 1000] [--rate 60] [--remote --env production]
  * npm run keys -- revoke <key id> [--remote --env production]
  * npm run keys -- list [--remote --env production]
+ * [--persist-to <dir>]: the local D1 of a `wrangler dev --persist-to <dir>` (tests, parallel stacks).
  * Keys live in D1 as SHA-256 hashes; the key itself is printed once, at creation. Without --remote
  * this works on the local D1 of `wrangler dev` (no Cloudflare account).
  */
@@ -17,10 +18,11 @@ const { values, positionals } = parseArgs({
     rate: { type: 'string', default: '60' },
     remote: { type: 'boolean', default: false },
     env: { type: 'string' },
+    'persist-to': { type: 'string' },
   },
 });
 const [command, arg] = positionals;
-const where = [values.remote ? '--remote' : '--local', ...(values.env ? ['--env', values.env] : [])];
+const where = [values.remote ? '--remote' : '--local', ...(values.env ? ['--env', values.env] : []), ...(values['persist-to'] && !values.remote ? ['--persist-to', values['persist-to']] : [])];
 
 if (command === 'create') {
   migrateD1(where);

@@ -3,6 +3,7 @@
  * gpu-function and the local store. Real photos go in through the public API; every signed URL is
  * downloaded and the files are checked (PNG size, OBJ counts, GLB validity).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +22,11 @@ import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 const hasIct = hasSharedIct;
 
 let stack: LocalStack;
+const persistTo = mkdtempSync(join(tmpdir(), 'facerecon-wrangler-'));
 beforeAll(async () => {
   // The ICT pack is built from the team's subset when it is there; otherwise the model is off, and
   // model=ict must be refused cleanly through the whole stack.
-  stack = await startLocalStack({ keyRate: 600, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-wrangler-')), gpuEnv: { FACERECON_ICT_PACK: ictPackSetting() } });
+  stack = await startLocalStack({ keyRate: 600, persistTo, gpuEnv: { FACERECON_ICT_PACK: ictPackSetting() } });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
@@ -131,5 +133,59 @@ describe(`the local stack end to end (${photos.length} real photos${hasSharedPho
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(ReconstructResponseSchema.parse(await again.json()).assets.glb).toBeDefined();
     expect(await usage()).toBe(before + 1);
+  });
+});
+
+describe('security through the real stack (issue 12)', () => {
+  const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
+  const resultOf = (sse: string) => JSON.parse(/event: result\ndata: (.*)\n/.exec(sse)![1]) as ReconstructResponse;
+
+  it('a reused client x-request-id is billed every time and cannot overwrite the first caller’s assets', async () => {
+    const before = await usage();
+    const headers = { accept: 'text/event-stream', 'x-request-id': 'victim-request-id-0001' };
+    const first = await reconstruct(fixture('astronaut.png'), headers);
+    expect(first.headers.get('x-request-id')).not.toBe('victim-request-id-0001');
+    expect(first.headers.get('x-client-request-id')).toBe('victim-request-id-0001');
+    const a = resultOf(await first.text());
+    const glbA = new Uint8Array(await (await fetch(a.assets.glb!.url)).arrayBuffer());
+    const b = resultOf(await (await fetch(`${stack.edgeUrl}/v1/reconstructions?uv_size=512`, { method: 'POST', body: new Uint8Array(readFileSync(fixture('astronaut.png'))), headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png', ...headers } })).text());
+    expect(new URL(b.assets.glb!.url).pathname).not.toBe(new URL(a.assets.glb!.url).pathname);
+    const glbAfter = new Uint8Array(await (await fetch(a.assets.glb!.url)).arrayBuffer());
+    expect(Buffer.compare(Buffer.from(glbAfter), Buffer.from(glbA))).toBe(0);
+    expect(await usage()).toBe(before + 2);
+  });
+
+  it('the page is served with its security headers (Workers static assets, _headers)', async () => {
+    const page = await fetch(`${stack.edgeUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
+  it('`npm run keys -- revoke <id>` revokes, says so and exits 0; an unknown id exits 1; the revoked key is refused', async () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../scripts/keys.ts'), ...args, '--persist-to', persistTo], { encoding: 'utf8' });
+    const created = run('create', '--name', 'to-revoke');
+    expect(created.status, created.stderr).toBe(0);
+    const id = /created (key_[0-9a-f]+)/.exec(created.stdout)![1];
+    const key = /API key \(shown once\): (\S+)/.exec(created.stdout)![1];
+    const revoked = run('revoke', id);
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`revoked ${id}`));
+    expect(run('revoke', 'key_000000000000').status).toBe(1);
+    // `keys create` applies the migrations, and wrangler dev drops its open connections when the local
+    // D1 changes under it: the pooled keep-alive sockets fail once each, so retry a few times.
+    const get = async (): Promise<Response> => {
+      for (let i = 0; ; i++) {
+        try {
+          return await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${key}` } });
+        } catch (err) {
+          if (i >= 5) throw err;
+        }
+      }
+    };
+    const res = await get();
+    expect(res.status).toBe(403);
+    expect((await fetch(`${stack.edgeUrl}/healthz`)).status).toBe(200);
   });
 });

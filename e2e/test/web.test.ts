@@ -38,10 +38,17 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** Console messages about the page's Content-Security-Policy: the page must work under it. */
+const cspViolations: string[] = [];
+
 async function open(viewport = { width: 1280, height: 860 }, locale = 'en-US'): Promise<Page> {
   const ctx = await browser.newContext({ viewport, locale });
   const page = await ctx.newPage();
+  page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text()));
   await page.goto(`${stack.edgeUrl}/?key=${encodeURIComponent(stack.apiKey)}`);
+  // The key is taken from the link and removed from the address bar (and so from history).
+  expect(page.url()).not.toMatch(/key=/);
+  expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
   return page;
 }
 
@@ -58,6 +65,7 @@ describe('the web page', () => {
     expect(await page.locator('#start').isDisabled()).toBe(true); // no double submission while it runs
     await page.screenshot({ path: join(SHOTS, 'running.png') });
     await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    expect(cspViolations).toEqual([]);
     const stages = await page.$$eval('#progress li', (lis) => lis.map((li) => ({ cls: li.className, time: li.querySelector('time')!.textContent })));
     expect(stages.map((s) => s.cls)).toEqual(['done', 'done', 'done']);
     for (const s of stages) expect(s.time).toMatch(/^\d+ ms$/);
