@@ -4,7 +4,6 @@
  * Idempotency-Key, and records what the caller saw and what was billed and stored.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LocalStack } from '../scripts/local-stack';
 import type { FaultProxy } from './fault-proxy';
 
@@ -26,12 +25,13 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
     fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: photo as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png', 'idempotency-key': idem } });
   const billed = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
   /** Files stored under the request's own prefix (the edge's request id is the gpu-function's). */
-  const storedFor = (requestId: string | null) => {
-    if (!requestId) return 0;
+  // Asset folders are named by the gpu-function (random), so a failure's partial set is counted as the
+  // asset files that appeared during it; the nonce ledger (.ledger/) is bookkeeping, not assets.
+  const assetFiles = () => {
     try {
-      return readdirSync(join(storeDir, new Date().toISOString().slice(0, 10), requestId)).length;
+      return readdirSync(storeDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.') && !e.parentPath.includes('.ledger')).length;
     } catch {
-      return 0; // nothing there (or the store directory is gone: the storage fault)
+      return 0; // the store directory is gone (the storage fault)
     }
   };
   const scenarios: Array<[string, () => Promise<void> | void, () => Promise<void> | void]> = [
@@ -55,6 +55,7 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
   for (const [name, breakIt, repair] of scenarios) {
     const idem = `fault-${name.replace(/\W+/g, '-')}-${Date.now()}`;
     const b0 = await billed();
+    const files0 = assetFiles();
     await breakIt();
     const res = await send(idem);
     const text = await res.text();
@@ -65,7 +66,7 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
       // not JSON
     }
     const billedForFailure = (await billed()) - b0;
-    const partialAssets = storedFor(res.headers.get('x-request-id'));
+    const partialAssets = Math.max(0, assetFiles() - files0);
     await repair();
     const retry = await send(idem);
     await retry.arrayBuffer();

@@ -146,7 +146,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       fresh = await deps.store.claimOnce(`nonces/${new Date(verdict.timestamp * 1000).toISOString().slice(0, 10)}/${verdict.nonce}`);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'nonce ledger unavailable');
-      return fail(c, 'STORAGE_UNAVAILABLE', { 'retry-after': '5' });
+      return fail(c, 'STORAGE_UNAVAILABLE');
     }
     if (!fresh) return reject('replayed');
 
