@@ -24,7 +24,6 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
   const send = (idem: string) =>
     fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: photo as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png', 'idempotency-key': idem } });
   const billed = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
-  /** Files stored under the request's own prefix (the edge's request id is the gpu-function's). */
   // Asset folders are named by the gpu-function (random), so a failure's partial set is counted as the
   // asset files that appeared during it; the nonce ledger (.ledger/) is bookkeeping, not assets.
   const assetFiles = () => {

@@ -163,6 +163,21 @@ describe('hang-ups and time-outs release what they hold', () => {
     expect(await retry.text()).toMatch(/event: result/);
   });
 
+  it('a caller who vanishes without the platform noticing: the stream still settles, and the retry replays the paid result', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    reply = () => sse(stage('preprocess') + stage('geometry') + sseResult());
+    const gone = await post(k.key, png, { accept: 'text/event-stream', 'idempotency-key': 'vanished-key-0001' });
+    expect(gone.status).toBe(200); // its body is never read nor cancelled
+    const settled = await until(() => rows(k.id), (r) => r[0]?.outcome === 'ok');
+    expect(settled.map((x) => [x.outcome, x.billed])).toEqual([['ok', 1]]);
+    const retry = await post(k.key, png, { accept: 'text/event-stream', 'idempotency-key': 'vanished-key-0001' });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await retry.text()).toMatch(/assets\.test/);
+    expect(calls).toBe(1);
+    expect((await rows(k.id)).filter((x) => x.billed)).toHaveLength(1);
+  });
+
   it('an upstream time-out mid-stream ends the stream with TIMEOUT and releases the unit and the key', async () => {
     const k = await createKey();
     const png = await makePng(300, 300);

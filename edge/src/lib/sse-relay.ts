@@ -51,24 +51,42 @@ const frame = (e: SseEvent) => enc.encode(`event: ${e.event}\n${e.data.split('\n
 export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const decoder = new TextDecoder();
-  let buffer = '';
   let settled = false;
+  let canceled = false;
+  let ctl!: ReadableStreamDefaultController<Uint8Array>;
 
+  const send = (e: SseEvent) => {
+    if (canceled) return;
+    try {
+      ctl.enqueue(frame(e));
+    } catch {
+      canceled = true; // the caller's side is gone
+    }
+  };
+  const end = () => {
+    if (!canceled) {
+      try {
+        ctl.close();
+      } catch {
+        // already closed by a cancel
+      }
+    }
+    void reader.cancel().catch(() => undefined);
+  };
   const errorEvent = (code: ErrorCode): SseEvent => ({ event: 'error', data: JSON.stringify({ status: ERROR_SPECS[code].status, ...toErrorBody(code, { requestId: opts.requestId, lang: opts.lang }) }) });
-  const failWith = async (ctl: ReadableStreamDefaultController<Uint8Array>, code: ErrorCode) => {
-    const ev = errorEvent(code);
+  const failWith = async (code: ErrorCode) => {
     if (!settled) {
       settled = true;
       await opts.hooks.release(code, { status: ERROR_SPECS[code].status, body: JSON.stringify(toErrorBody(code, { requestId: opts.requestId, lang: opts.lang })) });
     }
-    ctl.enqueue(frame(ev));
-    ctl.close();
-    void reader.cancel().catch(() => undefined);
+    send(errorEvent(code));
+    end();
   };
 
   /** Handles one complete event; true when the stream is finished. */
-  const handle = async (ev: SseEvent, ctl: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> => {
+  const handle = async (ev: SseEvent): Promise<boolean> => {
     if (ev.event === 'result') {
+      if (settled) return true; // the caller hung up and the unit was released: nothing is delivered
       settled = true;
       let committed = false;
       try {
@@ -78,12 +96,11 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
       }
       if (!committed) {
         settled = false;
-        await failWith(ctl, 'INTERNAL');
+        await failWith('INTERNAL');
         return true;
       }
-      ctl.enqueue(frame(ev));
-      ctl.close();
-      void reader.cancel().catch(() => undefined);
+      send(ev);
+      end();
       return true;
     }
     if (ev.event === 'error') {
@@ -94,51 +111,50 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
       } catch {
         // not our error shape: a generic upstream failure
       }
-      await failWith(ctl, code);
+      await failWith(code);
       return true;
     }
-    ctl.enqueue(frame(ev));
+    send(ev);
     return false;
   };
 
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      for (;;) {
-        const sep = buffer.search(/\r?\n\r?\n/);
-        if (sep >= 0) {
-          const block = buffer.slice(0, sep);
-          buffer = buffer.slice(sep).replace(/^\r?\n\r?\n/, '');
-          if (!block.trim()) continue;
-          if (await handle(parseSseBlock(block), ctl)) return;
-          return; // one event per pull keeps back-pressure honest
-        }
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (err) {
-          await failWith(ctl, opts.readErrorCode?.(err) ?? 'UPSTREAM_UNAVAILABLE');
-          return;
-        }
-        if (chunk.done) {
-          buffer += decoder.decode();
-          if (buffer.trim()) {
-            const last = parseSseBlock(buffer);
-            buffer = '';
-            if (await handle(last, ctl)) return;
-          }
-          await failWith(ctl, 'UPSTREAM_UNAVAILABLE'); // ended without a result or an error
-          return;
-        }
-        buffer += decoder.decode(chunk.value, { stream: true });
-        if (buffer.length > 8_000_000) {
-          await failWith(ctl, 'UPSTREAM_UNAVAILABLE');
-          return;
-        }
+  // The upstream is read to its end whether or not the caller reads: billing must settle even when a
+  // caller vanishes without the platform telling us (a local dev proxy does not pass disconnects on).
+  // What the caller has not read is queued; the gpu-function's stream is small (events + one result).
+  const pump = async () => {
+    let buffer = '';
+    for (;;) {
+      let sep: number;
+      while ((sep = buffer.search(/\r?\n\r?\n/)) >= 0) {
+        const block = buffer.slice(0, sep);
+        buffer = buffer.slice(sep).replace(/^\r?\n\r?\n/, '');
+        if (block.trim() && (await handle(parseSseBlock(block)))) return;
       }
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        return failWith(canceled ? 'UPSTREAM_UNAVAILABLE' : (opts.readErrorCode?.(err) ?? 'UPSTREAM_UNAVAILABLE'));
+      }
+      if (chunk.done) {
+        buffer += decoder.decode();
+        if (buffer.trim() && (await handle(parseSseBlock(buffer)))) return;
+        return failWith('UPSTREAM_UNAVAILABLE'); // ended without a result or an error
+      }
+      buffer += decoder.decode(chunk.value, { stream: true });
+      if (buffer.length > 8_000_000) return failWith('UPSTREAM_UNAVAILABLE');
+    }
+  };
+
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      ctl = controller;
+      opts.waitUntil(pump().catch(() => failWith('INTERNAL')));
     },
     cancel() {
+      // The caller hung up (the platform cancels the body): stop the GPU work and release the unit.
+      canceled = true;
       opts.abortUpstream();
-      void reader.cancel().catch(() => undefined);
       if (!settled) {
         settled = true;
         opts.waitUntil(opts.hooks.release('CANCELED'));
