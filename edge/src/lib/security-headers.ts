@@ -4,15 +4,15 @@
  * The page bundles all of its code (no CDN, no inline script or style), so scripts and styles are
  * 'self' only. Asset downloads (GLB, PNG) come from signed URLs on another origin (the gpu-function's
  * local store or the object store), so images and fetches may go to any http(s) origin; what they
- * fetch is data, never code. frame-ancestors 'none' (and X-Frame-Options for old browsers) stops
- * click-jacking of the key field.
+ * fetch is data, never code (the GLB loader reads its embedded textures through blob: URLs).
+ * frame-ancestors 'none' (and X-Frame-Options for old browsers) stops click-jacking of the key field.
  */
 export const PAGE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data: blob: http: https:",
-  "connect-src 'self' http: https:",
+  "connect-src 'self' blob: data: http: https:",
   "worker-src 'self' blob:",
   "object-src 'none'",
   "base-uri 'none'",

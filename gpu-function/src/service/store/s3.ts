@@ -54,7 +54,8 @@ export class S3AssetStore implements AssetStore {
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.$metadata?.httpStatusCode === 412 || e.name === 'PreconditionFailed') return false;
+      // 412: the object exists; 409: a concurrent create of the same key won (S3's ConditionalRequestConflict).
+      if (e.$metadata?.httpStatusCode === 412 || e.$metadata?.httpStatusCode === 409 || e.name === 'PreconditionFailed') return false;
       throw err;
     }
   }
