@@ -14,7 +14,7 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             GPU_SIGNING_SECRET: 'edge-test-secret-0123456789abcdef0123456789',
-            GPU_FUNCTION_URL: 'http://gpu.test',
+            GPU_FUNCTION_URL: 'https://gpu.test',
           },
         },
       }),

@@ -69,6 +69,14 @@ export interface LocalStackOptions {
   edgeVars?: Record<string, string>;
   /** Extra gpu-function variables (e.g. FACERECON_ICT_PACK). */
   gpuEnv?: Record<string, string>;
+  /**
+   * The production profile: the edge runs `wrangler dev --env <name>` (that environment's vars and
+   * bindings: ALLOWED_ORIGINS, CLIENT_IP_HEADER, ...) and both services get `signingSecret` from their
+   * environment only (the gpu-function's process env, the edge's `--var`), never from .cache/dev-secret
+   * or .dev.vars.
+   */
+  wranglerEnv?: string;
+  signingSecret?: string;
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -81,21 +89,26 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     PORT: String(gpuPort),
     FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn',
     ...(opts.storeDir ? { FACERECON_LOCAL_STORE_DIR: opts.storeDir } : {}),
+    ...(opts.signingSecret ? { FACERECON_SIGNING_SECRET: opts.signingSecret } : {}),
     ...opts.gpuEnv,
   });
   let gpu: Awaited<ReturnType<typeof startService>> | undefined = await startService(gpuConfig, opts.parts);
   const gpuUrl = gpu.url;
 
-  // The edge reads its secret from .dev.vars in local development (git-ignored).
-  writeFileSync(join(ROOT, '.dev.vars'), `GPU_SIGNING_SECRET="${env.FACERECON_SIGNING_SECRET}"\n`, { mode: 0o600 });
-  const where = ['--local', ...(opts.persistTo ? ['--persist-to', opts.persistTo] : [])];
+  // The edge reads its secret from .dev.vars in local development (git-ignored); the production
+  // profile passes its own secret as a variable instead and leaves .dev.vars to the development stacks.
+  if (!opts.signingSecret) writeFileSync(join(ROOT, '.dev.vars'), `GPU_SIGNING_SECRET="${env.FACERECON_SIGNING_SECRET}"\n`, { mode: 0o600 });
+  const where = ['--local', ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []), ...(opts.wranglerEnv ? ['--env', opts.wranglerEnv] : [])];
   migrateD1(where);
   const { id, key } = createApiKey(where, { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
 
   const wrangler = wranglerSpawn([
     'dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${opts.edgeUpstream ? opts.edgeUpstream(gpuUrl) : gpuUrl}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
-    ...Object.entries(opts.edgeVars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+    ...Object.entries({ ...opts.edgeVars, ...(opts.signingSecret ? { GPU_SIGNING_SECRET: opts.signingSecret } : {}) }).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+    // An environment with routes makes wrangler dev present requests as for the route's host; keep the
+    // loopback origin the caller really used (the HTTPS rule is relaxed for loopback only).
+    ...(opts.wranglerEnv ? ['--env', opts.wranglerEnv, '--local-upstream', `127.0.0.1:${edgePort}`] : []),
   ]);
   let output = '';
   wrangler.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));

@@ -21,7 +21,7 @@ function fakeResult() {
 }
 
 const server = setupServer(
-  http.post('http://gpu.test/v1/reconstruct', async ({ request }) => {
+  http.post('https://gpu.test/v1/reconstruct', async ({ request }) => {
     const body = new Uint8Array(await request.arrayBuffer());
     const url = new URL(request.url);
     const v = await verifyRequestSignature({
@@ -48,13 +48,13 @@ afterEach(() => server.resetHandlers());
 async function send(path: string, init: RequestInit & { key?: string } = {}) {
   const headers = new Headers(init.headers);
   if (init.key) headers.set('authorization', `Bearer ${init.key}`);
-  return exports.default.fetch(new Request(`http://edge.test${path}`, { ...init, headers }));
+  return exports.default.fetch(new Request(`https://edge.test${path}`, { ...init, headers }));
 }
 async function sendWithEnv(overrides: Record<string, string>, path: string, init: RequestInit & { key?: string } = {}) {
   const headers = new Headers(init.headers);
   if (init.key) headers.set('authorization', `Bearer ${init.key}`);
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://edge.test${path}`, { ...init, headers }), { ...env, ...overrides }, ctx);
+  const res = await app.fetch(new Request(`https://edge.test${path}`, { ...init, headers }), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

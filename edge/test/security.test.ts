@@ -35,7 +35,7 @@ function hangingStream(request: Request): Response {
 }
 
 const server = setupServer(
-  http.post('http://gpu.test/v1/reconstruct', async ({ request }) => {
+  http.post('https://gpu.test/v1/reconstruct', async ({ request }) => {
     calls++;
     return reply(request as unknown as Request);
   }),
@@ -49,13 +49,13 @@ beforeEach(() => {
 afterEach(() => server.resetHandlers());
 
 const post = (key: string, body: BodyInit, headers: Record<string, string> = {}) =>
-  exports.default.fetch(new Request('http://edge.test/v1/reconstructions', { method: 'POST', body, headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png', ...headers } }));
+  exports.default.fetch(new Request('https://edge.test/v1/reconstructions', { method: 'POST', body, headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png', ...headers } }));
 
 /** The app with some bindings changed (a production var, a short deadline). */
 async function postWithEnv(overrides: Record<string, string>, key: string | undefined, body: BodyInit, headers: Record<string, string> = {}) {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request('http://edge.test/v1/reconstructions', { method: 'POST', body, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'image/png', ...headers } }),
+    new Request('https://edge.test/v1/reconstructions', { method: 'POST', body, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'image/png', ...headers } }),
     { ...env, ...overrides },
     ctx,
   );
@@ -270,12 +270,32 @@ describe('the low items', () => {
   });
 
   it('the worker’s own page (/docs) and API responses carry the security headers', async () => {
-    const page = await exports.default.fetch(new Request('http://edge.test/docs'));
+    const page = await exports.default.fetch(new Request('https://edge.test/docs'));
     expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
-    const api = await exports.default.fetch(new Request('http://edge.test/healthz'));
+    const api = await exports.default.fetch(new Request('https://edge.test/healthz'));
     expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});
+
+describe('HTTPS only, loopback excepted', () => {
+  it('an API call over plain http to a public host is refused before the key is even looked at', async () => {
+    const k = await createKey();
+    const res = await exports.default.fetch(new Request('http://api.facerecon.example/v1/usage', { headers: { authorization: `Bearer ${k.key}` } }));
+    expect(res.status).toBe(403);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('HTTPS_REQUIRED');
+    const local = await exports.default.fetch(new Request('http://127.0.0.1:8787/v1/usage', { headers: { authorization: `Bearer ${k.key}` } }));
+    expect(local.status).toBe(200);
+  });
+
+  it('a plain-http gpu-function URL beyond loopback is a configuration fault: nothing is sent, nothing billed', async () => {
+    const k = await createKey();
+    const { res, done } = await postWithEnv({ GPU_FUNCTION_URL: 'http://gpu.internal.example' }, k.key, await makePng(300, 300));
+    await done();
+    expect(res.status).toBe(500);
+    expect(calls).toBe(0);
+    expect((await rows(k.id)).map((x) => [x.outcome, x.units])).toEqual([['INTERNAL', 0]]);
   });
 });

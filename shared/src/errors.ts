@@ -63,6 +63,12 @@ export const ERROR_SPECS = {
     zh: 'API 密钥缺失或无效',
     hint: { en: 'Send Authorization: Bearer <your API key>.', zh: '请在请求头中发送 Authorization: Bearer <您的 API 密钥>。' },
   },
+  HTTPS_REQUIRED: {
+    status: 403,
+    en: 'This API is served over HTTPS only',
+    zh: '此 API 仅支持 HTTPS 访问',
+    hint: { en: 'Use the https:// address: an API key must never travel in clear text.', zh: '请使用 https:// 地址：API 密钥不能以明文传输。' },
+  },
   /** The gpu-function's internal API: the edge's request signature is missing, stale, replayed or wrong. */
   BAD_SIGNATURE: {
     status: 401,

@@ -4,4 +4,5 @@ export * from './image';
 export * from './mesh';
 export * from './signing';
 export * from './body';
+export * from './url-policy';
 export * from './client';

@@ -3,7 +3,7 @@
  * nonce and body hash), a deadline, one retry after a 503 with backoff, and upstream failures mapped
  * to public error codes. Nothing of the upstream's own error text, hosts or stacks reaches the caller.
  */
-import { ERROR_CODES, FaceReconError, signRequest, type ErrorCode } from '@facerecon/shared';
+import { ERROR_CODES, FaceReconError, insecureUrlReason, signRequest, type ErrorCode } from '@facerecon/shared';
 
 export interface ForwardOptions {
   baseUrl: string;
@@ -21,6 +21,9 @@ export interface ForwardOptions {
 }
 
 export async function forwardToGpu(opts: ForwardOptions): Promise<Response> {
+  // The photo and the signed request never go to the gpu-function in clear text beyond loopback.
+  const insecure = insecureUrlReason(opts.baseUrl);
+  if (insecure) throw new FaceReconError('INTERNAL', { detail: `GPU_FUNCTION_URL: ${insecure}` });
   const path = `/v1/reconstruct${opts.query.size ? `?${opts.query}` : ''}`;
   // One deadline for the whole exchange, the retry and the streamed body included.
   const deadline = AbortSignal.timeout(opts.timeoutMs);

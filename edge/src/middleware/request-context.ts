@@ -7,7 +7,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
-import { pickLang } from '../lib/respond';
+import { isLoopbackHost } from '@facerecon/shared';
+import { errorResponse, pickLang } from '../lib/respond';
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -30,7 +31,13 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
       },
     });
   }
-  await next();
+  // An API key sent over plain http has already leaked; refuse rather than serve (loopback excepted).
+  const url = new URL(c.req.url);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && url.pathname.startsWith('/v1/')) {
+    c.res = errorResponse(c, 'HTTPS_REQUIRED');
+  } else {
+    await next();
+  }
   c.header('x-request-id', c.get('requestId'));
   const client = c.get('clientRequestId');
   if (client) c.header('x-client-request-id', client);

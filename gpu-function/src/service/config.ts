@@ -2,6 +2,7 @@
  * Service configuration from the environment, validated once at start-up: a missing secret or a
  * malformed number stops the process with a message naming the variable, never a half-configured service.
  */
+import { insecureUrlReason } from '@facerecon/shared';
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
@@ -52,6 +53,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   const c = parsed.data;
+  // Signed asset URLs and S3 credentials must not travel in clear text beyond this machine.
+  for (const [name, url] of [['FACERECON_PUBLIC_URL', c.FACERECON_PUBLIC_URL], ['S3_ENDPOINT', c.S3_ENDPOINT]] as const) {
+    const why = url === undefined ? undefined : insecureUrlReason(url);
+    if (why) throw new ConfigError(`${name}: ${why}`);
+  }
   if (c.FACERECON_STORE === 's3' && (!c.S3_BUCKET || !c.S3_ACCESS_KEY_ID || !c.S3_SECRET_ACCESS_KEY)) {
     throw new ConfigError('FACERECON_STORE=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
   }

@@ -338,6 +338,14 @@ describe('capacity and failure behaviour', () => {
     expect(loadMorphReconstructor('off', reconstructor)).toBeUndefined();
   });
 
+  it('refuses plain-http asset or S3 endpoints beyond loopback (signed URLs and keys in clear text)', () => {
+    const base = { FACERECON_SIGNING_SECRET: SECRET };
+    expect(() => loadConfig({ ...base, FACERECON_PUBLIC_URL: 'http://assets.facerecon.example' })).toThrow(/FACERECON_PUBLIC_URL: .*must use https/);
+    expect(() => loadConfig({ ...base, FACERECON_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_ENDPOINT: 'http://storage.example.com' })).toThrow(/S3_ENDPOINT: .*must use https/);
+    expect(loadConfig({ ...base, FACERECON_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_ENDPOINT: 'http://127.0.0.1:9000' }).S3_ENDPOINT).toBe('http://127.0.0.1:9000');
+    expect(loadConfig({ ...base, FACERECON_PUBLIC_URL: 'https://assets.facerecon.example' }).publicUrl).toBe('https://assets.facerecon.example');
+  });
+
   it('refuses to start without a signing secret or with an unwritable store', async () => {
     expect(() => loadConfig({})).toThrow(/FACERECON_SIGNING_SECRET/);
     expect(() => loadConfig({ FACERECON_SIGNING_SECRET: 'short' })).toThrow(/at least 32/);
