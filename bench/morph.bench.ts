@@ -15,9 +15,11 @@ import { buildIctPack } from '../models/scripts/build-ict';
 import { decodeImage } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { loadModelPack, type MorphableModel } from '../gpu-function/src/morph/model-pack';
-import { createMorphReconstructor } from '../gpu-function/src/morph/reconstruct-morph';
-import { exportAssets } from '../gpu-function/src/recon/assets';
-import { createReconstructor } from '../gpu-function/src/recon/reconstruct';
+import { exportAssets } from '../gpu-function/src/core/export';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { createIctFaceModel, type IctHead } from '../gpu-function/src/face-models/ict';
+import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { fmt, machineLine, median, p95 } from './stats';
 import { writeResultsSection } from './results-file';
 
@@ -63,12 +65,13 @@ for (const p of ['deep3d/000031.jpg', 'deep3d/015309.jpg', '3ddfa/JianzhuGuo.jpg
   if (existsSync(f)) photos.push(f);
 }
 const landmarker = await createFaceLandmarker({ threads: 1 });
-const base = createReconstructor();
+const faceModel = createMediaPipeFaceModel();
+const base = new ModelRegistry([faceModel]).get('mediapipe');
 let t0 = performance.now();
-const ictSubset = createMorphReconstructor({ pack: subset, canonical: base.canonical });
+const ictSubset = new ModelRegistry([createIctFaceModel({ pack: subset, canonical: faceModel.canonical })]).get('ict');
 const startupSubset = performance.now() - t0;
 t0 = performance.now();
-const ictFull = createMorphReconstructor({ pack: fullSize(subset), canonical: base.canonical });
+const ictFullModel = createIctFaceModel({ pack: fullSize(subset), canonical: faceModel.canonical });
 const startupFull = performance.now() - t0;
 
 const lines: string[] = [];
@@ -88,18 +91,18 @@ for (const path of photos) {
   const t: Record<string, number[]> = Object.fromEntries(cols.map((c) => [c, []]));
   for (let i = 0; i < RUNS + 2; i++) {
     let s = performance.now();
-    const def = base.reconstruct(image, face, { uvSize: 1024 });
-    await exportAssets(def, { result: {} });
+    const def = reconstructFace(base, image, face, { uvSize: 1024 });
+    await exportAssets(base.model, def.head, def.textures, { result: {} });
     const totalDefault = performance.now() - s;
-    const fitFull = ictFull.geometryStage(image, face, { uvSize: 1024 }).morph.fit.ms;
+    const fitFull = ictFullModel.fit(image, face, { uvSize: 1024 }).morph.fit.ms;
     s = performance.now();
-    const stage = ictSubset.geometryStage(image, face, { uvSize: 1024 });
-    const recon = ictSubset.textureStage(stage);
-    const ex = await exportAssets(recon, { result: {} });
+    const recon = reconstructFace(ictSubset, image, face, { uvSize: 1024 });
+    const head = recon.head as IctHead;
+    const ex = await exportAssets(ictSubset.model, head, recon.textures, { result: {} });
     const total = performance.now() - s;
     if (i < 2) continue;
     const exportMs = ex.timings.png + ex.timings.obj + ex.timings.glb + ex.timings.preview;
-    const row = { 'fit 468 (pose)': def.timings.geometry, 'fit ICT subset': recon.morph.fit.ms, 'fit ICT full-size': fitFull, 'geometry+fit': recon.timings.geometry, evaluate: recon.timings.subdivision, bake: recon.timings.bake, completion: recon.timings.completion, colour: recon.timings.colour, grid: recon.timings.grid, 'full-head bake': recon.timings.bake + recon.timings.completion + recon.timings.colour + recon.timings.grid, export: exportMs, 'total ICT': total, 'total default': totalDefault };
+    const row = { 'fit 468 (pose)': def.timings.fit, 'fit ICT subset': head.morph.fit.ms, 'fit ICT full-size': fitFull, 'geometry+fit': recon.timings.fit, evaluate: recon.timings.mesh, bake: recon.timings.bake, completion: recon.timings.completion, colour: recon.timings.colour, grid: recon.timings.grid, 'full-head bake': recon.timings.bake + recon.timings.completion + recon.timings.colour + recon.timings.grid, export: exportMs, 'total ICT': total, 'total default': totalDefault };
     for (const [k, v] of Object.entries(row)) t[k].push(v);
   }
   for (const c of cols) sums[c].push(median(t[c]));
@@ -107,7 +110,7 @@ for (const path of photos) {
 }
 await landmarker.close();
 log('');
-log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), single-threaded, 1024 face tile + 512 back-of-head tile, colour normalisation on. "fit 468 (pose)" is the default path's geometry stage (Procrustes pose + iris scale: the only fit the 468-point default has); "fit ICT" is fitMorphableModel alone on the 468 correspondences (pose, identity, 53 or 20 ARKit weights, convergence 1e-3 or 30 alternations); "geometry+fit" includes the default geometry stage it starts from. "export" is PNG encodes (libuv pool) + OBJ + GLB with morph targets + preview render. Start-up: ${fmt(startupSubset)} ms (subset pack), ${fmt(startupFull)} ms (full-size pack).`);
+log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), single-threaded, 1024 face tile + 512 back-of-head tile, colour normalisation on. "fit 468 (pose)" is the default path's geometry stage (Procrustes pose + iris scale: the only fit the 468-point default has); "fit ICT" is fitMorphableModel alone on the 468 correspondences (pose, identity, 53 or 20 ARKit weights, convergence 1e-3 or 30 alternations); "geometry+fit" includes the default geometry stage it starts from. "export" is PNG encodes (libuv pool) + OBJ + GLB with morph targets + preview render. Start-up: ${fmt(startupSubset)} ms (subset pack, with its texel maps), ${fmt(startupFull)} ms (full-size pack, model alone).`);
 const ratio = median(sums['total ICT']) / median(sums['total default']);
 log(`Median fit: ${fmt(median(sums['fit ICT subset']))} ms with the subset, ${fmt(median(sums['fit ICT full-size']))} ms at the full model's size (target <= 30 ms). Full-head bake (bake + completion + colour + grid, both tiles): ${fmt(median(sums['full-head bake']))} ms (the core's budget for everything after landmarks: 150 ms). Full-head reconstruction after landmarks: ${fmt(median(sums['total ICT']))} ms, ${ratio.toFixed(2)}x the default path's ${fmt(median(sums['total default']))} ms.`);
 log(`Machine: ${await machineLine()}.`);

@@ -13,9 +13,11 @@ import { encodePng, readImageFile } from '../gpu-function/src/adapters/image-io'
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { drawLandmarkOverlay } from '../gpu-function/src/face/overlay';
 import { buildPyramid, sampleRotatedCrop } from '../gpu-function/src/face/raster';
-import { renderPreviews } from '../gpu-function/src/recon/assets';
-import { reprojectionPsnr } from '../gpu-function/src/recon/quality';
-import { createReconstructor } from '../gpu-function/src/recon/reconstruct';
+import { renderPreviews } from '../gpu-function/src/core/export';
+import { reprojectionPsnr } from '../gpu-function/src/core/quality';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { fmt, machineLine, median } from './stats';
 import { writeResultsSection } from './results-file';
 
@@ -37,7 +39,7 @@ const sq = (img: RgbImage, cx: number, cy: number, size: number) =>
   Uint8ClampedArray.from(sampleRotatedCrop(buildPyramid(img), { cx, cy, size, angle: 0 }, { size: PANEL, scale: 255, offset: 0 }));
 
 const landmarker = await createFaceLandmarker();
-const reconstructor = createReconstructor();
+const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
 const lines: string[] = [];
 const log = (s: string) => {
   console.log(s);
@@ -55,19 +57,20 @@ for (const [name, path] of photos) {
     log(`| ${name} | ${lm.code} | | | | | | | |`);
     continue;
   }
-  const recon = reconstructor.reconstruct(image, lm.face);
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: 1024 });
   const q = reprojectionPsnr(image, recon);
-  const g = recon.geometry;
+  const g = recon.head.geometry;
+  const uvSize = recon.head.mode.uvSize;
   const p = lm.face.points;
   const iod = Math.hypot(p[3 * 468] - p[3 * 473], p[3 * 468 + 1] - p[3 * 473 + 1]);
   psnrs.push(q.psnrDb);
   errs.push(g.canonicalReprojectionErrorPx / iod);
-  const c = recon.completion;
-  const s = recon.colour.skinBefore;
+  const c = recon.textures.completion;
+  const s = recon.textures.colour.skinBefore;
   log(
-    `| ${name} | ${g.pose.yaw.toFixed(0)} / ${g.pose.pitch.toFixed(0)} / ${g.pose.roll.toFixed(0)} | ${recon.uvSize} | ${q.psnrDb.toFixed(1)} | ${g.canonicalReprojectionErrorPx.toFixed(1)} (${((100 * g.canonicalReprojectionErrorPx) / iod).toFixed(1)}%) | ` +
+    `| ${name} | ${g.pose.yaw.toFixed(0)} / ${g.pose.pitch.toFixed(0)} / ${g.pose.roll.toFixed(0)} | ${uvSize} | ${q.psnrDb.toFixed(1)} | ${g.canonicalReprojectionErrorPx.toFixed(1)} (${((100 * g.canonicalReprojectionErrorPx) / iod).toFixed(1)}%) | ` +
       `${(100 * c.fromPhoto).toFixed(0)}% / ${(100 * c.fromMirror).toFixed(0)}% / ${(100 * c.interpolated).toFixed(0)}% | ` +
-      `${s[1] ? `${(s[0] / s[1]).toFixed(2)}, ${(s[2] / s[1]).toFixed(2)}` : 'n/a'} | ${recon.colour.applied ? `exposure x${recon.colour.exposureGain}, wb ${recon.colour.whiteBalanceGains.join('/')}` : 'none'} | ${recon.conservative.enabled ? recon.conservative.reasons.join('; ') : 'no'} |`,
+      `${s[1] ? `${(s[0] / s[1]).toFixed(2)}, ${(s[2] / s[1]).toFixed(2)}` : 'n/a'} | ${recon.textures.colour.applied ? `exposure x${recon.textures.colour.exposureGain}, wb ${recon.textures.colour.whiteBalanceGains.join('/')}` : 'none'} | ${recon.head.mode.conservative.enabled ? recon.head.mode.conservative.reasons.join('; ') : 'no'} |`,
   );
 
   // Contact sheet: photo | landmarks | UV texture | preview.
@@ -76,11 +79,11 @@ for (const [name, path] of photos) {
   const cy = box.y + box.height / 2;
   const side = Math.max(box.width, box.height) * 1.6;
   const overlay = drawLandmarkOverlay(image, lm);
-  const { preview } = renderPreviews(recon, PANEL * 2);
+  const { preview } = renderPreviews(installed.model, recon.head, recon.textures, PANEL * 2);
   const panels = [
     sq(image, cx, cy, side),
     sq(overlay, cx, cy, side),
-    sq(recon.texture, recon.uvSize / 2, recon.uvSize / 2, recon.uvSize),
+    sq(recon.textures.tiles[0], uvSize / 2, uvSize / 2, uvSize),
     sq(preview, PANEL, PANEL, PANEL * 2),
   ];
   const sheet = createRgbImage(PANEL * panels.length, PANEL);

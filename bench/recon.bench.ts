@@ -9,8 +9,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeImage } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
-import { exportAssets } from '../gpu-function/src/recon/assets';
-import { createReconstructor } from '../gpu-function/src/recon/reconstruct';
+import { exportAssets } from '../gpu-function/src/core/export';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { fmt, machineLine, median, p95 } from './stats';
 import { writeResultsSection } from './results-file';
 
@@ -24,9 +26,9 @@ for (const p of ['deep3d/015309.jpg', 'deep3d/015384.jpg', '3ddfa/JianzhuGuo.jpg
 }
 const landmarker = await createFaceLandmarker({ threads: 1 });
 const t0 = performance.now();
-const reconstructor = createReconstructor();
+const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
 const startup = performance.now() - t0;
-const stages = ['geometry', 'subdivision', 'bake', 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
+const stages = ['fit', 'mesh', 'bake', 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
 const lines: string[] = [];
 const log = (s: string) => {
   console.log(s);
@@ -44,8 +46,8 @@ for (const path of photos) {
   const t: Record<string, number[]> = Object.fromEntries(stages.map((s) => [s, []]));
   for (let i = 0; i < RUNS + 2; i++) {
     const start = performance.now();
-    const recon = reconstructor.reconstruct(image, face, { uvSize: 1024 });
-    const assets = await exportAssets(recon, { result: {} });
+    const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
+    const assets = await exportAssets(installed.model, recon.head, recon.textures, { result: {} });
     const total = performance.now() - start;
     if (i < 2) continue;
     for (const [k, v] of Object.entries({ ...recon.timings, ...assets.timings, total })) t[k].push(v);
@@ -55,7 +57,7 @@ for (const path of photos) {
 }
 await landmarker.close();
 log('');
-log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512 (textured and flat in one raster pass). The four PNG encodes are sharp (libvips, zlib level 1) on libuv's pool: the two textures encode while the previews render, so "png" is the wait beyond the preview; everything else is single-threaded TypeScript on the main thread. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms.`);
+log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512 (textured and flat in one raster pass). The four PNG encodes are sharp (libvips, zlib level 1) on libuv's pool: the two textures encode while the previews render, so "png" is the wait beyond the preview; everything else is single-threaded TypeScript on the main thread. "fit" is the landmarks to the metric mesh and pose, "mesh" the Loop subdivision and normals. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms.`);
 log(`Median total after landmarks: ${fmt(median(totals))} ms (target <= 150 ms).`);
 log(`Machine: ${await machineLine()}.`);
 if (values.write) writeResultsSection('recon', `Reconstruction after landmarks (\`npm run bench:recon\`)`, lines);

@@ -11,8 +11,11 @@ import { parseArgs } from 'node:util';
 import { signRequest } from '@facerecon/shared';
 import { decodeImage } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
-import { exportAssets, reconstructionResultJson } from '../gpu-function/src/recon/assets';
-import { createReconstructor } from '../gpu-function/src/recon/reconstruct';
+import { exportAssets } from '../gpu-function/src/core/export';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { reconstructionResultJson } from '../gpu-function/src/core/result-json';
+import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { loadConfig } from '../gpu-function/src/service/config';
 import { createLogger } from '../gpu-function/src/service/logger';
 import { startService } from '../gpu-function/src/service/service';
@@ -27,18 +30,19 @@ const photos = [join(ROOT, '.cache/fixtures/astronaut.png'), ...['deep3d/015309.
 const SECRET = 'b'.repeat(48);
 
 const landmarker = await createFaceLandmarker({ threads: 1 });
-const reconstructor = createReconstructor();
+const face = createMediaPipeFaceModel();
+const installed = new ModelRegistry([face]).get('mediapipe');
 
 const config = loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: mkdtempSync(join(tmpdir(), 'facerecon-bench-')), FACERECON_CONCURRENCY: '2', FACERECON_QUEUE_MAX: '64', FACERECON_LOG_LEVEL: 'silent' });
-const svc = await startService(config, { landmarker, reconstructor, logger: createLogger('silent') });
+const svc = await startService(config, { landmarker, face, head: null, logger: createLogger('silent') });
 // Bare pipeline, in-process: decode -> landmarks -> reconstruct -> export (no HTTP, signing, storage).
 async function bareRun(body: Uint8Array): Promise<number> {
   const t = performance.now();
   const { image } = await decodeImage(body);
   const lm = await landmarker.landmarks(image);
   if (!lm.ok) throw new Error(lm.code);
-  const recon = reconstructor.reconstruct(image, lm.face);
-  await exportAssets(recon, { result: reconstructionResultJson(lm.face, recon, {}) });
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: 1024 });
+  await exportAssets(installed.model, recon.head, recon.textures, { result: reconstructionResultJson({ model: installed.model, face: lm.face, head: recon.head, textures: recon.textures, timings: {} }) });
   return performance.now() - t;
 }
 

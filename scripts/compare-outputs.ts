@@ -1,6 +1,7 @@
 /**
  * npm run compare-outputs -- --out <dir>                 capture: every shared photo through the service
  * npm run compare-outputs -- --out <dir> --against <dir> capture, then compare with an earlier capture
+ *   (add --compare-only to compare two existing captures)
  *
  * Proves a refactor left the outputs alone: each photo (the astronaut, plus ../shared/photos when it is
  * there) is reconstructed through the gpu-function's signed HTTP API with the default model and, when
@@ -19,7 +20,7 @@ import { decodeImage } from '../gpu-function/src/adapters/image-io';
 import { loadConfig } from '../gpu-function/src/service/config';
 import { startService } from '../gpu-function/src/service/service';
 
-const { values } = parseArgs({ options: { out: { type: 'string' }, against: { type: 'string' } } });
+const { values } = parseArgs({ options: { out: { type: 'string' }, against: { type: 'string' }, 'compare-only': { type: 'boolean', default: false } } });
 if (!values.out) throw new Error('usage: compare-outputs --out <dir> [--against <dir>]');
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(values.out);
@@ -39,15 +40,15 @@ if (existsSync(join(ict, 'generic_neutral_mesh.obj'))) {
   if (!existsSync(join(ictPack, 'manifest.json'))) buildIctPack(ict, ictPack);
 }
 
-const svc = await startService(loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: join(OUT, '.store'), FACERECON_LOG_LEVEL: 'silent', FACERECON_ICT_PACK: ictPack }));
+const svc = values['compare-only'] ? undefined : await startService(loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: join(OUT, '.store'), FACERECON_LOG_LEVEL: 'silent', FACERECON_ICT_PACK: ictPack }));
 const models = ictPack === 'off' ? ['mediapipe'] : ['mediapipe', 'ict'];
 let captured = 0;
 try {
-  for (const model of models) {
+  for (const model of svc ? models : []) {
     for (const [name, path] of photos) {
       const body = new Uint8Array(readFileSync(path));
       const p = `/v1/reconstruct?model=${model}&formats=glb,texture`;
-      const res = await fetch(`${svc.url}${p}`, { method: 'POST', body: body as BodyInit, headers: await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: p, body }) });
+      const res = await fetch(`${svc!.url}${p}`, { method: 'POST', body: body as BodyInit, headers: await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: p, body }) });
       const r = (await res.json()) as { assets?: Record<string, { url: string }> };
       const dir = join(OUT, model, name);
       mkdirSync(dir, { recursive: true });
@@ -63,9 +64,9 @@ try {
     }
   }
 } finally {
-  await svc.stop();
+  await svc?.stop();
 }
-console.log(`captured ${captured} reconstructions into ${OUT}`);
+if (svc) console.log(`captured ${captured} reconstructions into ${OUT}`);
 
 /** POSITION of the GLB's first primitive, metres. */
 function glbPositions(bytes: Uint8Array): Float32Array {
@@ -75,7 +76,7 @@ function glbPositions(bytes: Uint8Array): Float32Array {
   const acc = json.accessors[json.meshes[0].primitives[0].attributes.POSITION];
   const binStart = 20 + jsonLen + 8;
   const off = binStart + (json.bufferViews[acc.bufferView].byteOffset ?? 0) + (acc.byteOffset ?? 0);
-  return new Float32Array(bytes.slice(off, off + acc.count * 12).buffer);
+  return new Float32Array(new Uint8Array(bytes.subarray(off, off + acc.count * 12)).buffer); // a copy: a Buffer slice shares its pool
 }
 
 async function psnr(a: Uint8Array, b: Uint8Array): Promise<number> {

@@ -17,7 +17,9 @@ import { encodePng, readImageFile } from '../gpu-function/src/adapters/image-io'
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { buildHeadTopology } from '../gpu-function/src/morph/head-topology';
 import { loadModelPack } from '../gpu-function/src/morph/model-pack';
-import { createMorphReconstructor, paletteTexture } from '../gpu-function/src/morph/reconstruct-morph';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { createIctFaceModel, paletteTexture, type IctHead } from '../gpu-function/src/face-models/ict';
 import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
 import { projectHeadPoint, type WeakPerspectiveCamera } from '../gpu-function/src/recon/face-geometry';
 import { rotationAxisAngle } from '../gpu-function/src/recon/linalg';
@@ -104,7 +106,7 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
 
 // 2. Full heads from shared photos.
 {
-  const rec = createMorphReconstructor({ pack, canonical: loadCanonicalFace() });
+  const rec = new ModelRegistry([createIctFaceModel({ pack, canonical: loadCanonicalFace() })]).get('ict');
   const landmarker = await createFaceLandmarker();
   const names = ['deep3d/000031.jpg', 'deep3d/000055.jpg', 'deep3d/015259.jpg', '3ddfa/JianzhuGuo.jpg'];
   const T = 256;
@@ -113,7 +115,8 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     const { image } = await readImageFile(join(PHOTOS, name));
     const lm = await landmarker.landmarks(image);
     if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
-    const r = rec.textureStage(rec.geometryStage(image, lm.face, { uvSize: 1024 }));
+    const recon = reconstructFace(rec, image, lm.face, { uvSize: 1024 });
+    const r = { mesh: recon.head.mesh, texture: recon.textures.tiles[0], headTexture: recon.textures.tiles[1], morph: (recon.head as IctHead).morph };
     const box = lm.face.detection.box;
     const side = Math.round(Math.max(box.width, box.height) * 1.8);
     const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
@@ -121,13 +124,13 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     const crop = createRgbImage(Math.min(side, image.width), Math.min(side, image.height));
     for (let y = 0; y < crop.height; y++) crop.data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + crop.width) * 3), y * crop.width * 3);
     blit(sheet, resize(crop, T, T), 0, row * T);
-    const tiles = [r.texture, r.morph.headTexture, paletteTexture(r.morph.palette)];
+    const tiles = [r.texture, r.headTexture, paletteTexture(r.morph.palette)];
     [-25, 90, 180].forEach((yaw, k) => {
       const view = renderMesh({ mesh: r.mesh, width: T, height: T, camera: { kind: 'orbit', yawDeg: yaw, pitchDeg: 8, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
       blit(sheet, view, (k + 1) * T, row * T);
     });
     blit(sheet, resize(r.texture, T, T), 4 * T, row * T);
-    blit(sheet, resize(r.morph.headTexture, T, T), 5 * T, row * T);
+    blit(sheet, resize(r.headTexture, T, T), 5 * T, row * T);
     const top = r.morph.expressionNames.map((n, i) => [n, r.morph.expression[i]] as const).filter(([, v]) => v >= 0.1).sort((a, b) => b[1] - a[1]);
     console.log(`docs:ict: ${name}: ${top.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ') || 'neutral'}`);
   }

@@ -7,7 +7,25 @@ import { z } from 'zod';
 export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_grid', 'glb', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
+/**
+ * The file and content type of every asset: the one table the service, the exports and the clients
+ * use (the file names are what the OBJ's MTL and the GLB refer to).
+ */
+export const ASSET_FILES: Readonly<Record<AssetKind, { file: string; contentType: string }>> = {
+  obj: { file: 'face.obj', contentType: 'text/plain' },
+  mtl: { file: 'face.mtl', contentType: 'text/plain' },
+  texture: { file: 'texture.png', contentType: 'image/png' },
+  texture_head: { file: 'texture_head.png', contentType: 'image/png' },
+  texture_grid: { file: 'texture_grid.png', contentType: 'image/png' },
+  glb: { file: 'face.glb', contentType: 'model/gltf-binary' },
+  preview: { file: 'preview.png', contentType: 'image/png' },
+  preview_geometry: { file: 'preview_geometry.png', contentType: 'image/png' },
+  result: { file: 'result.json', contentType: 'application/json' },
+};
+
+/** Face models by name: the gpu-function's registry (core/registry.ts) maps each to its implementation. */
 export const MODELS = ['mediapipe', 'ict'] as const;
+export type ModelName = (typeof MODELS)[number];
 
 /** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
 export const OUTPUT_FORMATS = ['obj', 'glb', 'texture', 'texture_grid', 'preview'] as const;

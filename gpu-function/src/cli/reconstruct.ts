@@ -7,14 +7,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ERROR_SPECS, FaceReconError } from '@facerecon/shared';
-import { readImageFile } from '../adapters/image-io';
-import { createFaceLandmarker } from '../face/landmarker';
-import { ASSET_NAMES, exportAssets, reconstructionResultJson, type AssetKey } from '../recon/assets';
-import { createReconstructor } from '../recon/reconstruct';
 import { ictPackDir } from '@facerecon/models';
-import { expressionWeights } from '../morph/morph-export';
-import { loadMorphReconstructor } from '../morph/reconstruct-morph';
+import { ASSET_FILES, ERROR_SPECS, FaceReconError, type AssetKind } from '@facerecon/shared';
+import { readImageFile } from '../adapters/image-io';
+import { exportAssets } from '../core/export';
+import { reconstructFace } from '../core/reconstruct';
+import { ModelRegistry } from '../core/registry';
+import { reconstructionResultJson } from '../core/result-json';
+import { createFaceLandmarker } from '../face/landmarker';
+import { loadIctFaceModel } from '../face-models/ict';
+import { createMediaPipeFaceModel } from '../face-models/mediapipe';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,9 +31,10 @@ async function main(): Promise<number> {
   const outDir = values.out ?? join('out', basename(photo, extname(photo)));
   const providers = values.provider === 'cuda' ? (['cuda', 'cpu'] as const) : values.provider === 'cpu' ? (['cpu'] as const) : undefined;
   const landmarker = await createFaceLandmarker({ providers });
-  const reconstructor = createReconstructor();
-  const morph = values.model === 'ict' ? loadMorphReconstructor(process.env.FACERECON_ICT_PACK ?? ictPackDir(), reconstructor) : undefined;
+  const face = createMediaPipeFaceModel();
+  const models = new ModelRegistry([face, values.model === 'ict' ? loadIctFaceModel(process.env.FACERECON_ICT_PACK ?? ictPackDir(), face) : undefined]);
   try {
+    const installed = models.get(values.model);
     let t = performance.now();
     const { image } = await readImageFile(photo);
     const decode = performance.now() - t;
@@ -41,22 +44,23 @@ async function main(): Promise<number> {
       return 2;
     }
     t = performance.now();
-    const ropts = { uvSize: Number(values.uv) as 512 | 1024 };
-    const recon = morph ? morph.textureStage(morph.geometryStage(image, lm.face, ropts)) : reconstructor.reconstruct(image, lm.face, ropts);
+    const recon = reconstructFace(installed, image, lm.face, { uvSize: Number(values.uv) as 512 | 1024 });
     const timings: Record<string, number> = { decode, ...lm.timings, ...recon.timings };
-    const placeholder = reconstructionResultJson(lm.face, recon, timings);
-    const assets = await exportAssets(recon, { result: placeholder });
+    const resultOf = () => reconstructionResultJson({ model: installed.model, face: lm.face, head: recon.head, textures: recon.textures, timings });
+    const assets = await exportAssets(installed.model, recon.head, recon.textures, { result: resultOf() });
     Object.assign(timings, assets.timings, { total_after_landmarks: performance.now() - t });
-    assets.files.result = new TextEncoder().encode(JSON.stringify(reconstructionResultJson(lm.face, recon, timings), null, 2));
+    const result = resultOf();
+    assets.files.result = new TextEncoder().encode(JSON.stringify(result, null, 2));
     mkdirSync(outDir, { recursive: true });
-    for (const [key, bytes] of Object.entries(assets.files)) if (bytes) writeFileSync(join(outDir, ASSET_NAMES[key as AssetKey]), bytes);
-    const g = recon.geometry;
+    for (const [kind, bytes] of Object.entries(assets.files)) if (bytes) writeFileSync(join(outDir, ASSET_FILES[kind as AssetKind].file), bytes);
+    const g = recon.head.geometry;
+    const expressions = (result.morph?.expressions ?? {}) as Record<string, number>;
     console.log(
       `${photo}: yaw ${g.pose.yaw.toFixed(1)}, pitch ${g.pose.pitch.toFixed(1)}, roll ${g.pose.roll.toFixed(1)} deg; ` +
-        `${recon.mesh.positions.length / 3} vertices; ${recon.uvSize}px texture (${(recon.completion.fromPhoto * 100).toFixed(0)}% from photo)` +
-        `${recon.conservative.enabled ? `; conservative: ${recon.conservative.reasons.join(', ')}` : ''}; ` +
+        `${recon.head.mesh.positions.length / 3} vertices; ${recon.head.mode.uvSize}px texture (${(recon.textures.completion.fromPhoto * 100).toFixed(0)}% from photo)` +
+        `${recon.head.mode.conservative.enabled ? `; conservative: ${recon.head.mode.conservative.reasons.join(', ')}` : ''}; ` +
         `${timings.total_after_landmarks.toFixed(0)} ms after landmarks -> ${outDir}/` +
-        (recon.morph ? `\n  ${recon.morph.model}: ${Object.entries(expressionWeights(recon.morph)).filter(([, v]) => v >= 0.1).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'neutral'}` : ''),
+        (result.morph ? `\n  ${result.morph.model}: ${Object.entries(expressions).filter(([, v]) => v >= 0.1).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'neutral'}` : ''),
     );
     return 0;
   } catch (err) {

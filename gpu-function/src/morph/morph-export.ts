@@ -1,47 +1,21 @@
 /**
- * What the full-head path hands to the OBJ and GLB writers: the head's material groups (face and
- * back-of-head textures, flat-coloured eyes, teeth and gums), tile-local UVs, and the model's ARKit
- * blendshapes as morph targets in the head frame.
+ * The morphable model's ARKit blendshapes as GLB morph targets, and the weights as JSON.
  */
-import type { TriMesh } from '@facerecon/shared';
-import type { GlbMaterial, GlbMorphTarget } from '../recon/export-glb';
-import type { ObjMaterial } from '../recon/export-obj';
-import type { MorphResult } from './reconstruct-morph';
-
-export interface MorphExportNames {
-  texture: string;
-  textureHead: string;
-}
-
-/** Material per head group, in the topology's group order. */
-export function headMaterials(morph: MorphResult, names: MorphExportNames): Array<ObjMaterial & GlbMaterial & { group: string }> {
-  return morph.topology.groups.map((g) => {
-    if (g.name === 'face') return { group: g.name, name: 'face', texture: names.texture };
-    if (g.name === 'head') return { group: g.name, name: 'head', texture: names.textureHead };
-    return { group: g.name, name: g.name, color: morph.palette[g.name] };
-  });
-}
-
-/** The exported mesh with the fitted expression (OBJ) or neutral (GLB base), tile-local UVs. */
-export function headMesh(morph: MorphResult, mesh: TriMesh & { normals: Float32Array }, neutral: boolean): TriMesh & { normals: Float32Array } {
-  return {
-    positions: neutral ? morph.neutralPositions : mesh.positions,
-    normals: neutral ? morph.neutralNormals : mesh.normals,
-    uvs: morph.topology.localUvs,
-    indices: mesh.indices,
-  };
-}
+import type { GlbMorphTarget } from '../recon/export-glb';
+import type { Mat3 } from '../recon/linalg';
+import type { HeadTopology } from './head-topology';
+import type { MorphableModel } from './model-pack';
 
 /**
  * One morph target per expression of the pack: the blendshape's offsets at the exported vertices,
  * rotated and scaled into the head frame (mm). ICT's blendshapes are exactly zero where they do not
  * act, so each target stores only the vertices it moves.
  */
-export function expressionTargets(morph: MorphResult): GlbMorphTarget[] {
-  const { pack, topology, rotation: R, scale: s } = morph;
+export function expressionTargets(opts: { pack: MorphableModel; topology: HeadTopology; expressionNames: string[]; rotation: Mat3; scale: number }): GlbMorphTarget[] {
+  const { pack, topology, rotation: R, scale: s } = opts;
   const n = pack.manifest.vertexCount;
   const nr = topology.renderToUsed.length;
-  return morph.expressionNames.map((name, j) => {
+  return opts.expressionNames.map((name, j) => {
     const idx: number[] = [];
     const d: number[] = [];
     const base = j * n * 3;
@@ -57,6 +31,6 @@ export function expressionTargets(morph: MorphResult): GlbMorphTarget[] {
 }
 
 /** ARKit name -> weight, rounded for JSON. */
-export function expressionWeights(morph: MorphResult): Record<string, number> {
-  return Object.fromEntries(morph.expressionNames.map((n, i) => [n, Math.round(morph.expression[i] * 1e4) / 1e4]));
+export function expressionWeights(names: string[], weights: ArrayLike<number>): Record<string, number> {
+  return Object.fromEntries(names.map((n, i) => [n, Math.round(weights[i] * 1e4) / 1e4]));
 }

@@ -1,8 +1,9 @@
 /**
  * Texture completion: what the photo did not see is taken from the face's other side through the
- * left/right symmetry of the UV layout (u -> 1 - u, exact to 1e-3 for MediaPipe's canonical face),
- * then every remaining gap, and the area outside the chart, is filled by push-pull interpolation
- * (Gortler et al., "The Lumigraph", SIGGRAPH 1996, pull-push), which is smooth and has no seams.
+ * left/right symmetry of the UV layout (u -> 1 - u, within 1.2e-3 for MediaPipe's canonical face, and ICT's face
+ * tile; only for layouts that have it), then every remaining gap, and the area outside the
+ * chart, is filled by push-pull interpolation (Gortler et al., "The Lumigraph", SIGGRAPH 1996,
+ * pull-push), which is smooth and has no seams.
  */
 
 export interface CompletionStats {
@@ -134,6 +135,8 @@ export function seedTone(color: Float32Array, weight: Float32Array, covered: Uin
 }
 
 export interface CompletionOptions {
+  /** The tile is symmetric under u -> 1 - u: complete each side from the other first. */
+  mirrorU: boolean;
   /** Skin tone for regions the photo cannot show (full-head models); without it, push-pull alone fills. */
   tone?: readonly [number, number, number];
   /** Weight of the tone seed (default 0.1). */
@@ -141,14 +144,14 @@ export interface CompletionOptions {
 }
 
 /** Texture completion with its statistics over the chart (`texels`: the chart's texel indices). */
-export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number, opts: CompletionOptions = {}): CompletionStats {
+export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number, opts: CompletionOptions): CompletionStats {
   const sum = () => {
     let s = 0;
     for (let k = 0; k < texels.length; k++) s += weight[texels[k]];
     return s;
   };
   const own = sum();
-  completeMirrored(color, weight, covered, size);
+  if (opts.mirrorU) completeMirrored(color, weight, covered, size);
   const mirrored = sum();
   if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1);
   pushPullFill(color, weight, size);

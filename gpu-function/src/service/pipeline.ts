@@ -5,21 +5,19 @@
  * caller's id, so no request can write into or over another's set), and URLs are handed out only
  * after every upload succeeded; a failure deletes exactly the files this request wrote.
  */
-import { FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
+import { ASSET_FILES, FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
 import { decodeImage } from '../adapters/image-io';
-import type { FaceLandmarker, FaceLandmarks } from '../face/landmarker';
-import { expressionWeights } from '../morph/morph-export';
-import { ASSET_TYPES, exportAssets, reconstructionResultJson, type AssetKey } from '../recon/assets';
-import type { GeometryStage, Reconstruction, ReconstructOptions as ReconstructOptionsCore, Reconstructor } from '../recon/reconstruct';
-import type { RgbImage } from '@facerecon/shared';
-import type { MorphReconstructor } from '../morph/reconstruct-morph';
+import { exportAssets } from '../core/export';
+import { reconstructFace } from '../core/reconstruct';
+import type { ModelRegistry } from '../core/registry';
+import { reconstructionResultJson } from '../core/result-json';
+import type { FaceLandmarker } from '../face/landmarker';
 import type { AssetStore } from './store/types';
 
 export interface PipelineDeps {
   landmarker: FaceLandmarker;
-  reconstructor: Reconstructor;
-  /** The full-head path (model=ict), when its pack is installed. */
-  morphReconstructor?: MorphReconstructor;
+  /** The installed face models; a request for another is MODEL_NOT_INSTALLED. */
+  models: ModelRegistry;
   store: AssetStore;
   ttlSeconds: number;
 }
@@ -30,41 +28,16 @@ export interface PipelineContext {
   onStage?: (stage: Stage, elapsedMs: number) => void;
 }
 
-const FILE_OF: Record<AssetKind, { key: AssetKey; file: string }> = {
-  obj: { key: 'obj', file: 'face.obj' },
-  mtl: { key: 'mtl', file: 'face.mtl' },
-  texture: { key: 'texture', file: 'texture.png' },
-  texture_head: { key: 'textureHead', file: 'texture_head.png' },
-  texture_grid: { key: 'textureGrid', file: 'texture_grid.png' },
-  glb: { key: 'glb', file: 'face.glb' },
-  preview: { key: 'preview', file: 'preview.png' },
-  preview_geometry: { key: 'previewGeometry', file: 'preview_geometry.png' },
-  result: { key: 'result', file: 'result.json' },
-};
-
-function kindsFor(formats: ReconstructOptions['formats'], fullHead: boolean): AssetKind[] {
+/** The assets a request gets: what it asked for, what those need (the OBJ its MTL and textures), and the result JSON. */
+function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<AssetKind>): AssetKind[] {
   const kinds = new Set<AssetKind>(['result']);
   for (const f of formats) {
-    if (f === 'obj') kinds.add('obj').add('mtl').add('texture'); // the OBJ is useless without its MTL and texture
+    if (f === 'obj') kinds.add('obj').add('mtl').add('texture').add('texture_head'); // the OBJ is useless without its MTL and textures
     else if (f === 'preview') kinds.add('preview').add('preview_geometry');
+    else if (f === 'texture') kinds.add('texture').add('texture_head');
     else kinds.add(f);
   }
-  // A full head has a second texture tile (back of the head), which its OBJ references too.
-  if (fullHead && (kinds.has('texture') || kinds.has('obj'))) kinds.add('texture_head');
-  return [...kinds];
-}
-
-/** Geometry, a stage boundary (deadline check and progress), then texture: the same for every model. */
-function runStages<S extends GeometryStage>(
-  r: { geometryStage(photo: RgbImage, face: FaceLandmarks, opts: ReconstructOptionsCore): S; textureStage(stage: S): Reconstruction },
-  photo: RgbImage,
-  face: FaceLandmarks,
-  opts: ReconstructOptionsCore,
-  done: (stage: Stage) => void,
-): Reconstruction {
-  const stage = r.geometryStage(photo, face, opts);
-  done('geometry');
-  return r.textureStage(stage);
+  return [...kinds].filter((k) => produced.has(k));
 }
 
 /** A fresh asset folder name: 128 random bits, never derived from anything a caller sent. */
@@ -85,29 +58,22 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   };
   // A deadline may already have passed while queued.
   if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
-  const morph = options.model === 'ict' ? deps.morphReconstructor : undefined;
-  if (options.model === 'ict' && !morph) throw new FaceReconError('MODEL_NOT_INSTALLED', { detail: 'model "ict": no ICT-FaceKit pack on this service (FACERECON_ICT_PACK)' });
+  const installed = deps.models.get(options.model);
 
   const { image } = await decodeImage(bytes);
   const lm = await deps.landmarker.landmarks(image);
   if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
   done('preprocess');
 
-  const ropts = { uvSize: options.uv_size };
-  const recon = morph ? runStages(morph, image, lm.face, ropts, done) : runStages(deps.reconstructor, image, lm.face, ropts, done);
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, afterGeometry: () => done('geometry') });
   done('texture');
 
-  const resultJson = reconstructionResultJson(lm.face, recon, { ...lm.timings, ...recon.timings }) as {
-    pose: ReconstructResponse['pose'];
-    camera: ReconstructResponse['camera'];
-    scale_prior: ReconstructResponse['scale_prior'];
-    landmarks: { count: number; image_px: number[][] };
-    confidences: ReconstructResponse['confidences'];
-  };
-  const exported = await exportAssets(recon, { result: resultJson });
+  const { model } = installed;
+  const result = reconstructionResultJson({ model, face: lm.face, head: recon.head, textures: recon.textures, timings: { ...lm.timings, ...recon.timings } });
+  const exported = await exportAssets(model, recon.head, recon.textures, { result });
   done('export');
 
-  const kinds = kindsFor(options.formats, !!recon.morph);
+  const kinds = kindsFor(options.formats, new Set(Object.keys(exported.files) as AssetKind[]));
   const day = new Date().toISOString().slice(0, 10);
   const prefix = `${day}/${newAssetFolderId()}`;
   const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
@@ -116,16 +82,15 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   try {
     await Promise.all(
       kinds.map(async (kind) => {
-        const { key, file } = FILE_OF[kind];
-        const body = exported.files[key];
-        if (!body) throw new Error(`asset ${kind} was not exported`);
+        const { file, contentType } = ASSET_FILES[kind];
+        const body = exported.files[kind]!;
         written.push(`${prefix}/${file}`);
-        await deps.store.put(`${prefix}/${file}`, body, ASSET_TYPES[key]);
-        assets[kind] = { url: '', content_type: ASSET_TYPES[key], bytes: body.byteLength, expires_at: expiresAt };
+        await deps.store.put(`${prefix}/${file}`, body, contentType);
+        assets[kind] = { url: '', content_type: contentType, bytes: body.byteLength, expires_at: expiresAt };
       }),
     );
     if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
-    for (const kind of kinds) assets[kind]!.url = await deps.store.signedUrl(`${prefix}/${FILE_OF[kind].file}`, deps.ttlSeconds);
+    for (const kind of kinds) assets[kind]!.url = await deps.store.signedUrl(`${prefix}/${ASSET_FILES[kind].file}`, deps.ttlSeconds);
   } catch (err) {
     await deps.store.deleteKeys(written).catch(() => undefined);
     if (err instanceof FaceReconError) throw err;
@@ -137,16 +102,16 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   return {
     request_id: ctx.requestId,
     assets: assets as ReconstructResponse['assets'],
-    pose: resultJson.pose,
-    camera: { model: 'weak_perspective', pixels_per_mm: resultJson.camera.pixels_per_mm },
-    scale_prior: resultJson.scale_prior,
-    landmarks: { count: resultJson.landmarks.count, image_px: resultJson.landmarks.image_px },
-    confidences: resultJson.confidences,
-    conservative: recon.conservative.enabled,
-    conservative_reasons: recon.conservative.reasons,
-    uv_size: recon.uvSize,
+    pose: result.pose,
+    camera: { model: 'weak_perspective', pixels_per_mm: result.camera.pixels_per_mm },
+    scale_prior: result.scale_prior,
+    landmarks: { count: result.landmarks.count, image_px: result.landmarks.image_px },
+    confidences: result.confidences,
+    conservative: result.conservative,
+    conservative_reasons: result.conservative_reasons,
+    uv_size: recon.head.mode.uvSize,
     model: options.model,
-    ...(recon.morph ? { morph: { model: recon.morph.model, identity: Array.from(recon.morph.identity, (x) => Math.round(x * 1e4) / 1e4), expressions: expressionWeights(recon.morph), fit_rms_mm: r(recon.morph.fit.rmsMm) } } : {}),
+    ...(model.extras?.(recon.head).response ?? {}),
     timings_ms: { preprocess: r(timings.preprocess), geometry: r(timings.geometry), texture: r(timings.texture), export: r(timings.export), upload: r(timings.upload), total: r(performance.now() - t0) },
-  };
+  } as ReconstructResponse;
 }

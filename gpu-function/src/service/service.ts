@@ -6,8 +6,9 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { hmacSha256Hex } from '@facerecon/shared';
 import { createFaceLandmarker, type FaceLandmarker } from '../face/landmarker';
-import { createReconstructor, type Reconstructor } from '../recon/reconstruct';
-import { loadMorphReconstructor, type MorphReconstructor } from '../morph/reconstruct-morph';
+import { ModelRegistry } from '../core/registry';
+import { loadIctFaceModel, type IctFaceModel } from '../face-models/ict';
+import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../face-models/mediapipe';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import { createLogger, type Logger } from './logger';
@@ -28,9 +29,10 @@ export interface RunningService {
 
 export interface ServiceParts {
   landmarker?: FaceLandmarker;
-  reconstructor?: Reconstructor;
-  /** The full-head path; null: not installed (whatever the config says). */
-  morphReconstructor?: MorphReconstructor | null;
+  /** The default face model (created here when absent). */
+  face?: MediaPipeFaceModel;
+  /** The full-head model; null: not installed (whatever the config says); absent: as the config says. */
+  head?: IctFaceModel | null;
   store?: AssetStore;
   logger?: Logger;
 }
@@ -38,8 +40,9 @@ export interface ServiceParts {
 export async function startService(config: ServiceConfig, parts: ServiceParts = {}): Promise<RunningService> {
   const logger = parts.logger ?? createLogger(config.FACERECON_LOG_LEVEL);
   const landmarker = parts.landmarker ?? (await createFaceLandmarker());
-  const reconstructor = parts.reconstructor ?? createReconstructor();
-  const morphReconstructor = parts.morphReconstructor === undefined ? loadMorphReconstructor(config.FACERECON_ICT_PACK, reconstructor) : (parts.morphReconstructor ?? undefined);
+  const face = parts.face ?? createMediaPipeFaceModel();
+  const head = parts.head === undefined ? loadIctFaceModel(config.FACERECON_ICT_PACK, face) : (parts.head ?? undefined);
+  const models = new ModelRegistry([face, head]);
   const assetSecret = config.FACERECON_ASSET_SECRET ?? (await hmacSha256Hex(config.FACERECON_SIGNING_SECRET, 'facerecon asset urls'));
   const store =
     parts.store ??
@@ -67,8 +70,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
   let draining = false;
   const app = createApp({
     landmarker,
-    reconstructor,
-    morphReconstructor,
+    models,
     store,
     ttlSeconds: config.FACERECON_ASSET_TTL_S,
     queue,
@@ -97,7 +99,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
         }, config.FACERECON_SWEEP_INTERVAL_S * 1000)
       : undefined;
   sweeper?.unref();
-  logger.info({ port, provider: landmarker.provider, store: store.kind, concurrency: config.FACERECON_CONCURRENCY, models: ['mediapipe', ...(morphReconstructor ? ['ict'] : [])] }, 'gpu-function ready');
+  logger.info({ port, provider: landmarker.provider, store: store.kind, concurrency: config.FACERECON_CONCURRENCY, models: models.names() }, 'gpu-function ready');
 
   return {
     url: `http://${config.HOST}:${port}`,

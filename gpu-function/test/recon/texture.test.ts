@@ -178,7 +178,7 @@ describe('completion', () => {
     for (let i = 0; i < size * size; i++) covered[i] = i % 3 === 0 ? 0 : 1;
     const texels = Int32Array.from(Array.from(covered.keys()).filter((i) => covered[i]));
     for (let y = 0; y < size; y++) for (let x = 0; x < size / 2; x++) weight[y * size + x] = 1;
-    const s = completeTexture(color, weight, covered, texels, size);
+    const s = completeTexture(color, weight, covered, texels, size, { mirrorU: true });
     expect(s.fromPhoto + s.fromMirror + s.interpolated).toBeCloseTo(1, 6);
     expect(s.fromPhoto).toBeCloseTo(0.5, 1);
     expect(weight.every((w) => w === 1)).toBe(true);

@@ -8,27 +8,27 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReconstructResponseSchema, signRequest } from '@facerecon/shared';
 import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
-import { createReconstructor, type Reconstructor } from '../../src/recon/reconstruct';
+import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadConfig } from '../../src/service/config';
 import { startService, type RunningService } from '../../src/service/service';
 import { SHARED_ICT, buildSharedIctPack, fixture, hasSharedIct } from '../fixtures';
 import { createLogger } from '../../src/service/logger';
 import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
-import { createMorphReconstructor, loadMorphReconstructor, type MorphReconstructor } from '../../src/morph/reconstruct-morph';
+import { createIctFaceModel, loadIctFaceModel, type IctFaceModel } from '../../src/face-models/ict';
 
 const ICT = SHARED_ICT;
 const hasIct = hasSharedIct;
 
 const SECRET = 'k'.repeat(48);
 let landmarker: FaceLandmarker;
-let reconstructor: Reconstructor;
+let face: MediaPipeFaceModel;
 const services: RunningService[] = [];
 const astronaut = new Uint8Array(readFileSync(fixture('astronaut.png')));
 
-async function start(env: Record<string, string> = {}, morphReconstructor: MorphReconstructor | null = null) {
+async function start(env: Record<string, string> = {}, head: IctFaceModel | null = null) {
   const dir = mkdtempSync(join(tmpdir(), 'facerecon-svc-'));
   const config = loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: dir, FACERECON_LOG_LEVEL: 'silent', ...env });
-  const s = await startService(config, { landmarker, reconstructor, morphReconstructor, logger: createLogger('silent') });
+  const s = await startService(config, { landmarker, face, head, logger: createLogger('silent') });
   services.push(s);
   return { ...s, dir };
 }
@@ -45,7 +45,7 @@ const files = (dir: string): string[] =>
 
 beforeAll(async () => {
   landmarker = await createFaceLandmarker();
-  reconstructor = createReconstructor();
+  face = createMediaPipeFaceModel();
 });
 afterAll(async () => {
   for (const s of services) await s.stop();
@@ -264,7 +264,7 @@ describe('security: identities, replays, bodies (issue 12)', () => {
 
 describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../shared/ict-facekit)' : `model=ict service tests skipped: ${ICT} not found`, () => {
   it('returns the full head: texture_head, ARKit weights in [0, 1], identity, and every asset downloads', async () => {
-    const svc = await start({}, createMorphReconstructor({ pack: loadModelPack(buildSharedIctPack()), canonical: reconstructor.canonical }));
+    const svc = await start({}, createIctFaceModel({ pack: loadModelPack(buildSharedIctPack()), canonical: face.canonical }));
     const res = await post(svc.url, astronaut, { query: '?model=ict' });
     expect(res.status).toBe(200);
     const body = ReconstructResponseSchema.parse(await res.json());
@@ -333,9 +333,9 @@ describe('capacity and failure behaviour', () => {
 
   it('a named pack that does not load stops start-up, naming the file; "off" disables the model', () => {
     const empty = mkdtempSync(join(tmpdir(), 'no-pack-'));
-    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(ModelPackError);
-    expect(() => loadMorphReconstructor(empty, reconstructor)).toThrow(/manifest\.json is missing/);
-    expect(loadMorphReconstructor('off', reconstructor)).toBeUndefined();
+    expect(() => loadIctFaceModel(empty, face)).toThrow(ModelPackError);
+    expect(() => loadIctFaceModel(empty, face)).toThrow(/manifest\.json is missing/);
+    expect(loadIctFaceModel('off', face)).toBeUndefined();
   });
 
   it('refuses plain-http asset or S3 endpoints beyond loopback (signed URLs and keys in clear text)', () => {

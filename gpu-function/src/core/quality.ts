@@ -7,9 +7,9 @@
  * colour change.
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
-import { applyColourLuts } from './colour';
+import { applyColourLuts } from '../recon/colour';
+import { renderMesh } from '../recon/render';
 import type { Reconstruction } from './reconstruct';
-import { renderMesh } from './render';
 
 export interface ReprojectionQuality {
   psnrDb: number;
@@ -19,14 +19,14 @@ export interface ReprojectionQuality {
 
 export function reprojectionPsnr(photo: RgbImage, recon: Reconstruction): ReprojectionQuality {
   const reference = createRgbImage(photo.width, photo.height, photo.data.slice());
-  if (recon.colourLuts) applyColourLuts(reference.data, recon.colourLuts);
+  if (recon.textures.colourLuts) applyColourLuts(reference.data, recon.textures.colourLuts);
   const { image, mask } = renderMesh({
-    mesh: recon.mesh,
+    mesh: recon.head.mesh,
     width: photo.width,
     height: photo.height,
-    camera: { kind: 'photo', camera: recon.geometry.camera },
+    camera: { kind: 'photo', camera: recon.head.geometry.camera },
     mode: 'textured',
-    texture: recon.texture,
+    tiles: recon.textures.tiles,
     unlit: true,
     background: reference,
   });

@@ -1,0 +1,73 @@
+/**
+ * The one export stage, for every face model: from a fitted head and its textures to the files a
+ * caller downloads (texture tiles and grid as PNG, OBJ + MTL, GLB, the two previews). The model says
+ * what the meshes carry (ExportDescription); this module never asks which model it was. PNG encoding
+ * goes through the image adapter; everything else is built here in memory.
+ */
+import { ASSET_FILES, createRgbImage, type AssetKind, type RgbImage } from '@facerecon/shared';
+import { encodePng } from '../adapters/image-io';
+import { writeGlb } from '../recon/export-glb';
+import { writeMtl, writeObj, type ObjMaterial } from '../recon/export-obj';
+import { renderMesh } from '../recon/render';
+import type { FaceModel, FittedHead } from './face-model';
+import type { TextureSet } from './texture';
+
+export interface ExportTimings { png: number; obj: number; glb: number; preview: number }
+
+export interface ExportedAssets {
+  /** Every asset the model produces (texture_head only for a layout with a second tile). */
+  files: Partial<Record<AssetKind, Uint8Array>>;
+  timings: ExportTimings;
+}
+
+/** Three-quarter preview: the subject's right cheek towards the camera, slightly from above. */
+export const PREVIEW_VIEW = { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 24, fill: 0.92 } as const;
+
+export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, size = 512): { preview: RgbImage; geometry: RgbImage } {
+  const geometry = createRgbImage(size, size);
+  const tiles = [...textures.tiles, ...(model.previewTiles?.(head) ?? [])];
+  const preview = renderMesh({ mesh: head.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', tiles, flatTarget: geometry }).image;
+  return { preview, geometry };
+}
+
+export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object }): Promise<ExportedAssets> {
+  const timings: ExportTimings = { png: 0, obj: 0, glb: 0, preview: 0 };
+  // The texture PNGs encode on libuv's pool while the previews render on this thread.
+  let t = performance.now();
+  const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), encodePng(textures.grid)]);
+  const tp = performance.now();
+  const { preview, geometry } = renderPreviews(model, head, textures);
+  timings.preview = performance.now() - tp;
+  const [pngs, previewPng, geometryPng] = await Promise.all([texturePngs, encodePng(preview), encodePng(geometry)]);
+  timings.png = performance.now() - t - timings.preview;
+  const tilePngs = pngs.slice(0, textures.tiles.length);
+  const files: Partial<Record<AssetKind, Uint8Array>> = { texture_grid: pngs.at(-1)!, preview: previewPng, preview_geometry: geometryPng };
+  model.layout.tiles.forEach((tile, i) => (files[tile.asset] = tilePngs[i]));
+
+  t = performance.now();
+  const desc = model.exportDescription(head);
+  const enc = new TextEncoder();
+  const fileOfTile = (tile: number) => ASSET_FILES[model.layout.tiles[tile].asset].file;
+  const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(m.tile !== undefined ? { texture: fileOfTile(m.tile) } : {}), ...(m.color ? { color: m.color } : {}) }));
+  const names = {
+    mtl: ASSET_FILES.mtl.file,
+    texture: fileOfTile(0),
+    material: objMaterials[0].name,
+    ...(desc.groups ? { groups: desc.groups.map((g) => ({ start: g.start, count: g.count, material: objMaterials[g.material] })) } : {}),
+  };
+  files.obj = enc.encode(writeObj(desc.obj, names));
+  files.mtl = enc.encode(writeMtl(names));
+  timings.obj = performance.now() - t;
+  t = performance.now();
+  files.glb = writeGlb({
+    mesh: desc.glb,
+    materials: desc.materials.map((m) => ({ name: m.name, texturePng: m.tile !== undefined ? tilePngs[m.tile] : undefined, color: m.color })),
+    groups: desc.groups,
+    morphTargets: desc.morphTargets,
+    morphWeights: desc.morphWeights,
+    name: desc.name,
+  });
+  timings.glb = performance.now() - t;
+  files.result = enc.encode(JSON.stringify(extra.result, null, 2));
+  return { files, timings };
+}

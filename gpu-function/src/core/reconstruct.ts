@@ -1,0 +1,24 @@
+/**
+ * One reconstruction with an installed model: fit (landmarks -> head), a stage boundary, then the
+ * texture stage. Pure computation over typed arrays; encoding and storage are the export stage's and
+ * the service's. Used by the service, the command line, the benchmarks and the tests alike.
+ */
+import type { RgbImage } from '@facerecon/shared';
+import type { FaceLandmarks } from '../face/landmarker';
+import type { FittedHead, UvSize } from './face-model';
+import type { InstalledModel } from './registry';
+import type { TextureSet } from './texture';
+
+export interface Reconstruction<H extends FittedHead = FittedHead> {
+  head: H;
+  textures: TextureSet;
+  /** fit, mesh (the model's), then bake, colour, completion, grid (the texture stage's), ms. */
+  timings: Record<string, number>;
+}
+
+export function reconstructFace<H extends FittedHead>(installed: InstalledModel<H>, photo: RgbImage, face: FaceLandmarks, opts: { uvSize: UvSize; afterGeometry?: () => void }): Reconstruction<H> {
+  const head = installed.model.fit(photo, face, { uvSize: opts.uvSize });
+  opts.afterGeometry?.();
+  const textures = installed.baker.bake(head, photo);
+  return { head, textures, timings: { ...head.timings, ...textures.timings } };
+}

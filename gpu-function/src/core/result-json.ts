@@ -1,0 +1,80 @@
+/**
+ * result.json, typed: landmarks (2D photo px and 3D head-frame mm), pose, camera, scale prior,
+ * quality, the texture report, the mesh and the model's own extras. The API response is built from
+ * the same object (service/pipeline.ts), so the two cannot disagree.
+ */
+import type { FaceLandmarks } from '../face/landmarker';
+import type { ColourReport } from '../recon/colour';
+import type { FaceModel, FittedHead } from './face-model';
+import type { TextureSet } from './texture';
+
+const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+export interface ResultJson {
+  frame: string;
+  pose: { yaw_deg: number; pitch_deg: number; roll_deg: number; rotation: number[]; translation_px: [number, number]; convention: string };
+  camera: { model: 'weak_perspective'; pixels_per_mm: number; projection: string };
+  scale_prior: { method: string; value_mm: number; measured_px: number; note?: string };
+  reprojection_error_px: { canonical_face: number; reconstructed_mesh: number };
+  confidences: { detection: number; face_presence: number };
+  conservative: boolean;
+  conservative_reasons: string[];
+  texture: {
+    size: number;
+    format: string;
+    coverage: { from_photo: number; from_mirror: number; interpolated: number };
+    colour: ColourReport;
+    specular_texels_downweighted: number;
+  };
+  mesh: Record<string, unknown>;
+  model: string;
+  /** The model's own fields (ICT: identity, ARKit expressions, fit). */
+  morph?: Record<string, unknown>;
+  landmarks: { count: number; layout: string; image_px: number[][]; head_mm: number[][] };
+  timings_ms: Record<string, number>;
+}
+
+export function reconstructionResultJson<H extends FittedHead>(opts: { model: FaceModel<H>; face: FaceLandmarks; head: H; textures: TextureSet; timings: Record<string, number> }): ResultJson {
+  const { model, face, head, textures } = opts;
+  const g = head.geometry;
+  const pts2: number[][] = [];
+  const pts3: number[][] = [];
+  for (let i = 0; i < face.points.length / 3; i++) {
+    pts2.push([r(face.points[3 * i]), r(face.points[3 * i + 1])]);
+    pts3.push([r(g.points[3 * i]), r(g.points[3 * i + 1]), r(g.points[3 * i + 2])]);
+  }
+  const extras = model.extras?.(head);
+  return {
+    frame: "head frame: millimetres, right-handed, +Y up, +Z out of the face, +X towards the subject's left, origin between the eyes; meshes (OBJ, GLB) in metres",
+    pose: {
+      yaw_deg: r(g.pose.yaw, 1),
+      pitch_deg: r(g.pose.pitch, 1),
+      roll_deg: r(g.pose.roll, 1),
+      rotation: Array.from(g.camera.rotation, (x) => r(x, 6)),
+      translation_px: [r(g.camera.origin[0]), r(g.camera.origin[1])],
+      convention: 'rotation maps head frame to camera frame (x right, y up, z towards the viewer), row-major, R = Ry(yaw) Rx(pitch) Rz(roll); yaw > 0 turns the face towards the image right, pitch > 0 looks down, roll > 0 tilts counter-clockwise; translation is the photo position of the head origin',
+    },
+    camera: {
+      model: 'weak_perspective',
+      pixels_per_mm: r(g.camera.pixelsPerMm, 4),
+      projection: 'x_px = tx + s * (R X)_x, y_px = ty - s * (R X)_y, with s = pixels_per_mm and X in head-frame mm',
+    },
+    scale_prior: { method: g.scalePrior.method, value_mm: g.scalePrior.valueMm, measured_px: r(g.scalePrior.measuredPx), ...(g.scalePrior.note ? { note: g.scalePrior.note } : {}) },
+    reprojection_error_px: { canonical_face: r(g.canonicalReprojectionErrorPx), reconstructed_mesh: r(g.meshReprojectionErrorPx, 4) },
+    confidences: { detection: r(face.detection.score, 4), face_presence: r(face.presence, 4) },
+    conservative: head.mode.conservative.enabled,
+    conservative_reasons: head.mode.conservative.reasons,
+    texture: {
+      size: head.mode.uvSize,
+      format: 'PNG, 8-bit RGB, sRGB; fully filled (no alpha): texels the photo did not see are completed from the mirrored side where the layout is symmetric, then interpolated',
+      coverage: { from_photo: r(textures.completion.fromPhoto, 4), from_mirror: r(textures.completion.fromMirror, 4), interpolated: r(textures.completion.interpolated, 4) },
+      colour: textures.colour,
+      specular_texels_downweighted: textures.specularTexels,
+    },
+    mesh: model.meshNote(head),
+    model: model.name,
+    ...(extras ? { morph: extras.result } : {}),
+    landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
+    timings_ms: Object.fromEntries(Object.entries(opts.timings).map(([k, v]) => [k, r(v)])),
+  };
+}

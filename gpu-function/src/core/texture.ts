@@ -1,0 +1,134 @@
+/**
+ * The one texture stage, for every face model: the fitted mesh's visibility in the photo, the bake
+ * of each tile of the model's UV layout, specular down-weighting and colour statistics on the face
+ * tile, completion (the tile's own mirror symmetry where it has one, the person's skin tone where no
+ * photo can reach, then push-pull), the colour correction, and the grid image. It reads only the
+ * layout's description (face-model.ts), never which model made the mesh.
+ *
+ * Per layout, what does not depend on the photo (texel maps, grid coverage, bake buffers) is computed
+ * once. The bake is synchronous and copies its results out, so one baker never has two bakes in
+ * flight and its buffers can be reused across requests.
+ */
+import type { RgbImage } from '@facerecon/shared';
+import { bakeUvTexture, bakeVisibility } from '../recon/bake';
+import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
+import { completeTexture, type CompletionStats } from '../recon/complete';
+import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
+import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
+import type { FittedHead, UvLayout, UvSize } from './face-model';
+
+export interface TextureSet {
+  /** One image per layout tile, in the layout's tile order. */
+  tiles: RgbImage[];
+  /** Tile 0 with the layout's wireframe drawn over it. */
+  grid: RgbImage;
+  colour: ColourReport;
+  /** The per-channel 8-bit LUTs applied to every tile, when a correction was. */
+  colourLuts?: [Uint8Array, Uint8Array, Uint8Array];
+  /** Completion statistics of the face tile (tile 0). */
+  completion: CompletionStats;
+  specularTexels: number;
+  timings: { bake: number; colour: number; completion: number; grid: number };
+}
+
+export interface TextureBaker {
+  readonly layout: UvLayout;
+  /** The texel map of tile `tile` at the size a request of `uvSize` bakes it. */
+  texelMap(tile: number, uvSize: UvSize): TexelMap;
+  bake(head: FittedHead, photo: RgbImage): TextureSet;
+}
+
+export const NO_COLOUR_CORRECTION: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
+
+/** Mean colour of every texel the photo saw (weight > 0): the tone of last resort when no skin texel was classified. */
+function seenMean(color: Float32Array, weight: Float32Array): [number, number, number] {
+  const s = [0, 0, 0];
+  let n = 0;
+  for (let i = 0; i < weight.length; i++) {
+    if (weight[i] <= 0) continue;
+    for (let ch = 0; ch < 3; ch++) s[ch] += color[3 * i + ch];
+    n++;
+  }
+  return n ? [s[0] / n, s[1] / n, s[2] / n] : [128, 128, 128];
+}
+
+/**
+ * createTextureBaker: precomputes the layout's texel maps for both request sizes; `bake` then runs
+ * the stage for one fitted head. Preconditions: the head's mesh uses the layout's UVs and triangles.
+ */
+export function createTextureBaker(layout: UvLayout): TextureBaker {
+  const maps = new Map<string, TexelMap>();
+  const texelMap = (tile: number, uvSize: UvSize) => {
+    const size = layout.tiles[tile].sizeFor(uvSize);
+    const key = `${tile}/${size}`;
+    let m = maps.get(key);
+    if (!m) {
+      const index = layout.tiles[tile].index;
+      const uvs = index === 0 ? layout.uvs : layout.uvs.map((v, i) => (i % 2 === 0 ? v - index : v));
+      maps.set(key, (m = rasterizeUvTriangles(uvs, layout.indices, size)));
+    }
+    return m;
+  };
+  for (let t = 0; t < layout.tiles.length; t++) texelMap(t, 1024);
+  for (let t = 0; t < layout.tiles.length; t++) texelMap(t, 512);
+  const grids = new Map<number, Float32Array>();
+  const gridFor = (size: number) => {
+    let g = grids.get(size);
+    if (!g) grids.set(size, (g = uvGridCoverage(layout.wire.uvs, layout.wire.indices, size)));
+    return g;
+  };
+  const scratch = new Map<string, { color: Float32Array; weight: Float32Array }>();
+  const scratchFor = (tile: number, size: number) => {
+    const key = `${tile}/${size}`;
+    let b = scratch.get(key);
+    if (!b) scratch.set(key, (b = { color: new Float32Array(size * size * 3), weight: new Float32Array(size * size) }));
+    return b;
+  };
+  const needsTone = layout.tiles.some((t) => t.toneFill);
+
+  return {
+    layout,
+    texelMap,
+    bake(head, photo) {
+      const { mesh, geometry, mode } = head;
+      const timings = { bake: 0, colour: 0, completion: 0, grid: 0 };
+      let t0 = performance.now();
+      const tileMaps = layout.tiles.map((_, t) => texelMap(t, mode.uvSize));
+      const visibility = bakeVisibility(mesh, geometry.camera, photo);
+      const baked = tileMaps.map((map, t) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, visibility, scratch: scratchFor(t, map.size) }));
+      const face = baked[0];
+      const faceMap = tileMaps[0];
+      const specularTexels = mode.enhance ? downweightSpecular(face.color, face.weight, faceMap.texels) : 0;
+      timings.bake = performance.now() - t0;
+
+      t0 = performance.now();
+      // Colour statistics come from the photo's own texels, before completion mixes anything in.
+      const correction = mode.enhance ? estimateColourCorrection(face.color, face.weight, faceMap.covered, photoLuminanceQuantile(photo.data, 0.99)) : undefined;
+      let tone: [number, number, number] | undefined;
+      if (needsTone) {
+        const skin = correction?.report.skinTexels ? { mean: correction.report.skinBefore, count: correction.report.skinTexels } : skinMean(face.color, face.weight, faceMap.covered);
+        tone = skin.count > 0 ? skin.mean : seenMean(face.color, face.weight);
+      }
+      timings.colour = performance.now() - t0;
+
+      t0 = performance.now();
+      const completion = layout.tiles.map((tile, t) =>
+        completeTexture(baked[t].color, baked[t].weight, tileMaps[t].covered, tileMaps[t].texels, tileMaps[t].size, { mirrorU: tile.mirrorU, tone: tile.toneFill ? tone : undefined }),
+      );
+      timings.completion = performance.now() - t0;
+
+      t0 = performance.now();
+      const tiles = baked.map((b, t) => {
+        const img = toRgbImage(b.color, tileMaps[t].size);
+        if (correction?.luts) applyColourLuts(img.data, correction.luts);
+        return img;
+      });
+      timings.colour += performance.now() - t0;
+
+      t0 = performance.now();
+      const grid = drawUvGrid(tiles[0], gridFor(tiles[0].width));
+      timings.grid = performance.now() - t0;
+      return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, timings };
+    },
+  };
+}

@@ -1,0 +1,299 @@
+/**
+ * The full-head model (model: "ict"): ICT-FaceKit's morphable head (USC ICT, MIT licence), converted
+ * into a pack by models/scripts/build-ict.ts. The photo's 468 landmarks, lifted to the metric head
+ * frame by the same geometry stage as the default face, are fitted with identity + ARKit expression
+ * weights + pose (morph/fit-3dmm.ts); what the modes cannot follow is spread from the landmark
+ * residuals over the skin (morph/landmark-correction.ts). The layout has two baked tiles: the face
+ * (tile 0, symmetric, mirrored in completion) and the back of the head, neck and ears' backs (tile 1,
+ * not symmetric, completed with the person's skin tone); eyes, teeth and gums get flat colours, which
+ * the preview reaches through a palette tile (tile 2).
+ *
+ * Frames: everything in the head frame (mm, right-handed, +Y up, +Z out of the face) of
+ * reconstructFaceGeometry, so pose, camera and landmarks mean the same as for the default face.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ictPackDir } from '@facerecon/models';
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import type { FaceLandmarks } from '../face/landmarker';
+import type { CanonicalFace } from '../recon/canonical';
+import { reconstructFaceGeometry } from '../recon/face-geometry';
+import { mat3Identity, type Mat3 } from '../recon/linalg';
+import { computeVertexNormals } from '../recon/subdivide';
+import { decideBakeMode, type FaceModel, type FittedHead, type UvLayout, type UvSize } from '../core/face-model';
+import { calibrateNeutral, landmarkWeights } from '../morph/calibration';
+import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from '../morph/fit-3dmm';
+import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from '../morph/landmark-correction';
+import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from '../morph/head-topology';
+import { expressionTargets, expressionWeights } from '../morph/morph-export';
+import { loadModelPack, type MorphableModel } from '../morph/model-pack';
+
+/**
+ * Regularisation chosen on the shared photos (identity in units of the modes, expressions in [0, 1]):
+ * with sparsity 100 a face at rest keeps every ARKit weight under 0.15 while smiles reach 0.6-1.
+ */
+export const FIT_DEFAULTS = { lambdaIdentity: 40, lambdaExpression: 20, sparsity: 100, contourWeight: 0.3 } as const;
+
+/**
+ * Flat colours (sRGB) of the parts no texture covers, picked by eye against renders of the shared
+ * photos (2026-11): they colour only the eyeballs and the inside of the mouth. The iris is sampled
+ * from the photo; IRIS_FALLBACK, dark brown (the most common iris colour worldwide), is used only
+ * when the iris ring lies outside the photo.
+ */
+export const FLAT_COLOURS = { sclera: [226, 220, 212], pupil: [16, 14, 14], teeth: [226, 218, 196], gums: [170, 90, 90] } as const;
+export const IRIS_FALLBACK: readonly [number, number, number] = [70, 50, 35];
+
+export type Palette = Record<(typeof PALETTE_GROUPS)[number], readonly [number, number, number]>;
+
+export interface IctHead extends FittedHead {
+  morph: {
+    identity: Float64Array;
+    expression: Float64Array;
+    expressionNames: string[];
+    fit: { rmsMm: number; iterations: number; converged: boolean; scale: number; landmarks: number; ms: number };
+    /** Model frame -> head frame (mm): x_head = scale R x_model + translation. */
+    rotation: Mat3;
+    scale: number;
+    /** Render-vertex positions and normals with the expression removed: the GLB's base mesh. */
+    neutralPositions: Float32Array;
+    neutralNormals: Float32Array;
+    palette: Palette;
+  };
+}
+
+export interface IctFaceModel extends FaceModel<IctHead> {
+  readonly pack: MorphableModel;
+  readonly topology: HeadTopology;
+}
+
+/** Median colour of the photo's iris ring (between the pupil and the limbus) of both eyes. */
+export function sampleIrisColour(photo: RgbImage, points: Float32Array): readonly [number, number, number] {
+  const hist = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
+  let n = 0;
+  for (const c of [468, 473]) {
+    const cx = points[3 * c], cy = points[3 * c + 1];
+    let r = 0;
+    for (let k = 1; k <= 4; k++) r += Math.hypot(points[3 * (c + k)] - cx, points[3 * (c + k) + 1] - cy) / 4;
+    for (let y = Math.floor(cy - r); y <= Math.ceil(cy + r); y++) {
+      for (let x = Math.floor(cx - r); x <= Math.ceil(cx + r); x++) {
+        const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+        if (d < 0.45 * r || d > 0.85 * r || x < 0 || y < 0 || x >= photo.width || y >= photo.height) continue;
+        const o = 3 * (y * photo.width + x);
+        for (let ch = 0; ch < 3; ch++) hist[ch][photo.data[o + ch]]++;
+        n++;
+      }
+    }
+  }
+  if (n === 0) return IRIS_FALLBACK;
+  return hist.map((h) => {
+    let acc = 0;
+    for (let v = 0; v < 256; v++) if ((acc += h[v]) >= n / 2) return v;
+    return 0;
+  }) as [number, number, number];
+}
+
+/** The palette tile the preview samples for the flat-colour groups (one texel each). */
+export function paletteTexture(palette: Palette): RgbImage {
+  const img = createRgbImage(PALETTE_GROUPS.length, 1);
+  PALETTE_GROUPS.forEach((g, i) => img.data.set(palette[g], 3 * i));
+  return img;
+}
+
+/** out += sum_j coeffs[j] * modes[j] (mode-major, each out.length long), in place. */
+function addModes(out: Float32Array, modes: Float32Array, coeffs: ArrayLike<number>): Float32Array {
+  const len = out.length;
+  for (let j = 0; j < coeffs.length; j++) {
+    const c = coeffs[j];
+    if (c === 0) continue;
+    const off = j * len;
+    for (let i = 0; i < len; i++) out[i] += c * modes[off + i];
+  }
+  return out;
+}
+
+export function createIctFaceModel(opts: { pack: MorphableModel; canonical: CanonicalFace }): IctFaceModel {
+  const { pack, canonical } = opts;
+  const topology = buildHeadTopology(pack);
+  const lm: LandmarkModel = landmarkModel(
+    { mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count },
+    { vertices: pack.correspondence.vertices, barycentric: pack.correspondence.barycentric },
+  );
+  const landmarkIds = pack.correspondence.landmarks;
+  const k = landmarkIds.length;
+  const neutralOffset = calibrateNeutral(lm, landmarkIds, canonical);
+  const canonicalNormals = computeVertexNormals(canonical.positions, canonical.triangles);
+  // Frontal weights; a photo only changes the silhouette points' rows of the normal equations.
+  const prepared = prepareGram(lm, landmarkWeights(landmarkIds, canonicalNormals, mat3Identity(), FIT_DEFAULTS.contourWeight));
+  const m = pack.manifest.identity.count;
+  const q = pack.manifest.expression.count;
+  const n = pack.manifest.vertexCount;
+  const used = topology.usedVertices;
+  const nu = used.length;
+  const nr = topology.renderToUsed.length;
+  // The exported vertices' rows of the model, gathered once: each photo then walks contiguous memory.
+  const gather = (src: Float32Array, modes: number) => {
+    const out = new Float32Array(modes * nu * 3);
+    for (let j = 0; j < modes; j++) for (let i = 0; i < nu; i++) for (let d = 0; d < 3; d++) out[(j * nu + i) * 3 + d] = src[(j * n + used[i]) * 3 + d];
+    return out;
+  };
+  const meanU = gather(pack.mean, 1);
+  const identityU = gather(pack.identity, m);
+  const expressionU = gather(pack.expression, q);
+
+  // Only the skin follows the landmark residuals; eyes, teeth and gums keep the model's shape.
+  const movable = new Uint8Array(nu);
+  for (const g of topology.groups) {
+    if (g.name !== 'face' && g.name !== 'head') continue;
+    for (let i = g.start; i < g.start + g.count; i++) movable[topology.renderToUsed[topology.indices[i]]] = 1;
+  }
+  const correction = prepareLandmarkCorrection(meanU, lm.mean, { movable: (u) => movable[u] === 1 });
+  const adjacency = vertexAdjacency(topology.smoothIndices, nu);
+
+  const toRender = (usedPositions: Float32Array) => {
+    const out = new Float32Array(nr * 3);
+    for (let r = 0; r < nr; r++) {
+      const u = topology.renderToUsed[r];
+      out[3 * r] = usedPositions[3 * u];
+      out[3 * r + 1] = usedPositions[3 * u + 1];
+      out[3 * r + 2] = usedPositions[3 * u + 2];
+    }
+    return out;
+  };
+
+  const layout: UvLayout = {
+    tiles: [
+      { index: 0, asset: 'texture', sizeFor: (s: UvSize) => s, mirrorU: true, toneFill: true },
+      // Mostly the skin-tone fill: baked at half the face tile's size, which halves the bake's cost.
+      { index: 1, asset: 'texture_head', sizeFor: (s: UvSize) => s / 2, mirrorU: false, toneFill: true },
+    ],
+    uvs: topology.uvs,
+    indices: topology.indices,
+    wire: { uvs: topology.faceWireUvs, indices: topology.faceWireIndices },
+  };
+
+  return {
+    name: 'ict',
+    pack,
+    topology,
+    layout,
+    fit(photo, face: FaceLandmarks, fopts) {
+      let t0 = performance.now();
+      const geometry = reconstructFaceGeometry(face.points, canonical);
+      const mode = decideBakeMode(face, geometry, fopts.uvSize);
+      const targets = new Float64Array(3 * k);
+      for (let i = 0; i < k; i++) for (let d = 0; d < 3; d++) targets[3 * i + d] = geometry.points[3 * landmarkIds[i] + d] + neutralOffset[3 * i + d];
+      const weights = landmarkWeights(landmarkIds, canonicalNormals, geometry.camera.rotation, FIT_DEFAULTS.contourWeight);
+      const tf = performance.now();
+      const fit = fitMorphableModel({ model: lm, targets, weights, lambdaIdentity: FIT_DEFAULTS.lambdaIdentity, lambdaExpression: FIT_DEFAULTS.lambdaExpression, sparsity: FIT_DEFAULTS.sparsity, prepared, tolerance: 1e-3 });
+      const fitMs = performance.now() - tf;
+      const tFit = performance.now() - t0;
+
+      t0 = performance.now();
+      // Identity shape in the model frame, then into the head frame; the expression is added on top.
+      const X = addModes(Float32Array.from(meanU), identityU, fit.identity);
+      const Xe = addModes(Float32Array.from(X), expressionU, fit.expression);
+      const toHead = (src: Float32Array) => {
+        const Rf = fit.rotation;
+        const s = fit.scale;
+        const [tx, ty, tz] = fit.translation;
+        for (let i = 0; i < nu; i++) {
+          const x = src[3 * i], y = src[3 * i + 1], z = src[3 * i + 2];
+          src[3 * i] = s * (Rf[0] * x + Rf[1] * y + Rf[2] * z) + tx;
+          src[3 * i + 1] = s * (Rf[3] * x + Rf[4] * y + Rf[5] * z) + ty;
+          src[3 * i + 2] = s * (Rf[6] * x + Rf[7] * y + Rf[8] * z) + tz;
+        }
+        return src;
+      };
+      const smoothNormals = (p: Float32Array) => toRender(computeVertexNormals(p, topology.smoothIndices));
+      const usedPos = toHead(Xe);
+      const usedNeutral = toHead(X);
+      // What the model could not follow, at the landmarks (head frame), carried onto the skin.
+      const fitted = evaluateLandmarks(lm, fit.identity, fit.expression);
+      const residuals = new Float64Array(3 * k);
+      const Rf = fit.rotation;
+      for (let i = 0; i < k; i++) {
+        const x = fitted[3 * i], y = fitted[3 * i + 1], z = fitted[3 * i + 2];
+        const trust = Math.min(1, weights[i]); // silhouette points move the surface only as far as they are trusted
+        for (let d = 0; d < 3; d++) residuals[3 * i + d] = trust * (targets[3 * i + d] - (fit.scale * (Rf[3 * d] * x + Rf[3 * d + 1] * y + Rf[3 * d + 2] * z) + fit.translation[d]));
+      }
+      const disp = correctToLandmarks(correction, residuals);
+      smoothField(adjacency, disp, 4);
+      for (let i = 0; i < 3 * nu; i++) {
+        usedPos[i] += disp[i];
+        usedNeutral[i] += disp[i];
+      }
+      const mesh = { positions: toRender(usedPos), uvs: topology.uvs, indices: topology.indices, normals: smoothNormals(usedPos) };
+      return {
+        model: 'ict',
+        geometry,
+        mesh,
+        mode,
+        timings: { fit: tFit, mesh: performance.now() - t0 },
+        morph: {
+          identity: fit.identity,
+          expression: fit.expression,
+          expressionNames: pack.manifest.expression.names,
+          fit: { rmsMm: fit.rmsMm, iterations: fit.iterations, converged: fit.converged, scale: fit.scale, landmarks: k, ms: fitMs },
+          rotation: fit.rotation,
+          scale: fit.scale,
+          neutralPositions: toRender(usedNeutral),
+          neutralNormals: smoothNormals(usedNeutral),
+          palette: { ...FLAT_COLOURS, iris: sampleIrisColour(photo, face.points) },
+        },
+      };
+    },
+    previewTiles: (head) => [paletteTexture(head.morph.palette)],
+    exportDescription(head) {
+      const materials = topology.groups.map((g) => (g.name === 'face' ? { name: 'face', tile: 0 } : g.name === 'head' ? { name: 'head', tile: 1 } : { name: g.name, color: head.morph.palette[g.name] }));
+      return {
+        obj: { positions: head.mesh.positions, normals: head.mesh.normals, uvs: topology.localUvs, indices: topology.indices },
+        glb: { positions: head.morph.neutralPositions, normals: head.morph.neutralNormals, uvs: topology.localUvs, indices: topology.indices },
+        materials,
+        groups: topology.groups.map((g, i) => ({ start: g.start, count: g.count, material: i })),
+        morphTargets: expressionTargets({ pack, topology, expressionNames: head.morph.expressionNames, rotation: head.morph.rotation, scale: head.morph.scale }),
+        morphWeights: head.morph.expression,
+        name: 'head',
+      };
+    },
+    extras(head) {
+      const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+      const mm = head.morph;
+      const expressions = expressionWeights(mm.expressionNames, mm.expression);
+      return {
+        result: {
+          model: pack.manifest.name,
+          licence: pack.manifest.licence,
+          identity: Array.from(mm.identity, (x) => r(x, 4)),
+          identity_names: pack.manifest.identity.names,
+          identity_convention: "coefficients of the model's identity modes (ICT: one standard deviation each); mean + sum(a_j identity_j) gives this head's shape up to a small global similarity, which the pose carries",
+          expressions,
+          expression_convention: 'ARKit blendshape names and ranges: 0 = neutral, 1 = the full blendshape',
+          fit: { rms_mm: r(mm.fit.rmsMm, 3), iterations: mm.fit.iterations, converged: mm.fit.converged, scale: r(mm.fit.scale, 4), landmarks: mm.fit.landmarks },
+          textures: { face: 'texture.png (UV tile 1001, u in [0, 1))', head: "texture_head.png (UV tile 1002, u in [1, 2) in the model's own UVs; stored tile-local in the OBJ and GLB)" },
+        },
+        response: { morph: { model: pack.manifest.name, identity: Array.from(mm.identity, (x) => r(x, 4)), expressions, fit_rms_mm: r(mm.fit.rmsMm) } },
+      };
+    },
+    meshNote(head) {
+      return {
+        vertices: head.mesh.positions.length / 3,
+        triangles: head.mesh.indices.length / 3,
+        model: pack.manifest.name,
+        parts: topology.groups.map((g) => g.name),
+        note: "full head in the model's topology; vertices split at UV seams; the OBJ carries the fitted expression, the GLB the neutral face with one morph target per ARKit blendshape and the fitted weights as defaults",
+      };
+    },
+  };
+}
+
+/**
+ * The ICT pack named by FACERECON_ICT_PACK, or the default build when present; undefined when the
+ * model is not installed. A named pack that does not load stops start-up (ModelPackError names the
+ * file): never a half-loaded model.
+ */
+export function loadIctFaceModel(setting: string | undefined, base: { canonical: CanonicalFace }): IctFaceModel | undefined {
+  if (setting === 'off') return undefined;
+  const dir = setting ?? ictPackDir();
+  if (setting === undefined && !existsSync(join(dir, 'manifest.json'))) return undefined;
+  return createIctFaceModel({ pack: loadModelPack(dir), canonical: base.canonical });
+}
