@@ -56,6 +56,19 @@ export const ReconstructOptionsSchema = z.object({
 });
 export type ReconstructOptions = z.output<typeof ReconstructOptionsSchema>;
 
+/**
+ * The options as the gpu-function's query string: the inverse of ReconstructOptionsSchema, so the
+ * edge forwards exactly what it validated, through the same schema on both sides.
+ */
+export function reconstructQuery(o: ReconstructOptions): URLSearchParams {
+  const q = new URLSearchParams();
+  q.append('uv_size', String(o.uv_size));
+  q.append('formats', o.formats.join(','));
+  q.append('lang', o.lang);
+  q.append('model', o.model);
+  return q;
+}
+
 export const STAGES = ['preprocess', 'geometry', 'texture', 'export', 'upload'] as const;
 export type Stage = (typeof STAGES)[number];
 

@@ -4,6 +4,8 @@
  * one; add new ones instead.
  */
 
+import { UPLOAD_LIMITS, mb } from './limits';
+
 export interface ErrorSpec {
   readonly status: number;
   readonly en: string;
@@ -48,9 +50,9 @@ export const ERROR_SPECS = {
   },
   IMAGE_TOO_LARGE: {
     status: 413,
-    en: 'The image is too large (at most 10 MB, 8192 px on the long side and 40 megapixels)',
-    zh: '图片过大（最大 10 MB，长边不超过 8192 像素，总像素不超过 4000 万）',
-    hint: { en: 'Compress the photo to 5 MB or less.', zh: '请将照片压缩到 5 MB 以内。' },
+    en: `The image is too large (at most ${mb(UPLOAD_LIMITS.maxBytes)}, ${UPLOAD_LIMITS.maxLongSide} px on the long side and ${UPLOAD_LIMITS.maxPixels / 1e6} megapixels)`,
+    zh: `图片过大（最大 ${mb(UPLOAD_LIMITS.maxBytes)}，长边不超过 ${UPLOAD_LIMITS.maxLongSide} 像素，总像素不超过 ${UPLOAD_LIMITS.maxPixels / 1e4} 万）`,
+    hint: { en: `Compress the photo to ${mb(UPLOAD_LIMITS.hintBytes)} or less.`, zh: `请将照片压缩到 ${mb(UPLOAD_LIMITS.hintBytes)} 以内。` },
   },
   INVALID_REQUEST: {
     status: 400,
@@ -119,8 +121,8 @@ export const ERROR_SPECS = {
   },
   IMAGE_TOO_SMALL: {
     status: 422,
-    en: 'The image is too small: the short side must be at least 128 pixels',
-    zh: '图片太小，短边至少需要 128 像素',
+    en: `The image is too small: the short side must be at least ${UPLOAD_LIMITS.minShortSide} pixels`,
+    zh: `图片太小，短边至少需要 ${UPLOAD_LIMITS.minShortSide} 像素`,
   },
   UPSTREAM_UNAVAILABLE: {
     status: 502,

@@ -4,5 +4,6 @@ export * from './image';
 export * from './mesh';
 export * from './signing';
 export * from './body';
+export * from './limits';
 export * from './url-policy';
 export * from './client';

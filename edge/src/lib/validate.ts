@@ -2,15 +2,10 @@
  * Upload policy, decided from the bytes' header only: type by magic bytes, size, dimensions,
  * completeness. Everything rejected here costs no decode and no GPU time.
  */
-import { FaceReconError } from '@facerecon/shared';
+import { FaceReconError, UPLOAD_LIMITS } from '@facerecon/shared';
 import { readImageHeader, type ImageHeader } from './image-header';
 
-export const UPLOAD_LIMITS = {
-  maxBytes: 10 * 1024 * 1024,
-  minShortSide: 128,
-  maxLongSide: 8192,
-  maxPixels: 40_000_000,
-} as const;
+export { UPLOAD_LIMITS };
 
 export function validateUpload(bytes: Uint8Array): ImageHeader & { format: 'jpeg' | 'png' | 'webp' } {
   if (bytes.byteLength === 0) throw new FaceReconError('INVALID_IMAGE', { detail: 'empty body' });

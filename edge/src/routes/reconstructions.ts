@@ -5,14 +5,14 @@
  * every failure, time-out and hang-up releases it.
  */
 import { Hono, type Context } from 'hono';
-import { ERROR_SPECS, FaceReconError, ReconstructOptionsSchema, readBodyWithLimit, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
+import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
 import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, type Settlement } from '../lib/billing';
 import { precrop } from '../lib/precrop';
 import { errorResponse, pickLang } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
 import { forwardToGpu, upstreamErrorCode } from '../lib/upstream';
-import { UPLOAD_LIMITS, validateUpload } from '../lib/validate';
+import { validateUpload } from '../lib/validate';
 import { requireApiKey } from '../middleware/auth';
 import { rateLimit } from '../middleware/rate-limit';
 
@@ -95,10 +95,10 @@ reconstructions.post('/', async (c) => {
     header = validateUpload(upload.bytes);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_IMAGE';
-    return refuse(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > 5 * 1024 * 1024 ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[lang] } : {});
+    return refuse(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > UPLOAD_LIMITS.hintBytes ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[lang] } : {});
   }
 
-  const query = new URLSearchParams({ uv_size: String(options.uv_size), formats: options.formats.join(','), lang: options.lang, model: options.model });
+  const query = reconstructQuery(options);
   if (idemKey) {
     const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${query}`);
     const state = await claimIdempotencyKey(db, key.id, idemKey, bodyHash, staleAfterMs(timeoutMs));

@@ -4,7 +4,7 @@
  * that no sharp/libvips message ever reaches a caller.
  */
 import sharp from 'sharp';
-import { FaceReconError, createRgbImage, type RgbImage } from '@facerecon/shared';
+import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
 
 // One request must not hog every core of the host; the pool above us gives the parallelism.
 sharp.concurrency(1);
@@ -26,7 +26,7 @@ export interface DecodedImage {
 const SUPPORTED = new Set(['jpeg', 'png', 'webp']);
 
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
-  const maxPixels = options.maxPixels ?? 40_000_000;
+  const maxPixels = options.maxPixels ?? UPLOAD_LIMITS.maxPixels;
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();

@@ -11,7 +11,7 @@
  * whichever model made the mesh. UVs have v growing downwards (image rows); a layout with several
  * textures uses UDIM tiles: u in [k, k + 1) is tile k.
  */
-import type { ModelName, ReconstructOptions, RgbImage, TriMesh } from '@facerecon/shared';
+import { FACE_LIMITS, type ModelName, type ReconstructOptions, type RgbImage, type TriMesh } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import type { FaceGeometry } from '../recon/face-geometry';
 import type { GlbMorphTarget } from '../recon/export-glb';
@@ -100,10 +100,10 @@ export interface FaceModel<H extends FittedHead = FittedHead> {
 }
 
 /**
- * Conservative-mode thresholds: below these the photo cannot support a full-resolution, enhanced bake.
- * A 128 px face spreads each photo pixel over ~5 texels of a 1024 texture already.
+ * Conservative-mode thresholds: below these the photo cannot support a full-resolution, enhanced bake
+ * (the face width is shared's FACE_LIMITS.conservativeBelowPx).
  */
-export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx: 128 } as const;
+export const CONSERVATIVE = { minPresence: 0.8, maxAbsYawDeg: 45, minFaceWidthPx: FACE_LIMITS.conservativeBelowPx } as const;
 
 /** The bake settings a photo supports (the same rule for every model). */
 export function decideBakeMode(face: FaceLandmarks, geometry: FaceGeometry, requested: UvSize): BakeMode {

@@ -4,7 +4,7 @@
  * typed result so callers map them to error codes without catching anything.
  */
 import { MODEL_CATALOG, onnxModelPath, type FaceModelId } from '@facerecon/models';
-import type { RgbImage } from '@facerecon/shared';
+import { FACE_LIMITS, type RgbImage } from '@facerecon/shared';
 import { createModelSession, type ExecutionProvider, type ModelSession } from '../adapters/onnx';
 import { BLAZEFACE_INPUT_SIZE, decodeBlazeFace, generateSsdAnchors, weightedNonMaxSuppression } from './blazeface';
 import { MESH_TOPOLOGY, mapIrisToImage, mapMeshToImage, refineEyesWithIris } from './landmarks';
@@ -154,7 +154,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     if (vetted.length === 0) return fail('NO_FACE', `no detector candidate is a face (${faces.length} vetted by the mesh model)`);
     if (vetted.length > 1) return fail('MULTIPLE_FACES', 'several faces of comparable size');
     const { det: main, first } = vetted[0];
-    const minSize = this.opts.minFaceSize ?? 64;
+    const minSize = this.opts.minFaceSize ?? FACE_LIMITS.minFaceWidthPx;
     if (main.box.width < minSize) return fail('FACE_TOO_SMALL', `face box ${main.box.width.toFixed(0)} px wide < ${minSize}`);
 
     t = performance.now();

@@ -11,8 +11,8 @@
  * (s, R, t) with the coefficients fixed (Horn, fitPoseProcrustes), then the coefficients with the pose
  * fixed. That step is a box-constrained quadratic programme: the unconstrained identity block is
  * eliminated exactly (Schur complement through a Cholesky factor), and the ARKit weights, bounded to
- * [0, 1], are solved by projected Gauss-Seidel on the reduced convex problem, which converges to its
- * unique minimiser (Luo & Tseng 1992).
+ * [0, 1], are solved exactly on the reduced convex problem by a primal active-set method (solveBoxQp,
+ * Nocedal & Wright 16.5), warm-started from the previous alternation's weights.
  *
  * Convergence rule: stop when no coefficient moves by more than `tolerance` and the rotation by less
  * than 1e-5 rad between alternations, or after `maxIterations` alternations (default 30). Deterministic:

@@ -9,6 +9,7 @@
  */
 import type { RgbImage, TriMesh } from '@facerecon/shared';
 import { projectHeadPoint, type WeakPerspectiveCamera } from './face-geometry';
+import { EDGE_TOLERANCE, setupTriangle } from './raster-kernel';
 import type { TexelMap } from './texel-map';
 
 export interface BakeOptions {
@@ -130,21 +131,16 @@ export function depthBuffer(projected: Float32Array, indices: Uint32Array, width
     const ax = (projected[3 * a] - minX) * scale, ay = (projected[3 * a + 1] - minY) * scale, az = projected[3 * a + 2];
     const bx = (projected[3 * b] - minX) * scale, by = (projected[3 * b + 1] - minY) * scale, bz = projected[3 * b + 2];
     const cx = (projected[3 * c] - minX) * scale, cy = (projected[3 * c + 1] - minY) * scale, cz = projected[3 * c + 2];
-    const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
-    if (Math.abs(area) < 1e-9) continue;
-    const inv = 1 / area;
-    const x0 = Math.max(0, Math.floor(Math.min(ax, bx, cx)));
-    const x1 = Math.min(bw - 1, Math.ceil(Math.max(ax, bx, cx)));
-    const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy)));
-    const y1 = Math.min(bh - 1, Math.ceil(Math.max(ay, by, cy)));
-    for (let y = y0; y <= y1; y++) {
+    const tri = setupTriangle(ax, ay, bx, by, cx, cy, bw, bh, 1e-9);
+    if (!tri) continue;
+    for (let y = tri.y0; y <= tri.y1; y++) {
       const py = y + 0.5;
-      for (let x = x0; x <= x1; x++) {
+      for (let x = tri.x0; x <= tri.x1; x++) {
         const px = x + 0.5;
-        const w1 = ((px - ax) * (cy - ay) - (py - ay) * (cx - ax)) * inv;
-        const w2 = ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) * inv;
+        const w1 = ((px - ax) * (cy - ay) - (py - ay) * (cx - ax)) * tri.inv;
+        const w2 = ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) * tri.inv;
         const w0 = 1 - w1 - w2;
-        if (w0 < -1e-4 || w1 < -1e-4 || w2 < -1e-4) continue;
+        if (w0 < -EDGE_TOLERANCE || w1 < -EDGE_TOLERANCE || w2 < -EDGE_TOLERANCE) continue;
         const z = w0 * az + w1 * bz + w2 * cz;
         const i = y * bw + x;
         if (z > buf[i]) buf[i] = z;

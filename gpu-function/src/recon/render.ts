@@ -1,5 +1,6 @@
 /**
- * A small software rasteriser for previews and for the quality check: z-buffered triangles,
+ * A small software rasteriser for previews and for the quality check (the project's one raster rule,
+ * raster-kernel.ts): z-buffered triangles,
  * perspective-correct attribute interpolation (attributes / w interpolated in screen space, then
  * divided by the interpolated 1 / w), bilinear texture lookup, Lambert shading.
  *
@@ -9,6 +10,7 @@
 import { createRgbImage, type RgbImage, type TriMesh } from '@facerecon/shared';
 import { projectHeadPoint, type WeakPerspectiveCamera } from './face-geometry';
 import { mat3Mul, rotationAxisAngle, type Mat3 } from './linalg';
+import { EDGE_TOLERANCE, setupTriangle } from './raster-kernel';
 
 export type RenderCamera =
   | { kind: 'orbit'; yawDeg: number; pitchDeg: number; fovDeg: number; /** fraction of the image the mesh's bounding sphere fills */ fill: number }
@@ -118,23 +120,17 @@ export function renderMesh(opts: RenderOptions): RenderResult {
   const F = mesh.indices;
   for (let t = 0; t < F.length; t += 3) {
     const a = F[t], b = F[t + 1], c = F[t + 2];
-    const area = (sx[b] - sx[a]) * (sy[c] - sy[a]) - (sy[b] - sy[a]) * (sx[c] - sx[a]);
     // Counter-clockwise in a y-up frame is clockwise on a y-down screen: front faces have area < 0.
-    if (area >= -1e-9) continue;
-    const inv = 1 / area;
+    const tri = setupTriangle(sx[a], sy[a], sx[b], sy[b], sx[c], sy[c], W, H, 1e-9);
+    if (!tri || tri.inv > 0) continue;
+    const { x0, x1, y0, y1, inv, d1x, d2x } = tri;
     let flat = 0;
     if (opts.mode === 'flat' || flatData) {
       const fn = [vn[3 * a] + vn[3 * b] + vn[3 * c], vn[3 * a + 1] + vn[3 * b + 1] + vn[3 * c + 1], vn[3 * a + 2] + vn[3 * b + 2] + vn[3 * c + 2]];
       const l = Math.hypot(fn[0], fn[1], fn[2]) || 1;
       flat = 0.25 + 0.75 * Math.max(0, (fn[0] * light[0] + fn[1] * light[1] + fn[2] * light[2]) / l);
     }
-    const x0 = Math.max(0, Math.floor(Math.min(sx[a], sx[b], sx[c])));
-    const x1 = Math.min(W - 1, Math.ceil(Math.max(sx[a], sx[b], sx[c])));
-    const y0 = Math.max(0, Math.floor(Math.min(sy[a], sy[b], sy[c])));
-    const y1 = Math.min(H - 1, Math.ceil(Math.max(sy[a], sy[b], sy[c])));
-    // Edge functions are affine in the pixel position: step them instead of recomputing.
-    const d1x = (sy[c] - sy[a]) * inv;
-    const d2x = -(sy[b] - sy[a]) * inv;
+    // Edge functions are affine in the pixel position: step them along the row instead of recomputing.
     let ua = mesh.uvs[2 * a], va = mesh.uvs[2 * a + 1], ub = mesh.uvs[2 * b], vb = mesh.uvs[2 * b + 1], uc = mesh.uvs[2 * c], vc = mesh.uvs[2 * c + 1];
     let triTex = tex;
     if (opts.tiles) {
@@ -152,7 +148,7 @@ export function renderMesh(opts: RenderOptions): RenderResult {
       let l2 = ((sx[b] - sx[a]) * (py - sy[a]) - (sy[b] - sy[a]) * (x0 + 0.5 - sx[a])) * inv;
       for (let x = x0; x <= x1; x++, l1 += d1x, l2 += d2x) {
         const l0 = 1 - l1 - l2;
-        if (l0 < -1e-6 || l1 < -1e-6 || l2 < -1e-6) continue;
+        if (l0 < -EDGE_TOLERANCE || l1 < -EDGE_TOLERANCE || l2 < -EDGE_TOLERANCE) continue;
         const z = l0 * ka + l1 * kb + l2 * kc;
         const i = y * W + x;
         if (z <= zbuf[i]) continue;

@@ -1,3 +1,5 @@
+import { EDGE_TOLERANCE, setupTriangle } from './raster-kernel';
+
 /**
  * Which triangle covers each texel of a UV layout, with barycentrics. The layout is fixed per topology,
  * so the map is computed once at start-up and every bake only walks the covered texels.
@@ -17,35 +19,29 @@ export interface TexelMap {
 }
 
 /**
- * rasterizeUvTriangles: point-sampled coverage of texel centres, with a 1e-5 tolerance on the edge
- * functions so shared edges leave no cracks (a texel on an edge goes to the first triangle listing it).
+ * rasterizeUvTriangles: point-sampled coverage of texel centres by the project's one raster rule
+ * (raster-kernel.ts, EDGE_TOLERANCE); a texel on a shared edge goes to the first triangle listing it.
  */
 export function rasterizeUvTriangles(uvs: Float32Array, indices: Uint32Array, size: number): TexelMap {
   const owner = new Int32Array(size * size).fill(-1);
   const B1 = new Float32Array(size * size);
   const B2 = new Float32Array(size * size);
-  const eps = -1e-5;
   for (let t = 0; t < indices.length / 3; t++) {
     const a = indices[3 * t], b = indices[3 * t + 1], c = indices[3 * t + 2];
     const ax = uvs[2 * a] * size, ay = uvs[2 * a + 1] * size;
     const bx = uvs[2 * b] * size, by = uvs[2 * b + 1] * size;
     const cx = uvs[2 * c] * size, cy = uvs[2 * c + 1] * size;
-    const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
-    if (Math.abs(area) < 1e-12) continue;
-    const inv = 1 / area;
-    const x0 = Math.max(0, Math.floor(Math.min(ax, bx, cx)));
-    const x1 = Math.min(size - 1, Math.ceil(Math.max(ax, bx, cx)));
-    const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy)));
-    const y1 = Math.min(size - 1, Math.ceil(Math.max(ay, by, cy)));
-    for (let y = y0; y <= y1; y++) {
+    const tri = setupTriangle(ax, ay, bx, by, cx, cy, size, size);
+    if (!tri) continue;
+    for (let y = tri.y0; y <= tri.y1; y++) {
       const py = y + 0.5;
-      for (let x = x0; x <= x1; x++) {
+      for (let x = tri.x0; x <= tri.x1; x++) {
         const i = y * size + x;
         if (owner[i] >= 0) continue;
         const px = x + 0.5;
-        const w1 = ((px - ax) * (cy - ay) - (py - ay) * (cx - ax)) * inv;
-        const w2 = ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) * inv;
-        if (w1 < eps || w2 < eps || 1 - w1 - w2 < eps) continue;
+        const w1 = ((px - ax) * (cy - ay) - (py - ay) * (cx - ax)) * tri.inv;
+        const w2 = ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) * tri.inv;
+        if (w1 < -EDGE_TOLERANCE || w2 < -EDGE_TOLERANCE || 1 - w1 - w2 < -EDGE_TOLERANCE) continue;
         owner[i] = t;
         B1[i] = w1;
         B2[i] = w2;
