@@ -6,8 +6,8 @@
  * e2e/test/local-stack.test.ts); this file measures them end to end.
  */
 import { execFileSync } from 'node:child_process';
-import { request } from 'node:http';
 import { signRequest } from '@facerecon/shared';
+import { chunkedPost } from '../e2e/support/chunked-post';
 import { createApiKey } from '../scripts/keys-lib';
 import { localEnv } from '../scripts/local-env';
 import type { LocalStack } from '../scripts/local-stack';
@@ -29,30 +29,6 @@ function workerdRss(): number {
   } catch {
     return 0;
   }
-}
-
-/** Streams a chunked body of up to `offer` bytes until the server answers. */
-function chunkedPost(url: string, headers: Record<string, string>, offer: number): Promise<{ status: number; sent: number }> {
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    const req = request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } }, (res) => {
-      answered = true;
-      res.resume();
-      resolve({ status: res.statusCode!, sent });
-      req.destroy();
-    });
-    req.on('error', (err) => (answered ? undefined : reject(err)));
-    const chunk = Buffer.alloc(MB, 1);
-    const pump = () => {
-      while (!answered && sent < offer) {
-        sent += chunk.byteLength;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
 }
 
 export async function runSecurityAttacks(opts: { stack: LocalStack; persistTo: string; photo: Uint8Array }): Promise<SecurityRow[]> {
@@ -91,16 +67,16 @@ export async function runSecurityAttacks(opts: { stack: LocalStack; persistTo: s
   // 3. Unbounded bodies.
   {
     const rss0 = process.memoryUsage().rss;
-    const unsigned = await chunkedPost(`${stack.gpuUrl}/v1/reconstruct`, {}, 1024 * MB);
+    const unsigned = await chunkedPost(`${stack.gpuUrl}/v1/reconstruct`, {}, 1024 * MB, MB);
     const rss1 = process.memoryUsage().rss;
     rows.push({ attack: '3a. Unsigned 1 GB chunked POST to the gpu-function', saw: `${unsigned.status} after ${mb(unsigned.sent)} were sent`, billed: '-', memory: `gpu-function process RSS ${mb(rss0)} -> ${mb(rss1)}` });
     const headers = await signRequest({ secret: localEnv().FACERECON_SIGNING_SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: photo });
-    const signed = await chunkedPost(`${stack.gpuUrl}/v1/reconstruct`, headers, 1024 * MB);
+    const signed = await chunkedPost(`${stack.gpuUrl}/v1/reconstruct`, headers, 1024 * MB, MB);
     const rss2 = process.memoryUsage().rss;
     rows.push({ attack: '3b. Validly signed headers, 1 GB chunked body', saw: `${signed.status} after ${mb(signed.sent)} were sent`, billed: '-', memory: `gpu-function process RSS ${mb(rss1)} -> ${mb(rss2)}` });
     const k = createApiKey(where, { name: 'big', plan: 'test', quota: 1000, rate: 1000 });
     const w0 = workerdRss();
-    const edge = await chunkedPost(`${stack.edgeUrl}/v1/reconstructions`, { authorization: `Bearer ${k.key}` }, 1024 * MB);
+    const edge = await chunkedPost(`${stack.edgeUrl}/v1/reconstructions`, { authorization: `Bearer ${k.key}` }, 1024 * MB, MB);
     const w1 = workerdRss();
     rows.push({ attack: '3c. Authenticated 1 GB chunked upload to the edge', saw: `${edge.status} after ${mb(edge.sent)} were sent`, billed: String(await usageOf(k.key)), memory: `workerd RSS ${mb(w0)} -> ${mb(w1)}` });
   }

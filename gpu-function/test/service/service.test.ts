@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReconstructResponseSchema, signRequest } from '@facerecon/shared';
+import { chunkedPost } from '../../../e2e/support/chunked-post';
 import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
 import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadConfig } from '../../src/service/config';
@@ -205,40 +206,15 @@ describe('security: identities, replays, bodies (issue 12)', () => {
     }
   });
 
-  /** Streams a chunked body until the server answers; returns the status and how much was written. */
-  async function chunkedPost(url: string, headers: Record<string, string>, maxBytes: number): Promise<{ status: number; written: number }> {
-    const { request } = await import('node:http');
-    return new Promise((resolve, reject) => {
-      let written = 0;
-      let answered = false;
-      const req = request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } }, (res) => {
-        answered = true;
-        res.resume();
-        resolve({ status: res.statusCode!, written });
-        req.destroy();
-      });
-      req.on('error', (err) => (answered ? undefined : reject(err)));
-      const chunk = Buffer.alloc(256 * 1024, 7);
-      const pump = () => {
-        while (!answered && written < maxBytes) {
-          written += chunk.byteLength;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        if (!answered) req.end();
-      };
-      pump();
-    });
-  }
-
   it('an unsigned chunked body is refused before it is read; a signed-looking one is cut off at the size cap', async () => {
     const svc = await start({ FACERECON_MAX_BODY_BYTES: String(2 * 1024 * 1024) });
     const unsigned = await chunkedPost(`${svc.url}/v1/reconstruct`, {}, 1024 * 1024 * 1024);
     expect(unsigned.status).toBe(401);
-    expect(unsigned.written).toBeLessThan(64 * 1024 * 1024); // of the 1 GB offered
+    expect(unsigned.sent).toBeLessThan(64 * 1024 * 1024); // of the 1 GB offered
     const headers = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: astronaut });
     const big = await chunkedPost(`${svc.url}/v1/reconstruct`, headers, 1024 * 1024 * 1024);
     expect(big.status).toBe(413);
-    expect(big.written).toBeLessThan(64 * 1024 * 1024);
+    expect(big.sent).toBeLessThan(64 * 1024 * 1024);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
 
