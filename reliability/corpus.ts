@@ -4,6 +4,7 @@
  * polyglots, wrong content types, malformed and hostile multipart bodies, non-UTF-8 options, and
  * photos without a usable face. Each case is the exact HTTP request a client would send.
  */
+import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { encodeImage, readImageFile } from '../gpu-function/src/adapters/image-io';
@@ -81,17 +82,21 @@ export async function buildCorpus(fixturesDir: string): Promise<CorpusCase[]> {
   raw('valid', 'astronaut.jpg', jpeg, 'image/jpeg', 'face');
   raw('valid', 'astronaut.png', png, 'image/png', 'face');
   raw('valid', 'astronaut.webp', webp, 'image/webp', 'face');
+  const heic = new Uint8Array(readFileSync(`${fixturesDir}/astronaut.heic`));
+  const avif = new Uint8Array(readFileSync(`${fixturesDir}/astronaut.avif`));
+  raw('valid', 'astronaut.heic', heic, 'image/heic', 'face');
+  raw('valid', 'astronaut.avif', avif, 'image/avif', 'face');
 
   // Truncations at 55 offsets per format (from the first bytes to one byte short).
-  for (const [fmt, bytes] of [['jpeg', jpeg], ['png', png], ['webp', webp]] as const) {
+  for (const [fmt, bytes] of [['jpeg', jpeg], ['png', png], ['webp', webp], ['heic', heic], ['avif', avif]] as const) {
     for (let k = 0; k < 55; k++) {
       const cut = Math.max(1, Math.floor(((k + 0.5) / 55) * (bytes.length - 1)));
       raw('truncated', `${fmt} cut at ${cut}/${bytes.length}`, bytes.subarray(0, cut), `image/${fmt}`);
     }
   }
   // Corruptions: bursts of random bytes at 35 places per format (some decode to noise, some fail).
-  for (const [fmt, bytes] of [['jpeg', jpeg], ['png', png], ['webp', webp]] as const) {
-    const rnd = lcg(fmt.length * 977);
+  for (const [fmt, bytes] of [['jpeg', jpeg], ['png', png], ['webp', webp], ['heic', heic], ['avif', avif]] as const) {
+    const rnd = lcg(fmt.length * 977 + (fmt === 'avif' ? 1 : 0));
     for (let k = 0; k < 35; k++) {
       const b = bytes.slice();
       const at = Math.floor(rnd() * (b.length - 64));

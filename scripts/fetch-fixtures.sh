@@ -4,6 +4,8 @@
 #   astronaut.png  one frontal face (NASA portrait of Eileen Collins)
 #   coffee.png     a cup of coffee: no face
 #   chelsea.png    a cat: no human face
+#   astronaut.heic, astronaut.avif   the portrait as a phone saves it (HEVC and AV1 in HEIF), made with
+#                  Debian's libheif-examples (heif-enc), installed here when missing
 # and, from the npm registry, @tensorflow-models/facemesh's UV table (dist/uv_coords.js, Apache-2.0)
 # as an independent copy of the face mesh UVs for a cross-check test. It is fetched with `npm pack`
 # rather than installed because its peer dependencies pin tfjs 2.x.
@@ -21,7 +23,21 @@ fi
 want=(astronaut.png coffee.png chelsea.png)
 have=1
 for f in "${want[@]}"; do [[ -s "$dest/$f" ]] || have=0; done
-[[ $have == 1 ]] && exit 0
+phone_fixtures() {
+  [[ -s $dest/astronaut.heic && -s $dest/astronaut.avif ]] && return 0
+  if ! command -v heif-enc >/dev/null 2>&1; then
+    local sudo_=""
+    [[ $(id -u) == 0 ]] || sudo_="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq libheif-examples >/dev/null 2>&1 || { $sudo_ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq libheif-examples >/dev/null; }
+  fi
+  heif-enc -q 80 -o "$dest/astronaut.heic" "$dest/astronaut.png" >/dev/null 2>&1
+  heif-enc -A -q 80 -o "$dest/astronaut.avif" "$dest/astronaut.png" >/dev/null 2>&1
+  echo "fixtures: astronaut.heic astronaut.avif (heif-enc from libheif-examples)"
+}
+if [[ $have == 1 ]]; then
+  phone_fixtures
+  exit 0
+fi
 
 mkdir -p "$dest" .cache/deb
 cd .cache/deb
@@ -38,3 +54,5 @@ for f in "${want[@]}"; do patterns+=("*/skimage/data/$f"); done
 dpkg-deb --fsys-tarfile "$deb" | tar -x --wildcards "${patterns[@]}"
 for f in "${want[@]}"; do cp "$(find . -path "*/skimage/data/$f" | head -1)" "../../$dest/$f"; done
 echo "fixtures: ${want[*]} from $deb"
+cd ../..
+phone_fixtures

@@ -16,7 +16,7 @@ import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/imag
 import { buildPyramid, sampleRotatedCrop } from '../../gpu-function/src/face/raster';
 import { parseObjCounts } from '../../gpu-function/src/recon/export-obj';
 import { rotatePixelsCcw } from '../../gpu-function/test/image-ops';
-import { fixture, SHARED_PHOTOS, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
+import { FIXTURES_DIR, fixture, SHARED_PHOTOS, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 
 const hasIct = hasSharedIct;
@@ -187,5 +187,22 @@ describe('security through the real stack (issue 12)', () => {
     const res = await get();
     expect(res.status).toBe(403);
     expect((await fetch(`${stack.edgeUrl}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('photos as phones save them (issue 14, formats)', () => {
+  it('HEIC and AVIF: read from the container at the edge, forwarded as sent, decoded by the gpu-function', async () => {
+    const { readImageHeader } = await import('../../edge/src/lib/image-header');
+    for (const [file, type] of [['astronaut.heic', 'image/heic'], ['astronaut.avif', 'image/avif']] as const) {
+      const bytes = new Uint8Array(readFileSync(join(FIXTURES_DIR, file)));
+      expect(readImageHeader(bytes)).toMatchObject({ format: type.slice(6), width: 512, height: 512, complete: true });
+      const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: bytes as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/octet-stream' } });
+      const text = await res.text();
+      expect(res.status, `${file}: ${text.slice(0, 200)}`).toBe(200);
+      expect(res.headers.get('x-edge-precrop')).toMatch(/^as-is/);
+      const r = ReconstructResponseSchema.parse(JSON.parse(text));
+      expect(Math.abs(r.pose.yaw_deg)).toBeLessThan(20);
+      expect(r.landmarks.count).toBe(478);
+    }
   });
 });

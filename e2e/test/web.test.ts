@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
 import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
-import { SHARED_PHOTOS, fixture, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
+import { FIXTURES_DIR, SHARED_PHOTOS, fixture, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { tileHorizontally } from '../../gpu-function/test/image-ops';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 
@@ -144,6 +144,18 @@ describe('the web page', () => {
     await page.context().close();
   });
 
+  it('a phone\'s HEIC photo: no preview in this browser, but the reconstruction comes back', async () => {
+    const page = await open();
+    await page.setInputFiles('#file', join(FIXTURES_DIR, 'astronaut.heic'));
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    expect(await page.locator('#file-note').textContent()).toMatch(/HEIC/);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+    expect(cspViolations).toEqual([]);
+    await page.context().close();
+  });
+
   it('a photo with two faces shows the multi-face message in English and in Chinese', async () => {
     const page = await open();
     const two = join(tmp, 'two-faces.jpg');
@@ -174,7 +186,7 @@ describe('the web page', () => {
     writeFileSync(gif, Buffer.from('GIF89a\x10\x00\x10\x00\x00\x00\x00;', 'binary'));
     await page.setInputFiles('#file', gif);
     await page.waitForSelector('#error:not([hidden])');
-    expect(await page.textContent('#error-message')).toMatch(/JPEG、PNG 或 WebP/);
+    expect(await page.textContent('#error-message')).toMatch(/JPEG、PNG、WebP、HEIC 或 AVIF/);
     expect(await page.locator('#start').isDisabled()).toBe(true);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);

@@ -35,3 +35,45 @@ export function makeJpegHeader(width: number, height: number, orientation = 1): 
 
 export const GIF = new TextEncoder().encode('GIF89a\x10\x00\x10\x00\x00\x00\x00;');
 export const HEIC = Uint8Array.from([0, 0, 0, 24, ...new TextEncoder().encode('ftypheic'), 0, 0, 0, 0, ...new TextEncoder().encode('mif1heic')]);
+
+/** An ISOBMFF box: 32-bit size, 4-character type, payload. */
+function box(type: string, ...parts: Uint8Array[]): Uint8Array {
+  const len = 8 + parts.reduce((s, p) => s + p.length, 0);
+  const out = new Uint8Array(len);
+  new DataView(out.buffer).setUint32(0, len);
+  out.set(new TextEncoder().encode(type), 4);
+  let o = 8;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+const u8 = (...v: number[]) => Uint8Array.from(v);
+const u16 = (v: number) => u8(v >> 8, v & 255);
+const u32 = (v: number) => u8(v >>> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
+const str = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * A HEIF container as an iPhone writes it, without the coded data: ftyp, meta with the primary item
+ * (a `grid` or a single `hvc1` image), its `ispe` size and optional `irot`, and an mdat. Enough for
+ * the header checks; `truncate` cuts the file short, `ispe: false` leaves the size out.
+ */
+export function makeHeif(opts: { width: number; height: number; brand?: 'heic' | 'avif'; grid?: boolean; irot?: number; ispe?: boolean; truncate?: number }): Uint8Array {
+  const brand = opts.brand ?? 'heic';
+  const ftyp = box('ftyp', str(brand), u32(0), str('mif1'), str(brand === 'heic' ? 'heic' : 'miaf'));
+  const itemType = opts.grid ? 'grid' : brand === 'heic' ? 'hvc1' : 'av01';
+  const infe = box('infe', u8(2, 0, 0, 0), u16(1), u16(0), str(itemType), u8(0));
+  const iinf = box('iinf', u8(0, 0, 0, 0), u16(1), infe);
+  const props = [...(opts.ispe === false ? [] : [box('ispe', u32(0), u32(opts.width), u32(opts.height))]), ...(opts.irot ? [box('irot', u8(opts.irot))] : [])];
+  const ipco = box('ipco', ...props);
+  const assoc = props.map((_, i) => 0x80 | (i + 1));
+  const ipma = box('ipma', u8(0, 0, 0, 0), u32(1), u16(1), u8(assoc.length, ...assoc));
+  const meta = box('meta', u8(0, 0, 0, 0), box('hdlr', u8(0, 0, 0, 0), u32(0), str('pict'), new Uint8Array(13)), box('pitm', u8(0, 0, 0, 0), u16(1)), iinf, box('iprp', ipco, ipma));
+  const mdat = box('mdat', new Uint8Array(256));
+  const file = new Uint8Array(ftyp.length + meta.length + mdat.length);
+  file.set(ftyp, 0);
+  file.set(meta, ftyp.length);
+  file.set(mdat, ftyp.length + meta.length);
+  return opts.truncate ? file.subarray(0, file.length - opts.truncate) : file;
+}

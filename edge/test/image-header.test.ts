@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readImageHeader, sniffFormat } from '../src/lib/image-header';
 import { validateUpload } from '../src/lib/validate';
-import { GIF, HEIC, makeJpegHeader, makePng } from './helpers';
+import { GIF, HEIC, makeHeif, makeJpegHeader, makePng } from './helpers';
+import { readHeifHeader } from '../src/lib/heif-header';
 
 describe('image headers (no decoding)', () => {
   it('recognises formats by magic bytes', async () => {
@@ -31,7 +32,7 @@ describe('image headers (no decoding)', () => {
     expect(code(await makePng(300, 200))).toBe('ok');
     expect(code(new Uint8Array())).toBe('INVALID_IMAGE');
     expect(code(GIF)).toBe('UNSUPPORTED_FORMAT');
-    expect(code(HEIC)).toBe('UNSUPPORTED_FORMAT');
+    expect(code(HEIC)).toBe('INVALID_IMAGE'); // HEIC is accepted, but this one is an empty container
     expect(code(new TextEncoder().encode('hello world, not an image'))).toBe('INVALID_IMAGE');
     expect(code(makeJpegHeader(100, 90))).toBe('IMAGE_TOO_SMALL');
     expect(code(makeJpegHeader(9000, 200))).toBe('IMAGE_TOO_LARGE');
@@ -39,5 +40,30 @@ describe('image headers (no decoding)', () => {
     const png = await makePng(300, 200);
     expect(code(png.subarray(0, png.length - 12))).toBe('INVALID_IMAGE');
     expect(code(new Uint8Array(10 * 1024 * 1024 + 1))).toBe('IMAGE_TOO_LARGE');
+  });
+});
+
+describe('HEIC and AVIF from the container, before any decode', () => {
+  it('reads the primary item\'s size, a grid, and irot (a quarter turn swaps the displayed sides)', () => {
+    expect(readHeifHeader(makeHeif({ width: 4032, height: 3024, grid: true }))).toMatchObject({ format: 'heic', width: 4032, height: 3024, grid: true, rotation: 0, complete: true });
+    expect(readImageHeader(makeHeif({ width: 4032, height: 3024, grid: true, irot: 1 }))).toMatchObject({ format: 'heic', width: 3024, height: 4032, complete: true });
+    expect(readImageHeader(makeHeif({ width: 1920, height: 1080, brand: 'avif' }))).toMatchObject({ format: 'avif', width: 1920, height: 1080 });
+  });
+
+  it('a lying or broken container is refused with the documented codes, never decoded', () => {
+    const code = (b: Uint8Array) => {
+      try {
+        validateUpload(b);
+        return 'ok';
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    };
+    expect(code(makeHeif({ width: 4032, height: 3024, grid: true }))).toBe('ok');
+    expect(code(makeHeif({ width: 8064, height: 6048 }))).toBe('IMAGE_TOO_LARGE'); // 48.8 MP
+    expect(code(makeHeif({ width: 100, height: 100 }))).toBe('IMAGE_TOO_SMALL');
+    expect(code(makeHeif({ width: 4032, height: 3024, ispe: false }))).toBe('INVALID_IMAGE');
+    expect(code(makeHeif({ width: 4032, height: 3024, truncate: 40 }))).toBe('INVALID_IMAGE');
+    expect(code(HEIC)).toBe('INVALID_IMAGE'); // a bare ftyp box: no image in it
   });
 });

@@ -10,7 +10,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, verifyRequestSignature } from '@facerecon/shared';
 import { app } from '../src/index';
-import { GIF, HEIC, createKey, makeJpegHeader, makePng, usageRows } from './helpers';
+import { GIF, HEIC, createKey, makeHeif, makeJpegHeader, makePng, usageRows } from './helpers';
 
 const SECRET = 'edge-test-secret-0123456789abcdef0123456789';
 const calls: Array<{ url: string; body: Uint8Array; headers: Headers; verified: boolean }> = [];
@@ -101,7 +101,7 @@ describe('key guessing', () => {
 describe('validation before forwarding', () => {
   it.each([
     ['a GIF', () => GIF, 415, 'UNSUPPORTED_FORMAT'],
-    ['a HEIC photo', () => HEIC, 415, 'UNSUPPORTED_FORMAT'],
+    ['an empty HEIC container', () => HEIC, 400, 'INVALID_IMAGE'],
     ['text sent as image/png', () => new TextEncoder().encode('definitely not a picture'), 400, 'INVALID_IMAGE'],
     ['a truncated PNG', async () => (await makePng(300, 300)).subarray(0, 60), 400, 'INVALID_IMAGE'],
     ['a 100 px image', () => makeJpegHeader(100, 100), 422, 'IMAGE_TOO_SMALL'],
@@ -119,12 +119,25 @@ describe('validation before forwarding', () => {
     expect(await usageRows(k.id)).toEqual([{ outcome: code, billed: 0 }]);
   });
 
-  it('hints at compression for a large upload and names the supported types for HEIC', async () => {
+  it('hints at compression for a large upload and names the supported types for a GIF', async () => {
     const k = await createKey();
     const big = await (await post(k.key, new Uint8Array(11 * 1024 * 1024))).json<{ error: { hint: string } }>();
     expect(big.error.hint).toMatch(/5 MB/);
-    const heic = await (await post(k.key, HEIC)).json<{ error: { hint: string; message: string } }>();
-    expect(heic.error.message).toMatch(/JPEG, PNG or WebP/);
+    const gif = await (await post(k.key, GIF)).json<{ error: { hint: string; message: string } }>();
+    expect(gif.error.message).toMatch(/JPEG, PNG, WebP, HEIC or AVIF/);
+  });
+
+  it('a phone\'s HEIC (12 MP, grid-tiled, turned by irot) and an AVIF are forwarded as sent: no decode at the edge', async () => {
+    const k = await createKey();
+    for (const [file, type] of [[makeHeif({ width: 4032, height: 3024, grid: true, irot: 3 }), 'image/heic'], [makeHeif({ width: 2000, height: 1500, brand: 'avif' }), 'image/avif']] as const) {
+      calls.length = 0;
+      const res = await post(k.key, file, { 'content-type': 'application/octet-stream' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-edge-precrop')).toMatch(/^as-is/);
+      expect(calls).toHaveLength(1);
+      expect(calls[0].headers.get('content-type')).toBe(type);
+      expect(Array.from(calls[0].body)).toEqual(Array.from(file));
+    }
   });
 });
 

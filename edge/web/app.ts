@@ -71,13 +71,18 @@ function renderError() {
   els.errorHint.textContent = spec.hint?.[lang] ?? '';
 }
 
+/** HEIC or AVIF (an ISOBMFF `ftyp` box), as phones save photos. */
+function isHeif(head: Uint8Array): boolean {
+  return head.length >= 12 && String.fromCharCode(...head.subarray(4, 8)) === 'ftyp' && /^(heic|heix|hevc|hevx|heim|heis|mif1|msf1|avif|avis)$/.test(String.fromCharCode(...head.subarray(8, 12)));
+}
+
 /** Type by magic bytes, as the API does; size advice before any upload. */
 async function checkFile(file: File): Promise<boolean> {
   const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
   const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
   const png = head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
   const webp = String.fromCharCode(...head.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...head.subarray(8, 12)) === 'WEBP';
-  if (!jpeg && !png && !webp) {
+  if (!jpeg && !png && !webp && !isHeif(head)) {
     showError(undefined, 'badType');
     return false;
   }
@@ -110,8 +115,13 @@ async function choose(file: File | undefined) {
   try {
     await drawPreview(file);
   } catch {
-    showError(undefined, 'unreadable');
-    return;
+    // Browsers other than Safari cannot decode HEIC; the API can, so it goes without a preview.
+    if (!isHeif(new Uint8Array(await file.slice(0, 12).arrayBuffer()))) {
+      showError(undefined, 'unreadable');
+      return;
+    }
+    els.preview.hidden = true;
+    els.note.textContent = t(lang, 'noPreview', { kb: Math.round(file.size / 1024) });
   }
   photo = { blob: file, idempotencyKey: crypto.randomUUID() }; // one key per photo: a retry is never billed twice
   els.start.disabled = false;

@@ -44,9 +44,9 @@ export const ERROR_SPECS = {
   },
   UNSUPPORTED_FORMAT: {
     status: 415,
-    en: 'Unsupported image format: send JPEG, PNG or WebP',
-    zh: '不支持的图片格式，请使用 JPEG、PNG 或 WebP',
-    hint: { en: 'On iPhone, HEIC photos can be exported as JPEG (Settings > Camera > Formats > Most Compatible).', zh: 'iPhone 的 HEIC 照片可导出为 JPEG（设置 > 相机 > 格式 > 兼容性最佳）。' },
+    en: 'Unsupported image format: send JPEG, PNG, WebP, HEIC or AVIF',
+    zh: '不支持的图片格式，请使用 JPEG、PNG、WebP、HEIC 或 AVIF',
+    hint: { en: 'Send the photo as the camera saved it; GIF, BMP and TIFF are not accepted.', zh: '请直接发送相机保存的照片；不支持 GIF、BMP 和 TIFF。' },
   },
   IMAGE_TOO_LARGE: {
     status: 413,

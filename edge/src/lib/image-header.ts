@@ -1,7 +1,8 @@
 /**
  * What an upload is, read from its first bytes, before anything is decoded: the format by magic
  * bytes (never by Content-Type), the pixel size from the header (JPEG SOF, PNG IHDR, WebP VP8/VP8L/
- * VP8X), the EXIF orientation of a JPEG, and whether the file is visibly truncated. Pure functions:
+ * VP8X, HEIC/AVIF ispe + irot, heif-header.ts), the EXIF orientation of a JPEG, and whether the file
+ * is visibly truncated. Pure functions:
  * rejecting a 48 MP photo costs microseconds, not a decode.
  */
 
@@ -16,6 +17,8 @@ export interface ImageHeader {
   /** The file ends where its format says it must (JPEG EOI, PNG IEND, RIFF size). */
   complete: boolean;
 }
+
+import { readHeifHeader } from './heif-header';
 
 const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b.subarray(at, at + n));
 
@@ -40,6 +43,13 @@ export function readImageHeader(b: Uint8Array): ImageHeader | undefined {
   if (format === 'png') return readPng(b);
   if (format === 'jpeg') return readJpeg(b);
   if (format === 'webp') return readWebp(b);
+  if (format === 'heic' || format === 'avif') {
+    const h = readHeifHeader(b);
+    if (!h) return undefined;
+    // Displayed size: irot's quarter turns swap the sides; the decoder applies irot/imir itself.
+    const swap = h.rotation % 2 === 1;
+    return { format: h.format, width: swap ? h.height : h.width, height: swap ? h.width : h.height, orientation: 1, complete: h.complete };
+  }
   return { format, width: 0, height: 0, orientation: 1, complete: false };
 }
 

@@ -10,6 +10,7 @@
  */
 import type { PhotonImage } from '@cf-wasm/photon';
 import type { ImageHeader } from './image-header';
+import type { AcceptedFormat } from './validate';
 import { orientRgba } from './orientation';
 
 type Photon = typeof import('@cf-wasm/photon');
@@ -26,12 +27,15 @@ export interface PrecropResult {
   cpuMs: number;
 }
 
-const MIME = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as const;
+const MIME = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', heic: 'image/heic', avif: 'image/avif' } as const;
 
-export async function precrop(bytes: Uint8Array, header: ImageHeader & { format: 'jpeg' | 'png' | 'webp' }, longSide: number): Promise<PrecropResult> {
+export async function precrop(bytes: Uint8Array, header: ImageHeader & { format: AcceptedFormat }, longSide: number): Promise<PrecropResult> {
   const t0 = Date.now();
   const swap = header.orientation >= 5; // orientations 5-8 transpose the image
-  if (Math.max(header.width, header.height) <= longSide) {
+  // HEIC and AVIF are never decoded here: a Worker has no HEVC decoder, an AV1 or HEVC decode in wasm
+  // would not fit its 128 MB at phone resolutions, and both are compact (a 12 MP HEIC is ~2 MB), so
+  // they travel as sent and the gpu-function decodes them (image-io.ts).
+  if (header.format === 'heic' || header.format === 'avif' || Math.max(header.width, header.height) <= longSide) {
     const size = { width: swap ? header.height : header.width, height: swap ? header.width : header.height };
     return { bytes, contentType: MIME[header.format], resized: false, ...size, cpuMs: Date.now() - t0 };
   }

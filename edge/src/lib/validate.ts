@@ -7,12 +7,15 @@ import { readImageHeader, type ImageHeader } from './image-header';
 
 export { UPLOAD_LIMITS };
 
-export function validateUpload(bytes: Uint8Array): ImageHeader & { format: 'jpeg' | 'png' | 'webp' } {
+export type AcceptedFormat = 'jpeg' | 'png' | 'webp' | 'heic' | 'avif';
+const ACCEPTED: readonly string[] = ['jpeg', 'png', 'webp', 'heic', 'avif'] satisfies AcceptedFormat[];
+
+export function validateUpload(bytes: Uint8Array): ImageHeader & { format: AcceptedFormat } {
   if (bytes.byteLength === 0) throw new FaceReconError('INVALID_IMAGE', { detail: 'empty body' });
   if (bytes.byteLength > UPLOAD_LIMITS.maxBytes) throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `${bytes.byteLength} bytes` });
   const header = readImageHeader(bytes);
   if (!header) throw new FaceReconError('INVALID_IMAGE', { detail: 'unreadable header' });
-  if (header.format !== 'jpeg' && header.format !== 'png' && header.format !== 'webp') {
+  if (!ACCEPTED.includes(header.format)) {
     throw new FaceReconError(header.format === 'unknown' ? 'INVALID_IMAGE' : 'UNSUPPORTED_FORMAT', { detail: header.format });
   }
   const { width, height } = header;
@@ -21,5 +24,5 @@ export function validateUpload(bytes: Uint8Array): ImageHeader & { format: 'jpeg
   }
   if (Math.min(width, height) < UPLOAD_LIMITS.minShortSide) throw new FaceReconError('IMAGE_TOO_SMALL', { detail: `${width}x${height}` });
   if (!header.complete) throw new FaceReconError('INVALID_IMAGE', { detail: 'truncated' });
-  return header as ImageHeader & { format: 'jpeg' | 'png' | 'webp' };
+  return header as ImageHeader & { format: AcceptedFormat };
 }

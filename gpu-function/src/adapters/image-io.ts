@@ -23,7 +23,25 @@ export interface DecodedImage {
   orientation: number;
 }
 
-const SUPPORTED = new Set(['jpeg', 'png', 'webp']);
+const SUPPORTED = new Set(['jpeg', 'png', 'webp', 'heif']);
+
+/**
+ * HEIC (HEVC in HEIF, what iPhones save) is decoded by libheif + libde265 compiled to wasm
+ * (heic-decode, ISC, over libheif-js, LGPL-3.0): sharp's prebuilt libvips reads HEIF metadata and AV1
+ * (AVIF) but carries no HEVC decoder. libheif applies the container's irot/imir and assembles
+ * grid-tiled images, so the pixels come back upright and whole. Loaded on the first HEIC only.
+ */
+async function decodeHeic(bytes: Uint8Array): Promise<RgbImage> {
+  const { default: decode } = (await import('heic-decode')) as unknown as { default: (o: { buffer: Uint8Array }) => Promise<{ width: number; height: number; data: Uint8ClampedArray }> };
+  const { width, height, data } = await decode({ buffer: bytes });
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgb[i] = data[j];
+    rgb[i + 1] = data[j + 1];
+    rgb[i + 2] = data[j + 2];
+  }
+  return createRgbImage(width, height, rgb);
+}
 
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? UPLOAD_LIMITS.maxPixels;
@@ -38,6 +56,13 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
     throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `${meta.width}x${meta.height}` });
+  }
+  if (meta.format === 'heif' && meta.compression === 'hevc') {
+    try {
+      return { image: await decodeHeic(bytes), format: 'heic', orientation: 1 };
+    } catch (err) {
+      throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });
+    }
   }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })

@@ -1,0 +1,139 @@
+/**
+ * HEIF and AVIF (ISO/IEC 23008-12, the ISOBMFF image container iPhones write) read from the box
+ * structure alone, before anything is decoded: the brand from `ftyp`, the primary item (`pitm`), its
+ * size from its `ispe` property and its `irot`/`imir` transforms through `ipma`. For a grid-tiled
+ * image (iPhones store 512x512 tiles) the primary item is the `grid` item, whose `ispe` is the whole
+ * picture. The displayed size is the `ispe` size turned by `irot` (90/270 swap width and height); the
+ * HEIF spec makes irot/imir, not EXIF, the authority on orientation.
+ *
+ * Malformed or lying containers (a box larger than the file, no primary item, no size) give
+ * undefined, which the upload check answers with INVALID_IMAGE.
+ */
+
+export interface HeifHeader {
+  format: 'heic' | 'avif';
+  /** ispe of the primary item (stored size). */
+  width: number;
+  height: number;
+  /** irot: counter-clockwise quarter turns (0-3); imir axis when mirrored. */
+  rotation: number;
+  mirror?: 'vertical' | 'horizontal';
+  /** The primary item is a grid of tiles. */
+  grid: boolean;
+  /** Every top-level box ends within the file. */
+  complete: boolean;
+}
+
+const HEIC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'];
+const AVIF_BRANDS = ['avif', 'avis'];
+
+interface Box {
+  type: string;
+  start: number; // payload start
+  end: number;
+}
+
+function* boxes(b: Uint8Array, dv: DataView, from: number, to: number): Generator<Box> {
+  let i = from;
+  while (i + 8 <= to) {
+    let size = dv.getUint32(i);
+    const type = String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
+    let header = 8;
+    if (size === 1) {
+      if (i + 16 > to) return;
+      const hi = dv.getUint32(i + 8);
+      size = hi * 2 ** 32 + dv.getUint32(i + 12);
+      header = 16;
+    } else if (size === 0) size = to - i;
+    if (size < header || i + size > to) {
+      yield { type: '!truncated', start: i, end: i + size };
+      return;
+    }
+    yield { type, start: i + header, end: i + size };
+    i += size;
+  }
+}
+
+export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let format: HeifHeader['format'] | undefined;
+  let meta: Box | undefined;
+  let complete = true;
+  for (const box of boxes(b, dv, 0, b.length)) {
+    if (box.type === '!truncated') {
+      complete = false;
+      break;
+    }
+    if (box.type === 'ftyp') {
+      const brands = [box.start, ...Array.from({ length: Math.max(0, (box.end - box.start - 8) / 4) }, (_, k) => box.start + 8 + 4 * k)].map((o) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]));
+      // The major brand decides; a 'mif1' file with an AVIF compatible brand is AVIF.
+      format = AVIF_BRANDS.includes(brands[0]) || (!HEIC_BRANDS.slice(0, 6).includes(brands[0]) && brands.some((x) => AVIF_BRANDS.includes(x))) ? 'avif' : brands.some((x) => HEIC_BRANDS.includes(x)) ? 'heic' : undefined;
+    } else if (box.type === 'meta') meta = box;
+  }
+  if (!format || !meta) return undefined;
+  // meta is a full box: 4 bytes of version and flags before its children.
+  let primary = -1;
+  let ipco: Box | undefined;
+  let ipma: Box | undefined;
+  let iinf: Box | undefined;
+  for (const box of boxes(b, dv, meta.start + 4, meta.end)) {
+    if (box.type === '!truncated') return undefined;
+    if (box.type === 'pitm') primary = b[box.start] === 0 ? dv.getUint16(box.start + 4) : dv.getUint32(box.start + 4);
+    else if (box.type === 'iinf') iinf = box;
+    else if (box.type === 'iprp') {
+      for (const p of boxes(b, dv, box.start, box.end)) {
+        if (p.type === 'ipco') ipco = p;
+        else if (p.type === 'ipma') ipma = p;
+      }
+    }
+  }
+  if (primary < 0 || !ipco || !ipma) return undefined;
+  const properties = [...boxes(b, dv, ipco.start, ipco.end)];
+  // ipma: full box; entry_count; per item: id, n, then n associations (7 or 15 bit index, 1-based).
+  const version = b[ipma.start];
+  const flags = b[ipma.start + 3];
+  let o = ipma.start + 4;
+  const count = dv.getUint32(o);
+  o += 4;
+  let associated: number[] | undefined;
+  for (let e = 0; e < count && o < ipma.end; e++) {
+    const id = version < 1 ? dv.getUint16(o) : dv.getUint32(o);
+    o += version < 1 ? 2 : 4;
+    const n = b[o++];
+    const idx: number[] = [];
+    for (let k = 0; k < n; k++) {
+      if (flags & 1) {
+        idx.push(dv.getUint16(o) & 0x7fff);
+        o += 2;
+      } else idx.push(b[o++] & 0x7f);
+    }
+    if (id === primary) associated = idx;
+  }
+  if (!associated) return undefined;
+  let width = 0;
+  let height = 0;
+  let rotation = 0;
+  let mirror: HeifHeader['mirror'];
+  for (const i of associated) {
+    const p = properties[i - 1];
+    if (!p) continue;
+    if (p.type === 'ispe') {
+      width = dv.getUint32(p.start + 4);
+      height = dv.getUint32(p.start + 8);
+    } else if (p.type === 'irot') rotation = b[p.start] & 3;
+    else if (p.type === 'imir') mirror = b[p.start] & 1 ? 'horizontal' : 'vertical';
+  }
+  if (!width || !height) return undefined;
+  let grid = false;
+  if (iinf) {
+    // iinf: full box, entry count (16 or 32 bit), then infe boxes (version >= 2: id, protection, type).
+    const v = b[iinf.start];
+    for (const infe of boxes(b, dv, iinf.start + 4 + (v === 0 ? 2 : 4), iinf.end)) {
+      if (infe.type !== 'infe' || b[infe.start] < 2) continue;
+      const id = b[infe.start] === 2 ? dv.getUint16(infe.start + 4) : dv.getUint32(infe.start + 4);
+      const at = infe.start + 4 + (b[infe.start] === 2 ? 2 : 4) + 2;
+      if (id === primary) grid = String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]) === 'grid';
+    }
+  }
+  return { format, width, height, rotation, ...(mirror ? { mirror } : {}), grid, complete };
+}
