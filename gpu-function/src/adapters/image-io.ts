@@ -32,7 +32,7 @@ const SUPPORTED = new Set(['jpeg', 'png', 'webp', 'heif']);
  * grid-tiled images, so the pixels come back upright and whole. Loaded on the first HEIC only.
  */
 async function decodeHeic(bytes: Uint8Array): Promise<RgbImage> {
-  const { default: decode } = (await import('heic-decode')) as unknown as { default: (o: { buffer: Uint8Array }) => Promise<{ width: number; height: number; data: Uint8ClampedArray }> };
+  const { default: decode } = await import('heic-decode');
   const { width, height, data } = await decode({ buffer: bytes });
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {

@@ -1,0 +1,11 @@
+/** heic-decode ships no types: the one call image-io.ts makes (libheif decode of the primary image to RGBA). */
+declare module 'heic-decode' {
+  interface DecodedHeic {
+    width: number;
+    height: number;
+    /** width * height * 4, RGBA. */
+    data: Uint8ClampedArray;
+  }
+  function decode(opts: { buffer: Uint8Array | ArrayBuffer }): Promise<DecodedHeic>;
+  export default decode;
+}
