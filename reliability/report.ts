@@ -74,7 +74,7 @@ try {
     '',
     '## Bad-input corpus',
     '',
-    `${corpus.cases} generated cases (\`reliability/corpus.ts\`: truncated and corrupted JPEG/PNG/WebP at many offsets, zero bytes, 1x1, extreme aspect ratios, decompression bombs, absurd EXIF, polyglots, wrong Content-Type, malformed and hostile multipart, non-UTF-8 options, no face, two faces, a face cut by the frame, a cartoon face).`,
+    `${corpus.cases} generated cases (\`reliability/corpus.ts\`: truncated and corrupted JPEG/PNG/WebP/HEIC/AVIF at many offsets, zero bytes, 1x1, extreme aspect ratios, decompression bombs, absurd EXIF, polyglots, wrong Content-Type, malformed and hostile multipart, non-UTF-8 options, no face, two faces, a face cut by the frame, a cartoon face).`,
     '',
     '| outcome | cases |',
     '|---|---|',
