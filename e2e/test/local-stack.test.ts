@@ -191,6 +191,25 @@ describe('security through the real stack (issue 12)', () => {
 });
 
 describe('photos as phones save them (issue 14, formats)', () => {
+  it('a 12 MP selfie reaches the gpu-function whole: forwarded as sent, the face at the photo\'s full resolution', async () => {
+    const { image: src } = await readImageFile(fixture('astronaut.png'));
+    const W = 4032, H = 3024, k = 3;
+    const frame = createRgbImage(W, H);
+    frame.data.fill(90);
+    for (let y = 0; y < 512 * k; y++) for (let x = 0; x < 512 * k; x++) frame.data.set(src.data.subarray(3 * (Math.floor(y / k) * 512 + Math.floor(x / k)), 3 * (Math.floor(y / k) * 512 + Math.floor(x / k)) + 3), 3 * ((y + 700) * W + x + 1250));
+    const jpeg = await encodeImage(frame, 'jpeg', { quality: 90 });
+    const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: jpeg as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/jpeg' } });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 200)).toBe(200);
+    expect(res.headers.get('x-edge-precrop')).toMatch(/^as-is/);
+    const r = ReconstructResponseSchema.parse(JSON.parse(text));
+    // Landmarks in the uploaded photo's pixels: the eyes of the 3x portrait are 3x as far apart as in the original.
+    const small = ReconstructResponseSchema.parse(await (await reconstruct(fixture('astronaut.png'), { 'content-type': 'image/png' })).json());
+    const iod = (p: number[][]) => Math.hypot(p[468][0] - p[473][0], p[468][1] - p[473][1]);
+    expect(iod(r.landmarks.image_px) / iod(small.landmarks.image_px)).toBeCloseTo(3, 0);
+    expect(r.landmarks.image_px[1][0]).toBeGreaterThan(1250);
+  });
+
   it('HEIC and AVIF: read from the container at the edge, forwarded as sent, decoded by the gpu-function', async () => {
     const { readImageHeader } = await import('../../edge/src/lib/image-header');
     for (const [file, type] of [['astronaut.heic', 'image/heic'], ['astronaut.avif', 'image/avif']] as const) {

@@ -127,6 +127,16 @@ describe('validation before forwarding', () => {
     expect(gif.error.message).toMatch(/JPEG, PNG, WebP, HEIC or AVIF/);
   });
 
+  it('a 12 MP phone JPEG is above the edge\'s decode budget: forwarded as sent, EXIF and all, never decoded in the isolate', async () => {
+    const k = await createKey();
+    const jpeg = makeJpegHeader(4032, 3024, 6); // a header-only file: any decode here would fail
+    const res = await post(k.key, jpeg, { 'content-type': 'image/jpeg' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-edge-precrop')).toMatch(/^as-is/);
+    expect(Array.from(calls[0].body)).toEqual(Array.from(jpeg));
+    expect(calls[0].headers.get('content-type')).toBe('image/jpeg');
+  });
+
   it('a phone\'s HEIC (12 MP, grid-tiled, turned by irot) and an AVIF are forwarded as sent: no decode at the edge', async () => {
     const k = await createKey();
     for (const [file, type] of [[makeHeif({ width: 4032, height: 3024, grid: true, irot: 3 }), 'image/heic'], [makeHeif({ width: 2000, height: 1500, brand: 'avif' }), 'image/avif']] as const) {

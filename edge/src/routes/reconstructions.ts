@@ -124,7 +124,7 @@ reconstructions.post('/', async (c) => {
   const started = Date.now();
   let forwarded;
   try {
-    forwarded = await precrop(upload.bytes, header, Number(c.env.PRECROP_LONG_SIDE ?? 1536));
+    forwarded = await precrop(upload.bytes, header, { longSide: Number(c.env.PRECROP_LONG_SIDE ?? 1536), maxDecodePixels: Number(c.env.PRECROP_MAX_PIXELS ?? 8_000_000) });
   } catch {
     return fail('INVALID_IMAGE');
   }
