@@ -4,6 +4,16 @@ import { validateUpload } from '../src/lib/validate';
 import { GIF, HEIC, makeHeif, makeJpegHeader, makePng } from './helpers';
 import { readHeifHeader } from '../src/lib/heif-header';
 
+/** The upload check's verdict: 'ok' or the error code. */
+const code = (b: Uint8Array) => {
+  try {
+    validateUpload(b);
+    return 'ok';
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+};
+
 describe('image headers (no decoding)', () => {
   it('recognises formats by magic bytes', async () => {
     expect(sniffFormat(await makePng(4, 4))).toBe('png');
@@ -21,14 +31,6 @@ describe('image headers (no decoding)', () => {
   });
 
   it('enforces the upload policy with the documented codes', async () => {
-    const code = (b: Uint8Array) => {
-      try {
-        validateUpload(b);
-        return 'ok';
-      } catch (e) {
-        return (e as { code: string }).code;
-      }
-    };
     expect(code(await makePng(300, 200))).toBe('ok');
     expect(code(new Uint8Array())).toBe('INVALID_IMAGE');
     expect(code(GIF)).toBe('UNSUPPORTED_FORMAT');
@@ -51,14 +53,6 @@ describe('HEIC and AVIF from the container, before any decode', () => {
   });
 
   it('a lying or broken container is refused with the documented codes, never decoded', () => {
-    const code = (b: Uint8Array) => {
-      try {
-        validateUpload(b);
-        return 'ok';
-      } catch (e) {
-        return (e as { code: string }).code;
-      }
-    };
     expect(code(makeHeif({ width: 4032, height: 3024, grid: true }))).toBe('ok');
     expect(code(makeHeif({ width: 8064, height: 6048 }))).toBe('IMAGE_TOO_LARGE'); // 48.8 MP
     expect(code(makeHeif({ width: 100, height: 100 }))).toBe('IMAGE_TOO_SMALL');
