@@ -2,12 +2,6 @@
 export type Bindings = Env & {
   /** Secret shared with the gpu-function (wrangler secret put GPU_SIGNING_SECRET; .dev.vars locally). */
   GPU_SIGNING_SECRET: string;
-  /**
-   * The header the platform sets to the client's address (production: cf-connecting-ip, which
-   * Cloudflare always overwrites). Unset (local workerd), no header is trusted: a client could send
-   * any value, so failed-auth limiting falls back to one shared bucket.
-   */
-  CLIENT_IP_HEADER?: string;
 };
 
 export interface ApiKeyRecord {

@@ -3,9 +3,9 @@
  *   METHOD \n PATH-WITH-QUERY \n UNIX-SECONDS \n NONCE \n hex(SHA-256(body))
  * sent as `x-facerecon-timestamp`, `x-facerecon-nonce` (16-64 hex chars, fresh per request) and
  * `x-facerecon-signature` (lowercase hex). Covering the query protects the options, the body hash
- * the photo; the timestamp bounds a replay to the allowed skew and the verifier remembers the nonces
- * it saw within it, so the same signed request is accepted once even when two identical photos are
- * sent in the same second.
+ * the photo; the timestamp bounds a replay to the allowed skew and the verifier claims each nonce
+ * once in a store every replica shares (the gpu-function's asset store), so the same signed request is
+ * accepted once, even after a restart, and two identical photos sent in the same second still differ.
  *
  * WebCrypto only, so the same code runs in workerd (edge) and Node (gpu-function).
  */

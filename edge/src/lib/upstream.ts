@@ -46,9 +46,14 @@ export async function forwardToGpu(opts: ForwardOptions): Promise<Response> {
     }
     return res;
   } catch (err) {
-    const name = (err as Error)?.name;
-    throw new FaceReconError(name === 'TimeoutError' || name === 'AbortError' ? 'TIMEOUT' : 'UPSTREAM_UNAVAILABLE', { detail: (err as Error)?.message });
+    throw new FaceReconError(upstreamFailureCode(err), { detail: (err as Error)?.message });
   }
+}
+
+/** A failed exchange with the gpu-function (connect or body read): the deadline's abort is TIMEOUT. */
+export function upstreamFailureCode(err: unknown): ErrorCode {
+  const name = (err as Error)?.name;
+  return name === 'TimeoutError' || name === 'AbortError' ? 'TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
 }
 
 /** The public code for an upstream failure: its own code when it is one of ours, else by status. */

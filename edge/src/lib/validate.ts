@@ -5,7 +5,6 @@
 import { FaceReconError, UPLOAD_LIMITS } from '@facerecon/shared';
 import { readImageHeader, type ImageHeader } from './image-header';
 
-export { UPLOAD_LIMITS };
 
 export type AcceptedFormat = 'jpeg' | 'png' | 'webp' | 'heic' | 'avif';
 const ACCEPTED: readonly string[] = ['jpeg', 'png', 'webp', 'heic', 'avif'] satisfies AcceptedFormat[];

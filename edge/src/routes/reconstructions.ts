@@ -11,7 +11,7 @@ import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, re
 import { precrop } from '../lib/precrop';
 import { errorResponse, pickLang } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
-import { forwardToGpu, upstreamErrorCode } from '../lib/upstream';
+import { forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
 import { validateUpload } from '../lib/validate';
 import { requireApiKey } from '../middleware/auth';
 import { rateLimit } from '../middleware/rate-limit';
@@ -149,7 +149,6 @@ reconstructions.post('/', async (c) => {
   } catch (err) {
     return fail(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
   }
-  const timeoutCode = (err: unknown): ErrorCode => ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError' ? 'TIMEOUT' : 'UPSTREAM_UNAVAILABLE');
 
   if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body) {
     const body = relayWithBilling(res.body, {
@@ -157,7 +156,7 @@ reconstructions.post('/', async (c) => {
       lang,
       abortUpstream: () => hangUp.abort(),
       waitUntil: (p) => waitUntil(c, p),
-      readErrorCode: timeoutCode,
+      readErrorCode: upstreamFailureCode,
       hooks: {
         commit: (data) => commitUnit(db, settlement, { status: 200, body: data }),
         release: (code, response) => releaseUnit(db, settlement, code, response),
@@ -171,7 +170,7 @@ reconstructions.post('/', async (c) => {
     try {
       text = await res.text();
     } catch (err) {
-      return fail(timeoutCode(err));
+      return fail(upstreamFailureCode(err));
     }
     if (!(await commitUnit(db, settlement, { status: 200, body: text }))) return fail('INTERNAL');
     c.header('x-edge-ms', String(Date.now() - started));

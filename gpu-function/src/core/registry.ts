@@ -31,10 +31,6 @@ export class ModelRegistry {
     return e;
   }
 
-  has(name: ModelName): boolean {
-    return this.entries.has(name);
-  }
-
   names(): string[] {
     return [...this.entries.keys()];
   }

@@ -38,7 +38,7 @@ export interface TextureBaker {
   bake(head: FittedHead, photo: RgbImage): TextureSet;
 }
 
-export const NO_COLOUR_CORRECTION: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
+const NO_COLOUR_CORRECTION: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
 
 /** Mean colour of every texel the photo saw (weight > 0): the tone of last resort when no skin texel was classified. */
 function seenMean(color: Float32Array, weight: Float32Array): [number, number, number] {

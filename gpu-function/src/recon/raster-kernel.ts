@@ -40,8 +40,3 @@ export function setupTriangle(ax: number, ay: number, bx: number, by: number, cx
   const inv = 1 / area;
   return { x0, x1, y0, y1, inv, d1x: (cy - ay) * inv, d2x: -(by - ay) * inv };
 }
-
-/** Signed area (twice it) of a screen triangle: negative for front faces on a y-down screen. */
-export function signedArea(ax: number, ay: number, bx: number, by: number, cx: number, cy: number): number {
-  return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
-}

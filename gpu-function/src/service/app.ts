@@ -46,14 +46,6 @@ const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
-  // Nonces seen within twice the allowed skew, a fast path in front of the store's durable ledger.
-  const seen = new Map<string, number>();
-  const remember = (nonce: string) => {
-    const now = Date.now();
-    if (seen.size > 10_000) for (const [k, exp] of seen) if (exp < now) seen.delete(k);
-    seen.set(nonce, now + 2 * 300_000);
-  };
-
   app.use('*', async (c, next) => {
     const given = c.req.header('x-request-id');
     c.set('requestId', given && ID_RE.test(given) ? given : crypto.randomUUID().replace(/-/g, ''));
@@ -137,9 +129,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       signature: c.req.header(SIGNATURE_HEADER),
     });
     if (!verdict.ok) return reject(verdict.reason);
-    if (seen.has(verdict.nonce)) return reject('replayed');
-    remember(verdict.nonce);
-    // The durable ledger: a nonce is single-use across restarts and replicas (the store is shared).
+    // The one replay ledger: a nonce is single-use across restarts and replicas (the store is shared).
     // Keyed by the signed timestamp's day, so a replay just after midnight still finds it.
     let fresh: boolean;
     try {
