@@ -6,6 +6,8 @@
 #   chelsea.png    a cat: no human face
 #   astronaut.heic, astronaut.avif   the portrait as a phone saves it (HEVC and AV1 in HEIF), made with
 #                  Debian's libheif-examples (heif-enc), installed here when missing
+#   astronaut-grid.heic, astronaut-rot.heic   grid-tiled as iPhones write them, the second with irot
+#                  (scripts/heic-fixtures.ts), and astronaut-frame.png, the picture both show
 # and, from the npm registry, @tensorflow-models/facemesh's UV table (dist/uv_coords.js, Apache-2.0)
 # as an independent copy of the face mesh UVs for a cross-check test. It is fetched with `npm pack`
 # rather than installed because its peer dependencies pin tfjs 2.x.
@@ -24,7 +26,7 @@ want=(astronaut.png coffee.png chelsea.png)
 have=1
 for f in "${want[@]}"; do [[ -s "$dest/$f" ]] || have=0; done
 phone_fixtures() {
-  [[ -s $dest/astronaut.heic && -s $dest/astronaut.avif ]] && return 0
+  [[ -s $dest/astronaut.heic && -s $dest/astronaut.avif && -s $dest/astronaut-rot.heic ]] && return 0
   if ! command -v heif-enc >/dev/null 2>&1; then
     local sudo_=""
     [[ $(id -u) == 0 ]] || sudo_="sudo"
@@ -33,6 +35,7 @@ phone_fixtures() {
   heif-enc -q 80 -o "$dest/astronaut.heic" "$dest/astronaut.png" >/dev/null 2>&1
   heif-enc -A -q 80 -o "$dest/astronaut.avif" "$dest/astronaut.png" >/dev/null 2>&1
   echo "fixtures: astronaut.heic astronaut.avif (heif-enc from libheif-examples)"
+  npx tsx scripts/heic-fixtures.ts
 }
 if [[ $have == 1 ]]; then
   phone_fixtures

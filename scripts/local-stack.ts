@@ -17,6 +17,10 @@ export interface LocalStack {
   gpuUrl: string;
   apiKey: string;
   apiKeyId: string;
+  /** The keys made with `extraKeys`. */
+  extraKeys: Array<{ id: string; key: string }>;
+  /** The wrangler dev process; the workerd that runs the Worker is its descendant (memory probes). */
+  edgePid: number;
   /** Stops the gpu-function (in-flight work finishes) and starts a fresh one on the same port. */
   restartGpu(): Promise<void>;
   /** Stops only the gpu-function (the edge keeps running). */
@@ -77,6 +81,8 @@ export interface LocalStackOptions {
    */
   wranglerEnv?: string;
   signingSecret?: string;
+  /** More API keys (same quota and rate), for tests of what one key may see of another's. */
+  extraKeys?: number;
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -101,6 +107,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const where = ['--local', ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []), ...(opts.wranglerEnv ? ['--env', opts.wranglerEnv] : [])];
   migrateD1(where);
   const { id, key } = createApiKey(where, { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
+  const extraKeys = Array.from({ length: opts.extraKeys ?? 0 }, (_, i) => createApiKey(where, { name: `local extra ${i + 1}`, plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 }));
 
   const wrangler = wranglerSpawn([
     'dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${opts.edgeUpstream ? opts.edgeUpstream(gpuUrl) : gpuUrl}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
@@ -131,6 +138,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     gpuUrl,
     apiKey: key,
     apiKeyId: id,
+    edgePid: wrangler.pid!,
+    extraKeys,
     stopGpu,
     async restartGpu() {
       await stopGpu();

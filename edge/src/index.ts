@@ -9,7 +9,10 @@ import { purgeExpired, staleAfterMs } from './lib/billing';
 import { errorResponse } from './lib/respond';
 import { requestContext } from './middleware/request-context';
 import { docs } from './routes/docs';
+import { jobs, webhookSecret } from './routes/jobs';
 import { reconstructions } from './routes/reconstructions';
+import { queue, type JobMessage } from './queue';
+import { JOB_TTL_MS } from './lib/jobs';
 import { usage } from './routes/usage';
 
 export { RateLimiter } from './durable/rate-limiter';
@@ -19,6 +22,8 @@ const app = new Hono<AppEnv>();
 app.use('*', requestContext);
 app.get('/healthz', (c) => c.json({ ok: true }));
 app.route('/v1/reconstructions', reconstructions);
+app.route('/v1/reconstructions', jobs);
+app.route('/v1/webhook-secret', webhookSecret);
 app.route('/v1/usage', usage);
 app.route('/', docs);
 
@@ -29,11 +34,35 @@ app.onError((err, c) => {
   return errorResponse(c, 'INTERNAL');
 });
 
-/** The cron trigger (wrangler.toml [triggers]): retention of idempotency records and stuck reservations. */
+/** A queued job that has not run within this long fails with TIMEOUT (its unit released). */
+const JOB_MAX_AGE_MS = 3600 * 1000;
+
+/**
+ * The cron trigger (wrangler.toml [triggers]): retention. Idempotency records and jobs (with the
+ * result JSON they hold) after 24 h, the assets' lifetime; jobs that never ran within an hour fail;
+ * reservations a dead isolate left are released; photos of ended jobs, and any upload older than an
+ * hour that no live job owns, are deleted from the uploads bucket.
+ */
 export async function scheduled(_controller: ScheduledController, env: AppEnv['Bindings'], _ctx: ExecutionContext): Promise<void> {
-  const purged = await purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)) });
-  console.log(JSON.stringify({ event: 'purge', ...purged }));
+  const purged = await purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)), jobMaxAgeMs: JOB_MAX_AGE_MS, jobTtlMs: JOB_TTL_MS });
+  const ended = await env.DB.prepare("SELECT id, photo_key FROM jobs WHERE photo_key IS NOT NULL AND status IN ('succeeded', 'failed', 'canceled')").all<{ id: string; photo_key: string }>();
+  for (const j of ended.results) {
+    await env.UPLOADS.delete(j.photo_key);
+    await env.DB.prepare('UPDATE jobs SET photo_key = NULL WHERE id = ?').bind(j.id).run();
+  }
+  let orphans = 0;
+  const cutoff = Date.now() - JOB_MAX_AGE_MS;
+  const listed = await env.UPLOADS.list({ prefix: 'uploads/', limit: 1000 });
+  for (const o of listed.objects) {
+    if (o.uploaded.getTime() > cutoff) continue;
+    const live = await env.DB.prepare("SELECT 1 FROM jobs WHERE photo_key = ? AND status IN ('queued', 'running')").bind(o.key).first();
+    if (!live) {
+      await env.UPLOADS.delete(o.key);
+      orphans++;
+    }
+  }
+  console.log(JSON.stringify({ event: 'purge', ...purged, photos: ended.results.length, orphans }));
 }
 
 export { app };
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<AppEnv['Bindings']>;
+export default { fetch: app.fetch, scheduled, queue } satisfies ExportedHandler<AppEnv['Bindings'], JobMessage>;

@@ -38,7 +38,8 @@ describe('image headers (no decoding)', () => {
     expect(code(new TextEncoder().encode('hello world, not an image'))).toBe('INVALID_IMAGE');
     expect(code(makeJpegHeader(100, 90))).toBe('IMAGE_TOO_SMALL');
     expect(code(makeJpegHeader(9000, 200))).toBe('IMAGE_TOO_LARGE');
-    expect(code(makeJpegHeader(8000, 6000))).toBe('IMAGE_TOO_LARGE'); // 48 MP
+    expect(code(makeJpegHeader(8064, 6048))).toBe('ok'); // 48.8 MP: a phone's 48 MP mode
+    expect(code(makeJpegHeader(8192, 6400))).toBe('IMAGE_TOO_LARGE'); // 52 MP
     const png = await makePng(300, 200);
     expect(code(png.subarray(0, png.length - 12))).toBe('INVALID_IMAGE');
     expect(code(new Uint8Array(10 * 1024 * 1024 + 1))).toBe('IMAGE_TOO_LARGE');
@@ -54,7 +55,8 @@ describe('HEIC and AVIF from the container, before any decode', () => {
 
   it('a lying or broken container is refused with the documented codes, never decoded', () => {
     expect(code(makeHeif({ width: 4032, height: 3024, grid: true }))).toBe('ok');
-    expect(code(makeHeif({ width: 8064, height: 6048 }))).toBe('IMAGE_TOO_LARGE'); // 48.8 MP
+    expect(code(makeHeif({ width: 8064, height: 6048, grid: true }))).toBe('ok'); // 48.8 MP
+    expect(code(makeHeif({ width: 8192, height: 8000 }))).toBe('IMAGE_TOO_LARGE'); // 65.5 MP
     expect(code(makeHeif({ width: 100, height: 100 }))).toBe('IMAGE_TOO_SMALL');
     expect(code(makeHeif({ width: 4032, height: 3024, ispe: false }))).toBe('INVALID_IMAGE');
     expect(code(makeHeif({ width: 4032, height: 3024, truncate: 40 }))).toBe('INVALID_IMAGE');

@@ -4,9 +4,9 @@
  * imports) gzipped together, which is how Cloudflare counts a Worker's size.
  *
  * Limit: 3 MiB gzip, the Workers Free plan's (and wrangler's own warning threshold). Production runs on
- * the Paid plan, whose limit is 10 MB, but holding the Free limit keeps the headroom visible: the photon
- * wasm for the edge pre-crop is most of the bundle, and a second image codec or a careless import
- * (three.js belongs to the web page, not the Worker) would cross it long before the paid limit.
+ * the Paid plan, whose limit is 10 MB, but holding the Free limit keeps the headroom visible: the Worker
+ * carries no image codec (photos are forwarded as sent), and an image codec or a careless import
+ * (three.js belongs to the web page, not the Worker) would show here long before the paid limit.
  * The static assets of the web page (edge/public) are uploaded separately and do not count.
  */
 import { execFileSync } from 'node:child_process';

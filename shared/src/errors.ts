@@ -155,6 +155,11 @@ export const ERROR_SPECS = {
     en: 'Result storage is unavailable: try again shortly',
     zh: '结果存储暂不可用，请稍后重试',
   },
+  CANCELED: {
+    status: 409,
+    en: 'The reconstruction was canceled before it finished',
+    zh: '重建在完成前已被取消',
+  },
   INTERNAL: {
     status: 500,
     en: 'Internal error',

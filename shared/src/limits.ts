@@ -9,7 +9,8 @@ export const UPLOAD_LIMITS = {
   hintBytes: 5 * 1024 * 1024,
   minShortSide: 128,
   maxLongSide: 8192,
-  maxPixels: 40_000_000,
+  /** 48-50 MP phone sensors (8064x6048, 8160x6120) fit; a 200 MP mode does not. */
+  maxPixels: 50_000_000,
 } as const;
 
 export const FACE_LIMITS = {

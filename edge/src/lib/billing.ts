@@ -72,7 +72,13 @@ export interface Settlement {
  * result must not be delivered.
  */
 export async function commitUnit(db: D1Database, s: Settlement, response: { status: number; body: string }): Promise<boolean> {
-  const stmts = [db.prepare("UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved'").bind(s.bytesForwarded ?? null, s.requestId)];
+  const stmts = [
+    db.prepare("UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved'").bind(s.bytesForwarded ?? null, s.requestId),
+    // The job record follows its unit in the same transaction: succeeded exactly when billed.
+    db
+      .prepare("UPDATE jobs SET status = 'succeeded', result = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running') AND EXISTS (SELECT 1 FROM usage WHERE request_id = ? AND outcome = 'ok' AND billed = 1)")
+      .bind(response.body, new Date().toISOString(), s.requestId, s.requestId),
+  ];
   if (s.idempotencyKey) {
     stmts.push(
       db
@@ -88,8 +94,11 @@ export async function commitUnit(db: D1Database, s: Settlement, response: { stat
  * Releases the reserved unit with the failure's outcome. A final failure (4xx) is kept on the
  * idempotency key and replayed; a transient one (5xx), a cancellation or a time-out releases the key.
  */
-export async function releaseUnit(db: D1Database, s: Settlement, outcome: string, response?: { status: number; body: string }): Promise<void> {
-  const stmts = [db.prepare("UPDATE usage SET outcome = ?, units = 0, bytes_forwarded = COALESCE(?, bytes_forwarded) WHERE request_id = ? AND outcome = 'reserved'").bind(outcome, s.bytesForwarded ?? null, s.requestId)];
+export async function releaseUnit(db: D1Database, s: Settlement, outcome: string, response?: { status: number; body: string }): Promise<{ jobEnded: boolean }> {
+  const stmts = [
+    db.prepare("UPDATE usage SET outcome = ?, units = 0, bytes_forwarded = COALESCE(?, bytes_forwarded) WHERE request_id = ? AND outcome = 'reserved'").bind(outcome, s.bytesForwarded ?? null, s.requestId),
+    db.prepare("UPDATE jobs SET status = 'failed', error_code = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running')").bind(outcome, new Date().toISOString(), s.requestId),
+  ];
   if (s.idempotencyKey) {
     stmts.push(
       response && response.status < 500
@@ -97,7 +106,8 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
         : db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(s.keyId, s.idempotencyKey),
     );
   }
-  await db.batch(stmts);
+  const [, job] = await db.batch(stmts);
+  return { jobEnded: job.meta.changes === 1 };
 }
 
 export type IdempotencyState =
@@ -129,6 +139,11 @@ export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey
   return { kind: 'replay', status: row.status, body: row.response };
 }
 
+/** Binds the key to a response that is not a settlement: an async job's 202, replayed to retries. */
+export async function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: string, response: { status: number; body: string }): Promise<void> {
+  await db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, keyId, idemKey).run();
+}
+
 /** Gives the key back without an outcome (a refusal before any work, e.g. the quota). */
 export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string): Promise<void> {
   await db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(keyId, idemKey).run();
@@ -139,15 +154,23 @@ export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemK
  * landmarks: face data) go after IDEMPOTENCY_TTL_MS, which equals the assets' lifetime, so no face
  * data outlives the assets it describes; records and reservations stuck past `staleAfterMs` are released.
  */
-export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number; now?: number }): Promise<{ idempotency: number; released: number }> {
+export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number; jobMaxAgeMs: number; jobTtlMs: number; now?: number }): Promise<{ idempotency: number; released: number; jobsFailed: number; jobsDeleted: number }> {
   const now = opts.now ?? Date.now();
   const stale = new Date(now - opts.staleAfterMs).toISOString();
-  const [expired, stuck, released] = await db.batch([
+  const tooOld = new Date(now - opts.jobMaxAgeMs).toISOString();
+  const expired = new Date(now - opts.jobTtlMs).toISOString();
+  const [idem, stuck, failed, released, events, jobs] = await db.batch([
     db.prepare('DELETE FROM idempotency WHERE created_at < ?').bind(new Date(now - IDEMPOTENCY_TTL_MS).toISOString()),
     db.prepare("DELETE FROM idempotency WHERE state = 'in_progress' AND created_at < ?").bind(stale),
-    db.prepare("UPDATE usage SET outcome = 'ABANDONED', units = 0 WHERE outcome = 'reserved' AND created_at < ?").bind(stale),
+    // A queued job waits for its turn; one that never ran within jobMaxAgeMs fails with TIMEOUT.
+    db.prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE status IN ('queued', 'running') AND created_at < ?").bind(new Date(now).toISOString(), tooOld),
+    // Reservations nobody will settle: a dead isolate's (sync, past the deadline), or a job's that ended.
+    db.prepare("UPDATE usage SET outcome = 'ABANDONED', units = 0 WHERE outcome = 'reserved' AND created_at < ? AND request_id NOT IN (SELECT id FROM jobs WHERE mode = 'async' AND status IN ('queued', 'running'))").bind(stale),
+    db.prepare('DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE created_at < ?)').bind(expired),
+    db.prepare('DELETE FROM jobs WHERE created_at < ?').bind(expired),
   ]);
-  return { idempotency: expired.meta.changes + stuck.meta.changes, released: released.meta.changes };
+  void events;
+  return { idempotency: idem.meta.changes + stuck.meta.changes, released: released.meta.changes, jobsFailed: failed.meta.changes, jobsDeleted: jobs.meta.changes };
 }
 
 /** How long a reservation or an in-progress key may live: the upstream deadline plus a margin. */

@@ -70,3 +70,20 @@ export async function upstreamErrorCode(res: Response): Promise<ErrorCode> {
   if (res.status === 401) return 'INTERNAL'; // our own signing is wrong: an internal fault, not the caller's
   return 'UPSTREAM_UNAVAILABLE';
 }
+
+/**
+ * Erases one asset set on the gpu-function (a deleted job): a signed DELETE of its folder, which the
+ * gpu-function answers 204 whether or not the files were still there.
+ */
+export async function eraseAssetsOnGpu(opts: { baseUrl: string; secret: string; folder: string; requestId: string }): Promise<boolean> {
+  if (insecureUrlReason(opts.baseUrl)) return false;
+  const path = `/v1/assets/${opts.folder}`;
+  try {
+    const headers = await signRequest({ secret: opts.secret, method: 'DELETE', pathWithQuery: path, body: new Uint8Array(0) });
+    const res = await fetch(`${opts.baseUrl}${path}`, { method: 'DELETE', headers: { ...headers, 'x-request-id': opts.requestId }, signal: AbortSignal.timeout(10_000) });
+    await res.body?.cancel();
+    return res.status === 204;
+  } catch {
+    return false;
+  }
+}

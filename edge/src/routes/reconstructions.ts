@@ -1,5 +1,5 @@
 /**
- * POST /v1/reconstructions: validate and pre-crop the photo, resolve the idempotency key, reserve a
+ * POST /v1/reconstructions: validate the photo from its header (it is forwarded as sent, lib/forward.ts), resolve the idempotency key, reserve a
  * unit of the quota, forward to the gpu-function, and relay JSON or the SSE progress stream. Billing
  * is atomic with delivery (lib/billing.ts): a result leaves the edge only after its unit is committed;
  * every failure, time-out and hang-up releases it.
@@ -7,8 +7,10 @@
 import { Hono, type Context } from 'hono';
 import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
-import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, type Settlement } from '../lib/billing';
-import { precrop } from '../lib/precrop';
+import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
+import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
+import { getJob, insertJob, jobView, TERMINAL } from '../lib/jobs';
+import { webhookUrlProblem } from '../lib/webhooks';
 import { errorResponse, pickLang } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
 import { forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
@@ -18,7 +20,8 @@ import { rateLimit } from '../middleware/rate-limit';
 
 export const reconstructions = new Hono<AppEnv>();
 
-reconstructions.use('*', requireApiKey, rateLimit);
+// The rate limit meters reconstructions; polling a job (routes/jobs.ts) is not charged against it.
+reconstructions.post('/', requireApiKey, rateLimit);
 
 interface Upload {
   bytes: Uint8Array;
@@ -45,7 +48,7 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
   const images = form.getAll('image');
   if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
   const fields: Record<string, string> = {};
-  for (const k of ['uv_size', 'formats', 'lang', 'model']) {
+  for (const k of ['uv_size', 'formats', 'lang', 'model', 'webhook_url']) {
     const v = form.getAll(k);
     if (v.length > 1) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${k} given ${v.length} times` });
     if (typeof v[0] === 'string') fields[k] = v[0];
@@ -89,6 +92,14 @@ reconstructions.post('/', async (c) => {
   c.set('lang', pickLang(upload.fields.lang ?? c.req.query('lang'), c.req.header('accept-language')));
   const lang = c.get('lang');
   const options = { ...parsed.data, lang };
+  // Async jobs (RFC 7240 Prefer: respond-async, wait=N); a webhook_url asks for one too.
+  const prefer = parsePrefer(c.req.header('prefer'));
+  const webhookUrl = upload.fields.webhook_url ?? c.req.query('webhook_url');
+  const asyncJob = prefer.respondAsync || prefer.waitS !== undefined || webhookUrl !== undefined;
+  if (webhookUrl !== undefined) {
+    const problem = webhookUrlProblem(webhookUrl, { allowLoopback: c.env.WEBHOOK_ALLOW_LOOPBACK === 'true' });
+    if (problem) return refuse('INVALID_REQUEST', { hint: `webhook_url: ${problem}` });
+  }
 
   let header;
   try {
@@ -100,16 +111,18 @@ reconstructions.post('/', async (c) => {
 
   const query = reconstructQuery(options);
   if (idemKey) {
-    const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${query}`);
+    const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${query}\n${asyncJob ? `async ${webhookUrl ?? ''}` : 'sync'}`);
     const state = await claimIdempotencyKey(db, key.id, idemKey, bodyHash, staleAfterMs(timeoutMs));
     if (state.kind === 'conflict') return refuse('IDEMPOTENCY_KEY_REUSED');
     if (state.kind === 'in_progress') return refuse('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '2' } });
     if (state.kind === 'replay') {
       await recordUsage(db, { ...usage, outcome: 'IDEMPOTENT_REPLAY', billed: false });
-      return new Response(state.body, { status: state.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true', 'x-request-id': requestId } });
+      const replayed: Record<string, string> = { 'content-type': 'application/json', 'idempotent-replayed': 'true', 'x-request-id': requestId };
+      if (state.status === 202) replayed.location = `/v1/reconstructions/${(JSON.parse(state.body) as { id: string }).id}`;
+      return new Response(state.body, { status: state.status, headers: replayed });
     }
   }
-  // The unit is reserved before any work (the pre-crop included): concurrent calls cannot pass the quota.
+  // The unit is reserved before any work: concurrent calls cannot pass the quota.
   if (!(await reserveUnit(db, usage, key.monthly_quota))) {
     if (idemKey) await releaseIdempotencyKey(db, key.id, idemKey);
     return refuse('QUOTA_EXCEEDED');
@@ -122,14 +135,15 @@ reconstructions.post('/', async (c) => {
   };
 
   const started = Date.now();
-  let forwarded;
-  try {
-    forwarded = await precrop(upload.bytes, header, { longSide: Number(c.env.PRECROP_LONG_SIDE ?? 1536), maxDecodePixels: Number(c.env.PRECROP_MAX_PIXELS ?? 8_000_000) });
-  } catch {
-    return fail('INVALID_IMAGE');
-  }
+  const forwarded = forwardedPhoto(upload.bytes, header);
   settlement.bytesForwarded = forwarded.bytes.byteLength;
-  c.header('x-edge-precrop', `${forwarded.resized ? 'resized' : 'as-is'}; bytes-in=${upload.bytes.byteLength}; bytes-out=${forwarded.bytes.byteLength}; ms=${forwarded.cpuMs}`);
+  c.header('x-edge-forward', `as-sent; ${forwarded.contentType}; ${forwarded.width}x${forwarded.height}; bytes=${forwarded.bytes.byteLength}`);
+  if (asyncJob) return acceptJob(c, { requestId, settlement, fail, forwarded, query, webhookUrl, idemKey, waitS: prefer.waitS });
+  try {
+    await insertJob(db, { id: requestId, key_id: key.id, mode: 'sync', status: 'running', query: query.toString() });
+  } catch {
+    return fail('INTERNAL');
+  }
   const wantsStream = (c.req.header('accept') ?? '').includes('text/event-stream');
 
   const hangUp = new AbortController();
@@ -159,7 +173,7 @@ reconstructions.post('/', async (c) => {
       readErrorCode: upstreamFailureCode,
       hooks: {
         commit: (data) => commitUnit(db, settlement, { status: 200, body: data }),
-        release: (code, response) => releaseUnit(db, settlement, code, response),
+        release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
       },
     });
     return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId } });
@@ -180,3 +194,50 @@ reconstructions.post('/', async (c) => {
   const retryAfter = res.headers.get('retry-after');
   return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
 });
+
+/** RFC 7240 preferences this API honours: respond-async and wait (seconds, at most 60). */
+export function parsePrefer(header: string | undefined): { respondAsync: boolean; waitS?: number } {
+  const out: { respondAsync: boolean; waitS?: number } = { respondAsync: false };
+  for (const part of (header ?? '').split(/[,;]/)) {
+    const [k, v] = part.trim().toLowerCase().split('=').map((x) => x?.trim().replace(/^"|"$/g, ''));
+    if (k === 'respond-async') out.respondAsync = true;
+    else if (k === 'wait' && /^\d+$/.test(v ?? '')) out.waitS = Math.min(60, Number(v));
+  }
+  return out;
+}
+
+/**
+ * The async path: the photo goes to the uploads bucket (never into the message), the job record and
+ * its reserved unit are written, and one message names the job. 202 with the job and its Location,
+ * or, with Prefer: wait=N, the finished job when it ends within N seconds.
+ */
+async function acceptJob(
+  c: Context<AppEnv>,
+  a: { requestId: string; settlement: Settlement; fail: (code: ErrorCode) => Promise<Response>; forwarded: ForwardedPhoto; query: URLSearchParams; webhookUrl?: string; idemKey?: string; waitS?: number },
+): Promise<Response> {
+  const db = c.env.DB;
+  const key = c.get('apiKey');
+  const photoKey = `uploads/${a.requestId}`;
+  try {
+    await c.env.UPLOADS.put(photoKey, a.forwarded.bytes, { httpMetadata: { contentType: a.forwarded.contentType } });
+    await insertJob(db, { id: a.requestId, key_id: key.id, mode: 'async', status: 'queued', query: a.query.toString(), photo_key: photoKey, photo_type: a.forwarded.contentType, webhook_url: a.webhookUrl });
+    await c.env.JOBS.send({ jobId: a.requestId });
+  } catch {
+    await c.env.UPLOADS.delete(photoKey).catch(() => undefined);
+    await db.prepare("DELETE FROM jobs WHERE id = ? AND status = 'queued'").bind(a.requestId).run().catch(() => undefined);
+    return a.fail('STORAGE_UNAVAILABLE');
+  }
+  const lang = c.get('lang');
+  const location = `/v1/reconstructions/${a.requestId}`;
+  let view = jobView((await getJob(db, key.id, a.requestId))!, { lang });
+  if (a.idemKey) await storeIdempotentResponse(db, key.id, a.idemKey, { status: 202, body: JSON.stringify(view) });
+  if (a.waitS) {
+    const until = Date.now() + a.waitS * 1000;
+    while (!TERMINAL.includes(view.status) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 250));
+      view = jobView((await getJob(db, key.id, a.requestId))!, { lang });
+    }
+  }
+  const done = TERMINAL.includes(view.status);
+  return c.json(view, done ? 200 : 202, { location, ...(done ? {} : { 'retry-after': '2', 'preference-applied': a.waitS ? `wait=${a.waitS}` : 'respond-async' }) });
+}

@@ -5,6 +5,8 @@
  */
 import sharp from 'sharp';
 import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
+import { assembleHeifGrid, planHeifGrid } from '../image/heif-grid';
+import { createHeicPool, type HeicPool } from './heic-pool';
 
 // One request must not hog every core of the host; the pool above us gives the parallelism.
 sharp.concurrency(1);
@@ -28,12 +30,21 @@ const SUPPORTED = new Set(['jpeg', 'png', 'webp', 'heif']);
 /**
  * HEIC (HEVC in HEIF, what iPhones save) is decoded by libheif + libde265 compiled to wasm
  * (heic-decode, ISC, over libheif-js, LGPL-3.0): sharp's prebuilt libvips reads HEIF metadata and AV1
- * (AVIF) but carries no HEVC decoder. libheif applies the container's irot/imir and assembles
- * grid-tiled images, so the pixels come back upright and whole. Loaded on the first HEIC only.
+ * (AVIF) but carries no HEVC decoder. The decodes run on a pool of threads (heic-pool.ts); a
+ * grid-tiled photo (every iPhone photo) is cut into its tiles, which decode in parallel and are put
+ * back together with the grid's irot/imir here (heif-grid.ts); any other HEIC goes whole to one
+ * thread, where libheif applies its transforms itself.
  */
+let pool: HeicPool | undefined;
+/** Called at service start-up so that the first iPhone photo does not pay for starting the threads. */
+export function warmHeicDecoders(): void {
+  (pool ??= createHeicPool()).warm();
+}
 async function decodeHeic(bytes: Uint8Array): Promise<RgbImage> {
-  const { default: decode } = await import('heic-decode');
-  const { width, height, data } = await decode({ buffer: bytes });
+  pool ??= createHeicPool();
+  const plan = planHeifGrid(bytes);
+  if (plan) return assembleHeifGrid(plan, await pool.decode(plan.tiles));
+  const [{ width, height, data }] = await pool.decode([bytes]);
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
     rgb[i] = data[j];

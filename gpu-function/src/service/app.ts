@@ -4,11 +4,13 @@
  *   GET  /readyz             models loaded and storage writable (no auth)
  *   GET  /metrics            Prometheus text (no auth; expose on the private network only)
  *   POST /v1/reconstruct     HMAC-signed; raw image body; options in the query; JSON or SSE
+ *   DELETE /v1/assets/<day>/<folder>  HMAC-signed; erases one asset set (a deleted job); 204
  *   GET  /assets/<key>       local store only: HMAC-signed, expiring URLs
  */
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import {
+  ASSET_FILES,
   ERROR_SPECS,
   FaceReconError,
   ReconstructOptionsSchema,
@@ -95,16 +97,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
     });
   });
 
-  app.post('/v1/reconstruct', async (c) => {
-    const requestId = c.get('requestId');
-    const started = performance.now();
-    const log = deps.logger.child({ requestId });
+  /**
+   * The edge's signed request, checked in the order that costs an attacker most and us least: the
+   * headers before one body byte is read, then the capped body, the HMAC, and the nonce, single-use
+   * across restarts and replicas (the store is shared), keyed by the signed timestamp's day so a replay
+   * just after midnight still finds it. Returns the body, or the response that refuses the request.
+   */
+  const verifySigned = async (c: Context<Env>, method: 'POST' | 'DELETE'): Promise<{ body: Uint8Array } | { refused: Response }> => {
     const reject = (reason: string) => {
-      log.warn({ outcome: 'BAD_SIGNATURE', reason }, 'rejected request signature');
+      deps.logger.child({ requestId: c.get('requestId') }).warn({ outcome: 'BAD_SIGNATURE', reason }, 'rejected request signature');
       deps.metrics.requests.inc({ outcome: 'BAD_SIGNATURE' });
-      return fail(c, 'BAD_SIGNATURE');
+      return { refused: fail(c, 'BAD_SIGNATURE') };
     };
-    // Headers first: an unsigned, malformed or stale request is refused before one body byte is read.
     const head = checkSignatureHeaders({ timestamp: c.req.header(TIMESTAMP_HEADER), nonce: c.req.header(NONCE_HEADER), signature: c.req.header(SIGNATURE_HEADER) });
     if (!head.ok) {
       await c.req.raw.body?.cancel().catch(() => undefined);
@@ -114,14 +118,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     try {
       body = await readBodyWithLimit(c.req.raw, deps.maxBodyBytes);
     } catch (err) {
-      if (err instanceof FaceReconError) return fail(c, err.code);
+      if (err instanceof FaceReconError) return { refused: fail(c, err.code) };
       throw err;
     }
-
     const url = new URL(c.req.url);
     const verdict = await verifyRequestSignature({
       secret: deps.signingSecrets,
-      method: 'POST',
+      method,
       pathWithQuery: url.pathname + url.search,
       body,
       timestamp: c.req.header(TIMESTAMP_HEADER),
@@ -129,16 +132,42 @@ export function createApp(deps: AppDeps): Hono<Env> {
       signature: c.req.header(SIGNATURE_HEADER),
     });
     if (!verdict.ok) return reject(verdict.reason);
-    // The one replay ledger: a nonce is single-use across restarts and replicas (the store is shared).
-    // Keyed by the signed timestamp's day, so a replay just after midnight still finds it.
     let fresh: boolean;
     try {
       fresh = await deps.store.claimOnce(`nonces/${new Date(verdict.timestamp * 1000).toISOString().slice(0, 10)}/${verdict.nonce}`);
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'nonce ledger unavailable');
-      return fail(c, 'STORAGE_UNAVAILABLE');
+      deps.logger.warn({ err: (err as Error).message }, 'nonce ledger unavailable');
+      return { refused: fail(c, 'STORAGE_UNAVAILABLE') };
     }
     if (!fresh) return reject('replayed');
+    return { body };
+  };
+
+  // Erasure of one asset set (a job deleted at the edge): every file a reconstruction can write under
+  // the folder, whether or not it exists, so the call is idempotent. 204 either way.
+  app.delete('/v1/assets/:day/:folder', async (c) => {
+    const { day, folder } = c.req.param();
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !/^[0-9a-f]{32}$/.test(folder)) return fail(c, 'NOT_FOUND');
+    const checked = await verifySigned(c, 'DELETE');
+    if ('refused' in checked) return checked.refused;
+    try {
+      await deps.store.deleteKeys(Object.values(ASSET_FILES).map((a) => `${day}/${folder}/${a.file}`));
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'asset erase failed');
+      return fail(c, 'STORAGE_UNAVAILABLE');
+    }
+    deps.logger.child({ requestId: c.get('requestId') }).info({ outcome: 'erased', folder: `${day}/${folder}` }, 'assets erased');
+    return c.body(null, 204);
+  });
+
+  app.post('/v1/reconstruct', async (c) => {
+    const requestId = c.get('requestId');
+    const started = performance.now();
+    const log = deps.logger.child({ requestId });
+    const checked = await verifySigned(c, 'POST');
+    if ('refused' in checked) return checked.refused;
+    const { body } = checked;
+    const url = new URL(c.req.url);
 
     const parsed = ReconstructOptionsSchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {

@@ -6,6 +6,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { hmacSha256Hex } from '@facerecon/shared';
 import { createFaceLandmarker, type FaceLandmarker } from '../face/landmarker';
+import { warmHeicDecoders } from '../adapters/image-io';
 import { ModelRegistry } from '../core/registry';
 import { loadIctFaceModel, type IctFaceModel } from '../face-models/ict';
 import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../face-models/mediapipe';
@@ -40,6 +41,7 @@ export interface ServiceParts {
 export async function startService(config: ServiceConfig, parts: ServiceParts = {}): Promise<RunningService> {
   const logger = parts.logger ?? createLogger(config.FACERECON_LOG_LEVEL);
   const landmarker = parts.landmarker ?? (await createFaceLandmarker());
+  warmHeicDecoders();
   const face = parts.face ?? createMediaPipeFaceModel();
   const head = parts.head === undefined ? loadIctFaceModel(config.FACERECON_ICT_PACK, face) : (parts.head ?? undefined);
   const models = new ModelRegistry([face, head]);

@@ -1,0 +1,164 @@
+/**
+ * Reconstruction jobs in D1. Every request is a job, synchronous or not: its id is the request id
+ * (128 random bits, unguessable), its unit is the usage row of that id (billing.ts), and a key only
+ * ever reads, lists or deletes its own jobs (every query is scoped by key_id).
+ *
+ * Status moves one way: queued -> running -> succeeded | failed, or -> canceled from queued/running.
+ * A running job holds a lease: a message redelivered while the lease runs (Queues deliver at least
+ * once) finds nothing to claim; after a consumer died, the next delivery takes the job over.
+ */
+import { ERROR_SPECS, toErrorBody, type ErrorCode, type Lang } from '@facerecon/shared';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
+
+export interface JobRow {
+  id: string;
+  key_id: string;
+  mode: 'sync' | 'async';
+  status: JobStatus;
+  query: string;
+  photo_key: string | null;
+  photo_type: string | null;
+  webhook_url: string | null;
+  attempts: number;
+  lease_until: string | null;
+  error_code: string | null;
+  result: string | null;
+  asset_id: string | null;
+  erased_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** How long a job record (and the result it holds) is kept: the assets' lifetime. */
+export const JOB_TTL_MS = 24 * 3600 * 1000;
+
+export async function insertJob(db: D1Database, j: Pick<JobRow, 'id' | 'key_id' | 'mode' | 'status' | 'query'> & Partial<Pick<JobRow, 'photo_key' | 'photo_type' | 'webhook_url'>>): Promise<void> {
+  const now = new Date().toISOString();
+  await db
+    .prepare('INSERT INTO jobs (id, key_id, mode, status, query, photo_key, photo_type, webhook_url, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .bind(j.id, j.key_id, j.mode, j.status, j.query, j.photo_key ?? null, j.photo_type ?? null, j.webhook_url ?? null, now, j.status === 'running' ? now : null)
+    .run();
+}
+
+export async function getJob(db: D1Database, keyId: string, id: string): Promise<JobRow | null> {
+  return db.prepare('SELECT * FROM jobs WHERE id = ? AND key_id = ?').bind(id, keyId).first<JobRow>();
+}
+
+export async function getJobById(db: D1Database, id: string): Promise<JobRow | null> {
+  return db.prepare('SELECT * FROM jobs WHERE id = ?').bind(id).first<JobRow>();
+}
+
+/** The key's jobs, newest first; the cursor is the last row's (created_at, id), opaque to callers. */
+export async function listJobs(db: D1Database, keyId: string, opts: { limit: number; cursor?: string }): Promise<{ jobs: JobRow[]; next?: string }> {
+  let after: [string, string] | undefined;
+  if (opts.cursor) {
+    try {
+      const [t, id] = JSON.parse(atob(opts.cursor.replace(/-/g, '+').replace(/_/g, '/'))) as [string, string];
+      if (typeof t === 'string' && typeof id === 'string') after = [t, id];
+    } catch {
+      // an unreadable cursor starts from the top
+    }
+  }
+  const rows = after
+    ? await db.prepare('SELECT * FROM jobs WHERE key_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?').bind(keyId, after[0], after[0], after[1], opts.limit + 1).all<JobRow>()
+    : await db.prepare('SELECT * FROM jobs WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').bind(keyId, opts.limit + 1).all<JobRow>();
+  const jobs = rows.results.slice(0, opts.limit);
+  const last = jobs.at(-1);
+  const next = rows.results.length > opts.limit && last ? btoa(JSON.stringify([last.created_at, last.id])).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : undefined;
+  return { jobs, next };
+}
+
+/** Claims a queued job (or one whose lease lapsed) for one attempt; null when there is nothing to run. */
+export async function claimJob(db: D1Database, id: string, leaseMs: number): Promise<JobRow | null> {
+  const now = new Date();
+  return db
+    .prepare("UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND (status = 'queued' OR (status = 'running' AND lease_until < ?)) RETURNING *")
+    .bind(new Date(now.getTime() + leaseMs).toISOString(), now.toISOString(), id, now.toISOString())
+    .first<JobRow>();
+}
+
+/** A transient failure: back in the queue for the next delivery. */
+export async function requeueJob(db: D1Database, id: string): Promise<void> {
+  await db.prepare("UPDATE jobs SET status = 'queued', lease_until = NULL WHERE id = ? AND status = 'running'").bind(id).run();
+}
+
+/** Cancels a queued or running job; false when it had already ended. */
+export async function cancelJob(db: D1Database, keyId: string, id: string): Promise<boolean> {
+  const r = await db.prepare("UPDATE jobs SET status = 'canceled', error_code = 'CANCELED', finished_at = ?, lease_until = NULL WHERE id = ? AND key_id = ? AND status IN ('queued', 'running')").bind(new Date().toISOString(), id, keyId).run();
+  return r.meta.changes === 1;
+}
+
+/** The stored result goes; the record stays (status, times) so the erasure itself is visible. */
+export async function eraseJobResult(db: D1Database, keyId: string, id: string): Promise<void> {
+  await db.prepare('UPDATE jobs SET result = NULL, asset_id = NULL, erased_at = COALESCE(erased_at, ?) WHERE id = ? AND key_id = ?').bind(new Date().toISOString(), id, keyId).run();
+}
+
+export async function clearPhoto(db: D1Database, id: string): Promise<void> {
+  await db.prepare('UPDATE jobs SET photo_key = NULL WHERE id = ?').bind(id).run();
+}
+
+export async function addJobEvent(db: D1Database, id: string, type: string, detail?: unknown): Promise<void> {
+  await db.prepare('INSERT INTO job_events (job_id, at, type, detail) VALUES (?, ?, ?, ?)').bind(id, new Date().toISOString(), type, detail === undefined ? null : JSON.stringify(detail)).run();
+}
+
+/**
+ * The asset folder of a result, read from its signed URLs (`.../<YYYY-MM-DD>/<32 hex>/<file>?...`,
+ * the layout the gpu-function writes in every store), so erasing needs nothing the result lacks.
+ */
+export function assetFolderOf(resultJson: string): string | null {
+  try {
+    const r = JSON.parse(resultJson) as { assets?: Record<string, { url?: string }> };
+    for (const a of Object.values(r.assets ?? {})) {
+      const m = a.url ? /\/(\d{4}-\d{2}-\d{2})\/([0-9a-f]{32})\/[^/?]+(?:\?|$)/.exec(new URL(a.url).pathname + '?') : null;
+      if (m) return `${m[1]}/${m[2]}`;
+    }
+  } catch {
+    // not a result
+  }
+  return null;
+}
+
+export interface JobView {
+  id: string;
+  object: 'reconstruction';
+  status: JobStatus;
+  mode: 'sync' | 'async';
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  attempts: number;
+  error?: { code: string; status: number; message: string; message_zh: string };
+  result?: unknown;
+  erased_at?: string;
+  webhook?: { url: string; deliveries: Array<{ at: string; type: string; detail: unknown }> };
+  events?: Array<{ at: string; type: string; detail: unknown }>;
+}
+
+/** The public shape of a job (GET, list items, webhook payloads). */
+export function jobView(j: JobRow, opts: { lang: Lang; events?: Array<{ at: string; type: string; detail: string | null }> } = { lang: 'en' }): JobView {
+  const events = (opts.events ?? []).map((e) => ({ at: e.at, type: e.type, detail: e.detail ? JSON.parse(e.detail) : null }));
+  const code = j.error_code as ErrorCode | null;
+  const err = code && code in ERROR_SPECS ? toErrorBody(code, { requestId: j.id, lang: opts.lang }).error : undefined;
+  return {
+    id: j.id,
+    object: 'reconstruction',
+    status: j.status,
+    mode: j.mode,
+    created_at: j.created_at,
+    started_at: j.started_at,
+    finished_at: j.finished_at,
+    attempts: j.attempts,
+    ...(err && code ? { error: { code, status: ERROR_SPECS[code].status, message: err.message, message_zh: err.message_zh } } : {}),
+    ...(j.result ? { result: JSON.parse(j.result) } : {}),
+    ...(j.erased_at ? { erased_at: j.erased_at } : {}),
+    ...(j.webhook_url ? { webhook: { url: j.webhook_url, deliveries: events.filter((e) => e.type.startsWith('webhook.')) } } : {}),
+    ...(opts.events ? { events: events.filter((e) => !e.type.startsWith('webhook.')) } : {}),
+  };
+}
+
+export async function jobEvents(db: D1Database, id: string): Promise<Array<{ at: string; type: string; detail: string | null }>> {
+  return (await db.prepare('SELECT at, type, detail FROM job_events WHERE job_id = ? ORDER BY at, rowid').bind(id).all<{ at: string; type: string; detail: string | null }>()).results;
+}

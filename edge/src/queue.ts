@@ -1,0 +1,123 @@
+/**
+ * The Queues consumers: jobs (one GPU call per message), their dead letters, and webhook deliveries.
+ *
+ * Billing stays exactly-once whatever Queues redeliver: a job is claimed under a lease (jobs.ts), its
+ * unit is committed by a statement guarded on the reservation (billing.ts), and a job that was
+ * canceled or already settled has nothing left to commit: its assets are erased instead.
+ * Transient failures (503, time-outs, a gpu-function that is down or restarting) put the job back with
+ * a growing delay (2, 4, 8 ... 60 s, or the gpu-function's Retry-After when longer); after
+ * MAX_ATTEMPTS the job fails with the last code and its unit is released. A message the consumer
+ * could not handle at all lands in the dead-letter queue, whose consumer fails and releases the job.
+ */
+import { FaceReconError, type ErrorCode } from '@facerecon/shared';
+import type { Bindings } from './env';
+import { commitUnit, releaseUnit, type Settlement } from './lib/billing';
+import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, requeueJob, type JobRow } from './lib/jobs';
+import { eraseAssetsOnGpu, forwardToGpu, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
+import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
+
+export interface JobMessage {
+  jobId: string;
+}
+
+export const MAX_ATTEMPTS = 6;
+const TRANSIENT = new Set<ErrorCode>(['OVERLOADED', 'TIMEOUT', 'UPSTREAM_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'MODEL_UNAVAILABLE']);
+export const backoffSeconds = (attempt: number) => Math.min(60, 2 ** attempt);
+
+type Outcome = { ack: true } | { retryAfterS: number };
+
+/** Photo gone, webhook queued: what every ending of a job does, whoever ended it. */
+export async function afterJobEnded(env: Bindings, job: Pick<JobRow, 'id' | 'photo_key' | 'webhook_url'>): Promise<void> {
+  if (job.photo_key) {
+    await env.UPLOADS.delete(job.photo_key);
+    await clearPhoto(env.DB, job.id);
+  }
+  if (job.webhook_url) await env.WEBHOOKS.send({ jobId: job.id } satisfies JobMessage);
+}
+
+export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
+  const db = env.DB;
+  const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000);
+  const job = await claimJob(db, jobId, timeoutMs + 30_000);
+  if (!job) return { ack: true }; // ended, canceled, or running under another delivery's lease
+  const settlement: Settlement = { requestId: job.id, keyId: job.key_id };
+  const fail = async (code: ErrorCode) => {
+    // Only the delivery that ended the job (not one that found it canceled) deletes and notifies.
+    if ((await releaseUnit(db, settlement, code)).jobEnded) await afterJobEnded(env, job);
+    return { ack: true } as const;
+  };
+  const transientOr = async (code: ErrorCode, retryAfter?: string | null): Promise<Outcome> => {
+    if (!TRANSIENT.has(code) || job.attempts >= MAX_ATTEMPTS) return fail(code);
+    await requeueJob(db, job.id);
+    const delay = Math.max(backoffSeconds(job.attempts), Math.min(60, Number(retryAfter) || 0));
+    await addJobEvent(db, job.id, 'retry', { attempt: job.attempts, code, delay_s: delay });
+    return { retryAfterS: delay };
+  };
+
+  const photo = job.photo_key ? await env.UPLOADS.get(job.photo_key) : null;
+  if (!photo) return fail('INTERNAL');
+  const body = new Uint8Array(await photo.arrayBuffer());
+  settlement.bytesForwarded = body.byteLength;
+  await addJobEvent(db, job.id, 'attempt', { attempt: job.attempts });
+  let res: Response;
+  try {
+    res = await forwardToGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, body, contentType: job.photo_type ?? 'application/octet-stream', query: new URLSearchParams(job.query), requestId: job.id, timeoutMs });
+  } catch (err) {
+    return transientOr(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
+  }
+  if (!res.ok) return transientOr(await upstreamErrorCode(res), res.headers.get('retry-after'));
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    return transientOr(upstreamFailureCode(err));
+  }
+  if (!(await commitUnit(db, settlement, { status: 200, body: text }))) {
+    // Canceled (or settled by another delivery) while the GPU worked: not billed again, and the
+    // assets of this run belong to nobody.
+    const folder = assetFolderOf(text);
+    if (folder) await eraseAssetsOnGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, folder, requestId: job.id });
+    await addJobEvent(db, job.id, 'discarded', { reason: 'job ended before the result arrived' });
+    return { ack: true };
+  }
+  await afterJobEnded(env, job);
+  return { ack: true };
+}
+
+/** A job message Queues gave up on: the job fails and its unit is released, never left reserved. */
+export async function deadLetter(env: Bindings, jobId: string): Promise<void> {
+  const job = await getJobById(env.DB, jobId);
+  if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
+  const { jobEnded } = await releaseUnit(env.DB, { requestId: job.id, keyId: job.key_id }, 'INTERNAL');
+  await addJobEvent(env.DB, job.id, 'dead_letter', null);
+  if (jobEnded) await afterJobEnded(env, job);
+}
+
+export async function sendWebhook(env: Bindings, jobId: string, attempt: number): Promise<Outcome> {
+  const job = await getJobById(env.DB, jobId);
+  if (!job?.webhook_url) return { ack: true };
+  const problem = webhookUrlProblem(job.webhook_url, { allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' });
+  if (problem) {
+    await addJobEvent(env.DB, job.id, 'webhook.refused', { reason: problem });
+    return { ack: true };
+  }
+  const body = JSON.stringify({ type: `reconstruction.${job.status}`, timestamp: new Date().toISOString(), data: jobView(job, { lang: 'en', events: await jobEvents(env.DB, job.id) }) });
+  const d = await deliverWebhook({ url: job.webhook_url, secret: await webhookSecretFor(env.DB, job.key_id), id: `evt_${job.id}_${job.status}`, body });
+  await addJobEvent(env.DB, job.id, d.ok ? 'webhook.delivered' : 'webhook.failed', { attempt, status: d.status ?? null, error: d.error ?? null, ms: d.ms });
+  if (d.ok || attempt >= 8) return { ack: true };
+  return { retryAfterS: Math.min(300, 5 * 2 ** (attempt - 1)) };
+}
+
+export async function queue(batch: MessageBatch<JobMessage>, env: Bindings): Promise<void> {
+  for (const msg of batch.messages) {
+    const { jobId } = msg.body;
+    let out: Outcome;
+    if (batch.queue.startsWith('facerecon-jobs-dlq')) {
+      await deadLetter(env, jobId);
+      out = { ack: true };
+    } else if (batch.queue.startsWith('facerecon-webhooks')) out = await sendWebhook(env, jobId, msg.attempts);
+    else out = await runJob(env, jobId);
+    if ('ack' in out) msg.ack();
+    else msg.retry({ delaySeconds: out.retryAfterS });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The job side of /v1/reconstructions: GET one (status, error or result, events and webhook
+ * deliveries), GET the list (newest first, cursor-paged), DELETE one (cancel a queued or running job,
+ * or erase a finished one's assets and stored result; idempotent). A key sees only its own jobs:
+ * another key's id is 404, the same as an id that never existed.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env';
+import { releaseUnit } from '../lib/billing';
+import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, TERMINAL } from '../lib/jobs';
+import { errorResponse, pickLang } from '../lib/respond';
+import { eraseAssetsOnGpu } from '../lib/upstream';
+import { webhookSecretFor } from '../lib/webhooks';
+import { requireApiKey } from '../middleware/auth';
+import { afterJobEnded } from '../queue';
+
+export const jobs = new Hono<AppEnv>();
+jobs.use('*', requireApiKey, async (c, next) => {
+  c.set('lang', pickLang(c.req.query('lang'), c.req.header('accept-language')));
+  await next();
+});
+
+const ID = /^[0-9a-f]{32}$/;
+
+jobs.get('/', async (c) => {
+  const limit = Math.min(100, Math.max(1, Number(c.req.query('limit') ?? 20) || 20));
+  const { jobs: rows, next } = await listJobs(c.env.DB, c.get('apiKey').id, { limit, cursor: c.req.query('cursor') });
+  return c.json({ object: 'list', data: rows.map((j) => jobView(j, { lang: c.get('lang') })), next_cursor: next ?? null });
+});
+
+jobs.get('/:id', async (c) => {
+  const id = c.req.param('id');
+  const job = ID.test(id) ? await getJob(c.env.DB, c.get('apiKey').id, id) : null;
+  if (!job) return errorResponse(c, 'NOT_FOUND');
+  const view = jobView(job, { lang: c.get('lang'), events: await jobEvents(c.env.DB, id) });
+  return c.json(view, 200, TERMINAL.includes(job.status) ? {} : { 'retry-after': '1' });
+});
+
+jobs.delete('/:id', async (c) => {
+  const id = c.req.param('id');
+  const key = c.get('apiKey');
+  const db = c.env.DB;
+  const job = ID.test(id) ? await getJob(db, key.id, id) : null;
+  if (!job) return errorResponse(c, 'NOT_FOUND');
+  if (await cancelJob(db, key.id, id)) {
+    // Not billed; a result that arrives later is discarded and its assets erased (queue.ts).
+    await releaseUnit(db, { requestId: id, keyId: key.id }, 'CANCELED');
+    await afterJobEnded(c.env, job);
+  } else if (job.result) {
+    const folder = assetFolderOf(job.result);
+    if (folder && !(await eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId: c.get('requestId') }))) {
+      return errorResponse(c, 'STORAGE_UNAVAILABLE', { headers: { 'retry-after': '5' } });
+    }
+    await eraseJobResult(db, key.id, id);
+  }
+  return c.json(jobView((await getJob(db, key.id, id))!, { lang: c.get('lang') }));
+});
+
+/** GET /v1/webhook-secret: the key's Standard Webhooks secret (whsec_...), made on first use. */
+export const webhookSecret = new Hono<AppEnv>();
+webhookSecret.get('/', requireApiKey, async (c) => c.json({ secret: await webhookSecretFor(c.env.DB, c.get('apiKey').id), scheme: 'standard-webhooks v1' }));

@@ -1,0 +1,89 @@
+/**
+ * A small pool of HEVC decoder threads (heic-worker.mjs). HEIC decoding is CPU-bound wasm: on the
+ * event loop a 12 MP photo would stall health checks and progress events for ~2 s, and one thread
+ * cannot use the host's other cores. Grid-tiled photos (heif-grid.ts) spread their tiles over the
+ * threads. Threads start on the first HEIC and are unref'd, so an idle pool never keeps the process up;
+ * a thread that dies fails only its own job and is replaced.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DecodedTile } from '../image/heif-grid';
+
+interface Job {
+  bytes: Uint8Array;
+  resolve: (t: DecodedTile) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job?: Job;
+}
+
+export interface HeicPool {
+  decode(files: Uint8Array[]): Promise<DecodedTile[]>;
+  /** Start every thread now (each compiles the decoder's wasm once, ~0.3 s), off the first request's path. */
+  warm(): void;
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS) || Math.min(4, availableParallelism())): HeicPool {
+  const slots: Slot[] = [];
+  const queue: Job[] = [];
+  let seq = 0;
+
+  const spawn = (): Slot => {
+    const slot: Slot = { worker: new Worker(new URL('./heic-worker.mjs', import.meta.url), { execArgv: [] }) };
+    slot.worker.unref();
+    slot.worker.on('message', (m: { error?: string; width: number; height: number; data: Uint8Array }) => {
+      const job = slot.job;
+      slot.job = undefined;
+      if (job) (m.error ? job.reject(new Error(m.error)) : job.resolve({ width: m.width, height: m.height, data: m.data }));
+      pump();
+    });
+    const lost = (err: Error) => {
+      slot.job?.reject(err);
+      slot.job = undefined;
+      const at = slots.indexOf(slot);
+      if (at < 0) return; // already gone (error then exit, or closed)
+      slots.splice(at, 1);
+      pump();
+    };
+    slot.worker.on('error', lost);
+    slot.worker.on('exit', (code) => lost(new Error(`heic decoder thread exited (${code})`)));
+    slots.push(slot);
+    return slot;
+  };
+
+  const pump = () => {
+    while (queue.length) {
+      const slot = slots.find((s) => !s.job) ?? (slots.length < threads ? spawn() : undefined);
+      if (!slot) return;
+      const job = queue.shift()!;
+      slot.job = job;
+      slot.worker.postMessage({ job: seq++, bytes: job.bytes });
+    }
+  };
+
+  return {
+    threads,
+    warm: () => {
+      while (slots.length < threads) spawn();
+    },
+    decode: (files) =>
+      Promise.all(
+        files.map(
+          (bytes) =>
+            new Promise<DecodedTile>((resolve, reject) => {
+              queue.push({ bytes, resolve, reject });
+              pump();
+            }),
+        ),
+      ),
+    async close() {
+      const all = slots.splice(0);
+      await Promise.all(all.map((s) => s.worker.terminate()));
+    },
+  };
+}
