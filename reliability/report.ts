@@ -15,11 +15,12 @@ import { startFaultProxy } from './fault-proxy';
 import { runFaultScenarios } from './faults';
 import { runLoad, type LoadLevel } from './load';
 import { runSecurityAttacks } from './security';
+import { runJobsBurst } from './jobs-burst';
 import { runCorpus } from './run-corpus';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'soak-minutes': { type: 'string', default: '2' }, parts: { type: 'string', default: 'corpus,faults,load,security' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'soak-minutes': { type: 'string', default: '2' }, parts: { type: 'string', default: 'corpus,faults,load,security,jobs' } } });
 const PARTS = new Set(values.parts!.split(','));
-const ALL = ['corpus', 'faults', 'load', 'security'].every((p) => PARTS.has(p));
+const ALL = ['corpus', 'faults', 'load', 'security', 'jobs'].every((p) => PARTS.has(p));
 const SECONDS = Number(values.seconds);
 const SOAK = Number(values['soak-minutes']);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -65,6 +66,10 @@ try {
   console.log('security ...');
   const security = PARTS.has('security') ? await runSecurityAttacks({ stack, persistTo, photo: photos[0] }) : [];
 
+  console.log('jobs ...');
+  const burst = PARTS.has('jobs') ? await runJobsBurst(stack, { photos, jobs: 100, producers: 8, downAfter: 30, downMs: 5000 }) : undefined;
+  if (burst) console.log(JSON.stringify(burst));
+
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   const lost = corpus.outcomes.filter((o) => o.status === 0).length;
   lines.push(
@@ -101,6 +106,28 @@ try {
     ...levels.map((l) => `| ${l.label} | ${l.clients} | ${l.requests} | ${l.throughput.toFixed(2)} | ${l.p50.toFixed(0)} | ${l.p95.toFixed(0)} | ${l.p99.toFixed(0)} | ${Object.entries(l.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${(100 * l.errorRate).toFixed(1)}% |`),
     '',
     `Soak: ${SOAK} min, ${soakRequests} requests at 2 callers; RSS of the process holding the gpu-function, sampled every 30 s: ${rss.map(mb).join(', ')}${rss.length > 1 ? ` (first to last ${mb(rss.at(-1)! - rss[0])})` : ''}. The 10-minute soak the issue names is \`npm run reliability -- --soak-minutes 10\`.`,
+    '',
+    '## Async jobs: a burst with the gpu-function restarted',
+    '',
+    ...(burst
+      ? [
+          `${burst.jobs} jobs (\`Prefer: respond-async\`) from ${burst.producers} concurrent producers against the same capacity as the load table above (1 running + 1 queued in the gpu-function), the gpu-function stopped after the 30th creation and started again (down ${(burst.gpuDownMs / 1000).toFixed(1)} s). The queue consumer (wrangler's local Queues) calls the gpu-function; 503s and failed connections put the job back with a growing delay (\`reliability/jobs-burst.ts\`).`,
+          '',
+          '| measure | value |',
+          '|---|---|',
+          `| creations answered | ${Object.entries(burst.createStatus).map(([k, v]) => `${k}: ${v}`).join(', ')} (caller-visible 503s: ${burst.createStatus['503'] ?? 0}) |`,
+          `| final states | ${Object.entries(burst.final).map(([k, v]) => `${k}: ${v}`).join(', ')} |`,
+          `| lost (never reached a final state) | ${burst.lost} |`,
+          `| failed with an undocumented code | ${burst.undocumented} |`,
+          `| billed / succeeded | ${burst.billed} / ${burst.succeeded} (double-billed: ${burst.billed - burst.succeeded}) |`,
+          `| jobs that needed a retry | ${burst.retried} |`,
+          `| queue wait p50 / p95 | ${(burst.queueWaitMs.p50 / 1000).toFixed(1)} s / ${(burst.queueWaitMs.p95 / 1000).toFixed(1)} s |`,
+          `| create to finished p50 / p95 | ${(burst.endToEndMs.p50 / 1000).toFixed(1)} s / ${(burst.endToEndMs.p95 / 1000).toFixed(1)} s |`,
+          `| burst wall time | ${burst.wallS.toFixed(0)} s |`,
+          '',
+          'Compare the 4x row of the load table: the synchronous path sheds what the GPU cannot take with 503 + Retry-After; the async path queues it instead, and callers see no 503.',
+        ]
+      : ['(not run: `npm run reliability -- --parts jobs`)']),
     '',
     '## Security',
     '',

@@ -185,6 +185,16 @@ describe('async reconstruction jobs (Queues, R2, D1, webhooks)', () => {
     expect(page2.data.map((j) => j.id)).not.toContain(id);
   });
 
+  it('a burst with the gpu-function stopped and restarted mid-way: every job ends, none lost, none billed twice, no 503 to callers', async () => {
+    const { runJobsBurst } = await import('../../reliability/jobs-burst');
+    const r = await runJobsBurst(stack, { photos: [photo('astronaut.png')], jobs: 16, producers: 4, downAfter: 4, downMs: 3000, deadlineMs: 180_000 });
+    expect(r.createStatus).toEqual({ 202: 16 });
+    expect(r.lost).toBe(0);
+    expect(r.undocumented).toBe(0);
+    expect(r.final).toEqual({ succeeded: 16 });
+    expect(r.billed).toBe(r.succeeded);
+  }, 240_000);
+
   it('webhook_url beyond loopback must be https and public: private, metadata and credentialed URLs are refused unbilled', async () => {
     for (const url of ['http://example.com/hook', 'https://169.254.169.254/latest', 'https://10.0.0.7/x', 'https://user:pw@example.com/x', 'https://metadata.google.internal/']) {
       const res = await create(photo('astronaut.png'), { prefer: 'respond-async' }, `?webhook_url=${encodeURIComponent(url)}`);

@@ -111,6 +111,30 @@ describe('the web page', () => {
     await page.context().close();
   });
 
+  it('a reload mid-job resumes the same job by id: no second upload, one charge, the stages and the result', async () => {
+    const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
+    const before = await usage();
+    const page = await open();
+    const posts: string[] = [];
+    page.on('request', (r) => r.method() === 'POST' && r.url().includes('/v1/reconstructions') && posts.push(r.url()));
+    await page.setInputFiles('#file', fixture('astronaut.png'));
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    await page.click('#start');
+    // The job id is on the page (and saved) once the 202 came back; reload before it can finish.
+    const id = await page.waitForFunction(() => document.body.dataset.job).then((h) => h.jsonValue());
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.dataset.job)).toBe(id);
+    expect(await page.evaluate(() => localStorage.getItem('facerecon.job'))).toBeNull();
+    const stages = await page.$$eval('#progress li', (lis) => lis.map((li) => li.className));
+    expect(stages).toEqual(['done', 'done', 'done']);
+    await page.waitForFunction(() => (document.getElementById('uv') as HTMLImageElement).naturalWidth > 0);
+    expect(posts).toHaveLength(1);
+    expect(await usage()).toBe(before + 1);
+    await page.context().close();
+  });
+
   it(`the full-head model: ${hasIct ? 'an animated head, one slider per ARKit weight driving its morph targets' : 'a clear "not installed" message (../shared/ict-facekit absent, so the stack runs without the pack)'}`, async () => {
     const page = await open();
     await page.setInputFiles('#file', hasSharedPhotos ? join(SHARED_PHOTOS, 'deep3d/000031.jpg') : fixture('astronaut.png'));

@@ -3,7 +3,7 @@
  * JSON Schema output), not written by hand: a change to a schema changes the document.
  */
 import { z } from 'zod';
-import { ERROR_CODES, OUTPUT_FORMATS, ReconstructOptionsSchema, ReconstructResponseSchema, StageEventSchema } from '@facerecon/shared';
+import { ERROR_CODES, OUTPUT_FORMATS, ReconstructionJobListSchema, ReconstructionJobSchema, ReconstructOptionsSchema, ReconstructResponseSchema, StageEventSchema } from '@facerecon/shared';
 
 export const ErrorBodySchema = z.object({
   error: z.object({
@@ -49,11 +49,22 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
         StageEvent: schema(StageEventSchema),
         Usage: schema(UsageSchema),
         Error: schema(ErrorBodySchema),
+        ReconstructionJob: schema(ReconstructionJobSchema),
+        ReconstructionJobList: schema(ReconstructionJobListSchema),
       },
     },
     security: [{ bearer: [] }],
     paths: {
       '/v1/reconstructions': {
+        get: {
+          operationId: 'listReconstructions',
+          summary: 'The key\'s jobs, newest first (24 h)',
+          parameters: [
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+            { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'next_cursor of the previous page' },
+          ],
+          responses: { '200': { description: 'A page of jobs', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJobList' } } } }, '401': err('UNAUTHORIZED') },
+        },
         post: {
           operationId: 'createReconstruction',
           summary: 'Reconstruct a textured 3D face from one photo',
@@ -62,6 +73,8 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 8, maxLength: 128 }, description: 'Retries with the same key and body within 24 h return the first response, uncharged.' },
             { name: 'Accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/json', 'text/event-stream'] } },
             { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' }, description: 'Your own id for correlation: echoed as X-Client-Request-Id and kept with the usage record; the request itself is named by the X-Request-Id the API returns.' },
+            { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', examples: ['respond-async', 'wait=10'] }, description: 'RFC 7240. respond-async: answer 202 with the job at once; wait=N (<= 60): wait up to N seconds for the job, then 202.' },
+            { name: 'webhook_url', in: 'query', required: false, schema: { type: 'string', format: 'uri' }, description: 'https URL (public host) that receives the job\'s final state, signed as Standard Webhooks with the key\'s secret (GET /v1/webhook-secret). Makes the call async.' },
           ],
           requestBody: {
             required: true,
@@ -84,6 +97,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
                 'text/event-stream': { schema: { $ref: '#/components/schemas/StageEvent' } },
               },
             },
+            '202': { description: 'Accepted as a job (Prefer: respond-async or wait, or a webhook_url); Location names it', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } },
             '400': err('INVALID_IMAGE, INVALID_REQUEST'),
             '401': err('UNAUTHORIZED'),
             '402': err('QUOTA_EXCEEDED'),
@@ -100,6 +114,14 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
             '504': err('TIMEOUT'),
           },
         },
+      },
+      '/v1/reconstructions/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{32}$' }, description: 'The job id: the X-Request-Id of the call that made it' }],
+        get: { operationId: 'getReconstruction', summary: 'A job: status, attempts, stage events, the error or the result (kept 24 h)', responses: { '200': { description: 'The job', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, '401': err('UNAUTHORIZED'), '404': err('NOT_FOUND (also for another key\'s job)') } },
+        delete: { operationId: 'deleteReconstruction', summary: 'Cancel a queued or running job (not billed), or erase a finished one\'s assets and stored result; idempotent', responses: { '200': { description: 'The job after the deletion', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, '401': err('UNAUTHORIZED'), '404': err('NOT_FOUND'), '503': err('STORAGE_UNAVAILABLE (retry)') } },
+      },
+      '/v1/webhook-secret': {
+        get: { operationId: 'getWebhookSecret', summary: 'The key\'s Standard Webhooks signing secret (whsec_...)', responses: { '200': { description: 'The secret', content: { 'application/json': { schema: { type: 'object', properties: { secret: { type: 'string' }, scheme: { type: 'string' } } } } } }, '401': err('UNAUTHORIZED') } },
       },
       '/v1/usage': {
         get: { operationId: 'getUsage', summary: 'Billable calls and remaining quota this month', responses: { '200': { description: 'Usage', content: { 'application/json': { schema: { $ref: '#/components/schemas/Usage' } } } }, '401': err('UNAUTHORIZED') } },

@@ -9,7 +9,7 @@
  * MAX_ATTEMPTS the job fails with the last code and its unit is released. A message the consumer
  * could not handle at all lands in the dead-letter queue, whose consumer fails and releases the job.
  */
-import { FaceReconError, type ErrorCode } from '@facerecon/shared';
+import { ERROR_CODES, FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
 import { commitUnit, releaseUnit, type Settlement } from './lib/billing';
 import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, requeueJob, type JobRow } from './lib/jobs';
@@ -61,17 +61,20 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   await addJobEvent(db, job.id, 'attempt', { attempt: job.attempts });
   let res: Response;
   try {
-    res = await forwardToGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, body, contentType: job.photo_type ?? 'application/octet-stream', query: new URLSearchParams(job.query), requestId: job.id, timeoutMs });
+    res = await forwardToGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, body, contentType: job.photo_type ?? 'application/octet-stream', query: new URLSearchParams(job.query), requestId: job.id, timeoutMs, accept: 'text/event-stream' });
   } catch (err) {
     return transientOr(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
   }
-  if (!res.ok) return transientOr(await upstreamErrorCode(res), res.headers.get('retry-after'));
-  let text: string;
+  if (!res.ok || !res.body) return transientOr(await upstreamErrorCode(res), res.headers.get('retry-after'));
+  // The progress stream: each stage becomes a job event, so a polling client can show it.
+  let outcome: { result: string } | { code: ErrorCode };
   try {
-    text = await res.text();
+    outcome = await readProgress(res.body, (stage) => addJobEvent(db, job.id, 'stage', stage));
   } catch (err) {
     return transientOr(upstreamFailureCode(err));
   }
+  if ('code' in outcome) return transientOr(outcome.code);
+  const text = outcome.result;
   if (!(await commitUnit(db, settlement, { status: 200, body: text }))) {
     // Canceled (or settled by another delivery) while the GPU worked: not billed again, and the
     // assets of this run belong to nobody.
@@ -82,6 +85,33 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   }
   await afterJobEnded(env, job);
   return { ack: true };
+}
+
+/** Reads the gpu-function's SSE stream to its `result` or `error` event. */
+async function readProgress(stream: ReadableStream<Uint8Array>, onStage: (data: unknown) => Promise<void>): Promise<{ result: string } | { code: ErrorCode }> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (value) buf += value.replace(/\r\n/g, '\n');
+    let cut: number;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      const event = /^event: ?(.*)$/m.exec(block)?.[1];
+      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.replace(/^data: ?/, '')).join('\n');
+      if (event === 'stage') await onStage(JSON.parse(data));
+      else if (event === 'result') {
+        await reader.cancel().catch(() => undefined);
+        return { result: data };
+      } else if (event === 'error') {
+        await reader.cancel().catch(() => undefined);
+        const code = (JSON.parse(data) as { error?: { code?: string } }).error?.code;
+        return { code: code && (ERROR_CODES as string[]).includes(code) && code !== 'BAD_SIGNATURE' ? (code as ErrorCode) : 'UPSTREAM_UNAVAILABLE' };
+      }
+    }
+    if (done) return { code: 'UPSTREAM_UNAVAILABLE' }; // the stream broke off before its end
+  }
 }
 
 /** A job message Queues gave up on: the job fails and its unit is released, never left reserved. */

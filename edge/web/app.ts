@@ -1,5 +1,6 @@
 /**
- * The page: pick a photo, check it, preview it, reconstruct it with live stage progress, view the GLB,
+ * The page: pick a photo, check it, preview it, reconstruct it as an async job with stage progress
+ * (polled, and resumed after a reload), view the GLB,
  * show the UV texture, offer the downloads, explain errors in the user's language.
  */
 import { ApiError, ERROR_SPECS, FaceReconClient, type ErrorCode, type ReconstructResponse } from '@facerecon/shared';
@@ -199,23 +200,33 @@ async function showResult(r: ReconstructResponse) {
   showExpressions(r.morph?.expressions);
 }
 
-els.start.addEventListener('click', async () => {
-  const apiKey = els.key.value.trim();
-  if (!apiKey) return showError(undefined, 'needKey');
-  if (!photo || busy) return;
+/** The job in flight, kept across reloads: a reload (or a phone switching apps) resumes it by id. */
+const JOB_KEY = 'facerecon.job';
+type SavedJob = { id: string; model: 'mediapipe' | 'ict' };
+const savedJob = (): SavedJob | undefined => {
+  try {
+    return JSON.parse(localStorage.getItem(JOB_KEY) ?? 'null') ?? undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Follows a job to its end with stage progress, then shows it; the saved id goes when it ended. */
+async function follow(client: FaceReconClient, job: SavedJob) {
   busy = true;
   els.start.disabled = true;
   els.start.textContent = t(lang, 'running');
+  document.body.dataset.state = 'running';
+  document.body.dataset.job = job.id;
   showError(undefined);
   resetProgress();
   try {
-    const client = new FaceReconClient({ baseUrl: location.origin, apiKey });
-    const model = selectedModel();
-    // The idempotency key identifies the photo; another model is another call.
-    const result = await client.reconstruct({ photo: photo.blob, idempotencyKey: `${photo.idempotencyKey}-${model}`, lang, model, onStage: markStage });
-    await showResult(result);
+    const done = await client.wait(job.id, { onStage: markStage });
+    localStorage.removeItem(JOB_KEY);
+    await showResult(done.result!);
     document.body.dataset.state = 'done';
   } catch (err) {
+    if (err instanceof ApiError) localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
     els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
     showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');
     document.body.dataset.state = 'error';
@@ -223,6 +234,28 @@ els.start.addEventListener('click', async () => {
     busy = false;
     els.start.disabled = !photo;
     els.start.textContent = t(lang, 'start');
+  }
+}
+
+els.start.addEventListener('click', async () => {
+  const apiKey = els.key.value.trim();
+  if (!apiKey) return showError(undefined, 'needKey');
+  if (!photo || busy) return;
+  const client = new FaceReconClient({ baseUrl: location.origin, apiKey });
+  const model = selectedModel();
+  busy = true;
+  els.start.disabled = true;
+  try {
+    // An async job: the page polls it, so a reload or a dropped connection loses nothing. The
+    // idempotency key identifies the photo; another model is another call.
+    const job = await client.create({ photo: photo.blob, idempotencyKey: `${photo.idempotencyKey}-${model}`, lang, model });
+    localStorage.setItem(JOB_KEY, JSON.stringify({ id: job.id, model } satisfies SavedJob));
+    await follow(client, { id: job.id, model });
+  } catch (err) {
+    showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');
+    document.body.dataset.state = 'error';
+    busy = false;
+    els.start.disabled = !photo;
   }
 });
 
@@ -242,3 +275,5 @@ $('toggle-texture').addEventListener('click', (e) => {
 
 applyLang(lang);
 document.body.dataset.state = 'idle';
+const pending = savedJob();
+if (pending && els.key.value) void follow(new FaceReconClient({ baseUrl: location.origin, apiKey: els.key.value.trim() }), pending);

@@ -106,3 +106,30 @@ export type ReconstructResponse = z.infer<typeof ReconstructResponseSchema>;
 
 export const StageEventSchema = z.object({ stage: z.enum(STAGES), elapsed_ms: z.number() });
 export type StageEvent = z.infer<typeof StageEventSchema>;
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+const JobEventSchema = z.object({ at: z.string(), type: z.string(), detail: z.unknown() });
+
+/** A reconstruction job (GET/DELETE /v1/reconstructions/{id}, 202 answers, list items, webhook data). */
+export const ReconstructionJobSchema = z.object({
+  id: z.string(),
+  object: z.literal('reconstruction'),
+  status: z.enum(JOB_STATUSES),
+  mode: z.enum(['sync', 'async']),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  attempts: z.number().int(),
+  error: z.object({ code: z.string(), status: z.number().int(), message: z.string(), message_zh: z.string() }).optional(),
+  /** The synchronous response, while it is retained (24 h) and not erased. */
+  result: ReconstructResponseSchema.optional(),
+  erased_at: z.string().optional(),
+  webhook: z.object({ url: z.string(), deliveries: z.array(JobEventSchema) }).optional(),
+  /** Attempts, retries and stage progress (`stage` events: { stage, elapsed_ms }). */
+  events: z.array(JobEventSchema).optional(),
+});
+export type ReconstructionJob = z.infer<typeof ReconstructionJobSchema>;
+
+export const ReconstructionJobListSchema = z.object({ object: z.literal('list'), data: z.array(ReconstructionJobSchema), next_cursor: z.string().nullable() });

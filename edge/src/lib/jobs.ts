@@ -7,9 +7,8 @@
  * A running job holds a lease: a message redelivered while the lease runs (Queues deliver at least
  * once) finds nothing to claim; after a consumer died, the next delivery takes the job over.
  */
-import { ERROR_SPECS, toErrorBody, type ErrorCode, type Lang } from '@facerecon/shared';
+import { ERROR_SPECS, toErrorBody, type ErrorCode, type JobStatus, type Lang, type ReconstructionJob } from '@facerecon/shared';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 
 export interface JobRow {
@@ -121,21 +120,7 @@ export function assetFolderOf(resultJson: string): string | null {
   return null;
 }
 
-export interface JobView {
-  id: string;
-  object: 'reconstruction';
-  status: JobStatus;
-  mode: 'sync' | 'async';
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  attempts: number;
-  error?: { code: string; status: number; message: string; message_zh: string };
-  result?: unknown;
-  erased_at?: string;
-  webhook?: { url: string; deliveries: Array<{ at: string; type: string; detail: unknown }> };
-  events?: Array<{ at: string; type: string; detail: unknown }>;
-}
+export type JobView = ReconstructionJob;
 
 /** The public shape of a job (GET, list items, webhook payloads). */
 export function jobView(j: JobRow, opts: { lang: Lang; events?: Array<{ at: string; type: string; detail: string | null }> } = { lang: 'en' }): JobView {

@@ -129,6 +129,20 @@ describe('gpu-function HTTP API', () => {
     expect(body.error).toMatchObject({ code: 'BAD_SIGNATURE', message_zh: expect.any(String) });
   });
 
+  it('DELETE /v1/assets/<day>/<folder> erases one asset set, signed only, idempotent; other sets stay', async () => {
+    const keep = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb' })).json());
+    const gone = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb,texture' })).json());
+    const folder = /\/assets\/(\d{4}-\d{2}-\d{2}\/[0-9a-f]{32})\//.exec(new URL(gone.assets.glb!.url).pathname)![1];
+    const del = async (path: string, sign = true) => fetch(`${svc.url}${path}`, { method: 'DELETE', headers: sign ? await signRequest({ secret: SECRET, method: 'DELETE', pathWithQuery: path, body: new Uint8Array(0) }) : {} });
+    expect((await del(`/v1/assets/${folder}`, false)).status).toBe(401);
+    expect((await fetch(gone.assets.glb!.url)).status).toBe(200);
+    expect((await del('/v1/assets/2026-01-01/not-a-folder')).status).toBe(404);
+    expect((await del(`/v1/assets/${folder}`)).status).toBe(204);
+    for (const a of Object.values(gone.assets)) expect((await fetch(a.url)).status).toBe(404);
+    expect((await del(`/v1/assets/${folder}`)).status).toBe(204); // again: nothing left, still fine
+    expect((await fetch(keep.assets.glb!.url)).status).toBe(200);
+  });
+
   it('a corrupt image is a clear 400 and the process keeps serving; no face is a 422 in the caller language', async () => {
     const corrupt = astronaut.slice(0, 4000);
     const bad = await post(svc.url, corrupt);
