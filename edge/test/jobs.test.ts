@@ -1,0 +1,150 @@
+/**
+ * Jobs inside workerd with D1 and R2: the exactly-once rules under redelivery and cancellation, the
+ * consumer's retry and failure paths, the purge's care for queued jobs, and the webhook signing and
+ * URL rules. msw stands in for the gpu-function in this tier only (e2e/test/jobs.test.ts runs the
+ * real one through wrangler's local Queues).
+ */
+import { env } from 'cloudflare:workers';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Bindings } from '../src/env';
+import { commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
+import { cancelJob, claimJob, getJobById, insertJob, jobEvents } from '../src/lib/jobs';
+import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
+import { MAX_ATTEMPTS, runJob } from '../src/queue';
+import { parsePrefer } from '../src/routes/reconstructions';
+import { createKey, usageRows } from './helpers';
+
+const E = env as unknown as Bindings;
+let gpu: () => Response = () => new Response(null, { status: 500 });
+const server = setupServer(http.post('https://gpu.test/v1/reconstruct', () => gpu()));
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => server.close());
+afterEach(() => server.resetHandlers());
+
+const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+async function queuedJob(keyId: string, opts: { photo?: boolean } = {}) {
+  const id = newId();
+  expect(await reserveUnit(E.DB, { requestId: id, keyId }, 100)).toBe(true);
+  const photoKey = `uploads/${id}`;
+  if (opts.photo !== false) await E.UPLOADS.put(photoKey, new Uint8Array([1, 2, 3]));
+  await insertJob(E.DB, { id, key_id: keyId, mode: 'async', status: 'queued', query: 'formats=glb', photo_key: photoKey, photo_type: 'image/png' });
+  return id;
+}
+const sse = (...events: Array<[string, unknown]>) => new Response(events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join(''), { headers: { 'content-type': 'text/event-stream' } });
+const RESULT = { request_id: 'x', assets: { glb: { url: 'https://gpu.test/assets/2026-11-30/0123456789abcdef0123456789abcdef/face.glb?sig=1' } } };
+
+describe('exactly once, whatever Queues redeliver', () => {
+  it('one claim per lease; a lapsed lease is taken over; the commit bills once and a second commit is refused', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    const [a, b] = await Promise.all([claimJob(E.DB, id, 60_000), claimJob(E.DB, id, 60_000)]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect(await claimJob(E.DB, id, 60_000)).toBeNull(); // redelivered while the lease runs
+    await E.DB.prepare('UPDATE jobs SET lease_until = ? WHERE id = ?').bind(new Date(Date.now() - 1000).toISOString(), id).run();
+    expect((await claimJob(E.DB, id, 60_000))?.attempts).toBe(2); // the consumer died: taken over
+    expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: '{"ok":1}' })).toBe(true);
+    expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: '{"ok":2}' })).toBe(false);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'succeeded', result: '{"ok":1}' });
+  });
+
+  it('a job canceled while the GPU works is not billed, and the late result does not resurrect it', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    await claimJob(E.DB, id, 60_000);
+    expect(await cancelJob(E.DB, k.id, id)).toBe(true);
+    await releaseUnit(E.DB, { requestId: id, keyId: k.id }, 'CANCELED');
+    expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: '{}' })).toBe(false);
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'canceled', result: null });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
+    expect(await cancelJob(E.DB, k.id, id)).toBe(false); // already ended
+  });
+
+  it('the purge releases a dead isolate\'s reservation but keeps a queued job\'s; a job that never ran in time fails', async () => {
+    const k = await createKey();
+    const queued = await queuedJob(k.id);
+    const old = new Date(Date.now() - 10 * 60_000).toISOString();
+    const syncId = newId();
+    await reserveUnit(E.DB, { requestId: syncId, keyId: k.id }, 100);
+    await E.DB.batch([E.DB.prepare('UPDATE usage SET created_at = ? WHERE key_id = ?').bind(old, k.id), E.DB.prepare('UPDATE jobs SET created_at = ? WHERE id = ?').bind(old, queued)]);
+    await purgeExpired(E.DB, { staleAfterMs: 60_000, jobMaxAgeMs: 3600_000, jobTtlMs: 86_400_000 });
+    const rows = await E.DB.prepare('SELECT request_id, outcome FROM usage WHERE key_id = ?').bind(k.id).all<{ request_id: string; outcome: string }>();
+    expect(Object.fromEntries(rows.results.map((r) => [r.request_id, r.outcome]))).toEqual({ [queued]: 'reserved', [syncId]: 'ABANDONED' });
+    await purgeExpired(E.DB, { staleAfterMs: 60_000, jobMaxAgeMs: 60_000, jobTtlMs: 86_400_000 });
+    expect(await getJobById(E.DB, queued)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT' });
+    expect((await usageRows(k.id)).every((r) => r.billed === 0)).toBe(true);
+  });
+});
+
+describe('the jobs consumer', () => {
+  it('records the stages, commits the result, deletes the photo', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    gpu = () => sse(['stage', { stage: 'preprocess', elapsed_ms: 12 }], ['stage', { stage: 'geometry', elapsed_ms: 30 }], ['result', RESULT]);
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    const job = await getJobById(E.DB, id);
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1, photo_key: null });
+    expect(JSON.parse(job!.result!)).toEqual(RESULT);
+    expect((await jobEvents(E.DB, id)).filter((e) => e.type === 'stage').map((e) => JSON.parse(e.detail!).stage)).toEqual(['preprocess', 'geometry']);
+    expect(await E.UPLOADS.get(`uploads/${id}`)).toBeNull();
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+  });
+
+  it('503 and broken streams go back to the queue with a growing delay; after the last attempt the job fails, unbilled', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    gpu = () => new Response(JSON.stringify({ error: { code: 'OVERLOADED' } }), { status: 503, headers: { 'retry-after': '1' } });
+    const delays: number[] = [];
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      const out = await runJob(E, id);
+      expect(out).toHaveProperty('retryAfterS');
+      delays.push((out as { retryAfterS: number }).retryAfterS);
+      expect(await getJobById(E.DB, id)).toMatchObject({ status: 'queued', attempts: attempt });
+      if (attempt === 2) gpu = () => sse(['stage', { stage: 'preprocess', elapsed_ms: 1 }]); // the stream breaks off
+      if (attempt === 3) gpu = () => new Response(JSON.stringify({ error: { code: 'OVERLOADED' } }), { status: 503 });
+    }
+    expect(delays).toEqual([...delays].sort((a, b) => a - b));
+    expect(delays[0]).toBeGreaterThanOrEqual(2);
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'OVERLOADED', attempts: MAX_ATTEMPTS, photo_key: null });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'OVERLOADED', billed: 0 }]);
+  });
+
+  it('a final failure (no face) ends the job at once with its code; a lost photo is INTERNAL, never a stuck job', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    gpu = () => sse(['error', { status: 422, error: { code: 'NO_FACE' } }]);
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'NO_FACE', attempts: 1 });
+    const lost = await queuedJob(k.id, { photo: false });
+    expect(await runJob(E, lost)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, lost)).toMatchObject({ status: 'failed', error_code: 'INTERNAL' });
+    expect((await usageRows(k.id)).map((r) => r.billed)).toEqual([0, 0]);
+  });
+});
+
+describe('webhooks and preferences', () => {
+  it('signs as Standard Webhooks: the specification\'s published example', async () => {
+    expect(await signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+
+  it('webhook URLs: https to public hosts only; loopback http only where allowed', () => {
+    const prod = (u: string) => webhookUrlProblem(u, { allowLoopback: false });
+    expect(prod('https://hooks.example.com/facerecon')).toBeUndefined();
+    for (const bad of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost/x', 'https://169.254.169.254/latest/meta-data', 'https://10.1.2.3/', 'https://172.20.0.1/', 'https://192.168.1.1/', 'https://100.64.0.1/', 'https://[::1]/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://metadata.google.internal/', 'https://printer.local/', 'https://intranet/', 'https://u:p@hooks.example.com/', 'ftp://hooks.example.com/', 'not a url', `https://a.example/${'x'.repeat(2100)}`]) {
+      expect(prod(bad), bad).toBeDefined();
+    }
+    expect(webhookUrlProblem('http://127.0.0.1:9999/hook', { allowLoopback: true })).toBeUndefined();
+    expect(webhookUrlProblem('http://10.0.0.1/hook', { allowLoopback: true })).toBeDefined();
+  });
+
+  it('Prefer (RFC 7240): respond-async and wait, in any order and case; wait capped at 60 s', () => {
+    expect(parsePrefer('respond-async')).toEqual({ respondAsync: true });
+    expect(parsePrefer('wait=10, respond-async')).toEqual({ respondAsync: true, waitS: 10 });
+    expect(parsePrefer('Respond-Async; wait=600')).toEqual({ respondAsync: true, waitS: 60 });
+    expect(parsePrefer('return=minimal, wait=abc')).toEqual({ respondAsync: false });
+    expect(parsePrefer(undefined)).toEqual({ respondAsync: false });
+  });
+});
