@@ -115,7 +115,7 @@ try {
           '',
           '| measure | value |',
           '|---|---|',
-          `| creations answered | ${Object.entries(burst.createStatus).map(([k, v]) => `${k}: ${v}`).join(', ')} (caller-visible 503s: ${burst.createStatus['503'] ?? 0}) |`,
+          `| creations answered | ${Object.entries(burst.createStatus).map(([k, v]) => `${k}: ${v}`).join(', ')} (caller-visible 503s from the API: ${burst.createStatus['503'] ?? 0}; wrangler dev restarts answered in plain text and retried: ${burst.devRestarts}) |`,
           `| final states | ${Object.entries(burst.final).map(([k, v]) => `${k}: ${v}`).join(', ')} |`,
           `| lost (never reached a final state) | ${burst.lost} |`,
           `| failed with an undocumented code | ${burst.undocumented} |`,
@@ -155,6 +155,15 @@ try {
     '- `npm audit`: the registry mirror this project builds against answers the audit endpoint with 405, so no audit report could be produced here; dependencies are pinned exactly in package.json and package-lock.json.',
   );
   if (ALL) writeFileSync(join(ROOT, 'docs/RELIABILITY.md'), `${lines.join('\n')}\n`);
+  else if (PARTS.has('jobs') && PARTS.size === 1) {
+    // Only the jobs burst ran: replace (or add) its section of the report and keep the rest as it was.
+    const path = join(ROOT, 'docs/RELIABILITY.md');
+    const doc = readFileSync(path, 'utf8');
+    const at = lines.findIndex((l) => l.startsWith('## Async jobs'));
+    const section = lines.slice(at, lines.findIndex((l, i) => i > at && l.startsWith('## '))).join('\n');
+    const re = /## Async jobs[\s\S]*?(?=\n## )/;
+    writeFileSync(path, re.test(doc) ? doc.replace(re, section.trimEnd() + '\n') : doc.replace('## Security', `${section.trimEnd()}\n\n## Security`));
+  }
   console.log(lines.join('\n'));
 } finally {
   await stack.stop();

@@ -8,8 +8,9 @@ import { ROOT } from './local-env';
 const out = join(ROOT, 'edge/public');
 mkdirSync(out, { recursive: true });
 const t0 = performance.now();
-await build({
+const result = await build({
   entryPoints: [join(ROOT, 'edge/web/app.ts')],
+  metafile: true,
   bundle: true,
   format: 'esm',
   target: 'es2022',
@@ -18,6 +19,9 @@ await build({
   outfile: join(out, 'app.js'),
   logLevel: 'warning',
 });
+// Which files went in (a test checks that the page uses the SDK's published build, not its sources).
+mkdirSync(join(ROOT, '.cache'), { recursive: true });
+writeFileSync(join(ROOT, '.cache/web-build-inputs.json'), JSON.stringify(Object.keys(result.metafile.inputs), null, 1));
 for (const f of ['index.html', 'style.css']) copyFileSync(join(ROOT, 'edge/web', f), join(out, f));
 // Workers static assets apply this file's headers to the page (CSP, nosniff, referrer, framing).
 writeFileSync(join(out, '_headers'), staticHeadersFile());

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiError, FaceReconClient } from '@facerecon/shared';
+import { FaceReconApiError as ApiError, FaceReconClient } from '@facerecon/client';
 import { ROOT } from './local-env';
 import { startLocalStack } from './local-stack';
 
@@ -21,7 +21,7 @@ console.log('starting the local stack (edge on workerd + gpu-function + local st
 const stack = await startLocalStack();
 try {
   console.log(`edge ${stack.edgeUrl}, gpu-function ${stack.gpuUrl}; development key ${stack.apiKey.slice(0, 14)}...`);
-  // The same typed client web and mobile developers use (shared/src/client.ts), following the progress stream.
+  // The same SDK app developers install (@facerecon/client, its built package), following the progress stream.
   const client = new FaceReconClient({ baseUrl: stack.edgeUrl, apiKey: stack.apiKey });
   const result = await client
     .reconstruct({

@@ -3,7 +3,7 @@
  * JSON Schema output), not written by hand: a change to a schema changes the document.
  */
 import { z } from 'zod';
-import { ERROR_CODES, OUTPUT_FORMATS, ReconstructionJobListSchema, ReconstructionJobSchema, ReconstructOptionsSchema, ReconstructResponseSchema, StageEventSchema } from '@facerecon/shared';
+import { ERROR_CODES, OUTPUT_FORMATS, ReconstructionJobListSchema, ReconstructionJobSchema, ReconstructOptionsSchema, ReconstructResponseSchema } from '@facerecon/shared';
 
 export const ErrorBodySchema = z.object({
   error: z.object({
@@ -32,21 +32,71 @@ const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
 export function buildOpenApi(serverUrl: string): Record<string, unknown> {
   const options = schema(ReconstructOptionsSchema, 'input') as { properties: Record<string, Record<string, unknown>> };
   const params = Object.entries(options.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
-  const err = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  const callHeaders = [
+    { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 8, maxLength: 128 }, description: 'Retries with the same key and body within 24 h return the first response, uncharged.' },
+    { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' }, description: 'Your own id for correlation: echoed as X-Client-Request-Id and kept with the usage record; the request itself is named by the X-Request-Id the API returns.' },
+  ];
+  const H = {
+    requestId: { $ref: '#/components/headers/RequestId' },
+    retryAfter: { $ref: '#/components/headers/RetryAfter' },
+    replayed: { $ref: '#/components/headers/IdempotentReplayed' },
+    location: { $ref: '#/components/headers/Location' },
+  };
+  const err = (description: string, headers: Record<string, unknown> = {}) => ({ description, headers: { 'X-Request-Id': H.requestId, ...headers }, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  const retryable = (description: string) => err(description, { 'Retry-After': H.retryAfter });
+  // Photos are binary bodies; no JSON Schema type (generators then accept Blob, bytes or a stream).
+  const photo = { description: 'The photo, as the phone saved it' };
+  const photoBody = {
+    required: true,
+    content: {
+      'image/jpeg': { schema: photo },
+      'image/png': { schema: photo },
+      'image/webp': { schema: photo },
+      'image/heic': { schema: photo },
+      'image/heif': { schema: photo },
+      'image/avif': { schema: photo },
+      'application/octet-stream': { schema: photo },
+      'multipart/form-data': {
+        schema: { type: 'object', required: ['image'], properties: { image: { description: 'The photo file', contentMediaType: 'application/octet-stream' }, ...options.properties, webhook_url: { type: 'string', format: 'uri' } } },
+      },
+    },
+  };
+  const reconstructErrors = {
+    '400': err('INVALID_IMAGE, INVALID_REQUEST'),
+    '401': err('UNAUTHORIZED'),
+    '402': err('QUOTA_EXCEEDED'),
+    '403': err('KEY_REVOKED, HTTPS_REQUIRED'),
+    '409': retryable('IDEMPOTENCY_IN_PROGRESS'),
+    '413': err('IMAGE_TOO_LARGE'),
+    '415': err('UNSUPPORTED_FORMAT'),
+    '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
+    '429': retryable('RATE_LIMITED'),
+    '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
+    '500': err('INTERNAL'),
+    '502': err('UPSTREAM_UNAVAILABLE'),
+    '503': retryable('OVERLOADED, STORAGE_UNAVAILABLE'),
+    '504': err('TIMEOUT'),
+  };
   return {
     openapi: '3.1.0',
     info: {
       title: 'facerecon API',
       version: '1.0.0',
-      description: `One selfie in, a textured 3D face out. Formats: ${OUTPUT_FORMATS.join(', ')}. Every error has a stable code, an English and a Chinese message.`,
+      description: `One selfie in, a textured 3D face out. Formats: ${OUTPUT_FORMATS.join(', ')}. Every error has a stable code, an English and a Chinese message. Every call is a job (its id is the X-Request-Id); job records and the results they hold, idempotency records and assets are kept 24 h, then deleted; photos are deleted when their job ends.`,
+      license: { name: 'facerecon API terms of service', url: 'https://facerecon.example/terms' },
+      contact: { name: 'facerecon support', url: 'https://facerecon.example/support' },
     },
     servers: [{ url: serverUrl }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (fr_live_...)' } },
+      headers: {
+        RequestId: { description: 'The id the API gave this call (128 random bits); the job id of a reconstruction', schema: { type: 'string' } },
+        RetryAfter: { description: 'Seconds to wait before retrying or polling again', schema: { type: 'integer', minimum: 0 } },
+        IdempotentReplayed: { description: '"true" when this is the stored answer to an earlier call with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
+        Location: { description: 'The job: /v1/reconstructions/{id}', schema: { type: 'string' } },
+      },
       schemas: {
-        ReconstructOptions: schema(ReconstructOptionsSchema, 'input'),
         Reconstruction: schema(ReconstructResponseSchema),
-        StageEvent: schema(StageEventSchema),
         Usage: schema(UsageSchema),
         Error: schema(ErrorBodySchema),
         ReconstructionJob: schema(ReconstructionJobSchema),
@@ -70,48 +120,40 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
           summary: 'Reconstruct a textured 3D face from one photo',
           parameters: [
             ...params,
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 8, maxLength: 128 }, description: 'Retries with the same key and body within 24 h return the first response, uncharged.' },
-            { name: 'Accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/json', 'text/event-stream'] } },
-            { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' }, description: 'Your own id for correlation: echoed as X-Client-Request-Id and kept with the usage record; the request itself is named by the X-Request-Id the API returns.' },
-            { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', examples: ['respond-async', 'wait=10'] }, description: 'RFC 7240. respond-async: answer 202 with the job at once; wait=N (<= 60): wait up to N seconds for the job, then 202.' },
             { name: 'webhook_url', in: 'query', required: false, schema: { type: 'string', format: 'uri' }, description: 'https URL (public host) that receives the job\'s final state, signed as Standard Webhooks with the key\'s secret (GET /v1/webhook-secret). Makes the call async.' },
+            ...callHeaders,
+            { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', examples: ['respond-async', 'wait=10'] }, description: 'RFC 7240. respond-async: answer 202 with the job at once; wait=N (<= 60): wait up to N seconds for the job, then 202.' },
           ],
-          requestBody: {
-            required: true,
-            content: {
-              'image/jpeg': { schema: { type: 'string', format: 'binary' } },
-              'image/png': { schema: { type: 'string', format: 'binary' } },
-              'image/webp': { schema: { type: 'string', format: 'binary' } },
-              'image/heic': { schema: { type: 'string', format: 'binary' } },
-              'image/avif': { schema: { type: 'string', format: 'binary' } },
-              'multipart/form-data': {
-                schema: { type: 'object', required: ['image'], properties: { image: { type: 'string', format: 'binary' }, ...options.properties } },
-              },
-            },
-          },
+          requestBody: photoBody,
           responses: {
             '200': {
-              description: 'Signed, expiring asset URLs and metadata; with Accept: text/event-stream, `stage` events then a `result` (or `error`) event',
-              content: {
-                'application/json': { schema: { $ref: '#/components/schemas/Reconstruction' } },
-                'text/event-stream': { schema: { $ref: '#/components/schemas/StageEvent' } },
-              },
+              description: 'The reconstruction: signed, expiring asset URLs and metadata (with Prefer: wait=N, the finished job instead)',
+              headers: { 'X-Request-Id': H.requestId, 'Idempotent-Replayed': H.replayed },
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Reconstruction' } } },
             },
-            '202': { description: 'Accepted as a job (Prefer: respond-async or wait, or a webhook_url); Location names it', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } },
-            '400': err('INVALID_IMAGE, INVALID_REQUEST'),
-            '401': err('UNAUTHORIZED'),
-            '402': err('QUOTA_EXCEEDED'),
-            '403': err('KEY_REVOKED, HTTPS_REQUIRED'),
-            '409': err('IDEMPOTENCY_IN_PROGRESS'),
-            '413': err('IMAGE_TOO_LARGE'),
-            '415': err('UNSUPPORTED_FORMAT'),
-            '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
-            '429': err('RATE_LIMITED'),
-            '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
-            '500': err('INTERNAL'),
-            '502': err('UPSTREAM_UNAVAILABLE'),
-            '503': err('OVERLOADED'),
-            '504': err('TIMEOUT'),
+            '202': {
+              description: 'Accepted as a job (Prefer: respond-async or wait, or a webhook_url); poll Location',
+              headers: { 'X-Request-Id': H.requestId, Location: H.location, 'Retry-After': H.retryAfter, 'Idempotent-Replayed': H.replayed },
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } },
+            },
+            ...reconstructErrors,
+          },
+        },
+      },
+      '/v1/reconstructions/stream': {
+        post: {
+          operationId: 'streamReconstruction',
+          summary: 'Reconstruct, with progress: `stage` events (StageEvent), then one `result` (Reconstruction) or `error` (Error + status) event',
+          description: 'The same call as POST /v1/reconstructions, answered as Server-Sent Events. Errors found before any work (validation, keys, quota) are plain JSON errors.',
+          parameters: [...params, ...callHeaders],
+          requestBody: photoBody,
+          responses: {
+            '200': {
+              description: 'text/event-stream: event `stage` data { stage, elapsed_ms }; event `result` data Reconstruction; event `error` data Error with `status`',
+              headers: { 'X-Request-Id': H.requestId },
+              content: { 'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events', contentMediaType: 'text/event-stream' } } },
+            },
+            ...reconstructErrors,
           },
         },
       },
@@ -123,10 +165,10 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
       '/v1/webhook-secret': {
         get: { operationId: 'getWebhookSecret', summary: 'The key\'s Standard Webhooks signing secret (whsec_...)', responses: { '200': { description: 'The secret', content: { 'application/json': { schema: { type: 'object', properties: { secret: { type: 'string' }, scheme: { type: 'string' } } } } } }, '401': err('UNAUTHORIZED') } },
       },
+      '/v1/openapi.json': { get: { operationId: 'getOpenApi', security: [], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, '403': err('HTTPS_REQUIRED (plain http beyond loopback)') } } },
       '/v1/usage': {
         get: { operationId: 'getUsage', summary: 'Billable calls and remaining quota this month', responses: { '200': { description: 'Usage', content: { 'application/json': { schema: { $ref: '#/components/schemas/Usage' } } } }, '401': err('UNAUTHORIZED') } },
       },
-      '/v1/openapi.json': { get: { operationId: 'getOpenApi', security: [], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },
   };
 }

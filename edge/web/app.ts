@@ -3,7 +3,8 @@
  * (polled, and resumed after a reload), view the GLB,
  * show the UV texture, offer the downloads, explain errors in the user's language.
  */
-import { ApiError, ERROR_SPECS, FaceReconClient, type ErrorCode, type ReconstructResponse } from '@facerecon/shared';
+import { FaceReconApiError as ApiError, FaceReconClient, type Reconstruction as ReconstructResponse } from '@facerecon/client';
+import { ERROR_SPECS, type ErrorCode } from '@facerecon/shared';
 import { t, type Lang, type StringKey } from './i18n';
 import { createViewer } from './viewer';
 

@@ -76,12 +76,25 @@ export const AssetLinkSchema = z.object({
   url: z.string().url(),
   content_type: z.string(),
   bytes: z.number().int().nonnegative(),
-  expires_at: z.string(),
+  expires_at: z.iso.datetime(),
 });
+
+/** One optional link per asset kind: named properties, so generated clients type `assets.glb` exactly. */
+export const AssetsSchema = z.object({
+  obj: AssetLinkSchema.optional(),
+  mtl: AssetLinkSchema.optional(),
+  texture: AssetLinkSchema.optional(),
+  texture_head: AssetLinkSchema.optional(),
+  texture_grid: AssetLinkSchema.optional(),
+  glb: AssetLinkSchema.optional(),
+  preview: AssetLinkSchema.optional(),
+  preview_geometry: AssetLinkSchema.optional(),
+  result: AssetLinkSchema.optional(),
+} satisfies Record<AssetKind, z.ZodOptional<typeof AssetLinkSchema>>);
 
 export const ReconstructResponseSchema = z.object({
   request_id: z.string(),
-  assets: z.partialRecord(z.enum(ASSET_KINDS), AssetLinkSchema),
+  assets: AssetsSchema,
   pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number(), rotation: z.array(z.number()).length(9), translation_px: z.array(z.number()).length(2) }),
   camera: z.object({ model: z.literal('weak_perspective'), pixels_per_mm: z.number() }),
   scale_prior: z.object({ method: z.string(), value_mm: z.number(), measured_px: z.number() }).passthrough(),
@@ -110,7 +123,7 @@ export type StageEvent = z.infer<typeof StageEventSchema>;
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-const JobEventSchema = z.object({ at: z.string(), type: z.string(), detail: z.unknown() });
+const JobEventSchema = z.object({ at: z.iso.datetime(), type: z.string(), detail: z.unknown() });
 
 /** A reconstruction job (GET/DELETE /v1/reconstructions/{id}, 202 answers, list items, webhook data). */
 export const ReconstructionJobSchema = z.object({
@@ -118,14 +131,14 @@ export const ReconstructionJobSchema = z.object({
   object: z.literal('reconstruction'),
   status: z.enum(JOB_STATUSES),
   mode: z.enum(['sync', 'async']),
-  created_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
+  created_at: z.iso.datetime(),
+  started_at: z.iso.datetime().nullable(),
+  finished_at: z.iso.datetime().nullable(),
   attempts: z.number().int(),
   error: z.object({ code: z.string(), status: z.number().int(), message: z.string(), message_zh: z.string() }).optional(),
   /** The synchronous response, while it is retained (24 h) and not erased. */
   result: ReconstructResponseSchema.optional(),
-  erased_at: z.string().optional(),
+  erased_at: z.iso.datetime().optional(),
   webhook: z.object({ url: z.string(), deliveries: z.array(JobEventSchema) }).optional(),
   /** Attempts, retries and stage progress (`stage` events: { stage, elapsed_ms }). */
   events: z.array(JobEventSchema).optional(),

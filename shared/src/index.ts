@@ -6,4 +6,3 @@ export * from './signing';
 export * from './body';
 export * from './limits';
 export * from './url-policy';
-export * from './client';

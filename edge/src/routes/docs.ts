@@ -13,7 +13,7 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&
 docs.get('/docs', (c) => {
   const doc = buildOpenApi(new URL(c.req.url).origin) as { info: { title: string; description: string }; paths: Record<string, Record<string, { summary: string; parameters?: Array<{ name: string; in: string; description?: string }>; responses: Record<string, { description: string }> }>> };
   const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(
+    Object.entries(methods).filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method)).map(
       ([method, op]) => `<section><h2><code>${method.toUpperCase()} ${esc(path)}</code></h2><p>${esc(op.summary)}</p>` +
         (op.parameters?.length ? `<h3>Parameters</h3><ul>${op.parameters.map((p) => `<li><code>${esc(p.name)}</code> (${p.in})${p.description ? `: ${esc(p.description)}` : ''}</li>`).join('')}</ul>` : '') +
         `<h3>Responses</h3><ul>${Object.entries(op.responses).map(([s, r]) => `<li><strong>${s}</strong> ${esc(r.description)}</li>`).join('')}</ul></section>`,

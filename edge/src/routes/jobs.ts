@@ -15,7 +15,8 @@ import { requireApiKey } from '../middleware/auth';
 import { afterJobEnded } from '../queue';
 
 export const jobs = new Hono<AppEnv>();
-jobs.use('*', requireApiKey, async (c, next) => {
+// Only on the job routes: POST (reconstructions.ts) authenticates for itself.
+jobs.on(['GET', 'DELETE'], ['/', '/:id'], requireApiKey, async (c, next) => {
   c.set('lang', pickLang(c.req.query('lang'), c.req.header('accept-language')));
   await next();
 });

@@ -64,7 +64,8 @@ function waitUntil(c: Context<AppEnv>, p: Promise<unknown>): void {
   }
 }
 
-reconstructions.post('/', async (c) => {
+/** POST / (JSON, or SSE with Accept: text/event-stream) and POST /stream (always SSE, its own OpenAPI operation). */
+async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const key = c.get('apiKey');
   const requestId = c.get('requestId');
   const db = c.env.DB;
@@ -138,13 +139,13 @@ reconstructions.post('/', async (c) => {
   const forwarded = forwardedPhoto(upload.bytes, header);
   settlement.bytesForwarded = forwarded.bytes.byteLength;
   c.header('x-edge-forward', `as-sent; ${forwarded.contentType}; ${forwarded.width}x${forwarded.height}; bytes=${forwarded.bytes.byteLength}`);
-  if (asyncJob) return acceptJob(c, { requestId, settlement, fail, forwarded, query, webhookUrl, idemKey, waitS: prefer.waitS });
+  if (asyncJob && !stream) return acceptJob(c, { requestId, settlement, fail, forwarded, query, webhookUrl, idemKey, waitS: prefer.waitS });
   try {
     await insertJob(db, { id: requestId, key_id: key.id, mode: 'sync', status: 'running', query: query.toString() });
   } catch {
     return fail('INTERNAL');
   }
-  const wantsStream = (c.req.header('accept') ?? '').includes('text/event-stream');
+  const wantsStream = stream || (c.req.header('accept') ?? '').includes('text/event-stream');
 
   const hangUp = new AbortController();
   let res: Response;
@@ -193,7 +194,10 @@ reconstructions.post('/', async (c) => {
   const code = await upstreamErrorCode(res);
   const retryAfter = res.headers.get('retry-after');
   return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
-});
+}
+
+reconstructions.post('/', (c) => create(c, false));
+reconstructions.post('/stream', requireApiKey, rateLimit, (c) => create(c, true));
 
 /** RFC 7240 preferences this API honours: respond-async and wait (seconds, at most 60). */
 export function parsePrefer(header: string | undefined): { respondAsync: boolean; waitS?: number } {
