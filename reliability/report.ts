@@ -125,7 +125,7 @@ try {
           `| create to finished p50 / p95 | ${(burst.endToEndMs.p50 / 1000).toFixed(1)} s / ${(burst.endToEndMs.p95 / 1000).toFixed(1)} s |`,
           `| burst wall time | ${burst.wallS.toFixed(0)} s |`,
           '',
-          'Compare the 4x row of the load table: the synchronous path sheds what the GPU cannot take with 503 + Retry-After; the async path queues it instead, and callers see no 503. The retries are the price of the small capacity here: every delivery that met the outage or a full gpu-function (503) went back to the queue with its backoff, which is what stretches the end-to-end times; in production the consumer's `max_concurrency` equals the fleet's capacity, so a burst waits in the queue instead.',
+          'Compare the 4x row of the load table: the synchronous path sheds what the GPU cannot take with 503 + Retry-After; the async path queues it instead, and callers see no 503. The retries are the price of the small capacity here: every delivery that met the outage or a full gpu-function (503) went back to the queue with its backoff, which is what stretches the end-to-end times; in production the consumer\'s `max_concurrency` equals the fleet\'s capacity, so a burst waits in the queue instead.',
         ]
       : ['(not run: `npm run reliability -- --parts jobs`)']),
     '',

@@ -39,6 +39,8 @@ export interface ReconstructOptions {
   lang?: 'en' | 'zh';
   /** 'mediapipe' (default): the face; 'ict': the full head with identity and ARKit weights. */
   model?: 'mediapipe' | 'ict';
+  /** model=ict: ARKit's blendshape names (default) or ICT-FaceKit's own. */
+  expressionNames?: 'arkit' | 'ict';
   /** Made for you when absent, and the same across this call's retries: never billed twice. */
   idempotencyKey?: string;
   /** Stage progress: over the event stream where the platform streams, else by polling a job. */
@@ -136,12 +138,13 @@ export class FaceReconClient {
     return (await res.json()) as T;
   }
 
-  private static query(o: Pick<CreateOptions, 'uvSize' | 'formats' | 'lang' | 'model' | 'webhookUrl'>): string {
+  private static query(o: Pick<CreateOptions, 'uvSize' | 'formats' | 'lang' | 'model' | 'expressionNames' | 'webhookUrl'>): string {
     return queryString([
       ['uv_size', o.uvSize],
       ['formats', o.formats?.join(',')],
       ['lang', o.lang],
       ['model', o.model],
+      ['expression_names', o.expressionNames],
       ['webhook_url', o.webhookUrl],
     ]);
   }

@@ -28,6 +28,8 @@ let receiver: Server;
 /** What the proxy saw: method, path, idempotency key, time; and how many 429s it still owes. */
 const seen: Array<{ method: string; path: string; key?: string; at: number; status: number }> = [];
 let inject429 = 0;
+/** Responses the proxy lets the edge produce, then loses: the caller sees a 503 instead. */
+let lose = 0;
 
 type Sdk = typeof import('../src/index');
 
@@ -53,7 +55,18 @@ beforeAll(async () => {
       return;
     }
     const up = new URL(stack.edgeUrl);
+    const losing = lose > 0 && req.method === 'POST';
+    if (losing) lose--;
     const fwd = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: { ...req.headers, host: up.host } }, (r) => {
+      if (losing) {
+        // The edge did the work and billed it; the answer is lost on the way, as on a flaky network.
+        r.resume();
+        r.on('end', () => {
+          entry.status = 503;
+          res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: { code: 'OVERLOADED', message: 'busy', message_zh: '繁忙' } }));
+        });
+        return;
+      }
       entry.status = r.statusCode!;
       res.writeHead(r.statusCode!, r.headers);
       r.pipe(res);
@@ -166,6 +179,21 @@ describe('@facerecon/client from npm pack', () => {
     expect(new Set(posts.map((p) => p.key)).size).toBe(1);
     expect(await billed()).toBe(before + 1);
   }, 120_000);
+
+  it('a 503 that hides a finished call is retried with the same key: the stored answer comes back, billed once', async () => {
+    const { FaceReconClient } = await load();
+    const client = new FaceReconClient({ baseUrl: proxyUrl, apiKey: stack.apiKey, retry: { baseDelayMs: 50 } });
+    seen.length = 0;
+    lose = 1;
+    const before = await billed();
+    const r = await client.reconstruct({ photo: astronaut(), formats: ['glb'] });
+    expect(r.landmarks.count).toBe(478);
+    const posts = seen.filter((s) => s.method === 'POST');
+    expect(posts.map((p) => p.status)).toEqual([503, 200]);
+    expect(posts[1].key).toBe(posts[0].key);
+    expect(posts[1].at - posts[0].at).toBeGreaterThanOrEqual(950); // Retry-After: 1
+    expect(await billed()).toBe(before + 1);
+  });
 
   it('verifyWebhook() accepts a real delivery and refuses a tampered or stale one', async () => {
     const { FaceReconClient, verifyWebhook } = await load();

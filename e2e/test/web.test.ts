@@ -153,7 +153,7 @@ describe('the web page', () => {
     expect(await page.locator('#dl-texture_head').isVisible()).toBe(true);
     const sliders = page.locator('#expression-list input[type="range"]');
     expect(await sliders.count()).toBe(20); // the subset's 20 ARKit blendshapes
-    const smile = page.locator('input[data-expression="mouthSmile_L"]');
+    const smile = page.locator('input[data-expression="mouthSmileLeft"]');
     expect(Number(await smile.inputValue())).toBeGreaterThan(0.5); // she smiles broadly
     await page.waitForTimeout(500);
     const before = await page.locator('#viewer').screenshot();

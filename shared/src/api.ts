@@ -53,6 +53,12 @@ export const ReconstructOptionsSchema = z.object({
    * MODEL_NOT_INSTALLED.
    */
   model: z.enum(MODELS).default('mediapipe'),
+  /**
+   * How model=ict names its expression weights and GLB morph targets: `arkit` (default), ARKit's 52
+   * blendshape names, which ARKit, Unity, Unreal and MediaPipe drivers bind to as they are; `ict`,
+   * ICT-FaceKit's own 57 shapes.
+   */
+  expression_names: z.enum(['arkit', 'ict']).default('arkit'),
 });
 export type ReconstructOptions = z.output<typeof ReconstructOptionsSchema>;
 
@@ -66,6 +72,7 @@ export function reconstructQuery(o: ReconstructOptions): URLSearchParams {
   q.append('formats', o.formats.join(','));
   q.append('lang', o.lang);
   q.append('model', o.model);
+  q.append('expression_names', o.expression_names);
   return q;
 }
 
@@ -110,6 +117,10 @@ export const ReconstructResponseSchema = z.object({
       model: z.string(),
       identity: z.array(z.number()),
       expressions: z.record(z.string(), z.number().min(0).max(1)),
+      /** With ARKit names: the model's shapes ARKit has no name for (ICT: cheekRaiser_L/_R, PupilDilate_L/_R). */
+      extras: z.record(z.string(), z.number().min(0).max(1)).optional(),
+      /** With ARKit names: names this model cannot fit (ICT has no tongue: tongueOut), absent from expressions. */
+      unfitted: z.array(z.string()).optional(),
       fit_rms_mm: z.number(),
     })
     .optional(),

@@ -48,7 +48,7 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
   const images = form.getAll('image');
   if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
   const fields: Record<string, string> = {};
-  for (const k of ['uv_size', 'formats', 'lang', 'model', 'webhook_url']) {
+  for (const k of ['uv_size', 'formats', 'lang', 'model', 'expression_names', 'webhook_url']) {
     const v = form.getAll(k);
     if (v.length > 1) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${k} given ${v.length} times` });
     if (typeof v[0] === 'string') fields[k] = v[0];

@@ -85,11 +85,17 @@ export interface ExportDescription {
   name: string;
 }
 
+export interface FitOptions {
+  uvSize: UvSize;
+  /** How a model with expressions names them: ARKit's 52 (default) or the model's own. */
+  expressionNames?: 'arkit' | 'ict';
+}
+
 export interface FaceModel<H extends FittedHead = FittedHead> {
   readonly name: ModelName;
   readonly layout: UvLayout;
   /** Landmarks (photo pixels) to the fitted head. Pure computation; throws only on programming errors. */
-  fit(photo: RgbImage, face: FaceLandmarks, opts: { uvSize: UvSize }): H;
+  fit(photo: RgbImage, face: FaceLandmarks, opts: FitOptions): H;
   /** Extra texture tiles the preview samples after the baked ones (e.g. a palette of flat colours). */
   previewTiles?(head: H): RgbImage[];
   exportDescription(head: H): ExportDescription;

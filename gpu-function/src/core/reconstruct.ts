@@ -5,7 +5,7 @@
  */
 import type { RgbImage } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
-import type { FittedHead, UvSize } from './face-model';
+import type { FitOptions, FittedHead } from './face-model';
 import type { InstalledModel } from './registry';
 import type { TextureSet } from './texture';
 
@@ -16,8 +16,8 @@ export interface Reconstruction<H extends FittedHead = FittedHead> {
   timings: Record<string, number>;
 }
 
-export function reconstructFace<H extends FittedHead>(installed: InstalledModel<H>, photo: RgbImage, face: FaceLandmarks, opts: { uvSize: UvSize; afterGeometry?: () => void }): Reconstruction<H> {
-  const head = installed.model.fit(photo, face, { uvSize: opts.uvSize });
+export function reconstructFace<H extends FittedHead>(installed: InstalledModel<H>, photo: RgbImage, face: FaceLandmarks, opts: FitOptions & { afterGeometry?: () => void }): Reconstruction<H> {
+  const head = installed.model.fit(photo, face, { uvSize: opts.uvSize, expressionNames: opts.expressionNames });
   opts.afterGeometry?.();
   const textures = installed.baker.bake(head, photo);
   return { head, textures, timings: { ...head.timings, ...textures.timings } };

@@ -25,7 +25,8 @@ import { calibrateNeutral, landmarkWeights } from '../morph/calibration';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from '../morph/fit-3dmm';
 import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from '../morph/landmark-correction';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from '../morph/head-topology';
-import { expressionTargets, expressionWeights } from '../morph/morph-export';
+import { namedExpressionWeights, namedMorphTargets, type ExpressionNaming } from '../morph/arkit';
+import { expressionTargets } from '../morph/morph-export';
 import { loadModelPack, type MorphableModel } from '../morph/model-pack';
 
 /**
@@ -50,6 +51,8 @@ export interface IctHead extends FittedHead {
     identity: Float64Array;
     expression: Float64Array;
     expressionNames: string[];
+    /** How the API names the expressions: ARKit's names (default) or ICT's own. */
+    naming: ExpressionNaming;
     fit: { rmsMm: number; iterations: number; converged: boolean; scale: number; landmarks: number; ms: number };
     /** Model frame -> head frame (mm): x_head = scale R x_model + translation. */
     rotation: Mat3;
@@ -233,6 +236,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
           identity: fit.identity,
           expression: fit.expression,
           expressionNames: pack.manifest.expression.names,
+          naming: fopts.expressionNames ?? 'arkit',
           fit: { rmsMm: fit.rmsMm, iterations: fit.iterations, converged: fit.converged, scale: fit.scale, landmarks: k, ms: fitMs },
           rotation: fit.rotation,
           scale: fit.scale,
@@ -250,15 +254,18 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
         glb: { positions: head.morph.neutralPositions, normals: head.morph.neutralNormals, uvs: topology.localUvs, indices: topology.indices },
         materials,
         groups: topology.groups.map((g, i) => ({ start: g.start, count: g.count, material: i })),
-        morphTargets: expressionTargets({ pack, topology, expressionNames: head.morph.expressionNames, rotation: head.morph.rotation, scale: head.morph.scale }),
-        morphWeights: head.morph.expression,
+        ...(() => {
+          const named = namedMorphTargets(expressionTargets({ pack, topology, expressionNames: head.morph.expressionNames, rotation: head.morph.rotation, scale: head.morph.scale }), head.morph.expression, head.morph.naming);
+          return { morphTargets: named.targets, morphWeights: named.weights };
+        })(),
         name: 'head',
       };
     },
     extras(head) {
       const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
       const mm = head.morph;
-      const expressions = expressionWeights(mm.expressionNames, mm.expression);
+      const named = namedExpressionWeights(mm.expressionNames, mm.expression, mm.naming);
+      const { expressions } = named;
       return {
         result: {
           model: pack.manifest.name,
@@ -267,11 +274,15 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
           identity_names: pack.manifest.identity.names,
           identity_convention: "coefficients of the model's identity modes (ICT: one standard deviation each); mean + sum(a_j identity_j) gives this head's shape up to a small global similarity, which the pose carries",
           expressions,
-          expression_convention: 'ARKit blendshape names and ranges: 0 = neutral, 1 = the full blendshape',
+          ...(mm.naming === 'arkit' ? { expression_extras: named.extras, expression_unfitted: named.unfitted } : {}),
+          expression_convention:
+            mm.naming === 'arkit'
+              ? "ARKit's blendshape names (ARFaceAnchor.BlendShapeLocation) and ranges: 0 = neutral, 1 = the full blendshape; ICT's split browInnerUp/cheekPuff halves averaged; shapes ARKit has no name for in expression_extras; names this model cannot fit (tongueOut: ICT has no tongue) in expression_unfitted and absent from expressions"
+              : "ICT-FaceKit's own expression names (_L/_R = the subject's left/right), 0 = neutral, 1 = the full blendshape",
           fit: { rms_mm: r(mm.fit.rmsMm, 3), iterations: mm.fit.iterations, converged: mm.fit.converged, scale: r(mm.fit.scale, 4), landmarks: mm.fit.landmarks },
           textures: { face: 'texture.png (UV tile 1001, u in [0, 1))', head: "texture_head.png (UV tile 1002, u in [1, 2) in the model's own UVs; stored tile-local in the OBJ and GLB)" },
         },
-        response: { morph: { model: pack.manifest.name, identity: Array.from(mm.identity, (x) => r(x, 4)), expressions, fit_rms_mm: r(mm.fit.rmsMm) } },
+        response: { morph: { model: pack.manifest.name, identity: Array.from(mm.identity, (x) => r(x, 4)), expressions, ...(mm.naming === 'arkit' ? { extras: named.extras, unfitted: named.unfitted } : {}), fit_rms_mm: r(mm.fit.rmsMm) } },
       };
     },
     meshNote(head) {

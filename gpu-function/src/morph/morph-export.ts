@@ -1,5 +1,5 @@
 /**
- * The morphable model's ARKit blendshapes as GLB morph targets, and the weights as JSON.
+ * The morphable model's expression blendshapes as GLB morph targets (named by arkit.ts).
  */
 import type { GlbMorphTarget } from '../recon/export-glb';
 import type { Mat3 } from '../recon/linalg';
@@ -28,9 +28,4 @@ export function expressionTargets(opts: { pack: MorphableModel; topology: HeadTo
     }
     return { name, indices: Uint32Array.from(idx), deltas: Float32Array.from(d) };
   });
-}
-
-/** ARKit name -> weight, rounded for JSON. */
-export function expressionWeights(names: string[], weights: ArrayLike<number>): Record<string, number> {
-  return Object.fromEntries(names.map((n, i) => [n, Math.round(weights[i] * 1e4) / 1e4]));
 }

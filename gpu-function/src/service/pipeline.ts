@@ -65,7 +65,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
   done('preprocess');
 
-  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, afterGeometry: () => done('geometry') });
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, expressionNames: options.expression_names, afterGeometry: () => done('geometry') });
   done('texture');
 
   const { model } = installed;

@@ -260,7 +260,11 @@ describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../share
     const body = ReconstructResponseSchema.parse(await res.json());
     expect(body.model).toBe('ict');
     expect(Object.keys(body.assets).sort()).toEqual(['glb', 'mtl', 'obj', 'preview', 'preview_geometry', 'result', 'texture', 'texture_grid', 'texture_head']);
-    expect(Object.keys(body.morph!.expressions)).toEqual(expect.arrayContaining(['jawOpen', 'mouthSmile_L', 'eyeBlink_R']));
+    expect(Object.keys(body.morph!.expressions)).toEqual(expect.arrayContaining(['jawOpen', 'mouthSmileLeft', 'eyeBlinkRight'])); // ARKit's names
+    expect(body.morph!.unfitted).toContain('tongueOut');
+    const own = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?model=ict&formats=glb&expression_names=ict' })).json());
+    expect(Object.keys(own.morph!.expressions)).toEqual(expect.arrayContaining(['jawOpen', 'mouthSmile_L', 'eyeBlink_R'])); // ICT's own
+    expect(own.morph!.unfitted).toBeUndefined();
     expect(body.morph!.identity).toHaveLength(10);
     for (const a of Object.values(body.assets)) expect((await fetch(a.url)).status).toBe(200);
     const mtl = await (await fetch(body.assets.mtl!.url)).text();
