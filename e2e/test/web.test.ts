@@ -3,7 +3,7 @@
  * stack (edge on workerd serving the page and the API, the real gpu-function, the local store).
  * Saves the main states as screenshots under docs/screenshots/.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
 import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
-import { FIXTURES_DIR, SHARED_PHOTOS, fixture, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
+import { FIXTURES_DIR, SHARED_ICT, SHARED_PHOTOS, fixture, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
+import { namedExpressionWeights } from '../../gpu-function/src/morph/arkit';
 import { tileHorizontally } from '../../gpu-function/test/image-ops';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 
@@ -152,7 +153,11 @@ describe('the web page', () => {
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
     expect(await page.locator('#dl-texture_head').isVisible()).toBe(true);
     const sliders = page.locator('#expression-list input[type="range"]');
-    expect(await sliders.count()).toBe(20); // the subset's 20 ARKit blendshapes
+    // The subset's 20 ICT shapes under ARKit's names: the two split pairs fold into one each.
+    const ictNames = readdirSync(SHARED_ICT).filter((f) => f.endsWith('.obj') && !f.startsWith('identity') && !f.startsWith('generic')).map((f) => f.replace('.obj', ''));
+    const arkit = Object.keys(namedExpressionWeights(ictNames, ictNames.map(() => 0), 'arkit').expressions);
+    expect(arkit.length).toBe(ictNames.length - 2);
+    expect(await sliders.count()).toBe(arkit.length);
     const smile = page.locator('input[data-expression="mouthSmileLeft"]');
     expect(Number(await smile.inputValue())).toBeGreaterThan(0.5); // she smiles broadly
     await page.waitForTimeout(500);
