@@ -30,6 +30,10 @@ export function sharedDeep3d(): Array<{ name: string; path: string; reference: s
 export const SHARED_ICT = resolve(ROOT, '../shared/ict-facekit');
 export const hasSharedIct = existsSync(join(SHARED_ICT, 'generic_neutral_mesh.obj'));
 
+/** The complete model (100 identities, 57 expressions), gzip-compressed OBJs, when it is there. */
+export const FULL_ICT = resolve(ROOT, '../shared/ict-facekit-full');
+export const hasFullIct = existsSync(join(FULL_ICT, 'generic_neutral_mesh.obj.gz'));
+
 /** Builds the pack from the shared subset into a fresh temporary folder and returns its path. */
 export function buildSharedIctPack(): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');

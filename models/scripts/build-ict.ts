@@ -6,6 +6,7 @@
  * The MIT licence of ICT-FaceKit is copied next to the derived files.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseObj, triangulate, type ObjMesh } from '../src/obj-reader';
@@ -73,29 +74,43 @@ function sameTopology(a: ObjMesh, b: ObjMesh): boolean {
   return true;
 }
 
+/**
+ * A mesh of the folder, as the public repository stores it (`name.obj`) or gzip-compressed
+ * (`name.obj.gz`, how the full model is handed around): one converter for both.
+ */
+function objText(dir: string, file: string): string {
+  if (existsSync(join(dir, file))) return readFileSync(join(dir, file), 'utf8');
+  return gunzipSync(readFileSync(join(dir, `${file}.gz`))).toString('utf8');
+}
+
 export function buildIctPack(dir: string, out: string): PackManifest {
-  const need = ['generic_neutral_mesh.obj', 'vertex_indices.json', 'LICENSE'];
-  for (const f of need) if (!existsSync(join(dir, f))) throw new PackError(`${dir} is not an ICT-FaceKit FaceXModel folder: ${f} is missing`);
+  const hasObj = (f: string) => existsSync(join(dir, f)) || existsSync(join(dir, `${f}.gz`));
+  if (!hasObj('generic_neutral_mesh.obj')) throw new PackError(`${dir} is not an ICT-FaceKit FaceXModel folder: generic_neutral_mesh.obj(.gz) is missing`);
+  for (const f of ['vertex_indices.json', 'LICENSE']) if (!existsSync(join(dir, f))) throw new PackError(`${dir} is not an ICT-FaceKit FaceXModel folder: ${f} is missing`);
   const indices = JSON.parse(readFileSync(join(dir, 'vertex_indices.json'), 'utf8')) as { expressions?: string[]; idx_to_landmark_verts?: number[] };
   if (!Array.isArray(indices.expressions)) throw new PackError(`${dir}/vertex_indices.json has no "expressions" list`);
   if (!Array.isArray(indices.idx_to_landmark_verts) || indices.idx_to_landmark_verts.length !== 68) throw new PackError(`${dir}/vertex_indices.json has no 68-point "idx_to_landmark_verts" list`);
   const landmarks68 = indices.idx_to_landmark_verts;
   const canonicalFile = canonicalFacePath();
   if (!existsSync(canonicalFile)) throw new PackError(`${canonicalFile} is missing: run npm run models:build first (the correspondence needs MediaPipe's canonical face)`);
-  const neutral = parseObj(readFileSync(join(dir, 'generic_neutral_mesh.obj'), 'utf8'), 'generic_neutral_mesh.obj');
+  const neutral = parseObj(objText(dir, 'generic_neutral_mesh.obj'), 'generic_neutral_mesh.obj');
   const n = neutral.positions.length / 3;
   if (n !== ICT_VERTEX_COUNT || neutral.faceSizes.length === 0) throw new PackError(`generic_neutral_mesh.obj has ${n} vertices; ICT-FaceKit's topology has ${ICT_VERTEX_COUNT}`);
 
   const load = (file: string) => {
-    const m = parseObj(readFileSync(join(dir, file), 'utf8'), file);
+    const m = parseObj(objText(dir, file), file);
     if (!sameTopology(neutral, m)) throw new PackError(`${file} does not share the neutral mesh's topology (${m.positions.length / 3} vertices, ${m.faceSizes.length} faces vs ${n}, ${neutral.faceSizes.length})`);
     const d = new Float32Array(n * 3);
     for (let i = 0; i < d.length; i++) d[i] = m.positions[i] - neutral.positions[i];
     return d;
   };
-  const files = readdirSync(dir);
+  const files = readdirSync(dir).map((f) => f.replace(/\.gz$/, ''));
   const identityFiles = files.filter((f) => /^identity\d{3}\.obj$/.test(f)).sort();
-  const expressionNames = indices.expressions.filter((e) => files.includes(`${e}.obj`));
+  // vertex_indices.json lists 53 ARKit-style shapes; the folder also holds shapes it does not list
+  // (cheekRaiser_L/_R, PupilDilate_L/_R), kept after them under their own names.
+  const listed = indices.expressions.filter((e) => files.includes(`${e}.obj`));
+  const unlisted = files.filter((f) => f.endsWith('.obj') && f !== 'generic_neutral_mesh.obj' && !/^identity\d{3}\.obj$/.test(f) && !indices.expressions!.includes(f.replace(/\.obj$/, ''))).map((f) => f.replace(/\.obj$/, '')).sort();
+  const expressionNames = [...listed, ...unlisted];
   if (identityFiles.length === 0 && expressionNames.length === 0) throw new PackError(`${dir} has neither identity nor expression meshes`);
 
   const stack = (list: string[]) => {

@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildIctPack } from '../../../models/scripts/build-ict';
 import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
+import { FULL_ICT, buildSharedIctPack, hasFullIct, hasSharedIct } from '../fixtures';
 
 describe('loadModelPack', () => {
   it('refuses a folder without a manifest and a pack of another format version, naming the fix', () => {
@@ -13,4 +15,24 @@ describe('loadModelPack', () => {
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: 'facerecon-morphable-model', version: 1, name: 'ict' }));
     expect(() => loadModelPack(dir)).toThrow(/rebuild it with npm run models:ict/);
   });
+});
+
+describe('the full ICT-FaceKit model from gzip OBJs (../shared/ict-facekit-full)', () => {
+  it.skipIf(!hasFullIct)(hasFullIct ? 'converts all 100 identity modes and 57 expressions; its modes are the subset\'s, bit for bit' : 'skipped: ../shared/ict-facekit-full not found', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ict-full-')), 'ict');
+    buildIctPack(FULL_ICT, out);
+    const full = loadModelPack(out);
+    expect(full.manifest.identity.count).toBe(100);
+    expect(full.manifest.expression.count).toBe(57);
+    expect(full.manifest.expression.names.slice(-4)).toEqual(['PupilDilate_L', 'PupilDilate_R', 'cheekRaiser_L', 'cheekRaiser_R']);
+    if (!hasSharedIct) return;
+    const subset = loadModelPack(buildSharedIctPack());
+    const n = subset.manifest.vertexCount * 3;
+    expect(full.manifest.vertexCount).toBe(subset.manifest.vertexCount);
+    // identity003 and jawOpen: the same offsets whichever folder (and compression) they came from.
+    const id = subset.manifest.identity.names.indexOf('identity003');
+    expect(full.identity.subarray(3 * n, 4 * n)).toEqual(subset.identity.subarray(id * n, (id + 1) * n));
+    const je = (p: typeof full) => p.manifest.expression.names.indexOf('jawOpen');
+    expect(full.expression.subarray(je(full) * n, (je(full) + 1) * n)).toEqual(subset.expression.subarray(je(subset) * n, (je(subset) + 1) * n));
+  }, 300_000);
 });
