@@ -55,13 +55,13 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
     material: objMaterials[0].name,
     ...(desc.groups ? { groups: desc.groups.map((g) => ({ start: g.start, count: g.count, material: objMaterials[g.material] })) } : {}),
   };
-  files.obj = enc.encode(writeObj(desc.obj, names));
+  files.obj = enc.encode(writeObj(desc.obj, names, { weld: desc.objWeld }));
   files.mtl = enc.encode(writeMtl(names));
   timings.obj = performance.now() - t;
   t = performance.now();
   files.glb = writeGlb({
     mesh: desc.glb,
-    materials: desc.materials.map((m) => ({ name: m.name, texturePng: m.tile !== undefined ? tilePngs[m.tile] : undefined, color: m.color })),
+    materials: desc.materials.map((m) => ({ name: m.name, texturePng: m.tile !== undefined ? tilePngs[m.tile] : undefined, color: m.color, doubleSided: m.doubleSided })),
     groups: desc.groups,
     morphTargets: desc.morphTargets,
     morphWeights: desc.morphWeights,

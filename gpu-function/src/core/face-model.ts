@@ -68,12 +68,20 @@ export interface ExportMaterial {
   name: string;
   tile?: number;
   color?: readonly [number, number, number];
+  /** An open surface seen from both sides (the face mask: its inside shows past the rim). */
+  doubleSided?: boolean;
 }
 
 /** What the OBJ and the GLB carry for one fitted head. */
 export interface ExportDescription {
   /** The OBJ's mesh (the fitted expression), tile-local UVs. */
   obj: TriMesh & { normals: Float32Array };
+  /**
+   * The OBJ's welded positions: for each mesh vertex, the position it shares with the other copies
+   * split at a UV seam. The OBJ then writes each position once and splits only `vt`, so an artist
+   * need not merge by distance before sculpting.
+   */
+  objWeld?: Uint32Array;
   /** The GLB's base mesh (for a model with morph targets: the neutral face), tile-local UVs. */
   glb: TriMesh & { normals: Float32Array };
   materials: ExportMaterial[];

@@ -52,7 +52,7 @@ export function createMediaPipeFaceModel(opts: { canonicalPath?: string; levels?
       return { model: 'mediapipe', geometry, mesh, mode, timings: { fit, mesh: performance.now() - t0 } };
     },
     exportDescription(head) {
-      return { obj: head.mesh, glb: head.mesh, materials: [{ name: 'face', tile: 0 }], name: 'face' };
+      return { obj: head.mesh, glb: head.mesh, materials: [{ name: 'face', tile: 0, doubleSided: true }], name: 'face' };
     },
     meshNote(head) {
       return { vertices: head.mesh.positions.length / 3, triangles: head.mesh.indices.length / 3, subdivision: `Loop, ${levels} levels, from MediaPipe canonical topology (${baseVertices} vertices, ${canonical.triangles.length / 3} triangles)` };

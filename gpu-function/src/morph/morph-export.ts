@@ -29,3 +29,127 @@ export function expressionTargets(opts: { pack: MorphableModel; topology: HeadTo
     return { name, indices: Uint32Array.from(idx), deltas: Float32Array.from(d) };
   });
 }
+
+/**
+ * The normal change of each morph target at full weight (glTF morph targets may carry NORMAL deltas;
+ * without them a smile is lit like the neutral face): area-weighted vertex normals of base + target
+ * minus those of the base, on the vertices whose normal moves by more than 1e-5. Only the triangles
+ * around the displaced vertices are recomputed. `weld` (vertex -> shared position) makes copies split
+ * at UV seams share one normal, as the base mesh's smooth normals do.
+ *
+ * Units: positions and deltas in mm, normals unit-free. Precondition: targets' indices address
+ * `base.positions`; an empty target gets no normal deltas.
+ */
+export function withNormalDeltas(targets: readonly GlbMorphTarget[], base: { positions: Float32Array; indices: Uint32Array; weld?: Uint32Array }): GlbMorphTarget[] {
+  const { positions: P, indices: I } = base;
+  const n = P.length / 3;
+  const nt = I.length / 3;
+  const W = base.weld ?? Uint32Array.from({ length: n }, (_, i) => i);
+  let nw = 0;
+  for (let v = 0; v < n; v++) nw = Math.max(nw, W[v] + 1);
+  // Welded vertex -> incident triangles, and -> its render copies (both CSR).
+  const csr = (count: number, keyOf: (k: number) => number, items: number, valueOf: (k: number) => number) => {
+    const start = new Uint32Array(count + 1);
+    for (let k = 0; k < items; k++) start[keyOf(k) + 1]++;
+    for (let w = 0; w < count; w++) start[w + 1] += start[w];
+    const out = new Uint32Array(items);
+    const fill = start.slice(0, count);
+    for (let k = 0; k < items; k++) out[fill[keyOf(k)]++] = valueOf(k);
+    return { start, out };
+  };
+  const tri = csr(nw, (k) => W[I[k]], I.length, (k) => (k / 3) | 0);
+  const cp = csr(nw, (v) => W[v], n, (v) => v);
+
+  const fn = new Float64Array(3 * nt); // face normals (area-weighted): the base's, patched per target
+  const setFace = (pos: Float32Array, t: number) => {
+    const a = 3 * I[3 * t], b = 3 * I[3 * t + 1], c = 3 * I[3 * t + 2];
+    const ux = pos[b] - pos[a], uy = pos[b + 1] - pos[a + 1], uz = pos[b + 2] - pos[a + 2];
+    const vx = pos[c] - pos[a], vy = pos[c + 1] - pos[a + 1], vz = pos[c + 2] - pos[a + 2];
+    fn[3 * t] = uy * vz - uz * vy;
+    fn[3 * t + 1] = uz * vx - ux * vz;
+    fn[3 * t + 2] = ux * vy - uy * vx;
+  };
+  for (let t = 0; t < nt; t++) setFace(P, t);
+  const normalOf = (w: number, out: Float64Array, o: number) => {
+    let x = 0, y = 0, z = 0;
+    for (let k = tri.start[w]; k < tri.start[w + 1]; k++) {
+      const t = 3 * tri.out[k];
+      x += fn[t];
+      y += fn[t + 1];
+      z += fn[t + 2];
+    }
+    const l = Math.hypot(x, y, z) || 1;
+    out[o] = x / l;
+    out[o + 1] = y / l;
+    out[o + 2] = z / l;
+  };
+  const baseN = new Float64Array(3 * nw);
+  for (let w = 0; w < nw; w++) normalOf(w, baseN, 3 * w);
+
+  const moved = Float32Array.from(P);
+  const touched = new Uint8Array(nt);
+  const mark = new Uint8Array(nw);
+  const now = new Float64Array(3);
+  const has = new Uint8Array(n);
+  const outD = new Float32Array(3 * n);
+  return targets.map((t) => {
+    if (!t.indices.length) return { ...t };
+    const tris: number[] = [];
+    const ws: number[] = [];
+    for (let k = 0; k < t.indices.length; k++) {
+      const v = t.indices[k];
+      for (let d = 0; d < 3; d++) moved[3 * v + d] = P[3 * v + d] + t.deltas[3 * k + d];
+      const w = W[v];
+      for (let j = tri.start[w]; j < tri.start[w + 1]; j++) {
+        const f = tri.out[j];
+        if (touched[f]) continue;
+        touched[f] = 1;
+        tris.push(f);
+      }
+    }
+    for (const f of tris) {
+      setFace(moved, f);
+      for (let c = 0; c < 3; c++) {
+        const w = W[I[3 * f + c]];
+        if (!mark[w]) {
+          mark[w] = 1;
+          ws.push(w);
+        }
+      }
+    }
+    let count = 0;
+    for (const w of ws) {
+      normalOf(w, now, 0);
+      const dx = now[0] - baseN[3 * w], dy = now[1] - baseN[3 * w + 1], dz = now[2] - baseN[3 * w + 2];
+      mark[w] = 0;
+      if (Math.abs(dx) + Math.abs(dy) + Math.abs(dz) <= 1e-5) continue;
+      for (let j = cp.start[w]; j < cp.start[w + 1]; j++) {
+        const v = cp.out[j];
+        has[v] = 1;
+        outD[3 * v] = dx;
+        outD[3 * v + 1] = dy;
+        outD[3 * v + 2] = dz;
+        count++;
+      }
+    }
+    // Back to the base for the next target.
+    for (const f of tris) {
+      touched[f] = 0;
+      setFace(P, f);
+    }
+    for (const v of t.indices) for (let d = 0; d < 3; d++) moved[3 * v + d] = P[3 * v + d];
+    // In vertex order (glTF's sparse indices must increase): one pass over the marks.
+    const normalIndices = new Uint32Array(count);
+    const normalDeltas = new Float32Array(3 * count);
+    for (let v = 0, i = 0; i < count; v++) {
+      if (!has[v]) continue;
+      has[v] = 0;
+      normalIndices[i] = v;
+      normalDeltas[3 * i] = outD[3 * v];
+      normalDeltas[3 * i + 1] = outD[3 * v + 1];
+      normalDeltas[3 * i + 2] = outD[3 * v + 2];
+      i++;
+    }
+    return { ...t, normalIndices, normalDeltas };
+  });
+}

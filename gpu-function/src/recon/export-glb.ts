@@ -16,6 +16,7 @@ export interface GlbMaterial {
   texturePng?: Uint8Array;
   /** ...or a flat sRGB colour (0..255). */
   color?: readonly [number, number, number];
+  doubleSided?: boolean;
 }
 
 export interface GlbMorphTarget {
@@ -24,6 +25,9 @@ export interface GlbMorphTarget {
   indices: Uint32Array;
   /** Their displacements, mm (indices.length x 3). */
   deltas: Float32Array;
+  /** Normal changes at full weight, at `normalIndices` (strictly increasing), unit-free x 3. */
+  normalIndices?: Uint32Array;
+  normalDeltas?: Float32Array;
 }
 
 export interface GlbOptions {
@@ -99,7 +103,7 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
     } else if (m.color) {
       pbr.baseColorFactor = [...m.color.map(srgbToLinear), 1];
     }
-    return { name: m.name, pbrMetallicRoughness: pbr };
+    return { name: m.name, pbrMetallicRoughness: pbr, ...(m.doubleSided ? { doubleSided: true } : {}) };
   });
 
   const targets = (opts.morphTargets ?? []).map((t) => {
@@ -116,7 +120,10 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
     const sparse = t.indices.length
       ? { sparse: { count: t.indices.length, indices: { bufferView: add(bytesOf(t.indices)), componentType: UNSIGNED_INT }, values: { bufferView: add(bytesOf(d)) } } }
       : {};
-    return { POSITION: accessor({ componentType: FLOAT, count: n, type: 'VEC3', min: tmin, max: tmax, ...sparse }) };
+    const position = accessor({ componentType: FLOAT, count: n, type: 'VEC3', min: tmin, max: tmax, ...sparse });
+    if (!t.normalIndices?.length || !t.normalDeltas) return { POSITION: position };
+    const normal = accessor({ componentType: FLOAT, count: n, type: 'VEC3', sparse: { count: t.normalIndices.length, indices: { bufferView: add(bytesOf(t.normalIndices)), componentType: UNSIGNED_INT }, values: { bufferView: add(bytesOf(t.normalDeltas)) } } });
+    return { POSITION: position, NORMAL: normal };
   });
   const morph = targets.length
     ? { weights: Array.from({ length: targets.length }, (_, i) => Math.round((opts.morphWeights?.[i] ?? 0) * 1e4) / 1e4), extras: { targetNames: opts.morphTargets!.map((t) => t.name) } }

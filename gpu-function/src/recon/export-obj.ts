@@ -45,7 +45,14 @@ function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; 
   return blocks;
 }
 
-export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNames, unitsPerMm = 0.001): string {
+export interface ObjWriteOptions {
+  unitsPerMm?: number;
+  /** Per mesh vertex, its welded position index (copies split at UV seams share one): `v`/`vn` once each, `vt` split. */
+  weld?: Uint32Array;
+}
+
+export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNames, opts: ObjWriteOptions = {}): string {
+  const unitsPerMm = opts.unitsPerMm ?? 0.001;
   const material = names.material ?? 'face';
   const lines: string[] = [
     '# facerecon face mesh',
@@ -54,16 +61,44 @@ export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNa
     'o face',
   ];
   const n = mesh.positions.length / 3;
-  for (let i = 0; i < n; i++) lines.push(`v ${f6(mesh.positions[3 * i] * unitsPerMm)} ${f6(mesh.positions[3 * i + 1] * unitsPerMm)} ${f6(mesh.positions[3 * i + 2] * unitsPerMm)}`);
-  const blocks = topologyBlocks(mesh.uvs, mesh.indices);
+  // The vertex that stands for each welded position (its first copy).
+  const weld = opts.weld;
+  const reps: number[] = [];
+  if (weld) {
+    const seen = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) if (seen[weld[i]] < 0) seen[weld[i]] = reps.push(i) - 1;
+  } else for (let i = 0; i < n; i++) reps.push(i);
+  for (const i of reps) lines.push(`v ${f6(mesh.positions[3 * i] * unitsPerMm)} ${f6(mesh.positions[3 * i + 1] * unitsPerMm)} ${f6(mesh.positions[3 * i + 2] * unitsPerMm)}`);
+  const blocks = weld ? weldedBlocks(mesh.uvs, mesh.indices, weld) : topologyBlocks(mesh.uvs, mesh.indices);
   lines.push(blocks.vt);
-  for (let i = 0; i < n; i++) lines.push(`vn ${f6(mesh.normals[3 * i])} ${f6(mesh.normals[3 * i + 1])} ${f6(mesh.normals[3 * i + 2])}`);
+  for (const i of reps) lines.push(`vn ${f6(mesh.normals[3 * i])} ${f6(mesh.normals[3 * i + 1])} ${f6(mesh.normals[3 * i + 2])}`);
   if (!names.groups) lines.push(`usemtl ${material}`, 's 1', blocks.f);
   else {
     // One face line per triangle, in index order: each group is a run of them.
     for (const g of names.groups) lines.push(`g ${g.material.name}`, `usemtl ${g.material.name}`, 's 1', ...blocks.faceLines.slice(g.start / 3, (g.start + g.count) / 3));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Face lines with welded position and normal indices (in first-copy order) and per-copy `vt`. */
+const weldedCache = new WeakMap<Uint32Array, { uvs: Float32Array; indices: Uint32Array; vt: string; f: string; faceLines: string[] }>();
+function weldedBlocks(uvs: Float32Array, indices: Uint32Array, weld: Uint32Array): { vt: string; f: string; faceLines: string[] } {
+  const hit = weldedCache.get(weld);
+  if (hit && hit.uvs === uvs && hit.indices === indices) return hit;
+  const n = uvs.length / 2;
+  const order = new Int32Array(n).fill(-1);
+  let next = 0;
+  for (let i = 0; i < n; i++) if (order[weld[i]] < 0) order[weld[i]] = next++;
+  const vt: string[] = [];
+  for (let i = 0; i < n; i++) vt.push(`vt ${f6(uvs[2 * i])} ${f6(1 - uvs[2 * i + 1])}`);
+  const f: string[] = [];
+  for (let k = 0; k < indices.length; k += 3) {
+    const c = [indices[k], indices[k + 1], indices[k + 2]].map((i) => `${order[weld[i]] + 1}/${i + 1}/${order[weld[i]] + 1}`);
+    f.push(`f ${c.join(' ')}`);
+  }
+  const blocks = { uvs, indices, vt: vt.join('\n'), f: f.join('\n'), faceLines: f };
+  weldedCache.set(weld, blocks);
+  return blocks;
 }
 
 export function writeMtl(names: ObjNames): string {

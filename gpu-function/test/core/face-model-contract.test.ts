@@ -106,7 +106,15 @@ describe.each(models)('FaceModel contract: %s', (name, make) => {
     const dec = new TextDecoder();
     const desc = installed.model.exportDescription(recon.head);
     const obj = parseObjCounts(dec.decode(assets.files.obj));
-    expect(obj).toEqual({ v: desc.obj.positions.length / 3, vt: desc.obj.uvs.length / 2, vn: desc.obj.positions.length / 3, f: desc.obj.indices.length / 3, mtllib: ASSET_FILES.mtl.file });
+    // Welded where the model splits at UV seams: one v/vn per shared position, vt per copy.
+    const positions = desc.objWeld ? new Set(desc.objWeld).size : desc.obj.positions.length / 3;
+    expect(obj).toEqual({ v: positions, vt: desc.obj.uvs.length / 2, vn: positions, f: desc.obj.indices.length / 3, mtllib: ASSET_FILES.mtl.file });
+    if (desc.objWeld) {
+      expect(positions).toBeLessThan(desc.obj.positions.length / 3);
+      // No two written positions coincide: nothing left for an artist to merge by distance.
+      const vs = dec.decode(assets.files.obj).split('\n').filter((l) => l.startsWith('v '));
+      expect(new Set(vs).size).toBe(vs.length);
+    }
     const mtl = dec.decode(assets.files.mtl);
     for (const tile of installed.model.layout.tiles) {
       expect(mtl).toMatch(new RegExp(`^map_Kd ${ASSET_FILES[tile.asset].file.replace('.', '\\.')}$`, 'm'));
@@ -118,6 +126,10 @@ describe.each(models)('FaceModel contract: %s', (name, make) => {
     expect(errors, JSON.stringify(errors.slice(0, 3))).toEqual([]);
     // The validator counts each primitive's vertices; all primitives share the one vertex array.
     expect(report.info.totalVertexCount).toBe((desc.glb.positions.length / 3) * (desc.groups?.length ?? 1));
+    // The open face mask is seen from inside past its rim: double-sided; the closed head is not.
+    const glb = assets.files.glb!;
+    const gltf = JSON.parse(dec.decode(glb.subarray(20, 20 + new DataView(glb.buffer, glb.byteOffset).getUint32(12, true))));
+    expect(gltf.materials[0].doubleSided ?? false).toBe(name === 'mediapipe');
     const json = JSON.parse(dec.decode(assets.files.result));
     expect(json.model).toBe(name);
     expect(json.landmarks.head_mm).toHaveLength(478);
