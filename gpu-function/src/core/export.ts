@@ -1,6 +1,6 @@
 /**
  * The one export stage, for every face model: from a fitted head and its textures to the files a
- * caller downloads (texture tiles and grid as PNG, OBJ + MTL, GLB, the two previews). The model says
+ * caller downloads (texture tiles and grid as PNG, OBJ + MTL, GLB, USDZ on request, the two previews). The model says
  * what the meshes carry (ExportDescription); this module never asks which model it was. PNG encoding
  * goes through the image adapter; everything else is built here in memory.
  */
@@ -8,11 +8,12 @@ import { ASSET_FILES, createRgbImage, type AssetKind, type RgbImage } from '@fac
 import { encodePng } from '../adapters/image-io';
 import { writeGlb } from '../recon/export-glb';
 import { writeMtl, writeObj, type ObjMaterial } from '../recon/export-obj';
+import { packUsdz, writeUsda } from '../recon/export-usdz';
 import { renderMesh } from '../recon/render';
 import type { FaceModel, FittedHead } from './face-model';
 import type { TextureSet } from './texture';
 
-export interface ExportTimings { png: number; obj: number; glb: number; preview: number }
+export interface ExportTimings { png: number; obj: number; glb: number; usdz: number; preview: number }
 
 export interface ExportedAssets {
   /** Every asset the model produces (texture_head only for a layout with a second tile). */
@@ -30,8 +31,8 @@ export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: 
   return { preview, geometry };
 }
 
-export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object }): Promise<ExportedAssets> {
-  const timings: ExportTimings = { png: 0, obj: 0, glb: 0, preview: 0 };
+export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean }): Promise<ExportedAssets> {
+  const timings: ExportTimings = { png: 0, obj: 0, glb: 0, usdz: 0, preview: 0 };
   // The texture PNGs encode on libuv's pool while the previews render on this thread.
   let t = performance.now();
   const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), encodePng(textures.grid)]);
@@ -68,6 +69,20 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
     name: desc.name,
   });
   timings.glb = performance.now() - t;
+  if (extra.usdz) {
+    // AR Quick Look's format: the OBJ's mesh (the fitted expression) with the same materials.
+    t = performance.now();
+    const used = [...new Set(desc.materials.filter((m) => m.tile !== undefined).map((m) => m.tile!))];
+    const stage = writeUsda({
+      mesh: desc.obj,
+      materials: desc.materials.map((m) => ({ name: m.name, ...(m.tile !== undefined ? { texture: `textures/${fileOfTile(m.tile)}` } : {}), ...(m.color ? { color: m.color } : {}) })),
+      groups: desc.groups,
+      doubleSided: desc.materials.some((m) => m.doubleSided),
+      name: desc.name,
+    });
+    files.usdz = packUsdz([{ name: `${desc.name ?? 'face'}.usda`, data: enc.encode(stage) }, ...used.map((tile) => ({ name: `textures/${fileOfTile(tile)}`, data: tilePngs[tile] }))]);
+    timings.usdz = performance.now() - t;
+  }
   files.result = enc.encode(JSON.stringify(extra.result, null, 2));
   return { files, timings };
 }

@@ -86,7 +86,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
     const check = await deps.store.check(key, c.req.query('expires'), c.req.query('sig'));
     if (!check.ok) return fail(c, check.code);
-    const type = key.endsWith('.png') ? 'image/png' : key.endsWith('.glb') ? 'model/gltf-binary' : key.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
+    // The one table of asset types (shared's ASSET_FILES), as the S3 store sets them on upload.
+    const known = Object.values(ASSET_FILES).find((a) => a.file === key.split('/').pop())?.contentType;
+    const type = known === 'text/plain' ? 'text/plain; charset=utf-8' : (known ?? 'application/octet-stream');
     const body = await deps.store.read(check.path);
     // The signed URL is the credential, so any origin may read it (the web page loads the GLB with fetch).
     return c.body(new Uint8Array(body), 200, {

@@ -20,6 +20,7 @@ import { createMediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadModelPack } from '../../src/morph/model-pack';
 import { parseObjCounts } from '../../src/recon/export-obj';
 import { SHARED_ICT, buildSharedIctPack, fixture, hasSharedIct } from '../fixtures';
+import { checkUsdStage, readUsdz } from '../usdz-check';
 
 const face = createMediaPipeFaceModel();
 const models: Array<[string, () => FaceModel]> = [
@@ -102,9 +103,11 @@ describe.each(models)('FaceModel contract: %s', (name, make) => {
     const { installed, recon } = await ready();
     const { photo, landmarks } = await inputs();
     const result = reconstructionResultJson({ model: installed.model, face: landmarks, head: recon.head, textures: recon.textures, timings: recon.timings });
-    const assets = await exportAssets(installed.model, recon.head, recon.textures, { result });
+    const assets = await exportAssets(installed.model, recon.head, recon.textures, { result, usdz: true });
     const dec = new TextDecoder();
     const desc = installed.model.exportDescription(recon.head);
+    // USDZ for AR Quick Look: the OBJ's mesh and materials, packed as Pixar's spec asks.
+    checkUsdStage(readUsdz(assets.files.usdz!), { vertices: desc.obj.positions.length / 3, triangles: desc.obj.indices.length / 3 });
     const obj = parseObjCounts(dec.decode(assets.files.obj));
     // Welded where the model splits at UV seams: one v/vn per shared position, vt per copy.
     const positions = desc.objWeld ? new Set(desc.objWeld).size : desc.obj.positions.length / 3;

@@ -13,6 +13,7 @@ import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../../src/fac
 import { loadConfig } from '../../src/service/config';
 import { startService, type RunningService } from '../../src/service/service';
 import { SHARED_ICT, buildSharedIctPack, fixture, hasSharedIct } from '../fixtures';
+import { readUsdz } from '../usdz-check';
 import { createLogger } from '../../src/service/logger';
 import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
 import { createIctFaceModel, loadIctFaceModel, type IctFaceModel } from '../../src/face-models/ict';
@@ -127,6 +128,17 @@ describe('gpu-function HTTP API', () => {
     expect(codes).toEqual([401, 401, 401, 401, 401]);
     const body = await (await post(svc.url, astronaut, { sign: false })).json();
     expect(body.error).toMatchObject({ code: 'BAD_SIGNATURE', message_zh: expect.any(String) });
+  });
+
+  it('formats=usdz adds the AR Quick Look package, served with its type; it is not in the default set', async () => {
+    const r = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=usdz' })).json());
+    expect(r.assets.usdz).toMatchObject({ content_type: 'model/vnd.usdz+zip' });
+    const res = await fetch(r.assets.usdz!.url);
+    expect(res.headers.get('content-type')).toBe('model/vnd.usdz+zip');
+    const { stage } = readUsdz(new Uint8Array(await res.arrayBuffer()));
+    expect(stage).toMatch(/def Mesh "mesh"/);
+    const plain = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut)).json());
+    expect(plain.assets.usdz).toBeUndefined();
   });
 
   it('DELETE /v1/assets/<day>/<folder> erases one asset set, signed only, idempotent; other sets stay', async () => {
