@@ -25,7 +25,7 @@ import { calibrateNeutral, landmarkWeights } from '../morph/calibration';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from '../morph/fit-3dmm';
 import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from '../morph/landmark-correction';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from '../morph/head-topology';
-import { namedExpressionWeights, namedMorphTargets, type ExpressionNaming } from '../morph/arkit';
+import { namedExpressionWeights, namedMorphTargets, targetParts, type ExpressionNaming } from '../morph/arkit';
 import type { GlbMorphTarget } from '../recon/export-glb';
 import { expressionTargets, withNormalDeltas } from '../morph/morph-export';
 import { loadModelPack, type MorphableModel } from '../morph/model-pack';
@@ -176,35 +176,43 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
   };
 
   /**
-   * Morph-target normal deltas, computed once per naming on the mean head in the model frame and
-   * rotated into each head's frame: a uniform scale leaves normals alone, and the identity changes
-   * how an expression turns the surface far less than the expression itself does (recomputing them
-   * per head costs ~0.2 s for the subset, ~0.6 s for the full model, on the request path).
+   * The morph targets under each naming, built once in the model frame: the blendshapes' offsets do
+   * not depend on the person, so each head only turns and scales them into its frame (a few ms, where
+   * building them took ~0.1 s a request). Their normal deltas are computed on the mean head: a uniform
+   * scale leaves normals alone, and the identity changes how an expression turns the surface far less
+   * than the expression itself (checked against per-head deltas in ict-model.test.ts); computing them
+   * per head would cost ~0.2 s (subset) to ~0.6 s (full model) a request.
    */
-  const normalCache = new Map<ExpressionNaming, Map<string, { normalIndices?: Uint32Array; normalDeltas?: Float32Array }>>();
-  const meanNormals = (naming: ExpressionNaming) => {
-    let hit = normalCache.get(naming);
+  const modelTargets = new Map<ExpressionNaming, { targets: GlbMorphTarget[]; parts: number[][] }>();
+  const targetsInModel = (naming: ExpressionNaming) => {
+    let hit = modelTargets.get(naming);
     if (!hit) {
-      const inModel = expressionTargets({ pack, topology, expressionNames: pack.manifest.expression.names, rotation: mat3Identity(), scale: 1 });
+      const names = pack.manifest.expression.names;
+      const inModel = expressionTargets({ pack, topology, expressionNames: names, rotation: mat3Identity(), scale: 1 });
       const named = namedMorphTargets(inModel, new Float32Array(inModel.length), naming).targets;
-      hit = new Map(withNormalDeltas(named, { positions: toRender(Float32Array.from(meanU)), indices: topology.indices, weld: topology.renderToUsed }).map((t) => [t.name, { normalIndices: t.normalIndices, normalDeltas: t.normalDeltas }]));
-      normalCache.set(naming, hit);
+      const targets = withNormalDeltas(named, { positions: toRender(Float32Array.from(meanU)), indices: topology.indices, weld: topology.renderToUsed });
+      hit = { targets, parts: targets.map((t) => targetParts(t.name, naming).map((p) => names.indexOf(p))) };
+      modelTargets.set(naming, hit);
     }
     return hit;
   };
-  const withRotatedNormals = (targets: GlbMorphTarget[], naming: ExpressionNaming, R: Mat3): GlbMorphTarget[] =>
-    targets.map((t) => {
-      const m = meanNormals(naming).get(t.name);
-      if (!m?.normalIndices || !m.normalDeltas) return t;
-      const d = m.normalDeltas;
-      const out = new Float32Array(d.length);
-      for (let i = 0; i < d.length; i += 3) {
-        out[i] = R[0] * d[i] + R[1] * d[i + 1] + R[2] * d[i + 2];
-        out[i + 1] = R[3] * d[i] + R[4] * d[i + 1] + R[5] * d[i + 2];
-        out[i + 2] = R[6] * d[i] + R[7] * d[i + 1] + R[8] * d[i + 2];
-      }
-      return { ...t, normalIndices: m.normalIndices, normalDeltas: out };
-    });
+  const turn = (d: Float32Array, R: Mat3, s: number) => {
+    const out = new Float32Array(d.length);
+    for (let i = 0; i < d.length; i += 3) {
+      out[i] = s * (R[0] * d[i] + R[1] * d[i + 1] + R[2] * d[i + 2]);
+      out[i + 1] = s * (R[3] * d[i] + R[4] * d[i + 1] + R[5] * d[i + 2]);
+      out[i + 2] = s * (R[6] * d[i] + R[7] * d[i + 1] + R[8] * d[i + 2]);
+    }
+    return out;
+  };
+  const headTargets = (head: IctHead): { morphTargets: GlbMorphTarget[]; morphWeights: Float32Array } => {
+    const { targets, parts } = targetsInModel(head.morph.naming);
+    const { rotation: R, scale, expression } = head.morph;
+    return {
+      morphTargets: targets.map((t) => ({ ...t, deltas: turn(t.deltas, R, scale), ...(t.normalDeltas ? { normalDeltas: turn(t.normalDeltas, R, 1) } : {}) })),
+      morphWeights: Float32Array.from(parts, (p) => p.reduce((sum, i) => sum + expression[i], 0) / p.length),
+    };
+  };
 
   return {
     name: 'ict',
@@ -287,10 +295,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
         glb: { positions: head.morph.neutralPositions, normals: head.morph.neutralNormals, uvs: topology.localUvs, indices: topology.indices },
         materials,
         groups: topology.groups.map((g, i) => ({ start: g.start, count: g.count, material: i })),
-        ...(() => {
-          const named = namedMorphTargets(expressionTargets({ pack, topology, expressionNames: head.morph.expressionNames, rotation: head.morph.rotation, scale: head.morph.scale }), head.morph.expression, head.morph.naming);
-          return { morphTargets: withRotatedNormals(named.targets, head.morph.naming, head.morph.rotation), morphWeights: named.weights };
-        })(),
+        ...headTargets(head),
         name: 'head',
       };
     },

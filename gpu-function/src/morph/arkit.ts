@@ -12,6 +12,11 @@ const FROM_ICT = table.fromIct as Record<string, string[]>;
 
 export type ExpressionNaming = 'arkit' | 'ict';
 
+/** The model's shapes an exported target is made of (under ARKit naming a split pair has two). */
+export function targetParts(name: string, naming: ExpressionNaming): readonly string[] {
+  return naming === 'arkit' && FROM_ICT[name] ? FROM_ICT[name] : [name];
+}
+
 export interface NamedWeights {
   /** ARKit name (or the model's own name under naming 'ict') -> weight in [0, 1]. */
   expressions: Record<string, number>;
