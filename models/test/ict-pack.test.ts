@@ -86,7 +86,7 @@ describe.skipIf(!has)(has ? 'ICT-FaceKit pack (../shared/ict-facekit)' : `ICT-Fa
   it('refuses a folder that is not ICT-FaceKit, and meshes that disagree in topology', () => {
     const empty = mkdtempSync(join(tmpdir(), 'not-ict-'));
     expect(() => buildIctPack(empty, join(empty, 'out'))).toThrow(PackError);
-    expect(() => buildIctPack(empty, join(empty, 'out'))).toThrow(/generic_neutral_mesh\.obj is missing/);
+    expect(() => buildIctPack(empty, join(empty, 'out'))).toThrow(/generic_neutral_mesh\.obj(\(\.gz\))? is missing/);
     const broken = mkdtempSync(join(tmpdir(), 'broken-ict-'));
     for (const f of ['generic_neutral_mesh.obj', 'vertex_indices.json', 'LICENSE']) copyFileSync(join(ICT, f), join(broken, f));
     const lines = readFileSync(join(ICT, 'jawOpen.obj'), 'utf8').split('\n');

@@ -4,6 +4,7 @@
  * the same object (service/pipeline.ts), so the two cannot disagree.
  */
 import type { FaceLandmarks } from '../face/landmarker';
+import { ibug68From } from '../face/ibug68';
 import type { ColourReport } from '../recon/colour';
 import type { FaceModel, FittedHead } from './face-model';
 import type { TextureSet } from './texture';
@@ -31,6 +32,8 @@ export interface ResultJson {
   /** The model's own fields (ICT: identity, ARKit expressions, fit). */
   morph?: Record<string, unknown>;
   landmarks: { count: number; layout: string; image_px: number[][]; head_mm: number[][] };
+  /** The 68 iBUG points (300-W order), from the landmarks by face/ibug68.ts. */
+  landmarks_68: { layout: string; image_px: number[][]; head_mm: number[][] };
   timings_ms: Record<string, number>;
 }
 
@@ -75,6 +78,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
     model: model.name,
     ...(extras ? { morph: extras.result } : {}),
     landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
+    landmarks_68: { layout: 'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); the jaw interpolated along the face oval (gpu-function/src/face/data/ibug68.json)', image_px: ibug68From(pts2).map((p) => p.map((v) => r(v))), head_mm: ibug68From(pts3).map((p) => p.map((v) => r(v))) },
     timings_ms: Object.fromEntries(Object.entries(opts.timings).map(([k, v]) => [k, r(v)])),
   };
 }
