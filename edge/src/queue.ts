@@ -9,11 +9,12 @@
  * MAX_ATTEMPTS the job fails with the last code and its unit is released. A message the consumer
  * could not handle at all lands in the dead-letter queue, whose consumer fails and releases the job.
  */
-import { ERROR_CODES, FaceReconError, type ErrorCode } from '@facerecon/shared';
+import { FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
 import { commitUnit, releaseUnit, type Settlement } from './lib/billing';
+import { parseSseBlock } from './lib/sse-relay';
 import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, requeueJob, type JobRow } from './lib/jobs';
-import { eraseAssetsOnGpu, forwardToGpu, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
+import { eraseAssetsOnGpu, forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
 import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
 
 export interface JobMessage {
@@ -96,18 +97,15 @@ async function readProgress(stream: ReadableStream<Uint8Array>, onStage: (data: 
     if (value) buf += value.replace(/\r\n/g, '\n');
     let cut: number;
     while ((cut = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, cut);
+      const { event, data } = parseSseBlock(buf.slice(0, cut));
       buf = buf.slice(cut + 2);
-      const event = /^event: ?(.*)$/m.exec(block)?.[1];
-      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.replace(/^data: ?/, '')).join('\n');
       if (event === 'stage') await onStage(JSON.parse(data));
       else if (event === 'result') {
         await reader.cancel().catch(() => undefined);
         return { result: data };
       } else if (event === 'error') {
         await reader.cancel().catch(() => undefined);
-        const code = (JSON.parse(data) as { error?: { code?: string } }).error?.code;
-        return { code: code && (ERROR_CODES as string[]).includes(code) && code !== 'BAD_SIGNATURE' ? (code as ErrorCode) : 'UPSTREAM_UNAVAILABLE' };
+        return { code: passableErrorCode(data) ?? 'UPSTREAM_UNAVAILABLE' };
       }
     }
     if (done) return { code: 'UPSTREAM_UNAVAILABLE' }; // the stream broke off before its end

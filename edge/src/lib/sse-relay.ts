@@ -9,7 +9,8 @@
  * Events are parsed per the SSE framing (blank-line separated; multiple `data:` lines joined by \n),
  * not by the last bytes of the stream, so a large result split across chunks is handled.
  */
-import { ERROR_CODES, ERROR_SPECS, toErrorBody, type ErrorCode, type Lang } from '@facerecon/shared';
+import { ERROR_SPECS, toErrorBody, type ErrorCode, type Lang } from '@facerecon/shared';
+import { passableErrorCode } from './upstream';
 
 export interface SseEvent {
   event: string;
@@ -104,14 +105,7 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
       return true;
     }
     if (ev.event === 'error') {
-      let code: ErrorCode = 'UPSTREAM_UNAVAILABLE';
-      try {
-        const c = (JSON.parse(ev.data) as { error?: { code?: string } }).error?.code;
-        if (c && (ERROR_CODES as string[]).includes(c) && c !== 'BAD_SIGNATURE' && c !== 'UNAUTHORIZED') code = c as ErrorCode;
-      } catch {
-        // not our error shape: a generic upstream failure
-      }
-      await failWith(code);
+      await failWith(passableErrorCode(ev.data) ?? 'UPSTREAM_UNAVAILABLE');
       return true;
     }
     send(ev);

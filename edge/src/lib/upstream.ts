@@ -56,15 +56,24 @@ export function upstreamFailureCode(err: unknown): ErrorCode {
   return name === 'TimeoutError' || name === 'AbortError' ? 'TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
 }
 
+/**
+ * The gpu-function's error code as the caller may see it: one of ours, but never its authentication
+ * codes (a signature the gpu-function refused is our fault, not the caller's). Parses an error body
+ * (`{ error: { code } }`) given as JSON text or object; undefined for anything else.
+ */
+export function passableErrorCode(body: unknown): ErrorCode | undefined {
+  try {
+    const code = (typeof body === 'string' ? (JSON.parse(body) as { error?: { code?: string } }) : (body as { error?: { code?: string } }))?.error?.code;
+    return code && (ERROR_CODES as string[]).includes(code) && code !== 'UNAUTHORIZED' && code !== 'BAD_SIGNATURE' ? (code as ErrorCode) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The public code for an upstream failure: its own code when it is one of ours, else by status. */
 export async function upstreamErrorCode(res: Response): Promise<ErrorCode> {
-  try {
-    const body = (await res.json()) as { error?: { code?: string } };
-    const code = body?.error?.code;
-    if (code && (ERROR_CODES as string[]).includes(code) && code !== 'UNAUTHORIZED' && code !== 'BAD_SIGNATURE') return code as ErrorCode;
-  } catch {
-    // not our error shape
-  }
+  const code = passableErrorCode(await res.text().catch(() => ''));
+  if (code) return code;
   if (res.status === 504) return 'TIMEOUT';
   if (res.status === 503) return 'OVERLOADED';
   if (res.status === 401) return 'INTERNAL'; // our own signing is wrong: an internal fault, not the caller's
