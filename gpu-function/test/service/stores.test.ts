@@ -110,9 +110,11 @@ describe('S3AssetStore against s3rver', () => {
 
   it('presigned URLs stop working after they expire', async () => {
     await store.put('2026-11-25/r2/texture.png', new Uint8Array([137, 80, 78, 71]), 'image/png');
-    const url = await store.signedUrl('2026-11-25/r2/texture.png', 1);
+    // SigV4 dates have whole seconds: a 1 s URL signed late in a second can be stale at once on a
+    // loaded machine, so 3 s, then a wait well past it.
+    const url = await store.signedUrl('2026-11-25/r2/texture.png', 3);
     expect((await fetch(url)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
+    await new Promise((r) => setTimeout(r, 4200));
     expect((await fetch(url)).status).toBe(403);
   });
 
