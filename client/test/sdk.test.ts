@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { startWebhookReceiver } from '../../e2e/support/webhook-receiver';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 let stack: LocalStack;
@@ -23,8 +24,7 @@ let app: string;
 let proxy: Server;
 let proxyUrl = '';
 let hookUrl = '';
-let hooks: Array<{ headers: Record<string, string>; body: string }> = [];
-let receiver: Server;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 /** What the proxy saw: method, path, idempotency key, time; and how many 429s it still owes. */
 const seen: Array<{ method: string; path: string; key?: string; at: number; status: number }> = [];
 let inject429 = 0;
@@ -75,16 +75,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      hooks.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  receiver = await startWebhookReceiver();
+  hookUrl = receiver.url;
 }, 180_000);
 afterAll(async () => {
   await stack?.stop();
@@ -199,7 +191,7 @@ describe('@facerecon/client from npm pack', () => {
     const { FaceReconClient, verifyWebhook } = await load();
     const client = new FaceReconClient({ baseUrl: stack.edgeUrl, apiKey: stack.apiKey });
     const secret = await client.webhookSecret();
-    hooks = [];
+    const hooks = receiver.deliveries;
     const job = await client.create({ photo: astronaut(), formats: ['glb'], webhookUrl: hookUrl });
     const end = Date.now() + 60_000;
     while (!hooks.some((h) => h.body.includes(job.id)) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));

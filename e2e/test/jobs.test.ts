@@ -5,12 +5,12 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 
 interface Hook {
   headers: Record<string, string>;
@@ -29,22 +29,15 @@ interface JobView {
 }
 
 let stack: LocalStack;
-let receiver: Server;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let hookUrl = '';
-const hooks: Hook[] = [];
+let hooks: Hook[] = [];
 const persistTo = mkdtempSync(join(tmpdir(), 'facerecon-jobs-'));
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      hooks.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks/facerecon`;
+  receiver = await startWebhookReceiver();
+  hookUrl = receiver.url;
+  hooks = receiver.deliveries;
   stack = await startLocalStack({ keyRate: 600, persistTo, extraKeys: 1 });
 }, 120_000);
 afterAll(async () => {
