@@ -15,6 +15,7 @@ import { decodeImage } from '../gpu-function/src/adapters/image-io';
 import { createModelSession } from '../gpu-function/src/adapters/onnx';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { buildPyramid, letterboxRect, sampleRotatedCrop } from '../gpu-function/src/face/raster';
+import { segmentationRect } from '../gpu-function/src/face/person-mask';
 import { roiFromEyeCorners } from '../gpu-function/src/face/roi';
 import { fmt, machineLine, median, p95 } from './stats';
 import { writeResultsSection } from './results-file';
@@ -37,7 +38,7 @@ const log = (s: string) => {
 
 log(`| photo | size | decode | detect | mesh (1-2 passes) | iris (2 eyes) | detect+mesh+iris |`);
 log(`|---|---|---|---|---|---|---|`);
-const modelInputs: Record<FaceModelId, Array<{ data: Float32Array; dims: number[] }>> = { blazeface: [], facemesh: [], iris: [] };
+const modelInputs: Record<FaceModelId, Array<{ data: Float32Array; dims: number[] }>> = { blazeface: [], facemesh: [], iris: [], selfie: [] };
 const totals: number[] = [];
 for (const path of photos) {
   const bytes = new Uint8Array(readFileSync(path));
@@ -62,6 +63,7 @@ for (const path of photos) {
         two.set(one);
         two.set(one, one.length);
         modelInputs.iris.push({ data: two, dims: [2, 64, 64, 3] });
+        modelInputs.selfie.push({ data: sampleRotatedCrop(pyr, segmentationRect(r.face.roi), { size: 256, scale: 1, offset: 0 }), dims: [1, 256, 256, 3] });
       }
       continue; // warm-up
     }

@@ -58,4 +58,35 @@ describe('converter parity on small graphs (onnxruntime-node vs tfjs cpu)', () =
     const d = await compareRuntimes(g.build(), { out: 'y' }, 'x', inputOf([1, 4, 6, 3], 4));
     expect(d.maxAbs.out).toBeLessThan(TOL);
   });
+  it.each([
+    ['half_pixel_centers (what MediaPipe segmentation uses)', { half_pixel_centers: true, align_corners: false }, [8, 12]],
+    ['align_corners', { half_pixel_centers: false, align_corners: true }, [9, 11]],
+    ['legacy asymmetric', { half_pixel_centers: false, align_corners: false }, [10, 15]],
+  ] as const)('ResizeBilinear %s, then AddN of three tensors', async (_label, flags, size) => {
+    const g = new TinyGraph(11);
+    const x = g.input('x', [1, 5, 6, 3]);
+    const c = g.conv('c', x, { k: 3, cin: 3, cout: 4, stride: 1, padding: 'SAME' });
+    const r = g.op('r', 'ResizeBilinear', [c, g.const('size', [2], Int32Array.from(size))], { half_pixel_centers: { b: flags.half_pixel_centers }, align_corners: { b: flags.align_corners } });
+    const a = g.conv('a', r, { k: 1, cin: 4, cout: 4, stride: 1, padding: 'VALID' });
+    const b = g.conv('b', r, { k: 3, cin: 4, cout: 4, stride: 1, padding: 'SAME' });
+    g.op('y', 'AddN', [r, a, b], { N: attr.int(3) });
+    const d = await compareRuntimes(g.build(), { out: 'y' }, 'x', inputOf([1, 5, 6, 3], 6));
+    expect(d.maxAbs.out).toBeLessThan(TOL);
+  });
+
+  it.each([
+    ['k=2 s=2 SAME (MediaPipe selfie segmentation head)', 2, 2, 'SAME', [1, 12, 14, 2], [6, 7]],
+    ['k=3 s=2 SAME to an odd size (padding split unevenly)', 3, 2, 'SAME', [1, 11, 9, 2], [6, 5]],
+    ['k=3 s=2 SAME to an even size', 3, 2, 'SAME', [1, 12, 10, 2], [6, 5]],
+    ['k=3 s=1 VALID', 3, 1, 'VALID', [1, 9, 8, 2], [7, 6]],
+  ] as const)('Conv2DBackpropInput %s', async (_label, k, s, padding, outSize, inHW) => {
+    const g = new TinyGraph(13);
+    const x = g.input('x', [1, inHW[0], inHW[1], 3]);
+    const w = g.const('w', [k, k, outSize[3], 3], g.random(k * k * outSize[3] * 3, 0.5));
+    g.op('y', 'Conv2DBackpropInput', [g.const('sizes', [4], Int32Array.from(outSize)), w, x], {
+      strides: attr.ints([1, s, s, 1]), padding: attr.s(padding), data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]),
+    });
+    const d = await compareRuntimes(g.build(), { out: 'y' }, 'x', inputOf([1, inHW[0], inHW[1], 3], 8));
+    expect(d.maxAbs.out).toBeLessThan(TOL);
+  });
 });

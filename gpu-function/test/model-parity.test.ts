@@ -10,6 +10,7 @@ import { readTfGraphModel } from '@facerecon/models/tfjs-graph';
 import { readImageFile } from '../src/adapters/image-io';
 import { createFaceLandmarker } from '../src/face/landmarker';
 import { buildPyramid, letterboxRect, sampleRotatedCrop } from '../src/face/raster';
+import { segmentationRect } from '../src/face/person-mask';
 import { roiFromEyeCorners } from '../src/face/roi';
 import { compareRuntimes, seededUniform } from './parity-helpers';
 import { fixture } from './fixtures';
@@ -18,7 +19,7 @@ import { fixture } from './fixtures';
 const PARITY_TOL = 1e-4;
 
 type Input = { data: Float32Array; dims: number[] };
-const realInputs: Record<FaceModelId, Input[]> = { blazeface: [], facemesh: [], iris: [] };
+const realInputs: Record<FaceModelId, Input[]> = { blazeface: [], facemesh: [], iris: [], selfie: [] };
 
 function randomInputs(id: FaceModelId): Input[] {
   const { shape, range } = MODEL_CATALOG.models[id].input;
@@ -40,6 +41,7 @@ beforeAll(async () => {
   const p = result.face.points;
   const eye = roiFromEyeCorners([p[3 * 33], p[3 * 33 + 1]], [p[3 * 133], p[3 * 133 + 1]]);
   realInputs.iris.push({ data: sampleRotatedCrop(pyr, eye, { size: 64, scale: 1, offset: 0 }), dims: [1, 64, 64, 3] });
+  realInputs.selfie.push({ data: sampleRotatedCrop(pyr, segmentationRect(result.face.roi), { size: 256, scale: 1, offset: 0 }), dims: [1, 256, 256, 3] });
 });
 
 const models = Object.keys(MODEL_CATALOG.models) as FaceModelId[];

@@ -9,7 +9,7 @@ import { convertTfjsGraph } from '../src/convert-tfjs';
 import { encodeOnnxModel } from '../src/onnx-graph';
 import { readTfGraphModel } from '../src/tfjs-graph';
 import { CANONICAL_SOURCE, parseGeometryPipelineMetadata, readPackedFile } from '../src/canonical-face';
-import { FACE_MODEL_IDS, MODEL_CATALOG, MODELS_BUILD_DIR, canonicalFacePath, catalogOutputs, findPackageDir, onnxModelPath, tfjsModelJsonPath } from '../src/index';
+import { FACE_MODEL_IDS, MODEL_CATALOG, modelSource, MODELS_BUILD_DIR, canonicalFacePath, catalogOutputs, findPackageDir, onnxModelPath, tfjsModelJsonPath } from '../src/index';
 
 const CONVERTER_VERSION = '1';
 
@@ -37,8 +37,8 @@ for (const id of FACE_MODEL_IDS) {
     name: id,
     outputs: catalogOutputs(id),
     metadata: {
-      source: `${MODEL_CATALOG.source.package}@${MODEL_CATALOG.source.version}/${MODEL_CATALOG.source.folder}/${spec.files[0]}`,
-      licence: MODEL_CATALOG.source.licence,
+      source: `${modelSource(id).package}@${modelSource(id).version}/${modelSource(id).folder}/${spec.files[0]}`,
+      licence: modelSource(id).licence,
       converter: `facerecon convert-tfjs v${CONVERTER_VERSION}`,
       source_sha256: hash,
     },

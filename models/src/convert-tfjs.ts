@@ -37,7 +37,7 @@ export class UnsupportedTfOpError extends Error {
 export const SUPPORTED_TF_OPS = [
   'Placeholder', 'Const', 'Identity', '_FusedConv2D', 'Conv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative',
   'AddV2', 'Add', 'Sub', 'Mul', 'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Prelu', 'MaxPool', 'AvgPool', 'Pad', 'PadV2',
-  'Reshape', 'ConcatV2',
+  'Reshape', 'ConcatV2', 'AddN', 'ResizeBilinear', 'Conv2DBackpropInput',
 ] as const;
 
 /** Permutes a dense row-major array: out.shape[i] = shape[perm[i]]. */
@@ -227,6 +227,57 @@ export function convertTfjsGraph(model: TfGraphModel, options: ConvertOptions): 
         if (act.filter(Boolean).some((v) => v!.layout !== anchor.layout)) throw new UnsupportedTfOpError(node, 'operands in different layouts');
         emit({ name: fresh(node.name), op, inputs: names, outputs: [node.name] });
         values.set(node.name, { name: node.name, layout: anchor.layout, shape: anchor.shape });
+        return;
+      }
+      case 'AddN': {
+        const parts = ins.map((r) => valueOf(node, r));
+        if (parts.some((v) => v.layout !== parts[0].layout)) throw new UnsupportedTfOpError(node, 'operands in different layouts');
+        emit({ name: fresh(node.name), op: 'Sum', inputs: parts.map((v) => v.name), outputs: [node.name] });
+        values.set(node.name, { name: node.name, layout: parts[0].layout, shape: parts[0].shape });
+        return;
+      }
+      case 'ResizeBilinear': {
+        // TF's half_pixel_centers is ONNX's half_pixel; align_corners is align_corners; neither is
+        // TF's legacy "asymmetric" mode, which ONNX also has. Scales (not sizes) keep the batch dynamic.
+        const x = valueOf(node, ins[0]);
+        if (x.layout !== 'NCHW') throw new UnsupportedTfOpError(node, 'resize of a non-image tensor');
+        const [outH, outW] = Array.from(constOf(node, ins[1]).data, Number);
+        const halfPixel = node.attr?.half_pixel_centers?.b === true;
+        const alignCorners = node.attr?.align_corners?.b === true;
+        const mode = alignCorners ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric';
+        // Sizes when the batch is static (exact); scales otherwise, whose float ratio can round the
+        // inferred output size down by one (onnxruntime warns and still computes the right size).
+        const inputs = x.shape[0] > 0
+          ? [x.name, '', '', addInt64(`${node.name}/sizes`, [x.shape[0], x.shape[3], outH, outW])]
+          : [x.name, '', addFloat(`${node.name}/scales`, [4], Float32Array.from([1, 1, outH / x.shape[1], outW / x.shape[2]]))];
+        emit({ name: fresh(node.name), op: 'Resize', inputs, outputs: [node.name], attrs: { mode: 'linear', coordinate_transformation_mode: mode } });
+        values.set(node.name, { name: node.name, layout: 'NCHW', shape: [x.shape[0], outH, outW, x.shape[3]] });
+        return;
+      }
+      case 'Conv2DBackpropInput': {
+        // The transposed convolution is the gradient of the forward conv that maps the output size to
+        // the input size: its SAME pads (TF's rule) become ConvTranspose's pads, and any remainder
+        // rows/columns at the end become output_padding, exactly as TF places them.
+        requireNhwc(node);
+        const sizes = Array.from(constOf(node, ins[0]).data, Number);
+        const w = constOf(node, ins[1]); // [kH, kW, outC, inC]
+        const x = valueOf(node, ins[2]);
+        const [kH, kW, cOut, cIn] = w.shape;
+        const strides = ints(node, 'strides');
+        const dil = ints(node, 'dilations', [1, 1, 1, 1]);
+        if (dil.some((d) => d !== 1)) throw new UnsupportedTfOpError(node, 'dilated transposed convolution');
+        const [outH, outW] = [sizes[1], sizes[2]];
+        const fwd = tfWindowPadding({ inH: outH, inW: outW, kH, kW, sH: strides[1], sW: strides[2], padding: padAttr(node) });
+        if (fwd.outH !== x.shape[1] || fwd.outW !== x.shape[2]) throw new UnsupportedTfOpError(node, `input_sizes [${sizes}] do not match the input ${x.shape}`);
+        const [pt, pl, pb, pr] = fwd.pads;
+        const opH = outH - ((x.shape[1] - 1) * strides[1] + kH - pt - pb);
+        const opW = outW - ((x.shape[2] - 1) * strides[2] + kW - pl - pr);
+        const weight = addFloat(`${node.name}/W`, [cIn, cOut, kH, kW], transposeData(Float32Array.from(w.data), w.shape, [3, 2, 0, 1]));
+        emit({
+          name: fresh(node.name), op: 'ConvTranspose', inputs: [x.name, weight], outputs: [node.name],
+          attrs: { kernel_shape: [kH, kW], strides: [strides[1], strides[2]], pads: [pt, pl, pb, pr], output_padding: [opH, opW] },
+        });
+        values.set(node.name, { name: node.name, layout: 'NCHW', shape: [x.shape[0], outH, outW, cOut] });
         return;
       }
       case 'Relu': case 'Sigmoid': case 'Tanh': case 'Relu6': {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import catalog from '../catalog.json';
+import { ensureTarballFiles, type TarballSource } from './registry-tarball';
 
 export type FaceModelId = keyof typeof catalog.models;
 export const FACE_MODEL_IDS = Object.keys(catalog.models) as FaceModelId[];
@@ -40,14 +41,32 @@ export function findPackageDir(pkg: string, from = MODELS_ROOT): string {
   }
 }
 
-/** Path of the original TF.js model.json for a model, checked against the pinned package version. */
+export type ModelSource = (typeof catalog.sources)[keyof typeof catalog.sources];
+
+/** Where a model's original files come from (catalog.sources). */
+export function modelSource(id: FaceModelId): ModelSource {
+  return catalog.sources[catalog.models[id].source as keyof typeof catalog.sources];
+}
+
+/** The folder the tarball-sourced weights are extracted into (models/build/sources). */
+export const MODEL_SOURCES_DIR = join(MODELS_BUILD_DIR, 'sources');
+
+/**
+ * Path of the original TF.js model.json for a model, checked against the pinned package version: an
+ * installed dependency, or the files of a pinned tarball (fetched on first use, see registry-tarball.ts).
+ */
 export function tfjsModelJsonPath(id: FaceModelId): string {
-  const dir = findPackageDir(catalog.source.package);
-  const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  if (version !== catalog.source.version) {
-    throw new Error(`${catalog.source.package} is ${version}, catalog pins ${catalog.source.version}`);
+  const source = modelSource(id);
+  const files = catalog.models[id].files;
+  if (source.from === 'tarball') {
+    return join(ensureTarballFiles(source as TarballSource, files, MODEL_SOURCES_DIR), files[0]);
   }
-  return join(dir, catalog.source.folder, catalog.models[id].files[0]);
+  const dir = findPackageDir(source.package);
+  const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  if (version !== source.version) {
+    throw new Error(`${source.package} is ${version}, catalog pins ${source.version}`);
+  }
+  return join(dir, source.folder, files[0]);
 }
 
 /** ONNX output name -> TF node name, as the catalog declares. */

@@ -1,0 +1,44 @@
+/**
+ * The person mask as data: a probability over a rotated square of the photo, where that square sits
+ * for a face, and bilinear lookup at photo positions. Pure functions; the model that fills the mask
+ * is segmenter.ts.
+ */
+import type { RotatedRect } from './raster';
+
+/** Crop side as a multiple of the face ROI's side, and how far its centre sits below the face's. */
+export const SEGMENTATION_CROP = { scale: 2.2, down: 0.3 } as const;
+
+/** Person probability over a rotated square of the photo (row-major, size x size, values 0..1). */
+export interface PersonMask {
+  rect: RotatedRect;
+  size: number;
+  data: Float32Array;
+}
+
+/** The square the model sees for a face whose landmark ROI is `roi` (photo pixels, y down). */
+export function segmentationRect(roi: RotatedRect): RotatedRect {
+  const size = roi.size * SEGMENTATION_CROP.scale;
+  const d = roi.size * SEGMENTATION_CROP.down;
+  // "Down" in the face's own frame: rotated with its roll.
+  return { cx: roi.cx - Math.sin(roi.angle) * d, cy: roi.cy + Math.cos(roi.angle) * d, size, angle: roi.angle };
+}
+
+/**
+ * Person probability at a continuous photo position (bilinear over the mask's pixel centres). Outside
+ * the crop there is no evidence, and 0 is returned: what the crop does not cover is far from the face
+ * and is completed rather than trusted.
+ */
+export function samplePersonMask(mask: PersonMask, x: number, y: number): number {
+  const { rect, size, data } = mask;
+  const k = size / rect.size;
+  const c = Math.cos(rect.angle), s = Math.sin(rect.angle);
+  const dx = x - rect.cx, dy = y - rect.cy;
+  const u = (c * dx + s * dy) * k + size / 2 - 0.5;
+  const v = (-s * dx + c * dy) * k + size / 2 - 0.5;
+  if (u < -0.5 || v < -0.5 || u > size - 0.5 || v > size - 0.5) return 0;
+  const u0 = Math.max(0, Math.min(size - 2, Math.floor(u)));
+  const v0 = Math.max(0, Math.min(size - 2, Math.floor(v)));
+  const au = Math.max(0, Math.min(1, u - u0)), av = Math.max(0, Math.min(1, v - v0));
+  const i = v0 * size + u0;
+  return (data[i] * (1 - au) + data[i + 1] * au) * (1 - av) + (data[i + size] * (1 - au) + data[i + size + 1] * au) * av;
+}
