@@ -19,6 +19,11 @@ import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
 import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { fmt, machineLine, median } from './stats';
+import { measureHeads } from './head-quality';
+import { createIctFaceModel } from '../gpu-function/src/face-models/ict';
+import { loadModelPack } from '../gpu-function/src/morph/model-pack';
+import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
+import { ICT_SOURCE_LABEL, hasIct, ictTestPack } from '../scripts/lib/ict-pack';
 import { writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
@@ -94,7 +99,6 @@ for (const [name, path] of photos) {
   writeFileSync(join(SHEETS, file), await encodePng(sheet, { compressionLevel: 9 }));
   index.push(`| \`${name}\` | ${q.psnrDb.toFixed(1)} dB | ![${name}](${file}) |`);
 }
-await landmarker.close();
 log('');
 log(`Median reprojection PSNR ${fmt(median(psnrs))} dB (target >= 28), worst ${fmt(Math.min(...psnrs))} dB; median canonical-fit landmark error ${(100 * median(errs)).toFixed(1)}% of the inter-pupil distance over ${psnrs.length} photos.`);
 log('PSNR: textured mesh rendered unlit with the recovered camera over the photo (both through the same colour correction), inside the rendered face mask. Canonical fit error: mean distance between the 468 landmarks and the canonical face under the fitted pose (the reconstructed mesh itself reprojects to < 0.01 px).');
@@ -104,3 +108,17 @@ writeFileSync(
   `# Contact sheets\n\nMade by \`npm run bench:quality\`: for each photo, the face crop, the landmarks, the baked UV texture and the three-quarter preview. The table in [bench/RESULTS.md](../../bench/RESULTS.md) has the numbers.\n\n| photo | reprojection PSNR | sheet |\n|---|---|---|\n${index.join('\n')}\n`,
 );
 if (values.write) writeResultsSection('quality', 'Reconstruction quality (`npm run bench:quality`)', lines);
+
+// The full head (model=ict): identity separation and clean ears/neck, when ../shared has the model.
+if (hasIct && existsSync(SHARED)) {
+  lines.length = 0;
+  log(`Full head on ${ICT_SOURCE_LABEL}:`);
+  log('');
+  const model = createIctFaceModel({ pack: loadModelPack(ictTestPack()), canonical: loadCanonicalFace() });
+  await measureHeads({ model, landmarker, photos: SHARED, log });
+  log(`Machine: ${await machineLine()}.`);
+  if (values.write) writeResultsSection('quality-head', 'Full head: identity and clean heads (`npm run bench:quality`)', lines);
+} else {
+  console.warn(`full-head measures skipped: ${hasIct ? SHARED : 'the ICT-FaceKit model in ../shared'} not found`);
+}
+await landmarker.close();

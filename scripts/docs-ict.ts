@@ -1,18 +1,20 @@
 /**
- * npm run docs:ict -- regenerates docs/ict/ from the ICT-FaceKit subset in ../shared (the pack is built
- * on the fly, nothing of ICT is committed but these renders, which carry its MIT notice):
+ * npm run docs:ict -- regenerates docs/ict/ from the ICT-FaceKit model in ../shared (the full model
+ * when it is there, else the subset; the pack is built into .cache, nothing of ICT is committed but
+ * these renders, which carry its MIT notice):
  *   correspondence.png  the ICT neutral face (front and three-quarter) with MediaPipe's 468 landmarks as
  *                       embedded by the pack (green) and the iBUG anchors the warp interpolates (red);
  *                       the visual check of models/src/correspondence.ts.
  *   heads.png           shared photos next to their full-head reconstructions (front, side, back) and
  *                       the two baked texture tiles.
+ *   sides.png           side and back views of heads in front of coloured backgrounds, baked without
+ *                       and with the person segmentation: what the background did to ears and neck.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { IBUG68_TO_MEDIAPIPE } from '../models/src/correspondence';
-import { buildIctPack } from '../models/scripts/build-ict';
+import { ICT_SOURCE, ICT_SOURCE_LABEL, hasIct, ictTestPack } from './lib/ict-pack';
 import { encodePng, readImageFile } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { buildHeadTopology } from '../gpu-function/src/morph/head-topology';
@@ -27,17 +29,15 @@ import { renderMesh } from '../gpu-function/src/recon/render';
 import { computeVertexNormals } from '../gpu-function/src/recon/subdivide';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ICT = resolve(ROOT, '../shared/ict-facekit');
 const PHOTOS = resolve(ROOT, '../shared/photos');
 const OUT = join(ROOT, 'docs/ict');
-if (!existsSync(join(ICT, 'generic_neutral_mesh.obj'))) {
-  console.error(`${ICT} not found: these renders are made from the team's ICT-FaceKit subset`);
+if (!hasIct) {
+  console.error(`${ICT_SOURCE} not found: these renders are made from the team's ICT-FaceKit model`);
   process.exit(1);
 }
 mkdirSync(OUT, { recursive: true });
-const packDir = join(mkdtempSync(join(tmpdir(), 'docs-ict-')), 'ict');
-buildIctPack(ICT, packDir);
-const pack = loadModelPack(packDir);
+console.log(`docs:ict: ${ICT_SOURCE_LABEL}`);
+const pack = loadModelPack(ictTestPack());
 
 function blit(dst: RgbImage, src: RgbImage, x0: number, y0: number): void {
   for (let y = 0; y < src.height && y0 + y < dst.height; y++) {
@@ -106,7 +106,10 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
 
 // 2. Full heads from shared photos.
 {
-  const rec = new ModelRegistry([createIctFaceModel({ pack, canonical: loadCanonicalFace() })]).get('ict');
+  const model = createIctFaceModel({ pack, canonical: loadCanonicalFace() });
+  const rec = new ModelRegistry([model]).get('ict');
+  // The bake as it was before segmentation: no person mask, no skin-only neck, no hair over the scalp.
+  const before = new ModelRegistry([{ ...model, layout: { ...model.layout, regions: undefined } }]).get('ict');
   const landmarker = await createFaceLandmarker();
   const names = ['deep3d/000031.jpg', 'deep3d/000055.jpg', 'deep3d/015259.jpg', '3ddfa/JianzhuGuo.jpg'];
   const T = 256;
@@ -134,7 +137,33 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     const top = r.morph.expressionNames.map((n, i) => [n, r.morph.expression[i]] as const).filter(([, v]) => v >= 0.1).sort((a, b) => b[1] - a[1]);
     console.log(`docs:ict: ${name}: ${top.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ') || 'neutral'}`);
   }
-  await landmarker.close();
   writeFileSync(join(OUT, 'heads.png'), await encodePng(sheet));
   console.log(`docs:ict: ${join(OUT, 'heads.png')}`);
+
+  // 3. Ears and neck in front of coloured backgrounds, without and with the person mask.
+  const sideNames = ['deep3d/015259.jpg', 'deep3d/000002.jpg', 'identity/harington_1.jpg', 'identity/obama_1.png', 'deep3d/vd034.png'];
+  const sides = createRgbImage(7 * T, sideNames.length * T);
+  for (const [row, name] of sideNames.entries()) {
+    const { image } = await readImageFile(join(PHOTOS, name));
+    const lm = await landmarker.landmarks(image);
+    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
+    const box = lm.face.detection.box;
+    const side = Math.round(Math.max(box.width, box.height) * 1.8);
+    const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
+    const y0 = Math.max(0, Math.min(image.height - side, Math.round(box.y + box.height / 2 - side / 2)));
+    const crop = createRgbImage(Math.min(side, image.width), Math.min(side, image.height));
+    for (let y = 0; y < crop.height; y++) crop.data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + crop.width) * 3), y * crop.width * 3);
+    blit(sides, resize(crop, T, T), 0, row * T);
+    for (const [k, [installed, face]] of ([[before, { ...lm.face, personMask: undefined }], [rec, lm.face]] as const).entries()) {
+      const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
+      const tiles = [recon.textures.tiles[0], recon.textures.tiles[1], paletteTexture((recon.head as IctHead).morph.palette)];
+      [70, 180, -70].forEach((yaw, v) => {
+        const view = renderMesh({ mesh: recon.head.mesh, width: T, height: T, camera: { kind: 'orbit', yawDeg: yaw, pitchDeg: 8, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
+        blit(sides, view, (1 + 3 * k + v) * T, row * T);
+      });
+    }
+  }
+  await landmarker.close();
+  writeFileSync(join(OUT, 'sides.png'), await encodePng(sides));
+  console.log(`docs:ict: ${join(OUT, 'sides.png')} (photo | before (no segmentation, no skin gate): left, back, right | now: left, back, right)`);
 }

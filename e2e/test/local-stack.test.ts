@@ -16,10 +16,9 @@ import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/imag
 import { buildPyramid, sampleRotatedCrop } from '../../gpu-function/src/face/raster';
 import { parseObjCounts } from '../../gpu-function/src/recon/export-obj';
 import { rotatePixelsCcw } from '../../gpu-function/test/image-ops';
-import { FIXTURES_DIR, fixture, SHARED_PHOTOS, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
+import { FIXTURES_DIR, fixture, SHARED_PHOTOS, hasSharedPhotos, hasIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 
-const hasIct = hasSharedIct;
 
 let stack: LocalStack;
 const persistTo = mkdtempSync(join(tmpdir(), 'facerecon-wrangler-'));

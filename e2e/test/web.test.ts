@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
 import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
-import { FIXTURES_DIR, SHARED_ICT, SHARED_PHOTOS, fixture, hasSharedPhotos, hasSharedIct, ictPackSetting } from '../../gpu-function/test/fixtures';
+import { FIXTURES_DIR, ICT_SOURCE, SHARED_PHOTOS, ictSourceExpressionNames, fixture, hasSharedPhotos, hasIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { namedExpressionWeights } from '../../gpu-function/src/morph/arkit';
 import { tileHorizontally } from '../../gpu-function/test/image-ops';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
@@ -21,7 +21,6 @@ let stack: LocalStack;
 let browser: Browser;
 let tmp: string;
 
-const hasIct = hasSharedIct;
 
 beforeAll(async () => {
   // The full-head model runs from the team's ICT subset when it is there, and is off otherwise.
@@ -153,10 +152,12 @@ describe('the web page', () => {
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
     expect(await page.locator('#dl-texture_head').isVisible()).toBe(true);
     const sliders = page.locator('#expression-list input[type="range"]');
-    // The subset's 20 ICT shapes under ARKit's names: the two split pairs fold into one each.
-    const ictNames = readdirSync(SHARED_ICT).filter((f) => f.endsWith('.obj') && !f.startsWith('identity') && !f.startsWith('generic')).map((f) => f.replace('.obj', ''));
-    const arkit = Object.keys(namedExpressionWeights(ictNames, ictNames.map(() => 0), 'arkit').expressions);
-    expect(arkit.length).toBe(ictNames.length - 2);
+    // The model's ICT shapes under ARKit's names: the two split pairs fold into one each; shapes ARKit
+    // has no name for are extras, which get no slider.
+    const ictNames = ictSourceExpressionNames();
+    const named = namedExpressionWeights(ictNames, ictNames.map(() => 0), 'arkit');
+    const arkit = Object.keys(named.expressions);
+    expect(arkit.length + Object.keys(named.extras).length).toBe(ictNames.length - 2);
     expect(await sliders.count()).toBe(arkit.length);
     const smile = page.locator('input[data-expression="mouthSmileLeft"]');
     expect(Number(await smile.inputValue())).toBeGreaterThan(0.5); // she smiles broadly

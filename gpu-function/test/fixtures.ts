@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildIctPack } from '../../models/scripts/build-ict';
+import { FULL_ICT, ICT_SOURCE, ICT_SOURCE_LABEL, SHARED_ICT, hasFullIct, hasIct, hasSharedIct, ictTestPack } from '../../scripts/lib/ict-pack';
+
+export { FULL_ICT, ICT_SOURCE, ICT_SOURCE_LABEL, SHARED_ICT, hasFullIct, hasIct, hasSharedIct, ictTestPack };
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const FIXTURES_DIR = join(ROOT, '.cache/fixtures');
@@ -26,14 +29,6 @@ export function sharedDeep3d(): Array<{ name: string; path: string; reference: s
     .map((f) => ({ name: f, path: join(dir, f), reference: join(dir, 'detections', f.replace(/\.\w+$/, '.txt')) }));
 }
 
-/** The team's ICT-FaceKit subset (neutral, 10 identities, 20 expressions), when it is there. */
-export const SHARED_ICT = resolve(ROOT, '../shared/ict-facekit');
-export const hasSharedIct = existsSync(join(SHARED_ICT, 'generic_neutral_mesh.obj'));
-
-/** The complete model (100 identities, 57 expressions), gzip-compressed OBJs, when it is there. */
-export const FULL_ICT = resolve(ROOT, '../shared/ict-facekit-full');
-export const hasFullIct = existsSync(join(FULL_ICT, 'generic_neutral_mesh.obj.gz'));
-
 /** Builds the pack from the shared subset into a fresh temporary folder and returns its path. */
 export function buildSharedIctPack(): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'facerecon-ict-')), 'ict');
@@ -41,7 +36,14 @@ export function buildSharedIctPack(): string {
   return dir;
 }
 
-/** The stack's FACERECON_ICT_PACK: the subset's pack when it is there, else the model is off. */
+/** The stack's FACERECON_ICT_PACK: the test pack when a model is there, else the model is off. */
 export function ictPackSetting(): string {
-  return hasSharedIct ? buildSharedIctPack() : 'off';
+  return hasIct ? ictTestPack() : 'off';
+}
+
+/** The expression names of ICT_SOURCE's meshes (the files other than the neutral and identities). */
+export function ictSourceExpressionNames(): string[] {
+  return readdirSync(ICT_SOURCE)
+    .filter((f) => /\.obj(\.gz)?$/.test(f) && !f.startsWith('identity') && !f.startsWith('generic'))
+    .map((f) => f.replace(/\.obj(\.gz)?$/, ''));
 }

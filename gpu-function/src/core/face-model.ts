@@ -43,6 +43,11 @@ export interface UvLayout {
   indices: Uint32Array;
   /** The wireframe drawn over tile 0 in texture_grid.png (the model's own face chart edges). */
   wire: { uvs: Float32Array; indices: Uint32Array };
+  /**
+   * Per render vertex, in [0, 1]: where only skin may be baked (the neck, where clothing sits), and
+   * where the scalp is (unseen scalp takes the seen hair's colour). Absent: neither applies.
+   */
+  regions?: { skinOnly: Float32Array; scalp: Float32Array };
 }
 
 /** What the photo supports: conservative mode (512, no colour changes) when it is weak. */

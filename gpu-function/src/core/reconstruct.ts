@@ -19,6 +19,7 @@ export interface Reconstruction<H extends FittedHead = FittedHead> {
 export function reconstructFace<H extends FittedHead>(installed: InstalledModel<H>, photo: RgbImage, face: FaceLandmarks, opts: FitOptions & { afterGeometry?: () => void }): Reconstruction<H> {
   const head = installed.model.fit(photo, face, { uvSize: opts.uvSize, expressionNames: opts.expressionNames });
   opts.afterGeometry?.();
-  const textures = installed.baker.bake(head, photo);
+  // The person mask found with the landmarks keeps the background out of the texture.
+  const textures = installed.baker.bake(head, photo, { personMask: face.personMask });
   return { head, textures, timings: { ...head.timings, ...textures.timings } };
 }

@@ -13,8 +13,10 @@ import type { RgbImage } from '@facerecon/shared';
 import { bakeUvTexture, bakeVisibility } from '../recon/bake';
 import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
 import { completeTexture, type CompletionStats } from '../recon/complete';
+import { fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
 import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
+import type { PersonMask } from '../face/person-mask';
 import type { FittedHead, UvLayout, UvSize } from './face-model';
 
 export interface TextureSet {
@@ -35,7 +37,8 @@ export interface TextureBaker {
   readonly layout: UvLayout;
   /** The texel map of tile `tile` at the size a request of `uvSize` bakes it. */
   texelMap(tile: number, uvSize: UvSize): TexelMap;
-  bake(head: FittedHead, photo: RgbImage): TextureSet;
+  /** personMask: the photo's person segmentation; background texels are then completed, not baked. */
+  bake(head: FittedHead, photo: RgbImage, opts?: { personMask?: PersonMask }): TextureSet;
 }
 
 const NO_COLOUR_CORRECTION: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
@@ -85,20 +88,55 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
     return b;
   };
   const needsTone = layout.tiles.some((t) => t.toneFill);
+  // The layout's regions at each texel of a tile: per chart texel (gate) and per texel (the seed's mix).
+  const regionMaps = new Map<string, { skinOnly: Float32Array; scalp: Float32Array; scalpByTexel: Float32Array }>();
+  const regionsFor = (tile: number, map: TexelMap) => {
+    const regions = layout.regions!;
+    const key = `${tile}/${map.size}`;
+    let r = regionMaps.get(key);
+    if (!r) {
+      const n = map.texels.length;
+      const skinOnly = new Float32Array(n);
+      const scalp = new Float32Array(n);
+      const scalpByTexel = new Float32Array(map.size * map.size);
+      const F = layout.indices;
+      for (let k = 0; k < n; k++) {
+        const t = 3 * map.triangle[k];
+        const w1 = map.b1[k], w2 = map.b2[k], w0 = 1 - w1 - w2;
+        const [a, b, c] = [F[t], F[t + 1], F[t + 2]];
+        skinOnly[k] = w0 * regions.skinOnly[a] + w1 * regions.skinOnly[b] + w2 * regions.skinOnly[c];
+        scalp[k] = w0 * regions.scalp[a] + w1 * regions.scalp[b] + w2 * regions.scalp[c];
+        scalpByTexel[map.texels[k]] = scalp[k];
+      }
+      regionMaps.set(key, (r = { skinOnly, scalp, scalpByTexel }));
+    }
+    return r;
+  };
 
   return {
     layout,
     texelMap,
-    bake(head, photo) {
+    bake(head, photo, opts = {}) {
       const { mesh, geometry, mode } = head;
       const timings = { bake: 0, colour: 0, completion: 0, grid: 0 };
       let t0 = performance.now();
       const tileMaps = layout.tiles.map((_, t) => texelMap(t, mode.uvSize));
       const visibility = bakeVisibility(mesh, geometry.camera, photo);
-      const baked = tileMaps.map((map, t) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, visibility, scratch: scratchFor(t, map.size) }));
+      const baked = tileMaps.map((map, t) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, visibility, personMask: opts.personMask, scratch: scratchFor(t, map.size) }));
       const face = baked[0];
       const faceMap = tileMaps[0];
       const specularTexels = mode.enhance ? downweightSpecular(face.color, face.weight, faceMap.texels) : 0;
+      // Clothing off the neck, and the seen hair's colour for the unseen scalp (skin-gate.ts).
+      let hair: [number, number, number] | undefined;
+      if (layout.regions) {
+        const faceRegions = regionsFor(0, faceMap);
+        const skin = fitSkinColourModel(face.color, face.weight, faceMap.texels, (k) => faceRegions.skinOnly[k] === 0 && faceRegions.scalp[k] === 0);
+        if (skin) {
+          baked.forEach((b, t) => gateBySkin(b.color, b.weight, tileMaps[t].texels, regionsFor(t, tileMaps[t]).skinOnly, skin));
+          const scalpTile = layout.tiles.length - 1;
+          hair = scalpHairTone(baked[scalpTile].color, baked[scalpTile].weight, tileMaps[scalpTile].texels, regionsFor(scalpTile, tileMaps[scalpTile]).scalp, skin);
+        }
+      }
       timings.bake = performance.now() - t0;
 
       t0 = performance.now();
@@ -113,7 +151,11 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
 
       t0 = performance.now();
       const completion = layout.tiles.map((tile, t) =>
-        completeTexture(baked[t].color, baked[t].weight, tileMaps[t].covered, tileMaps[t].texels, tileMaps[t].size, { mirrorU: tile.mirrorU, tone: tile.toneFill ? tone : undefined }),
+        completeTexture(baked[t].color, baked[t].weight, tileMaps[t].covered, tileMaps[t].texels, tileMaps[t].size, {
+          mirrorU: tile.mirrorU,
+          tone: tile.toneFill ? tone : undefined,
+          secondTone: hair && layout.regions ? { tone: hair, mix: regionsFor(t, tileMaps[t]).scalpByTexel } : undefined,
+        }),
       );
       timings.completion = performance.now() - t0;
 

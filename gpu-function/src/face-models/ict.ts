@@ -34,7 +34,7 @@ import { loadModelPack, type MorphableModel } from '../morph/model-pack';
  * Regularisation chosen on the shared photos (identity in units of the modes, expressions in [0, 1]):
  * with sparsity 100 a face at rest keeps every ARKit weight under 0.15 while smiles reach 0.6-1.
  */
-export const FIT_DEFAULTS = { lambdaIdentity: 40, lambdaExpression: 20, sparsity: 100, contourWeight: 0.3 } as const;
+export const FIT_DEFAULTS = { lambdaIdentity: 40, lambdaExpression: 20, sparsity: 100, contourWeight: 0.3, maxIterations: 80 } as const;
 
 /**
  * Flat colours (sRGB) of the parts no texture covers, picked by eye against renders of the shared
@@ -115,6 +115,33 @@ function addModes(out: Float32Array, modes: Float32Array, coeffs: ArrayLike<numb
   return out;
 }
 
+const smoothstep = (e0: number, e1: number, x: number) => {
+  const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
+  return t * t * (3 - 2 * t);
+};
+
+/**
+ * Where on ICT's head only skin may be baked, and where the scalp is, per render vertex, from the mean
+ * head's height (model frame, mm; the chin is at y = -76, the eyes at +34, the crown at +145). The
+ * neck below the chin and, on the head part, below the ear lobes is where collars sit. The scalp is
+ * the head part above the ears' tops.
+ */
+export function headRegions(topology: HeadTopology, meanUsed: Float32Array): { skinOnly: Float32Array; scalp: Float32Array } {
+  const nr = topology.renderToUsed.length;
+  const skinOnly = new Float32Array(nr);
+  const scalp = new Float32Array(nr);
+  for (const g of topology.groups) {
+    if (g.name !== 'face' && g.name !== 'head') continue;
+    for (let i = g.start; i < g.start + g.count; i++) {
+      const r = topology.indices[i];
+      const y = meanUsed[3 * topology.renderToUsed[r] + 1];
+      skinOnly[r] = g.name === 'face' ? smoothstep(-80, -100, y) : smoothstep(-30, -60, y);
+      scalp[r] = g.name === 'head' ? smoothstep(25, 90, y) : 0;
+    }
+  }
+  return { skinOnly, scalp };
+}
+
 export function createIctFaceModel(opts: { pack: MorphableModel; canonical: CanonicalFace }): IctFaceModel {
   const { pack, canonical } = opts;
   const topology = buildHeadTopology(pack);
@@ -173,6 +200,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
     uvs: topology.uvs,
     indices: topology.indices,
     wire: { uvs: topology.faceWireUvs, indices: topology.faceWireIndices },
+    regions: headRegions(topology, meanU),
   };
 
   /**
@@ -227,7 +255,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
       for (let i = 0; i < k; i++) for (let d = 0; d < 3; d++) targets[3 * i + d] = geometry.points[3 * landmarkIds[i] + d] + neutralOffset[3 * i + d];
       const weights = landmarkWeights(landmarkIds, canonicalNormals, geometry.camera.rotation, FIT_DEFAULTS.contourWeight);
       const tf = performance.now();
-      const fit = fitMorphableModel({ model: lm, targets, weights, lambdaIdentity: FIT_DEFAULTS.lambdaIdentity, lambdaExpression: FIT_DEFAULTS.lambdaExpression, sparsity: FIT_DEFAULTS.sparsity, prepared, tolerance: 1e-3 });
+      const fit = fitMorphableModel({ model: lm, targets, weights, lambdaIdentity: FIT_DEFAULTS.lambdaIdentity, lambdaExpression: FIT_DEFAULTS.lambdaExpression, sparsity: FIT_DEFAULTS.sparsity, maxIterations: FIT_DEFAULTS.maxIterations, prepared, tolerance: 1e-3 });
       const fitMs = performance.now() - tf;
       const tFit = performance.now() - t0;
 

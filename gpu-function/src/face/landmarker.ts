@@ -1,5 +1,5 @@
 /**
- * Face finding and landmarks: BlazeFace -> face mesh (two passes) -> iris, on sessions from the onnx
+ * Face finding and landmarks: BlazeFace -> face mesh (two passes) -> iris -> person segmentation, on sessions from the onnx
  * adapter. Model failures stay exceptions (they are bugs or outages); photo problems come back as a
  * typed result so callers map them to error codes without catching anything.
  */
@@ -9,6 +9,7 @@ import { createModelSession, type ExecutionProvider, type ModelSession } from '.
 import { BLAZEFACE_INPUT_SIZE, decodeBlazeFace, generateSsdAnchors, weightedNonMaxSuppression } from './blazeface';
 import { MESH_TOPOLOGY, mapIrisToImage, mapMeshToImage, refineEyesWithIris } from './landmarks';
 import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyramid, type RotatedRect } from './raster';
+import { createPersonSegmenter, type PersonMask, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
 
 export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE';
@@ -24,9 +25,11 @@ export interface FaceLandmarks {
   roi: RotatedRect;
   /** Which mesh pass was kept: 1 from the detector's ROI, 2 re-cropped from the first pass's landmarks. */
   pass: 1 | 2;
+  /** Person vs background around the face (absent when the landmarker was made without segmentation). */
+  personMask?: PersonMask;
 }
 
-export interface StageTimings { detect: number; mesh: number; iris: number }
+export interface StageTimings { detect: number; mesh: number; iris: number; segment: number }
 
 export type LandmarkResult =
   | { ok: true; face: FaceLandmarks; faces: ImageDetection[]; timings: StageTimings }
@@ -44,6 +47,8 @@ export interface LandmarkerOptions {
   multiFaceRatio?: number;
   /** Minimum face-presence probability from the mesh model. */
   minPresence?: number;
+  /** Also segment the person around the face (for the texture bake); default true. */
+  segmentation?: boolean;
 }
 
 export interface FaceLandmarker {
@@ -83,18 +88,22 @@ function zeros(id: FaceModelId) {
   return { [MODEL_CATALOG.models[id].input.name]: { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), dims: shape } };
 }
 
-/** Loads and warms the three models; throws ModelLoadError if any is missing or malformed. */
+/** Loads and warms the models; throws ModelLoadError if any is missing or malformed. */
 export async function createFaceLandmarker(options: LandmarkerOptions = {}): Promise<FaceLandmarker> {
   const load = (id: FaceModelId) =>
     createModelSession(onnxModelPath(id, options.modelsDir), { providers: options.providers, threads: options.threads, warmup: zeros(id) });
-  const sessions = await Promise.allSettled([load('blazeface'), load('facemesh'), load('iris')]);
+  const [sessions, segmenter] = await Promise.all([
+    Promise.allSettled([load('blazeface'), load('facemesh'), load('iris')]),
+    options.segmentation === false ? Promise.resolve(undefined) : createPersonSegmenter(options).then((s) => ({ ok: s }), (e: unknown) => ({ error: e })),
+  ]);
   const failed = sessions.find((s) => s.status === 'rejected');
-  if (failed) {
+  if (failed || (segmenter && 'error' in segmenter)) {
     await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));
-    throw (failed as PromiseRejectedResult).reason;
+    if (segmenter && 'ok' in segmenter) await segmenter.ok.close();
+    throw failed ? (failed as PromiseRejectedResult).reason : (segmenter as { error: unknown }).error;
   }
   const [detector, mesh, iris] = sessions.map((s) => (s as PromiseFulfilledResult<ModelSession>).value);
-  return new OnnxFaceLandmarker(detector, mesh, iris, options);
+  return new OnnxFaceLandmarker(detector, mesh, iris, segmenter && 'ok' in segmenter ? segmenter.ok : undefined, options);
 }
 
 class OnnxFaceLandmarker implements FaceLandmarker {
@@ -104,6 +113,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     private readonly detector: ModelSession,
     private readonly mesh: ModelSession,
     private readonly iris: ModelSession,
+    private readonly segmenter: PersonSegmenter | undefined,
     private readonly opts: LandmarkerOptions,
   ) {}
 
@@ -131,7 +141,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
   }
 
   async landmarks(image: RgbImage): Promise<LandmarkResult> {
-    const timings: StageTimings = { detect: 0, mesh: 0, iris: 0 };
+    const timings: StageTimings = { detect: 0, mesh: 0, iris: 0, segment: 0 };
     let t = performance.now();
     const pyr = buildPyramid(image);
     const faces = await this.detectFaces(image, pyr);
@@ -190,11 +200,15 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     const refined = refineEyesWithIris(p, rightEye, leftEye);
     timings.iris = performance.now() - t;
 
+    t = performance.now();
+    const personMask = this.segmenter ? await this.segmenter.segment(image, best.roi, pyr) : undefined;
+    timings.segment = performance.now() - t;
+
     return {
       ok: true,
       faces,
       timings,
-      face: { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass },
+      face: { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, personMask },
     };
   }
 
@@ -205,7 +219,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
   }
 
   async close() {
-    await Promise.all([this.detector.release(), this.mesh.release(), this.iris.release()]);
+    await Promise.all([this.detector.release(), this.mesh.release(), this.iris.release(), this.segmenter?.close()]);
   }
 }
 

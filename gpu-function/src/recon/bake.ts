@@ -6,11 +6,17 @@
  * occluded texels (the far side of the nose on a turned face); the view angle weight
  * smoothstep(0.1, 0.45, n_z) fades texels towards the silhouette instead of cutting them, so
  * grazing samples, which smear one photo pixel over many texels, never show as streaks.
+ *
+ * Segmentation: with a person mask, the weight is also multiplied by smoothstep(0.3, 0.8, p_person).
+ * A texel whose fitted surface lands on the background (landmarks a few pixels off at the silhouette,
+ * the ears and neck of a full head, which no landmark pins) is then unseen and gets completed.
+ * Without the mask its background colour would be baked and mirrored.
  */
 import type { RgbImage, TriMesh } from '@facerecon/shared';
 import { projectHeadPoint, type WeakPerspectiveCamera } from './face-geometry';
 import { EDGE_TOLERANCE, setupTriangle } from './raster-kernel';
 import type { TexelMap } from './texel-map';
+import { samplePersonMask, type PersonMask } from '../face/person-mask';
 
 export interface BakeOptions {
   mesh: TriMesh & { normals: Float32Array };
@@ -21,6 +27,8 @@ export interface BakeOptions {
   depthToleranceMm?: number;
   /** Precomputed visibility of this mesh under this camera (bakeVisibility), shared by several tiles. */
   visibility?: BakeVisibility;
+  /** Person vs background in the photo: texels on the background count as unseen. */
+  personMask?: PersonMask;
   /** Buffers to reuse (size*size*3 and size*size); they are cleared first. Saves ~16 MB of garbage per 1024 bake. */
   scratch?: { color: Float32Array; weight: Float32Array };
 }
@@ -70,6 +78,7 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const { texels, triangle, b1, b2 } = texelMap;
   const F = mesh.indices;
   const { width: W, height: H, data } = photo;
+  const mask = opts.personMask;
   const { buf: zbuf, minX, minY, scale: zs, width: bw, height: bh } = zb;
   for (let k = 0; k < texels.length; k++) {
     const t = 3 * triangle[k];
@@ -100,7 +109,13 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     color[o + 1] = data[i00 + 1] * q00 + data[i00 + 4] * q01 + data[i10 + 1] * q10 + data[i10 + 4] * q11;
     color[o + 2] = data[i00 + 2] * q00 + data[i00 + 5] * q01 + data[i10 + 2] * q10 + data[i10 + 5] * q11;
     const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
-    weight[texels[k]] = u * u * (3 - 2 * u);
+    let w = u * u * (3 - 2 * u);
+    if (mask) {
+      const p = samplePersonMask(mask, x, y);
+      const m = p <= 0.3 ? 0 : p >= 0.8 ? 1 : (p - 0.3) / 0.5;
+      w *= m * m * (3 - 2 * m);
+    }
+    weight[texels[k]] = w;
   }
   return { size, color, weight, projected };
 }

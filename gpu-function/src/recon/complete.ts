@@ -124,14 +124,24 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
  * tone far from them: regions a photo can never show (ears' backs, the back of the head) come out as
  * the person's skin tone, blending into what was seen without a seam.
  */
-export function seedTone(color: Float32Array, weight: Float32Array, covered: Uint8Array, tone: readonly [number, number, number], strength: number): void {
+export function seedTone(color: Float32Array, weight: Float32Array, covered: Uint8Array, tone: readonly [number, number, number], strength: number, second?: SecondTone): void {
   for (let i = 0; i < weight.length; i++) {
     const w = weight[i];
     if (!covered[i] || w >= 1 - strength) continue;
     const total = w + strength;
-    for (let ch = 0; ch < 3; ch++) color[3 * i + ch] = (w * color[3 * i + ch] + strength * tone[ch]) / total;
+    const m = second ? second.mix[i] : 0;
+    for (let ch = 0; ch < 3; ch++) {
+      const t = m > 0 ? (1 - m) * tone[ch] + m * second!.tone[ch] : tone[ch];
+      color[3 * i + ch] = (w * color[3 * i + ch] + strength * t) / total;
+    }
     weight[i] = total;
   }
+}
+
+/** A second seed colour blended in per texel (size*size mix in [0, 1]), e.g. the hair's over the scalp. */
+export interface SecondTone {
+  tone: readonly [number, number, number];
+  mix: Float32Array;
 }
 
 export interface CompletionOptions {
@@ -141,6 +151,8 @@ export interface CompletionOptions {
   tone?: readonly [number, number, number];
   /** Weight of the tone seed (default 0.1). */
   toneStrength?: number;
+  /** Where and what replaces the skin tone (the hair colour over the scalp). */
+  secondTone?: SecondTone;
 }
 
 /** Texture completion with its statistics over the chart (`texels`: the chart's texel indices). */
@@ -153,7 +165,7 @@ export function completeTexture(color: Float32Array, weight: Float32Array, cover
   const own = sum();
   if (opts.mirrorU) completeMirrored(color, weight, covered, size);
   const mirrored = sum();
-  if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1);
+  if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1, opts.secondTone);
   pushPullFill(color, weight, size);
   const chart = Math.max(1, texels.length);
   return { fromPhoto: own / chart, fromMirror: (mirrored - own) / chart, interpolated: 1 - mirrored / chart };

@@ -19,13 +19,13 @@ import { createIctFaceModel } from '../../src/face-models/ict';
 import { createMediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadModelPack } from '../../src/morph/model-pack';
 import { parseObjCounts } from '../../src/recon/export-obj';
-import { SHARED_ICT, buildSharedIctPack, fixture, hasSharedIct } from '../fixtures';
+import { ICT_SOURCE, ictTestPack, fixture, hasIct } from '../fixtures';
 import { checkUsdStage, readUsdz } from '../usdz-check';
 
 const face = createMediaPipeFaceModel();
 const models: Array<[string, () => FaceModel]> = [
   ['mediapipe', () => face],
-  ...(hasSharedIct ? ([['ict', () => createIctFaceModel({ pack: loadModelPack(buildSharedIctPack()), canonical: face.canonical })]] as Array<[string, () => FaceModel]>) : []),
+  ...(hasIct ? ([['ict', () => createIctFaceModel({ pack: loadModelPack(ictTestPack()), canonical: face.canonical })]] as Array<[string, () => FaceModel]>) : []),
 ];
 
 let photo: RgbImage;
@@ -161,7 +161,7 @@ describe('the registry', () => {
     expect(() => registry.get('ict')).toThrow(expect.objectContaining({ code: 'MODEL_NOT_INSTALLED' }));
   });
 
-  it(`ICT in the contract suite: ${hasSharedIct ? 'ran' : `skipped, ${SHARED_ICT} not found`}; MediaPipe's layout is one symmetric tile`, () => {
+  it(`ICT in the contract suite: ${hasIct ? 'ran' : `skipped, ${ICT_SOURCE} not found`}; MediaPipe's layout is one symmetric tile`, () => {
     expect(face.layout.tiles).toEqual([expect.objectContaining({ index: 0, asset: 'texture', mirrorU: true, toneFill: false })]);
     // Mirror symmetry of MediaPipe's chart: every UV has a partner at (1 - u, v) within 1.5e-3 (1.5 texels at 1024).
     const uvs = face.canonical.uvs;

@@ -1,6 +1,6 @@
 /**
- * The morphable-model fitter on synthetic truth made from the ICT-FaceKit pack (built from
- * ../shared/ict-facekit; skipped, saying why, without it): known identity, ARKit expression weights
+ * The morphable-model fitter on synthetic truth made from the ICT-FaceKit pack (the full model from
+ * ../shared/ict-facekit-full, else the subset; skipped, saying why, without either): known identity, ARKit expression weights
  * and pose, projected to the 468 landmark correspondences on the model surface.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,13 +8,13 @@ import { loadModelPack } from '../../src/morph/model-pack';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel } from '../../src/morph/fit-3dmm';
 import { rotationAngleBetween } from '../../src/recon/linalg';
 import { rotationFromEuler } from '../../src/recon/pose';
-import { SHARED_ICT, buildSharedIctPack, hasSharedIct } from '../fixtures';
+import { ICT_SOURCE, ictTestPack, hasIct } from '../fixtures';
 
-const ICT = SHARED_ICT;
-const has = hasSharedIct;
+const ICT = ICT_SOURCE;
+const has = hasIct;
 
 describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' : `fitMorphableModel skipped: ${ICT} not found`, () => {
-  const pack = has ? loadModelPack(buildSharedIctPack()) : undefined!;
+  const pack = has ? loadModelPack(ictTestPack()) : undefined!;
   const lm = has
     ? landmarkModel({ mean: pack.mean, identity: pack.identity, expression: pack.expression, identityCount: pack.manifest.identity.count, expressionCount: pack.manifest.expression.count }, { vertices: pack.correspondence.vertices, barycentric: pack.correspondence.barycentric })
     : undefined!;
@@ -39,7 +39,11 @@ describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' :
 
   it('is exact without noise: pose, identity and ARKit weights', () => {
     const g = truth(0);
-    const fit = fitMorphableModel({ model: lm, targets: g.T, lambdaIdentity: 1e-8, lambdaExpression: 1e-8, maxIterations: 400, tolerance: 1e-9 });
+    // Nearly unregularised, pose and the 100 identity modes trade off slowly at the landmarks: the
+    // alternation needs ~1500 rounds to be exact on the full model (rotation 3.8 degrees off after 30,
+    // 0.2 after 400, 0 after 1500), so this runs it to convergence.
+    const fit = fitMorphableModel({ model: lm, targets: g.T, lambdaIdentity: 1e-8, lambdaExpression: 1e-8, maxIterations: 3000, tolerance: 1e-9 });
+    expect(fit.converged).toBe(true);
     expect(rotationAngleBetween(fit.rotation, g.R) * (180 / Math.PI)).toBeLessThan(0.01);
     expect(Math.abs(fit.scale - g.s)).toBeLessThan(1e-3);
     expect(fit.rmsMm).toBeLessThan(0.01);
@@ -49,7 +53,7 @@ describe.skipIf(!has)(has ? 'fitMorphableModel on ICT-FaceKit synthetic truth' :
 
   it('with 0.5 mm landmark noise: pose within 1 degree, the active expressions within 0.1', () => {
     const g = truth(0.5, 7);
-    const fit = fitMorphableModel({ model: lm, targets: g.T, lambdaIdentity: 0.5, lambdaExpression: 0.05 });
+    const fit = fitMorphableModel({ model: lm, targets: g.T, lambdaIdentity: 0.5, lambdaExpression: 0.05, maxIterations: 600 });
     expect(rotationAngleBetween(fit.rotation, g.R) * (180 / Math.PI)).toBeLessThan(1);
     for (const n of ['jawOpen', 'mouthSmile_L', 'eyeBlink_R']) expect(Math.abs(fit.expression[names.indexOf(n)] - g.e[names.indexOf(n)]), n).toBeLessThan(0.1);
     for (const v of fit.expression) {

@@ -12,14 +12,13 @@ import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landma
 import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadConfig } from '../../src/service/config';
 import { startService, type RunningService } from '../../src/service/service';
-import { SHARED_ICT, buildSharedIctPack, fixture, hasSharedIct } from '../fixtures';
+import { ICT_SOURCE, ictTestPack, fixture, hasIct } from '../fixtures';
 import { readUsdz } from '../usdz-check';
 import { createLogger } from '../../src/service/logger';
 import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
 import { createIctFaceModel, loadIctFaceModel, type IctFaceModel } from '../../src/face-models/ict';
 
-const ICT = SHARED_ICT;
-const hasIct = hasSharedIct;
+const ICT = ICT_SOURCE;
 
 const SECRET = 'k'.repeat(48);
 let landmarker: FaceLandmarker;
@@ -264,9 +263,10 @@ describe('security: identities, replays, bodies (issue 12)', () => {
   });
 });
 
-describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../shared/ict-facekit)' : `model=ict service tests skipped: ${ICT} not found`, () => {
+describe.skipIf(!hasIct)(hasIct ? `model=ict with the ICT-FaceKit pack (${ICT})` : `model=ict service tests skipped: ${ICT} not found`, () => {
   it('returns the full head: texture_head, ARKit weights in [0, 1], identity, and every asset downloads', async () => {
-    const svc = await start({}, createIctFaceModel({ pack: loadModelPack(buildSharedIctPack()), canonical: face.canonical }));
+    const pack = loadModelPack(ictTestPack());
+    const svc = await start({}, createIctFaceModel({ pack, canonical: face.canonical }));
     const res = await post(svc.url, astronaut, { query: '?model=ict' });
     expect(res.status).toBe(200);
     const body = ReconstructResponseSchema.parse(await res.json());
@@ -277,7 +277,7 @@ describe.skipIf(!hasIct)(hasIct ? 'model=ict with the ICT-FaceKit pack (../share
     const own = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?model=ict&formats=glb&expression_names=ict' })).json());
     expect(Object.keys(own.morph!.expressions)).toEqual(expect.arrayContaining(['jawOpen', 'mouthSmile_L', 'eyeBlink_R'])); // ICT's own
     expect(own.morph!.unfitted).toBeUndefined();
-    expect(body.morph!.identity).toHaveLength(10);
+    expect(body.morph!.identity).toHaveLength(pack.manifest.identity.count);
     for (const a of Object.values(body.assets)) expect((await fetch(a.url)).status).toBe(200);
     const mtl = await (await fetch(body.assets.mtl!.url)).text();
     expect(mtl).toMatch(/map_Kd texture_head\.png/);

@@ -1,0 +1,153 @@
+/**
+ * What may be baked where the photo shows more than the face: the neck of a full head is where a
+ * collar, a tie or a shirt sits in most photos, and the person segmentation counts clothing as person.
+ * So texels a layout marks "skin only" keep their photo sample only as far as its colour is the
+ * person's skin. Their weight is multiplied by a skin likelihood, and the rest is completed with the
+ * skin tone. The scalp gets the opposite treatment: where the seen scalp is mostly hair, its
+ * unseen part is seeded with the hair's colour instead of the skin tone, so the hair continues over
+ * the head instead of ending in a cut.
+ *
+ * Skin model: a Gaussian over log-chromaticity (log r/g, log b/g), which separates skin from fabric
+ * and hair largely independently of shading (Hsu, Abdel-Mottaleb & Jain 2002 and the skin-detection
+ * literature use chroma for this reason), and a luminance band around the face's median (shadow under
+ * the chin may be 3x darker, but a black suit or a white shirt falls outside). Fitted per photo on the
+ * face's clear, mid-luminance texels near the median chroma (as colour.ts's skinMean selects skin).
+ */
+
+export interface SkinColourModel {
+  /** Mean of (log r/g, log b/g). */
+  mean: [number, number];
+  /** Inverse covariance (2x2, row-major) of the same. */
+  invCov: [number, number, number, number];
+  /** Median skin luminance (sRGB units, 0..255). */
+  luminance: number;
+  samples: number;
+}
+
+const lum = (r: number, g: number, b: number) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
+const smooth = (e0: number, e1: number, x: number) => {
+  const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
+  return t * t * (3 - 2 * t);
+};
+/** Floor of the chroma spread (log units): a very even face must not make its own neck "not skin". */
+const MIN_SIGMA = 0.04;
+
+/**
+ * fitSkinColourModel: from texels with weight >= 0.9 for which `eligible(texel)` holds (the face
+ * region of the face tile). Returns undefined with fewer than 200 usable samples (no evidence: the
+ * gate is then not applied).
+ */
+export function fitSkinColourModel(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, eligible: (k: number) => boolean): SkinColourModel | undefined {
+  const STEP = 3;
+  const idx: number[] = [];
+  const lums: number[] = [];
+  for (let k = 0; k < texels.length; k += STEP) {
+    const i = texels[k];
+    if (weight[i] < 0.9 || !eligible(k)) continue;
+    idx.push(i);
+    lums.push(lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]));
+  }
+  if (idx.length < 200) return undefined;
+  const sorted = Float64Array.from(lums).sort();
+  const lo = sorted[Math.floor(0.3 * sorted.length)];
+  const hi = sorted[Math.floor(0.9 * sorted.length)];
+  const rg: number[] = [];
+  const bg: number[] = [];
+  const ls: number[] = [];
+  for (let n = 0; n < idx.length; n++) {
+    if (lums[n] < lo || lums[n] > hi) continue;
+    const i = idx[n];
+    const g = Math.max(1, color[3 * i + 1]);
+    rg.push(Math.log(Math.max(1, color[3 * i]) / g));
+    bg.push(Math.log(Math.max(1, color[3 * i + 2]) / g));
+    ls.push(lums[n]);
+  }
+  const med = (a: number[]) => Float64Array.from(a).sort()[Math.floor(a.length / 2)];
+  const mrg = med(rg), mbg = med(bg);
+  let n = 0, sx = 0, sy = 0;
+  const keep: number[] = [];
+  for (let j = 0; j < rg.length; j++) {
+    if (Math.abs(rg[j] - mrg) > 0.14 || Math.abs(bg[j] - mbg) > 0.14) continue;
+    keep.push(j);
+    sx += rg[j];
+    sy += bg[j];
+    n++;
+  }
+  if (n < 200) return undefined;
+  const mx = sx / n, my = sy / n;
+  let cxx = 0, cxy = 0, cyy = 0;
+  for (const j of keep) {
+    const dx = rg[j] - mx, dy = bg[j] - my;
+    cxx += dx * dx;
+    cxy += dx * dy;
+    cyy += dy * dy;
+  }
+  cxx = cxx / n + MIN_SIGMA ** 2;
+  cyy = cyy / n + MIN_SIGMA ** 2;
+  cxy /= n;
+  const det = cxx * cyy - cxy * cxy;
+  return { mean: [mx, my], invCov: [cyy / det, -cxy / det, -cxy / det, cxx / det], luminance: med(keep.map((j) => ls[j])), samples: n };
+}
+
+/**
+ * How much a colour (sRGB 0..255) looks like this person's skin, in [0, 1]: 1 within 2 standard
+ * deviations of the skin chroma and within 0.5-1.5x its luminance, falling smoothly to 0 at 3.5
+ * standard deviations, 0.3x or 2x. Strict on purpose: a neck texel wrongly refused gets the skin tone
+ * (a little flat), a collar wrongly kept is a visible defect.
+ */
+export function skinLikelihood(model: SkinColourModel, r: number, g: number, b: number): number {
+  const gg = Math.max(1, g);
+  const dx = Math.log(Math.max(1, r) / gg) - model.mean[0];
+  const dy = Math.log(Math.max(1, b) / gg) - model.mean[1];
+  const [a, c, , d] = model.invCov;
+  const m = Math.sqrt(Math.max(0, a * dx * dx + 2 * c * dx * dy + d * dy * dy));
+  const q = lum(r, g, b) / Math.max(1, model.luminance);
+  return (1 - smooth(2, 3.5, m)) * smooth(0.3, 0.5, q) * (1 - smooth(1.5, 2, q));
+}
+
+/**
+ * gateBySkin: in place, weight[i] *= 1 - s (1 - L(colour)) for each chart texel, s = skinOnly[k] in
+ * [0, 1] (the layout's "skin only" degree at texel k of `texels`). Returns the weight removed (texels).
+ */
+export function gateBySkin(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, skinOnly: Float32Array, model: SkinColourModel): number {
+  let removed = 0;
+  for (let k = 0; k < texels.length; k++) {
+    const s = skinOnly[k];
+    if (s <= 0) continue;
+    const i = texels[k];
+    const w = weight[i];
+    if (w <= 0) continue;
+    const keep = 1 - s * (1 - skinLikelihood(model, color[3 * i], color[3 * i + 1], color[3 * i + 2]));
+    weight[i] = w * keep;
+    removed += w - weight[i];
+  }
+  return removed;
+}
+
+/**
+ * The hair colour of the seen scalp: the per-channel median of clearly seen scalp texels (region >
+ * 0.5, weight >= 0.5) that are not skin (L < 0.3), when they are at least `minShare` of the seen scalp;
+ * undefined otherwise (a bald or covered head keeps the skin tone).
+ */
+export function scalpHairTone(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, scalp: Float32Array, model: SkinColourModel, minShare = 0.3): [number, number, number] | undefined {
+  const hist = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
+  let seen = 0, hair = 0;
+  for (let k = 0; k < texels.length; k++) {
+    if (scalp[k] <= 0.5) continue;
+    const i = texels[k];
+    if (weight[i] < 0.5) continue;
+    seen++;
+    const r = color[3 * i], g = color[3 * i + 1], b = color[3 * i + 2];
+    if (skinLikelihood(model, r, g, b) >= 0.3) continue;
+    hair++;
+    hist[0][Math.min(255, Math.max(0, Math.round(r)))]++;
+    hist[1][Math.min(255, Math.max(0, Math.round(g)))]++;
+    hist[2][Math.min(255, Math.max(0, Math.round(b)))]++;
+  }
+  if (seen < 50 || hair < minShare * seen) return undefined;
+  return hist.map((h) => {
+    let acc = 0;
+    for (let v = 0; v < 256; v++) if ((acc += h[v]) >= hair / 2) return v;
+    return 255;
+  }) as [number, number, number];
+}
