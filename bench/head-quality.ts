@@ -16,7 +16,7 @@ import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
 import type { IctFaceModel, IctHead } from '../gpu-function/src/face-models/ict';
 import { rasterizeUvTriangles } from '../gpu-function/src/recon/texel-map';
-import { fitSkinColourModel, skinLikelihood } from '../gpu-function/src/recon/skin-gate';
+import { skinLikelihood, type SkinColourModel } from '../gpu-function/src/recon/skin-gate';
 
 /** P(distance of a same-person pair < distance of a different-people pair); ties count half. */
 export function rocAuc(same: readonly number[], different: readonly number[]): number {
@@ -72,13 +72,17 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
     const palette = backgroundPalette(image, lm.face.detection.box);
     const cells: string[] = [];
     const neckBg: number[][] = [];
+    let judged = true;
     for (const [k, [installed, face]] of ([[before, { ...lm.face, personMask: undefined }], [now, lm.face]] as const).entries()) {
       const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
       if (k === 1) ids.push({ person: f.split('_')[0], identity: (recon.head as IctHead).morph.identity });
-      const faceTile = recon.textures.tiles[0];
-      const colourOf = (img: RgbImage) => Float32Array.from(img.data);
-      const faceColour = colourOf(faceTile);
-      const skin = fitSkinColourModel(faceColour, new Float32Array(faceTile.width * faceTile.height).fill(1), tileRegions[0].map.texels, (i) => tileRegions[0].skinOnly[i] === 0);
+      // The judge of "skin": the pipeline's own robust skin colour of this photo (colour.ts skinMean,
+      // after correction), with a fixed chroma spread, so both bakes are judged by the same model.
+      const s = recon.textures.colour.skinAfter;
+      const skin: SkinColourModel | undefined = s[1] > 0
+        ? { mean: [Math.log(s[0] / s[1]), Math.log(s[2] / s[1])], invCov: [1 / 0.08 ** 2, 0, 0, 1 / 0.08 ** 2], luminance: 0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2], samples: 1 }
+        : undefined;
+      if (!skin) judged = false;
       let neck = 0, neckN = 0, bg = 0, all = 0;
       recon.textures.tiles.forEach((img, t) => {
         const { map, skinOnly } = tileRegions[t];
@@ -95,6 +99,10 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
         }
       });
       neckBg.push([neck / Math.max(1, neckN), bg / all]);
+    }
+    if (!judged) {
+      rows.push(`| ${f} | ok (conservative: no skin statistics to judge by) | n/a | n/a |`);
+      continue;
     }
     for (let k = 0; k < 2; k++) {
       sumNeck[k] += neckBg[k][0];
