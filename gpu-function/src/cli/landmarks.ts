@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   const providers = values.provider === 'cuda' ? (['cuda', 'cpu'] as const) : values.provider === 'cpu' ? (['cpu'] as const) : undefined;
 
   const t0 = performance.now();
-  const landmarker = await createFaceLandmarker({ providers });
+  const landmarker = await createFaceLandmarker({ providers, segmentation: false });
   const tLoad = performance.now() - t0;
   try {
     const t1 = performance.now();
