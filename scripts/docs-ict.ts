@@ -57,6 +57,16 @@ function resize(src: RgbImage, w: number, h: number): RgbImage {
   return out;
 }
 
+/** The square around a face box, 1.8x its larger side, clamped into the photo. */
+function faceCrop(image: RgbImage, box: { x: number; y: number; width: number; height: number }): RgbImage {
+  const side = Math.round(Math.max(box.width, box.height) * 1.8);
+  const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
+  const y0 = Math.max(0, Math.min(image.height - side, Math.round(box.y + box.height / 2 - side / 2)));
+  const crop = createRgbImage(Math.min(side, image.width), Math.min(side, image.height));
+  for (let y = 0; y < crop.height; y++) crop.data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + crop.width) * 3), y * crop.width * 3);
+  return crop;
+}
+
 function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[]): void {
   for (let dy = -r; dy <= r; dy++) {
     for (let dx = -r; dx <= r; dx++) {
@@ -120,12 +130,7 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
     const recon = reconstructFace(rec, image, lm.face, { uvSize: 1024 });
     const r = { mesh: recon.head.mesh, texture: recon.textures.tiles[0], headTexture: recon.textures.tiles[1], morph: (recon.head as IctHead).morph };
-    const box = lm.face.detection.box;
-    const side = Math.round(Math.max(box.width, box.height) * 1.8);
-    const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
-    const y0 = Math.max(0, Math.min(image.height - side, Math.round(box.y + box.height / 2 - side / 2)));
-    const crop = createRgbImage(Math.min(side, image.width), Math.min(side, image.height));
-    for (let y = 0; y < crop.height; y++) crop.data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + crop.width) * 3), y * crop.width * 3);
+    const crop = faceCrop(image, lm.face.detection.box);
     blit(sheet, resize(crop, T, T), 0, row * T);
     const tiles = [r.texture, r.headTexture, paletteTexture(r.morph.palette)];
     [-25, 90, 180].forEach((yaw, k) => {
@@ -147,12 +152,7 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     const { image } = await readImageFile(join(PHOTOS, name));
     const lm = await landmarker.landmarks(image);
     if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
-    const box = lm.face.detection.box;
-    const side = Math.round(Math.max(box.width, box.height) * 1.8);
-    const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
-    const y0 = Math.max(0, Math.min(image.height - side, Math.round(box.y + box.height / 2 - side / 2)));
-    const crop = createRgbImage(Math.min(side, image.width), Math.min(side, image.height));
-    for (let y = 0; y < crop.height; y++) crop.data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + crop.width) * 3), y * crop.width * 3);
+    const crop = faceCrop(image, lm.face.detection.box);
     blit(sides, resize(crop, T, T), 0, row * T);
     for (const [k, [installed, face]] of ([[before, { ...lm.face, personMask: undefined }], [rec, lm.face]] as const).entries()) {
       const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
