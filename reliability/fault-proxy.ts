@@ -23,6 +23,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     state.seen.push(mode.kind);
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone = true;
+    });
     req.on('end', async () => {
       if (mode.kind === 'drop') {
         req.socket.destroy(); // the gpu-function "dies" with the request in flight
@@ -32,7 +36,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         res.writeHead(500, { 'content-type': 'text/plain' }).end('Error: out of memory at worker 10.1.2.3 (stack ...)');
         return;
       }
-      if (mode.kind === 'delay') await new Promise((r) => setTimeout(r, mode.ms));
+      if (mode.kind === 'delay') {
+        await new Promise((r) => setTimeout(r, mode.ms));
+        // The edge gave up during the delay: like a slow server whose caller hung up, the work never
+        // starts. Forwarding it anyway would finish a reconstruction no one asked for any more, and its
+        // late uploads would land in whichever scenario runs next.
+        if (clientGone) return;
+      }
       const up = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
@@ -40,6 +50,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       up.on('error', () => {
         if (!res.headersSent) res.writeHead(502).end();
         else res.destroy();
+      });
+      // A caller that hangs up mid-request hangs up on the gpu-function too (it stops and cleans up).
+      res.on('close', () => {
+        if (!res.writableFinished) up.destroy();
       });
       up.end(Buffer.concat(chunks));
     });
