@@ -15,7 +15,7 @@ import type { FaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
 import type { IctFaceModel, IctHead } from '../gpu-function/src/face-models/ict';
-import { rasterizeUvTriangles } from '../gpu-function/src/recon/texel-map';
+import { interpolateAtTexels, rasterizeUvTriangles } from '../gpu-function/src/recon/texel-map';
 import { skinLikelihood, type SkinColourModel } from '../gpu-function/src/recon/skin-gate';
 
 /** P(distance of a same-person pair < distance of a different-people pair); ties count half. */
@@ -53,13 +53,7 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
   const regions = model.layout.regions!;
   const tileRegions = model.layout.tiles.map((tile, t) => {
     const map = rasterizeUvTriangles(t === 0 ? model.layout.uvs : model.layout.uvs.map((v, i) => (i % 2 === 0 ? v - tile.index : v)), model.layout.indices, tile.sizeFor(1024));
-    const F = model.layout.indices;
-    const skinOnly = Float32Array.from(map.texels, (_, k) => {
-      const tri = 3 * map.triangle[k];
-      const w1 = map.b1[k], w2 = map.b2[k];
-      return (1 - w1 - w2) * regions.skinOnly[F[tri]] + w1 * regions.skinOnly[F[tri + 1]] + w2 * regions.skinOnly[F[tri + 2]];
-    });
-    return { map, skinOnly };
+    return { map, skinOnly: interpolateAtTexels(map, model.layout.indices, regions.skinOnly) };
   });
   let sumNeck = [0, 0], sumBg = [0, 0], count = 0;
   for (const f of files) {

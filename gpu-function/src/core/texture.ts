@@ -14,7 +14,7 @@ import { bakeUvTexture, bakeVisibility } from '../recon/bake';
 import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
 import { completeTexture, type CompletionStats } from '../recon/complete';
 import { fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
-import { rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
+import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
 import type { PersonMask } from '../face/person-mask';
 import type { FittedHead, UvLayout, UvSize } from './face-model';
@@ -95,19 +95,10 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
     const key = `${tile}/${map.size}`;
     let r = regionMaps.get(key);
     if (!r) {
-      const n = map.texels.length;
-      const skinOnly = new Float32Array(n);
-      const scalp = new Float32Array(n);
+      const skinOnly = interpolateAtTexels(map, layout.indices, regions.skinOnly);
+      const scalp = interpolateAtTexels(map, layout.indices, regions.scalp);
       const scalpByTexel = new Float32Array(map.size * map.size);
-      const F = layout.indices;
-      for (let k = 0; k < n; k++) {
-        const t = 3 * map.triangle[k];
-        const w1 = map.b1[k], w2 = map.b2[k], w0 = 1 - w1 - w2;
-        const [a, b, c] = [F[t], F[t + 1], F[t + 2]];
-        skinOnly[k] = w0 * regions.skinOnly[a] + w1 * regions.skinOnly[b] + w2 * regions.skinOnly[c];
-        scalp[k] = w0 * regions.scalp[a] + w1 * regions.scalp[b] + w2 * regions.scalp[c];
-        scalpByTexel[map.texels[k]] = scalp[k];
-      }
+      for (let k = 0; k < scalp.length; k++) scalpByTexel[map.texels[k]] = scalp[k];
       regionMaps.set(key, (r = { skinOnly, scalp, scalpByTexel }));
     }
     return r;

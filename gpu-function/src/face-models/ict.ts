@@ -19,6 +19,7 @@ import type { FaceLandmarks } from '../face/landmarker';
 import type { CanonicalFace } from '../recon/canonical';
 import { reconstructFaceGeometry } from '../recon/face-geometry';
 import { mat3Identity, type Mat3 } from '../recon/linalg';
+import { smoothstep } from '../recon/smoothstep';
 import { computeVertexNormals } from '../recon/subdivide';
 import { decideBakeMode, type FaceModel, type FittedHead, type UvLayout, type UvSize } from '../core/face-model';
 import { calibrateNeutral, landmarkWeights } from '../morph/calibration';
@@ -114,11 +115,6 @@ function addModes(out: Float32Array, modes: Float32Array, coeffs: ArrayLike<numb
   }
   return out;
 }
-
-const smoothstep = (e0: number, e1: number, x: number) => {
-  const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
-  return t * t * (3 - 2 * t);
-};
 
 /**
  * Where on ICT's head only skin may be baked, and where the scalp is, per render vertex, from the mean

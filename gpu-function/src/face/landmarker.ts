@@ -9,7 +9,8 @@ import { createModelSession, type ExecutionProvider, type ModelSession } from '.
 import { BLAZEFACE_INPUT_SIZE, decodeBlazeFace, generateSsdAnchors, weightedNonMaxSuppression } from './blazeface';
 import { MESH_TOPOLOGY, mapIrisToImage, mapMeshToImage, refineEyesWithIris } from './landmarks';
 import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyramid, type RotatedRect } from './raster';
-import { createPersonSegmenter, type PersonMask, type PersonSegmenter } from './segmenter';
+import type { PersonMask } from './person-mask';
+import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
 
 export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE';
@@ -94,16 +95,17 @@ export async function createFaceLandmarker(options: LandmarkerOptions = {}): Pro
     createModelSession(onnxModelPath(id, options.modelsDir), { providers: options.providers, threads: options.threads, warmup: zeros(id) });
   const [sessions, segmenter] = await Promise.all([
     Promise.allSettled([load('blazeface'), load('facemesh'), load('iris')]),
-    options.segmentation === false ? Promise.resolve(undefined) : createPersonSegmenter(options).then((s) => ({ ok: s }), (e: unknown) => ({ error: e })),
+    Promise.allSettled([options.segmentation === false ? undefined : createPersonSegmenter(options)]).then(([s]) => s),
   ]);
-  const failed = sessions.find((s) => s.status === 'rejected');
-  if (failed || (segmenter && 'error' in segmenter)) {
+  const failed = [...sessions, segmenter].find((s) => s.status === 'rejected');
+  if (failed) {
+    // Never a half-loaded landmarker: release whatever did load, then fail.
     await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));
-    if (segmenter && 'ok' in segmenter) await segmenter.ok.close();
-    throw failed ? (failed as PromiseRejectedResult).reason : (segmenter as { error: unknown }).error;
+    if (segmenter.status === 'fulfilled') await segmenter.value?.close();
+    throw (failed as PromiseRejectedResult).reason;
   }
   const [detector, mesh, iris] = sessions.map((s) => (s as PromiseFulfilledResult<ModelSession>).value);
-  return new OnnxFaceLandmarker(detector, mesh, iris, segmenter && 'ok' in segmenter ? segmenter.ok : undefined, options);
+  return new OnnxFaceLandmarker(detector, mesh, iris, (segmenter as PromiseFulfilledResult<PersonSegmenter | undefined>).value, options);
 }
 
 class OnnxFaceLandmarker implements FaceLandmarker {

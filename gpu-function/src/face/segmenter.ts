@@ -16,8 +16,6 @@ import { createModelSession, type ExecutionProvider, type ModelSession } from '.
 import { segmentationRect, type PersonMask } from './person-mask';
 import { buildPyramid, sampleRotatedCrop, type Pyramid, type RotatedRect } from './raster';
 
-export { samplePersonMask, segmentationRect, type PersonMask } from './person-mask';
-
 const SPEC = MODEL_CATALOG.models.selfie;
 export const SEGMENTATION_SIZE = SPEC.input.shape[1];
 

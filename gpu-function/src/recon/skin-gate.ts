@@ -13,6 +13,7 @@
  * the chin may be 3x darker, but a black suit or a white shirt falls outside). Fitted per photo on the
  * face's clear, mid-luminance texels near the median chroma (as colour.ts's skinMean selects skin).
  */
+import { smoothstep } from './smoothstep';
 
 export interface SkinColourModel {
   /** Mean of (log r/g, log b/g). */
@@ -25,10 +26,6 @@ export interface SkinColourModel {
 }
 
 const lum = (r: number, g: number, b: number) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
-const smooth = (e0: number, e1: number, x: number) => {
-  const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
-  return t * t * (3 - 2 * t);
-};
 /** Floor of the chroma spread (log units): a very even face must not make its own neck "not skin". */
 const MIN_SIGMA = 0.04;
 
@@ -102,7 +99,7 @@ export function skinLikelihood(model: SkinColourModel, r: number, g: number, b: 
   const [a, c, , d] = model.invCov;
   const m = Math.sqrt(Math.max(0, a * dx * dx + 2 * c * dx * dy + d * dy * dy));
   const q = lum(r, g, b) / Math.max(1, model.luminance);
-  return (1 - smooth(2, 3.5, m)) * smooth(0.3, 0.5, q) * (1 - smooth(1.5, 2, q));
+  return (1 - smoothstep(2, 3.5, m)) * smoothstep(0.3, 0.5, q) * (1 - smoothstep(1.5, 2, q));
 }
 
 /**

@@ -67,3 +67,14 @@ export function rasterizeUvTriangles(uvs: Float32Array, indices: Uint32Array, si
   }
   return { size, texels, triangle, b1, b2, covered };
 }
+
+/** A per-vertex value (e.g. a layout region) at each covered texel of `map`, by its barycentrics. */
+export function interpolateAtTexels(map: TexelMap, indices: Uint32Array, perVertex: Float32Array): Float32Array {
+  const out = new Float32Array(map.texels.length);
+  for (let k = 0; k < out.length; k++) {
+    const t = 3 * map.triangle[k];
+    const w1 = map.b1[k], w2 = map.b2[k];
+    out[k] = (1 - w1 - w2) * perVertex[indices[t]] + w1 * perVertex[indices[t + 1]] + w2 * perVertex[indices[t + 2]];
+  }
+  return out;
+}

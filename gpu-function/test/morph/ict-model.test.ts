@@ -23,7 +23,7 @@ import { ARKIT_NAMES, namedExpressionWeights } from '../../src/morph/arkit';
 import { expressionTargets, withNormalDeltas } from '../../src/morph/morph-export';
 import { loadCanonicalFace } from '../../src/recon/canonical';
 import { projectHeadPoint } from '../../src/recon/face-geometry';
-import { rasterizeUvTriangles } from '../../src/recon/texel-map';
+import { interpolateAtTexels, rasterizeUvTriangles } from '../../src/recon/texel-map';
 import { ICT_SOURCE, SHARED_PHOTOS, ictTestPack, hasIct, hasSharedPhotos } from '../fixtures';
 
 const ICT = ICT_SOURCE;
@@ -152,17 +152,15 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     // The head tile's texels by region: the skin-only neck and the scalp (the layout's own regions).
     const layout = model.layout;
     const map = rasterizeUvTriangles(layout.uvs.map((v, i) => (i % 2 === 0 ? v - 1 : v)), layout.indices, 512);
-    const at = (values: Float32Array, k: number) => {
-      const t = 3 * map.triangle[k];
-      return (1 - map.b1[k] - map.b2[k]) * values[layout.indices[t]] + map.b1[k] * values[layout.indices[t + 1]] + map.b2[k] * values[layout.indices[t + 2]];
-    };
+    const neckAt = interpolateAtTexels(map, layout.indices, layout.regions!.skinOnly);
+    const scalpAt = interpolateAtTexels(map, layout.indices, layout.regions!.scalp);
     const medianOf = (pick: (k: number) => boolean) => {
       const ch: number[][] = [[], [], []];
       for (let k = 0; k < map.texels.length; k++) if (pick(k)) for (let c = 0; c < 3; c++) ch[c].push(headTexture.data[3 * map.texels[k] + c]);
       return ch.map((a) => a.sort((x, y) => x - y)[a.length >> 1]);
     };
-    const neck = medianOf((k) => at(layout.regions!.skinOnly, k) > 0.9);
-    const scalp = medianOf((k) => at(layout.regions!.scalp, k) > 0.9);
+    const neck = medianOf((k) => neckAt[k] > 0.9);
+    const scalp = medianOf((k) => scalpAt[k] > 0.9);
     const skin = r.textures.colour.skinAfter;
     for (let c = 0; c < 3; c++) expect(Math.abs(neck[c] - skin[c]), `neck channel ${c}: ${neck} vs skin ${skin}`).toBeLessThan(25);
     // 000055 has dark brown hair: the back of her head is hair-dark, not skin.
