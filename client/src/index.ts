@@ -35,8 +35,11 @@ export type Photo = Uint8Array | ArrayBuffer | Blob;
 export interface ReconstructOptions {
   photo: Photo;
   uvSize?: 512 | 1024;
-  /** Default: obj, glb, texture, texture_grid, preview; `usdz` (AR Quick Look) on request. */
-  formats?: Array<'obj' | 'glb' | 'usdz' | 'texture' | 'texture_grid' | 'preview'>;
+  /**
+   * Default: obj, glb, texture, texture_grid, preview. On request: `usdz` (AR Quick Look) and
+   * `glb_optimized` (meshopt + WebP; the viewer needs both decoders).
+   */
+  formats?: Array<'obj' | 'glb' | 'glb_optimized' | 'usdz' | 'texture' | 'texture_grid' | 'preview'>;
   lang?: 'en' | 'zh';
   /** 'mediapipe' (default): the face; 'ict': the full head with identity and ARKit weights. */
   model?: 'mediapipe' | 'ict';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_grid', 'glb', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
+export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_grid', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 /**
@@ -18,6 +18,7 @@ export const ASSET_FILES: Readonly<Record<AssetKind, { file: string; contentType
   texture_head: { file: 'texture_head.png', contentType: 'image/png' },
   texture_grid: { file: 'texture_grid.png', contentType: 'image/png' },
   glb: { file: 'face.glb', contentType: 'model/gltf-binary' },
+  glb_optimized: { file: 'face.optimized.glb', contentType: 'model/gltf-binary' },
   usdz: { file: 'face.usdz', contentType: 'model/vnd.usdz+zip' },
   preview: { file: 'preview.png', contentType: 'image/png' },
   preview_geometry: { file: 'preview_geometry.png', contentType: 'image/png' },
@@ -29,9 +30,12 @@ export const MODELS = ['mediapipe', 'ict'] as const;
 export type ModelName = (typeof MODELS)[number];
 
 /** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
-export const OUTPUT_FORMATS = ['obj', 'glb', 'usdz', 'texture', 'texture_grid', 'preview'] as const;
-/** What a request gets when it names no formats: USDZ (for AR Quick Look) only on request. */
-export const DEFAULT_FORMATS = OUTPUT_FORMATS.filter((f) => f !== 'usdz');
+export const OUTPUT_FORMATS = ['obj', 'glb', 'glb_optimized', 'usdz', 'texture', 'texture_grid', 'preview'] as const;
+/**
+ * What a request gets when it names no formats. USDZ (for AR Quick Look) and the optimised GLB
+ * (meshopt + WebP, which needs a viewer with both decoders) come only on request.
+ */
+export const DEFAULT_FORMATS = OUTPUT_FORMATS.filter((f) => f !== 'usdz' && f !== 'glb_optimized');
 
 export const ReconstructOptionsSchema = z.object({
   uv_size: z.enum(['512', '1024']).default('1024').transform((v) => Number(v) as 512 | 1024),
@@ -97,6 +101,7 @@ export const AssetsSchema = z.object({
   texture_head: AssetLinkSchema.optional(),
   texture_grid: AssetLinkSchema.optional(),
   glb: AssetLinkSchema.optional(),
+  glb_optimized: AssetLinkSchema.optional(),
   usdz: AssetLinkSchema.optional(),
   preview: AssetLinkSchema.optional(),
   preview_geometry: AssetLinkSchema.optional(),

@@ -1,19 +1,20 @@
 /**
  * The one export stage, for every face model: from a fitted head and its textures to the files a
- * caller downloads (texture tiles and grid as PNG, OBJ + MTL, GLB, USDZ on request, the two previews). The model says
+ * caller downloads (texture tiles and grid as PNG, OBJ + MTL, GLB, USDZ and the optimised GLB on request, the two previews). The model says
  * what the meshes carry (ExportDescription); this module never asks which model it was. PNG encoding
  * goes through the image adapter; everything else is built here in memory.
  */
 import { ASSET_FILES, createRgbImage, type AssetKind, type RgbImage } from '@facerecon/shared';
-import { encodePng } from '../adapters/image-io';
+import { encodeImage, encodePng } from '../adapters/image-io';
 import { writeGlb } from '../recon/export-glb';
+import { optimizeGlb } from '../recon/optimize-glb';
 import { writeMtl, writeObj, type ObjMaterial } from '../recon/export-obj';
 import { packUsdz, writeUsda } from '../recon/export-usdz';
 import { renderMesh } from '../recon/render';
 import type { FaceModel, FittedHead } from './face-model';
 import type { TextureSet } from './texture';
 
-export interface ExportTimings { png: number; obj: number; glb: number; usdz: number; preview: number }
+export interface ExportTimings { png: number; obj: number; glb: number; glbOptimized: number; usdz: number; preview: number }
 
 export interface ExportedAssets {
   /** Every asset the model produces (texture_head only for a layout with a second tile). */
@@ -31,8 +32,8 @@ export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: 
   return { preview, geometry };
 }
 
-export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean }): Promise<ExportedAssets> {
-  const timings: ExportTimings = { png: 0, obj: 0, glb: 0, usdz: 0, preview: 0 };
+export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean; glbOptimized?: boolean }): Promise<ExportedAssets> {
+  const timings: ExportTimings = { png: 0, obj: 0, glb: 0, glbOptimized: 0, usdz: 0, preview: 0 };
   // The texture PNGs encode on libuv's pool while the previews render on this thread.
   let t = performance.now();
   const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), encodePng(textures.grid)]);
@@ -69,6 +70,12 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
     name: desc.name,
   });
   timings.glb = performance.now() - t;
+  if (extra.glbOptimized) {
+    t = performance.now();
+    const webp = await Promise.all(textures.tiles.map((tile) => encodeImage(tile, 'webp', { quality: 90 })));
+    files.glb_optimized = await optimizeGlb({ glb: files.glb, webp: tilePngs.map((png, i) => ({ png, webp: webp[i] })) });
+    timings.glbOptimized = performance.now() - t;
+  }
   if (extra.usdz) {
     // AR Quick Look's format: the OBJ's mesh (the fitted expression) with the same materials.
     t = performance.now();

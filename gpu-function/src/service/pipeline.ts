@@ -34,7 +34,7 @@ function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<
   for (const f of formats) {
     if (f === 'obj') kinds.add('obj').add('mtl').add('texture').add('texture_head'); // the OBJ is useless without its MTL and textures
     else if (f === 'preview') kinds.add('preview').add('preview_geometry');
-    else if (f === 'usdz') kinds.add('usdz');
+    else if (f === 'usdz' || f === 'glb_optimized') kinds.add(f);
     else if (f === 'texture') kinds.add('texture').add('texture_head');
     else kinds.add(f);
   }
@@ -71,7 +71,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
 
   const { model } = installed;
   const result = reconstructionResultJson({ model, face: lm.face, head: recon.head, textures: recon.textures, timings: { ...lm.timings, ...recon.timings } });
-  const exported = await exportAssets(model, recon.head, recon.textures, { result, usdz: options.formats.includes('usdz') });
+  const exported = await exportAssets(model, recon.head, recon.textures, { result, usdz: options.formats.includes('usdz'), glbOptimized: options.formats.includes('glb_optimized') });
   done('export');
 
   const kinds = kindsFor(options.formats, new Set(Object.keys(exported.files) as AssetKind[]));

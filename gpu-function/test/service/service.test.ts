@@ -140,6 +140,17 @@ describe('gpu-function HTTP API', () => {
     expect(plain.assets.usdz).toBeUndefined();
   });
 
+  it('formats=glb_optimized adds the meshopt + WebP GLB beside the plain one on request only; it is smaller', async () => {
+    const r = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb,glb_optimized' })).json());
+    expect(r.assets.glb_optimized).toMatchObject({ content_type: 'model/gltf-binary' });
+    const [opt, plain] = await Promise.all([r.assets.glb_optimized!.url, r.assets.glb!.url].map(async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer())));
+    expect(new TextDecoder().decode(opt.subarray(0, 4))).toBe('glTF');
+    expect(new TextDecoder().decode(opt)).toMatch(/EXT_meshopt_compression/);
+    expect(opt.length).toBeLessThan(plain.length);
+    const byDefault = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut)).json());
+    expect(byDefault.assets.glb_optimized).toBeUndefined();
+  });
+
   it('DELETE /v1/assets/<day>/<folder> erases one asset set, signed only, idempotent; other sets stay', async () => {
     const keep = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb' })).json());
     const gone = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb,texture' })).json());
