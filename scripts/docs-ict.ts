@@ -7,6 +7,7 @@
  *                       the visual check of models/src/correspondence.ts.
  *   heads.png           shared photos next to their full-head reconstructions (front, side, back) and
  *                       the two baked texture tiles.
+ *   eyes.png            the eye texture painted from each photo and the eyes on the head, front view.
  *   sides.png           side and back views of heads in front of coloured backgrounds, baked without
  *                       and with the person segmentation: what the background did to ears and neck.
  */
@@ -21,7 +22,7 @@ import { buildHeadTopology } from '../gpu-function/src/morph/head-topology';
 import { loadModelPack } from '../gpu-function/src/morph/model-pack';
 import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
-import { createIctFaceModel, paletteTexture, type IctHead } from '../gpu-function/src/face-models/ict';
+import { createIctFaceModel, type IctHead } from '../gpu-function/src/face-models/ict';
 import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
 import { projectHeadPoint, type WeakPerspectiveCamera } from '../gpu-function/src/recon/face-geometry';
 import { rotationAxisAngle } from '../gpu-function/src/recon/linalg';
@@ -132,7 +133,7 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     const r = { mesh: recon.head.mesh, texture: recon.textures.tiles[0], headTexture: recon.textures.tiles[1], morph: (recon.head as IctHead).morph };
     const crop = faceCrop(image, lm.face.detection.box);
     blit(sheet, resize(crop, T, T), 0, row * T);
-    const tiles = [r.texture, r.headTexture, paletteTexture(r.morph.palette)];
+    const tiles = [r.texture, r.headTexture, ...model.previewTiles!(recon.head as IctHead)];
     [-25, 90, 180].forEach((yaw, k) => {
       const view = renderMesh({ mesh: r.mesh, width: T, height: T, camera: { kind: 'orbit', yawDeg: yaw, pitchDeg: 8, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
       blit(sheet, view, (k + 1) * T, row * T);
@@ -156,13 +157,32 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
     blit(sides, resize(crop, T, T), 0, row * T);
     for (const [k, [installed, face]] of ([[before, { ...lm.face, personMask: undefined }], [rec, lm.face]] as const).entries()) {
       const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
-      const tiles = [recon.textures.tiles[0], recon.textures.tiles[1], paletteTexture((recon.head as IctHead).morph.palette)];
+      const tiles = [recon.textures.tiles[0], recon.textures.tiles[1], ...model.previewTiles!(recon.head as IctHead)];
       [70, 180, -70].forEach((yaw, v) => {
         const view = renderMesh({ mesh: recon.head.mesh, width: T, height: T, camera: { kind: 'orbit', yawDeg: yaw, pitchDeg: 8, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
         blit(sides, view, (1 + 3 * k + v) * T, row * T);
       });
     }
   }
+  // 4. The painted eyes: the eye texture beside a frontal close-up of the eyes on the head.
+  const eyeNames = ['deep3d/000055.jpg', 'deep3d/015259.jpg', 'identity/obama_2.jpg', 'deep3d/000002.jpg'];
+  const eyesSheet = createRgbImage(3 * T, eyeNames.length * T);
+  for (const [row, name] of eyeNames.entries()) {
+    const { image } = await readImageFile(join(PHOTOS, name));
+    const lm = await landmarker.landmarks(image);
+    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
+    const recon = reconstructFace(rec, image, lm.face, { uvSize: 1024 });
+    const head = recon.head as IctHead;
+    blit(eyesSheet, resize(head.morph.eyeTexture, T, T), 0, row * T);
+    const tiles = [recon.textures.tiles[0], recon.textures.tiles[1], ...model.previewTiles!(head)];
+    const front = renderMesh({ mesh: head.mesh, width: 4 * T, height: 4 * T, camera: { kind: 'orbit', yawDeg: 0, pitchDeg: 0, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
+    // The eye band of the front view (its upper middle), at 2x.
+    const band = createRgbImage(2 * T, T);
+    for (let y = 0; y < T; y++) band.data.set(front.data.subarray(((y + Math.round(1.17 * T)) * front.width + T) * 3, ((y + Math.round(1.17 * T)) * front.width + 3 * T) * 3), y * 2 * T * 3);
+    blit(eyesSheet, band, T, row * T);
+  }
+  writeFileSync(join(OUT, 'eyes.png'), await encodePng(eyesSheet));
+  console.log(`docs:ict: ${join(OUT, 'eyes.png')} (eye texture | the eyes on the head, front view)`);
   await landmarker.close();
   writeFileSync(join(OUT, 'sides.png'), await encodePng(sides));
   console.log(`docs:ict: ${join(OUT, 'sides.png')} (photo | before (no segmentation, no skin gate): left, back, right | now: left, back, right)`);

@@ -101,7 +101,7 @@ describe(`the local stack end to end (${photos.length} real photos${hasSharedPho
     }
     expect(res.status).toBe(200);
     const r = ReconstructResponseSchema.parse(body);
-    expect(Object.keys(r.assets).sort()).toEqual(['glb', 'result', 'texture', 'texture_head']);
+    expect(Object.keys(r.assets).sort()).toEqual(['glb', 'result', 'texture', 'texture_eye', 'texture_head']);
     expect(r.morph!.expressions.jawOpen).toBeGreaterThanOrEqual(0);
     const glb = new Uint8Array(await (await fetch(r.assets.glb!.url)).arrayBuffer());
     expect((await gltfValidator.validateBytes(glb)).issues.numErrors).toBe(0);

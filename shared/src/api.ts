@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_grid', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
+export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_eye', 'texture_grid', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 /**
@@ -16,6 +16,7 @@ export const ASSET_FILES: Readonly<Record<AssetKind, { file: string; contentType
   mtl: { file: 'face.mtl', contentType: 'text/plain' },
   texture: { file: 'texture.png', contentType: 'image/png' },
   texture_head: { file: 'texture_head.png', contentType: 'image/png' },
+  texture_eye: { file: 'texture_eye.png', contentType: 'image/png' },
   texture_grid: { file: 'texture_grid.png', contentType: 'image/png' },
   glb: { file: 'face.glb', contentType: 'model/gltf-binary' },
   glb_optimized: { file: 'face.optimized.glb', contentType: 'model/gltf-binary' },
@@ -99,6 +100,7 @@ export const AssetsSchema = z.object({
   mtl: AssetLinkSchema.optional(),
   texture: AssetLinkSchema.optional(),
   texture_head: AssetLinkSchema.optional(),
+  texture_eye: AssetLinkSchema.optional(),
   texture_grid: AssetLinkSchema.optional(),
   glb: AssetLinkSchema.optional(),
   glb_optimized: AssetLinkSchema.optional(),

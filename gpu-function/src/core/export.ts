@@ -11,7 +11,7 @@ import { optimizeGlb } from '../recon/optimize-glb';
 import { writeMtl, writeObj, type ObjMaterial } from '../recon/export-obj';
 import { packUsdz, writeUsda } from '../recon/export-usdz';
 import { renderMesh } from '../recon/render';
-import type { FaceModel, FittedHead } from './face-model';
+import type { ExportMaterial, FaceModel, FittedHead } from './face-model';
 import type { TextureSet } from './texture';
 
 export interface ExportTimings { png: number; obj: number; glb: number; glbOptimized: number; usdz: number; preview: number }
@@ -36,7 +36,10 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const timings: ExportTimings = { png: 0, obj: 0, glb: 0, glbOptimized: 0, usdz: 0, preview: 0 };
   // The texture PNGs encode on libuv's pool while the previews render on this thread.
   let t = performance.now();
-  const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), encodePng(textures.grid)]);
+  const desc = model.exportDescription(head);
+  // Textures the model paints itself (the ICT eyes), one asset each, encoded with the baked tiles.
+  const painted = [...new Map(desc.materials.filter((m) => m.texture).map((m) => [m.texture!.asset, m.texture!.image])).entries()];
+  const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), ...painted.map(([, img]) => encodePng(img)), encodePng(textures.grid)]);
   const tp = performance.now();
   const { preview, geometry } = renderPreviews(model, head, textures);
   timings.preview = performance.now() - tp;
@@ -45,12 +48,15 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const tilePngs = pngs.slice(0, textures.tiles.length);
   const files: Partial<Record<AssetKind, Uint8Array>> = { texture_grid: pngs.at(-1)!, preview: previewPng, preview_geometry: geometryPng };
   model.layout.tiles.forEach((tile, i) => (files[tile.asset] = tilePngs[i]));
+  painted.forEach(([asset], i) => (files[asset] = pngs[textures.tiles.length + i]));
+  /** The PNG and file name of a material's texture: a baked tile or a painted one. */
+  const textureOf = (m: ExportMaterial): { file: string; png: Uint8Array } | undefined =>
+    m.tile !== undefined ? { file: ASSET_FILES[model.layout.tiles[m.tile].asset].file, png: tilePngs[m.tile] } : m.texture ? { file: ASSET_FILES[m.texture.asset].file, png: files[m.texture.asset]! } : undefined;
 
   t = performance.now();
-  const desc = model.exportDescription(head);
   const enc = new TextEncoder();
   const fileOfTile = (tile: number) => ASSET_FILES[model.layout.tiles[tile].asset].file;
-  const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(m.tile !== undefined ? { texture: fileOfTile(m.tile) } : {}), ...(m.color ? { color: m.color } : {}) }));
+  const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: textureOf(m)!.file } : {}), ...(m.color ? { color: m.color } : {}) }));
   const names = {
     mtl: ASSET_FILES.mtl.file,
     texture: fileOfTile(0),
@@ -63,7 +69,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   t = performance.now();
   files.glb = writeGlb({
     mesh: desc.glb,
-    materials: desc.materials.map((m) => ({ name: m.name, texturePng: m.tile !== undefined ? tilePngs[m.tile] : undefined, color: m.color, doubleSided: m.doubleSided })),
+    materials: desc.materials.map((m) => ({ name: m.name, texturePng: textureOf(m)?.png, color: m.color, doubleSided: m.doubleSided, roughness: m.roughness })),
     groups: desc.groups,
     morphTargets: desc.morphTargets,
     morphWeights: desc.morphWeights,
@@ -72,22 +78,23 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   timings.glb = performance.now() - t;
   if (extra.glbOptimized) {
     t = performance.now();
-    const webp = await Promise.all(textures.tiles.map((tile) => encodeImage(tile, 'webp', { quality: 90 })));
-    files.glb_optimized = await optimizeGlb({ glb: files.glb, webp: tilePngs.map((png, i) => ({ png, webp: webp[i] })) });
+    const images = [...textures.tiles.map((img, i) => ({ img, png: tilePngs[i] })), ...painted.map(([asset, img]) => ({ img, png: files[asset]! }))];
+    const webp = await Promise.all(images.map(({ img }) => encodeImage(img, 'webp', { quality: 90 })));
+    files.glb_optimized = await optimizeGlb({ glb: files.glb, webp: images.map(({ png }, i) => ({ png, webp: webp[i] })) });
     timings.glbOptimized = performance.now() - t;
   }
   if (extra.usdz) {
     // AR Quick Look's format: the OBJ's mesh (the fitted expression) with the same materials.
     t = performance.now();
-    const used = [...new Set(desc.materials.filter((m) => m.tile !== undefined).map((m) => m.tile!))];
+    const used = [...new Map(desc.materials.map(textureOf).filter((x) => x !== undefined).map((x) => [x.file, x.png])).entries()];
     const stage = writeUsda({
       mesh: desc.obj,
-      materials: desc.materials.map((m) => ({ name: m.name, ...(m.tile !== undefined ? { texture: `textures/${fileOfTile(m.tile)}` } : {}), ...(m.color ? { color: m.color } : {}) })),
+      materials: desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: `textures/${textureOf(m)!.file}` } : {}), ...(m.color ? { color: m.color } : {}) })),
       groups: desc.groups,
       doubleSided: desc.materials.some((m) => m.doubleSided),
       name: desc.name,
     });
-    files.usdz = packUsdz([{ name: `${desc.name ?? 'face'}.usda`, data: enc.encode(stage) }, ...used.map((tile) => ({ name: `textures/${fileOfTile(tile)}`, data: tilePngs[tile] }))]);
+    files.usdz = packUsdz([{ name: `${desc.name ?? 'face'}.usda`, data: enc.encode(stage) }, ...used.map(([file, png]) => ({ name: `textures/${file}`, data: png }))]);
     timings.usdz = performance.now() - t;
   }
   files.result = enc.encode(JSON.stringify(extra.result, null, 2));

@@ -11,7 +11,7 @@
  * whichever model made the mesh. UVs have v growing downwards (image rows); a layout with several
  * textures uses UDIM tiles: u in [k, k + 1) is tile k.
  */
-import { FACE_LIMITS, type ModelName, type ReconstructOptions, type RgbImage, type TriMesh } from '@facerecon/shared';
+import { FACE_LIMITS, type AssetKind, type ModelName, type ReconstructOptions, type RgbImage, type TriMesh } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import type { FaceGeometry } from '../recon/face-geometry';
 import type { GlbMorphTarget } from '../recon/export-glb';
@@ -72,7 +72,11 @@ export interface FittedHead {
 export interface ExportMaterial {
   name: string;
   tile?: number;
+  /** A texture the model paints itself (not baked from the photo), stored as its own asset. */
+  texture?: { asset: AssetKind; image: RgbImage };
   color?: readonly [number, number, number];
+  /** glTF roughness for the GLB (default skin-like); low for the wet eye. */
+  roughness?: number;
   /** An open surface seen from both sides (the face mask: its inside shows past the rim). */
   doubleSided?: boolean;
 }

@@ -5,8 +5,9 @@
  * weights + pose (morph/fit-3dmm.ts); what the modes cannot follow is spread from the landmark
  * residuals over the skin (morph/landmark-correction.ts). The layout has two baked tiles: the face
  * (tile 0, symmetric, mirrored in completion) and the back of the head, neck and ears' backs (tile 1,
- * not symmetric, completed with the person's skin tone); eyes, teeth and gums get flat colours, which
- * the preview reaches through a palette tile (tile 2).
+ * not symmetric, completed with the person's skin tone); the eyeballs get a texture painted from the
+ * photo's eyes (tile 2, morph/eye-texture.ts); teeth and gums get flat colours, which the preview
+ * reaches through a palette tile (tile 3).
  *
  * Frames: everything in the head frame (mm, right-handed, +Y up, +Z out of the face) of
  * reconstructFaceGeometry, so pose, camera and landmarks mean the same as for the default face.
@@ -28,6 +29,7 @@ import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjac
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from '../morph/head-topology';
 import { namedExpressionWeights, namedMorphTargets, targetParts, type ExpressionNaming } from '../morph/arkit';
 import type { GlbMorphTarget } from '../recon/export-glb';
+import { paintEyeTexture } from '../morph/eye-texture';
 import { expressionTargets, withNormalDeltas } from '../morph/morph-export';
 import { loadModelPack, type MorphableModel } from '../morph/model-pack';
 
@@ -38,13 +40,15 @@ import { loadModelPack, type MorphableModel } from '../morph/model-pack';
 export const FIT_DEFAULTS = { lambdaIdentity: 40, lambdaExpression: 20, sparsity: 100, contourWeight: 0.3, maxIterations: 80 } as const;
 
 /**
- * Flat colours (sRGB) of the parts no texture covers, picked by eye against renders of the shared
- * photos (2026-11): they colour only the eyeballs and the inside of the mouth. The iris is sampled
- * from the photo; IRIS_FALLBACK, dark brown (the most common iris colour worldwide), is used only
- * when the iris ring lies outside the photo.
+ * Flat colours (sRGB) of the inside of the mouth, picked by eye against renders of the shared photos
+ * (2026-11), and the eye painter's fallbacks when the photo shows no eye white or no iris:
+ * IRIS_FALLBACK, dark brown, is the most common iris colour worldwide.
  */
-export const FLAT_COLOURS = { sclera: [226, 220, 212], pupil: [16, 14, 14], teeth: [226, 218, 196], gums: [170, 90, 90] } as const;
+export const FLAT_COLOURS = { teeth: [226, 218, 196], gums: [170, 90, 90] } as const;
+export const SCLERA_FALLBACK: readonly [number, number, number] = [226, 220, 212];
 export const IRIS_FALLBACK: readonly [number, number, number] = [70, 50, 35];
+/** glTF roughness of the eyeball: wet and glossy, so a renderer puts a live highlight on it. */
+export const EYE_ROUGHNESS = 0.15;
 
 export type Palette = Record<(typeof PALETTE_GROUPS)[number], readonly [number, number, number]>;
 
@@ -63,6 +67,8 @@ export interface IctHead extends FittedHead {
     neutralPositions: Float32Array;
     neutralNormals: Float32Array;
     palette: Palette;
+    /** The eyeballs' texture (tile 2), painted from the photo's eyes. */
+    eyeTexture: RgbImage;
   };
 }
 
@@ -306,13 +312,18 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
           scale: fit.scale,
           neutralPositions: toRender(usedNeutral),
           neutralNormals: smoothNormals(usedNeutral),
-          palette: { ...FLAT_COLOURS, iris: sampleIrisColour(photo, face.points) },
+          palette: { ...FLAT_COLOURS },
+          eyeTexture: paintEyeTexture({ photo, points: face.points, scleraFallback: SCLERA_FALLBACK, irisFallback: sampleIrisColour(photo, face.points) }),
         },
       };
     },
-    previewTiles: (head) => [paletteTexture(head.morph.palette)],
+    previewTiles: (head) => [head.morph.eyeTexture, paletteTexture(head.morph.palette)],
     exportDescription(head) {
-      const materials = topology.groups.map((g) => (g.name === 'face' ? { name: 'face', tile: 0 } : g.name === 'head' ? { name: 'head', tile: 1 } : { name: g.name, color: head.morph.palette[g.name] }));
+      const materials = topology.groups.map((g) =>
+        g.name === 'face' ? { name: 'face', tile: 0 }
+        : g.name === 'head' ? { name: 'head', tile: 1 }
+        : g.name === 'eye' ? { name: 'eye', texture: { asset: 'texture_eye' as const, image: head.morph.eyeTexture }, roughness: EYE_ROUGHNESS }
+        : { name: g.name, color: head.morph.palette[g.name] });
       return {
         obj: { positions: head.mesh.positions, normals: head.mesh.normals, uvs: topology.localUvs, indices: topology.indices },
         objWeld: topology.renderToUsed,
@@ -342,7 +353,11 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
               ? "ARKit's blendshape names (ARFaceAnchor.BlendShapeLocation) and ranges: 0 = neutral, 1 = the full blendshape; ICT's split browInnerUp/cheekPuff halves averaged; shapes ARKit has no name for in expression_extras; names this model cannot fit (tongueOut: ICT has no tongue) in expression_unfitted and absent from expressions"
               : "ICT-FaceKit's own expression names (_L/_R = the subject's left/right), 0 = neutral, 1 = the full blendshape",
           fit: { rms_mm: r(mm.fit.rmsMm, 3), iterations: mm.fit.iterations, converged: mm.fit.converged, scale: r(mm.fit.scale, 4), landmarks: mm.fit.landmarks },
-          textures: { face: 'texture.png (UV tile 1001, u in [0, 1))', head: "texture_head.png (UV tile 1002, u in [1, 2) in the model's own UVs; stored tile-local in the OBJ and GLB)" },
+          textures: {
+            face: 'texture.png (UV tile 1001, u in [0, 1))',
+            head: "texture_head.png (UV tile 1002, u in [1, 2) in the model's own UVs; stored tile-local in the OBJ and GLB)",
+            eye: 'texture_eye.png (both eyeballs: a front projection along each optical axis, painted from the photo\'s eyes; glossy material, no painted highlight)',
+          },
         },
         response: { morph: { model: pack.manifest.name, identity: Array.from(mm.identity, (x) => r(x, 4)), expressions, ...(mm.naming === 'arkit' ? { extras: named.extras, unfitted: named.unfitted } : {}), fit_rms_mm: r(mm.fit.rmsMm) } },
       };

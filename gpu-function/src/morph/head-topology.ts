@@ -4,32 +4,38 @@
  * mapping back to model vertices so each photo only evaluates the vertices it exports.
  *
  * UVs follow ICT-FaceKit's UDIM layout: tile 0 (u in [0, 1)) is the face, tile 1 the back of the
- * head, neck, ears' backs and the mouth and eye sockets. Both are baked from the photo. Eyes, teeth and
- * gums get flat colours; the renderer reaches them through a small palette on tile 2. Eyelashes and the
+ * head, neck, ears' backs and the mouth and eye sockets. Both are baked from the photo. The eyeballs
+ * share tile 2, a texture painted from the photo's eyes (eye-texture.ts) over a planar projection along
+ * each eyeball's optical axis. Teeth and gums get flat colours, which the renderer reaches through a
+ * small palette on tile 3. Eyelashes and the
  * translucent eye overlays (tear film, blend, occlusion shells) need alpha blending and are left out.
  * UVs here have v growing downwards (image rows), as everywhere in the reconstruction.
  */
 import type { MorphableModel } from './model-pack';
 
-export type HeadGroupName = 'face' | 'head' | 'sclera' | 'iris' | 'pupil' | 'teeth' | 'gums';
-/** Flat-colour groups in palette order (tile 2, one texel each). */
-export const PALETTE_GROUPS = ['sclera', 'iris', 'pupil', 'teeth', 'gums'] as const;
-/** Limbus and pupil radii (mm) for painting the eyeball: ICT's sclera mesh is the whole visible eye. */
+export type HeadGroupName = 'face' | 'head' | 'eye' | 'teeth' | 'gums';
+/** Flat-colour groups in palette order (tile 3, one texel each). */
+export const PALETTE_GROUPS = ['teeth', 'gums'] as const;
+/** UDIM tiles of the layout: the two baked ones, the painted eyes, the palette. */
+export const EYE_TILE = 2;
+export const PALETTE_TILE = 3;
+/** Limbus radius (mm) for painting the eyeball: ICT's sclera mesh is the whole visible eye. */
 export const IRIS_RADIUS_MM = 5.9;
-export const PUPIL_RADIUS_MM = 2;
+/** Half-side of the eye texture (mm across the optical axis): covers the visible eyeball. */
+export const EYE_UV_RADIUS_MM = 12.5;
 
 /** ICT-FaceKit material -> output group; materials not listed are not exported. */
 const ICT_MATERIAL_GROUPS: Record<string, HeadGroupName> = {
   M_Face: 'face',
   M_BackHead: 'head',
-  M_ScleraLeft: 'sclera',
-  M_ScleraRight: 'sclera',
-  M_IrisLeft: 'iris',
-  M_IrisRight: 'iris',
+  M_ScleraLeft: 'eye',
+  M_ScleraRight: 'eye',
+  M_IrisLeft: 'eye',
+  M_IrisRight: 'eye',
   M_Teeth: 'teeth',
   M_GumsTongue: 'gums',
 };
-const GROUP_ORDER: HeadGroupName[] = ['face', 'head', 'sclera', 'iris', 'pupil', 'teeth', 'gums'];
+const GROUP_ORDER: HeadGroupName[] = ['face', 'head', 'eye', 'teeth', 'gums'];
 
 export interface HeadGroup {
   name: HeadGroupName;
@@ -43,7 +49,7 @@ export interface HeadTopology {
   usedVertices: Uint32Array;
   /** Per render vertex: its index into usedVertices. */
   renderToUsed: Uint32Array;
-  /** Per render vertex: UDIM UV (face tile 0, head tile 1, palette tile 2), v down. */
+  /** Per render vertex: UDIM UV (face tile 0, head tile 1, eyes tile 2, palette tile 3), v down. */
   uvs: Float32Array;
   /** Per render vertex: UV within its own tile, v down (what OBJ/GLB materials reference). */
   localUvs: Float32Array;
@@ -67,31 +73,23 @@ export function buildHeadTopology(model: MorphableModel): HeadTopology {
   const groupOf = names.map((m) => ICT_MATERIAL_GROUPS[m]);
   if (!groupOf.includes('face')) throw new HeadTopologyError(`pack ${model.manifest.name} has no M_Face material; materials: ${names.join(', ')}`);
   const byGroup = new Map<HeadGroupName, number[]>(GROUP_ORDER.map((g) => [g, []]));
-  // Each eyeball looks down +Z in the neutral pose: its front-most vertex marks the optical axis.
+  // Each eyeball looks down +Z in the neutral pose: its sclera's front-most vertex marks the optical
+  // axis. Left and right are told by the material's name (ICT: M_ScleraLeft, M_IrisLeft, ...).
   const mean = model.mean;
-  const axis = new Map<number, [number, number, number]>();
+  const side = names.map((m) => (/Left$/.test(m) ? 'L' : /Right$/.test(m) ? 'R' : ''));
+  const axis = new Map<string, [number, number, number]>();
   for (let t = 0; t < triangleMaterials.length; t++) {
-    if (groupOf[triangleMaterials[t]] !== 'sclera') continue;
+    const mat = triangleMaterials[t];
+    if (groupOf[mat] !== 'eye' || !/^M_Sclera/.test(names[mat])) continue;
     for (let c = 0; c < 3; c++) {
       const v = triangles[3 * t + c];
-      const a = axis.get(triangleMaterials[t]);
-      if (!a || mean[3 * v + 2] > a[2]) axis.set(triangleMaterials[t], [mean[3 * v], mean[3 * v + 1], mean[3 * v + 2]]);
+      const a = axis.get(side[mat]);
+      if (!a || mean[3 * v + 2] > a[2]) axis.set(side[mat], [mean[3 * v], mean[3 * v + 1], mean[3 * v + 2]]);
     }
   }
   for (let t = 0; t < triangleMaterials.length; t++) {
-    let g = groupOf[triangleMaterials[t]];
-    if (g === 'sclera') {
-      const [ax, ay, az] = axis.get(triangleMaterials[t])!;
-      let cx = 0, cy = 0, cz = 0;
-      for (let c = 0; c < 3; c++) {
-        const v = triangles[3 * t + c];
-        cx += mean[3 * v] / 3;
-        cy += mean[3 * v + 1] / 3;
-        cz += mean[3 * v + 2] / 3;
-      }
-      const r = Math.hypot(cx - ax, cy - ay);
-      if (az - cz < IRIS_RADIUS_MM) g = r < PUPIL_RADIUS_MM ? 'pupil' : r < IRIS_RADIUS_MM ? 'iris' : 'sclera';
-    }
+    const g = groupOf[triangleMaterials[t]];
+    if (g === 'eye' && !axis.has(side[triangleMaterials[t]])) throw new HeadTopologyError(`pack ${model.manifest.name}: ${names[triangleMaterials[t]]} has no sclera to find its axis`);
     if (g) byGroup.get(g)!.push(t);
   }
 
@@ -120,16 +118,24 @@ export function buildHeadTopology(model: MorphableModel): HeadTopology {
         }
         smooth.push(ui);
         const uvIndex = uvTriangles[3 * t + c];
-        // Palette groups share one UV per group; textured groups keep the model's UV (seams split).
-        const key = palette >= 0 ? -1 - (v * 8 + palette) : v * nUv + uvIndex;
+        // Palette groups share one UV per group; the eyes take one planar UV per vertex; the baked
+        // groups keep the model's UV (seams split).
+        const key = palette >= 0 ? -1 - (v * 8 + palette) : g === 'eye' ? -1 - (v * 8 + 7) : v * nUv + uvIndex;
         let r = renderKey.get(key);
         if (r === undefined) {
           r = renderToUsed.push(ui) - 1;
           renderKey.set(key, r);
           if (palette >= 0) {
             const u = (palette + 0.5) / PALETTE_GROUPS.length;
-            uvOut.push(2 + u, 0.5);
+            uvOut.push(PALETTE_TILE + u, 0.5);
             localOut.push(u, 0.5);
+          } else if (g === 'eye') {
+            // Seen from the front: +u is the subject's left (+X), v grows downwards (-Y).
+            const [ax, ay] = axis.get(side[triangleMaterials[t]])!;
+            const u = Math.min(1, Math.max(0, 0.5 + (mean[3 * v] - ax) / (2 * EYE_UV_RADIUS_MM)));
+            const vv = Math.min(1, Math.max(0, 0.5 - (mean[3 * v + 1] - ay) / (2 * EYE_UV_RADIUS_MM)));
+            uvOut.push(EYE_TILE + u, vv);
+            localOut.push(u, vv);
           } else {
             const u = uvs[2 * uvIndex];
             const vDown = 1 - uvs[2 * uvIndex + 1];

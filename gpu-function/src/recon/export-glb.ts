@@ -17,6 +17,8 @@ export interface GlbMaterial {
   /** ...or a flat sRGB colour (0..255). */
   color?: readonly [number, number, number];
   doubleSided?: boolean;
+  /** glTF roughness (default 0.85, skin-like); low for wet surfaces such as the eyes. */
+  roughness?: number;
 }
 
 export interface GlbMorphTarget {
@@ -96,7 +98,7 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
   const images: object[] = [];
   const textures: object[] = [];
   const gltfMaterials = materials.map((m) => {
-    const pbr: Record<string, unknown> = { metallicFactor: 0, roughnessFactor: 0.85 };
+    const pbr: Record<string, unknown> = { metallicFactor: 0, roughnessFactor: m.roughness ?? 0.85 };
     if (m.texturePng) {
       images.push({ bufferView: add(m.texturePng), mimeType: 'image/png' });
       pbr.baseColorTexture = { index: textures.push({ sampler: 0, source: images.length - 1 }) - 1 };

@@ -32,10 +32,10 @@ export interface PipelineContext {
 function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<AssetKind>): AssetKind[] {
   const kinds = new Set<AssetKind>(['result']);
   for (const f of formats) {
-    if (f === 'obj') kinds.add('obj').add('mtl').add('texture').add('texture_head'); // the OBJ is useless without its MTL and textures
+    if (f === 'obj') kinds.add('obj').add('mtl').add('texture').add('texture_head').add('texture_eye'); // the OBJ is useless without its MTL and textures
     else if (f === 'preview') kinds.add('preview').add('preview_geometry');
     else if (f === 'usdz' || f === 'glb_optimized') kinds.add(f);
-    else if (f === 'texture') kinds.add('texture').add('texture_head');
+    else if (f === 'texture') kinds.add('texture').add('texture_head').add('texture_eye');
     else kinds.add(f);
   }
   return [...kinds].filter((k) => produced.has(k));

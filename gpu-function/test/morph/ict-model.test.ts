@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RgbImage } from '@facerecon/shared';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
 import { decodeImage } from '../../src/adapters/image-io';
@@ -18,7 +19,8 @@ import { exportAssets } from '../../src/core/export';
 import { reconstructFace } from '../../src/core/reconstruct';
 import { ModelRegistry, type InstalledModel } from '../../src/core/registry';
 import type { TextureSet } from '../../src/core/texture';
-import { createIctFaceModel, type IctFaceModel, type IctHead } from '../../src/face-models/ict';
+import { createIctFaceModel, sampleIrisColour, type IctFaceModel, type IctHead } from '../../src/face-models/ict';
+import { EYE_TILE, EYE_UV_RADIUS_MM, IRIS_RADIUS_MM } from '../../src/morph/head-topology';
 import { ARKIT_NAMES, namedExpressionWeights } from '../../src/morph/arkit';
 import { expressionTargets, withNormalDeltas } from '../../src/morph/morph-export';
 import { loadCanonicalFace } from '../../src/recon/canonical';
@@ -38,7 +40,7 @@ const OPEN_MOUTH = 'identity/obama_1.png';
 describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the shared photos' : `full-head reconstruction ${why}`, () => {
   let model: IctFaceModel;
   let installed: InstalledModel;
-  type Result = { head: IctHead; textures: TextureSet; morph: IctHead['morph']; mesh: IctHead['mesh']; geometry: IctHead['geometry'] };
+  type Result = { head: IctHead; textures: TextureSet; morph: IctHead['morph']; mesh: IctHead['mesh']; geometry: IctHead['geometry']; photo: RgbImage };
   const results = new Map<string, Result>();
   const faces = new Map<string, Float32Array>();
   let openMouth: IctHead['morph'];
@@ -57,7 +59,7 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
       if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
       const r = reconstructFace(installed, image, lm.face, { uvSize: 1024 });
       const head = r.head as IctHead;
-      results.set(name, { head, textures: r.textures, morph: head.morph, mesh: head.mesh, geometry: head.geometry });
+      results.set(name, { head, textures: r.textures, morph: head.morph, mesh: head.mesh, geometry: head.geometry, photo: image });
       faces.set(name, lm.face.points);
     }
     {
@@ -169,6 +171,39 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     expect(r.textures.completion.fromPhoto).toBeGreaterThan(0.3);
   });
 
+  it('the eyeballs: each one\'s front maps to the eye texture\'s centre, where the photo\'s iris is painted', () => {
+    const topo = model.topology;
+    const g = topo.groups.find((x) => x.name === 'eye')!;
+    const pack = model.pack;
+    for (const sign of [-1, 1]) {
+      // The front-most vertex of each eyeball (the optical axis) in the model's mean head.
+      let best = -1, bestZ = -Infinity;
+      for (let i = g.start; i < g.start + g.count; i++) {
+        const r = topo.indices[i];
+        const v = topo.usedVertices[topo.renderToUsed[r]];
+        if (Math.sign(pack.mean[3 * v]) !== sign) continue;
+        if (pack.mean[3 * v + 2] > bestZ) [best, bestZ] = [r, pack.mean[3 * v + 2]];
+      }
+      expect(topo.uvs[2 * best]).toBeCloseTo(EYE_TILE + 0.5, 2);
+      expect(topo.uvs[2 * best + 1]).toBeCloseTo(0.5, 2);
+    }
+    // The painted iris ring (0.45-0.85 of its radius, as sampleIrisColour reads the photo's) has the
+    // photo's iris colour: per-channel medians compared.
+    for (const name of NEUTRAL) {
+      const r = results.get(name)!;
+      const img = r.morph.eyeTexture;
+      const s = img.width;
+      const ch: number[][] = [[], [], []];
+      for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) {
+        const f = (Math.hypot(x + 0.5 - s / 2, y + 0.5 - s / 2) / (s / 2)) * (EYE_UV_RADIUS_MM / IRIS_RADIUS_MM);
+        if (f >= 0.45 && f <= 0.85) for (let c = 0; c < 3; c++) ch[c].push(img.data[3 * (y * s + x) + c]);
+      }
+      const texel = ch.map((a) => a.sort((p, q) => p - q)[a.length >> 1]);
+      const photoIris = sampleIrisColour(r.photo, faces.get(name)!);
+      for (let c = 0; c < 3; c++) expect(Math.abs(texel[c] - photoIris[c]), `${name}: ${texel} vs ${photoIris}`).toBeLessThan(30);
+    }
+  });
+
   it('exports an OBJ with the head materials and a GLB with ARKit morph targets that gltf-validator accepts', async () => {
     const r = results.get('000031.jpg')!;
     const assets = await exportAssets(model, r.head, r.textures, { result: {} });
@@ -176,6 +211,8 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     const mtl = dec.decode(assets.files.mtl!);
     expect(mtl).toMatch(/^map_Kd texture\.png$/m);
     expect(mtl).toMatch(/^map_Kd texture_head\.png$/m);
+    expect(mtl).toMatch(/^map_Kd texture_eye\.png$/m);
+    expect(assets.files.texture_eye).toBeDefined();
     expect(dec.decode(assets.files.obj!).match(/^usemtl /gm)).toHaveLength(model.topology.groups.length);
     expect(assets.files.texture_head).toBeDefined();
 
@@ -186,6 +223,10 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     const glb = assets.files.glb!;
     const jsonLen = new DataView(glb.buffer, glb.byteOffset).getUint32(12, true);
     const gltf = JSON.parse(dec.decode(glb.subarray(20, 20 + jsonLen)));
+    // The eyes: textured (painted from the photo) and glossy, so renderers put a live highlight on them.
+    const eye = gltf.materials.find((m: { name: string }) => m.name === 'eye');
+    expect(eye.pbrMetallicRoughness.roughnessFactor).toBeCloseTo(0.15, 6);
+    expect(eye.pbrMetallicRoughness.baseColorTexture).toBeDefined();
     const names: string[] = gltf.meshes[0].extras.targetNames;
     const arkitInPack = ARKIT_NAMES.filter((a) => !namedExpressionWeights(r.morph.expressionNames, r.morph.expression, 'arkit').unfitted.includes(a));
     expect(names.slice(0, arkitInPack.length)).toEqual(arkitInPack); // ARKit's names, in ARKit's order, extras after

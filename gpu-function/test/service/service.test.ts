@@ -282,7 +282,7 @@ describe.skipIf(!hasIct)(hasIct ? `model=ict with the ICT-FaceKit pack (${ICT})`
     expect(res.status).toBe(200);
     const body = ReconstructResponseSchema.parse(await res.json());
     expect(body.model).toBe('ict');
-    expect(Object.keys(body.assets).sort()).toEqual(['glb', 'mtl', 'obj', 'preview', 'preview_geometry', 'result', 'texture', 'texture_grid', 'texture_head']);
+    expect(Object.keys(body.assets).sort()).toEqual(['glb', 'mtl', 'obj', 'preview', 'preview_geometry', 'result', 'texture', 'texture_eye', 'texture_grid', 'texture_head']);
     expect(Object.keys(body.morph!.expressions)).toEqual(expect.arrayContaining(['jawOpen', 'mouthSmileLeft', 'eyeBlinkRight'])); // ARKit's names
     expect(body.morph!.unfitted).toContain('tongueOut');
     const own = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?model=ict&formats=glb&expression_names=ict' })).json());
