@@ -1,63 +1,34 @@
 /**
  * npm run bench:morph [-- --runs 15 --write]
  * The full-head path (model=ict) after landmarks, per stage, against the default path on the same
- * photos: the morphable-model fit with the ICT subset pack (10 identity modes, 20 expressions) and with
- * a pack of the full model's size (100 + 53 modes, made by mixing the subset's modes: the fit's cost
- * depends on the mode count, not on what the modes hold), the pose fit of the default path (the 468
- * "fit"), and the whole reconstruction with exports. Needs ../shared/ict-facekit; says so and stops
- * without it. --write records the table in bench/RESULTS.md.
+ * photos: the morphable-model fit, the pose fit of the default path (the 468 "fit"), and the whole
+ * reconstruction with exports. Runs on the full ICT-FaceKit model in ../shared/ict-facekit-full
+ * (100 identity modes, 57 expressions), else on the subset, and says which; stops, saying why,
+ * without either. --write records the table in bench/RESULTS.md.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildIctPack } from '../models/scripts/build-ict';
 import { decodeImage } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
-import { loadModelPack, type MorphableModel } from '../gpu-function/src/morph/model-pack';
+import { loadModelPack } from '../gpu-function/src/morph/model-pack';
 import { exportAssets } from '../gpu-function/src/core/export';
 import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
 import { createIctFaceModel, type IctHead } from '../gpu-function/src/face-models/ict';
 import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
+import { ICT_SOURCE_LABEL, hasIct, ictTestPack } from '../scripts/lib/ict-pack';
 import { fmt, machineLine, median, p95 } from './stats';
 import { writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, write: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
 const ROOT = resolve(import.meta.dirname, '..');
-const ICT = resolve(ROOT, '../shared/ict-facekit');
-if (!existsSync(join(ICT, 'generic_neutral_mesh.obj'))) {
-  console.log(`bench:morph skipped: ${ICT} not found (the ICT-FaceKit subset is the team's shared material)`);
+if (!hasIct) {
+  console.log('bench:morph skipped: no ICT-FaceKit model in ../shared (the team\'s shared material)');
   process.exit(0);
 }
-const packDir = join(mkdtempSync(join(tmpdir(), 'bench-ict-')), 'ict');
-buildIctPack(ICT, packDir);
-const subset = loadModelPack(packDir);
-
-/** A pack with the full model's mode counts: each mode a fixed mix of the subset's modes. */
-function fullSize(p: MorphableModel, identityCount = 100, expressionCount = 53): MorphableModel {
-  const n3 = p.manifest.vertexCount * 3;
-  const mix = (src: Float32Array, have: number, want: number, spread: number) => {
-    const out = new Float32Array(want * n3);
-    for (let j = 0; j < want; j++) {
-      const a = j % have, b = (j * 7 + 3) % have, c = (j * 3 + 1) % have;
-      for (let i = 0; i < n3; i++) out[j * n3 + i] = (1 - spread) * src[a * n3 + i] + (spread / 2) * (src[b * n3 + i] + src[c * n3 + i]);
-    }
-    return out;
-  };
-  const names = (base: string[], want: number) => Array.from({ length: want }, (_, j) => `${base[j % base.length]}${j < base.length ? '' : `_${j}`}`);
-  return {
-    ...p,
-    identity: mix(p.identity, p.manifest.identity.count, identityCount, 0.6),
-    expression: mix(p.expression, p.manifest.expression.count, expressionCount, 0.2),
-    manifest: {
-      ...p.manifest,
-      identity: { ...p.manifest.identity, count: identityCount, names: names(p.manifest.identity.names, identityCount) },
-      expression: { ...p.manifest.expression, count: expressionCount, names: names(p.manifest.expression.names, expressionCount) },
-    },
-  };
-}
+const pack = loadModelPack(ictTestPack());
 
 const photos = [join(ROOT, '.cache/fixtures/astronaut.png')];
 for (const p of ['deep3d/000031.jpg', 'deep3d/015309.jpg', '3ddfa/JianzhuGuo.jpg']) {
@@ -67,19 +38,16 @@ for (const p of ['deep3d/000031.jpg', 'deep3d/015309.jpg', '3ddfa/JianzhuGuo.jpg
 const landmarker = await createFaceLandmarker({ threads: 1 });
 const faceModel = createMediaPipeFaceModel();
 const base = new ModelRegistry([faceModel]).get('mediapipe');
-let t0 = performance.now();
-const ictSubset = new ModelRegistry([createIctFaceModel({ pack: subset, canonical: faceModel.canonical })]).get('ict');
-const startupSubset = performance.now() - t0;
-t0 = performance.now();
-const ictFullModel = createIctFaceModel({ pack: fullSize(subset), canonical: faceModel.canonical });
-const startupFull = performance.now() - t0;
+const t0 = performance.now();
+const ict = new ModelRegistry([createIctFaceModel({ pack, canonical: faceModel.canonical })]).get('ict');
+const startup = performance.now() - t0;
 
 const lines: string[] = [];
 const log = (s: string) => {
   console.log(s);
   lines.push(s);
 };
-const cols = ['fit 468 (pose)', 'fit ICT subset', 'fit ICT full-size', 'geometry+fit', 'evaluate', 'bake', 'completion', 'colour', 'grid', 'full-head bake', 'export', 'total ICT', 'total default'] as const;
+const cols = ['fit 468 (pose)', 'fit ICT', 'geometry+fit', 'evaluate', 'bake', 'completion', 'colour', 'grid', 'full-head bake', 'export', 'total ICT', 'total default'] as const;
 log(`| photo | ${cols.join(' | ')} |`);
 log(`|---|${cols.map(() => '---').join('|')}|`);
 const sums: Record<string, number[]> = Object.fromEntries(cols.map((c) => [c, []]));
@@ -94,15 +62,14 @@ for (const path of photos) {
     const def = reconstructFace(base, image, face, { uvSize: 1024 });
     await exportAssets(base.model, def.head, def.textures, { result: {} });
     const totalDefault = performance.now() - s;
-    const fitFull = ictFullModel.fit(image, face, { uvSize: 1024 }).morph.fit.ms;
     s = performance.now();
-    const recon = reconstructFace(ictSubset, image, face, { uvSize: 1024 });
+    const recon = reconstructFace(ict, image, face, { uvSize: 1024 });
     const head = recon.head as IctHead;
-    const ex = await exportAssets(ictSubset.model, head, recon.textures, { result: {} });
+    const ex = await exportAssets(ict.model, head, recon.textures, { result: {} });
     const total = performance.now() - s;
     if (i < 2) continue;
     const exportMs = ex.timings.png + ex.timings.obj + ex.timings.glb + ex.timings.preview;
-    const row = { 'fit 468 (pose)': def.timings.fit, 'fit ICT subset': head.morph.fit.ms, 'fit ICT full-size': fitFull, 'geometry+fit': recon.timings.fit, evaluate: recon.timings.mesh, bake: recon.timings.bake, completion: recon.timings.completion, colour: recon.timings.colour, grid: recon.timings.grid, 'full-head bake': recon.timings.bake + recon.timings.completion + recon.timings.colour + recon.timings.grid, export: exportMs, 'total ICT': total, 'total default': totalDefault };
+    const row = { 'fit 468 (pose)': def.timings.fit, 'fit ICT': head.morph.fit.ms, 'geometry+fit': recon.timings.fit, evaluate: recon.timings.mesh, bake: recon.timings.bake, completion: recon.timings.completion, colour: recon.timings.colour, grid: recon.timings.grid, 'full-head bake': recon.timings.bake + recon.timings.completion + recon.timings.colour + recon.timings.grid, export: exportMs, 'total ICT': total, 'total default': totalDefault };
     for (const [k, v] of Object.entries(row)) t[k].push(v);
   }
   for (const c of cols) sums[c].push(median(t[c]));
@@ -110,8 +77,9 @@ for (const path of photos) {
 }
 await landmarker.close();
 log('');
-log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), single-threaded, 1024 face tile + 512 back-of-head tile, colour normalisation on. "fit 468 (pose)" is the default path's geometry stage (Procrustes pose + iris scale: the only fit the 468-point default has); "fit ICT" is fitMorphableModel alone on the 468 correspondences (pose, identity, 53 or 20 ARKit weights, convergence 1e-3 or 30 alternations); "geometry+fit" includes the default geometry stage it starts from. "export" is PNG encodes (libuv pool) + OBJ + GLB with morph targets + preview render. Start-up: ${fmt(startupSubset)} ms (subset pack, with its texel maps), ${fmt(startupFull)} ms (full-size pack, model alone).`);
+log(`Model: ${ICT_SOURCE_LABEL}.`);
+log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), single-threaded, 1024 face tile + 512 back-of-head tile, colour normalisation on. "fit 468 (pose)" is the default path's geometry stage (Procrustes pose + iris scale: the only fit the 468-point default has); "fit ICT" is fitMorphableModel alone on the 468 correspondences (pose, identity and expression weights, convergence 1e-3 or 80 alternations); "geometry+fit" includes the default geometry stage it starts from. "export" is PNG encodes (libuv pool, the painted eye texture included) + OBJ + GLB with morph targets + preview render. Start-up: ${fmt(startup)} ms (model and texel maps built from the loaded pack).`);
 const ratio = median(sums['total ICT']) / median(sums['total default']);
-log(`Median fit: ${fmt(median(sums['fit ICT subset']))} ms with the subset, ${fmt(median(sums['fit ICT full-size']))} ms at the full model's size (target <= 30 ms). Full-head bake (bake + completion + colour + grid, both tiles): ${fmt(median(sums['full-head bake']))} ms (the core's budget for everything after landmarks: 150 ms). Full-head reconstruction after landmarks: ${fmt(median(sums['total ICT']))} ms, ${ratio.toFixed(2)}x the default path's ${fmt(median(sums['total default']))} ms.`);
+log(`Median fit: ${fmt(median(sums['fit ICT']))} ms (target <= 30 ms). Full-head bake (bake + completion + colour + grid, both tiles): ${fmt(median(sums['full-head bake']))} ms (the core's budget for everything after landmarks: 150 ms). Full-head reconstruction after landmarks: ${fmt(median(sums['total ICT']))} ms, ${ratio.toFixed(2)}x the default path's ${fmt(median(sums['total default']))} ms.`);
 log(`Machine: ${await machineLine()}.`);
 if (values.write) writeResultsSection('morph', 'Full head, model=ict (`npm run bench:morph`)', lines);

@@ -24,21 +24,30 @@ export function segmentationRect(roi: RotatedRect): RotatedRect {
 }
 
 /**
- * Person probability at a continuous photo position (bilinear over the mask's pixel centres). Outside
- * the crop there is no evidence, and 0 is returned: what the crop does not cover is far from the face
+ * A lookup of person probability at continuous photo positions (bilinear over the mask's pixel
+ * centres), with the crop's rotation worked out once: the bake calls it for every texel. Outside the
+ * crop there is no evidence, and 0 is returned: what the crop does not cover is far from the face
  * and is completed rather than trusted.
  */
-export function samplePersonMask(mask: PersonMask, x: number, y: number): number {
+export function personMaskSampler(mask: PersonMask): (x: number, y: number) => number {
   const { rect, size, data } = mask;
   const k = size / rect.size;
-  const c = Math.cos(rect.angle), s = Math.sin(rect.angle);
-  const dx = x - rect.cx, dy = y - rect.cy;
-  const u = (c * dx + s * dy) * k + size / 2 - 0.5;
-  const v = (-s * dx + c * dy) * k + size / 2 - 0.5;
-  if (u < -0.5 || v < -0.5 || u > size - 0.5 || v > size - 0.5) return 0;
-  const u0 = Math.max(0, Math.min(size - 2, Math.floor(u)));
-  const v0 = Math.max(0, Math.min(size - 2, Math.floor(v)));
-  const au = Math.max(0, Math.min(1, u - u0)), av = Math.max(0, Math.min(1, v - v0));
-  const i = v0 * size + u0;
-  return (data[i] * (1 - au) + data[i + 1] * au) * (1 - av) + (data[i + size] * (1 - au) + data[i + size + 1] * au) * av;
+  const c = Math.cos(rect.angle) * k, s = Math.sin(rect.angle) * k;
+  const off = size / 2 - 0.5;
+  return (x, y) => {
+    const dx = x - rect.cx, dy = y - rect.cy;
+    const u = c * dx + s * dy + off;
+    const v = -s * dx + c * dy + off;
+    if (u < -0.5 || v < -0.5 || u > size - 0.5 || v > size - 0.5) return 0;
+    const u0 = Math.max(0, Math.min(size - 2, Math.floor(u)));
+    const v0 = Math.max(0, Math.min(size - 2, Math.floor(v)));
+    const au = Math.max(0, Math.min(1, u - u0)), av = Math.max(0, Math.min(1, v - v0));
+    const i = v0 * size + u0;
+    return (data[i] * (1 - au) + data[i + 1] * au) * (1 - av) + (data[i + size] * (1 - au) + data[i + size + 1] * au) * av;
+  };
+}
+
+/** One lookup (see personMaskSampler). */
+export function samplePersonMask(mask: PersonMask, x: number, y: number): number {
+  return personMaskSampler(mask)(x, y);
 }

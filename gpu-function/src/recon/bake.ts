@@ -16,7 +16,7 @@ import type { RgbImage, TriMesh } from '@facerecon/shared';
 import { projectHeadPoint, type WeakPerspectiveCamera } from './face-geometry';
 import { EDGE_TOLERANCE, setupTriangle } from './raster-kernel';
 import type { TexelMap } from './texel-map';
-import { samplePersonMask, type PersonMask } from '../face/person-mask';
+import { personMaskSampler, type PersonMask } from '../face/person-mask';
 
 export interface BakeOptions {
   mesh: TriMesh & { normals: Float32Array };
@@ -78,7 +78,7 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const { texels, triangle, b1, b2 } = texelMap;
   const F = mesh.indices;
   const { width: W, height: H, data } = photo;
-  const mask = opts.personMask;
+  const mask = opts.personMask ? personMaskSampler(opts.personMask) : undefined;
   const { buf: zbuf, minX, minY, scale: zs, width: bw, height: bh } = zb;
   for (let k = 0; k < texels.length; k++) {
     const t = 3 * triangle[k];
@@ -111,7 +111,7 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
     let w = u * u * (3 - 2 * u);
     if (mask) {
-      const p = samplePersonMask(mask, x, y);
+      const p = mask(x, y);
       const m = p <= 0.3 ? 0 : p >= 0.8 ? 1 : (p - 0.3) / 0.5;
       w *= m * m * (3 - 2 * m);
     }
