@@ -50,7 +50,7 @@ for (const path of photos) {
     const assets = await exportAssets(installed.model, recon.head, recon.textures, { result: {} });
     const total = performance.now() - start;
     if (i < 2) continue;
-    for (const [k, v] of Object.entries({ ...recon.timings, ...assets.timings, total })) t[k].push(v);
+    for (const [k, v] of Object.entries({ ...recon.timings, ...assets.timings, total })) t[k]?.push(v); // formats not asked for (usdz, glb_optimized) report 0
   }
   totals.push(median(t.total));
   log(`| ${path.replace(/^.*\/(photos|fixtures)\//, '')} | ${stages.map((s) => `${fmt(median(t[s]))} / ${fmt(p95(t[s]))}`).join(' | ')} |`);

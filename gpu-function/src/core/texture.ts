@@ -112,8 +112,8 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       const timings = { bake: 0, colour: 0, completion: 0, grid: 0 };
       let t0 = performance.now();
       const tileMaps = layout.tiles.map((_, t) => texelMap(t, mode.uvSize));
-      const visibility = bakeVisibility(mesh, geometry.camera, photo);
-      const baked = tileMaps.map((map, t) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, visibility, personMask: opts.personMask, scratch: scratchFor(t, map.size) }));
+      const visibility = bakeVisibility(mesh, geometry.camera, photo, opts.personMask);
+      const baked = tileMaps.map((map, t) => bakeUvTexture({ mesh, camera: geometry.camera, photo, texelMap: map, visibility, scratch: scratchFor(t, map.size) }));
       const face = baked[0];
       const faceMap = tileMaps[0];
       const specularTexels = mode.enhance ? downweightSpecular(face.color, face.weight, faceMap.texels) : 0;

@@ -27,7 +27,7 @@ export interface BakeOptions {
   depthToleranceMm?: number;
   /** Precomputed visibility of this mesh under this camera (bakeVisibility), shared by several tiles. */
   visibility?: BakeVisibility;
-  /** Person vs background in the photo: texels on the background count as unseen. */
+  /** Person vs background in the photo: texels on the background count as unseen (used when no visibility is given). */
   personMask?: PersonMask;
   /** Buffers to reuse (size*size*3 and size*size); they are cleared first. Saves ~16 MB of garbage per 1024 bake. */
   scratch?: { color: Float32Array; weight: Float32Array };
@@ -49,10 +49,16 @@ export interface BakeVisibility {
   projected: Float32Array;
   facing: Float32Array;
   zb: ReturnType<typeof depthBuffer>;
+  /**
+   * The person mask's weight smoothstep(0.3, 0.8, p) resampled onto the z-buffer's grid (<= 512 px on
+   * the face's longer side): the bake then reads it with the index it already computes for the depth
+   * test, instead of a rotated bilinear lookup per texel.
+   */
+  personWeight?: Float32Array;
 }
 
-/** Computed once per mesh and camera; several texture tiles of one mesh share it. */
-export function bakeVisibility(mesh: TriMesh & { normals: Float32Array }, camera: WeakPerspectiveCamera, photo: RgbImage): BakeVisibility {
+/** Computed once per mesh and camera (and person mask); several texture tiles of one mesh share it. */
+export function bakeVisibility(mesh: TriMesh & { normals: Float32Array }, camera: WeakPerspectiveCamera, photo: RgbImage, personMask?: PersonMask): BakeVisibility {
   const nv = mesh.positions.length / 3;
   const projected = new Float32Array(nv * 3);
   const facing = new Float32Array(nv);
@@ -63,12 +69,26 @@ export function bakeVisibility(mesh: TriMesh & { normals: Float32Array }, camera
     const n = mesh.normals;
     facing[v] = R[6] * n[3 * v] + R[7] * n[3 * v + 1] + R[8] * n[3 * v + 2];
   }
-  return { projected, facing, zb: depthBuffer(projected, mesh.indices, photo.width, photo.height) };
+  const zb = depthBuffer(projected, mesh.indices, photo.width, photo.height);
+  return { projected, facing, zb, ...(personMask ? { personWeight: personWeightGrid(personMask, zb) } : {}) };
+}
+
+function personWeightGrid(mask: PersonMask, zb: BakeVisibility['zb']): Float32Array {
+  const sample = personMaskSampler(mask);
+  const out = new Float32Array(zb.width * zb.height);
+  for (let y = 0; y < zb.height; y++) {
+    for (let x = 0; x < zb.width; x++) {
+      const p = sample(zb.minX + (x + 0.5) / zb.scale, zb.minY + (y + 0.5) / zb.scale);
+      const m = p <= 0.3 ? 0 : p >= 0.8 ? 1 : (p - 0.3) / 0.5;
+      out[y * zb.width + x] = m * m * (3 - 2 * m);
+    }
+  }
+  return out;
 }
 
 export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const { mesh, camera, photo, texelMap } = opts;
-  const { projected, facing, zb } = opts.visibility ?? bakeVisibility(mesh, camera, photo);
+  const { projected, facing, zb, personWeight } = opts.visibility ?? bakeVisibility(mesh, camera, photo, opts.personMask);
   const tol = (opts.depthToleranceMm ?? 3) * camera.pixelsPerMm;
 
   const size = texelMap.size;
@@ -78,7 +98,6 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const { texels, triangle, b1, b2 } = texelMap;
   const F = mesh.indices;
   const { width: W, height: H, data } = photo;
-  const mask = opts.personMask ? personMaskSampler(opts.personMask) : undefined;
   const { buf: zbuf, minX, minY, scale: zs, width: bw, height: bh } = zb;
   for (let k = 0; k < texels.length; k++) {
     const t = 3 * triangle[k];
@@ -109,13 +128,8 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     color[o + 1] = data[i00 + 1] * q00 + data[i00 + 4] * q01 + data[i10 + 1] * q10 + data[i10 + 4] * q11;
     color[o + 2] = data[i00 + 2] * q00 + data[i00 + 5] * q01 + data[i10 + 2] * q10 + data[i10 + 5] * q11;
     const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
-    let w = u * u * (3 - 2 * u);
-    if (mask) {
-      const p = mask(x, y);
-      const m = p <= 0.3 ? 0 : p >= 0.8 ? 1 : (p - 0.3) / 0.5;
-      w *= m * m * (3 - 2 * m);
-    }
-    weight[texels[k]] = w;
+    const w = u * u * (3 - 2 * u);
+    weight[texels[k]] = personWeight ? w * personWeight[zy * bw + zx] : w;
   }
   return { size, color, weight, projected };
 }
