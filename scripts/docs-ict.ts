@@ -122,16 +122,21 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
   // The bake as it was before segmentation: no person mask, no skin-only neck, no hair over the scalp.
   const before = new ModelRegistry([{ ...model, layout: { ...model.layout, regions: undefined } }]).get('ict');
   const landmarker = await createFaceLandmarker();
+  /** A shared photo and its one face's landmarks (a docs photo without one is a broken docs run). */
+  const photoFace = async (name: string) => {
+    const { image } = await readImageFile(join(PHOTOS, name));
+    const lm = await landmarker.landmarks(image);
+    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
+    return { image, face: lm.face };
+  };
   const names = ['deep3d/000031.jpg', 'deep3d/000055.jpg', 'deep3d/015259.jpg', '3ddfa/JianzhuGuo.jpg'];
   const T = 256;
   const sheet = createRgbImage(6 * T, names.length * T);
   for (const [row, name] of names.entries()) {
-    const { image } = await readImageFile(join(PHOTOS, name));
-    const lm = await landmarker.landmarks(image);
-    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
-    const recon = reconstructFace(rec, image, lm.face, { uvSize: 1024 });
+    const { image, face } = await photoFace(name);
+    const recon = reconstructFace(rec, image, face, { uvSize: 1024 });
     const r = { mesh: recon.head.mesh, texture: recon.textures.tiles[0], headTexture: recon.textures.tiles[1], morph: (recon.head as IctHead).morph };
-    const crop = faceCrop(image, lm.face.detection.box);
+    const crop = faceCrop(image, face.detection.box);
     blit(sheet, resize(crop, T, T), 0, row * T);
     const tiles = [r.texture, r.headTexture, ...model.previewTiles!(recon.head as IctHead)];
     [-25, 90, 180].forEach((yaw, k) => {
@@ -150,13 +155,11 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
   const sideNames = ['deep3d/015259.jpg', 'deep3d/000002.jpg', 'identity/harington_1.jpg', 'identity/obama_1.png', 'deep3d/vd034.png'];
   const sides = createRgbImage(7 * T, sideNames.length * T);
   for (const [row, name] of sideNames.entries()) {
-    const { image } = await readImageFile(join(PHOTOS, name));
-    const lm = await landmarker.landmarks(image);
-    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
-    const crop = faceCrop(image, lm.face.detection.box);
+    const { image, face } = await photoFace(name);
+    const crop = faceCrop(image, face.detection.box);
     blit(sides, resize(crop, T, T), 0, row * T);
-    for (const [k, [installed, face]] of ([[before, { ...lm.face, personMask: undefined }], [rec, lm.face]] as const).entries()) {
-      const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
+    for (const [k, [installed, input]] of ([[before, { ...face, personMask: undefined }], [rec, face]] as const).entries()) {
+      const recon = reconstructFace(installed, image, input, { uvSize: 1024 });
       const tiles = [recon.textures.tiles[0], recon.textures.tiles[1], ...model.previewTiles!(recon.head as IctHead)];
       [70, 180, -70].forEach((yaw, v) => {
         const view = renderMesh({ mesh: recon.head.mesh, width: T, height: T, camera: { kind: 'orbit', yawDeg: yaw, pitchDeg: 8, fovDeg: 24, fill: 0.9 }, mode: 'textured', tiles, background: [236, 238, 242] }).image;
@@ -168,10 +171,8 @@ function dot(img: RgbImage, x: number, y: number, r: number, c: readonly number[
   const eyeNames = ['deep3d/000055.jpg', 'deep3d/015259.jpg', 'identity/obama_2.jpg', 'deep3d/000002.jpg'];
   const eyesSheet = createRgbImage(3 * T, eyeNames.length * T);
   for (const [row, name] of eyeNames.entries()) {
-    const { image } = await readImageFile(join(PHOTOS, name));
-    const lm = await landmarker.landmarks(image);
-    if (!lm.ok) throw new Error(`${name}: ${lm.code}`);
-    const recon = reconstructFace(rec, image, lm.face, { uvSize: 1024 });
+    const { image, face } = await photoFace(name);
+    const recon = reconstructFace(rec, image, face, { uvSize: 1024 });
     const head = recon.head as IctHead;
     blit(eyesSheet, resize(head.morph.eyeTexture, T, T), 0, row * T);
     const tiles = [recon.textures.tiles[0], recon.textures.tiles[1], ...model.previewTiles!(head)];
