@@ -21,7 +21,7 @@ import { fmt, machineLine, median } from './stats';
 import { writeResultsSection } from './results-file';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { dir: { type: 'string', default: resolve(ROOT, '../shared/eval/aflw2000-dev') }, limit: { type: 'string' }, write: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { dir: { type: 'string', default: resolve(ROOT, '../shared/eval/aflw2000-dev') }, limit: { type: 'string' }, write: { type: 'boolean', default: false }, 'no-flip': { type: 'boolean', default: false } } });
 const DIR = values.dir!;
 if (!existsSync(DIR)) {
   console.log(`bench:landmarks: ${DIR} not found (the AFLW2000-3D development split is in the team's ../shared/eval); nothing measured.`);
@@ -45,7 +45,8 @@ const bins = [
 ];
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().slice(0, values.limit ? Number(values.limit) : undefined);
 // Without segmentation: ms per face is detect + landmarks, as the protocol times it.
-const landmarker = await createFaceLandmarker({ threads: 1, segmentation: false });
+const landmarker = await createFaceLandmarker({ threads: 1, segmentation: false, flipAverage: !values['no-flip'] });
+if (values['no-flip']) console.log('without flip averaging (--no-flip)');
 const per = bins.map(() => ({ n: 0, found: 0, nme68: [] as number[], nme51: [] as number[], fails: {} as Record<string, number> }));
 const ms: number[] = [];
 for (const f of files) {

@@ -16,8 +16,27 @@ export const REFINED_POINTS = 478;
 export const MESH_TOPOLOGY = topology;
 
 /** 468 x (x, y, z) from the mesh model's 192 px crop to photo pixels. */
-export function mapMeshToImage(raw: Float32Array, roi: RotatedRect, cropSize: number): Float32Array {
-  return mapPoints(raw, MESH_POINTS, roi, cropSize, false);
+export function mapMeshToImage(raw: Float32Array, roi: RotatedRect, cropSize: number, flipped = false): Float32Array {
+  return mapPoints(raw, MESH_POINTS, roi, cropSize, flipped);
+}
+
+/**
+ * The mesh's left/right symmetry: for each of the 468 vertices, its mirror image across the canonical
+ * face's sagittal plane (x -> -x), the nearest vertex there. Canonical positions, any units.
+ */
+export function mirrorMap(positions: ArrayLike<number>): Uint16Array {
+  const n = positions.length / 3;
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = -positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
+    let best = 0, bestD = Infinity;
+    for (let j = 0; j < n; j++) {
+      const d = (positions[3 * j] - x) ** 2 + (positions[3 * j + 1] - y) ** 2 + (positions[3 * j + 2] - z) ** 2;
+      if (d < bestD) [best, bestD] = [j, d];
+    }
+    out[i] = best;
+  }
+  return out;
 }
 
 /** 76 x (x, y, z) from the iris model's 64 px crop to photo pixels; `flipped` undoes the mirrored crop of a left eye. */
