@@ -69,7 +69,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '409': retryable('IDEMPOTENCY_IN_PROGRESS'),
     '413': err('IMAGE_TOO_LARGE'),
     '415': err('UNSUPPORTED_FORMAT'),
-    '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
+    '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
     '429': retryable('RATE_LIMITED'),
     '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
     '500': err('INTERNAL'),

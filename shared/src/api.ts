@@ -117,7 +117,8 @@ export const ReconstructResponseSchema = z.object({
   camera: z.object({ model: z.literal('weak_perspective'), pixels_per_mm: z.number() }),
   scale_prior: z.object({ method: z.string(), value_mm: z.number(), measured_px: z.number() }).passthrough(),
   landmarks: z.object({ count: z.number(), image_px: z.array(z.array(z.number()).length(2)) }),
-  confidences: z.object({ detection: z.number(), face_presence: z.number() }),
+  /** landmarks: how far the landmarks can be trusted, 0-1 (0.5 is the refusal threshold: LOW_QUALITY, FACE_TURNED_AWAY). */
+  confidences: z.object({ detection: z.number(), face_presence: z.number(), landmarks: z.number() }),
   conservative: z.boolean(),
   conservative_reasons: z.array(z.string()),
   uv_size: z.union([z.literal(512), z.literal(1024)]),

@@ -37,6 +37,18 @@ export const ERROR_SPECS = {
     en: 'The face could not be read reliably: use a sharper, better lit, unobstructed photo',
     zh: '无法可靠识别人脸，请使用更清晰、光线更好且无遮挡的照片',
   },
+  FACE_TURNED_AWAY: {
+    status: 422,
+    en: 'The face is turned too far from the camera to reconstruct it reliably',
+    zh: '人脸偏转角度过大，无法可靠重建',
+    hint: { en: 'Turn towards the camera: both eyes should be visible.', zh: '请转向镜头，确保双眼都清晰可见。' },
+  },
+  LOW_QUALITY: {
+    status: 422,
+    en: 'The face could not be reconstructed well enough from this photo',
+    zh: '无法根据这张照片高质量地重建人脸',
+    hint: { en: 'Face the camera in even light, with nothing covering the face.', zh: '请在均匀光线下正对镜头，不要遮挡面部。' },
+  },
   INVALID_IMAGE: {
     status: 400,
     en: 'The file is not a readable image (it may be truncated or corrupt)',

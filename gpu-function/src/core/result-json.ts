@@ -17,7 +17,7 @@ export interface ResultJson {
   camera: { model: 'weak_perspective'; pixels_per_mm: number; projection: string };
   scale_prior: { method: string; value_mm: number; measured_px: number; note?: string };
   reprojection_error_px: { canonical_face: number; reconstructed_mesh: number };
-  confidences: { detection: number; face_presence: number };
+  confidences: { detection: number; face_presence: number; landmarks: number; landmark_evidence: { flip_disagreement: number; yaw_deg: number } };
   conservative: boolean;
   conservative_reasons: string[];
   texture: {
@@ -64,7 +64,12 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
     },
     scale_prior: { method: g.scalePrior.method, value_mm: g.scalePrior.valueMm, measured_px: r(g.scalePrior.measuredPx), ...(g.scalePrior.note ? { note: g.scalePrior.note } : {}) },
     reprojection_error_px: { canonical_face: r(g.canonicalReprojectionErrorPx), reconstructed_mesh: r(g.meshReprojectionErrorPx, 4) },
-    confidences: { detection: r(face.detection.score, 4), face_presence: r(face.presence, 4) },
+    confidences: {
+      detection: r(face.detection.score, 4),
+      face_presence: r(face.presence, 4),
+      landmarks: r(face.quality.score, 4),
+      landmark_evidence: { flip_disagreement: r(face.flipDisagreement, 5), yaw_deg: r(face.quality.yawDeg, 1) },
+    },
     conservative: head.mode.conservative.enabled,
     conservative_reasons: head.mode.conservative.reasons,
     texture: {
@@ -78,7 +83,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
     model: model.name,
     ...(extras ? { morph: extras.result } : {}),
     landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
-    landmarks_68: { layout: 'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); the jaw interpolated along the face oval (gpu-function/src/face/data/ibug68.json)', image_px: ibug68From(pts2).map((p) => p.map((v) => r(v))), head_mm: ibug68From(pts3).map((p) => p.map((v) => r(v))) },
+    landmarks_68: { layout: 'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); the 16 side jaw points at equal 3D arclength steps along the face oval from the chin to the ears (gpu-function/src/face/ibug68.ts)', image_px: ibug68From(Array.from({ length: 478 }, (_, i) => [face.points[3 * i], face.points[3 * i + 1], face.points[3 * i + 2]])).map((p) => [r(p[0]), r(p[1])]), head_mm: ibug68From(pts3).map((p) => p.map((v) => r(v))) },
     timings_ms: Object.fromEntries(Object.entries(opts.timings).map(([k, v]) => [k, r(v)])),
   };
 }

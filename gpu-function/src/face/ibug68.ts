@@ -1,17 +1,54 @@
 /**
  * The 68 iBUG points (the 300-W order most face tools and benchmarks speak) from MediaPipe's
- * landmarks, by the table in data/ibug68.json (its `about` says how each part was made: 52 points one
- * to one, the 16 jaw points interpolated along MediaPipe's face oval as fitted on ICT-FaceKit's
- * head). Works in any frame: image pixels or head millimetres, 2 or 3 coordinates a point.
+ * landmarks, by the table in data/ibug68.json (its `about` says how each part was made).
+ *
+ * - 51 inner points and the chin (8) are MediaPipe vertices of the same meaning, one to one.
+ * - The 16 other jaw points follow the 300-W / Multi-PIE markup, where the jaw points are spread
+ *   evenly along the jaw line from the ear to the chin (Sagonas et al., "300 Faces In-The-Wild
+ *   Challenge", IMAVIS 2016): each side's 8 points sit at equal 3D arclength steps along MediaPipe's
+ *   face oval from the chin to the oval's point by the ear (127 / 356). Arclength in 3D rather than in
+ *   the image keeps the spacing right on a turned head, where the far side's oval is foreshortened.
+ *
+ * Works in any frame (image pixels or head millimetres). Pass 3 coordinates a point for the 3D
+ * spacing; with 2, the spacing is measured in the image (slightly less accurate on turned heads).
  */
 import table from './data/ibug68.json';
 
 const DIRECT = table.direct as Array<[number, number]>;
-const JAW = table.jaw as Array<[number, number, number, number]>;
+const ARCS = table.jawArcs as { right: number[]; left: number[] };
+
+/** `n` points at equal arclength steps k/n (k = 1..n) along the polyline through `arc` (the chin first). */
+function alongArc(points: ReadonlyArray<ReadonlyArray<number>>, arc: readonly number[], n: number): number[][] {
+  const cum = [0];
+  for (let i = 1; i < arc.length; i++) {
+    const a = points[arc[i - 1]];
+    const b = points[arc[i]];
+    cum.push(cum[i - 1] + Math.hypot(...a.map((v, d) => b[d] - v)));
+  }
+  const total = cum[cum.length - 1];
+  const out: number[][] = [];
+  let seg = 1;
+  for (let k = 1; k <= n; k++) {
+    const s = (k / n) * total;
+    while (seg < arc.length - 1 && cum[seg] < s) seg++;
+    const len = cum[seg] - cum[seg - 1];
+    const t = len > 0 ? (s - cum[seg - 1]) / len : 0;
+    const a = points[arc[seg - 1]];
+    const b = points[arc[seg]];
+    out.push(a.map((v, d) => v + t * (b[d] - v)));
+  }
+  return out;
+}
 
 export function ibug68From(points: ReadonlyArray<ReadonlyArray<number>>): number[][] {
   const out: number[][] = new Array(68);
   for (const [k, m] of DIRECT) out[k] = [...points[m]];
-  for (const [k, a, b, t] of JAW) out[k] = points[a].map((v, d) => (1 - t) * v + t * points[b][d]);
+  const right = alongArc(points, ARCS.right, 8);
+  const left = alongArc(points, ARCS.left, 8);
+  // iBUG 7..0 run from the chin up the subject's right side, 9..16 up the left.
+  for (let k = 1; k <= 8; k++) {
+    out[8 - k] = right[k - 1];
+    out[8 + k] = left[k - 1];
+  }
   return out;
 }

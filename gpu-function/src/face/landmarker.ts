@@ -13,8 +13,12 @@ import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyram
 import type { PersonMask } from './person-mask';
 import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
+import { assessLandmarks, LANDMARK_GATE, type LandmarkAssessment, type LandmarkGate } from './landmark-quality';
+import { fitHeadPoseToLandmarks } from '../recon/face-geometry';
+import { eulerFromRotation } from '../recon/pose';
+import type { CanonicalFace } from '../recon/canonical';
 
-export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE';
+export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE' | 'FACE_TURNED_AWAY' | 'LOW_QUALITY';
 
 export interface FaceLandmarks {
   detection: ImageDetection;
@@ -27,6 +31,14 @@ export interface FaceLandmarks {
   roi: RotatedRect;
   /** Which mesh pass was kept: 1 from the detector's ROI, 2 re-cropped from the first pass's landmarks. */
   pass: 1 | 2;
+  /**
+   * Mean 2D distance between the landmarks of the crop and of its mirror image (mapped back), as a
+   * fraction of the crop side: the model's own uncertainty, large where it guesses (turned, occluded
+   * or blurred faces). NaN when flip averaging is off.
+   */
+  flipDisagreement: number;
+  /** How far the landmarks can be trusted (landmark-quality.ts), with the yaw it was judged on. */
+  quality: LandmarkAssessment & { yawDeg: number };
   /** Person vs background around the face (absent when the landmarker was made without segmentation). */
   personMask?: PersonMask;
 }
@@ -35,7 +47,15 @@ export interface StageTimings { detect: number; mesh: number; iris: number; segm
 
 export type LandmarkResult =
   | { ok: true; face: FaceLandmarks; faces: ImageDetection[]; timings: StageTimings }
-  | { ok: false; code: LandmarkFailure; detail: string; faces: ImageDetection[]; timings: StageTimings };
+  | {
+      ok: false;
+      code: LandmarkFailure;
+      detail: string;
+      faces: ImageDetection[];
+      timings: StageTimings;
+      /** The landmarks the quality gate refused (FACE_TURNED_AWAY, LOW_QUALITY), for measurement. */
+      refused?: FaceLandmarks;
+    };
 
 export interface LandmarkerOptions {
   providers?: readonly ExecutionProvider[];
@@ -59,6 +79,11 @@ export interface LandmarkerOptions {
    * (bench:landmarks).
    */
   flipAverage?: boolean;
+  /**
+   * Refuse landmarks that cannot be trusted (FACE_TURNED_AWAY, LOW_QUALITY) by landmark-quality.ts's
+   * gate; default LANDMARK_GATE, false to return every face (measurement only).
+   */
+  qualityGate?: LandmarkGate | false;
 }
 
 export interface FaceLandmarker {
@@ -73,6 +98,21 @@ export interface FaceLandmarker {
 /** Below this the mesh model says the detector's candidate is not a face at all, rather than a poor one. */
 const NOT_A_FACE_PRESENCE = 0.1;
 const MAX_VETTED_CANDIDATES = 8;
+/** The detector threshold of the second look when the first finds nothing, and the presence its candidates need. */
+const RETRY_DETECTION_SCORE = 0.25;
+const RETRY_MIN_PRESENCE = 0.3;
+/**
+ * A detection is a profile when its two eye keypoints are less than this fraction of its box width
+ * apart (AFLW2000-3D dev: median 0.41 for |yaw| <= 15 degrees, 0.26 at 45-60, 0.18 past 60), and
+ * confident enough not to be a cup or a cat (their candidates score 0.3-0.8 with spans 0.12-0.31).
+ */
+const PROFILE_EYE_SPAN = 0.18;
+const PROFILE_MIN_SCORE = 0.5;
+
+/** Horizontal distance of the detection's eye keypoints over its box width. */
+export function eyeSpanRatio(det: ImageDetection): number {
+  return Math.abs(det.keypoints[0][0] - det.keypoints[1][0]) / det.box.width;
+}
 
 /** Re-crop when the landmark ROI differs from the first crop by more than this (see roiDisagreement). */
 const REFINE_ROI_THRESHOLD = 0.08;
@@ -89,7 +129,7 @@ export function roiDisagreement(a: RotatedRect, b: RotatedRect): number {
   return Math.max(shift, zoom, roll);
 }
 
-type MeshPass = { roi: RotatedRect; points: Float32Array; presence: number };
+type MeshPass = { roi: RotatedRect; points: Float32Array; presence: number; flipDisagreement: number };
 const MESH_SIZE = MODEL_CATALOG.models.facemesh.input.shape[1];
 const IRIS_SIZE = MODEL_CATALOG.models.iris.input.shape[1];
 
@@ -102,13 +142,13 @@ function zeros(id: FaceModelId) {
 export async function createFaceLandmarker(options: LandmarkerOptions = {}): Promise<FaceLandmarker> {
   const load = (id: FaceModelId) =>
     createModelSession(onnxModelPath(id, options.modelsDir), { providers: options.providers, threads: options.threads, warmup: zeros(id) });
-  const [sessions, segmenter, mirror] = await Promise.all([
+  const [sessions, segmenter, canonical] = await Promise.all([
     Promise.allSettled([load('blazeface'), load('facemesh'), load('iris')]),
     Promise.allSettled([options.segmentation === false ? undefined : createPersonSegmenter(options)]).then(([s]) => s),
-    // The mesh's left/right pairs for flip averaging, from the canonical face.
-    Promise.allSettled([Promise.resolve().then(() => (options.flipAverage === false ? undefined : mirrorMap(loadCanonicalFace(options.modelsDir ? canonicalFacePath(options.modelsDir) : undefined).positions)))]).then(([s]) => s),
+    // The canonical face: the head pose the quality gate judges, and the mesh's left/right pairs for flip averaging.
+    Promise.allSettled([Promise.resolve().then(() => loadCanonicalFace(options.modelsDir ? canonicalFacePath(options.modelsDir) : undefined))]).then(([s]) => s),
   ]);
-  const failed = [...sessions, segmenter, mirror].find((s) => s.status === 'rejected');
+  const failed = [...sessions, segmenter, canonical].find((s) => s.status === 'rejected');
   if (failed) {
     // Never a half-loaded landmarker: release whatever did load, then fail.
     await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));
@@ -116,7 +156,9 @@ export async function createFaceLandmarker(options: LandmarkerOptions = {}): Pro
     throw (failed as PromiseRejectedResult).reason;
   }
   const [detector, mesh, iris] = sessions.map((s) => (s as PromiseFulfilledResult<ModelSession>).value);
-  return new OnnxFaceLandmarker(detector, mesh, iris, (segmenter as PromiseFulfilledResult<PersonSegmenter | undefined>).value, (mirror as PromiseFulfilledResult<Uint16Array | undefined>).value, options);
+  const canon = (canonical as PromiseFulfilledResult<CanonicalFace>).value;
+  const mirror = options.flipAverage === false ? undefined : mirrorMap(canon.positions);
+  return new OnnxFaceLandmarker(detector, mesh, iris, (segmenter as PromiseFulfilledResult<PersonSegmenter | undefined>).value, canon, mirror, options);
 }
 
 class OnnxFaceLandmarker implements FaceLandmarker {
@@ -127,6 +169,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     private readonly mesh: ModelSession,
     private readonly iris: ModelSession,
     private readonly segmenter: PersonSegmenter | undefined,
+    private readonly canonical: CanonicalFace,
     /** The mesh's left/right vertex pairs when flip averaging is on. */
     private readonly mirror: Uint16Array | undefined,
     private readonly opts: LandmarkerOptions,
@@ -136,14 +179,14 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     return this.detector.provider;
   }
 
-  async detectFaces(image: RgbImage, pyramid = buildPyramid(image)): Promise<ImageDetection[]> {
+  async detectFaces(image: RgbImage, pyramid = buildPyramid(image), minScore = this.opts.minDetectionScore ?? 0.5): Promise<ImageDetection[]> {
     const size = BLAZEFACE_INPUT_SIZE;
     const box = letterboxRect(image.width, image.height);
     const input = sampleRotatedCrop(pyramid, box, { size, scale: 2, offset: -1 });
     const out = await this.detector.run({ [MODEL_CATALOG.models.blazeface.input.name]: { data: input, dims: [1, size, size, 3] } });
     const scores = concat(out.scores_16.data, out.scores_8.data);
     const boxes = concat(out.boxes_16.data, out.boxes_8.data);
-    const raw = weightedNonMaxSuppression(decodeBlazeFace(scores, boxes, this.anchors, { minScore: this.opts.minDetectionScore ?? 0.5 }));
+    const raw = weightedNonMaxSuppression(decodeBlazeFace(scores, boxes, this.anchors, { minScore }));
     const k = box.size / size;
     return raw
       .map((d): ImageDetection => {
@@ -159,9 +202,14 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     const timings: StageTimings = { detect: 0, mesh: 0, iris: 0, segment: 0 };
     let t = performance.now();
     const pyr = buildPyramid(image);
-    const faces = await this.detectFaces(image, pyr);
+    let faces = await this.detectFaces(image, pyr);
+    // BlazeFace scores profiles low (0.3-0.5 where a frontal face scores 0.9): a second look at a lower
+    // threshold finds them, the mesh model's presence vets them, and the gate then refuses them as
+    // turned away instead of the photo being called faceless (bench:landmarks, issue 18).
+    const retried = faces.length === 0;
+    if (retried) faces = await this.detectFaces(image, pyr, RETRY_DETECTION_SCORE);
     timings.detect = performance.now() - t;
-    const fail = (code: LandmarkFailure, detail: string): LandmarkResult => ({ ok: false, code, detail, faces, timings });
+    const fail = (code: LandmarkFailure, detail: string): LandmarkResult & { ok: false } => ({ ok: false, code, detail, faces, timings });
     if (faces.length === 0) return fail('NO_FACE', 'the detector found no face');
     const ratio = this.opts.multiFaceRatio ?? 0.5;
     const minPresence = this.opts.minPresence ?? 0.5;
@@ -172,11 +220,17 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     for (const f of faces.slice(0, MAX_VETTED_CANDIDATES)) {
       if (vetted.length > 0 && f.box.width < ratio * vetted[0].det.box.width) continue;
       const pass = await this.runMesh(pyr, roiFromDetection(f));
-      if (pass.presence >= NOT_A_FACE_PRESENCE) vetted.push({ det: f, first: pass });
+      if (pass.presence >= (retried ? RETRY_MIN_PRESENCE : NOT_A_FACE_PRESENCE)) vetted.push({ det: f, first: pass });
       if (vetted.length > 1) break;
     }
     timings.mesh = performance.now() - t;
-    if (vetted.length === 0) return fail('NO_FACE', `no detector candidate is a face (${faces.length} vetted by the mesh model)`);
+    if (vetted.length === 0) {
+      // The mesh model does not know profiles (presence ~0), but the detector does: a confident
+      // detection whose eyes nearly coincide is a head turned away, not a faceless photo.
+      const profile = faces.find((f) => f.score >= PROFILE_MIN_SCORE && eyeSpanRatio(f) < PROFILE_EYE_SPAN);
+      if (profile) return fail('FACE_TURNED_AWAY', `a face in profile (detector ${profile.score.toFixed(2)}, eyes ${(100 * eyeSpanRatio(profile)).toFixed(0)}% of its width apart)`);
+      return fail('NO_FACE', `no detector candidate is a face (${faces.length} vetted by the mesh model)`);
+    }
     if (vetted.length > 1) return fail('MULTIPLE_FACES', 'several faces of comparable size');
     const { det: main, first } = vetted[0];
     const minSize = this.opts.minFaceSize ?? FACE_LIMITS.minFaceWidthPx;
@@ -194,7 +248,13 @@ class OnnxFaceLandmarker implements FaceLandmarker {
       if (second.presence >= minPresence || second.presence >= first.presence) best = { ...second, pass: 2 };
     }
     timings.mesh += performance.now() - t;
-    if (best.presence < minPresence) return fail('LOW_CONFIDENCE', `face presence ${best.presence.toFixed(2)} < ${minPresence}`);
+    if (best.presence < minPresence) {
+      // A profile reads as a poor face to the mesh model; say it is turned when the points say so.
+      const yaw = this.yawOf(best.points);
+      const gate = this.opts.qualityGate ?? LANDMARK_GATE;
+      if (gate && Math.abs(yaw) > gate.turnedAwayYawDeg) return fail('FACE_TURNED_AWAY', `face presence ${best.presence.toFixed(2)} < ${minPresence}, head turned ${Math.abs(yaw).toFixed(0)} degrees`);
+      return fail('LOW_CONFIDENCE', `face presence ${best.presence.toFixed(2)} < ${minPresence}`);
+    }
 
     t = performance.now();
     const p = best.points;
@@ -215,6 +275,13 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     const refined = refineEyesWithIris(p, rightEye, leftEye);
     timings.iris = performance.now() - t;
 
+    const yawDeg = this.yawOf(refined.points);
+    const gate = this.opts.qualityGate ?? LANDMARK_GATE;
+    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg }, gate || undefined);
+    const quality = { ...assessment, yawDeg };
+    const landmarks = { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, flipDisagreement: best.flipDisagreement, quality };
+    if (gate && assessment.refuse) return { ok: false, code: assessment.refuse, detail: assessment.reasons.join('; '), faces, timings, refused: landmarks };
+
     t = performance.now();
     const personMask = this.segmenter ? await this.segmenter.segment(image, best.roi, pyr) : undefined;
     timings.segment = performance.now() - t;
@@ -223,8 +290,13 @@ class OnnxFaceLandmarker implements FaceLandmarker {
       ok: true,
       faces,
       timings,
-      face: { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, personMask },
+      face: { ...landmarks, personMask },
     };
+  }
+
+  /** Head yaw in degrees from 468 (or 478) landmarks in photo pixels. */
+  private yawOf(points: Float32Array): number {
+    return eulerFromRotation(fitHeadPoseToLandmarks(points, this.canonical).fit.rotation).yaw;
   }
 
   private async runMesh(pyr: Pyramid, roi: RotatedRect): Promise<MeshPass> {
@@ -236,14 +308,16 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     const out = await this.mesh.run({ [MODEL_CATALOG.models.facemesh.input.name]: { data: input, dims: [mirror ? 2 : 1, MESH_SIZE, MESH_SIZE, 3] } });
     const n = out.mesh.data.length / (mirror ? 2 : 1);
     const points = mapMeshToImage(out.mesh.data.subarray(0, n), roi, MESH_SIZE);
-    if (!mirror) return { roi, points, presence: out.faceflag.data[0] };
+    if (!mirror) return { roi, points, presence: out.faceflag.data[0], flipDisagreement: NaN };
     // The mirrored crop's point i is the face's point mirror[i], seen flipped.
     const flipped = mapMeshToImage(out.mesh.data.subarray(n), roi, MESH_SIZE, true);
+    let spread = 0;
     for (let i = 0; i < mirror.length; i++) {
       const j = mirror[i];
+      spread += Math.hypot(points[3 * j] - flipped[3 * i], points[3 * j + 1] - flipped[3 * i + 1]);
       for (let d = 0; d < 3; d++) points[3 * j + d] = 0.5 * (points[3 * j + d] + flipped[3 * i + d]);
     }
-    return { roi, points, presence: 0.5 * (out.faceflag.data[0] + out.faceflag.data[1]) };
+    return { roi, points, presence: 0.5 * (out.faceflag.data[0] + out.faceflag.data[1]), flipDisagreement: spread / mirror.length / roi.size };
   }
 
   async close() {

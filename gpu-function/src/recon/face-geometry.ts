@@ -13,7 +13,7 @@
 import { MESH_TOPOLOGY } from '../face/landmarks';
 import type { CanonicalFace } from './canonical';
 import { mat3Transpose, type Mat3 } from './linalg';
-import { eulerFromRotation, fitPoseProcrustes, type EulerAngles } from './pose';
+import { eulerFromRotation, fitPoseProcrustes, type EulerAngles, type SimilarityFit } from './pose';
 
 /** Human visible iris diameter: 11.7 +/- 0.5 mm across populations (e.g. Rüfer et al., Cornea 2005). */
 export const IRIS_DIAMETER_MM = 11.7;
@@ -62,6 +62,23 @@ export function projectHeadPoint(cam: WeakPerspectiveCamera, x: number, y: numbe
 }
 
 /**
+ * fitHeadPoseToLandmarks: the similarity transform of the canonical face (head frame, mm, as
+ * canonical.ts defines it) onto the landmarks (photo pixels, y down, z away from the viewer as
+ * MediaPipe reports it), over MediaPipe's Procrustes landmarks and weights; `cam` is the landmarks in
+ * the camera frame (x right, y up, z towards the viewer) the fit maps to.
+ */
+export function fitHeadPoseToLandmarks(landmarks: Float32Array, canonical: CanonicalFace): { fit: SimilarityFit; cam: Float32Array } {
+  const n = landmarks.length / 3;
+  const cam = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    cam[3 * i] = landmarks[3 * i];
+    cam[3 * i + 1] = -landmarks[3 * i + 1];
+    cam[3 * i + 2] = -landmarks[3 * i + 2];
+  }
+  return { fit: fitPoseProcrustes({ source: canonical.positions, target: cam, ids: canonical.procrustesIds, weights: canonical.procrustesWeights }), cam };
+}
+
+/**
  * reconstructFaceGeometry: pose by fitPoseProcrustes of the canonical face to the landmarks (MediaPipe's
  * Procrustes landmarks and weights), metric scale from the iris prior, and the person's own landmark
  * shape carried into the head frame. Preconditions: 478 refined landmarks. The iris prior falls back
@@ -71,13 +88,7 @@ export function projectHeadPoint(cam: WeakPerspectiveCamera, x: number, y: numbe
 export function reconstructFaceGeometry(landmarks: Float32Array, canonical: CanonicalFace): FaceGeometry {
   const n = landmarks.length / 3;
   if (n !== 478) throw new RangeError(`expected 478 landmarks, got ${n}`);
-  const cam = new Float32Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    cam[3 * i] = landmarks[3 * i];
-    cam[3 * i + 1] = -landmarks[3 * i + 1];
-    cam[3 * i + 2] = -landmarks[3 * i + 2];
-  }
-  const fit = fitPoseProcrustes({ source: canonical.positions, target: cam, ids: canonical.procrustesIds, weights: canonical.procrustesWeights });
+  const { fit, cam } = fitHeadPoseToLandmarks(landmarks, canonical);
 
   // Iris diameter: the larger of the horizontal and vertical extents (turning only shrinks one), of
   // the eye with the larger iris (the nearer, less foreshortened one).

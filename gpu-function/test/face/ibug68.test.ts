@@ -23,10 +23,36 @@ const points = async (path: string) => {
 const mean = (ps: number[][]) => [ps.reduce((s, p) => s + p[0], 0) / ps.length, ps.reduce((s, p) => s + p[1], 0) / ps.length];
 
 describe('iBUG-68 from MediaPipe', () => {
-  it('every one of the 68 points is defined once; the jaw from face-oval segments', () => {
-    const ks = [...table.direct.map((d) => d[0]), ...table.jaw.map((j) => j[0])].sort((a, b) => a - b);
-    expect(ks).toEqual(Array.from({ length: 68 }, (_, i) => i));
-    for (const [, , , t] of table.jaw) expect(t).toBeGreaterThanOrEqual(0);
+  it('52 points one to one, the chin among them; the jaw arcs run from the chin to mirrored ear points', () => {
+    const ks = table.direct.map((d) => d[0]).sort((a, b) => a - b);
+    expect(ks).toEqual(Array.from({ length: 68 }, (_, i) => i).filter((k) => k < 17 ? k === 8 : true));
+    expect(table.direct.find((d) => d[0] === 8)?.[1]).toBe(152);
+    const { right, left } = table.jawArcs;
+    expect(right[0]).toBe(152);
+    expect(left[0]).toBe(152);
+    expect(right.length).toBe(left.length);
+    expect([right.at(-1), left.at(-1)]).toEqual([127, 356]); // MediaPipe's mirrored pair beside the ears
+  });
+
+  it('the side jaw points are evenly spaced along the arc, by 3D arclength, whatever the arc\'s vertex spacing', () => {
+    // A synthetic oval: the right arc's vertices on a quarter circle of radius 10 in the x-z plane with
+    // uneven angular steps, so equal arclength is not equal vertex count.
+    const { right, left } = table.jawArcs;
+    const pts: number[][] = Array.from({ length: 478 }, () => [0, 0, 0]);
+    const angles = right.map((_, i) => (Math.PI / 2) * (i / (right.length - 1)) ** 2);
+    right.forEach((v, i) => (pts[v] = [-10 * Math.sin(angles[i]), 0, 10 * Math.cos(angles[i])]));
+    left.forEach((v, i) => (pts[v] = [10 * Math.sin(angles[i]), 0, 10 * Math.cos(angles[i])]));
+    const p = ibug68From(pts);
+    // Polyline chords of a fine circle differ from the arc by < 1%: compare with the exact circle arclength.
+    const arcLen = (q: number[]) => 10 * Math.atan2(Math.abs(q[0]), q[2]);
+    const total = arcLen(pts[right.at(-1)!]);
+    for (let k = 1; k <= 8; k++) {
+      expect(arcLen(p[8 - k]) / total, `right ${8 - k}`).toBeCloseTo(k / 8, 1);
+      expect(arcLen(p[8 + k]) / total, `left ${8 + k}`).toBeCloseTo(k / 8, 1);
+      expect(p[8 - k][0]).toBeLessThanOrEqual(0);
+      expect(p[8 + k][0]).toBeGreaterThanOrEqual(0);
+    }
+    expect(p[8]).toEqual(pts[152]);
   });
 
   it('on the astronaut: the jaw runs from one side under the mouth to the other, the chin lowest', async () => {

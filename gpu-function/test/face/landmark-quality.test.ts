@@ -1,0 +1,97 @@
+/**
+ * The landmark quality gate (src/face/landmark-quality.ts) and its place in the landmarker: the rule
+ * itself, a real photo whose face is half covered (refused, LOW_QUALITY), and, where the team's
+ * AFLW2000-3D development split is present, turned heads refused as FACE_TURNED_AWAY while frontal
+ * ones pass.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRgbImage } from '@facerecon/shared';
+import { assessLandmarks, LANDMARK_GATE } from '../../src/face/landmark-quality';
+import { decodeImage, readImageFile } from '../../src/adapters/image-io';
+import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
+import { fixture } from '../fixtures';
+
+const AFLW = resolve(import.meta.dirname, '../../../../shared/eval/aflw2000-dev');
+const hasAflw = existsSync(AFLW);
+
+describe('assessLandmarks', () => {
+  const g = LANDMARK_GATE;
+  it('scores 1 for perfect evidence, 0.5 exactly at either threshold, and refuses past it', () => {
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0 }).score).toBe(1);
+    expect(assessLandmarks({ flipDisagreement: g.maxFlipDisagreement, yawDeg: 0 }).score).toBeCloseTo(0.5, 12);
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: -g.maxAbsYawDeg }).score).toBeCloseTo(0.5, 12);
+    expect(assessLandmarks({ flipDisagreement: g.maxFlipDisagreement, yawDeg: 0 }).refuse).toBeUndefined();
+    const unstable = assessLandmarks({ flipDisagreement: 1.5 * g.maxFlipDisagreement, yawDeg: 10 });
+    expect(unstable.refuse).toBe('LOW_QUALITY');
+    expect(unstable.score).toBeCloseTo(1 / (1 + 1.5 ** 2), 12);
+    expect(unstable.reasons.join()).toMatch(/mirroring/);
+  });
+
+  it('a refused head that is turned is FACE_TURNED_AWAY, whichever evidence refused it', () => {
+    expect(assessLandmarks({ flipDisagreement: 0.001, yawDeg: g.maxAbsYawDeg + 1 }).refuse).toBe('FACE_TURNED_AWAY');
+    expect(assessLandmarks({ flipDisagreement: 2 * g.maxFlipDisagreement, yawDeg: -(g.turnedAwayYawDeg + 1) }).refuse).toBe('FACE_TURNED_AWAY');
+    expect(assessLandmarks({ flipDisagreement: 2 * g.maxFlipDisagreement, yawDeg: g.turnedAwayYawDeg - 1 }).refuse).toBe('LOW_QUALITY');
+  });
+
+  it('without flip averaging (NaN evidence) only the yaw counts', () => {
+    expect(assessLandmarks({ flipDisagreement: NaN, yawDeg: 20 }).refuse).toBeUndefined();
+    expect(assessLandmarks({ flipDisagreement: NaN, yawDeg: 70 }).refuse).toBe('FACE_TURNED_AWAY');
+  });
+});
+
+describe('the landmarker gate on real photos', () => {
+  let lm: FaceLandmarker;
+  beforeAll(async () => {
+    lm = await createFaceLandmarker({ threads: 1, segmentation: false });
+  });
+  afterAll(() => lm.close());
+
+  it('the astronaut passes with a high score; with 60% of the face covered by noise it is refused as LOW_QUALITY', async () => {
+    const { image } = await readImageFile(fixture('astronaut.png'));
+    const r = await lm.landmarks(image);
+    if (!r.ok) throw new Error(r.code);
+    expect(r.face.quality.score).toBeGreaterThan(0.7);
+    expect(Math.abs(r.face.quality.yawDeg)).toBeLessThan(15);
+
+    const xs = Array.from({ length: 468 }, (_, i) => r.face.points[3 * i]);
+    const ys = Array.from({ length: 468 }, (_, i) => r.face.points[3 * i + 1]);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const covered = createRgbImage(image.width, image.height, image.data.slice());
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 255;
+    for (let y = Math.floor(y0 - 20); y < y1 + 20; y++) {
+      for (let x = Math.floor(x0 - 20); x < x0 + 0.6 * (x1 - x0); x++) for (let c = 0; c < 3; c++) covered.data[3 * (y * image.width + x) + c] = rand();
+    }
+    const q = await lm.landmarks(covered);
+    expect(q.ok).toBe(false);
+    if (q.ok) return;
+    expect(q.code).toBe('LOW_QUALITY');
+    expect(q.refused!.quality.score).toBeLessThan(0.5);
+    expect(q.detail).toMatch(/mirroring/);
+  });
+
+  it.skipIf(!hasAflw)(hasAflw ? 'AFLW2000-3D dev: heads turned past 65 degrees are refused as turned away, never sold; frontal ones pass' : `skipped: ${AFLW} not found`, async () => {
+    const metas = readdirSync(AFLW)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(readFileSync(join(AFLW, f), 'utf8')) as { image: string; pose_deg: { yaw: number } });
+    const profiles = metas.filter((m) => Math.abs(m.pose_deg.yaw) > 65 && Math.abs(m.pose_deg.yaw) <= 90);
+    const frontal = metas.filter((m) => Math.abs(m.pose_deg.yaw) < 10).slice(0, 30);
+    const codes: Record<string, number> = {};
+    for (const m of profiles) {
+      const r = await lm.landmarks((await decodeImage(new Uint8Array(readFileSync(join(AFLW, m.image))))).image);
+      codes[r.ok ? 'ok' : r.code] = (codes[r.ok ? 'ok' : r.code] ?? 0) + 1;
+    }
+    // The ones the mesh model landmarks at all are refused as turned away (not NO_FACE, not sold).
+    expect(codes.ok ?? 0, JSON.stringify(codes)).toBeLessThanOrEqual(1);
+    expect(codes.FACE_TURNED_AWAY, JSON.stringify(codes)).toBeGreaterThanOrEqual(0.4 * profiles.length);
+    let passed = 0;
+    for (const m of frontal) {
+      const r = await lm.landmarks((await decodeImage(new Uint8Array(readFileSync(join(AFLW, m.image))))).image);
+      if (r.ok) passed++;
+    }
+    expect(passed).toBeGreaterThanOrEqual(0.9 * frontal.length);
+  });
+});
