@@ -7,6 +7,12 @@
  * smoothstep(0.1, 0.45, n_z) fades texels towards the silhouette instead of cutting them, so
  * grazing samples, which smear one photo pixel over many texels, never show as streaks.
  *
+ * Occlusion margin: a texel that is visible but lies within OCCLUSION_MARGIN_MM (in the image) of an
+ * occluding edge, i.e. next to a surface that stands in front of it (the far cheek beside the nose of a
+ * turned head), fades in with smoothstep(0, margin, distance). A landmark error of a few pixels there
+ * samples the occluder instead, and the completion would copy that streak; faded, the texel is
+ * completed from the face's other side.
+ *
  * Segmentation: with a person mask, the weight is also multiplied by smoothstep(0.3, 0.8, p_person).
  * A texel whose fitted surface lands on the background (landmarks a few pixels off at the silhouette,
  * the ears and neck of a full head, which no landmark pins) is then unseen and gets completed.
@@ -55,7 +61,13 @@ export interface BakeVisibility {
    * test, instead of a rotated bilinear lookup per texel.
    */
   personWeight?: Float32Array;
+  /** The occlusion-margin weight on the z-buffer's grid (1 away from occluding edges). */
+  occlusionWeight: Float32Array;
 }
+
+/** How far from an occluding edge (in the image, millimetres at the face) texels fade in, and the depth step that makes an edge. */
+export const OCCLUSION_MARGIN_MM = 3;
+export const OCCLUSION_DEPTH_STEP_MM = 5;
 
 /** Computed once per mesh and camera (and person mask); several texture tiles of one mesh share it. */
 export function bakeVisibility(mesh: TriMesh & { normals: Float32Array }, camera: WeakPerspectiveCamera, photo: RgbImage, personMask?: PersonMask): BakeVisibility {
@@ -70,7 +82,82 @@ export function bakeVisibility(mesh: TriMesh & { normals: Float32Array }, camera
     facing[v] = R[6] * n[3 * v] + R[7] * n[3 * v + 1] + R[8] * n[3 * v + 2];
   }
   const zb = depthBuffer(projected, mesh.indices, photo.width, photo.height);
-  return { projected, facing, zb, ...(personMask ? { personWeight: personWeightGrid(personMask, zb) } : {}) };
+  const occlusionWeight = occlusionMarginGrid(zb, { marginPx: OCCLUSION_MARGIN_MM * camera.pixelsPerMm, depthStep: OCCLUSION_DEPTH_STEP_MM * camera.pixelsPerMm });
+  return { projected, facing, zb, occlusionWeight, ...(personMask ? { personWeight: personWeightGrid(personMask, zb) } : {}) };
+}
+
+/**
+ * occlusionMarginGrid: on the z-buffer's grid, smoothstep(0, marginPx, d) where d is the distance
+ * (photo pixels, 3-4 chamfer metric: Borgefors, "Distance transformations in digital images",
+ * CVGIP 1986) to the nearest cell on the deeper side of an occluding edge, i.e. a covered cell with a
+ * 4-neighbour nearer to the viewer by more than `depthStep` (photo pixels of depth), for cells that lie
+ * behind that edge's occluder; 1 elsewhere, and everywhere when the mesh occludes nothing of itself.
+ */
+export function occlusionMarginGrid(zb: ReturnType<typeof depthBuffer>, opts: { marginPx: number; depthStep: number }): Float32Array {
+  const { buf, width: bw, height: bh, scale } = zb;
+  const n = bw * bh;
+  const out = new Float32Array(n).fill(1);
+  const margin = opts.marginPx * scale; // in grid cells
+  if (!(margin > 0)) return out;
+  const step = opts.depthStep;
+  // d: distance to the nearest seed (units of 1/3 cell); occ: that seed's occluder depth, so that only
+  // surfaces behind the occluder fade, never the occluder's own rim.
+  const d = new Float32Array(n).fill(1e9);
+  const occ = new Float32Array(n).fill(-Infinity);
+  let seeds = 0;
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      const i = y * bw + x;
+      const z = buf[i];
+      if (z === -Infinity) continue;
+      let near = -Infinity;
+      if (x > 0 && buf[i - 1] > near) near = buf[i - 1];
+      if (x < bw - 1 && buf[i + 1] > near) near = buf[i + 1];
+      if (y > 0 && buf[i - bw] > near) near = buf[i - bw];
+      if (y < bh - 1 && buf[i + bw] > near) near = buf[i + bw];
+      if (near > z + step) {
+        d[i] = 0;
+        occ[i] = near;
+        seeds++;
+      }
+    }
+  }
+  if (seeds === 0) return out;
+  const relax = (i: number, j: number, cost: number) => {
+    if (d[j] + cost < d[i]) {
+      d[i] = d[j] + cost;
+      occ[i] = occ[j];
+    }
+  };
+  // Two raster passes of the 3-4 chamfer.
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      const i = y * bw + x;
+      if (x > 0) relax(i, i - 1, 3);
+      if (y > 0) {
+        relax(i, i - bw, 3);
+        if (x > 0) relax(i, i - bw - 1, 4);
+        if (x < bw - 1) relax(i, i - bw + 1, 4);
+      }
+    }
+  }
+  for (let y = bh - 1; y >= 0; y--) {
+    for (let x = bw - 1; x >= 0; x--) {
+      const i = y * bw + x;
+      if (x < bw - 1) relax(i, i + 1, 3);
+      if (y < bh - 1) {
+        relax(i, i + bw, 3);
+        if (x < bw - 1) relax(i, i + bw + 1, 4);
+        if (x > 0) relax(i, i + bw - 1, 4);
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (!(buf[i] < occ[i] - step)) continue; // not behind the edge's occluder
+    const t = d[i] / 3 / margin;
+    if (t < 1) out[i] = t * t * (3 - 2 * t);
+  }
+  return out;
 }
 
 function personWeightGrid(mask: PersonMask, zb: BakeVisibility['zb']): Float32Array {
@@ -88,7 +175,7 @@ function personWeightGrid(mask: PersonMask, zb: BakeVisibility['zb']): Float32Ar
 
 export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const { mesh, camera, photo, texelMap } = opts;
-  const { projected, facing, zb, personWeight } = opts.visibility ?? bakeVisibility(mesh, camera, photo, opts.personMask);
+  const { projected, facing, zb, personWeight, occlusionWeight } = opts.visibility ?? bakeVisibility(mesh, camera, photo, opts.personMask);
   const tol = (opts.depthToleranceMm ?? 3) * camera.pixelsPerMm;
 
   const size = texelMap.size;
@@ -129,7 +216,8 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     color[o + 2] = data[i00 + 2] * q00 + data[i00 + 5] * q01 + data[i10 + 2] * q10 + data[i10 + 5] * q11;
     const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
     const w = u * u * (3 - 2 * u);
-    weight[texels[k]] = personWeight ? w * personWeight[zy * bw + zx] : w;
+    const cell = zy * bw + zx;
+    weight[texels[k]] = (personWeight ? w * personWeight[cell] : w) * occlusionWeight[cell];
   }
   return { size, color, weight, projected };
 }

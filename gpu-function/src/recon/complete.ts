@@ -58,6 +58,83 @@ export function completeMirrored(color: Float32Array, weight: Float32Array, cove
 }
 
 /**
+ * completeMirroredGradient: mirror completion in the gradient domain. The mirrored side brings its
+ * detail (pores, the shape of a cheek's shading), not its colours: a turned face is lit differently
+ * on its two sides, and copying the near side's colours onto the far side leaves a seam where they
+ * meet the far side's own samples, through the eye and the mouth.
+ *
+ * Method: Poisson cloning (Pérez, Gangnet & Blake, "Poisson image editing", SIGGRAPH 2003) solved as
+ * a membrane: the Poisson solution with the source's gradients equals the source plus the harmonic
+ * interpolation of the boundary differences (Farbman et al., "Coordinates for instant image
+ * cloning", SIGGRAPH 2009). It works on log colour, where exposure and light are factors and their
+ * differences therefore smooth (log(c + 1) keeps black finite): the differences
+ * δ = log(c(i) + 1) - log(c(mirror(i)) + 1) are known wherever the photo saw both a texel and its
+ * mirror (weight w_i w_m); pushPullFill interpolates them smoothly over the tile (a fast stand-in for
+ * the membrane), and an unseen texel takes (c(mirror) + 1) exp(δ~) - 1, so at the edge of what the
+ * photo saw the fill meets the photo's own colour, exposure and light.
+ *
+ * In place, like completeMirrored: texel colour := blend of its own sample (w_own) and the shifted
+ * mirror sample ((1 - w_own) w_mirror); the weight becomes their sum. Only chart texels change.
+ * Preconditions: size a power of two. Without any texel seen on both sides (a photo in profile), δ~ is 0
+ * and this is completeMirrored.
+ */
+export function completeMirroredGradient(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number): void {
+  const n = size * size;
+  const delta = new Float32Array(n * 3);
+  const dw = new Float32Array(n);
+  let known = 0;
+  for (let y = 0; y < size; y++) {
+    const row = y * size;
+    for (let x = 0; x < size; x++) {
+      const i = row + x;
+      const m = row + size - 1 - x;
+      if (!covered[i] || !covered[m]) continue;
+      const w = weight[i] * weight[m];
+      if (w <= 0) continue;
+      for (let ch = 0; ch < 3; ch++) delta[3 * i + ch] = Math.log((color[3 * i + ch] + 1) / (color[3 * m + ch] + 1));
+      dw[i] = w;
+      known++;
+    }
+  }
+  if (known > 0) pushPullFill(delta, dw, size);
+  // From here on delta holds the factor exp(δ~) each side's mirror sample is scaled by.
+  for (let k = 0; k < delta.length; k++) delta[k] = Math.exp(delta[k]);
+  const half = size >> 1;
+  for (let y = 0; y < size; y++) {
+    const row = y * size;
+    for (let x = 0; x < half; x++) {
+      const i = row + x;
+      const m = row + size - 1 - x;
+      const wi = weight[i];
+      const wm = weight[m];
+      if ((wi >= 1 || !covered[i]) && (wm >= 1 || !covered[m])) continue;
+      const ci0 = color[3 * i], ci1 = color[3 * i + 1], ci2 = color[3 * i + 2];
+      const cm0 = color[3 * m], cm1 = color[3 * m + 1], cm2 = color[3 * m + 2];
+      if (covered[i] && wi < 1) {
+        const add = (1 - wi) * wm;
+        const total = wi + add;
+        if (total > 0) {
+          color[3 * i] = (wi * ci0 + add * ((cm0 + 1) * delta[3 * i] - 1)) / total;
+          color[3 * i + 1] = (wi * ci1 + add * ((cm1 + 1) * delta[3 * i + 1] - 1)) / total;
+          color[3 * i + 2] = (wi * ci2 + add * ((cm2 + 1) * delta[3 * i + 2] - 1)) / total;
+          weight[i] = total;
+        }
+      }
+      if (covered[m] && wm < 1) {
+        const add = (1 - wm) * wi;
+        const total = wm + add;
+        if (total > 0) {
+          color[3 * m] = (wm * cm0 + add * ((ci0 + 1) * delta[3 * m] - 1)) / total;
+          color[3 * m + 1] = (wm * cm1 + add * ((ci1 + 1) * delta[3 * m + 1] - 1)) / total;
+          color[3 * m + 2] = (wm * cm2 + add * ((ci2 + 1) * delta[3 * m + 2] - 1)) / total;
+          weight[m] = total;
+        }
+      }
+    }
+  }
+}
+
+/**
  * pushPullFill: in place, every texel with weight < 1 is blended towards a smooth interpolation of
  * its weighted surroundings: c := w c + (1 - w) c_coarse, with c_coarse from a weight-normalised
  * 2x2 pyramid. Preconditions: size a power of two; at least one texel with weight > 0 (else the
@@ -147,6 +224,8 @@ export interface SecondTone {
 export interface CompletionOptions {
   /** The tile is symmetric under u -> 1 - u: complete each side from the other first. */
   mirrorU: boolean;
+  /** How the mirror fills: 'gradient' (default, completeMirroredGradient) or 'colour' (completeMirrored, the former way). */
+  mirrorBlend?: 'gradient' | 'colour';
   /** Skin tone for regions the photo cannot show (full-head models); without it, push-pull alone fills. */
   tone?: readonly [number, number, number];
   /** Weight of the tone seed (default 0.1). */
@@ -163,7 +242,7 @@ export function completeTexture(color: Float32Array, weight: Float32Array, cover
     return s;
   };
   const own = sum();
-  if (opts.mirrorU) completeMirrored(color, weight, covered, size);
+  if (opts.mirrorU) (opts.mirrorBlend === 'colour' ? completeMirrored : completeMirroredGradient)(color, weight, covered, size);
   const mirrored = sum();
   if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1, opts.secondTone);
   pushPullFill(color, weight, size);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createRgbImage, type TriMesh } from '@facerecon/shared';
 import { bakeUvTexture } from '../../src/recon/bake';
 import { applyColourLuts, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
-import { completeMirrored, completeTexture, pushPullFill } from '../../src/recon/complete';
+import { completeMirrored, completeMirroredGradient, completeTexture, pushPullFill } from '../../src/recon/complete';
 import type { WeakPerspectiveCamera } from '../../src/recon/face-geometry';
 import { mat3Identity } from '../../src/recon/linalg';
 import { rotationFromEuler } from '../../src/recon/pose';
@@ -92,6 +92,27 @@ describe('bakeUvTexture', () => {
     expect(w(0.75, 0.5)).toBeCloseTo(1, 6); // the front plane itself
   });
 
+  it('fades visible texels in beside an occluding edge (the far cheek next to the nose), not the occluder', () => {
+    const back = plane({ n: 8, x0: -50, x1: 50, z: 0, u0: 0, u1: 0.5 });
+    const front = plane({ n: 4, x0: -50, x1: 0, z: 20, u0: 0.5, u1: 1 });
+    const mesh = withNormals(merge(back, front));
+    const size = 512; // 100 mm over 256 texels: 0.39 mm a texel
+    const baked = bakeUvTexture({ mesh, camera: camera(), photo: paintedPhoto(), texelMap: rasterizeUvTriangles(mesh.uvs, mesh.indices, size) });
+    const atX = (xmm: number) => baked.weight[Math.floor(0.5 * size) * size + Math.floor(((xmm + 50) / 100) * 0.5 * size)];
+    // The back plane's visible part starts at x = 0 (the front plane's edge); the margin is 3 mm.
+    const samples = [0.5, 1, 1.5, 2, 2.5, 3.5, 10].map((x) => atX(x));
+    for (let k = 1; k < samples.length; k++) expect(samples[k], `x ${[0.5, 1, 1.5, 2, 2.5, 3.5, 10][k]} mm`).toBeGreaterThanOrEqual(samples[k - 1]);
+    expect(samples[0]).toBeLessThan(0.2);
+    const t = 1.5 / 3; // smoothstep at 1.5 mm of 3, within the grid's and chamfer's ~0.4 mm resolution
+    expect(samples[2]).toBeGreaterThan(((t - 0.15) ** 2) * (3 - 2 * (t - 0.15)));
+    expect(samples[2]).toBeLessThan(((t + 0.15) ** 2) * (3 - 2 * (t + 0.15)));
+    expect(samples[5]).toBeCloseTo(1, 6);
+    expect(samples[6]).toBeCloseTo(1, 6);
+    // The occluder's own edge is not faded by it (it is the nearer side).
+    const frontAt = (xmm: number) => baked.weight[Math.floor(0.5 * size) * size + Math.floor((0.5 + ((xmm + 50) / 50) * 0.5) * size)];
+    expect(frontAt(-0.5)).toBeCloseTo(1, 6);
+  });
+
   it('weights texels by view angle and drops back-facing and out-of-photo ones', () => {
     const mesh = withNormals(plane({ n: 4, x0: -50, x1: 50, z: 0, u0: 0, u1: 1 }));
     const map = rasterizeUvTriangles(mesh.uvs, mesh.indices, 64);
@@ -168,6 +189,63 @@ describe('completion', () => {
     expect(color[3 * j]).toBeCloseTo(50, 5);
     expect(weight[j]).toBe(1);
     expect(Array.from(color.subarray(3 * m, 3 * m + 3))).toEqual([200, 100, 50]); // the seen side is untouched
+  });
+
+  it('gradient-domain mirror completion across a known exposure step leaves no seam and keeps the mirrored detail', () => {
+    // A symmetric face-like texture (a smooth shading ramp plus fine detail), seen brightly on the left
+    // half and at 0.6x exposure on the right, where only the 8 columns next to the midline were seen.
+    const size = 64;
+    const base = (x: number, y: number) => {
+      const u = Math.abs(x + 0.5 - size / 2); // symmetric under x -> size - 1 - x
+      return 120 + 40 * Math.cos(u / 9) + 12 * Math.sin(u * 1.7) * Math.cos(y * 0.9);
+    };
+    const make = () => {
+      const color = new Float32Array(size * size * 3);
+      const weight = new Float32Array(size * size);
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const i = y * size + x;
+          const seen = x < size / 2 || x < size / 2 + 8;
+          const gain = x < size / 2 ? 1 : 0.6;
+          if (seen) {
+            weight[i] = 1;
+            for (let ch = 0; ch < 3; ch++) color[3 * i + ch] = gain * base(x, y);
+          }
+        }
+      }
+      return { color, weight, covered: new Uint8Array(size * size).fill(1) };
+    };
+    const edge = size / 2 + 8; // first completed column
+    // Mean |jump| across the seen/completed boundary, against the mean |step| inside the seen right side.
+    const seam = (c: Float32Array) => {
+      let jump = 0;
+      let inside = 0;
+      for (let y = 0; y < size; y++) {
+        jump += Math.abs(c[3 * (y * size + edge)] - c[3 * (y * size + edge - 1)]);
+        for (let x = size / 2 + 1; x < edge; x++) inside += Math.abs(c[3 * (y * size + x)] - c[3 * (y * size + x - 1)]);
+      }
+      return jump / size / (inside / (size * 7));
+    };
+    const g = make();
+    completeMirroredGradient(g.color, g.weight, g.covered, size);
+    const c = make();
+    completeMirrored(c.color, c.weight, c.covered, size);
+    expect(seam(g.color)).toBeLessThan(1.2);
+    expect(seam(c.color)).toBeGreaterThan(3); // copying colours leaves the exposure step as a seam
+    // The completed side carries the mirror's detail: its high-frequency part correlates with the source's.
+    const hf = (c2: Float32Array, x: number, y: number) => c2[3 * (y * size + x)] - (c2[3 * (y * size + x - 1)] + c2[3 * (y * size + x + 1)]) / 2;
+    let sab = 0, saa = 0, sbb = 0;
+    for (let y = 0; y < size; y++) {
+      for (let x = edge + 2; x < size - 1; x++) {
+        const a = hf(g.color, x, y);
+        const b = base(x, y) - (base(x - 1, y) + base(x + 1, y)) / 2;
+        sab += a * b;
+        saa += a * a;
+        sbb += b * b;
+      }
+    }
+    expect(sab / Math.sqrt(saa * sbb)).toBeGreaterThan(0.95);
+    expect(g.weight.every((w) => w === 1)).toBe(true);
   });
 
   it('completeTexture accounts for every chart texel', () => {
