@@ -11,7 +11,7 @@
  */
 import type { RgbImage } from '@facerecon/shared';
 import { bakeUvTexture, bakeVisibility } from '../recon/bake';
-import { applyColourLuts, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
+import { applyColourLuts, backgroundLuminanceMedian, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
 import { completeTexture, type CompletionStats } from '../recon/complete';
 import { fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
 import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
@@ -132,7 +132,13 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
 
       t0 = performance.now();
       // Colour statistics come from the photo's own texels, before completion mixes anything in.
-      const correction = mode.enhance ? estimateColourCorrection(face.color, face.weight, faceMap.covered, photoLuminanceQuantile(photo.data, 0.99)) : undefined;
+      // Conservative mode limits the correction rather than dropping it: a dim or backlit face is the
+      // common reason for a weak photo, and left uncorrected its texture is nearly black.
+      const correction = estimateColourCorrection(face.color, face.weight, faceMap.covered, {
+        photoP99: photoLuminanceQuantile(photo.data, 0.99),
+        backgroundMedian: opts.personMask ? backgroundLuminanceMedian(photo, opts.personMask) : undefined,
+        conservative: !mode.enhance,
+      });
       let tone: [number, number, number] | undefined;
       if (needsTone) {
         const skin = correction?.report.skinTexels ? { mean: correction.report.skinBefore, count: correction.report.skinTexels } : skinMean(face.color, face.weight, faceMap.covered);

@@ -6,6 +6,17 @@
  * the 25 deep3d portraits that 99th percentile spans 167-255, so most photos are left as they are. Keying on
  * the whole photo's highlights rather than on skin keeps dark skin dark: a well-exposed photo of dark
  * skin still has bright things in it, a dim photo does not.
+ * Backlight: that rule cannot see a face against a bright sky, whose highlights are the sky's. So
+ * when the person segmentation's background is bright (median >= 160) and at least 1.8x the skin's
+ * luminance, and the face has no highlights of its own (the 99th percentile of its clear texels under
+ * 180: a lit face shows sclera, teeth or skin sheen brighter than that, whatever its tone), the face
+ * is metered instead, as a phone's face-priority exposure does: the skin is
+ * brought up to a luminance of BACKLIT_SKIN_TARGET (130, the low end of well-lit skin on the shared
+ * portraits, whose cheeks measure 108-210), at most 4x in linear light. Aiming low keeps a dark-skinned
+ * face in front of a white wall dark; a backlit face of light skin comes out a little dim rather than
+ * washed out.
+ * Conservative mode limits the correction (exposure <= 1.5x, white balance within 0.85-1.2) instead
+ * of switching it off.
  * White balance: skin chromaticity r/g and b/g (sRGB) is clamped into a range that typical skin under
  * neutral light occupies, from light to dark (r/g 1.15-1.65, b/g 0.62-0.95; on the deep3d portraits
  * the skin measures r/g 1.08-1.61, b/g 0.74-1.01, and 3 of 22 get a correction of <= 12%), with
@@ -13,9 +24,13 @@
  * Both act through one 256-entry look-up table per channel in linear light (sRGB transfer undone).
  */
 
+import type { PersonMask } from '../face/person-mask';
+
 export interface ColourReport {
   applied: boolean;
   exposureGain: number;
+  /** The face was metered against a bright background (see the exposure rule above). */
+  backlit?: boolean;
   whiteBalanceGains: [number, number, number];
   skinBefore: [number, number, number];
   skinAfter: [number, number, number];
@@ -112,15 +127,28 @@ export interface ColourCorrection {
   luts?: [Uint8Array, Uint8Array, Uint8Array];
 }
 
+export const BACKLIT_SKIN_TARGET = 130;
+
+/** What the photo says about exposure beyond the face's own texels. */
+export interface ExposureContext {
+  /** Luminance quantile 0.99 of the whole photo (photoLuminanceQuantile). */
+  photoP99: number;
+  /** Median luminance of the person segmentation's background around the face, when there is enough of it. */
+  backgroundMedian?: number;
+  /** Limit the correction (conservative mode). */
+  conservative?: boolean;
+}
+
 /** estimateColourCorrection: statistics from clear chart texels of the bake (before completion). */
-export function estimateColourCorrection(color: Float32Array, weight: Float32Array, covered: Uint8Array, photoP99: number): ColourCorrection {
+export function estimateColourCorrection(color: Float32Array, weight: Float32Array, covered: Uint8Array, ctx: ExposureContext): ColourCorrection {
   const stats = skinMean(color, weight, covered);
   const report: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: round3(stats.mean), skinAfter: round3(stats.mean), skinTexels: stats.count };
   if (stats.count < 50) return { report };
   const [r, g, b] = stats.mean.map(toLinear);
   const rg = r / g;
   const bg = b / g;
-  const clampGain = (x: number) => Math.max(0.6, Math.min(1.6, x));
+  const [wbLo, wbHi] = ctx.conservative ? [0.85, 1.2] : [0.6, 1.6];
+  const clampGain = (x: number) => Math.max(wbLo, Math.min(wbHi, x));
   const targetRg = Math.max(toLinRatio(SKIN_RG[0]), Math.min(toLinRatio(SKIN_RG[1]), rg));
   const targetBg = Math.max(toLinRatio(SKIN_BG[0]), Math.min(toLinRatio(SKIN_BG[1]), bg));
   const wb = [clampGain(targetRg / rg), 1, clampGain(targetBg / bg)];
@@ -129,7 +157,12 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
   const lum1 = 0.2126 * r * wb[0] + 0.7152 * g + 0.0722 * b * wb[2];
   const norm = lum0 / lum1;
   const skinLum = 0.2126 * stats.mean[0] + 0.7152 * stats.mean[1] + 0.0722 * stats.mean[2];
-  const exposure = Math.max(1, Math.min(2, toLinear(215) / Math.max(1e-6, toLinear(photoP99)), toLinear(180) / Math.max(1e-6, toLinear(skinLum))));
+  const skinCap = toLinear(180) / Math.max(1e-6, toLinear(skinLum));
+  let exposure = Math.max(1, Math.min(2, toLinear(215) / Math.max(1e-6, toLinear(ctx.photoP99)), skinCap));
+  const bgMed = ctx.backgroundMedian;
+  const backlit = bgMed !== undefined && bgMed >= 160 && bgMed >= 1.8 * skinLum && stats.p99 < 180;
+  if (backlit) exposure = Math.max(exposure, Math.min(4, toLinear(BACKLIT_SKIN_TARGET) / Math.max(1e-6, toLinear(skinLum))));
+  if (ctx.conservative) exposure = Math.min(exposure, 1.5);
   const gains = wb.map((x) => x * norm * exposure);
   if (gains.every((x) => Math.abs(x - 1) < 0.01)) return { report };
   const luts = gains.map((k) => Uint8Array.from({ length: 256 }, (_, v) => Math.round(toSrgb(toLinear(v) * k)))) as [Uint8Array, Uint8Array, Uint8Array];
@@ -137,6 +170,7 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
     report: {
       applied: true,
       exposureGain: Math.round(exposure * 1000) / 1000,
+      ...(backlit ? { backlit: true } : {}),
       whiteBalanceGains: round3(wb.map((x) => x * norm)),
       skinBefore: round3(stats.mean),
       skinAfter: round3(stats.mean.map((v, ch) => toSrgb(toLinear(v) * gains[ch]))),
@@ -144,6 +178,33 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
     },
     luts,
   };
+}
+
+/**
+ * Median luminance of the photo where the person mask says background (p < 0.2), over the mask's own
+ * square (the face's surroundings); undefined when under 5% of that square is background (a tight
+ * crop: nothing to compare the face with).
+ */
+export function backgroundLuminanceMedian(photo: { width: number; height: number; data: Uint8Array }, mask: PersonMask): number | undefined {
+  const { rect, size, data } = mask;
+  const k = rect.size / size;
+  const c = Math.cos(rect.angle) * k, s = Math.sin(rect.angle) * k;
+  const hist = new Uint32Array(256);
+  let n = 0;
+  for (let v = 0; v < size; v += 2) {
+    for (let u = 0; u < size; u += 2) {
+      if (data[v * size + u] >= 0.2) continue;
+      const du = u + 0.5 - size / 2, dv = v + 0.5 - size / 2;
+      const x = Math.floor(rect.cx + c * du - s * dv);
+      const y = Math.floor(rect.cy + s * du + c * dv);
+      if (x < 0 || y < 0 || x >= photo.width || y >= photo.height) continue;
+      const o = 3 * (y * photo.width + x);
+      hist[Math.round(0.2126 * photo.data[o] + 0.7152 * photo.data[o + 1] + 0.0722 * photo.data[o + 2])]++;
+      n++;
+    }
+  }
+  if (n < 0.05 * (size / 2) ** 2) return undefined;
+  return histQuantile(hist, n, 0.5);
 }
 
 /** Luminance quantile of a photo from a strided sample of its pixels (for the exposure estimate). */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, type TriMesh } from '@facerecon/shared';
 import { bakeUvTexture } from '../../src/recon/bake';
-import { applyColourLuts, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
+import { applyColourLuts, BACKLIT_SKIN_TARGET, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
 import { completeMirrored, completeMirroredGradient, completeTexture, pushPullFill } from '../../src/recon/complete';
 import type { WeakPerspectiveCamera } from '../../src/recon/face-geometry';
 import { mat3Identity } from '../../src/recon/linalg';
@@ -285,7 +285,7 @@ describe('colour normalisation', () => {
   it('leaves a well-exposed, neutral photo alone, light or dark skin (no grey wash)', () => {
     for (const skin of [[205, 160, 135], [95, 62, 46]] as [number, number, number][]) {
       const f = face(skin, [235, 232, 228]);
-      const { report } = estimateColourCorrection(f.color, f.weight, f.covered, lum(f.sclera));
+      const { report } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: lum(f.sclera) });
       for (const g of report.whiteBalanceGains) expect(Math.abs(g - 1)).toBeLessThan(0.04);
       expect(report.exposureGain).toBeLessThan(1.05);
       const [rg0, bg0] = ratios(report.skinBefore);
@@ -297,7 +297,7 @@ describe('colour normalisation', () => {
 
   it('removes a blue cast into the natural skin range', () => {
     const f = face([150, 140, 175], [200, 215, 250]);
-    const { report, luts } = estimateColourCorrection(f.color, f.weight, f.covered, lum(f.sclera));
+    const { report, luts } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: lum(f.sclera) });
     expect(report.applied).toBe(true);
     expect(luts).toBeDefined();
     const [rg, bg] = ratios(report.skinAfter);
@@ -308,18 +308,42 @@ describe('colour normalisation', () => {
 
   it('does not brighten skin past a natural level even when the photo has no highlights', () => {
     const f = face([190, 135, 115], [170, 165, 160]);
-    const { report } = estimateColourCorrection(f.color, f.weight, f.covered, 170);
+    const { report } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: 170 });
     expect(lum(report.skinAfter)).toBeLessThan(182);
   });
 
   it('brightens a dim photo, keeping the skin hue', () => {
     const f = face([90, 66, 54], [110, 108, 104]);
-    const { report, luts } = estimateColourCorrection(f.color, f.weight, f.covered, lum(f.sclera));
+    const { report, luts } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: lum(f.sclera) });
     expect(report.exposureGain).toBeGreaterThan(1.5);
     expect(report.skinAfter[1]).toBeGreaterThan(report.skinBefore[1] * 1.2);
     const data = Uint8Array.from([90, 66, 54]);
     applyColourLuts(data, luts!);
     expect(Math.abs(data[0] / data[1] - 90 / 66)).toBeLessThan(0.12);
+  });
+
+  it('meters a backlit face (bright background, no highlights of its own) up to a normal skin level, and nothing else', () => {
+    // A dim face with no sclera highlight in front of a bright sky: the photo's 99th percentile is the sky's.
+    const dim = face([90, 66, 55], [96, 94, 92]);
+    const skinLum = lum([90, 66, 55]);
+    const plain = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250 });
+    expect(plain.report.exposureGain).toBe(1); // the highlight rule alone sees a well-exposed photo
+    const lit = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250, backgroundMedian: 230 });
+    expect(lit.report.backlit).toBe(true);
+    expect(lum(lit.report.skinAfter)).toBeGreaterThan(BACKLIT_SKIN_TARGET - 8);
+    expect(lum(lit.report.skinAfter)).toBeLessThan(BACKLIT_SKIN_TARGET + 8);
+    // The same face with lit sclera of its own (its 99th percentile > 180) is exposed right: dark skin stays dark.
+    const darkSkin = face([90, 66, 55], [225, 222, 218]);
+    const kept = estimateColourCorrection(darkSkin.color, darkSkin.weight, darkSkin.covered, { photoP99: 250, backgroundMedian: 230 });
+    expect(kept.report.backlit).toBeUndefined();
+    expect(kept.report.exposureGain).toBeLessThan(1.05);
+    // A background no brighter than 1.8x the skin is not backlight.
+    const dull = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250, backgroundMedian: 1.7 * skinLum });
+    expect(dull.report.backlit).toBeUndefined();
+    // Conservative mode limits the gain instead of dropping the correction.
+    const cons = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250, backgroundMedian: 230, conservative: true });
+    expect(cons.report.exposureGain).toBeCloseTo(1.5, 3);
+    expect(cons.report.applied).toBe(true);
   });
 
   it('finds strong colourless highlights and down-weights only them', () => {
