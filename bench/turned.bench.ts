@@ -6,9 +6,10 @@
  * - refusals: the landmark quality gate's codes per yaw bin (a refused photo has no texture to measure);
  * - background leakage: the share of face-chart texels whose colour the photo's background explains
  *   better than its face. Background: pixels the person segmentation calls background (p < 0.2)
- *   outside the landmarks' box; face: pixels inside the face oval's inner 80%. Both as 16-level RGB
- *   histograms, after the texture's own colour correction; a texel leaks when its bin is >= 1e-3 of the
- *   background and 4x likelier there than in the face;
+ *   outside the landmarks' box; face: pixels inside the face oval. Both as 16-level RGB
+ *   histograms, after the texture's own colour correction; a texel leaks when its bin holds >= 0.1% of
+ *   the background and < 0.02% of the face: a colour of the background that the face does not have
+ *   (a background of skin's colour cannot be told from skin, and is not counted);
  * - seam contrast: the mean luminance step across the contour where the bake's own weight crosses 0.5
  *   (photo-sampled on one side, completed on the other), over the mean step between neighbouring
  *   photo-sampled texels (weight >= 0.9); 1 means the seam is invisible in the texture's own texture;
@@ -18,11 +19,11 @@
  * Run from an older checkout (copied in) it measures that version's behaviour: that is how the
  * "before" column of bench/RESULTS.md was taken.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RgbImage } from '@facerecon/shared';
-import { decodeImage, readImageFile } from '../gpu-function/src/adapters/image-io';
+import { decodeImage, encodePng, readImageFile } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
 import { personMaskSampler } from '../gpu-function/src/face/person-mask';
 import { reprojectionPsnr } from '../gpu-function/src/core/quality';
@@ -117,8 +118,8 @@ for (const p of selected) {
   }
   const bx0 = Math.min(...xs), bx1 = Math.max(...xs), by0 = Math.min(...ys), by1 = Math.max(...ys);
   const cx = (bx0 + bx1) / 2, cy = (by0 + by1) / 2;
-  const ovx = FACE_OVAL.map((i) => cx + 0.8 * (pts[3 * i] - cx));
-  const ovy = FACE_OVAL.map((i) => cy + 0.8 * (pts[3 * i + 1] - cy));
+  const ovx = FACE_OVAL.map((i) => pts[3 * i]);
+  const ovy = FACE_OVAL.map((i) => pts[3 * i + 1]);
   const B = 16;
   const hb = new Float64Array(B ** 3), hf = new Float64Array(B ** 3);
   let nb = 0, nf = 0;
@@ -145,8 +146,12 @@ for (const p of selected) {
       const o = 3 * map.texels[k];
       const b = binOf([tex.data[o], tex.data[o + 1], tex.data[o + 2]]);
       const pb = hb[b] / nb, pf = hf[b] / nf;
-      if (pb >= 1e-3 && pb > 4 * pf) leak++;
+      if (pb >= 1e-3 && pf < 2e-4) {
+        leak++;
+        if (process.env.LEAK_DEBUG && p.name.includes(process.env.LEAK_DEBUG)) tex.data.set([255, 0, 255], o);
+      }
     }
+    if (process.env.LEAK_DEBUG && p.name.includes(process.env.LEAK_DEBUG)) writeFileSync(`/tmp/leak-${p.name.replace(/\W/g, '_')}.png`, await encodePng(tex));
     row.leak = leak / map.texels.length;
   }
 
@@ -227,6 +232,8 @@ log(
     ? `Faces metered as backlit: ${backlit.length} (${backlit.map((r) => `${r.name.replace(/\.jpg$/, '')} skin ${r.backlit!.before.toFixed(0)} -> ${r.backlit!.after.toFixed(0)}`).join(', ')}).`
     : 'No face was metered as backlit.',
 );
+log(`Shared portraits whose texture is > 10% brighter than the photo: ${rows.filter((r) => r.group === 'shared' && (r.exposure ?? 1) > 1.1).map((r) => `${r.name} ${r.exposure!.toFixed(2)}x`).join(', ') || 'none'} (the highlight rule: a photo whose brightest 1% is dim is brightened, at most 2x in linear light).`);
+log(`Reprojection PSNR under 28 dB: ${rows.filter((r) => (r.psnr ?? 99) < 28).map((r) => `${r.name} ${r.psnr!.toFixed(1)} dB`).join(', ') || 'none'}.`);
 log(`Photos over 0.5% leakage: ${rows.filter((r) => (r.leak ?? 0) > 0.005).map((r) => `${r.name} ${(100 * r.leak!).toFixed(1)}%`).join(', ') || 'none'}.`);
 log('');
 log(`Default model at 1024, as the service runs it. Machine: ${await machineLine()}.`);

@@ -7,14 +7,15 @@
  * the whole photo's highlights rather than on skin keeps dark skin dark: a well-exposed photo of dark
  * skin still has bright things in it, a dim photo does not.
  * Backlight: that rule cannot see a face against a bright sky, whose highlights are the sky's. So
- * when the person segmentation's background is bright (median >= 160) and at least 1.8x the skin's
+ * when the person segmentation's background is bright (median >= 160) and at least 2x the skin's
  * luminance, and the face has no highlights of its own (the 99th percentile of its clear texels under
  * 180: a lit face shows sclera, teeth or skin sheen brighter than that, whatever its tone), the face
  * is metered instead, as a phone's face-priority exposure does: the skin is
- * brought up to a luminance of BACKLIT_SKIN_TARGET (130, the low end of well-lit skin on the shared
+ * brought up to a luminance of BACKLIT_SKIN_TARGET (110, the low end of well-lit skin on the shared
  * portraits, whose cheeks measure 108-210), at most 4x in linear light. Aiming low keeps a dark-skinned
- * face in front of a white wall dark; a backlit face of light skin comes out a little dim rather than
- * washed out.
+ * face in front of a bright wall as it was (obama_3: skin 113, wall and chandelier behind it, would
+ * have been lifted to 130 with a target of 130); a backlit face of light skin comes out a little dim
+ * rather than washed out.
  * Conservative mode limits the correction (exposure <= 1.5x, white balance within 0.85-1.2) instead
  * of switching it off.
  * White balance: skin chromaticity r/g and b/g (sRGB) is clamped into a range that typical skin under
@@ -127,7 +128,7 @@ export interface ColourCorrection {
   luts?: [Uint8Array, Uint8Array, Uint8Array];
 }
 
-export const BACKLIT_SKIN_TARGET = 130;
+export const BACKLIT_SKIN_TARGET = 110;
 
 /** What the photo says about exposure beyond the face's own texels. */
 export interface ExposureContext {
@@ -160,7 +161,7 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
   const skinCap = toLinear(180) / Math.max(1e-6, toLinear(skinLum));
   let exposure = Math.max(1, Math.min(2, toLinear(215) / Math.max(1e-6, toLinear(ctx.photoP99)), skinCap));
   const bgMed = ctx.backgroundMedian;
-  const backlit = bgMed !== undefined && bgMed >= 160 && bgMed >= 1.8 * skinLum && stats.p99 < 180;
+  const backlit = bgMed !== undefined && bgMed >= 160 && bgMed >= 2 * skinLum && stats.p99 < 180;
   if (backlit) exposure = Math.max(exposure, Math.min(4, toLinear(BACKLIT_SKIN_TARGET) / Math.max(1e-6, toLinear(skinLum))));
   if (ctx.conservative) exposure = Math.min(exposure, 1.5);
   const gains = wb.map((x) => x * norm * exposure);

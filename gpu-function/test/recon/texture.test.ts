@@ -337,8 +337,8 @@ describe('colour normalisation', () => {
     const kept = estimateColourCorrection(darkSkin.color, darkSkin.weight, darkSkin.covered, { photoP99: 250, backgroundMedian: 230 });
     expect(kept.report.backlit).toBeUndefined();
     expect(kept.report.exposureGain).toBeLessThan(1.05);
-    // A background no brighter than 1.8x the skin is not backlight.
-    const dull = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250, backgroundMedian: 1.7 * skinLum });
+    // A background less than 2x as bright as the skin is not backlight.
+    const dull = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250, backgroundMedian: 1.9 * skinLum });
     expect(dull.report.backlit).toBeUndefined();
     // Conservative mode limits the gain instead of dropping the correction.
     const cons = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 250, backgroundMedian: 230, conservative: true });
