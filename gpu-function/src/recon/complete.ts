@@ -18,11 +18,26 @@ export interface CompletionStats {
 /**
  * completeMirrored: in place, texel colour := blend of its own sample and its mirror's, weights
  * w_own and (1 - w_own) * w_mirror; the texel's weight becomes their sum. Only chart texels change.
+ * `factorAt(x, y)`, when given, scales the mirror sample that lands on texel (x, y) per channel, as
+ * (c + 1) k - 1 (completeMirroredGradient's log-colour offsets); without it the mirror is copied.
  */
-export function completeMirrored(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number): void {
+export function completeMirrored(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, factorAt?: (x: number, y: number) => ArrayLike<number>): void {
   // Texels pair up with their mirror (x, size-1-x): both are updated from the pair's original values,
   // so no copy of the texture is needed.
   const half = size >> 1;
+  const blend = (t: number, wt: number, add: number, s0: number, s1: number, s2: number, x: number, y: number) => {
+    const total = wt + add;
+    const k = factorAt?.(x, y);
+    if (k) {
+      s0 = (s0 + 1) * k[0] - 1;
+      s1 = (s1 + 1) * k[1] - 1;
+      s2 = (s2 + 1) * k[2] - 1;
+    }
+    color[3 * t] = (wt * color[3 * t] + add * s0) / total;
+    color[3 * t + 1] = (wt * color[3 * t + 1] + add * s1) / total;
+    color[3 * t + 2] = (wt * color[3 * t + 2] + add * s2) / total;
+    weight[t] = total;
+  };
   for (let y = 0; y < size; y++) {
     const row = y * size;
     for (let x = 0; x < half; x++) {
@@ -32,27 +47,8 @@ export function completeMirrored(color: Float32Array, weight: Float32Array, cove
       const wm = weight[m];
       if ((wi >= 1 || !covered[i]) && (wm >= 1 || !covered[m])) continue;
       const ci0 = color[3 * i], ci1 = color[3 * i + 1], ci2 = color[3 * i + 2];
-      const cm0 = color[3 * m], cm1 = color[3 * m + 1], cm2 = color[3 * m + 2];
-      if (covered[i] && wi < 1) {
-        const add = (1 - wi) * wm;
-        const total = wi + add;
-        if (total > 0) {
-          color[3 * i] = (wi * ci0 + add * cm0) / total;
-          color[3 * i + 1] = (wi * ci1 + add * cm1) / total;
-          color[3 * i + 2] = (wi * ci2 + add * cm2) / total;
-          weight[i] = total;
-        }
-      }
-      if (covered[m] && wm < 1) {
-        const add = (1 - wm) * wi;
-        const total = wm + add;
-        if (total > 0) {
-          color[3 * m] = (wm * cm0 + add * ci0) / total;
-          color[3 * m + 1] = (wm * cm1 + add * ci1) / total;
-          color[3 * m + 2] = (wm * cm2 + add * ci2) / total;
-          weight[m] = total;
-        }
-      }
+      if (covered[i] && wi < 1 && wm > 0) blend(i, wi, (1 - wi) * wm, color[3 * m], color[3 * m + 1], color[3 * m + 2], x, y);
+      if (covered[m] && wm < 1 && wi > 0) blend(m, wm, (1 - wm) * wi, ci0, ci1, ci2, size - 1 - x, y);
     }
   }
 }
@@ -134,41 +130,7 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
     }
     return factor;
   };
-  const half = size >> 1;
-  for (let y = 0; y < size; y++) {
-    const row = y * size;
-    for (let x = 0; x < half; x++) {
-      const i = row + x;
-      const m = row + size - 1 - x;
-      const wi = weight[i];
-      const wm = weight[m];
-      if ((wi >= 1 || !covered[i]) && (wm >= 1 || !covered[m])) continue;
-      const ci0 = color[3 * i], ci1 = color[3 * i + 1], ci2 = color[3 * i + 2];
-      const cm0 = color[3 * m], cm1 = color[3 * m + 1], cm2 = color[3 * m + 2];
-      if (covered[i] && wi < 1) {
-        const add = (1 - wi) * wm;
-        const total = wi + add;
-        if (add > 0) {
-          const k = factorAt(x, y);
-          color[3 * i] = (wi * ci0 + add * ((cm0 + 1) * k[0] - 1)) / total;
-          color[3 * i + 1] = (wi * ci1 + add * ((cm1 + 1) * k[1] - 1)) / total;
-          color[3 * i + 2] = (wi * ci2 + add * ((cm2 + 1) * k[2] - 1)) / total;
-          weight[i] = total;
-        }
-      }
-      if (covered[m] && wm < 1) {
-        const add = (1 - wm) * wi;
-        const total = wm + add;
-        if (add > 0) {
-          const k = factorAt(size - 1 - x, y);
-          color[3 * m] = (wm * cm0 + add * ((ci0 + 1) * k[0] - 1)) / total;
-          color[3 * m + 1] = (wm * cm1 + add * ((ci1 + 1) * k[1] - 1)) / total;
-          color[3 * m + 2] = (wm * cm2 + add * ((ci2 + 1) * k[2] - 1)) / total;
-          weight[m] = total;
-        }
-      }
-    }
-  }
+  completeMirrored(color, weight, covered, size, factorAt);
 }
 
 /**
