@@ -53,6 +53,11 @@ export function completeMirrored(color: Float32Array, weight: Float32Array, cove
   }
 }
 
+/** log(c + 1) for colours 0..255 at quarter-level steps: a table lookup instead of two logs per channel and texel. */
+const LOG_STEPS = 4;
+const LOG_TABLE = Float32Array.from({ length: 256 * LOG_STEPS + 1 }, (_, k) => Math.log(k / LOG_STEPS + 1));
+const logOf = (c: number) => LOG_TABLE[Math.round((c < 0 ? 0 : c > 255 ? 255 : c) * LOG_STEPS)];
+
 /** Side of the cells the mirror differences are interpolated on (texels), for tiles of 256 and more. */
 const DIFFERENCE_CELL = 4;
 
@@ -86,20 +91,28 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   const delta = new Float32Array(g * g * 3);
   const dw = new Float32Array(g * g);
   let known = 0;
-  // On the coarse grid every other texel each way is enough for a cell's mean (and a quarter of the logs).
+  // On the coarse grid every other texel each way is enough for a cell's mean (and a quarter of the
+  // logs); each pair is read once, its difference added to both cells with opposite signs.
   const step = f > 1 ? 2 : 1;
+  const half = size >> 1;
   for (let y = 0; y < size; y += step) {
     const row = y * size;
-    const grow = (y / f | 0) * g;
-    for (let x = 0; x < size; x += step) {
+    const grow = Math.floor(y / f) * g;
+    for (let x = 0; x < half; x += step) {
       const i = row + x;
       const m = row + size - 1 - x;
       if (!covered[i] || !covered[m]) continue;
       const w = weight[i] * weight[m];
       if (w <= 0) continue;
-      const c = grow + (x / f | 0);
-      for (let ch = 0; ch < 3; ch++) delta[3 * c + ch] += w * Math.log((color[3 * i + ch] + 1) / (color[3 * m + ch] + 1));
-      dw[c] += w;
+      const ci = grow + Math.floor(x / f);
+      const cm = grow + Math.floor((size - 1 - x) / f);
+      for (let ch = 0; ch < 3; ch++) {
+        const d = w * (logOf(color[3 * i + ch]) - logOf(color[3 * m + ch]));
+        delta[3 * ci + ch] += d;
+        delta[3 * cm + ch] -= d;
+      }
+      dw[ci] += w;
+      dw[cm] += w;
       known++;
     }
   }
@@ -118,12 +131,17 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
   // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
   const factor = new Float32Array(3);
+  // Bilinear positions on the grid, per texel column and row (the same for every call).
+  const at0 = new Int32Array(size), at1 = new Int32Array(size), frac = new Float32Array(size);
+  for (let t = 0; t < size; t++) {
+    const ft = Math.min(g - 1, Math.max(0, (t + 0.5) / f - 0.5));
+    at0[t] = Math.floor(ft);
+    at1[t] = Math.min(g - 1, at0[t] + 1);
+    frac[t] = ft - at0[t];
+  }
   const factorAt = (x: number, y: number) => {
-    const fx = Math.min(g - 1, Math.max(0, (x + 0.5) / f - 0.5));
-    const fy = Math.min(g - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const x0 = Math.floor(fx), y0 = Math.floor(fy);
-    const x1 = Math.min(g - 1, x0 + 1), y1 = Math.min(g - 1, y0 + 1);
-    const ax = fx - x0, ay = fy - y0;
+    const x0 = at0[x], x1 = at1[x], y0 = at0[y], y1 = at1[y];
+    const ax = frac[x], ay = frac[y];
     const p00 = 3 * (y0 * g + x0), p01 = 3 * (y0 * g + x1), p10 = 3 * (y1 * g + x0), p11 = 3 * (y1 * g + x1);
     for (let ch = 0; ch < 3; ch++) {
       factor[ch] = (1 - ay) * ((1 - ax) * delta[p00 + ch] + ax * delta[p01 + ch]) + ay * ((1 - ax) * delta[p10 + ch] + ax * delta[p11 + ch]);
