@@ -84,6 +84,32 @@ describe(`the local stack end to end (${photos.length} real photos${hasSharedPho
     expect(Math.abs(r.pose.roll_deg)).toBeLessThan(15); // upright: the gpu-function applied the EXIF turn
   });
 
+  it('landmarks the gate does not trust are refused through the real stack: 422 LOW_QUALITY in Chinese on request, not billed', async () => {
+    const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
+    const before = await usage();
+    // The astronaut with 60% of her face (x 158-234, y 49-196: the landmarks' box widened by 20 px, as
+    // gpu-function/test/face/landmark-quality.test.ts derives it) covered by seeded noise.
+    const { image } = await readImageFile(fixture('astronaut.png'));
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 255;
+    for (let y = 49; y < 196; y++) for (let x = 158; x < 234; x++) for (let c = 0; c < 3; c++) image.data[3 * (y * image.width + x) + c] = rand();
+    const png = await encodeImage(image, 'png');
+    const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: png as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png', 'accept-language': 'zh' } });
+    const body = (await res.json()) as { error: { code: string; message: string; hint?: string } };
+    expect(res.status, JSON.stringify(body)).toBe(422);
+    expect(body.error).toMatchObject({ code: 'LOW_QUALITY', message: '无法根据这张照片高质量地重建人脸' });
+    expect(await usage()).toBe(before);
+  });
+
+  it('texture=albedo passes the edge: the response links albedo.png and the GLB carries it', async () => {
+    const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb&texture=albedo`, { method: 'POST', body: new Uint8Array(readFileSync(fixture('astronaut.png'))) as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png' } });
+    expect(res.status).toBe(200);
+    const r = ReconstructResponseSchema.parse(await res.json());
+    expect(r.assets.albedo?.content_type).toBe('image/png');
+    const [albedo, glb] = await Promise.all([r.assets.albedo!.url, r.assets.glb!.url].map(async (u) => Buffer.from(await (await fetch(u)).arrayBuffer())));
+    expect(glb.indexOf(albedo.subarray(albedo.length >> 1, (albedo.length >> 1) + 256))).toBeGreaterThan(0);
+  });
+
   it(`model=ict through the real stack: ${hasIct ? 'the full head with ARKit weights, billed once' : '501 MODEL_NOT_INSTALLED, not billed (../shared/ict-facekit absent, so the stack runs without the pack)'}`, async () => {
     const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
     const before = await usage();

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_eye', 'texture_grid', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
+export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_eye', 'texture_grid', 'albedo', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 /**
@@ -18,6 +18,7 @@ export const ASSET_FILES: Readonly<Record<AssetKind, { file: string; contentType
   texture_head: { file: 'texture_head.png', contentType: 'image/png' },
   texture_eye: { file: 'texture_eye.png', contentType: 'image/png' },
   texture_grid: { file: 'texture_grid.png', contentType: 'image/png' },
+  albedo: { file: 'albedo.png', contentType: 'image/png' },
   glb: { file: 'face.glb', contentType: 'model/gltf-binary' },
   glb_optimized: { file: 'face.optimized.glb', contentType: 'model/gltf-binary' },
   usdz: { file: 'face.usdz', contentType: 'model/vnd.usdz+zip' },
@@ -31,12 +32,13 @@ export const MODELS = ['mediapipe', 'ict'] as const;
 export type ModelName = (typeof MODELS)[number];
 
 /** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
-export const OUTPUT_FORMATS = ['obj', 'glb', 'glb_optimized', 'usdz', 'texture', 'texture_grid', 'preview'] as const;
+export const OUTPUT_FORMATS = ['obj', 'glb', 'glb_optimized', 'usdz', 'texture', 'texture_grid', 'albedo', 'preview'] as const;
 /**
- * What a request gets when it names no formats. USDZ (for AR Quick Look) and the optimised GLB
- * (meshopt + WebP, which needs a viewer with both decoders) come only on request.
+ * What a request gets when it names no formats. USDZ (for AR Quick Look), the optimised GLB (meshopt
+ * + WebP, which needs a viewer with both decoders) and the albedo (the face texture with the photo's
+ * estimated lighting divided out) come only on request.
  */
-export const DEFAULT_FORMATS = OUTPUT_FORMATS.filter((f) => f !== 'usdz' && f !== 'glb_optimized');
+export const DEFAULT_FORMATS = OUTPUT_FORMATS.filter((f) => f !== 'usdz' && f !== 'glb_optimized' && f !== 'albedo');
 
 export const ReconstructOptionsSchema = z.object({
   uv_size: z.enum(['512', '1024']).default('1024').transform((v) => Number(v) as 512 | 1024),
@@ -67,6 +69,12 @@ export const ReconstructOptionsSchema = z.object({
    * ICT-FaceKit's own 57 shapes.
    */
   expression_names: z.enum(['arkit', 'ict']).default('arkit'),
+  /**
+   * Which face texture the meshes (OBJ, GLB, USDZ) carry: `lit` (default), the photo as it was lit;
+   * `albedo`, the same texture with the photo's estimated lighting divided out, for relighting in an
+   * engine (then albedo.png comes too).
+   */
+  texture: z.enum(['lit', 'albedo']).default('lit'),
 });
 export type ReconstructOptions = z.output<typeof ReconstructOptionsSchema>;
 
@@ -81,6 +89,7 @@ export function reconstructQuery(o: ReconstructOptions): URLSearchParams {
   q.append('lang', o.lang);
   q.append('model', o.model);
   q.append('expression_names', o.expression_names);
+  q.append('texture', o.texture);
   return q;
 }
 
@@ -102,6 +111,7 @@ export const AssetsSchema = z.object({
   texture_head: AssetLinkSchema.optional(),
   texture_eye: AssetLinkSchema.optional(),
   texture_grid: AssetLinkSchema.optional(),
+  albedo: AssetLinkSchema.optional(),
   glb: AssetLinkSchema.optional(),
   glb_optimized: AssetLinkSchema.optional(),
   usdz: AssetLinkSchema.optional(),

@@ -32,7 +32,7 @@ export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: 
   return { preview, geometry };
 }
 
-export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean; glbOptimized?: boolean }): Promise<ExportedAssets> {
+export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean; glbOptimized?: boolean; texture?: 'lit' | 'albedo' }): Promise<ExportedAssets> {
   const timings: ExportTimings = { png: 0, obj: 0, glb: 0, glbOptimized: 0, usdz: 0, preview: 0 };
   // The texture PNGs encode on libuv's pool while the previews render on this thread.
   let t = performance.now();
@@ -40,6 +40,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   // Textures the model paints itself (the ICT eyes), one asset each, encoded with the baked tiles.
   const painted = [...new Map(desc.materials.filter((m) => m.texture).map((m) => [m.texture!.asset, m.texture!.image])).entries()];
   const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), ...painted.map(([, img]) => encodePng(img)), encodePng(textures.grid)]);
+  const albedoPng = textures.albedo ? encodePng(textures.albedo) : undefined;
   const tp = performance.now();
   const { preview, geometry } = renderPreviews(model, head, textures);
   timings.preview = performance.now() - tp;
@@ -49,13 +50,19 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const files: Partial<Record<AssetKind, Uint8Array>> = { texture_grid: pngs.at(-1)!, preview: previewPng, preview_geometry: geometryPng };
   model.layout.tiles.forEach((tile, i) => (files[tile.asset] = tilePngs[i]));
   painted.forEach(([asset], i) => (files[asset] = pngs[textures.tiles.length + i]));
+  if (albedoPng) files.albedo = await albedoPng;
+  // With texture=albedo the meshes carry the albedo as their face tile (tile 0).
+  const useAlbedo = extra.texture === 'albedo' && textures.albedo !== undefined;
+  const tileImages = useAlbedo ? [textures.albedo!, ...textures.tiles.slice(1)] : textures.tiles;
+  if (useAlbedo) tilePngs[0] = files.albedo!;
+  const tileAsset = (tile: number): AssetKind => (useAlbedo && tile === 0 ? 'albedo' : model.layout.tiles[tile].asset);
   /** The PNG and file name of a material's texture: a baked tile or a painted one. */
   const textureOf = (m: ExportMaterial): { file: string; png: Uint8Array } | undefined =>
-    m.tile !== undefined ? { file: ASSET_FILES[model.layout.tiles[m.tile].asset].file, png: tilePngs[m.tile] } : m.texture ? { file: ASSET_FILES[m.texture.asset].file, png: files[m.texture.asset]! } : undefined;
+    m.tile !== undefined ? { file: ASSET_FILES[tileAsset(m.tile)].file, png: tilePngs[m.tile] } : m.texture ? { file: ASSET_FILES[m.texture.asset].file, png: files[m.texture.asset]! } : undefined;
 
   t = performance.now();
   const enc = new TextEncoder();
-  const fileOfTile = (tile: number) => ASSET_FILES[model.layout.tiles[tile].asset].file;
+  const fileOfTile = (tile: number) => ASSET_FILES[tileAsset(tile)].file;
   const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: textureOf(m)!.file } : {}), ...(m.color ? { color: m.color } : {}) }));
   const names = {
     mtl: ASSET_FILES.mtl.file,
@@ -78,7 +85,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   timings.glb = performance.now() - t;
   if (extra.glbOptimized) {
     t = performance.now();
-    const images = [...textures.tiles.map((img, i) => ({ img, png: tilePngs[i] })), ...painted.map(([asset, img]) => ({ img, png: files[asset]! }))];
+    const images = [...tileImages.map((img, i) => ({ img, png: tilePngs[i] })), ...painted.map(([asset, img]) => ({ img, png: files[asset]! }))];
     const webp = await Promise.all(images.map(({ img }) => encodeImage(img, 'webp', { quality: 90 })));
     files.glb_optimized = await optimizeGlb({ glb: files.glb, webp: images.map(({ png }, i) => ({ png, webp: webp[i] })) });
     timings.glbOptimized = performance.now() - t;

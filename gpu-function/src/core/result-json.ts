@@ -34,6 +34,8 @@ export interface ResultJson {
   landmarks: { count: number; layout: string; image_px: number[][]; head_mm: number[][] };
   /** The 68 iBUG points (300-W order), from the landmarks by face/ibug68.ts. */
   landmarks_68: { layout: string; image_px: number[][]; head_mm: number[][] };
+  /** The photo's estimated lighting (absent when too little of the face was seen clearly). */
+  lighting?: { model: string; frame: string; sh: number[]; samples: number; inlier_share: number; rms_residual: number };
   timings_ms: Record<string, number>;
 }
 
@@ -84,6 +86,18 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
     ...(extras ? { morph: extras.result } : {}),
     landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
     landmarks_68: { layout: 'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); the 16 side jaw points at equal 3D arclength steps along the face oval from the chin to the ears (gpu-function/src/face/ibug68.ts)', image_px: ibug68From(Array.from({ length: 478 }, (_, i) => [face.points[3 * i], face.points[3 * i + 1], face.points[3 * i + 2]])).map((p) => [r(p[0]), r(p[1])]), head_mm: ibug68From(pts3).map((p) => p.map((v) => r(v))) },
+    ...(textures.lighting
+      ? {
+          lighting: {
+            model: 'second-order spherical harmonics, 9 coefficients per channel (R, then G, then B), Lambertian irradiance with the clamped-cosine kernel folded in (Ramamoorthi & Hanrahan 2001), linear light, albedo folded in: shading = sum_k sh[9c + k] B_k(n), B = [A0 Y00, A1 Y1-1 (y), A1 Y10 (z), A1 Y11 (x), A2 Y2-2 (xy), A2 Y2-1 (yz), A2 Y20 (3z^2-1), A2 Y21 (xz), A2 Y22 (x^2-y^2)], real orthonormal SH, A0 = pi, A1 = 2pi/3, A2 = pi/4 (gpu-function/src/recon/sh-lighting.ts)',
+            frame: 'camera: x right, y up, z towards the viewer (the pose rotation maps head normals into it)',
+            sh: Array.from(textures.lighting.sh, (x) => r(x, 5)),
+            samples: textures.lighting.samples,
+            inlier_share: r(textures.lighting.inlierShare, 3),
+            rms_residual: r(textures.lighting.rmsResidual, 4),
+          },
+        }
+      : {}),
     timings_ms: Object.fromEntries(Object.entries(opts.timings).map(([k, v]) => [k, r(v)])),
   };
 }

@@ -15,6 +15,7 @@ import { applyColourLuts, backgroundLuminanceMedian, downweightSpecular, estimat
 import { completeTexture, type CompletionStats } from '../recon/complete';
 import { fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
 import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
+import { albedoTexture, estimatePhotoLighting, type PhotoLighting } from '../recon/photo-lighting';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
 import type { PersonMask } from '../face/person-mask';
 import type { FittedHead, UvLayout, UvSize } from './face-model';
@@ -29,8 +30,12 @@ export interface TextureSet {
   colourLuts?: [Uint8Array, Uint8Array, Uint8Array];
   /** Completion statistics of the face tile (tile 0). */
   completion: CompletionStats;
+  /** The photo's lighting as second-order SH, estimated on the face tile's clear texels (photo-lighting.ts). */
+  lighting?: PhotoLighting;
+  /** Tile 0 with that lighting divided out, when asked for (bake's `albedo` option). */
+  albedo?: RgbImage;
   specularTexels: number;
-  timings: { bake: number; colour: number; completion: number; grid: number };
+  timings: { bake: number; colour: number; completion: number; grid: number; lighting: number };
 }
 
 export interface TextureBaker {
@@ -38,7 +43,7 @@ export interface TextureBaker {
   /** The texel map of tile `tile` at the size a request of `uvSize` bakes it. */
   texelMap(tile: number, uvSize: UvSize): TexelMap;
   /** personMask: the photo's person segmentation; background texels are then completed, not baked. */
-  bake(head: FittedHead, photo: RgbImage, opts?: { personMask?: PersonMask }): TextureSet;
+  bake(head: FittedHead, photo: RgbImage, opts?: { personMask?: PersonMask; albedo?: boolean }): TextureSet;
 }
 
 const NO_COLOUR_CORRECTION: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
@@ -109,7 +114,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
     texelMap,
     bake(head, photo, opts = {}) {
       const { mesh, geometry, mode } = head;
-      const timings = { bake: 0, colour: 0, completion: 0, grid: 0 };
+      const timings = { bake: 0, colour: 0, completion: 0, grid: 0, lighting: 0 };
       let t0 = performance.now();
       const tileMaps = layout.tiles.map((_, t) => texelMap(t, mode.uvSize));
       const visibility = bakeVisibility(mesh, geometry.camera, photo, opts.personMask);
@@ -129,6 +134,11 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
         }
       }
       timings.bake = performance.now() - t0;
+
+      t0 = performance.now();
+      // The lighting, like the colour statistics, from the photo's own texels before completion.
+      const lighting = estimatePhotoLighting({ color: face.color, weight: face.weight, map: faceMap, indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation });
+      timings.lighting = performance.now() - t0;
 
       t0 = performance.now();
       // Colour statistics come from the photo's own texels, before completion mixes anything in.
@@ -167,7 +177,10 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       t0 = performance.now();
       const grid = drawUvGrid(tiles[0], gridFor(tiles[0].width));
       timings.grid = performance.now() - t0;
-      return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, timings };
+      t0 = performance.now();
+      const albedo = opts.albedo && lighting ? albedoTexture({ texture: tiles[0], map: faceMap, indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, lighting }) : undefined;
+      timings.lighting += performance.now() - t0;
+      return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, lighting, albedo, timings };
     },
   };
 }

@@ -29,8 +29,10 @@ export interface PipelineContext {
 }
 
 /** The assets a request gets: what it asked for, what those need (the OBJ its MTL and textures), and the result JSON. */
-function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<AssetKind>): AssetKind[] {
+function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<AssetKind>, texture: ReconstructOptions['texture']): AssetKind[] {
   const kinds = new Set<AssetKind>(['result']);
+  // Meshes textured with the albedo refer to albedo.png.
+  if (texture === 'albedo') kinds.add('albedo');
   for (const f of formats) {
     if (f === 'obj') kinds.add('obj').add('mtl').add('texture').add('texture_head').add('texture_eye'); // the OBJ is useless without its MTL and textures
     else if (f === 'preview') kinds.add('preview').add('preview_geometry');
@@ -66,15 +68,16 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
   done('preprocess');
 
-  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, expressionNames: options.expression_names, afterGeometry: () => done('geometry') });
+  const albedo = options.texture === 'albedo' || options.formats.includes('albedo');
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, expressionNames: options.expression_names, albedo, afterGeometry: () => done('geometry') });
   done('texture');
 
   const { model } = installed;
   const result = reconstructionResultJson({ model, face: lm.face, head: recon.head, textures: recon.textures, timings: { ...lm.timings, ...recon.timings } });
-  const exported = await exportAssets(model, recon.head, recon.textures, { result, usdz: options.formats.includes('usdz'), glbOptimized: options.formats.includes('glb_optimized') });
+  const exported = await exportAssets(model, recon.head, recon.textures, { result, usdz: options.formats.includes('usdz'), glbOptimized: options.formats.includes('glb_optimized'), texture: options.texture });
   done('export');
 
-  const kinds = kindsFor(options.formats, new Set(Object.keys(exported.files) as AssetKind[]));
+  const kinds = kindsFor(options.formats, new Set(Object.keys(exported.files) as AssetKind[]), options.texture);
   const day = new Date().toISOString().slice(0, 10);
   const prefix = `${day}/${newAssetFolderId()}`;
   const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();

@@ -151,6 +151,26 @@ describe('gpu-function HTTP API', () => {
     expect(byDefault.assets.glb_optimized).toBeUndefined();
   });
 
+  it('texture=albedo: the meshes carry albedo.png (the photo\'s lighting divided out), which comes too; result.json has the lighting', async () => {
+    const r = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=obj,glb&texture=albedo' })).json());
+    expect(r.assets.albedo).toMatchObject({ content_type: 'image/png' });
+    const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+    const [albedo, lit, glb, mtl, result] = await Promise.all([r.assets.albedo!.url, r.assets.texture!.url, r.assets.glb!.url, r.assets.mtl!.url, r.assets.result!.url].map(get));
+    const contains = (hay: Uint8Array, needle: Uint8Array) => Buffer.from(hay).indexOf(Buffer.from(needle)) >= 0;
+    const middle = (png: Uint8Array) => png.subarray(png.length >> 1, (png.length >> 1) + 256);
+    expect(contains(glb, middle(albedo))).toBe(true);
+    expect(contains(glb, middle(lit))).toBe(false);
+    expect(new TextDecoder().decode(mtl)).toMatch(/map_Kd albedo\.png/);
+    expect(Buffer.compare(Buffer.from(albedo), Buffer.from(lit))).not.toBe(0);
+    const json = JSON.parse(new TextDecoder().decode(result));
+    expect(json.lighting.sh).toHaveLength(27);
+    expect(json.lighting.sh[0]).toBeGreaterThan(0); // the red DC term: light falls on the face
+    // The default stays the photo as lit, with no albedo asset.
+    const plain = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=obj' })).json());
+    expect(plain.assets.albedo).toBeUndefined();
+    expect(new TextDecoder().decode(await get(plain.assets.mtl!.url))).toMatch(/map_Kd texture\.png/);
+  });
+
   it('DELETE /v1/assets/<day>/<folder> erases one asset set, signed only, idempotent; other sets stay', async () => {
     const keep = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb' })).json());
     const gone = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb,texture' })).json());

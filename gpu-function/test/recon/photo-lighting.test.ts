@@ -1,0 +1,103 @@
+/**
+ * The photo's lighting and the albedo on the UV texture (src/recon/photo-lighting.ts): a synthetic
+ * render of the canonical face with a known albedo under known SH lighting, baked into its own UV
+ * layout, gives the lighting back; the albedo of a side-lit face is not darker on its shadow side.
+ */
+import { describe, expect, it } from 'vitest';
+import { createRgbImage } from '@facerecon/shared';
+import { loadCanonicalFace } from '../../src/recon/canonical';
+import { mat3Identity } from '../../src/recon/linalg';
+import { albedoTexture, estimatePhotoLighting, texelNormals } from '../../src/recon/photo-lighting';
+import { shadeSh } from '../../src/recon/sh-lighting';
+import { computeVertexNormals } from '../../src/recon/subdivide';
+import { rasterizeUvTriangles } from '../../src/recon/texel-map';
+
+const toLinear = (v: number) => {
+  const c = v / 255;
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+};
+const toSrgb = (l: number) => 255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055);
+
+describe('photo lighting on the canonical face', () => {
+  const face = loadCanonicalFace();
+  const normals = computeVertexNormals(face.positions, face.triangles);
+  const size = 256;
+  const map = rasterizeUvTriangles(face.uvs, face.triangles, size);
+  const R = mat3Identity(); // head frame = camera frame: a frontal face
+  const ks = Int32Array.from({ length: map.texels.length }, (_, k) => k);
+  const n = texelNormals(map, face.triangles, normals, R, ks);
+  // Known lighting: ambient plus a key light from the subject's left and above (linear light), per channel.
+  const sh = new Float64Array(27);
+  const key = [0.55, 0.5, 0.45];
+  for (let c = 0; c < 3; c++) {
+    sh[9 * c] = 0.35 + 0.05 * c; // DC
+    sh[9 * c + 3] = key[c] * 0.6; // x
+    sh[9 * c + 1] = key[c] * 0.25; // y
+    sh[9 * c + 2] = key[c] * 0.3; // z
+    sh[9 * c + 8] = 0.04; // a little x^2 - y^2
+  }
+  const lighting = { sh };
+  const albedo = [0.62, 0.42, 0.33]; // linear skin albedo
+  // The bake of that render: colour = albedo x shading, weight 1 where the surface faces the camera.
+  const color = new Float32Array(size * size * 3);
+  const weight = new Float32Array(size * size);
+  const s = new Float64Array(3);
+  for (let k = 0; k < ks.length; k++) {
+    const t = map.texels[k];
+    shadeSh(lighting, n[3 * k], n[3 * k + 1], n[3 * k + 2], s);
+    // Mild albedo texture (+-4%) and 8-bit quantisation, as a photo has.
+    const jitter = 1 + 0.04 * Math.sin(k * 12.9898);
+    for (let c = 0; c < 3; c++) color[3 * t + c] = Math.round(toSrgb(Math.max(0, albedo[c] * jitter * s[c])));
+    weight[t] = n[3 * k + 2] > 0.3 ? 1 : 0;
+  }
+
+  it('recovers the shading over the seen face within 2% (relative RMS), and the light comes from the subject\'s left', () => {
+    const est = estimatePhotoLighting({ color, weight, map, indices: face.triangles, normals, rotation: R });
+    expect(est).toBeDefined();
+    expect(est!.samples).toBeGreaterThan(1000);
+    expect(est!.inlierShare).toBeGreaterThan(0.9);
+    // The estimate absorbs the albedo: compare shading ratios between texels (albedo cancels).
+    let se = 0, cnt = 0;
+    const a = new Float64Array(3), b = new Float64Array(3);
+    for (let k = 0; k < ks.length; k += 7) {
+      if (n[3 * k + 2] <= 0.3) continue;
+      shadeSh(est!, n[3 * k], n[3 * k + 1], n[3 * k + 2], a);
+      shadeSh(lighting, n[3 * k], n[3 * k + 1], n[3 * k + 2], b);
+      for (let c = 0; c < 3; c++) {
+        se += (a[c] / albedo[c] / b[c] - 1) ** 2;
+        cnt++;
+      }
+    }
+    expect(Math.sqrt(se / cnt)).toBeLessThan(0.02);
+    // Coefficients, relative to DC per channel: x (the key light's side) to one decimal; z within 0.1,
+    // looser because a face seen from the front spans one hemisphere, where DC, z and (3z^2 - 1) trade off.
+    for (let c = 0; c < 3; c++) {
+      const dc = est!.sh[9 * c];
+      expect(est!.sh[9 * c + 3] / dc).toBeCloseTo(sh[9 * c + 3] / sh[9 * c], 1);
+      expect(Math.abs(est!.sh[9 * c + 2] / dc - sh[9 * c + 2] / sh[9 * c])).toBeLessThan(0.1);
+    }
+  });
+
+  it('the albedo of the side-lit face is as bright on its shadow side as on its lit side (within 5%), the texture is not', () => {
+    const est = estimatePhotoLighting({ color, weight, map, indices: face.triangles, normals, rotation: R })!;
+    const texture = createRgbImage(size, size);
+    for (let i = 0; i < color.length; i++) texture.data[i] = color[i];
+    const out = albedoTexture({ texture, map, indices: face.triangles, normals, rotation: R, lighting: est });
+    // Mirrored skin regions: texels left and right of the UV midline whose normals face the camera.
+    const side = (img: { data: Uint8Array }, left: boolean) => {
+      let sum = 0, m = 0;
+      for (let k = 0; k < ks.length; k++) {
+        const t = map.texels[k];
+        const x = t % size;
+        if (n[3 * k + 2] < 0.6 || (left ? x >= size / 2 - 8 : x < size / 2 + 8)) continue;
+        sum += 0.2126 * toLinear(img.data[3 * t]) + 0.7152 * toLinear(img.data[3 * t + 1]) + 0.0722 * toLinear(img.data[3 * t + 2]);
+        m++;
+      }
+      return sum / m;
+    };
+    const before = side(texture, true) / side(texture, false);
+    const after = side(out, true) / side(out, false);
+    expect(Math.abs(before - 1)).toBeGreaterThan(0.15); // the render really is side-lit
+    expect(Math.abs(after - 1)).toBeLessThan(0.05);
+  });
+});
