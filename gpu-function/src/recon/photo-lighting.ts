@@ -52,11 +52,16 @@ export function texelNormals(map: TexelMap, indices: Uint32Array, vertexNormals:
  */
 export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float32Array; map: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; maxSamples?: number }): PhotoLighting | undefined {
   const { color, weight, map } = opts;
-  const clear: number[] = [];
-  for (let k = 0; k < map.texels.length; k++) if (weight[map.texels[k]] >= 0.8) clear.push(k);
-  if (clear.length < 50) return undefined;
-  const stride = Math.max(1, Math.ceil(clear.length / (opts.maxSamples ?? 8000)));
-  const ks = clear.filter((_, j) => j % stride === 0);
+  const { texels } = map;
+  let clear = 0;
+  for (let k = 0; k < texels.length; k++) if (weight[texels[k]] >= 0.8) clear++;
+  if (clear < 50) return undefined;
+  const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
+  const ks = new Int32Array(Math.ceil(clear / stride));
+  for (let k = 0, j = 0, c = 0; k < texels.length; k++) {
+    if (weight[texels[k]] < 0.8) continue;
+    if (c++ % stride === 0) ks[j++] = k;
+  }
   const colors = new Float32Array(ks.length * 3);
   for (let j = 0; j < ks.length; j++) colors.set(color.subarray(3 * map.texels[ks[j]], 3 * map.texels[ks[j]] + 3), 3 * j);
   const normals = texelNormals(map, opts.indices, opts.normals, opts.rotation, ks);
