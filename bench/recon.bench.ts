@@ -1,6 +1,6 @@
 /**
  * npm run bench:recon [-- --runs 15 --write]
- * Per stage after landmarks (geometry, subdivision, bake, completion, colour, grid, PNG encodes, OBJ,
+ * Per stage after landmarks (geometry, subdivision, bake, lighting, completion, colour, grid, PNG encodes, OBJ,
  * GLB, preview): median and p95 over N runs on real photos, 1024 bake forced (conservative mode off),
  * single-threaded. --write records the table in bench/RESULTS.md.
  */
@@ -28,7 +28,7 @@ const landmarker = await createFaceLandmarker({ threads: 1 });
 const t0 = performance.now();
 const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
 const startup = performance.now() - t0;
-const stages = ['fit', 'mesh', 'bake', 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
+const stages = ['fit', 'mesh', 'bake', 'lighting', 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
 const lines: string[] = [];
 const log = (s: string) => {
   console.log(s);
