@@ -1,0 +1,143 @@
+/**
+ * npm run bench:lighting [-- --write]: the photo's lighting and the albedo (issue 19), on the shared
+ * portraits (../shared/photos; the project's astronaut when absent). Per photo, as the service runs
+ * texture=albedo at 1024:
+ * - albedo flatness: the mean linear luminance of the left half's skin over the right half's, on
+ *   mirrored texel pairs that the photo saw clearly on both sides (bake weight >= 0.8, facing the
+ *   camera n_z >= 0.5), in albedo.png and in texture.png; 1 is flat;
+ * - relighting: albedo.png shaded again by the estimated lighting (the inverse of the division) against
+ *   texture.png, PSNR over those skin texels;
+ * - the lighting fit itself: the share of samples kept as skin, and the light's direction (the
+ *   brightest normal of the estimated shading over the seen hemisphere: x right, y up, z to the viewer);
+ * - cost: the lighting estimate and the albedo, ms.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readImageFile } from '../gpu-function/src/adapters/image-io';
+import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
+import { bakeUvTexture } from '../gpu-function/src/recon/bake';
+import { texelNormals } from '../gpu-function/src/recon/photo-lighting';
+import { shadeSh } from '../gpu-function/src/recon/sh-lighting';
+import { fmt, machineLine, median } from './stats';
+import { writeResultsSection } from './results-file';
+
+const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
+const ROOT = resolve(import.meta.dirname, '..');
+const SHARED = resolve(ROOT, '../shared/photos');
+const photos: Array<[string, string]> = [];
+for (const d of ['deep3d', 'identity']) {
+  const dir = join(SHARED, d);
+  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort()) photos.push([`${d}/${f}`, join(dir, f)]);
+}
+if (!photos.length) {
+  console.warn(`${SHARED} not found: measured on the project's astronaut only`);
+  photos.push(['astronaut.png', join(ROOT, '.cache/fixtures/astronaut.png')]);
+}
+
+const toLinear = (v: number) => {
+  const c = v / 255;
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+};
+const toSrgb = (l: number) => Math.max(0, Math.min(255, 255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055)));
+const lum = (d: Uint8Array, o: number) => 0.2126 * toLinear(d[o]) + 0.7152 * toLinear(d[o + 1]) + 0.0722 * toLinear(d[o + 2]);
+
+const landmarker = await createFaceLandmarker();
+const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
+const lines: string[] = [];
+const log = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+log('| photo | left/right skin luminance: texture -> albedo | relit albedo vs texture, PSNR dB | skin share of samples | brightest normal (x, y, z) | lighting + albedo ms |');
+log('|---|---|---|---|---|---|');
+const flatBefore: number[] = [], flatAfter: number[] = [], psnrs: number[] = [], costs: number[] = [];
+for (const [name, path] of photos) {
+  const { image } = await readImageFile(path);
+  const lm = await landmarker.landmarks(image);
+  if (!lm.ok) {
+    log(`| ${name} | ${lm.code} | | | | |`);
+    continue;
+  }
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: 1024, albedo: true });
+  const { lighting, albedo } = recon.textures;
+  if (!lighting || !albedo) {
+    log(`| ${name} | no lighting estimate | | | | |`);
+    continue;
+  }
+  const tex = recon.textures.tiles[0];
+  const size = tex.width;
+  const map = installed.baker.texelMap(0, recon.head.mode.uvSize);
+  const { mesh, geometry } = recon.head;
+  const w = bakeUvTexture({ mesh, camera: geometry.camera, photo: image, texelMap: map, personMask: lm.face.personMask }).weight;
+  const ks = Int32Array.from({ length: map.texels.length }, (_, k) => k);
+  const n = texelNormals(map, mesh.indices, mesh.normals, geometry.camera.rotation, ks);
+  const kOf = new Int32Array(size * size).fill(-1);
+  for (let k = 0; k < map.texels.length; k++) kOf[map.texels[k]] = k;
+  const skin = (t: number) => kOf[t] >= 0 && w[t] >= 0.8 && n[3 * kOf[t] + 2] >= 0.5;
+  // Flatness over mirrored pairs seen clearly on both sides.
+  const sums = { tl: 0, tr: 0, al: 0, ar: 0 };
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size / 2 - 4; x++) {
+      const l = y * size + x, r = y * size + size - 1 - x;
+      if (!skin(l) || !skin(r)) continue;
+      sums.tl += lum(tex.data, 3 * l);
+      sums.tr += lum(tex.data, 3 * r);
+      sums.al += lum(albedo.data, 3 * l);
+      sums.ar += lum(albedo.data, 3 * r);
+    }
+  }
+  const before = sums.tl / sums.tr, after = sums.al / sums.ar;
+  // Relighting: albedo x shading / mean shading (the division's reference) against the texture.
+  const s = new Float64Array(3);
+  const ref = [0, 0, 0];
+  for (let k = 0; k < ks.length; k++) {
+    shadeSh(lighting, n[3 * k], n[3 * k + 1], n[3 * k + 2], s);
+    for (let c = 0; c < 3; c++) ref[c] += s[c] / ks.length;
+  }
+  let se = 0, cnt = 0;
+  for (let k = 0; k < ks.length; k++) {
+    const t = map.texels[k];
+    if (!skin(t)) continue;
+    shadeSh(lighting, n[3 * k], n[3 * k + 1], n[3 * k + 2], s);
+    for (let c = 0; c < 3; c++) {
+      const relit = toSrgb((toLinear(albedo.data[3 * t + c]) * Math.max(s[c], 0.25 * ref[c])) / ref[c]);
+      se += (relit - tex.data[3 * t + c]) ** 2;
+      cnt++;
+    }
+  }
+  const psnr = 10 * Math.log10((255 * 255) / Math.max(1e-9, se / cnt));
+  // Where the light comes from: the brightest normal of the estimated shading over the hemisphere the
+  // camera sees (n_z >= 0.2; behind it the order-2 fit is an extrapolation). The order-1 coefficients
+  // alone do not say it: over one hemisphere 1, z and 3z^2 - 1 trade off.
+  let best = -Infinity;
+  let dir = [0, 0, 1];
+  for (let a = 0; a < 64; a++) {
+    for (let b = 1; b <= 16; b++) {
+      const nz = 0.2 + (0.8 * b) / 16, r = Math.sqrt(1 - nz * nz);
+      const nx = r * Math.cos((2 * Math.PI * a) / 64), ny = r * Math.sin((2 * Math.PI * a) / 64);
+      shadeSh(lighting, nx, ny, nz, s);
+      const l = 0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2];
+      if (l > best) {
+        best = l;
+        dir = [nx, ny, nz];
+      }
+    }
+  }
+  const len = 1;
+  const cost = recon.timings.lighting;
+  flatBefore.push(Math.abs(before - 1));
+  flatAfter.push(Math.abs(after - 1));
+  psnrs.push(psnr);
+  costs.push(cost);
+  log(`| ${name} | ${before.toFixed(3)} -> ${after.toFixed(3)} | ${psnr.toFixed(1)} | ${(100 * lighting.inlierShare).toFixed(0)}% | ${dir.map((v) => (v / len).toFixed(2)).join(', ')} | ${fmt(cost)} |`);
+}
+await landmarker.close();
+log('');
+log(`Median |left/right - 1|: texture ${(100 * median(flatBefore)).toFixed(1)}% -> albedo ${(100 * median(flatAfter)).toFixed(1)}% (worst ${(100 * Math.max(...flatBefore)).toFixed(1)}% -> ${(100 * Math.max(...flatAfter)).toFixed(1)}%). Relighting PSNR median ${median(psnrs).toFixed(1)} dB, min ${Math.min(...psnrs).toFixed(1)} dB. Lighting + albedo ${fmt(median(costs))} ms median at 1024.`);
+log(`Default model at 1024, texture=albedo. Machine: ${await machineLine()}.`);
+if (values.write) writeResultsSection('lighting', 'Lighting and albedo (`npm run bench:lighting`)', lines);
+process.exit(0);
