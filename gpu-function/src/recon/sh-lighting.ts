@@ -73,12 +73,14 @@ const DECODE_STEPS = 8;
 const DECODE = Float64Array.from({ length: 255 * DECODE_STEPS + 2 }, (_, k) => decodeSrgb(Math.min(255, k / DECODE_STEPS)));
 const ENCODE_SIZE = 4096;
 const ENCODE = Float64Array.from({ length: ENCODE_SIZE + 2 }, (_, k) => encodeSrgb(Math.min(1, (k / ENCODE_SIZE) ** 2)));
-const toLinear = (v: number): number => {
+/** sRGB 0..255 to linear 0..1 (table; see above). */
+export const toLinear = (v: number): number => {
   const x = (v <= 0 ? 0 : v >= 255 ? 255 : v) * DECODE_STEPS;
   const k = x | 0;
   return DECODE[k] + (x - k) * (DECODE[k + 1] - DECODE[k]);
 };
-const toSrgb = (l: number): number => {
+/** Linear 0..1 to sRGB 0..255 (table; see above). */
+export const toSrgb = (l: number): number => {
   if (!(l > 0)) return 0;
   if (l >= 1) return 255;
   const x = Math.sqrt(l) * ENCODE_SIZE;
