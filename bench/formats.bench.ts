@@ -16,7 +16,7 @@ import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediap
 import { loadModelPack } from '../gpu-function/src/morph/model-pack';
 import { ICT_SOURCE_LABEL, hasIct, ictTestPack } from '../scripts/lib/ict-pack';
 import { fmt, machineLine, median } from './stats';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
 const RUNS = 5;
@@ -31,11 +31,7 @@ const lm = await landmarker.landmarks(image);
 await landmarker.close();
 if (!lm.ok) throw new Error(lm.code);
 
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 const kinds: AssetKind[] = ['glb', 'glb_optimized', 'usdz', 'obj', 'texture', 'texture_head', 'texture_grid', 'preview'];
 const timeOf: Partial<Record<AssetKind, keyof ExportTimings>> = { glb: 'glb', glb_optimized: 'glbOptimized', usdz: 'usdz', obj: 'obj' };
 log(`| model | ${kinds.map((k) => `\`${ASSET_FILES[k].file}\``).join(' | ')} |`);

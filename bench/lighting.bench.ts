@@ -22,8 +22,9 @@ import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediap
 import { bakeUvTexture } from '../gpu-function/src/recon/bake';
 import { texelNormals } from '../gpu-function/src/recon/photo-lighting';
 import { shadeSh } from '../gpu-function/src/recon/sh-lighting';
+import { linearToSrgb, srgbToLinear } from '../gpu-function/src/recon/srgb';
 import { fmt, machineLine, median } from './stats';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -38,20 +39,13 @@ if (!photos.length) {
   photos.push(['astronaut.png', join(ROOT, '.cache/fixtures/astronaut.png')]);
 }
 
-const toLinear = (v: number) => {
-  const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-};
-const toSrgb = (l: number) => Math.max(0, Math.min(255, 255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055)));
+const toLinear = srgbToLinear;
+const toSrgb = linearToSrgb;
 const lum = (d: Uint8Array, o: number) => 0.2126 * toLinear(d[o]) + 0.7152 * toLinear(d[o + 1]) + 0.0722 * toLinear(d[o + 2]);
 
 const landmarker = await createFaceLandmarker();
 const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 log('| photo | left/right skin luminance: texture -> albedo | relit albedo vs texture, PSNR dB | skin share of samples | brightest normal (x, y, z) | lighting + albedo ms |');
 log('|---|---|---|---|---|---|');
 const flatBefore: number[] = [], flatAfter: number[] = [], psnrs: number[] = [], costs: number[] = [];

@@ -18,7 +18,7 @@ import { buildPyramid, letterboxRect, sampleRotatedCrop } from '../gpu-function/
 import { segmentationRect } from '../gpu-function/src/face/person-mask';
 import { roiFromEyeCorners } from '../gpu-function/src/face/roi';
 import { fmt, machineLine, median, p95 } from './stats';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, write: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
@@ -30,11 +30,7 @@ for (const p of ['deep3d/000002.jpg', 'deep3d/015309.jpg', 'deep3d/vd006.png', '
 }
 
 const landmarker = await createFaceLandmarker({ threads: 1 });
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 
 log(`| photo | size | decode | detect | mesh (1-2 passes) | iris (2 eyes) | detect+mesh+iris |`);
 log(`|---|---|---|---|---|---|---|`);

@@ -19,7 +19,7 @@ import { createIctFaceModel, type IctHead } from '../gpu-function/src/face-model
 import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { ICT_SOURCE_LABEL, hasIct, ictTestPack } from '../scripts/lib/ict-pack';
 import { fmt, machineLine, median, p95 } from './stats';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, write: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
@@ -42,11 +42,7 @@ const t0 = performance.now();
 const ict = new ModelRegistry([createIctFaceModel({ pack, canonical: faceModel.canonical })]).get('ict');
 const startup = performance.now() - t0;
 
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 const cols = ['fit 468 (pose)', 'fit ICT', 'geometry+fit', 'evaluate', 'bake', 'completion', 'colour', 'grid', 'full-head bake', 'export', 'total ICT', 'total default'] as const;
 log(`| photo | ${cols.join(' | ')} |`);
 log(`|---|${cols.map(() => '---').join('|')}|`);

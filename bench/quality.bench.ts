@@ -24,7 +24,7 @@ import { createIctFaceModel } from '../gpu-function/src/face-models/ict';
 import { loadModelPack } from '../gpu-function/src/morph/model-pack';
 import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
 import { ICT_SOURCE_LABEL, hasIct, ictTestPack } from '../scripts/lib/ict-pack';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -45,11 +45,7 @@ const sq = (img: RgbImage, cx: number, cy: number, size: number) =>
 
 const landmarker = await createFaceLandmarker();
 const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 log('| photo | pose yaw/pitch/roll | uv | PSNR dB | canonical fit error px (% of IOD) | from photo / mirror / interpolated | skin r/g, b/g | colour | conservative |');
 log('|---|---|---|---|---|---|---|---|---|');
 const psnrs: number[] = [];

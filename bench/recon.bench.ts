@@ -14,7 +14,7 @@ import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
 import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
 import { fmt, machineLine, median, p95 } from './stats';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, write: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
@@ -29,11 +29,7 @@ const t0 = performance.now();
 const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
 const startup = performance.now() - t0;
 const stages = ['fit', 'mesh', 'bake', 'lighting', 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 log(`| photo | ${stages.join(' | ')} |`);
 log(`|---|${stages.map(() => '---').join('|')}|`);
 const totals: number[] = [];

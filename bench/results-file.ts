@@ -12,3 +12,15 @@ export function writeResultsSection(id: string, title: string, lines: string[]):
   writeFileSync(file, next);
   console.log(`wrote ${file} (${id})`);
 }
+
+/** Lines printed as they come and kept for writeResultsSection. */
+export function resultsLog(): { lines: string[]; log: (s: string) => void } {
+  const lines: string[] = [];
+  return {
+    lines,
+    log: (s) => {
+      console.log(s);
+      lines.push(s);
+    },
+  };
+}

@@ -34,7 +34,7 @@ import { bakeUvTexture } from '../gpu-function/src/recon/bake';
 import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
 import { FACE_OVAL } from '../gpu-function/src/morph/calibration';
 import { machineLine } from './stats';
-import { writeResultsSection } from './results-file';
+import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' } } });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -203,11 +203,7 @@ const med = (a: number[]) => {
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
 };
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
+const { lines, log } = resultsLog();
 log('| group | photos | refused | background leakage % (median / max; <= 0.5 wanted) | seam contrast (median / max; <= 1.2 wanted) | reprojection PSNR dB (median / min) | texture/photo luminance (median / range) |');
 log('|---|---|---|---|---|---|---|');
 for (const g of ['shared', '25-30', '30-45', '45-65']) {

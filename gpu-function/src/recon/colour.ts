@@ -26,6 +26,7 @@
  */
 
 import type { PersonMask } from '../face/person-mask';
+import { linearToSrgb, srgbToLinear } from './srgb';
 
 export interface ColourReport {
   applied: boolean;
@@ -38,14 +39,8 @@ export interface ColourReport {
   skinTexels: number;
 }
 
-const toLinear = (v: number) => {
-  const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-};
-const toSrgb = (l: number) => {
-  const c = l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055;
-  return Math.max(0, Math.min(255, c * 255));
-};
+const toLinear = srgbToLinear;
+const toSrgb = linearToSrgb;
 
 const SKIN_RG: [number, number] = [1.15, 1.65];
 const SKIN_BG: [number, number] = [0.62, 0.95];

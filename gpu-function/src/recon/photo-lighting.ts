@@ -7,7 +7,8 @@ import type { RgbImage } from '@facerecon/shared';
 import { createRgbImage } from '@facerecon/shared';
 import { pushPullFill } from './complete';
 import type { Mat3 } from './linalg';
-import { estimateShLighting, shIrradianceBasis, toLinear, toSrgb, type ShLighting } from './sh-lighting';
+import { estimateShLighting, shIrradianceBasis, type ShLighting } from './sh-lighting';
+import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
 import type { TexelMap } from './texel-map';
 
 export interface PhotoLighting extends ShLighting {

@@ -9,6 +9,8 @@
  * ~99% of its energy), so any distant lighting is, for a Lambertian surface, a 9-vector per channel.
  */
 
+import { linearToSrgbFast, srgbToLinearFast } from './srgb';
+
 const PI = Math.PI;
 // A_l (Ramamoorthi & Hanrahan eq. 8: A0 = pi, A1 = 2pi/3, A2 = pi/4) times the real SH normalisations.
 const K0 = PI * 0.5 * Math.sqrt(1 / PI); //                 A0 * Y00            = 0.886227
@@ -58,35 +60,8 @@ export interface EstimateShOptions {
   ridge?: number;
 }
 
-const decodeSrgb = (v: number): number => {
-  const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-};
-const encodeSrgb = (l: number): number => {
-  const c = l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055;
-  return Math.max(0, Math.min(255, c * 255));
-};
-// The transfer curves as tables with linear interpolation: a 1024 texture is ~600k texels x 3 channels,
-// and two pows each cost more than the rest of the division. Decode: 8 steps per sRGB level (error
-// < 1e-5). Encode: indexed by sqrt(linear), which spreads the steep toe of the curve (error < 0.02 level).
-const DECODE_STEPS = 8;
-const DECODE = Float64Array.from({ length: 255 * DECODE_STEPS + 2 }, (_, k) => decodeSrgb(Math.min(255, k / DECODE_STEPS)));
-const ENCODE_SIZE = 4096;
-const ENCODE = Float64Array.from({ length: ENCODE_SIZE + 2 }, (_, k) => encodeSrgb(Math.min(1, (k / ENCODE_SIZE) ** 2)));
-/** sRGB 0..255 to linear 0..1 (table; see above). */
-export const toLinear = (v: number): number => {
-  const x = (v <= 0 ? 0 : v >= 255 ? 255 : v) * DECODE_STEPS;
-  const k = x | 0;
-  return DECODE[k] + (x - k) * (DECODE[k + 1] - DECODE[k]);
-};
-/** Linear 0..1 to sRGB 0..255 (table; see above). */
-export const toSrgb = (l: number): number => {
-  if (!(l > 0)) return 0;
-  if (l >= 1) return 255;
-  const x = Math.sqrt(l) * ENCODE_SIZE;
-  const k = x | 0;
-  return ENCODE[k] + (x - k) * (ENCODE[k + 1] - ENCODE[k]);
-};
+const toLinear = srgbToLinearFast;
+const toSrgb = linearToSrgbFast;
 
 /** Solves the SPD 9x9 system A X = R (R: 3 right-hand sides, column c at R[9c..9c+8]) in place by Cholesky; false if not SPD. */
 function cholSolve9(A: Float64Array, R: Float64Array): boolean {
