@@ -36,10 +36,12 @@ export interface ReconstructOptions {
   photo: Photo;
   uvSize?: 512 | 1024;
   /**
-   * Default: obj, glb, texture, texture_grid, preview. On request: `usdz` (AR Quick Look) and
-   * `glb_optimized` (meshopt + WebP; the viewer needs both decoders).
+   * Default: obj, glb, texture, texture_grid, preview. On request: `usdz` (AR Quick Look),
+   * `glb_optimized` (meshopt + WebP; the viewer needs both decoders), `albedo` (the face texture with
+   * the photo's lighting divided out) and `detail` (normal.png and displacement.png, the face's
+   * shading detail, which the meshes then carry as their normal map).
    */
-  formats?: Array<'obj' | 'glb' | 'glb_optimized' | 'usdz' | 'texture' | 'texture_grid' | 'preview'>;
+  formats?: Array<'obj' | 'glb' | 'glb_optimized' | 'usdz' | 'texture' | 'texture_grid' | 'albedo' | 'detail' | 'preview'>;
   lang?: 'en' | 'zh';
   /** 'mediapipe' (default): the face; 'ict': the full head with identity and ARKit weights. */
   model?: 'mediapipe' | 'ict';

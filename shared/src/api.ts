@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_eye', 'texture_grid', 'albedo', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
+export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_eye', 'texture_grid', 'albedo', 'normal', 'displacement', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 /**
@@ -19,6 +19,8 @@ export const ASSET_FILES: Readonly<Record<AssetKind, { file: string; contentType
   texture_eye: { file: 'texture_eye.png', contentType: 'image/png' },
   texture_grid: { file: 'texture_grid.png', contentType: 'image/png' },
   albedo: { file: 'albedo.png', contentType: 'image/png' },
+  normal: { file: 'normal.png', contentType: 'image/png' },
+  displacement: { file: 'displacement.png', contentType: 'image/png' },
   glb: { file: 'face.glb', contentType: 'model/gltf-binary' },
   glb_optimized: { file: 'face.optimized.glb', contentType: 'model/gltf-binary' },
   usdz: { file: 'face.usdz', contentType: 'model/vnd.usdz+zip' },
@@ -31,14 +33,22 @@ export const ASSET_FILES: Readonly<Record<AssetKind, { file: string; contentType
 export const MODELS = ['mediapipe', 'ict'] as const;
 export type ModelName = (typeof MODELS)[number];
 
-/** Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON always comes. */
-export const OUTPUT_FORMATS = ['obj', 'glb', 'glb_optimized', 'usdz', 'texture', 'texture_grid', 'albedo', 'preview'] as const;
+/**
+ * Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON
+ * always comes. `detail` is the face's shading detail: normal.png (tangent-space normal map of the
+ * face texture, glTF / OpenGL convention: R = +u, G = up the image, B = out of the surface, 128 = 0)
+ * and displacement.png (grey, 128 = 0, along the normal; the MTL's `bump -bm` states its scale in
+ * metres), and the meshes asked for carry them (GLB normalTexture with tangents, MTL norm and bump,
+ * USDZ normal input).
+ */
+export const OUTPUT_FORMATS = ['obj', 'glb', 'glb_optimized', 'usdz', 'texture', 'texture_grid', 'albedo', 'detail', 'preview'] as const;
 /**
  * What a request gets when it names no formats. USDZ (for AR Quick Look), the optimised GLB (meshopt
- * + WebP, which needs a viewer with both decoders) and the albedo (the face texture with the photo's
- * estimated lighting divided out) come only on request.
+ * + WebP, which needs a viewer with both decoders), the albedo (the face texture with the photo's
+ * estimated lighting divided out) and the shading detail (normal and displacement maps, an extra
+ * solve) come only on request.
  */
-export const DEFAULT_FORMATS = OUTPUT_FORMATS.filter((f) => f !== 'usdz' && f !== 'glb_optimized' && f !== 'albedo');
+export const DEFAULT_FORMATS = OUTPUT_FORMATS.filter((f) => f !== 'usdz' && f !== 'glb_optimized' && f !== 'albedo' && f !== 'detail');
 
 export const ReconstructOptionsSchema = z.object({
   uv_size: z.enum(['512', '1024']).default('1024').transform((v) => Number(v) as 512 | 1024),
@@ -112,6 +122,8 @@ export const AssetsSchema = z.object({
   texture_eye: AssetLinkSchema.optional(),
   texture_grid: AssetLinkSchema.optional(),
   albedo: AssetLinkSchema.optional(),
+  normal: AssetLinkSchema.optional(),
+  displacement: AssetLinkSchema.optional(),
   glb: AssetLinkSchema.optional(),
   glb_optimized: AssetLinkSchema.optional(),
   usdz: AssetLinkSchema.optional(),

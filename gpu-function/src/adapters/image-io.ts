@@ -110,11 +110,16 @@ export async function encodePng(image: RgbImage, options: PngOptions = {}): Prom
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Encodes RGB pixels as JPEG or PNG bytes; tests use it to make fixtures (rotated, tiled) from real photos. */
-export async function encodeImage(image: RgbImage, format: 'png' | 'jpeg' | 'webp', options: { exifOrientation?: number; quality?: number } = {}): Promise<Uint8Array> {
+/**
+ * Encodes RGB pixels as JPEG, WebP or PNG bytes; tests use it to make fixtures (rotated, tiled) from
+ * real photos. WebP only: `lossless` keeps every level exactly (for data such as normal maps, which
+ * lossy WebP's chroma subsampling would mix across channels); `effort` 0-6 trades time for size
+ * (libwebp's method, default 4).
+ */
+export async function encodeImage(image: RgbImage, format: 'png' | 'jpeg' | 'webp', options: { exifOrientation?: number; quality?: number; lossless?: boolean; effort?: number } = {}): Promise<Uint8Array> {
   let p = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (format === 'jpeg') p = p.jpeg({ quality: options.quality ?? 92 });
-  else if (format === 'webp') p = p.webp({ quality: options.quality ?? 90 });
+  else if (format === 'webp') p = p.webp({ ...(options.lossless ? { lossless: true } : { quality: options.quality ?? 90 }), ...(options.effort !== undefined ? { effort: options.effort } : {}) });
   else p = p.png();
   if (options.exifOrientation) p = p.withMetadata({ orientation: options.exifOrientation });
   const buf = await p.toBuffer();

@@ -3,6 +3,12 @@
  * caller downloads (texture tiles and grid as PNG, OBJ + MTL, GLB, USDZ and the optimised GLB on request, the two previews). The model says
  * what the meshes carry (ExportDescription); this module never asks which model it was. PNG encoding
  * goes through the image adapter; everything else is built here in memory.
+ *
+ * Shading detail (TextureSet.detail, formats=detail): normal.png and displacement.png, and the
+ * materials that carry the face tile (tile 0, whose UVs the maps share) get the normal map in every
+ * mesh format: the GLB's normalTexture with a TANGENT attribute computed on the GLB's own mesh, the
+ * MTL's `norm` and `bump` lines, the USDZ's UsdPreviewSurface normal input. Other materials (the ICT
+ * head tile, eyes, flat colours) get nothing. The geometry preview shows it too.
  */
 import { ASSET_FILES, createRgbImage, type AssetKind, type RgbImage } from '@facerecon/shared';
 import { encodeImage, encodePng } from '../adapters/image-io';
@@ -11,6 +17,7 @@ import { optimizeGlb } from '../recon/optimize-glb';
 import { writeMtl, writeObj, type ObjMaterial } from '../recon/export-obj';
 import { packUsdz, writeUsda } from '../recon/export-usdz';
 import { renderMesh } from '../recon/render';
+import { gltfTangents } from '../recon/tangents';
 import type { ExportMaterial, FaceModel, FittedHead } from './face-model';
 import type { TextureSet } from './texture';
 
@@ -25,12 +32,24 @@ export interface ExportedAssets {
 /** Three-quarter preview: the subject's right cheek towards the camera, slightly from above. */
 export const PREVIEW_VIEW = { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 24, fill: 0.92 } as const;
 
+/**
+ * The textured preview and the flat geometry view, one raster pass. With shading detail the geometry
+ * view shades the face tile through its normal map (render.ts normalMap), tangents from the render mesh.
+ */
 export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, size = 512): { preview: RgbImage; geometry: RgbImage } {
   const geometry = createRgbImage(size, size);
   const tiles = [...textures.tiles, ...(model.previewTiles?.(head) ?? [])];
-  const preview = renderMesh({ mesh: head.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', tiles, flatTarget: geometry }).image;
+  const normalMap = textures.detail ? { image: textures.detail.normal, tangents: gltfTangents(head.mesh) } : undefined;
+  const preview = renderMesh({ mesh: head.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', tiles, flatTarget: geometry, normalMap }).image;
   return { preview, geometry };
 }
+
+/**
+ * libwebp's effort for the normal map's lossless WebP in the optimised GLB: 0, the fastest. On a
+ * 1024 map, 0 takes 70-370 ms for 0.25-1.1 MB where 4 (the default) takes 250-790 ms for 0.15-0.8 MB;
+ * the PNG is 0.4-2.3 MB (a mostly flat map with a detailed face, and a noisy one all over).
+ */
+const NORMAL_WEBP_EFFORT = 0;
 
 export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean; glbOptimized?: boolean; texture?: 'lit' | 'albedo' }): Promise<ExportedAssets> {
   const timings: ExportTimings = { png: 0, obj: 0, glb: 0, glbOptimized: 0, usdz: 0, preview: 0 };
@@ -41,6 +60,8 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const painted = [...new Map(desc.materials.filter((m) => m.texture).map((m) => [m.texture!.asset, m.texture!.image])).entries()];
   const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), ...painted.map(([, img]) => encodePng(img)), encodePng(textures.grid)]);
   const albedoPng = textures.albedo ? encodePng(textures.albedo) : undefined;
+  const { detail } = textures;
+  const detailPngs = detail ? Promise.all([encodePng(detail.normal), encodePng(detail.displacement)]) : undefined;
   const tp = performance.now();
   const { preview, geometry } = renderPreviews(model, head, textures);
   timings.preview = performance.now() - tp;
@@ -51,6 +72,10 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   model.layout.tiles.forEach((tile, i) => (files[tile.asset] = tilePngs[i]));
   painted.forEach(([asset], i) => (files[asset] = pngs[textures.tiles.length + i]));
   if (albedoPng) files.albedo = await albedoPng;
+  if (detailPngs) [files.normal, files.displacement] = await detailPngs;
+  /** Whether a material carries the shading detail: the detail maps are tile 0's. */
+  const detailed = (m: ExportMaterial) => detail !== undefined && m.tile === 0;
+  const anyDetailed = desc.materials.some(detailed);
   // With texture=albedo the meshes carry the albedo as their face tile (tile 0).
   const useAlbedo = extra.texture === 'albedo' && textures.albedo !== undefined;
   const tileImages = useAlbedo ? [textures.albedo!, ...textures.tiles.slice(1)] : textures.tiles;
@@ -63,11 +88,13 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   t = performance.now();
   const enc = new TextEncoder();
   const fileOfTile = (tile: number) => ASSET_FILES[tileAsset(tile)].file;
-  const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: textureOf(m)!.file } : {}), ...(m.color ? { color: m.color } : {}) }));
+  const objDetail = detail ? { normal: ASSET_FILES.normal.file, displacement: ASSET_FILES.displacement.file, rangeMm: detail.rangeMm } : undefined;
+  const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: textureOf(m)!.file } : {}), ...(m.color ? { color: m.color } : {}), ...(detailed(m) ? { detail: objDetail } : {}) }));
   const names = {
     mtl: ASSET_FILES.mtl.file,
     texture: fileOfTile(0),
     material: objMaterials[0].name,
+    detail: objMaterials[0].detail,
     ...(desc.groups ? { groups: desc.groups.map((g) => ({ start: g.start, count: g.count, material: objMaterials[g.material] })) } : {}),
   };
   files.obj = enc.encode(writeObj(desc.obj, names, { weld: desc.objWeld }));
@@ -76,7 +103,9 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   t = performance.now();
   files.glb = writeGlb({
     mesh: desc.glb,
-    materials: desc.materials.map((m) => ({ name: m.name, texturePng: textureOf(m)?.png, color: m.color, doubleSided: m.doubleSided, roughness: m.roughness })),
+    materials: desc.materials.map((m) => ({ name: m.name, texturePng: textureOf(m)?.png, color: m.color, doubleSided: m.doubleSided, roughness: m.roughness, normalPng: detailed(m) ? files.normal : undefined })),
+    // On the GLB's own mesh (for a model with morph targets the neutral face, not the render mesh).
+    tangents: anyDetailed ? gltfTangents(desc.glb) : undefined,
     groups: desc.groups,
     morphTargets: desc.morphTargets,
     morphWeights: desc.morphWeights,
@@ -85,8 +114,13 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   timings.glb = performance.now() - t;
   if (extra.glbOptimized) {
     t = performance.now();
-    const images = [...tileImages.map((img, i) => ({ img, png: tilePngs[i] })), ...painted.map(([asset, img]) => ({ img, png: files[asset]! }))];
-    const webp = await Promise.all(images.map(({ img }) => encodeImage(img, 'webp', { quality: 90 })));
+    const images = [
+      ...tileImages.map((img, i) => ({ img, png: tilePngs[i], lossless: false })),
+      ...painted.map(([asset, img]) => ({ img, png: files[asset]!, lossless: false })),
+      // A normal map's levels are vectors: lossy WebP's chroma subsampling would mix them.
+      ...(anyDetailed ? [{ img: detail!.normal, png: files.normal!, lossless: true }] : []),
+    ];
+    const webp = await Promise.all(images.map(({ img, lossless }) => encodeImage(img, 'webp', lossless ? { lossless, effort: NORMAL_WEBP_EFFORT } : { quality: 90 })));
     files.glb_optimized = await optimizeGlb({ glb: files.glb, webp: images.map(({ png }, i) => ({ png, webp: webp[i] })) });
     timings.glbOptimized = performance.now() - t;
   }
@@ -94,9 +128,15 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
     // AR Quick Look's format: the OBJ's mesh (the fitted expression) with the same materials.
     t = performance.now();
     const used = [...new Map(desc.materials.map(textureOf).filter((x) => x !== undefined).map((x) => [x.file, x.png])).entries()];
+    if (anyDetailed) used.push([ASSET_FILES.normal.file, files.normal!]);
     const stage = writeUsda({
       mesh: desc.obj,
-      materials: desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: `textures/${textureOf(m)!.file}` } : {}), ...(m.color ? { color: m.color } : {}) })),
+      materials: desc.materials.map((m) => ({
+        name: m.name,
+        ...(textureOf(m) ? { texture: `textures/${textureOf(m)!.file}` } : {}),
+        ...(m.color ? { color: m.color } : {}),
+        ...(detailed(m) ? { normalTexture: `textures/${ASSET_FILES.normal.file}` } : {}),
+      })),
       groups: desc.groups,
       doubleSided: desc.materials.some((m) => m.doubleSided),
       name: desc.name,

@@ -16,10 +16,10 @@ export interface Reconstruction<H extends FittedHead = FittedHead> {
   timings: Record<string, number>;
 }
 
-export function reconstructFace<H extends FittedHead>(installed: InstalledModel<H>, photo: RgbImage, face: FaceLandmarks, opts: FitOptions & { afterGeometry?: () => void; albedo?: boolean }): Reconstruction<H> {
+export function reconstructFace<H extends FittedHead>(installed: InstalledModel<H>, photo: RgbImage, face: FaceLandmarks, opts: FitOptions & { afterGeometry?: () => void; albedo?: boolean; detail?: boolean }): Reconstruction<H> {
   const head = installed.model.fit(photo, face, { uvSize: opts.uvSize, expressionNames: opts.expressionNames });
   opts.afterGeometry?.();
   // The person mask found with the landmarks keeps the background out of the texture.
-  const textures = installed.baker.bake(head, photo, { personMask: face.personMask, albedo: opts.albedo });
+  const textures = installed.baker.bake(head, photo, { personMask: face.personMask, albedo: opts.albedo, detail: opts.detail });
   return { head, textures, timings: { ...head.timings, ...textures.timings } };
 }

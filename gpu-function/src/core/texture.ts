@@ -18,6 +18,8 @@ import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../rec
 import { albedoTexture, estimatePhotoLighting, type PhotoLighting } from '../recon/photo-lighting';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
 import type { PersonMask } from '../face/person-mask';
+import { computeShadingDetail, type ShadingDetail } from '../recon/shading-detail';
+import { uvTangentFrames } from '../recon/tangents';
 import type { FittedHead, UvLayout, UvSize } from './face-model';
 
 export interface TextureSet {
@@ -34,8 +36,10 @@ export interface TextureSet {
   lighting?: PhotoLighting;
   /** Tile 0 with that lighting divided out, when asked for (bake's `albedo` option). */
   albedo?: RgbImage;
+  /** Shading detail of tile 0 (normal and displacement maps, shading-detail.ts), when asked for (bake's `detail` option). */
+  detail?: ShadingDetail;
   specularTexels: number;
-  timings: { bake: number; colour: number; completion: number; grid: number; lighting: number };
+  timings: { bake: number; colour: number; completion: number; grid: number; lighting: number; detail: number };
 }
 
 export interface TextureBaker {
@@ -43,7 +47,7 @@ export interface TextureBaker {
   /** The texel map of tile `tile` at the size a request of `uvSize` bakes it. */
   texelMap(tile: number, uvSize: UvSize): TexelMap;
   /** personMask: the photo's person segmentation; background texels are then completed, not baked. */
-  bake(head: FittedHead, photo: RgbImage, opts?: { personMask?: PersonMask; albedo?: boolean }): TextureSet;
+  bake(head: FittedHead, photo: RgbImage, opts?: { personMask?: PersonMask; albedo?: boolean; detail?: boolean }): TextureSet;
 }
 
 const NO_COLOUR_CORRECTION: ColourReport = { applied: false, exposureGain: 1, whiteBalanceGains: [1, 1, 1], skinBefore: [0, 0, 0], skinAfter: [0, 0, 0], skinTexels: 0 };
@@ -66,8 +70,8 @@ function seenMean(color: Float32Array, weight: Float32Array): [number, number, n
  */
 export function createTextureBaker(layout: UvLayout): TextureBaker {
   const maps = new Map<string, TexelMap>();
-  const texelMap = (tile: number, uvSize: UvSize) => {
-    const size = layout.tiles[tile].sizeFor(uvSize);
+  const texelMap = (tile: number, uvSize: UvSize) => mapOfSize(tile, layout.tiles[tile].sizeFor(uvSize));
+  const mapOfSize = (tile: number, size: number) => {
     const key = `${tile}/${size}`;
     let m = maps.get(key);
     if (!m) {
@@ -114,7 +118,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
     texelMap,
     bake(head, photo, opts = {}) {
       const { mesh, geometry, mode } = head;
-      const timings = { bake: 0, colour: 0, completion: 0, grid: 0, lighting: 0 };
+      const timings = { bake: 0, colour: 0, completion: 0, grid: 0, lighting: 0, detail: 0 };
       let t0 = performance.now();
       const tileMaps = layout.tiles.map((_, t) => texelMap(t, mode.uvSize));
       const visibility = bakeVisibility(mesh, geometry.camera, photo, opts.personMask);
@@ -139,6 +143,23 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       // The lighting, like the colour statistics, from the photo's own texels before completion.
       const lighting = estimatePhotoLighting({ color: face.color, weight: face.weight, map: faceMap, indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation });
       timings.lighting = performance.now() - t0;
+
+      // Shading detail from the photo's own texels too, before completion invents any.
+      let detail: ShadingDetail | undefined;
+      if (opts.detail && lighting) {
+        t0 = performance.now();
+        detail = computeShadingDetail({
+          color: face.color,
+          weight: face.weight,
+          size: faceMap.size,
+          workMap: mapOfSize(0, Math.min(256, faceMap.size / 2)),
+          mesh,
+          frames: uvTangentFrames(mesh),
+          rotation: geometry.camera.rotation,
+          lighting,
+        });
+        timings.detail = performance.now() - t0;
+      }
 
       t0 = performance.now();
       // Colour statistics come from the photo's own texels, before completion mixes anything in.
@@ -180,7 +201,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       t0 = performance.now();
       const albedo = opts.albedo && lighting ? albedoTexture({ texture: tiles[0], map: faceMap, indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, lighting }) : undefined;
       timings.lighting += performance.now() - t0;
-      return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, lighting, albedo, timings };
+      return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, lighting, albedo, detail, timings };
     },
   };
 }

@@ -5,6 +5,11 @@
  * (glTF 2.0 section 3.7.2.2) carry POSITION displacements as sparse accessors (only the vertices a
  * blendshape moves are stored), named in mesh.extras.targetNames (the convention three.js, Blender and
  * Babylon read), with the fitted weights as the mesh's default weights.
+ * Normal maps (shading detail): a material's `normalPng` becomes its normalTexture (tangent space,
+ * glTF's +X = +u, +Y = up the image), and the primitives of such materials get the TANGENT attribute
+ * the caller computed (tangents.ts gltfTangents, on this very mesh); morph targets carry no tangent
+ * deltas (optional in glTF: the neutral face's tangents serve every expression).
+ * Each distinct PNG (by identity of its bytes array) is embedded once, however many materials use it.
  * Layout per the spec's "GLB File Format Specification": 12-byte header, a JSON chunk padded with
  * spaces and a BIN chunk padded with zeros, all 4-aligned.
  */
@@ -19,6 +24,8 @@ export interface GlbMaterial {
   doubleSided?: boolean;
   /** glTF roughness (default 0.85, skin-like); low for wet surfaces such as the eyes. */
   roughness?: number;
+  /** PNG bytes of a tangent-space normal map (glTF convention); needs GlbOptions.tangents. */
+  normalPng?: Uint8Array;
 }
 
 export interface GlbMorphTarget {
@@ -42,6 +49,11 @@ export interface GlbOptions {
   morphTargets?: GlbMorphTarget[];
   /** Default morph weights (one per target). */
   morphWeights?: ArrayLike<number>;
+  /**
+   * The TANGENT attribute (n x 4: xyz unit and orthogonal to the normal, w = +-1; gltfTangents of
+   * `mesh`), written for the primitives whose material has a normal map. Required when one has.
+   */
+  tangents?: Float32Array;
   unitsPerMm?: number;
   name?: string;
   generator?: string;
@@ -94,18 +106,30 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
   const aUv = accessor({ bufferView: add(bytesOf(mesh.uvs), ARRAY_BUFFER), componentType: FLOAT, count: n, type: 'VEC2' });
   const vIdx = add(bytesOf(mesh.indices), ELEMENT_ARRAY_BUFFER);
   const aIdx = groups.map((g) => accessor({ bufferView: vIdx, byteOffset: g.start * 4, componentType: UNSIGNED_INT, count: g.count, type: 'SCALAR' }));
+  const mapped = materials.some((m) => m.normalPng);
+  if (mapped && opts.tangents?.length !== 4 * n) throw new RangeError(`writeGlb: a normal map needs n x 4 tangents (${n} vertices, got ${opts.tangents?.length ?? 0} values)`);
+  const aTan = mapped ? accessor({ bufferView: add(bytesOf(opts.tangents!), ARRAY_BUFFER), componentType: FLOAT, count: n, type: 'VEC4' }) : -1;
 
   const images: object[] = [];
   const textures: object[] = [];
+  const textureOf = new Map<Uint8Array, number>();
+  const texture = (png: Uint8Array) => {
+    let t = textureOf.get(png);
+    if (t === undefined) {
+      images.push({ bufferView: add(png), mimeType: 'image/png' });
+      t = textures.push({ sampler: 0, source: images.length - 1 }) - 1;
+      textureOf.set(png, t);
+    }
+    return t;
+  };
   const gltfMaterials = materials.map((m) => {
     const pbr: Record<string, unknown> = { metallicFactor: 0, roughnessFactor: m.roughness ?? 0.85 };
     if (m.texturePng) {
-      images.push({ bufferView: add(m.texturePng), mimeType: 'image/png' });
-      pbr.baseColorTexture = { index: textures.push({ sampler: 0, source: images.length - 1 }) - 1 };
+      pbr.baseColorTexture = { index: texture(m.texturePng) };
     } else if (m.color) {
       pbr.baseColorFactor = [...m.color.map(srgbToLinear), 1];
     }
-    return { name: m.name, pbrMetallicRoughness: pbr, ...(m.doubleSided ? { doubleSided: true } : {}) };
+    return { name: m.name, pbrMetallicRoughness: pbr, ...(m.normalPng ? { normalTexture: { index: texture(m.normalPng) } } : {}), ...(m.doubleSided ? { doubleSided: true } : {}) };
   });
 
   const targets = (opts.morphTargets ?? []).map((t) => {
@@ -140,7 +164,13 @@ export function writeGlb(opts: GlbOptions): Uint8Array {
     meshes: [
       {
         name,
-        primitives: groups.map((g, i) => ({ attributes: { POSITION: aPos, NORMAL: aNrm, TEXCOORD_0: aUv }, indices: aIdx[i], material: g.material, mode: 4, ...(targets.length ? { targets } : {}) })),
+        primitives: groups.map((g, i) => ({
+          attributes: { POSITION: aPos, NORMAL: aNrm, ...(materials[g.material].normalPng ? { TANGENT: aTan } : {}), TEXCOORD_0: aUv },
+          indices: aIdx[i],
+          material: g.material,
+          mode: 4,
+          ...(targets.length ? { targets } : {}),
+        })),
         ...morph,
       },
     ],

@@ -2,8 +2,14 @@
  * Wavefront OBJ + MTL. One object, one material whose map_Kd names the clean texture PNG, so Blender
  * and three.js load it textured as is. Positions in metres (as the GLB, whose unit glTF fixes), +Y up,
  * +Z out of the face; vt with v flipped to OBJ's bottom-left origin; faces v/vt/vn (1-based).
+ * With shading detail the face material also names its normal map (`norm`, from the PBR extension of
+ * MTL; three.js's MTLLoader reads it as its normalMap) and its displacement map (`bump -bm`, the
+ * original spec's scalar bump map; three.js: bumpMap with bumpScale = -bm).
  */
 import type { TriMesh } from '@facerecon/shared';
+
+/** The OBJ's unit: metres (writeObj's default unitsPerMm, and what writeMtl's bump scale is in). */
+export const OBJ_UNITS_PER_MM = 0.001;
 
 export interface ObjNames {
   /** File name of the MTL, as referenced by `mtllib`. */
@@ -11,6 +17,8 @@ export interface ObjNames {
   /** File name of the texture, as referenced by `map_Kd`. */
   texture: string;
   material?: string;
+  /** Shading detail of the one material (without `groups`; with groups, each ObjMaterial carries its own). */
+  detail?: ObjDetailMaps;
   /** Several materials: each index range of the mesh (in indices, a multiple of 3) with its material. */
   groups?: Array<{ start: number; count: number; material: ObjMaterial }>;
 }
@@ -20,6 +28,16 @@ export interface ObjMaterial {
   /** Texture file (map_Kd), or a flat sRGB colour 0..255 (Kd). */
   texture?: string;
   color?: readonly [number, number, number];
+  detail?: ObjDetailMaps;
+}
+
+/** A material's shading detail (shading-detail.ts DetailMaps, as files next to the MTL). */
+export interface ObjDetailMaps {
+  /** Tangent-space normal map, glTF / OpenGL convention (R = +u, G = up the image, B = out; 128 = 0). */
+  normal: string;
+  /** Grey displacement map along the normal: level L is (L - 128) / 127 * rangeMm millimetres. */
+  displacement: string;
+  rangeMm: number;
 }
 
 const f6 = (x: number) => (Math.round(x * 1e6) / 1e6).toString();
@@ -52,7 +70,7 @@ export interface ObjWriteOptions {
 }
 
 export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNames, opts: ObjWriteOptions = {}): string {
-  const unitsPerMm = opts.unitsPerMm ?? 0.001;
+  const unitsPerMm = opts.unitsPerMm ?? OBJ_UNITS_PER_MM;
   const material = names.material ?? 'face';
   const lines: string[] = [
     '# facerecon face mesh',
@@ -101,12 +119,24 @@ function weldedBlocks(uvs: Float32Array, indices: Uint32Array, weld: Uint32Array
   return blocks;
 }
 
-export function writeMtl(names: ObjNames): string {
-  const mats = names.groups ? [...new Map(names.groups.map((g) => [g.material.name, g.material])).values()] : [{ name: names.material ?? 'face', texture: names.texture }];
+/**
+ * The MTL of writeObj's materials. A material with `detail` gets two more lines:
+ * - `norm <normal>`: the tangent-space normal map (glTF / OpenGL convention: green is up the image,
+ *   i.e. +v of the OBJ's bottom-left vt; tangents are the importer's, from the UVs).
+ * - `bump -bm <k> <displacement>`: the displacement along the normal. A scalar map reads 0..1 (level
+ *   L / 255) and -bm multiplies it, so k is the OBJ-unit length of that whole range: level L stands for
+ *   (L - 128) / 127 * rangeMm mm, so 0..1 spans 255 / 127 * rangeMm mm, k = that in `unitsPerMm`
+ *   (metres by default, as writeObj). Zero displacement is mid-grey, 128 / 255 = 0.502: a renderer's
+ *   displacement midlevel (Blender's Displacement node: Midlevel 0.502, Scale k).
+ */
+export function writeMtl(names: ObjNames, opts: { unitsPerMm?: number } = {}): string {
+  const unitsPerMm = opts.unitsPerMm ?? OBJ_UNITS_PER_MM;
+  const mats: ObjMaterial[] = names.groups ? [...new Map(names.groups.map((g) => [g.material.name, g.material])).values()] : [{ name: names.material ?? 'face', texture: names.texture, detail: names.detail }];
   const lines = ['# facerecon material'];
   for (const m of mats) {
     const kd = m.color ? m.color.map((c) => f6(c / 255)).join(' ') : '1 1 1';
-    lines.push(`newmtl ${m.name}`, 'Ka 1 1 1', `Kd ${kd}`, 'Ks 0 0 0', 'Ns 10', 'd 1', 'illum 1', ...(m.texture ? [`map_Kd ${m.texture}`] : []), '');
+    const detail = m.detail ? [`norm ${m.detail.normal}`, `bump -bm ${f6(((255 / 127) * m.detail.rangeMm * unitsPerMm))} ${m.detail.displacement}`] : [];
+    lines.push(`newmtl ${m.name}`, 'Ka 1 1 1', `Kd ${kd}`, 'Ks 0 0 0', 'Ns 10', 'd 1', 'illum 1', ...(m.texture ? [`map_Kd ${m.texture}`] : []), ...detail, '');
   }
   return lines.join('\n');
 }

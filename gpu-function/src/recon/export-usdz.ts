@@ -6,6 +6,10 @@
  *
  * Frame: metres, right-handed, +Y up (upAxis "Y", metersPerUnit 1), +Z out of the face, as the GLB.
  * st has its origin bottom-left (USD's convention): v is flipped from the mesh's top-left UVs.
+ * A material's normal map (shading detail) feeds UsdPreviewSurface's `inputs:normal` through a
+ * UsdUVTexture read raw and remapped from 0..1 to -1..1 (scale 2, bias -1), as the spec of
+ * UsdPreviewSurface asks. Its tangent space is glTF's (+X = +u, +Y = up the image = +t of st), which
+ * is USD's own, so the map goes in unchanged; the renderer derives the tangents from st.
  */
 import type { TriMesh } from '@facerecon/shared';
 
@@ -15,6 +19,8 @@ export interface UsdMaterial {
   texture?: string;
   /** ...or a flat sRGB colour (0..255). */
   color?: readonly [number, number, number];
+  /** A tangent-space normal map's file name inside the package (glTF / OpenGL convention). */
+  normalTexture?: string;
 }
 
 export interface UsdStageOptions {
@@ -94,6 +100,7 @@ export function writeUsda(o: UsdStageOptions): string {
       const colour = m.texture
         ? [`                color3f inputs:diffuseColor.connect = <${at}/Texture.outputs:rgb>`]
         : [`                color3f inputs:diffuseColor = (${(m.color ?? [200, 200, 200]).map((c) => f(linear(c))).join(', ')})`];
+      const normal = m.normalTexture ? [`                normal3f inputs:normal.connect = <${at}/NormalTexture.outputs:rgb>`] : [];
       const texture = m.texture
         ? [
             '',
@@ -107,6 +114,27 @@ export function writeUsda(o: UsdStageOptions): string {
             '                token inputs:wrapT = "clamp"',
             '                float3 outputs:rgb',
             '            }',
+          ]
+        : [];
+      const normalTexture = m.normalTexture
+        ? [
+            '',
+            '            def Shader "NormalTexture"',
+            '            {',
+            '                uniform token info:id = "UsdUVTexture"',
+            `                asset inputs:file = @${m.normalTexture}@`,
+            `                float2 inputs:st.connect = <${at}/PrimvarSt.outputs:result>`,
+            '                token inputs:sourceColorSpace = "raw"',
+            '                float4 inputs:scale = (2, 2, 2, 1)',
+            '                float4 inputs:bias = (-1, -1, -1, 0)',
+            '                token inputs:wrapS = "clamp"',
+            '                token inputs:wrapT = "clamp"',
+            '                float3 outputs:rgb',
+            '            }',
+          ]
+        : [];
+      const st = m.texture || m.normalTexture
+        ? [
             '',
             '            def Shader "PrimvarSt"',
             '            {',
@@ -125,11 +153,14 @@ export function writeUsda(o: UsdStageOptions): string {
         '            {',
         '                uniform token info:id = "UsdPreviewSurface"',
         ...colour,
+        ...normal,
         '                float inputs:roughness = 0.85',
         '                float inputs:metallic = 0',
         '                token outputs:surface',
         '            }',
         ...texture,
+        ...normalTexture,
+        ...st,
         '        }',
       ];
     }),

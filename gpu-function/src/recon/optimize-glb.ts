@@ -7,11 +7,13 @@
  *   - Morph-target position deltas are int16 in the same scale.
  *   - Normals and normal deltas are normalised int8, a step of 1/127. Normal-delta components past
  *     +-1 are clamped (0.02% of ICT's).
+ *   - Tangents (with a normal map) are normalised int8 too; their w, +-1, stays exact.
  *   - UVs (tile-local, [0, 1]) are normalised uint16.
  *   - Morph targets are stored dense: meshopt's delta coding packs their zero runs better than the
  *     sparse index lists do.
  * - EXT_meshopt_compression (meshoptimizer, MIT) on every buffer view.
- * - The textures replaced by WebP (EXT_texture_webp), encoded by the caller through the image adapter.
+ * - The textures replaced by WebP (EXT_texture_webp), encoded by the caller through the image adapter
+ *   (the caller's choice of quality: lossless for a normal map, whose levels are vectors, not colours).
  *
  * Units and frame: unchanged (metres, glTF's +Y up, right-handed). What a viewer shows differs from the
  * plain GLB only by the quantisation steps above.
@@ -80,6 +82,7 @@ function quantizeDocument(doc: Document): void {
   for (const p of prims) {
     set(p.getAttribute('POSITION'), (arr) => quantize(arr, half, centre, 3, Int16Array));
     set(p.getAttribute('NORMAL'), (arr) => quantize(arr, 1, undefined, 3, Int8Array));
+    set(p.getAttribute('TANGENT'), (arr) => quantize(arr, 1, undefined, 4, Int8Array));
     set(p.getAttribute('TEXCOORD_0'), (arr) => quantize(arr, 1, undefined, 2, Uint16Array));
     for (const t of p.listTargets()) {
       set(t.getAttribute('POSITION'), (arr) => quantize(arr, half, undefined, 3, Int16Array));

@@ -21,7 +21,7 @@ export interface RenderOptions {
   width: number;
   height: number;
   camera: RenderCamera;
-  /** Textured, or flat-shaded grey geometry with per-face normals. */
+  /** Textured, or flat-shaded grey geometry with per-face normals (per-pixel mapped normals on tile 0 with `normalMap`). */
   mode: 'textured' | 'flat';
   texture?: RgbImage;
   /** UDIM tiles instead of one texture: a triangle whose UVs lie in [k, k + 1) samples tiles[k]. */
@@ -31,7 +31,24 @@ export interface RenderOptions {
   background?: RgbImage | readonly [number, number, number];
   /** Also write the flat-shaded geometry view of the same camera into this image (one raster pass for both previews). */
   flatTarget?: RgbImage;
+  /**
+   * Shading detail for the flat geometry view (mode 'flat' and flatTarget; the textured view ignores
+   * it): a tangent-space normal map of tile 0 (glTF / OpenGL convention, as DetailMaps in
+   * shading-detail.ts: R = +T, G = +B = up the image, B = +N, 128 = 0) and the mesh's per-vertex
+   * tangents (n x 4, gltfTangents in tangents.ts, in the mesh frame: rotated by the view like the
+   * normals). Triangles in tile 0 (mean u in [0, 1)) are then shaded per pixel with the interpolated
+   * smooth normal perturbed by the map, instead of their flat face normal, so the geometry preview
+   * shows the recovered detail; other triangles keep the flat look.
+   */
+  normalMap?: { image: RgbImage; tangents: Float32Array };
 }
+
+/**
+ * The one light of every render, in the view frame (x right, y up, z towards the viewer): from the
+ * upper left, in front. Textured shading is 0.45 + 0.65 max(0, n.l) on the texture; the flat view's
+ * grey is 205 (0.25 + 0.75 max(0, n.l)) (blue 4% higher).
+ */
+export const VIEW_LIGHT: readonly number[] = normalise([-0.35, 0.45, 0.82]);
 
 export interface RenderResult {
   image: RgbImage;
@@ -97,6 +114,22 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     vn[3 * i + 1] = view[3] * a + view[4] * b + view[5] * c;
     vn[3 * i + 2] = view[6] * a + view[7] * b + view[8] * c;
   }
+  const flatData = opts.flatTarget?.data;
+  // Tangents in the view frame, w (the bitangent's handedness) kept: only when the flat view has a normal map to decode.
+  const normalMap = opts.normalMap && (opts.mode === 'flat' || flatData) ? opts.normalMap : undefined;
+  let vt: Float32Array | undefined;
+  if (normalMap) {
+    if (normalMap.tangents.length !== 4 * n) throw new RangeError(`normalMap.tangents: ${normalMap.tangents.length} values for ${n} vertices (n x 4 expected)`);
+    vt = new Float32Array(n * 4);
+    const T = normalMap.tangents;
+    for (let i = 0; i < n; i++) {
+      const a = T[4 * i], b = T[4 * i + 1], c = T[4 * i + 2];
+      vt[4 * i] = view[0] * a + view[1] * b + view[2] * c;
+      vt[4 * i + 1] = view[3] * a + view[4] * b + view[5] * c;
+      vt[4 * i + 2] = view[6] * a + view[7] * b + view[8] * c;
+      vt[4 * i + 3] = T[4 * i + 3];
+    }
+  }
 
   const out = createRgbImage(W, H);
   const bg = opts.background ?? [236, 238, 242];
@@ -111,12 +144,11 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     out.data.set((bg as RgbImage).data.subarray(0, W * H * 3));
   }
   const mask = new Uint8Array(W * H);
-  const flatData = opts.flatTarget?.data;
   if (opts.flatTarget && (opts.flatTarget.width !== W || opts.flatTarget.height !== H)) throw new RangeError('flatTarget size differs from the render');
   if (flatData) flatData.set(out.data);
   const zbuf = new Float32Array(W * H).fill(-Infinity);
   const tex = opts.texture;
-  const light = normalise([-0.35, 0.45, 0.82]);
+  const light = VIEW_LIGHT;
   const F = mesh.indices;
   for (let t = 0; t < F.length; t += 3) {
     const a = F[t], b = F[t + 1], c = F[t + 2];
@@ -124,14 +156,16 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     const tri = setupTriangle(sx[a], sy[a], sx[b], sy[b], sx[c], sy[c], W, H, 1e-9);
     if (!tri || tri.inv > 0) continue;
     const { x0, x1, y0, y1, inv, d1x, d2x } = tri;
-    let flat = 0;
+    let flatGrey = 0;
     if (opts.mode === 'flat' || flatData) {
       const fn = [vn[3 * a] + vn[3 * b] + vn[3 * c], vn[3 * a + 1] + vn[3 * b + 1] + vn[3 * c + 1], vn[3 * a + 2] + vn[3 * b + 2] + vn[3 * c + 2]];
       const l = Math.hypot(fn[0], fn[1], fn[2]) || 1;
-      flat = 0.25 + 0.75 * Math.max(0, (fn[0] * light[0] + fn[1] * light[1] + fn[2] * light[2]) / l);
+      flatGrey = Math.round(205 * flatShade((fn[0] * light[0] + fn[1] * light[1] + fn[2] * light[2]) / l));
     }
     // Edge functions are affine in the pixel position: step them along the row instead of recomputing.
     let ua = mesh.uvs[2 * a], va = mesh.uvs[2 * a + 1], ub = mesh.uvs[2 * b], vb = mesh.uvs[2 * b + 1], uc = mesh.uvs[2 * c], vc = mesh.uvs[2 * c + 1];
+    // A tile-0 triangle under a normal map is shaded per pixel in the flat view; everything else per face.
+    const detailed = vt !== undefined && Math.floor((ua + ub + uc) / 3) === 0;
     let triTex = tex;
     if (opts.tiles) {
       const tile = Math.max(0, Math.min(opts.tiles.length - 1, Math.floor((ua + ub + uc) / 3)));
@@ -155,14 +189,14 @@ export function renderMesh(opts: RenderOptions): RenderResult {
         zbuf[i] = z;
         mask[i] = 1;
         const o = 3 * i;
+        const fv = detailed ? Math.round(205 * normalMappedShade(normalMap!.image, vn, vt!, a, b, c, l0 * wa, l1 * wb, l2 * wc, ua, va, ub, vb, uc, vc, light)) : flatGrey;
         if (flatData) {
-          const fv = Math.round(205 * flat);
           flatData[o] = fv;
           flatData[o + 1] = fv;
           flatData[o + 2] = Math.round(fv * 1.04);
         }
         if (opts.mode === 'flat') {
-          const v = Math.round(205 * flat);
+          const v = fv;
           out.data[o] = v;
           out.data[o + 1] = v;
           out.data[o + 2] = Math.round(v * 1.04);
@@ -191,6 +225,69 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     }
   }
   return { image: out, mask };
+}
+
+/** The flat view's grey level (before the 205 scale) for the cosine between the surface normal and the light. */
+function flatShade(cos: number): number {
+  return 0.25 + 0.75 * Math.max(0, cos);
+}
+
+/**
+ * Flat-view shade of one pixel of a normal-mapped triangle (a, b, c): the smooth normal and tangent
+ * interpolated with the perspective-correct weights q (normalised here), the tangent made orthogonal
+ * to the normal, B = cross(N, T) * w, the map sampled bilinearly at the interpolated UV and decoded
+ * as (level - 128) / 127 per channel, N' = normalize(x T + y B + z N), then the same Lambert term as
+ * the per-face shading.
+ */
+function normalMappedShade(map: RgbImage, vn: Float32Array, vt: Float32Array, a: number, b: number, c: number, q0: number, q1: number, q2: number, ua: number, va: number, ub: number, vb: number, uc: number, vc: number, light: readonly number[]): number {
+  const qs = 1 / (q0 + q1 + q2);
+  q0 *= qs;
+  q1 *= qs;
+  q2 *= qs;
+  let nx = q0 * vn[3 * a] + q1 * vn[3 * b] + q2 * vn[3 * c];
+  let ny = q0 * vn[3 * a + 1] + q1 * vn[3 * b + 1] + q2 * vn[3 * c + 1];
+  let nz = q0 * vn[3 * a + 2] + q1 * vn[3 * b + 2] + q2 * vn[3 * c + 2];
+  const nl = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
+  nx /= nl;
+  ny /= nl;
+  nz /= nl;
+  let tx = q0 * vt[4 * a] + q1 * vt[4 * b] + q2 * vt[4 * c];
+  let ty = q0 * vt[4 * a + 1] + q1 * vt[4 * b + 1] + q2 * vt[4 * c + 1];
+  let tz = q0 * vt[4 * a + 2] + q1 * vt[4 * b + 2] + q2 * vt[4 * c + 2];
+  const d = tx * nx + ty * ny + tz * nz;
+  tx -= d * nx;
+  ty -= d * ny;
+  tz -= d * nz;
+  const tl = Math.sqrt(tx * tx + ty * ty + tz * tz) || 1;
+  tx /= tl;
+  ty /= tl;
+  tz /= tl;
+  // One chart has one handedness; the first corner's w stands for the triangle.
+  const w = vt[4 * a + 3] < 0 ? -1 : 1;
+  const bx = (ny * tz - nz * ty) * w, by = (nz * tx - nx * tz) * w, bz = (nx * ty - ny * tx) * w;
+  sampleLevels(map, q0 * ua + q1 * ub + q2 * uc, q0 * va + q1 * vb + q2 * vc, SAMPLE);
+  const x = (SAMPLE[0] - 128) / 127, y = (SAMPLE[1] - 128) / 127, z = (SAMPLE[2] - 128) / 127;
+  const px = x * tx + y * bx + z * nx, py = x * ty + y * by + z * ny, pz = x * tz + y * bz + z * nz;
+  const pl = Math.sqrt(px * px + py * py + pz * pz) || 1;
+  return flatShade((px * light[0] + py * light[1] + pz * light[2]) / pl);
+}
+
+/** Scratch for one unrounded normal-map sample. */
+const SAMPLE = new Float64Array(3);
+
+/** sampleBilinear's lookup without rounding (a normal map's levels are decoded, not displayed), into out[0..2]. */
+function sampleLevels(tex: RgbImage, u: number, v: number, out: Float64Array): void {
+  const { width: W, height: H, data } = tex;
+  const x = Math.min(W - 1, Math.max(0, u * W - 0.5));
+  const y = Math.min(H - 1, Math.max(0, v * H - 0.5));
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  const x1 = Math.min(W - 1, x0 + 1), y1 = Math.min(H - 1, y0 + 1);
+  const ax = x - x0, ay = y - y0;
+  for (let ch = 0; ch < 3; ch++) {
+    const top = data[(y0 * W + x0) * 3 + ch] * (1 - ax) + data[(y0 * W + x1) * 3 + ch] * ax;
+    const bot = data[(y1 * W + x0) * 3 + ch] * (1 - ax) + data[(y1 * W + x1) * 3 + ch] * ax;
+    out[ch] = top * (1 - ay) + bot * ay;
+  }
 }
 
 function normalise(v: number[]): number[] {

@@ -38,6 +38,7 @@ function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<
     else if (f === 'preview') kinds.add('preview').add('preview_geometry');
     else if (f === 'usdz' || f === 'glb_optimized') kinds.add(f);
     else if (f === 'texture') kinds.add('texture').add('texture_head').add('texture_eye');
+    else if (f === 'detail') kinds.add('normal').add('displacement'); // and the meshes asked for refer to them
     else kinds.add(f);
   }
   return [...kinds].filter((k) => produced.has(k));
@@ -69,7 +70,9 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   done('preprocess');
 
   const albedo = options.texture === 'albedo' || options.formats.includes('albedo');
-  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, expressionNames: options.expression_names, albedo, afterGeometry: () => done('geometry') });
+  // The shading-detail solve runs only on request: it costs texture-stage time no default caller needs.
+  const detail = options.formats.includes('detail');
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, expressionNames: options.expression_names, albedo, detail, afterGeometry: () => done('geometry') });
   done('texture');
 
   const { model } = installed;

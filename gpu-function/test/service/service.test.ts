@@ -171,6 +171,30 @@ describe('gpu-function HTTP API', () => {
     expect(new TextDecoder().decode(await get(plain.assets.mtl!.url))).toMatch(/map_Kd texture\.png/);
   });
 
+  // Runs the real shading-detail solve (texture.ts, bake's `detail` option): it fails while the bake
+  // leaves TextureSet.detail undefined. The exports themselves are tested on synthetic maps in
+  // test/recon/detail-export.test.ts.
+  it('formats=detail: normal.png and displacement.png come, the GLB\'s face material has normal.png as normalTexture with a TANGENT attribute, the MTL names both beside the albedo', async () => {
+    const r = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=obj,glb,detail&texture=albedo' })).json());
+    expect(r.assets.normal).toMatchObject({ content_type: 'image/png' });
+    expect(r.assets.displacement).toMatchObject({ content_type: 'image/png' });
+    const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+    const [normal, displacement, glb, mtl] = await Promise.all([r.assets.normal!.url, r.assets.displacement!.url, r.assets.glb!.url, r.assets.mtl!.url].map(get));
+    for (const png of [normal, displacement]) expect(Array.from(png.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    const jsonLen = new DataView(glb.buffer, glb.byteOffset).getUint32(12, true);
+    const gltf = JSON.parse(new TextDecoder().decode(glb.subarray(20, 20 + jsonLen)));
+    const bin = glb.subarray(28 + jsonLen);
+    const faceMaterial = gltf.materials[0];
+    const view = gltf.bufferViews[gltf.images[gltf.textures[faceMaterial.normalTexture.index].source].bufferView];
+    expect(Buffer.compare(Buffer.from(bin.subarray(view.byteOffset, view.byteOffset + view.byteLength)), Buffer.from(normal))).toBe(0);
+    const tangent = gltf.accessors[gltf.meshes[0].primitives[0].attributes.TANGENT];
+    expect(tangent).toMatchObject({ type: 'VEC4', count: gltf.accessors[gltf.meshes[0].primitives[0].attributes.POSITION].count });
+    const text = new TextDecoder().decode(mtl);
+    expect(text).toMatch(/^map_Kd albedo\.png$/m);
+    expect(text).toMatch(/^norm normal\.png$/m);
+    expect(text).toMatch(/^bump -bm \S+ displacement\.png$/m);
+  });
+
   it('DELETE /v1/assets/<day>/<folder> erases one asset set, signed only, idempotent; other sets stay', async () => {
     const keep = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb' })).json());
     const gone = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=glb,texture' })).json());

@@ -1,0 +1,125 @@
+/**
+ * npm run bench:detail [-- --write]: shading detail (issue 19), on the shared portraits
+ * (../shared/photos; the project's astronaut when absent), default model at 1024 with formats=detail.
+ * Per photo:
+ * - photometric fit: the smooth albedo times the SH shading at the coarse normals, and at the normals
+ *   an engine reads from the shipped normal.png (decoded with the glTF tangents, B = cross(N, T) w),
+ *   against the photo's luminance, PSNR (sRGB, 0-255) over the skin texels the photo saw (the
+ *   detail's evidence, on its working grid); the gain is what the detail explains;
+ * - the displacement's RMS and range, mm;
+ * - cost: lighting, and detail, ms (the albedo is bench:lighting's).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readImageFile } from '../gpu-function/src/adapters/image-io';
+import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
+import { reconstructFace } from '../gpu-function/src/core/reconstruct';
+import { ModelRegistry } from '../gpu-function/src/core/registry';
+import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
+import { shadeSh } from '../gpu-function/src/recon/sh-lighting';
+import { linearToSrgb } from '../gpu-function/src/recon/srgb';
+import { gltfTangents } from '../gpu-function/src/recon/tangents';
+import { fmt, machineLine, median } from './stats';
+import { resultsLog, writeResultsSection } from './results-file';
+
+const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' } } });
+const ROOT = resolve(import.meta.dirname, '..');
+const SHARED = resolve(ROOT, '../shared/photos');
+let photos: Array<[string, string]> = [];
+for (const d of ['deep3d', 'identity']) {
+  const dir = join(SHARED, d);
+  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort()) photos.push([`${d}/${f}`, join(dir, f)]);
+}
+if (!photos.length) {
+  console.warn(`${SHARED} not found: measured on the project's astronaut only`);
+  photos.push(['astronaut.png', join(ROOT, '.cache/fixtures/astronaut.png')]);
+}
+if (values.limit) photos = photos.slice(0, Number(values.limit));
+
+const LUM = [0.2126, 0.7152, 0.0722];
+const landmarker = await createFaceLandmarker();
+const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
+const { lines, log } = resultsLog();
+log('| photo | uv | fit PSNR dB: coarse -> detail (gain) | displacement RMS / range mm | lighting ms | detail ms |');
+log('|---|---|---|---|---|---|');
+const gains: number[] = [], costs: number[] = [], lightCosts: number[] = [];
+let worse = 0;
+for (const [name, path] of photos) {
+  const { image } = await readImageFile(path);
+  const lm = await landmarker.landmarks(image);
+  if (!lm.ok) {
+    log(`| ${name} | | ${lm.code} | | | |`);
+    continue;
+  }
+  // Once to warm the solver's code paths, then measured.
+  reconstructFace(installed, image, lm.face, { uvSize: 1024, detail: true });
+  const recon = reconstructFace(installed, image, lm.face, { uvSize: 1024, detail: true });
+  const { lighting, detail } = recon.textures;
+  if (!lighting || !detail) {
+    log(`| ${name} | | no lighting estimate | | | |`);
+    continue;
+  }
+  const { mesh, geometry } = recon.head;
+  const R = geometry.camera.rotation;
+  const S = detail.workSize;
+  const map = installed.baker.texelMap(0, recon.head.mode.uvSize);
+  const tangents = gltfTangents(mesh);
+  const { weight: W, albedo: rho, shading: s0 } = detail.evidence;
+  const normal = detail.normal;
+  const size = normal.width;
+  // Per work texel: the mesh frame at its centre, from the tile's texel map at the matching tile texel.
+  const kOf = new Int32Array(size * size).fill(-1);
+  for (let k = 0; k < map.texels.length; k++) kOf[map.texels[k]] = k;
+  const f = size / S;
+  const sh = new Float64Array(3);
+  let se0 = 0, se1 = 0, n = 0;
+  for (let i = 0; i < S * S; i++) {
+    if (W[i] <= 0) continue;
+    const tx = Math.floor((i % S) * f + f / 2), ty = Math.floor(Math.floor(i / S) * f + f / 2);
+    const t = ty * size + tx;
+    const k = kOf[t];
+    if (k < 0) continue;
+    const tri = 3 * map.triangle[k];
+    const w1 = map.b1[k], w2 = map.b2[k], w0 = 1 - w1 - w2;
+    const vs = [mesh.indices[tri], mesh.indices[tri + 1], mesh.indices[tri + 2]];
+    const ws = [w0, w1, w2];
+    const N = [0, 0, 0], T = [0, 0, 0];
+    let hand = 0;
+    vs.forEach((v, j) => {
+      for (let d = 0; d < 3; d++) {
+        N[d] += ws[j] * mesh.normals[3 * v + d];
+        T[d] += ws[j] * tangents[4 * v + d];
+      }
+      hand += ws[j] * tangents[4 * v + 3];
+    });
+    const nl = Math.hypot(N[0], N[1], N[2]);
+    N.forEach((_, d) => (N[d] /= nl));
+    const B = [(N[1] * T[2] - N[2] * T[1]) * Math.sign(hand), (N[2] * T[0] - N[0] * T[2]) * Math.sign(hand), (N[0] * T[1] - N[1] * T[0]) * Math.sign(hand)];
+    // The shipped map at this texel, decoded as a glTF viewer does.
+    const x = (normal.data[3 * t] / 255) * 2 - 1, y = (normal.data[3 * t + 1] / 255) * 2 - 1, z = (normal.data[3 * t + 2] / 255) * 2 - 1;
+    const m = [x * T[0] + y * B[0] + z * N[0], x * T[1] + y * B[1] + z * N[1], x * T[2] + y * B[2] + z * N[2]];
+    const ml = Math.hypot(m[0], m[1], m[2]);
+    const cam = [0, 1, 2].map((r) => (R[3 * r] * m[0] + R[3 * r + 1] * m[1] + R[3 * r + 2] * m[2]) / ml);
+    shadeSh(lighting, cam[0], cam[1], cam[2], sh);
+    const s1 = LUM[0] * sh[0] + LUM[1] * sh[1] + LUM[2] * sh[2];
+    // The observed luminance: the evidence's I = rho * s0 * (1 + r).
+    const obs = linearToSrgb(rho[i] * s0[i] * (1 + detail.evidence.residual[i]));
+    se0 += (linearToSrgb(rho[i] * s0[i]) - obs) ** 2;
+    se1 += (linearToSrgb(rho[i] * s1) - obs) ** 2;
+    n++;
+  }
+  const p0 = 10 * Math.log10((255 * 255) / Math.max(1e-9, se0 / n));
+  const p1 = 10 * Math.log10((255 * 255) / Math.max(1e-9, se1 / n));
+  gains.push(p1 - p0);
+  if (p1 < p0) worse++;
+  costs.push(recon.timings.detail);
+  lightCosts.push(recon.timings.lighting);
+  log(`| ${name} | ${size} | ${p0.toFixed(1)} -> ${p1.toFixed(1)} (${(p1 - p0 >= 0 ? '+' : '') + (p1 - p0).toFixed(2)}) | ${detail.stats.rmsHeightMm.toFixed(2)} / ${detail.rangeMm} | ${fmt(recon.timings.lighting)} | ${fmt(recon.timings.detail)} |`);
+}
+await landmarker.close();
+log('');
+log(`Photometric fit gain from the detail normals: median ${median(gains).toFixed(2)} dB, min ${Math.min(...gains).toFixed(2)} dB, ${worse} of ${gains.length} photos worse. Detail ${fmt(median(costs))} ms median at 1024 (lighting ${fmt(median(lightCosts))} ms).`);
+log(`Default model at 1024, formats=detail. Machine: ${await machineLine()}.`);
+if (values.write) writeResultsSection('detail', 'Shading detail (`npm run bench:detail`)', lines);
+process.exit(0);
