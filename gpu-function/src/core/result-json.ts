@@ -1,8 +1,10 @@
 /**
  * result.json, typed: landmarks (2D photo px and 3D head-frame mm), pose, camera, scale prior,
- * quality, the texture report, the mesh and the model's own extras. The API response is built from
+ * quality, the texture report, the mesh, the model's own extras, the photo's lighting and, with
+ * formats=detail, how the shading-detail maps were made and are read. The API response is built from
  * the same object (service/pipeline.ts), so the two cannot disagree.
  */
+import { ASSET_FILES } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import { ibug68From } from '../face/ibug68';
 import type { ColourReport } from '../recon/colour';
@@ -36,6 +38,18 @@ export interface ResultJson {
   landmarks_68: { layout: string; image_px: number[][]; head_mm: number[][] };
   /** The photo's estimated lighting (absent when too little of the face was seen clearly). */
   lighting?: { model: string; frame: string; sh: number[]; samples: number; inlier_share: number; rms_residual: number };
+  /** The face's shading detail (formats=detail): how normal.png and displacement.png were made and how to read them. */
+  detail?: {
+    method: string;
+    normal_map: { file: string; convention: string };
+    displacement_map: { file: string; encoding: string; range_mm: number };
+    /** Side of the square grid the height was solved on (texels over the face tile's UV square). */
+    work_size: number;
+    /** RMS of the solved height over the face chart, mm. */
+    rms_height_mm: number;
+    /** Working-grid texels that gave shading evidence (clear skin with a shading gradient). */
+    evidence_texels: number;
+  };
   timings_ms: Record<string, number>;
 }
 
@@ -95,6 +109,18 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
             samples: textures.lighting.samples,
             inlier_share: r(textures.lighting.inlierShare, 3),
             rms_residual: r(textures.lighting.rmsResidual, 4),
+          },
+        }
+      : {}),
+    ...(textures.detail
+      ? {
+          detail: {
+            method: 'linearised shape-from-shading in UV space on the fitted mesh under the estimated SH lighting (Kemelmacher-Shlizerman & Basri 2011), screened towards the mesh at scales over ~12 mm (Nehab et al. 2005); see gpu-function/src/recon/shading-detail.ts',
+            normal_map: { file: ASSET_FILES.normal.file, convention: "tangent space, glTF/OpenGL: R = +T (increasing u), G = +B (up the image), B = +N; needs the GLB's TANGENT or MikkTSpace-like tangents" },
+            displacement_map: { file: ASSET_FILES.displacement.file, encoding: 'grey 8-bit, 128 = 0, level L = (L - 128) / 127 * range_mm millimetres along the normal, outward positive', range_mm: r(textures.detail.rangeMm, 4) },
+            work_size: textures.detail.workSize,
+            rms_height_mm: r(textures.detail.stats.rmsHeightMm, 4),
+            evidence_texels: textures.detail.stats.evidenceTexels,
           },
         }
       : {}),

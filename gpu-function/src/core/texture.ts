@@ -199,7 +199,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       const grid = drawUvGrid(tiles[0], gridFor(tiles[0].width));
       timings.grid = performance.now() - t0;
       t0 = performance.now();
-      const albedo = opts.albedo && lighting ? albedoTexture({ texture: tiles[0], map: faceMap, indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, lighting }) : undefined;
+      const albedo = opts.albedo && lighting ? albedoTexture({ texture: tiles[0], gainMap: mapOfSize(0, faceMap.size / 4), indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, lighting }) : undefined;
       timings.lighting += performance.now() - t0;
       return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, lighting, albedo, detail, timings };
     },

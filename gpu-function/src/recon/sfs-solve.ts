@@ -61,30 +61,34 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
   if (n === 0 || stiff <= 0) return { height, iterations: 0, relResidual: 0 };
   stiff /= n;
   const alpha = p.alpha * stiff, beta = p.beta * stiff;
-  const qx = new Float32Array(M), qy = new Float32Array(M);
   // A x = Dx' (W aU e + alpha Dx x) + Dy' (W aV e + alpha Dy x) + beta x, e = aU Dx x + aV Dy x.
   const apply = (x: Float32Array, out: Float32Array) => {
+    // One pass: each texel's two differences, and their transposes scattered to the neighbours.
+    out.fill(0);
     for (let k = 0; k < M; k++) {
       const xk = x[k];
-      const dx = (right[k] >= 0 ? x[right[k]] : 0) - xk;
-      const dy = (down[k] >= 0 ? x[down[k]] : 0) - xk;
+      const rk = right[k], dk = down[k];
+      const dx = (rk >= 0 ? x[rk] : 0) - xk;
+      const dy = (dk >= 0 ? x[dk] : 0) - xk;
       const e = W[k] * (aU[k] * dx + aV[k] * dy);
-      qx[k] = aU[k] * e + alpha * dx;
-      qy[k] = aV[k] * e + alpha * dy;
+      const qxk = aU[k] * e + alpha * dx;
+      const qyk = aV[k] * e + alpha * dy;
+      if (rk >= 0) out[rk] += qxk;
+      if (dk >= 0) out[dk] += qyk;
+      out[k] += beta * xk - qxk - qyk;
     }
-    for (let k = 0; k < M; k++) out[k] = (left[k] >= 0 ? qx[left[k]] : 0) - qx[k] + (up[k] >= 0 ? qy[up[k]] : 0) - qy[k] + beta * x[k];
   };
+  // b = D' (W a r): the same scatter as `apply`.
   const b = new Float32Array(M);
   for (let k = 0; k < M; k++) {
-    const r = p.residual[at[k]];
-    qx[k] = W[k] * aU[k] * r;
-    qy[k] = W[k] * aV[k] * r;
+    const wr = W[k] * p.residual[at[k]];
+    const qxk = wr * aU[k], qyk = wr * aV[k];
+    if (right[k] >= 0) b[right[k]] += qxk;
+    if (down[k] >= 0) b[down[k]] += qyk;
+    b[k] -= qxk + qyk;
   }
   let bNorm = 0;
-  for (let k = 0; k < M; k++) {
-    b[k] = (left[k] >= 0 ? qx[left[k]] : 0) - qx[k] + (up[k] >= 0 ? qy[up[k]] : 0) - qy[k];
-    bNorm += b[k] * b[k];
-  }
+  for (let k = 0; k < M; k++) bNorm += b[k] * b[k];
   bNorm = Math.sqrt(bNorm);
   if (bNorm === 0) return { height, iterations: 0, relResidual: 0 };
   const diag = new Float32Array(M);

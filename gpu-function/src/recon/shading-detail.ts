@@ -24,7 +24,8 @@ import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import type { Mat3 } from './linalg';
 import { shIrradianceBasis, type ShLighting } from './sh-lighting';
 import { fitSkinColourModel, skinLikelihood } from './skin-gate';
-import { srgbToLinearFast } from './srgb';
+import { smoothstep } from './smoothstep';
+import { linearToSrgbFast, srgbToLinearFast } from './srgb';
 import type { TexelMap } from './texel-map';
 import { solveSfsCascadic } from './sfs-solve';
 import type { UvTangentFrames } from './tangents';
@@ -48,7 +49,7 @@ export interface ShadingDetail extends DetailMaps {
   workSize: number;
   /** Per working texel: the data weight W, the smooth albedo rho, the coarse shading s(n0), the residual r. */
   evidence: { weight: Float32Array; albedo: Float32Array; shading: Float32Array; residual: Float32Array; aU: Float32Array; aV: Float32Array };
-  stats: { iterations: number; relResidual: number; evidenceTexels: number; rmsHeightMm: number };
+  stats: { iterations: number; relResidual: number; evidenceTexels: number; rmsHeightMm: number; ms: { evidence: number; albedo: number; solve: number; encode: number } };
 }
 
 export interface ShadingDetailOptions {
@@ -86,14 +87,60 @@ const LUM = [0.2126, 0.7152, 0.0722];
  * is not Lambertian skin (specular glints, moles) does not dig holes.
  */
 export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail {
-  const { color, weight, size, workMap, mesh, frames, rotation: R, lighting } = opts;
+  const { size, workMap } = opts;
   const S = workMap.size;
-  const f = size / S;
-  if (!Number.isInteger(f) || f < 1) throw new RangeError(`working size ${S} must divide the tile size ${size}`);
-  // Per vertex: coarse luminance shading, its slope coefficients per UV unit, facing.
+  if (!Number.isInteger(size / S) || size < S) throw new RangeError(`working size ${S} must divide the tile size ${size}`);
+  const ms = { evidence: 0, albedo: 0, solve: 0, encode: 0 };
+  let t0 = performance.now();
+  const perVertex = vertexShadingTerms(opts);
+  const ev = gatherEvidence(opts, perVertex);
+  if (opts.skinGate !== false) gateBySkinAlbedo(ev, workMap.texels);
+  ms.evidence = performance.now() - t0;
+  t0 = performance.now();
+  const radius = Math.max(1, Math.round((opts.albedoRadiusMm ?? 5) / Math.max(1e-3, ev.meanTexelMm)));
+  const { albedo, residual, weight, evidenceTexels } = smoothAlbedoResidual(ev, S, radius);
+  ms.albedo = performance.now() - t0;
+  t0 = performance.now();
+  const solved = solveSfsCascadic(
+    { size: S, active: ev.active, weight, aU: ev.aU, aV: ev.aV, residual },
+    { alpha: opts.alpha ?? 0.02, scaleTexels: (opts.detailScaleMm ?? 12) / Math.max(1e-3, ev.meanTexelMm), iterations: opts.maxIterations ?? 15 },
+  );
+  const h = solved.height;
+  let sq = 0;
+  for (const i of workMap.texels) sq += h[i] * h[i];
+  ms.solve = performance.now() - t0;
+  t0 = performance.now();
+  const { normal, displacement, rangeMm } = encodeDetailMaps({ height: h, active: ev.active, workSize: S, size, workMap, indices: opts.mesh.indices, frames: opts.frames });
+  ms.encode = performance.now() - t0;
+  return {
+    normal,
+    displacement,
+    rangeMm,
+    height: h,
+    workSize: S,
+    evidence: { weight, albedo, shading: ev.s0, residual, aU: ev.aU, aV: ev.aV },
+    stats: { iterations: solved.iterations, relResidual: solved.relResidual, evidenceTexels, rmsHeightMm: Math.sqrt(sq / Math.max(1, workMap.texels.length)), ms },
+  };
+}
+
+interface VertexTerms {
+  /** Luminance shading at the coarse normal, its slope coefficients per UV unit, n_z, |dP/du|, |dP/dv| (camera frame). */
+  shade: Float32Array;
+  cu: Float32Array;
+  cv: Float32Array;
+  facing: Float32Array;
+  lu: Float32Array;
+  lv: Float32Array;
+}
+
+/**
+ * Per vertex: s(n0) in luminance, and r = -(g . grad h) / s written as cu dh/du + cv dh/dv, where g
+ * is the shading's gradient on the sphere and grad h = (dh/du / |dP/du|) T + (dh/dv / |dP/dv|) V.
+ */
+function vertexShadingTerms(opts: ShadingDetailOptions): VertexTerms {
+  const { mesh, frames, rotation: R, lighting } = opts;
   const nv = mesh.normals.length / 3;
-  const vS = new Float32Array(nv), vU = new Float32Array(nv), vV = new Float32Array(nv), vFacing = new Float32Array(nv);
-  const vEu = new Float32Array(nv), vEv = new Float32Array(nv);
+  const out: VertexTerms = { shade: new Float32Array(nv), cu: new Float32Array(nv), cv: new Float32Array(nv), facing: new Float32Array(nv), lu: new Float32Array(nv), lv: new Float32Array(nv) };
   const shL = new Float64Array(9);
   for (let q = 0; q < 9; q++) shL[q] = LUM[0] * lighting.sh[q] + LUM[1] * lighting.sh[9 + q] + LUM[2] * lighting.sh[18 + q];
   const basis = new Float64Array(9);
@@ -103,15 +150,15 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
     for (let q = 0; q < 9; q++) s += shL[q] * basis[q];
     return s;
   };
-  const rot = (v: Float32Array, i: number): [number, number, number] => {
-    const x = v[3 * i], y = v[3 * i + 1], z = v[3 * i + 2];
-    return [R[0] * x + R[1] * y + R[2] * z, R[3] * x + R[4] * y + R[5] * z, R[6] * x + R[7] * y + R[8] * z];
-  };
+  const N = mesh.normals, du = frames.du, dv = frames.dv;
   const EPS = 1e-3;
   for (let v = 0; v < nv; v++) {
-    const [nx, ny, nz] = rot(mesh.normals, v);
+    const o = 3 * v;
+    const nx = R[0] * N[o] + R[1] * N[o + 1] + R[2] * N[o + 2];
+    const ny = R[3] * N[o] + R[4] * N[o + 1] + R[5] * N[o + 2];
+    const nz = R[6] * N[o] + R[7] * N[o + 1] + R[8] * N[o + 2];
     const s = shade(nx, ny, nz);
-    // The polynomial's gradient, projected onto the tangent plane below, is the gradient on the sphere.
+    // The polynomial's gradient, projected onto the tangent plane, is the gradient on the sphere.
     let gx = (shade(nx + EPS, ny, nz) - shade(nx - EPS, ny, nz)) / (2 * EPS);
     let gy = (shade(nx, ny + EPS, nz) - shade(nx, ny - EPS, nz)) / (2 * EPS);
     let gz = (shade(nx, ny, nz + EPS) - shade(nx, ny, nz - EPS)) / (2 * EPS);
@@ -119,46 +166,67 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
     gx -= gn * nx;
     gy -= gn * ny;
     gz -= gn * nz;
-    const [ux, uy, uz] = rot(frames.du, v);
-    const [wx, wy, wz] = rot(frames.dv, v);
-    const lu = Math.hypot(ux, uy, uz), lv = Math.hypot(wx, wy, wz);
-    vS[v] = s;
-    vFacing[v] = nz;
-    vEu[v] = lu;
-    vEv[v] = lv;
-    // r = -(g . grad h) / s with grad h = (h_u / e_u) T + (h_v / e_v) V, e = |dP/du| / S per texel.
+    const ux = R[0] * du[o] + R[1] * du[o + 1] + R[2] * du[o + 2], uy = R[3] * du[o] + R[4] * du[o + 1] + R[5] * du[o + 2], uz = R[6] * du[o] + R[7] * du[o + 1] + R[8] * du[o + 2];
+    const wx = R[0] * dv[o] + R[1] * dv[o + 1] + R[2] * dv[o + 2], wy = R[3] * dv[o] + R[4] * dv[o + 1] + R[5] * dv[o + 2], wz = R[6] * dv[o] + R[7] * dv[o + 1] + R[8] * dv[o + 2];
+    const lu = Math.sqrt(ux * ux + uy * uy + uz * uz), lv = Math.sqrt(wx * wx + wy * wy + wz * wz);
+    out.shade[v] = s;
+    out.facing[v] = nz;
+    out.lu[v] = lu;
+    out.lv[v] = lv;
     if (s > 1e-6 && lu > 0 && lv > 0) {
-      vU[v] = -((gx * ux + gy * uy + gz * uz) / lu) / (s * lu);
-      vV[v] = -((gx * wx + gy * wy + gz * wz) / lv) / (s * lv);
+      out.cu[v] = -(gx * ux + gy * uy + gz * uz) / (lu * lu * s);
+      out.cv[v] = -(gx * wx + gy * wy + gz * wz) / (lv * lv * s);
     }
   }
+  return out;
+}
 
-  // Per working texel: observed luminance (box-averaged from the tile, weighted), evidence weight, coefficients.
-  const N = S * S;
-  const I = new Float32Array(N), W = new Float32Array(N), s0 = new Float32Array(N), aU = new Float32Array(N), aV = new Float32Array(N);
-  const active = new Uint8Array(N);
+interface Evidence {
+  /** Per working texel: observed linear luminance, evidence weight, coarse shading, slope coefficients per texel step, chart flag, mean sRGB colour. */
+  I: Float32Array;
+  W: Float32Array;
+  s0: Float32Array;
+  aU: Float32Array;
+  aV: Float32Array;
+  active: Uint8Array;
+  mean: Float32Array;
+  meanTexelMm: number;
+}
+
+/**
+ * The working grid's evidence: each chart texel's block of tile texels averaged by bake weight (one
+ * conversion to linear light of the block's mean colour: at 2-4 texels a block, averaging in sRGB first
+ * is far below the residuals that matter), its weight faded at grazing views (they carry little slope
+ * information and the most landmark error: full weight from n_z 0.5), and the per-vertex terms
+ * interpolated at its centre.
+ */
+function gatherEvidence(opts: ShadingDetailOptions, vt: VertexTerms): Evidence {
+  const { color, weight, size, workMap } = opts;
+  const { indices } = opts.mesh;
+  const S = workMap.size, N = S * S, f = size / S;
+  const ev: Evidence = { I: new Float32Array(N), W: new Float32Array(N), s0: new Float32Array(N), aU: new Float32Array(N), aV: new Float32Array(N), active: new Uint8Array(N), mean: new Float32Array(N * 3), meanTexelMm: 0 };
+  const { I, W, s0, aU, aV, active, mean } = ev;
   const { texels, triangle, b1, b2 } = workMap;
-  const { indices } = mesh;
-  const mean = new Float32Array(N * 3);
-  let meanTexelMm = 0;
+  let texelMm = 0;
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
     active[i] = 1;
     const t = 3 * triangle[k];
     const a = indices[t], b = indices[t + 1], c = indices[t + 2];
     const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
-    s0[i] = w0 * vS[a] + w1 * vS[b] + w2 * vS[c];
-    aU[i] = (w0 * vU[a] + w1 * vU[b] + w2 * vU[c]) * S;
-    aV[i] = (w0 * vV[a] + w1 * vV[b] + w2 * vV[c]) * S;
-    meanTexelMm += (w0 * (vEu[a] + vEv[a]) + w1 * (vEu[b] + vEv[b]) + w2 * (vEu[c] + vEv[c])) / (2 * S);
-    const facing = w0 * vFacing[a] + w1 * vFacing[b] + w2 * vFacing[c];
-    if (facing <= 0.2 || s0[i] <= 1e-6) continue;
-    const x0 = (i % S) * f, y0 = Math.floor(i / S) * f;
-    // The block's weighted mean colour, then one conversion to linear light: at a block of 2-4 texels
-    // the difference from averaging in linear light is far below the residuals that matter here.
+    const s = w0 * vt.shade[a] + w1 * vt.shade[b] + w2 * vt.shade[c];
+    s0[i] = s;
+    aU[i] = (w0 * vt.cu[a] + w1 * vt.cu[b] + w2 * vt.cu[c]) * S;
+    aV[i] = (w0 * vt.cv[a] + w1 * vt.cv[b] + w2 * vt.cv[c]) * S;
+    texelMm += w0 * (vt.lu[a] + vt.lv[a]) + w1 * (vt.lu[b] + vt.lv[b]) + w2 * (vt.lu[c] + vt.lv[c]);
+    const facing = w0 * vt.facing[a] + w1 * vt.facing[b] + w2 * vt.facing[c];
+    if (facing <= 0.2 || s <= 1e-6) continue;
+    const x0 = (i % S) * f, y0 = ((i / S) | 0) * f;
     let sw = 0, sr = 0, sg = 0, sb = 0;
     for (let dy = 0; dy < f; dy++) {
-      for (let j = (y0 + dy) * size + x0, end = j + f; j < end; j++) {
+      const row = (y0 + dy) * size + x0;
+      for (let dx = 0; dx < f; dx++) {
+        const j = row + dx;
         const w = weight[j];
         if (w <= 0) continue;
         sr += w * color[3 * j];
@@ -173,36 +241,68 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
     mean[3 * i] = mr;
     mean[3 * i + 1] = mg;
     mean[3 * i + 2] = mb;
-    // Grazing views carry little slope information and the most landmark error: full weight from n_z 0.5.
-    const fade = facing >= 0.5 ? 1 : (facing - 0.2) / 0.3;
-    W[i] = (sw / (f * f)) * fade;
+    W[i] = (sw / (f * f)) * (facing >= 0.5 ? 1 : (facing - 0.2) / 0.3);
   }
-  meanTexelMm /= Math.max(1, texels.length);
-  // Skin only: this person's skin colour model (skin-gate.ts), fitted on the working grid's clear texels,
-  // weighs out eyes, brows, lips, beard, hair and whatever else is not skin.
-  const skin = opts.skinGate === false ? undefined : fitSkinColourModel(mean, W, texels, () => true);
-  if (skin) for (let i = 0; i < N; i++) if (W[i] > 0) W[i] *= skinLikelihood(skin, mean[3 * i], mean[3 * i + 1], mean[3 * i + 2]);
+  ev.meanTexelMm = texelMm / (2 * S * Math.max(1, texels.length));
+  return ev;
+}
 
-  // Smooth albedo: normalised box blur (three passes ~ Gaussian) of I / s0 over the evidence.
-  const W0 = Float32Array.from(W);
-  const radius = Math.max(1, Math.round((opts.albedoRadiusMm ?? 5) / Math.max(1e-3, meanTexelMm)));
-  const num = new Float32Array(N), den = new Float32Array(N);
-  const blurRatio = (w: Float32Array) => {
+/**
+ * Skin only: the person's skin colour model (skin-gate.ts), fitted on the working grid's clear texels,
+ * weighs out eyes, brows, lips, beard, hair and whatever else is not skin. The colours are first
+ * divided by the coarse shading (to the median shading's level), so the model's luminance band sees
+ * albedo: a brow is darker, skin-coloured hair; a shadowed cheek is skin. Stricter than the neck gate
+ * at the dark end: brows and stubble are 0.3-0.6 of the skin's albedo.
+ */
+function gateBySkinAlbedo(ev: Evidence, texels: Int32Array): void {
+  const { W, s0, mean } = ev;
+  const sample: number[] = [];
+  for (let k = 0; k < texels.length; k += 7) if (W[texels[k]] > 0) sample.push(s0[texels[k]]);
+  if (!sample.length) return;
+  sample.sort((a, b) => a - b);
+  const sRef = sample[sample.length >> 1];
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k];
+    if (W[i] <= 0) continue;
+    const g = sRef / s0[i];
+    mean[3 * i] = linearToSrgbFast(srgbToLinearFast(mean[3 * i]) * g);
+    mean[3 * i + 1] = linearToSrgbFast(srgbToLinearFast(mean[3 * i + 1]) * g);
+    mean[3 * i + 2] = linearToSrgbFast(srgbToLinearFast(mean[3 * i + 2]) * g);
+  }
+  const skin = fitSkinColourModel(mean, W, texels, () => true);
+  if (!skin) return;
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k];
+    if (W[i] <= 0) continue;
+    const r = mean[3 * i], g = mean[3 * i + 1], b = mean[3 * i + 2];
+    const q = (0.2126 * r + 0.7152 * g + 0.0722 * b) / Math.max(1, skin.luminance);
+    W[i] *= skinLikelihood(skin, r, g, b) * smoothstep(0.55, 0.8, q);
+  }
+}
+
+/**
+ * The smooth albedo rho (normalised box blur, three passes ~ Gaussian, of I / s0 over the evidence)
+ * and the residual r = I / (rho s0) - 1, twice: the second round blurs without the texels the first
+ * found to be outliers, so a dark mole does not darken its surroundings' albedo and raise a ring
+ * around itself. Non-Lambertian residuals (glints, moles, stubble) are not geometry: a texel's weight
+ * falls from |r| = 0.2 to 0 at 0.35.
+ */
+function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo: Float32Array; residual: Float32Array; weight: Float32Array; evidenceTexels: number } {
+  const N = S * S;
+  const { I, s0, W: W0 } = ev;
+  const W = Float32Array.from(W0);
+  const num = new Float32Array(N), den = new Float32Array(N), rho = new Float32Array(N), r = new Float32Array(N);
+  let evidence = 0;
+  for (let round = 0; round < 2; round++) {
     for (let i = 0; i < N; i++) {
-      num[i] = w[i] > 0 ? (w[i] * I[i]) / s0[i] : 0;
-      den[i] = w[i];
+      const w = round === 0 ? W0[i] : W[i];
+      num[i] = w > 0 ? (w * I[i]) / s0[i] : 0;
+      den[i] = w;
     }
     for (let pass = 0; pass < 3; pass++) {
       boxBlur(num, S, radius);
       boxBlur(den, S, radius);
     }
-  };
-  const rho = new Float32Array(N), r = new Float32Array(N);
-  // Two rounds: the second blurs the albedo without the texels the first found to be outliers, so a
-  // dark mole does not darken its surroundings' albedo and raise a ring around itself.
-  let evidence = 0;
-  for (let round = 0; round < 2; round++) {
-    blurRatio(round === 0 ? W0 : W);
     evidence = 0;
     for (let i = 0; i < N; i++) {
       if (W0[i] <= 0 || den[i] <= 1e-6) {
@@ -212,27 +312,12 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
       rho[i] = num[i] / den[i];
       const res = I[i] / (rho[i] * s0[i]) - 1;
       const m = Math.abs(res);
-      // Non-Lambertian residuals (glints, moles, stubble) are not geometry: weight falls from 0.2 to 0.35.
       W[i] = m >= 0.35 ? 0 : m > 0.2 ? W0[i] * (1 - (m - 0.2) / 0.15) : W0[i];
-      r[i] = Math.max(-0.35, Math.min(0.35, res));
+      r[i] = res < -0.35 ? -0.35 : res > 0.35 ? 0.35 : res;
       if (W[i] > 0) evidence++;
     }
   }
-  const solved = solveSfsCascadic({ size: S, active, weight: W, aU, aV, residual: r }, { alpha: opts.alpha ?? 0.02, scaleTexels: (opts.detailScaleMm ?? 12) / Math.max(1e-3, meanTexelMm), iterations: opts.maxIterations ?? 15 });
-  const h = solved.height;
-  let sq = 0, cnt = 0;
-  for (let i = 0; i < N; i++) if (active[i]) (sq += h[i] * h[i]), cnt++;
-
-  const { normal, displacement, rangeMm } = encodeDetailMaps({ height: h, active, workSize: S, size, workMap, indices, frames });
-  return {
-    normal,
-    displacement,
-    rangeMm,
-    height: h,
-    workSize: S,
-    evidence: { weight: W, albedo: rho, shading: s0, residual: r, aU, aV },
-    stats: { iterations: solved.iterations, relResidual: solved.relResidual, evidenceTexels: evidence, rmsHeightMm: Math.sqrt(sq / Math.max(1, cnt)) },
-  };
+  return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };
 }
 
 /** In place: a box blur of radius r (window 2r + 1), rows then columns, by running sums; edges clamp the window. */
@@ -266,14 +351,19 @@ export function encodeDetailMaps(opts: { height: Float32Array; active: Uint8Arra
   const N = S * S;
   const nx = new Float32Array(N), ny = new Float32Array(N);
   const { texels, triangle, b1, b2 } = workMap;
-  const len = (v: Float32Array, i: number) => Math.hypot(v[3 * i], v[3 * i + 1], v[3 * i + 2]);
+  const nv = frames.du.length / 3;
+  const lu = new Float32Array(nv), lv = new Float32Array(nv);
+  for (let v = 0; v < nv; v++) {
+    lu[v] = Math.hypot(frames.du[3 * v], frames.du[3 * v + 1], frames.du[3 * v + 2]) / S;
+    lv[v] = Math.hypot(frames.dv[3 * v], frames.dv[3 * v + 1], frames.dv[3 * v + 2]) / S;
+  }
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
     const t = 3 * triangle[k];
     const a = indices[t], b = indices[t + 1], c = indices[t + 2];
     const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
-    const eu = (w0 * len(frames.du, a) + w1 * len(frames.du, b) + w2 * len(frames.du, c)) / S;
-    const ev = (w0 * len(frames.dv, a) + w1 * len(frames.dv, b) + w2 * len(frames.dv, c)) / S;
+    const eu = w0 * lu[a] + w1 * lu[b] + w2 * lu[c];
+    const ev = w0 * lv[a] + w1 * lv[b] + w2 * lv[c];
     // Central differences inside the chart, one-sided at its border.
     const x = i % S;
     const l = x > 0 && active[i - 1] ? 1 : 0, rr = x + 1 < S && active[i + 1] ? 1 : 0;
@@ -305,13 +395,20 @@ export function encodeDetailMaps(opts: { height: Float32Array; active: Uint8Arra
     for (let x = 0; x < size; x++) {
       const ax = cax[x];
       const i00 = r0 + cx0[x], i01 = r0 + cx1[x], i10 = r1 + cx0[x], i11 = r1 + cx1[x];
+      const o = 3 * (y * size + x);
+      if ((active[i00] | active[i01] | active[i10] | active[i11]) === 0) {
+        // Off the chart: flat and zero, without the arithmetic.
+        nd[o] = nd[o + 1] = 128;
+        nd[o + 2] = 255;
+        dd[o] = dd[o + 1] = dd[o + 2] = 128;
+        continue;
+      }
       const top = 1 - ay;
       const w00 = (1 - ax) * top, w01 = ax * top, w10 = (1 - ax) * ay, w11 = ax * ay;
       const gx = w00 * nx[i00] + w01 * nx[i01] + w10 * nx[i10] + w11 * nx[i11];
       const gy = w00 * ny[i00] + w01 * ny[i01] + w10 * ny[i10] + w11 * ny[i11];
       const hh = w00 * h[i00] + w01 * h[i01] + w10 * h[i10] + w11 * h[i11];
       const il = 127.5 / Math.sqrt(gx * gx + gy * gy + 1);
-      const o = 3 * (y * size + x);
       // Uint8Array stores truncate: + 0.5 rounds the non-negative values.
       nd[o] = 128 + gx * il;
       nd[o + 1] = 128 + gy * il;

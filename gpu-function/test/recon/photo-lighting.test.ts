@@ -82,7 +82,7 @@ describe('photo lighting on the canonical face', () => {
     const est = estimatePhotoLighting({ color, weight, map, indices: face.triangles, normals, rotation: R })!;
     const texture = createRgbImage(size, size);
     for (let i = 0; i < color.length; i++) texture.data[i] = color[i];
-    const out = albedoTexture({ texture, map, indices: face.triangles, normals, rotation: R, lighting: est });
+    const out = albedoTexture({ texture, gainMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, lighting: est });
     // Mirrored skin regions: texels left and right of the UV midline whose normals face the camera.
     const side = (img: { data: Uint8Array }, left: boolean) => {
       let sum = 0, m = 0;
