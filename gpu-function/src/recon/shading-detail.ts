@@ -207,6 +207,9 @@ function gatherEvidence(opts: ShadingDetailOptions, vt: VertexTerms): Evidence {
   const ev: Evidence = { I: new Float32Array(N), W: new Float32Array(N), s0: new Float32Array(N), aU: new Float32Array(N), aV: new Float32Array(N), active: new Uint8Array(N), mean: new Float32Array(N * 3), meanTexelMm: 0 };
   const { I, W, s0, aU, aV, active, mean } = ev;
   const { texels, triangle, b1, b2 } = workMap;
+  // The block's central 2 x 2 texels when it is larger: the tile oversamples the photo at 1024, so
+  // neighbouring texels are nearly the same sample and reading all 16 buys no noise reduction.
+  const b0 = f >= 4 ? (f >> 1) - 1 : 0, bn = f >= 4 ? 2 : f;
   let texelMm = 0;
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
@@ -221,11 +224,11 @@ function gatherEvidence(opts: ShadingDetailOptions, vt: VertexTerms): Evidence {
     texelMm += w0 * (vt.lu[a] + vt.lv[a]) + w1 * (vt.lu[b] + vt.lv[b]) + w2 * (vt.lu[c] + vt.lv[c]);
     const facing = w0 * vt.facing[a] + w1 * vt.facing[b] + w2 * vt.facing[c];
     if (facing <= 0.2 || s <= 1e-6) continue;
-    const x0 = (i % S) * f, y0 = ((i / S) | 0) * f;
+    const x0 = (i % S) * f + b0, y0 = ((i / S) | 0) * f + b0;
     let sw = 0, sr = 0, sg = 0, sb = 0;
-    for (let dy = 0; dy < f; dy++) {
+    for (let dy = 0; dy < bn; dy++) {
       const row = (y0 + dy) * size + x0;
-      for (let dx = 0; dx < f; dx++) {
+      for (let dx = 0; dx < bn; dx++) {
         const j = row + dx;
         const w = weight[j];
         if (w <= 0) continue;
@@ -241,7 +244,7 @@ function gatherEvidence(opts: ShadingDetailOptions, vt: VertexTerms): Evidence {
     mean[3 * i] = mr;
     mean[3 * i + 1] = mg;
     mean[3 * i + 2] = mb;
-    W[i] = (sw / (f * f)) * (facing >= 0.5 ? 1 : (facing - 0.2) / 0.3);
+    W[i] = (sw / (bn * bn)) * (facing >= 0.5 ? 1 : (facing - 0.2) / 0.3);
   }
   ev.meanTexelMm = texelMm / (2 * S * Math.max(1, texels.length));
   return ev;
@@ -281,7 +284,7 @@ function gateBySkinAlbedo(ev: Evidence, texels: Int32Array): void {
 }
 
 /**
- * The smooth albedo rho (normalised box blur, three passes ~ Gaussian, of I / s0 over the evidence)
+ * The smooth albedo rho (normalised box blur, three passes ~ Gaussian of sigma ~ radius, of I / s0 over the evidence)
  * and the residual r = I / (rho s0) - 1, twice: the second round blurs without the texels the first
  * found to be outliers, so a dark mole does not darken its surroundings' albedo and raise a ring
  * around itself. Non-Lambertian residuals (glints, moles, stubble) are not geometry: a texel's weight
@@ -291,7 +294,7 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
   const N = S * S;
   const { I, s0, W: W0 } = ev;
   const W = Float32Array.from(W0);
-  const num = new Float32Array(N), den = new Float32Array(N), rho = new Float32Array(N), r = new Float32Array(N);
+  const num = new Float32Array(N), den = new Float32Array(N), rho = new Float32Array(N), r = new Float32Array(N), tmp = new Float32Array(N);
   let evidence = 0;
   for (let round = 0; round < 2; round++) {
     for (let i = 0; i < N; i++) {
@@ -300,12 +303,12 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
       den[i] = w;
     }
     for (let pass = 0; pass < 3; pass++) {
-      boxBlur(num, S, radius);
-      boxBlur(den, S, radius);
+      boxSum(num, tmp, S, radius);
+      boxSum(den, tmp, S, radius);
     }
     evidence = 0;
     for (let i = 0; i < N; i++) {
-      if (W0[i] <= 0 || den[i] <= 1e-6) {
+      if (W0[i] <= 0 || den[i] <= 1e-9) {
         W[i] = 0;
         continue;
       }
@@ -320,23 +323,29 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
   return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };
 }
 
-/** In place: a box blur of radius r (window 2r + 1), rows then columns, by running sums; edges clamp the window. */
-function boxBlur(a: Float32Array, S: number, r: number): void {
-  const tmp = new Float32Array(S);
-  for (let pass = 0; pass < 2; pass++) {
-    const stride = pass === 0 ? 1 : S;
-    const step = pass === 0 ? S : 1;
-    for (let line = 0; line < S; line++) {
-      const base = line * step;
-      let acc = 0;
-      for (let x = 0; x <= Math.min(r, S - 1); x++) acc += a[base + x * stride];
-      for (let x = 0; x < S; x++) {
-        tmp[x] = acc / (Math.min(S - 1, x + r) - Math.max(0, x - r) + 1);
-        if (x + r + 1 < S) acc += a[base + (x + r + 1) * stride];
-        if (x - r >= 0) acc -= a[base + (x - r) * stride];
-      }
-      for (let x = 0; x < S; x++) a[base + x * stride] = tmp[x];
+/**
+ * In place: box sums of radius r (window 2r + 1, clipped at the edges), rows then columns, by running
+ * sums; `tmp` (S * S) is scratch. Not divided by the window: the callers blur a numerator and its
+ * weights alike and divide one by the other, so the window size cancels.
+ */
+function boxSum(a: Float32Array, tmp: Float32Array, S: number, r: number): void {
+  for (let y = 0; y < S; y++) {
+    const base = y * S;
+    let acc = 0;
+    for (let x = 0; x < r && x < S; x++) acc += a[base + x];
+    for (let x = 0; x < S; x++) {
+      if (x + r < S) acc += a[base + x + r];
+      tmp[base + x] = acc;
+      if (x - r >= 0) acc -= a[base + x - r];
     }
+  }
+  // Columns, a whole row at a time: the running sums are a row vector (cache-friendly).
+  const acc = new Float64Array(S);
+  for (let y = 0; y < r && y < S; y++) for (let x = 0; x < S; x++) acc[x] += tmp[y * S + x];
+  for (let y = 0; y < S; y++) {
+    if (y + r < S) for (let x = 0, o = (y + r) * S; x < S; x++) acc[x] += tmp[o + x];
+    for (let x = 0, o = y * S; x < S; x++) a[o + x] = acc[x];
+    if (y - r >= 0) for (let x = 0, o = (y - r) * S; x < S; x++) acc[x] -= tmp[o + x];
   }
 }
 

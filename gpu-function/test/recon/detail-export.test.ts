@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
-import { ASSET_FILES, createRgbImage } from '@facerecon/shared';
+import { ASSET_FILES, createRgbImage, type RgbImage } from '@facerecon/shared';
 import { decodeImage, encodePng, readImageFile } from '../../src/adapters/image-io';
 import { exportAssets, renderPreviews } from '../../src/core/export';
 import type { FaceModel } from '../../src/core/face-model';
@@ -174,6 +174,8 @@ describe.each(models)('shading detail through exportAssets, %s', (name, make) =>
   let model: FaceModel;
   let recon: Reconstruction;
   let textures: TextureSet;
+  let photoImage: RgbImage;
+  let faceLandmarks: FaceLandmarks;
   beforeAll(async () => {
     const photo = (await readImageFile(fixture('astronaut.png'))).image;
     const landmarker = await createFaceLandmarker({ threads: 1 });
@@ -181,11 +183,31 @@ describe.each(models)('shading detail through exportAssets, %s', (name, make) =>
     await landmarker.close();
     if (!r.ok) throw new Error(r.code);
     const face: FaceLandmarks = r.face;
+    photoImage = photo;
+    faceLandmarks = face;
     model = make();
     recon = reconstructFace(new ModelRegistry([model]).get(model.name), photo, face, { uvSize: 1024, albedo: true });
     // The exports read only the DetailMaps part of the solver's result.
     textures = { ...recon.textures, detail: gaussianBumpDetail(recon.textures.tiles[0].width) as TextureSet['detail'] };
   }, 120_000);
+
+  it(`the solver itself runs on this model's face tile (the shared texture path): maps of the tile's size, unit normals, detail recovered${name === 'ict' ? ` (${ICT_SOURCE})` : ''}`, () => {
+    const real = reconstructFace(new ModelRegistry([model]).get(model.name), photoImage, faceLandmarks, { uvSize: 1024, detail: true }).textures.detail!;
+    expect(real).toBeDefined();
+    const size = recon.textures.tiles[0].width;
+    expect(real.normal.width).toBe(size);
+    expect(real.displacement.width).toBe(size);
+    expect(real.stats.evidenceTexels).toBeGreaterThan(1000);
+    expect(real.stats.rmsHeightMm).toBeGreaterThan(0.01);
+    expect(real.stats.rmsHeightMm).toBeLessThan(real.rangeMm);
+    let worst = 0;
+    for (let i = 0; i < real.normal.data.length; i += 3 * 97) {
+      const [x, y, z] = [0, 1, 2].map((c) => (real.normal.data[i + c] / 255) * 2 - 1);
+      worst = Math.max(worst, Math.abs(Math.hypot(x, y, z) - 1));
+      expect(z).toBeGreaterThan(0);
+    }
+    expect(worst).toBeLessThan(0.02);
+  });
 
   it(`normal.png and displacement.png; the face material alone carries the normal map in the GLB (valid, with TANGENT on the GLB's own mesh), MTL, USDZ and optimised GLB, over the albedo with texture=albedo${name === 'ict' ? ` (${ICT_SOURCE})` : ''}`, async () => {
     const { files } = await exportAssets(model, recon.head, textures, { result: {}, usdz: true, glbOptimized: true, texture: 'albedo' });
