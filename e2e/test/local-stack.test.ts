@@ -110,6 +110,31 @@ describe(`the local stack end to end (${photos.length} real photos${hasSharedPho
     expect(glb.indexOf(albedo.subarray(albedo.length >> 1, (albedo.length >> 1) + 256))).toBeGreaterThan(0);
   });
 
+  it('formats=detail passes the edge: the response links normal.png and displacement.png, the GLB carries the normal map, result.json describes both', async () => {
+    const res = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb,preview,detail`, { method: 'POST', body: new Uint8Array(readFileSync(fixture('astronaut.png'))) as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png' } });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 300)).toBe(200);
+    const r = ReconstructResponseSchema.parse(JSON.parse(text));
+    expect(Object.keys(r.assets).sort()).toEqual(['displacement', 'glb', 'normal', 'preview', 'preview_geometry', 'result']);
+    for (const k of ['normal', 'displacement'] as const) expect(r.assets[k]!.content_type, k).toBe('image/png');
+    const [normal, displacement, glb, result] = await Promise.all([r.assets.normal!.url, r.assets.displacement!.url, r.assets.glb!.url, r.assets.result!.url].map(async (u) => {
+      const got = await fetch(u);
+      expect(got.status, u).toBe(200);
+      return Buffer.from(await got.arrayBuffer());
+    }));
+    expect(normal.byteLength).toBe(r.assets.normal!.bytes);
+    expect(displacement.byteLength).toBe(r.assets.displacement!.bytes);
+    // The maps share the face texture's UVs and size.
+    expect(pngSize(normal)).toEqual([r.uv_size, r.uv_size]);
+    expect(pngSize(displacement)).toEqual([r.uv_size, r.uv_size]);
+    expect(glb.indexOf(normal.subarray(normal.length >> 1, (normal.length >> 1) + 256))).toBeGreaterThan(0);
+    expect((await gltfValidator.validateBytes(new Uint8Array(glb))).issues.numErrors).toBe(0);
+    const { detail } = JSON.parse(result.toString('utf8'));
+    expect(detail).toMatchObject({ normal_map: { file: 'normal.png' }, displacement_map: { file: 'displacement.png' } });
+    expect(detail.displacement_map.range_mm).toBeGreaterThan(0);
+    expect(detail.evidence_texels).toBeGreaterThan(0);
+  });
+
   it(`model=ict through the real stack: ${hasIct ? 'the full head with ARKit weights, billed once' : '501 MODEL_NOT_INSTALLED, not billed (../shared/ict-facekit absent, so the stack runs without the pack)'}`, async () => {
     const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
     const before = await usage();

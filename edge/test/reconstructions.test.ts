@@ -183,6 +183,21 @@ describe('forwarding and billing', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('forwards the on-request outputs: formats=detail and texture=albedo, as query or as multipart fields', async () => {
+    const k = await createKey();
+    const res = await post(k.key, await makePng(300, 300), {}, '?formats=glb,preview,detail&texture=albedo');
+    expect(res.status).toBe(200);
+    const form = new FormData();
+    form.append('image', new Blob([await makePng(300, 300)], { type: 'image/png' }), 'me.png');
+    form.append('formats', 'obj,albedo,detail');
+    form.append('texture', 'albedo');
+    expect((await send('/v1/reconstructions', { method: 'POST', body: form, key: k.key })).status).toBe(200);
+    expect(calls.map((c) => [new URL(c.url).searchParams.get('formats'), new URL(c.url).searchParams.get('texture')])).toEqual([
+      ['glb,preview,detail', 'albedo'],
+      ['obj,albedo,detail', 'albedo'],
+    ]);
+  });
+
   it('maps a photo problem from the gpu-function to the public error, in Chinese when asked, unbilled', async () => {
     const k = await createKey();
     reply = () => HttpResponse.json({ error: { code: 'MULTIPLE_FACES', message: 'x', message_zh: 'y', request_id: 'internal-id' } }, { status: 422 });

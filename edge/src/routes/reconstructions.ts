@@ -30,6 +30,8 @@ interface Upload {
 
 /** Multipart framing on top of the largest photo. */
 const MULTIPART_OVERHEAD = 64 * 1024;
+/** The form fields read beside `image`: every option the query takes (from its schema, so none is forgotten), and webhook_url. */
+const MULTIPART_FIELDS = [...Object.keys(ReconstructOptionsSchema.shape), 'webhook_url'];
 
 async function readUpload(c: Context<AppEnv>): Promise<Upload> {
   // Capped before and while reading: Content-Length first, then the streamed byte count.
@@ -48,7 +50,7 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
   const images = form.getAll('image');
   if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
   const fields: Record<string, string> = {};
-  for (const k of ['uv_size', 'formats', 'lang', 'model', 'expression_names', 'webhook_url']) {
+  for (const k of MULTIPART_FIELDS) {
     const v = form.getAll(k);
     if (v.length > 1) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${k} given ${v.length} times` });
     if (typeof v[0] === 'string') fields[k] = v[0];

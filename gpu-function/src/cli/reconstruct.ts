@@ -1,8 +1,11 @@
 /**
- * npm run reconstruct -- <photo> [--out dir] [--uv 512|1024] [--provider cpu|cuda] [--model mediapipe|ict]
+ * npm run reconstruct -- <photo> [--out dir] [--uv 512|1024] [--provider cpu|cuda] [--model mediapipe|ict] [--detail]
  * Writes face.obj + face.mtl, texture.png, texture_grid.png, face.glb, preview.png,
  * preview_geometry.png and result.json; with --model ict (the ICT-FaceKit pack, npm run models:ict) the
- * full head, texture_head.png, a GLB with ARKit morph targets, and identity and expression weights. Exit 0 on success, 2 when the photo has no usable face, 1 on errors.
+ * full head, texture_head.png, a GLB with ARKit morph targets, and identity and expression weights.
+ * --detail (the API's formats=detail) adds the shading detail: normal.png and displacement.png, which
+ * the OBJ's MTL, the GLB and the geometry preview then carry. Exit 0 on success, 2 when the photo has
+ * no usable face, 1 on errors.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
@@ -21,11 +24,11 @@ import { createMediaPipeFaceModel } from '../face-models/mediapipe';
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string' }, uv: { type: 'string', default: '1024' }, provider: { type: 'string' }, model: { type: 'string', default: 'mediapipe' } },
+    options: { out: { type: 'string' }, uv: { type: 'string', default: '1024' }, provider: { type: 'string' }, model: { type: 'string', default: 'mediapipe' }, detail: { type: 'boolean', default: false } },
   });
   const photo = positionals[0];
   if (!photo || (values.uv !== '512' && values.uv !== '1024') || (values.model !== 'mediapipe' && values.model !== 'ict')) {
-    console.error('usage: npm run reconstruct -- <photo> [--out dir] [--uv 512|1024] [--provider cpu|cuda] [--model mediapipe|ict]');
+    console.error('usage: npm run reconstruct -- <photo> [--out dir] [--uv 512|1024] [--provider cpu|cuda] [--model mediapipe|ict] [--detail]');
     return 1;
   }
   const outDir = values.out ?? join('out', basename(photo, extname(photo)));
@@ -44,7 +47,7 @@ async function main(): Promise<number> {
       return 2;
     }
     t = performance.now();
-    const recon = reconstructFace(installed, image, lm.face, { uvSize: Number(values.uv) as 512 | 1024 });
+    const recon = reconstructFace(installed, image, lm.face, { uvSize: Number(values.uv) as 512 | 1024, detail: values.detail });
     const timings: Record<string, number> = { decode, ...lm.timings, ...recon.timings };
     const resultOf = () => reconstructionResultJson({ model: installed.model, face: lm.face, head: recon.head, textures: recon.textures, timings });
     const assets = await exportAssets(installed.model, recon.head, recon.textures, { result: resultOf() });

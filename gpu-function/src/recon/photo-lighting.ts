@@ -5,6 +5,7 @@
  */
 import type { RgbImage } from '@facerecon/shared';
 import { createRgbImage } from '@facerecon/shared';
+import { boxSum } from './box-filter';
 import { pushPullFill } from './complete';
 import type { Mat3 } from './linalg';
 import { estimateShLighting, shIrradianceBasis, type ShLighting } from './sh-lighting';
@@ -138,6 +139,7 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
     }
     weight[texels[k]] = 1;
   }
+  limitLocalLift(logGain, weight, G);
   pushPullFill(logGain, weight, G);
   // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
   const gain = logGain.map((l) => (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, l)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP);
@@ -166,6 +168,39 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
     }
   }
   return img;
+}
+
+/**
+ * No texel is lifted much more than its surroundings: a log gain may exceed the neighbourhood's mean
+ * log gain (a box blur, two passes, over LIFT_RADIUS_TEXELS of the coarse grid, chart texels only) by
+ * at most LIFT_SPIKE. Order-2 lighting on the fitted mesh predicts deep shade in its small concavities
+ * (upper eyelids under the brow, nostrils, under the lower lip) that the photo fills with bounced light
+ * the model has no term for; divided by that shade they came out as white blotches. The division's
+ * smooth part, which flattens a side-lit face, passes unchanged: only spikes of the gain are cut.
+ * In place on the log gains of the coarse grid (weight 1 on the chart).
+ */
+const LIFT_SPIKE = Math.log(1.15);
+const LIFT_RADIUS_TEXELS = 12;
+function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number): void {
+  const N = G * G;
+  const sum = [new Float32Array(N), new Float32Array(N), new Float32Array(N)];
+  const den = new Float32Array(N), tmp = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    if (weight[i] <= 0) continue;
+    for (let ch = 0; ch < 3; ch++) sum[ch][i] = logGain[3 * i + ch];
+    den[i] = 1;
+  }
+  for (let pass = 0; pass < 2; pass++) {
+    for (const a of sum) boxSum(a, tmp, G, LIFT_RADIUS_TEXELS);
+    boxSum(den, tmp, G, LIFT_RADIUS_TEXELS);
+  }
+  for (let i = 0; i < N; i++) {
+    if (weight[i] <= 0 || den[i] <= 0) continue;
+    for (let ch = 0; ch < 3; ch++) {
+      const cap = sum[ch][i] / den[i] + LIFT_SPIKE;
+      if (logGain[3 * i + ch] > cap) logGain[3 * i + ch] = Math.max(0, cap);
+    }
+  }
 }
 
 /**

@@ -27,6 +27,7 @@ import { fitSkinColourModel, skinLikelihood } from './skin-gate';
 import { smoothstep } from './smoothstep';
 import { linearToSrgbFast, srgbToLinearFast } from './srgb';
 import type { TexelMap } from './texel-map';
+import { boxSum } from './box-filter';
 import { solveSfsCascadic } from './sfs-solve';
 import type { UvTangentFrames } from './tangents';
 
@@ -67,6 +68,8 @@ export interface ShadingDetailOptions {
   lighting: ShLighting;
   /** Weigh the evidence by the person's skin colour model (skin-gate.ts); default true. */
   skinGate?: boolean;
+  /** Leave out texels whose chromaticity departs from its surroundings' (freckles, moles, redness: albedo, not shape); default true. */
+  chromaGate?: boolean;
   /** Albedo blur radius (mm, converted with the chart's mean texel size): variation wider than this is albedo, finer is shape. Default 5. */
   albedoRadiusMm?: number;
   /** Smoothness, relative to the mean data stiffness; default 0.02. */
@@ -98,6 +101,7 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
   ms.evidence = performance.now() - t0;
   t0 = performance.now();
   const radius = Math.max(1, Math.round((opts.albedoRadiusMm ?? 5) / Math.max(1e-3, ev.meanTexelMm)));
+  if (opts.chromaGate !== false) gateByChroma(ev, S, radius);
   const { albedo, residual, weight, evidenceTexels } = smoothAlbedoResidual(ev, S, radius);
   ms.albedo = performance.now() - t0;
   t0 = performance.now();
@@ -284,6 +288,40 @@ function gateBySkinAlbedo(ev: Evidence, texels: Int32Array): void {
 }
 
 /**
+ * Colour Retinex's rule (Funt, Drew & Brockington 1992; Grosse et al., "Ground truth dataset and
+ * baseline evaluations for intrinsic image algorithms", ICCV 2009): under light of one colour, shading
+ * scales all three channels alike, so a change of chromaticity is a change of albedo. A texel whose
+ * log-chromaticity (log R/G, log B/G, linear light) departs from its surroundings' (the same blur as
+ * the albedo's) by more than CHROMA_EDGE[0] loses weight, all of it past CHROMA_EDGE[1]: freckles,
+ * moles, flushed skin and the borders of lips and brows are kept out of the shape.
+ */
+const CHROMA_EDGE = [0.03, 0.08] as const;
+function gateByChroma(ev: Evidence, S: number, radius: number): void {
+  const N = S * S;
+  const { W, mean } = ev;
+  const cr = new Float32Array(N), cb = new Float32Array(N), sr = new Float32Array(N), sb = new Float32Array(N), sw = new Float32Array(N), tmp = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    if (W[i] <= 0) continue;
+    const g = Math.max(1e-4, srgbToLinearFast(mean[3 * i + 1]));
+    cr[i] = Math.log(Math.max(1e-4, srgbToLinearFast(mean[3 * i])) / g);
+    cb[i] = Math.log(Math.max(1e-4, srgbToLinearFast(mean[3 * i + 2])) / g);
+    sr[i] = W[i] * cr[i];
+    sb[i] = W[i] * cb[i];
+    sw[i] = W[i];
+  }
+  for (let pass = 0; pass < 3; pass++) {
+    boxSum(sr, tmp, S, radius);
+    boxSum(sb, tmp, S, radius);
+    boxSum(sw, tmp, S, radius);
+  }
+  for (let i = 0; i < N; i++) {
+    if (W[i] <= 0 || sw[i] <= 0) continue;
+    const d = Math.hypot(cr[i] - sr[i] / sw[i], cb[i] - sb[i] / sw[i]);
+    W[i] *= 1 - smoothstep(CHROMA_EDGE[0], CHROMA_EDGE[1], d);
+  }
+}
+
+/**
  * The smooth albedo rho (normalised box blur, three passes ~ Gaussian of sigma ~ radius, of I / s0 over the evidence)
  * and the residual r = I / (rho s0) - 1, twice: the second round blurs without the texels the first
  * found to be outliers, so a dark mole does not darken its surroundings' albedo and raise a ring
@@ -321,32 +359,6 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
     }
   }
   return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };
-}
-
-/**
- * In place: box sums of radius r (window 2r + 1, clipped at the edges), rows then columns, by running
- * sums; `tmp` (S * S) is scratch. Not divided by the window: the callers blur a numerator and its
- * weights alike and divide one by the other, so the window size cancels.
- */
-function boxSum(a: Float32Array, tmp: Float32Array, S: number, r: number): void {
-  for (let y = 0; y < S; y++) {
-    const base = y * S;
-    let acc = 0;
-    for (let x = 0; x < r && x < S; x++) acc += a[base + x];
-    for (let x = 0; x < S; x++) {
-      if (x + r < S) acc += a[base + x + r];
-      tmp[base + x] = acc;
-      if (x - r >= 0) acc -= a[base + x - r];
-    }
-  }
-  // Columns, a whole row at a time: the running sums are a row vector (cache-friendly).
-  const acc = new Float64Array(S);
-  for (let y = 0; y < r && y < S; y++) for (let x = 0; x < S; x++) acc[x] += tmp[y * S + x];
-  for (let y = 0; y < S; y++) {
-    if (y + r < S) for (let x = 0, o = (y + r) * S; x < S; x++) acc[x] += tmp[o + x];
-    for (let x = 0, o = y * S; x < S; x++) a[o + x] = acc[x];
-    if (y - r >= 0) for (let x = 0, o = (y - r) * S; x < S; x++) acc[x] -= tmp[o + x];
-  }
 }
 
 /**

@@ -165,6 +165,7 @@ describe('gpu-function HTTP API', () => {
     const json = JSON.parse(new TextDecoder().decode(result));
     expect(json.lighting.sh).toHaveLength(27);
     expect(json.lighting.sh[0]).toBeGreaterThan(0); // the red DC term: light falls on the face
+    expect(json).not.toHaveProperty('detail'); // no formats=detail, no shading-detail block
     // The default stays the photo as lit, with no albedo asset.
     const plain = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=obj' })).json());
     expect(plain.assets.albedo).toBeUndefined();
@@ -179,7 +180,7 @@ describe('gpu-function HTTP API', () => {
     expect(r.assets.normal).toMatchObject({ content_type: 'image/png' });
     expect(r.assets.displacement).toMatchObject({ content_type: 'image/png' });
     const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
-    const [normal, displacement, glb, mtl] = await Promise.all([r.assets.normal!.url, r.assets.displacement!.url, r.assets.glb!.url, r.assets.mtl!.url].map(get));
+    const [normal, displacement, glb, mtl, result] = await Promise.all([r.assets.normal!.url, r.assets.displacement!.url, r.assets.glb!.url, r.assets.mtl!.url, r.assets.result!.url].map(get));
     for (const png of [normal, displacement]) expect(Array.from(png.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
     const jsonLen = new DataView(glb.buffer, glb.byteOffset).getUint32(12, true);
     const gltf = JSON.parse(new TextDecoder().decode(glb.subarray(20, 20 + jsonLen)));
@@ -193,6 +194,11 @@ describe('gpu-function HTTP API', () => {
     expect(text).toMatch(/^map_Kd albedo\.png$/m);
     expect(text).toMatch(/^norm normal\.png$/m);
     expect(text).toMatch(/^bump -bm \S+ displacement\.png$/m);
+    // result.json says how the maps were made and how to read them.
+    const { detail } = JSON.parse(new TextDecoder().decode(result));
+    expect(detail).toMatchObject({ normal_map: { file: 'normal.png' }, displacement_map: { file: 'displacement.png' } });
+    expect(detail.displacement_map.range_mm).toBeGreaterThan(0);
+    expect(detail.evidence_texels).toBeGreaterThan(0);
   });
 
   it('DELETE /v1/assets/<day>/<folder> erases one asset set, signed only, idempotent; other sets stay', async () => {
