@@ -144,30 +144,35 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
   const gain = logGain.map((l) => (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, l)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP);
   const img = createRgbImage(size, size);
-  const src = texture.data, dst = img.data;
+  applyGainField(texture.data, img.data, size, gain, G);
+  return img;
+}
+
+/** dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by GAIN_TABLE. */
+function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {
   const fr = G / size;
   const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
   for (let x = 0; x < size; x++) {
     const sx = Math.min(G - 1, Math.max(0, (x + 0.5) * fr - 0.5));
-    cx0[x] = Math.floor(sx);
-    cx1[x] = Math.min(G - 1, cx0[x] + 1);
-    cax[x] = sx - cx0[x];
+    cx0[x] = 3 * Math.floor(sx);
+    cx1[x] = 3 * Math.min(G - 1, Math.floor(sx) + 1);
+    cax[x] = sx - Math.floor(sx);
   }
   for (let y = 0; y < size; y++) {
     const sy = Math.min(G - 1, Math.max(0, (y + 0.5) * fr - 0.5));
-    const r0 = Math.floor(sy) * G, r1 = Math.min(G - 1, Math.floor(sy) + 1) * G, ay = sy - Math.floor(sy);
-    for (let x = 0; x < size; x++) {
+    const r0 = 3 * Math.floor(sy) * G, r1 = 3 * Math.min(G - 1, Math.floor(sy) + 1) * G, ay = sy - Math.floor(sy);
+    for (let x = 0, o = 3 * y * size; x < size; x++, o += 3) {
       const ax = cax[x];
-      const p00 = 3 * (r0 + cx0[x]), p01 = 3 * (r0 + cx1[x]), p10 = 3 * (r1 + cx0[x]), p11 = 3 * (r1 + cx1[x]);
+      const p00 = r0 + cx0[x], p01 = r0 + cx1[x], p10 = r1 + cx0[x], p11 = r1 + cx1[x];
       const q00 = (1 - ax) * (1 - ay), q01 = ax * (1 - ay), q10 = (1 - ax) * ay, q11 = ax * ay;
-      const o = 3 * (y * size + x);
-      for (let ch = 0; ch < 3; ch++) {
-        const g = q00 * gain[p00 + ch] + q01 * gain[p01 + ch] + q10 * gain[p10 + ch] + q11 * gain[p11 + ch];
-        dst[o + ch] = GAIN_TABLE[(((g + 0.5) | 0) << 8) | src[o + ch]];
-      }
+      const g0 = q00 * gain[p00] + q01 * gain[p01] + q10 * gain[p10] + q11 * gain[p11] + 0.5;
+      const g1 = q00 * gain[p00 + 1] + q01 * gain[p01 + 1] + q10 * gain[p10 + 1] + q11 * gain[p11 + 1] + 0.5;
+      const g2 = q00 * gain[p00 + 2] + q01 * gain[p01 + 2] + q10 * gain[p10 + 2] + q11 * gain[p11 + 2] + 0.5;
+      dst[o] = GAIN_TABLE[((g0 | 0) << 8) | src[o]];
+      dst[o + 1] = GAIN_TABLE[((g1 | 0) << 8) | src[o + 1]];
+      dst[o + 2] = GAIN_TABLE[((g2 | 0) << 8) | src[o + 2]];
     }
   }
-  return img;
 }
 
 /**

@@ -309,7 +309,8 @@ function gateByChroma(ev: Evidence, S: number, radius: number): void {
     sb[i] = W[i] * cb[i];
     sw[i] = W[i];
   }
-  for (let pass = 0; pass < 3; pass++) {
+  // Two passes (a tent): an outlier test needs the neighbourhood's level, not a smooth field.
+  for (let pass = 0; pass < 2; pass++) {
     boxSum(sr, tmp, S, radius);
     boxSum(sb, tmp, S, radius);
     boxSum(sw, tmp, S, radius);
