@@ -9,8 +9,7 @@
  * - the displacement's RMS and range, mm;
  * - cost: lighting, and detail, ms (the albedo is bench:lighting's).
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readImageFile } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
@@ -21,20 +20,12 @@ import { shadeSh } from '../gpu-function/src/recon/sh-lighting';
 import { linearToSrgb } from '../gpu-function/src/recon/srgb';
 import { gltfTangents } from '../gpu-function/src/recon/tangents';
 import { fmt, machineLine, median } from './stats';
+import { sharedPortraits } from './portraits';
 import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' } } });
 const ROOT = resolve(import.meta.dirname, '..');
-const SHARED = resolve(ROOT, '../shared/photos');
-let photos: Array<[string, string]> = [];
-for (const d of ['deep3d', 'identity']) {
-  const dir = join(SHARED, d);
-  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort()) photos.push([`${d}/${f}`, join(dir, f)]);
-}
-if (!photos.length) {
-  console.warn(`${SHARED} not found: measured on the project's astronaut only`);
-  photos.push(['astronaut.png', join(ROOT, '.cache/fixtures/astronaut.png')]);
-}
+let photos = sharedPortraits(ROOT);
 if (values.limit) photos = photos.slice(0, Number(values.limit));
 
 const LUM = [0.2126, 0.7152, 0.0722];

@@ -11,8 +11,7 @@
  *   brightest normal of the estimated shading over the seen hemisphere: x right, y up, z to the viewer);
  * - cost: the lighting estimate and the albedo, ms.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readImageFile } from '../gpu-function/src/adapters/image-io';
 import { createFaceLandmarker } from '../gpu-function/src/face/landmarker';
@@ -24,20 +23,12 @@ import { texelNormals } from '../gpu-function/src/recon/photo-lighting';
 import { shadeSh } from '../gpu-function/src/recon/sh-lighting';
 import { linearToSrgb, srgbToLinear } from '../gpu-function/src/recon/srgb';
 import { fmt, machineLine, median } from './stats';
+import { sharedPortraits } from './portraits';
 import { resultsLog, writeResultsSection } from './results-file';
 
 const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
 const ROOT = resolve(import.meta.dirname, '..');
-const SHARED = resolve(ROOT, '../shared/photos');
-const photos: Array<[string, string]> = [];
-for (const d of ['deep3d', 'identity']) {
-  const dir = join(SHARED, d);
-  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort()) photos.push([`${d}/${f}`, join(dir, f)]);
-}
-if (!photos.length) {
-  console.warn(`${SHARED} not found: measured on the project's astronaut only`);
-  photos.push(['astronaut.png', join(ROOT, '.cache/fixtures/astronaut.png')]);
-}
+const photos = sharedPortraits(ROOT);
 
 const toLinear = srgbToLinear;
 const toSrgb = linearToSrgb;

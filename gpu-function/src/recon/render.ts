@@ -296,15 +296,6 @@ function normalise(v: number[]): number[] {
 }
 
 function sampleBilinear(tex: RgbImage, u: number, v: number, k: number, out: Uint8Array, o: number): void {
-  const { width: W, height: H, data } = tex;
-  const x = Math.min(W - 1, Math.max(0, u * W - 0.5));
-  const y = Math.min(H - 1, Math.max(0, v * H - 0.5));
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const x1 = Math.min(W - 1, x0 + 1), y1 = Math.min(H - 1, y0 + 1);
-  const ax = x - x0, ay = y - y0;
-  for (let ch = 0; ch < 3; ch++) {
-    const top = data[(y0 * W + x0) * 3 + ch] * (1 - ax) + data[(y0 * W + x1) * 3 + ch] * ax;
-    const bot = data[(y1 * W + x0) * 3 + ch] * (1 - ax) + data[(y1 * W + x1) * 3 + ch] * ax;
-    out[o + ch] = Math.min(255, Math.round((top * (1 - ay) + bot * ay) * k));
-  }
+  sampleLevels(tex, u, v, SAMPLE);
+  for (let ch = 0; ch < 3; ch++) out[o + ch] = Math.min(255, Math.round(SAMPLE[ch] * k));
 }
