@@ -226,6 +226,19 @@ export function shadeSh(lighting: ShLighting, nx: number, ny: number, nz: number
   return out;
 }
 
+/**
+ * One channel's shading s(n) = dot(c, B(n)) and its gradient as a polynomial in (x, y, z), into
+ * out[0..3] = [s, ds/dx, ds/dy, ds/dz]. Project the gradient onto the tangent plane (remove its
+ * component along n) for the derivative on the sphere. Closed form of shIrradianceBasis's terms.
+ */
+export function shShadeAndGradient(c: ArrayLike<number>, nx: number, ny: number, nz: number, out: Float64Array): Float64Array {
+  out[0] = c[0] * K0 + K1 * (c[1] * ny + c[2] * nz + c[3] * nx) + K2 * (c[4] * nx * ny + c[5] * ny * nz + c[7] * nx * nz) + K20 * c[6] * (3 * nz * nz - 1) + K22 * c[8] * (nx * nx - ny * ny);
+  out[1] = K1 * c[3] + K2 * (c[4] * ny + c[7] * nz) + 2 * K22 * c[8] * nx;
+  out[2] = K1 * c[1] + K2 * (c[4] * nx + c[5] * nz) - 2 * K22 * c[8] * ny;
+  out[3] = K1 * c[2] + K2 * (c[5] * ny + c[7] * nx) + 6 * K20 * c[6] * nz;
+  return out;
+}
+
 export interface AlbedoOptions {
   lighting: ShLighting;
   /** n*3 sRGB 0..255 colours, modified into albedo in place. */

@@ -22,10 +22,10 @@
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import type { Mat3 } from './linalg';
-import { shIrradianceBasis, type ShLighting } from './sh-lighting';
+import { shShadeAndGradient, type ShLighting } from './sh-lighting';
 import { fitSkinColourModel, skinLikelihood } from './skin-gate';
 import { smoothstep } from './smoothstep';
-import { linearToSrgbFast, srgbToLinearFast } from './srgb';
+import { srgbToLinearFast } from './srgb';
 import type { TexelMap } from './texel-map';
 import { boxSum } from './box-filter';
 import { solveSfsCascadic } from './sfs-solve';
@@ -147,29 +147,18 @@ function vertexShadingTerms(opts: ShadingDetailOptions): VertexTerms {
   const out: VertexTerms = { shade: new Float32Array(nv), cu: new Float32Array(nv), cv: new Float32Array(nv), facing: new Float32Array(nv), lu: new Float32Array(nv), lv: new Float32Array(nv) };
   const shL = new Float64Array(9);
   for (let q = 0; q < 9; q++) shL[q] = LUM[0] * lighting.sh[q] + LUM[1] * lighting.sh[9 + q] + LUM[2] * lighting.sh[18 + q];
-  const basis = new Float64Array(9);
-  const shade = (x: number, y: number, z: number) => {
-    shIrradianceBasis(x, y, z, basis);
-    let s = 0;
-    for (let q = 0; q < 9; q++) s += shL[q] * basis[q];
-    return s;
-  };
   const N = mesh.normals, du = frames.du, dv = frames.dv;
-  const EPS = 1e-3;
+  const sg = new Float64Array(4);
   for (let v = 0; v < nv; v++) {
     const o = 3 * v;
     const nx = R[0] * N[o] + R[1] * N[o + 1] + R[2] * N[o + 2];
     const ny = R[3] * N[o] + R[4] * N[o + 1] + R[5] * N[o + 2];
     const nz = R[6] * N[o] + R[7] * N[o + 1] + R[8] * N[o + 2];
-    const s = shade(nx, ny, nz);
+    shShadeAndGradient(shL, nx, ny, nz, sg);
+    const s = sg[0];
     // The polynomial's gradient, projected onto the tangent plane, is the gradient on the sphere.
-    let gx = (shade(nx + EPS, ny, nz) - shade(nx - EPS, ny, nz)) / (2 * EPS);
-    let gy = (shade(nx, ny + EPS, nz) - shade(nx, ny - EPS, nz)) / (2 * EPS);
-    let gz = (shade(nx, ny, nz + EPS) - shade(nx, ny, nz - EPS)) / (2 * EPS);
-    const gn = gx * nx + gy * ny + gz * nz;
-    gx -= gn * nx;
-    gy -= gn * ny;
-    gz -= gn * nz;
+    const gn = sg[1] * nx + sg[2] * ny + sg[3] * nz;
+    const gx = sg[1] - gn * nx, gy = sg[2] - gn * ny, gz = sg[3] - gn * nz;
     const ux = R[0] * du[o] + R[1] * du[o + 1] + R[2] * du[o + 2], uy = R[3] * du[o] + R[4] * du[o + 1] + R[5] * du[o + 2], uz = R[6] * du[o] + R[7] * du[o + 1] + R[8] * du[o + 2];
     const wx = R[0] * dv[o] + R[1] * dv[o + 1] + R[2] * dv[o + 2], wy = R[3] * dv[o] + R[4] * dv[o + 1] + R[5] * dv[o + 2], wz = R[6] * dv[o] + R[7] * dv[o + 1] + R[8] * dv[o + 2];
     const lu = Math.sqrt(ux * ux + uy * uy + uz * uz), lv = Math.sqrt(wx * wx + wy * wy + wz * wz);
@@ -271,10 +260,11 @@ function gateBySkinAlbedo(ev: Evidence, texels: Int32Array): void {
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
     if (W[i] <= 0) continue;
-    const g = sRef / s0[i];
-    mean[3 * i] = linearToSrgbFast(srgbToLinearFast(mean[3 * i]) * g);
-    mean[3 * i + 1] = linearToSrgbFast(srgbToLinearFast(mean[3 * i + 1]) * g);
-    mean[3 * i + 2] = linearToSrgbFast(srgbToLinearFast(mean[3 * i + 2]) * g);
+    // A gain g in linear light is ~g^(1/2.4) on sRGB values (the curve's power part): one pow, not six table lookups.
+    const g = Math.pow(sRef / s0[i], 1 / 2.4);
+    mean[3 * i] = Math.min(255, mean[3 * i] * g);
+    mean[3 * i + 1] = Math.min(255, mean[3 * i + 1] * g);
+    mean[3 * i + 2] = Math.min(255, mean[3 * i + 2] * g);
   }
   const skin = fitSkinColourModel(mean, W, texels, () => true);
   if (!skin) return;

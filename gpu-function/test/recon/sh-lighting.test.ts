@@ -3,7 +3,7 @@
  * the sphere, the estimator against synthetic faces of known lighting and albedo, with and without outliers.
  */
 import { describe, expect, it } from 'vitest';
-import { divideByShading, estimateShLighting, shadeSh, shIrradianceBasis, type ShLighting } from '../../src/recon/sh-lighting';
+import { divideByShading, estimateShLighting, shadeSh, shIrradianceBasis, shShadeAndGradient, type ShLighting } from '../../src/recon/sh-lighting';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -198,5 +198,21 @@ describe('divideByShading', () => {
     let worst = 0;
     for (let j = 0; j < 3 * n; j++) worst = Math.max(worst, Math.abs(colors[j] - before[j]));
     expect(worst).toBeLessThan(0.5);
+  });
+});
+
+describe('shShadeAndGradient', () => {
+  it('is dot(c, B(n)) and its gradient, against the basis and central differences of it', () => {
+    const c = [0.9, -0.3, 0.5, 0.7, 0.2, -0.4, 0.3, 0.15, -0.25];
+    const at = (x: number, y: number, z: number) => shIrradianceBasis(x, y, z).reduce((s, b, k) => s + b * c[k], 0);
+    const out = new Float64Array(4);
+    const e = 1e-5;
+    for (const [x, y, z] of [[0, 0, 1], [0.6, 0, 0.8], [-0.36, 0.48, 0.8], [0.3, -0.9, 0.3162]]) {
+      shShadeAndGradient(c, x, y, z, out);
+      expect(out[0]).toBeCloseTo(at(x, y, z), 12);
+      expect(out[1]).toBeCloseTo((at(x + e, y, z) - at(x - e, y, z)) / (2 * e), 6);
+      expect(out[2]).toBeCloseTo((at(x, y + e, z) - at(x, y - e, z)) / (2 * e), 6);
+      expect(out[3]).toBeCloseTo((at(x, y, z + e) - at(x, y, z - e)) / (2 * e), 6);
+    }
   });
 });
