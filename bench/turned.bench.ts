@@ -36,7 +36,7 @@ import { FACE_OVAL } from '../gpu-function/src/morph/calibration';
 import { machineLine } from './stats';
 import { resultsLog, writeResultsSection } from './results-file';
 
-const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' } } });
+const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' }, only: { type: 'string' } } });
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared');
 const AFLW = join(SHARED, 'eval/aflw2000-dev');
@@ -60,7 +60,8 @@ if (photos.length === 0) {
   console.log(`bench:turned: neither ${SHARED}/photos nor ${AFLW} found; nothing measured.`);
   process.exit(0);
 }
-const selected = photos.slice(0, values.limit ? Number(values.limit) : undefined);
+const only = values.only?.split(',');
+const selected = photos.filter((p) => !only || only.some((o) => p.name.includes(o))).slice(0, values.limit ? Number(values.limit) : undefined);
 
 const lum = (r: number, g: number, b: number) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
 const canonical = loadCanonicalFace();
