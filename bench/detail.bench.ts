@@ -117,7 +117,7 @@ log('- Solver: conjugate gradients on one 256 grid needed ~600 iterations (0.7 s
 log('- Smoothness alpha and albedo radius, on the bump (peak of 0.8 mm / correlation): (0.05, 4 mm) 0.48 / 0.85, (0.05, 6) 0.53 / 0.89, (0.01, 4) 0.52 / 0.86, (0.01, 6) 0.58 / 0.90, (0.002, 6) 0.60 / 0.90. Kept (0.02, 5): less smoothing recovers little more and lets JPEG noise through; a wider albedo blur reads more albedo variation as shape.');
 log('- Skin gate on de-shaded colours (the skin model\'s luminance band sees albedo, so a shadowed cheek is skin and a brow is not), and a colour-Retinex gate (a chromaticity change is albedo: freckles, moles, makeup, flushed skin). On 000031 (freckles) the displacement RMS went 0.61 -> 0.38 mm and the crumpled cheeks in the geometry preview went away.');
 log('- Second albedo round without the first round\'s outliers: a dark 4 mm spot on a flat plane no longer raises a ring (height at the spot 0.13 -> < 0.05 mm).');
-log('- Not done: the cost. lighting + albedo + detail is ~110 ms on this machine in isolation (lighting ~12, albedo ~26, detail ~70) and ~130 ms inside the full pipeline (bench:recon -- --detail), against the issue\'s 80.');
+log('- Not done: the cost. lighting + albedo + detail is ~100 ms on this machine in isolation (lighting ~12, albedo ~26, detail ~60) and ~110-145 ms inside the full pipeline (bench:recon -- --detail, where the collector\'s pauses land in these stages), against the issue\'s 80. CG iterations per level 15 -> 8 saved ~8 ms for 0.07 dB of fit.');
 log(`Default model at 1024, formats=detail. Machine: ${await machineLine()}.`);
 if (values.write) writeResultsSection('detail', 'Shading detail (`npm run bench:detail`)', lines);
 process.exit(0);

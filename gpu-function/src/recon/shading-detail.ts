@@ -76,6 +76,7 @@ export interface ShadingDetailOptions {
   alpha?: number;
   /** Features wider than about this (mm) are left to the fitted mesh: the screening length sqrt(alpha / beta). Default 12. */
   detailScaleMm?: number;
+  /** CG iterations at each level above the coarsest (which runs to a tolerance). Default 8: 15 gained 0.07 dB of photometric fit on the shared photos for ~8 ms more. */
   maxIterations?: number;
 }
 
@@ -107,7 +108,7 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
   t0 = performance.now();
   const solved = solveSfsCascadic(
     { size: S, active: ev.active, weight, aU: ev.aU, aV: ev.aV, residual },
-    { alpha: opts.alpha ?? 0.02, scaleTexels: (opts.detailScaleMm ?? 12) / Math.max(1e-3, ev.meanTexelMm), iterations: opts.maxIterations ?? 15 },
+    { alpha: opts.alpha ?? 0.02, scaleTexels: (opts.detailScaleMm ?? 12) / Math.max(1e-3, ev.meanTexelMm), iterations: opts.maxIterations ?? 8 },
   );
   const h = solved.height;
   let sq = 0;
