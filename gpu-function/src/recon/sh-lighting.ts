@@ -58,6 +58,12 @@ export interface EstimateShOptions {
   iterations?: number;
   /** Ridge on the order-1 and order-2 coefficients, relative to the DC diagonal of the normal equations. Default 1e-4. */
   ridge?: number;
+  /**
+   * After the Huber rounds, switch to Tukey's biweight, which gives gross outliers zero weight (default
+   * true). False keeps Huber throughout: bounded influence, but nothing rejected outright, for data
+   * whose misfit is partly the model's own (a face's terminator and concavities under real light).
+   */
+  redescend?: boolean;
 }
 
 const toLinear = srgbToLinearFast;
@@ -112,7 +118,8 @@ function median(v: Float64Array): number {
  * so a dark brow on the shadowed side stands out as much as on the lit side), centred and scaled per channel
  * by its median and 1.4826*MAD, the worst channel taken (a lip is a hue change, visible in one channel);
  * the first third of the rounds use Huber (k = 1.345) to move away from the least-squares start, the rest
- * Tukey's biweight (c = 4.685) to give gross outliers (brows, eyes, hair, glasses, speculars) zero weight.
+ * Tukey's biweight (c = 4.685) to give gross outliers (brows, eyes, hair, glasses, speculars) zero weight
+ * (unless `redescend` is false: Huber throughout).
  * The ridge: on a hemisphere of normals (a face seen from the front) 1, z and z^2 are nearly collinear, and
  * on a narrower range (a profile, a crop) whole directions of the 9-space go unseen, so least squares is
  * free to put huge coefficients there that explode at the unseen normals (the rim, the other cheek). In a
@@ -126,7 +133,7 @@ function median(v: Float64Array): number {
  * the previous solution. Normals must be unit length; saturated colours (255) are taken at face value.
  */
 export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inlierWeights: Float32Array; rmsResidual: number } {
-  const { colors, normals, weights, iterations = 6, ridge = 1e-4 } = opts;
+  const { colors, normals, weights, iterations = 6, ridge = 1e-4, redescend = true } = opts;
   const n = normals.length / 3;
   const idx: number[] = [];
   for (let i = 0; i < n; i++) if (!weights || weights[i] > 0) idx.push(i);
@@ -192,7 +199,7 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
       const scale = Math.max(2e-3, 1.4826 * median(dev));
       for (let j = 0; j < m; j++) u[j] = Math.max(u[j], dev[j] / scale);
     }
-    const huber = it < Math.floor(iterations / 3);
+    const huber = !redescend || it < Math.floor(iterations / 3);
     for (let j = 0; j < m; j++) {
       const t = u[j];
       robust[j] = huber ? (t <= 1.345 ? 1 : 1.345 / t) : t < 4.685 ? (1 - (t / 4.685) ** 2) ** 2 : 0;

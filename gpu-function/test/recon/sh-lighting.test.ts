@@ -155,6 +155,12 @@ describe('estimateShLighting', () => {
     expect(eP).toBeGreaterThan(2 * eR);
     expect(wBad).toBeLessThan(0.1);
     expect(wGood).toBeGreaterThan(0.8);
+    // Huber throughout (what photos use): bounded influence, not rejection, still well ahead of plain least squares.
+    const huber = estimateShLighting({ colors, normals, redescend: false });
+    const eH = shadingError(huber, normals);
+    console.log(`Huber only: shading rel RMS ${(100 * eH).toFixed(3)}%`);
+    expect(eH).toBeLessThan(0.5 * eP);
+    expect(eH).toBeLessThan(0.06);
   });
 
   it('throws RangeError with fewer than 9 positive-weight samples or degenerate normals', () => {
