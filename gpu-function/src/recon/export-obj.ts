@@ -31,7 +31,7 @@ export interface ObjMaterial {
   detail?: ObjDetailMaps;
 }
 
-/** A material's shading detail (shading-detail.ts DetailMaps, as files next to the MTL). */
+/** A material's shading detail (detail-maps.ts DetailMaps, as files next to the MTL). */
 export interface ObjDetailMaps {
   /** Tangent-space normal map, glTF / OpenGL convention (R = +u, G = up the image, B = out; 128 = 0). */
   normal: string;

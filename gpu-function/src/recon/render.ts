@@ -34,7 +34,7 @@ export interface RenderOptions {
   /**
    * Shading detail for the flat geometry view (mode 'flat' and flatTarget; the textured view ignores
    * it): a tangent-space normal map of tile 0 (glTF / OpenGL convention, as DetailMaps in
-   * shading-detail.ts: R = +T, G = +B = up the image, B = +N, 128 = 0) and the mesh's per-vertex
+   * detail-maps.ts: R = +T, G = +B = up the image, B = +N, 128 = 0) and the mesh's per-vertex
    * tangents (n x 4, gltfTangents in tangents.ts, in the mesh frame: rotated by the view like the
    * normals). Triangles in tile 0 (mean u in [0, 1)) are then shaded per pixel with the interpolated
    * smooth normal perturbed by the map, instead of their flat face normal, so the geometry preview

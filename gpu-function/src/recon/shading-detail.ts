@@ -15,12 +15,12 @@
  * tilts the normal to n0 - grad h, so to first order r = -grad_n s . grad h / s = aU h_u + aV h_v, with
  * h_u, h_v the height steps per texel of the working grid. We minimise
  *   sum W (aU Dx h + aV Dy h - r)^2 + alpha |D h|^2 + beta h^2
- * by conjugate gradients: W is the bake weight times a skin likelihood (eyes, brows, lips, beard, hair
- * and highlights are not skin and give no evidence), alpha keeps the unobserved direction (shading only
+ * by conjugate gradients (sfs-solve.ts): W is the bake weight times a skin likelihood (eyes, brows, lips,
+ * beard, hair and highlights are not skin and give no evidence) and a chromaticity test (freckles, moles
+ * and makeup are albedo), alpha keeps the unobserved direction (shading only
  * sees the slope along the light's gradient) smooth, and beta pins the height to 0 at scales beyond
  * ~sqrt(alpha / beta) texels, so the detail never changes the face's overall shape.
  */
-import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import type { Mat3 } from './linalg';
 import { shShadeAndGradient, type ShLighting } from './sh-lighting';
 import { fitSkinColourModel, skinLikelihood } from './skin-gate';
@@ -30,19 +30,10 @@ import type { TexelMap } from './texel-map';
 import { boxSum } from './box-filter';
 import { solveSfsCascadic } from './sfs-solve';
 import type { UvTangentFrames } from './tangents';
+import { encodeDetailMaps, type DetailMaps } from './detail-maps';
 
-export interface DetailMaps {
-  /**
-   * Tangent-space normal map of the face tile (tile 0), same size and UV layout: glTF / OpenGL
-   * convention, R = +T (increasing u), G = +B (up the image, decreasing v), B = +N; 128 = 0.
-   * Flat (128, 128, 255) wherever no detail was recovered.
-   */
-  normal: RgbImage;
-  /** Displacement along the normal, grey (R = G = B), 128 = 0, level L means (L - 128) / 127 * rangeMm millimetres. */
-  displacement: RgbImage;
-  /** Millimetres that 127 grey levels of `displacement` stand for. */
-  rangeMm: number;
-}
+export type { DetailMaps } from './detail-maps';
+
 
 export interface ShadingDetail extends DetailMaps {
   /** The solved height on the working grid (workSize^2, mm along the coarse normal, 0 outside the chart). */
@@ -351,84 +342,4 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
     }
   }
   return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };
-}
-
-/**
- * encodeDetailMaps: the height (working grid) as the tile-size displacement map and tangent-space
- * normal map. The normal is n0 - grad h in the texel's (T, B = up the image, N) frame: x = -h_u / e_u,
- * y = +h_v / e_v (h_v steps down the image), z = 1, normalised; e the texel's size in mm. Values are
- * computed on the working grid and bilinearly upsampled; texels outside the chart are flat.
- */
-export function encodeDetailMaps(opts: { height: Float32Array; active: Uint8Array; workSize: number; size: number; workMap: TexelMap; indices: Uint32Array; frames: UvTangentFrames }): DetailMaps {
-  const { height: h, active, workSize: S, size, workMap, indices, frames } = opts;
-  const N = S * S;
-  const nx = new Float32Array(N), ny = new Float32Array(N);
-  const { texels, triangle, b1, b2 } = workMap;
-  const nv = frames.du.length / 3;
-  const lu = new Float32Array(nv), lv = new Float32Array(nv);
-  for (let v = 0; v < nv; v++) {
-    lu[v] = Math.hypot(frames.du[3 * v], frames.du[3 * v + 1], frames.du[3 * v + 2]) / S;
-    lv[v] = Math.hypot(frames.dv[3 * v], frames.dv[3 * v + 1], frames.dv[3 * v + 2]) / S;
-  }
-  for (let k = 0; k < texels.length; k++) {
-    const i = texels[k];
-    const t = 3 * triangle[k];
-    const a = indices[t], b = indices[t + 1], c = indices[t + 2];
-    const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
-    const eu = w0 * lu[a] + w1 * lu[b] + w2 * lu[c];
-    const ev = w0 * lv[a] + w1 * lv[b] + w2 * lv[c];
-    // Central differences inside the chart, one-sided at its border.
-    const x = i % S;
-    const l = x > 0 && active[i - 1] ? 1 : 0, rr = x + 1 < S && active[i + 1] ? 1 : 0;
-    const u = i >= S && active[i - S] ? 1 : 0, d = i + S < N && active[i + S] ? 1 : 0;
-    const gu = l + rr ? ((rr ? h[i + 1] : h[i]) - (l ? h[i - 1] : h[i])) / (l + rr) : 0;
-    const gv = u + d ? ((d ? h[i + S] : h[i]) - (u ? h[i - S] : h[i])) / (u + d) : 0;
-    if (eu > 0) nx[i] = -gu / eu;
-    if (ev > 0) ny[i] = gv / ev;
-  }
-  let maxAbs = 0;
-  for (let i = 0; i < N; i++) if (active[i]) maxAbs = Math.max(maxAbs, Math.abs(h[i]));
-  const rangeMm = Math.max(0.25, Math.ceil(maxAbs * 4) / 4);
-  const normal = createRgbImage(size, size);
-  const displacement = createRgbImage(size, size);
-  // Bilinear taps per column, computed once: the upsampling factor is the same for every row.
-  const f = S / size;
-  const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
-  for (let x = 0; x < size; x++) {
-    const sx = Math.min(S - 1, Math.max(0, (x + 0.5) * f - 0.5));
-    cx0[x] = Math.floor(sx);
-    cx1[x] = Math.min(S - 1, cx0[x] + 1);
-    cax[x] = sx - cx0[x];
-  }
-  const dScale = 127 / rangeMm;
-  const nd = normal.data, dd = displacement.data;
-  for (let y = 0; y < size; y++) {
-    const sy = Math.min(S - 1, Math.max(0, (y + 0.5) * f - 0.5));
-    const r0 = Math.floor(sy) * S, r1 = Math.min(S - 1, Math.floor(sy) + 1) * S, ay = sy - Math.floor(sy);
-    for (let x = 0; x < size; x++) {
-      const ax = cax[x];
-      const i00 = r0 + cx0[x], i01 = r0 + cx1[x], i10 = r1 + cx0[x], i11 = r1 + cx1[x];
-      const o = 3 * (y * size + x);
-      if ((active[i00] | active[i01] | active[i10] | active[i11]) === 0) {
-        // Off the chart: flat and zero, without the arithmetic.
-        nd[o] = nd[o + 1] = 128;
-        nd[o + 2] = 255;
-        dd[o] = dd[o + 1] = dd[o + 2] = 128;
-        continue;
-      }
-      const top = 1 - ay;
-      const w00 = (1 - ax) * top, w01 = ax * top, w10 = (1 - ax) * ay, w11 = ax * ay;
-      const gx = w00 * nx[i00] + w01 * nx[i01] + w10 * nx[i10] + w11 * nx[i11];
-      const gy = w00 * ny[i00] + w01 * ny[i01] + w10 * ny[i10] + w11 * ny[i11];
-      const hh = w00 * h[i00] + w01 * h[i01] + w10 * h[i10] + w11 * h[i11];
-      const il = 127.5 / Math.sqrt(gx * gx + gy * gy + 1);
-      // Uint8Array stores truncate: + 0.5 rounds the non-negative values.
-      nd[o] = 128 + gx * il;
-      nd[o + 1] = 128 + gy * il;
-      nd[o + 2] = 128 + il;
-      const d = 128.5 + hh * dScale;
-      dd[o] = dd[o + 1] = dd[o + 2] = d < 0 ? 0 : d > 255 ? 255 : d;
-    }
-  }
-  return { normal, displacement, rangeMm };
 }

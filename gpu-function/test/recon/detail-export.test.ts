@@ -23,7 +23,7 @@ import { writeGlb } from '../../src/recon/export-glb';
 import { writeMtl } from '../../src/recon/export-obj';
 import { packUsdz, writeUsda } from '../../src/recon/export-usdz';
 import { gltfIo } from '../../src/recon/optimize-glb';
-import type { DetailMaps } from '../../src/recon/shading-detail';
+import type { DetailMaps } from '../../src/recon/detail-maps';
 import { gltfTangents } from '../../src/recon/tangents';
 import { fixture, hasIct, ICT_SOURCE, ictTestPack } from '../fixtures';
 import { planeMesh } from '../synthetic-meshes';

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mat3Identity } from '../../src/recon/linalg';
-import { computeShadingDetail, encodeDetailMaps } from '../../src/recon/shading-detail';
+import { encodeDetailMaps } from '../../src/recon/detail-maps';
+import { computeShadingDetail } from '../../src/recon/shading-detail';
 import { solveScreenedSfs, solveSfsCascadic, type SfsProblem } from '../../src/recon/sfs-solve';
 import { shIrradianceBasis } from '../../src/recon/sh-lighting';
 import { gltfTangents, uvTangentFrames } from '../../src/recon/tangents';
