@@ -34,12 +34,13 @@ export const PREVIEW_VIEW = { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 2
 
 /**
  * The textured preview and the flat geometry view, one raster pass. With shading detail the geometry
- * view shades the face tile through its normal map (render.ts normalMap), tangents from the render mesh.
+ * view shades the face tile through its normal map (render.ts normalMap), with `tangents` (gltfTangents
+ * of head.mesh) when the caller already has them.
  */
-export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, size = 512): { preview: RgbImage; geometry: RgbImage } {
+export function renderPreviews<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, size = 512, tangents?: Float32Array): { preview: RgbImage; geometry: RgbImage } {
   const geometry = createRgbImage(size, size);
   const tiles = [...textures.tiles, ...(model.previewTiles?.(head) ?? [])];
-  const normalMap = textures.detail ? { image: textures.detail.normal, tangents: gltfTangents(head.mesh) } : undefined;
+  const normalMap = textures.detail ? { image: textures.detail.normal, tangents: tangents ?? gltfTangents(head.mesh) } : undefined;
   const preview = renderMesh({ mesh: head.mesh, width: size, height: size, camera: PREVIEW_VIEW, mode: 'textured', tiles, flatTarget: geometry, normalMap }).image;
   return { preview, geometry };
 }
@@ -62,8 +63,10 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const albedoPng = textures.albedo ? encodePng(textures.albedo) : undefined;
   const { detail } = textures;
   const detailPngs = detail ? Promise.all([encodePng(detail.normal), encodePng(detail.displacement)]) : undefined;
+  // The render mesh's tangents, once: the preview reads them, and so does the GLB when it is that mesh.
+  const headTangents = detail ? gltfTangents(head.mesh) : undefined;
   const tp = performance.now();
-  const { preview, geometry } = renderPreviews(model, head, textures);
+  const { preview, geometry } = renderPreviews(model, head, textures, 512, headTangents);
   timings.preview = performance.now() - tp;
   const [pngs, previewPng, geometryPng] = await Promise.all([texturePngs, encodePng(preview), encodePng(geometry)]);
   timings.png = performance.now() - t - timings.preview;
@@ -105,7 +108,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
     mesh: desc.glb,
     materials: desc.materials.map((m) => ({ name: m.name, texturePng: textureOf(m)?.png, color: m.color, doubleSided: m.doubleSided, roughness: m.roughness, normalPng: detailed(m) ? files.normal : undefined })),
     // On the GLB's own mesh (for a model with morph targets the neutral face, not the render mesh).
-    tangents: anyDetailed ? gltfTangents(desc.glb) : undefined,
+    tangents: anyDetailed ? (desc.glb === head.mesh ? headTangents : gltfTangents(desc.glb)) : undefined,
     groups: desc.groups,
     morphTargets: desc.morphTargets,
     morphWeights: desc.morphWeights,

@@ -101,37 +101,10 @@ export function writeUsda(o: UsdStageOptions): string {
         ? [`                color3f inputs:diffuseColor.connect = <${at}/Texture.outputs:rgb>`]
         : [`                color3f inputs:diffuseColor = (${(m.color ?? [200, 200, 200]).map((c) => f(linear(c))).join(', ')})`];
       const normal = m.normalTexture ? [`                normal3f inputs:normal.connect = <${at}/NormalTexture.outputs:rgb>`] : [];
-      const texture = m.texture
-        ? [
-            '',
-            '            def Shader "Texture"',
-            '            {',
-            '                uniform token info:id = "UsdUVTexture"',
-            `                asset inputs:file = @${m.texture}@`,
-            `                float2 inputs:st.connect = <${at}/PrimvarSt.outputs:result>`,
-            '                token inputs:sourceColorSpace = "sRGB"',
-            '                token inputs:wrapS = "clamp"',
-            '                token inputs:wrapT = "clamp"',
-            '                float3 outputs:rgb',
-            '            }',
-          ]
-        : [];
+      const texture = m.texture ? uvTextureShader(at, 'Texture', m.texture, ['                token inputs:sourceColorSpace = "sRGB"']) : [];
+      // Read raw and remapped from 0..1 to -1..1, as UsdPreviewSurface's normal input expects.
       const normalTexture = m.normalTexture
-        ? [
-            '',
-            '            def Shader "NormalTexture"',
-            '            {',
-            '                uniform token info:id = "UsdUVTexture"',
-            `                asset inputs:file = @${m.normalTexture}@`,
-            `                float2 inputs:st.connect = <${at}/PrimvarSt.outputs:result>`,
-            '                token inputs:sourceColorSpace = "raw"',
-            '                float4 inputs:scale = (2, 2, 2, 1)',
-            '                float4 inputs:bias = (-1, -1, -1, 0)',
-            '                token inputs:wrapS = "clamp"',
-            '                token inputs:wrapT = "clamp"',
-            '                float3 outputs:rgb',
-            '            }',
-          ]
+        ? uvTextureShader(at, 'NormalTexture', m.normalTexture, ['                token inputs:sourceColorSpace = "raw"', '                float4 inputs:scale = (2, 2, 2, 1)', '                float4 inputs:bias = (-1, -1, -1, 0)'])
         : [];
       const st = m.texture || m.normalTexture
         ? [
@@ -259,4 +232,21 @@ export function packUsdz(files: Array<{ name: string; data: Uint8Array }>): Uint
     at += p.length;
   }
   return out;
+}
+
+/** A UsdUVTexture shader `name` of the material at `at`, reading `file` at the material's st, clamped, with `inputs` (colour space, scale, bias). */
+function uvTextureShader(at: string, name: string, file: string, inputs: string[]): string[] {
+  return [
+    '',
+    `            def Shader "${name}"`,
+    '            {',
+    '                uniform token info:id = "UsdUVTexture"',
+    `                asset inputs:file = @${file}@`,
+    `                float2 inputs:st.connect = <${at}/PrimvarSt.outputs:result>`,
+    ...inputs,
+    '                token inputs:wrapS = "clamp"',
+    '                token inputs:wrapT = "clamp"',
+    '                float3 outputs:rgb',
+    '            }',
+  ];
 }

@@ -13,25 +13,13 @@ import { solveScreenedSfs, solveSfsCascadic, type SfsProblem } from '../../src/r
 import { shIrradianceBasis } from '../../src/recon/sh-lighting';
 import { gltfTangents, uvTangentFrames } from '../../src/recon/tangents';
 import { rasterizeUvTriangles } from '../../src/recon/texel-map';
+import { planeMesh } from '../synthetic-meshes';
 
 const HALF = 50; // the plane spans [-50, 50] mm in x and y
 const toSrgb = (l: number) => 255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055);
 
-/** A flat grid in the head frame (z = 0, normal +z), u = x, v = -y (image rows down), CCW from +z. */
-function plane(G = 65) {
-  const positions = new Float32Array(G * G * 3), uvs = new Float32Array(G * G * 2), normals = new Float32Array(G * G * 3);
-  for (let j = 0; j < G; j++) {
-    for (let i = 0; i < G; i++) {
-      const v = j * G + i, x = -HALF + (2 * HALF * i) / (G - 1), y = -HALF + (2 * HALF * j) / (G - 1);
-      positions.set([x, y, 0], 3 * v);
-      uvs.set([(x + HALF) / (2 * HALF), (HALF - y) / (2 * HALF)], 2 * v);
-      normals.set([0, 0, 1], 3 * v);
-    }
-  }
-  const idx: number[] = [];
-  for (let j = 0; j < G - 1; j++) for (let i = 0; i < G - 1; i++) idx.push(j * G + i, j * G + i + 1, (j + 1) * G + i + 1, j * G + i, (j + 1) * G + i + 1, (j + 1) * G + i);
-  return { positions, uvs, normals, indices: Uint32Array.from(idx) };
-}
+/** The test plane (synthetic-meshes.ts): z = 0 facing +z, 100 mm wide, u = x, v = -y (image rows down). */
+const plane = (cells = 64) => planeMesh({ size: 2 * HALF, cells });
 
 /** Ambient plus a directional light from the upper left front, grey: sh_k = E Y_k(l) + ambient in the DC term. */
 function sideLight(): Float64Array {
@@ -135,7 +123,7 @@ describe('shape from shading on a plane', () => {
 
 describe('the normal map convention', () => {
   it('decoded with the glTF tangents (B = cross(N, T) w), it gives the normal of n0 - grad h', () => {
-    const mesh = plane(17);
+    const mesh = plane(16);
     const work = 64, size = 128;
     const workMap = rasterizeUvTriangles(mesh.uvs, mesh.indices, work);
     const frames = uvTangentFrames(mesh);
