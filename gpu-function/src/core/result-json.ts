@@ -37,7 +37,7 @@ export interface ResultJson {
   /** The 68 iBUG points (300-W order), from the landmarks by face/ibug68.ts. */
   landmarks_68: { layout: string; image_px: number[][]; head_mm: number[][] };
   /** The photo's estimated lighting (absent when too little of the face was seen clearly). */
-  lighting?: { model: string; frame: string; sh: number[]; samples: number; inlier_share: number; rms_residual: number };
+  lighting?: { model: string; frame: string; sh: number[]; samples: number; inlier_share: number; rms_residual: number; albedo_reference?: number[]; shading_floor?: number[]; albedo_relation?: string };
   /** The face's shading detail (formats=detail): how normal.png and displacement.png were made and how to read them. */
   detail?: {
     method: string;
@@ -109,6 +109,13 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
             samples: textures.lighting.samples,
             inlier_share: r(textures.lighting.inlierShare, 3),
             rms_residual: r(textures.lighting.rmsResidual, 4),
+            ...(textures.lighting.albedoReference
+              ? {
+                  albedo_reference: textures.lighting.albedoReference.map((x) => r(x, 5)),
+                  shading_floor: (textures.lighting.shadingFloor ?? [0, 0, 0]).map((x) => r(x, 5)),
+                  albedo_relation: 'linear light, per channel c, where the camera saw the surface: texture = albedo * max(shading_c(n), shading_floor[c]) / albedo_reference[c]; albedo.png is the texture divided by the shading, scaled to fit in 8 bits',
+                }
+              : {}),
           },
         }
       : {}),

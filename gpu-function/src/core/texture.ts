@@ -141,7 +141,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
 
       t0 = performance.now();
       // The lighting, like the colour statistics, from the photo's own texels before completion.
-      const lighting = estimatePhotoLighting({ color: face.color, weight: face.weight, map: faceMap, indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation });
+      const lighting = estimatePhotoLighting({ color: face.color, weight: face.weight, map: faceMap, sampleMap: mapOfSize(0, faceMap.size / 4), indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, mirrorU: layout.tiles[0].mirrorU });
       timings.lighting = performance.now() - t0;
 
       // Shading detail from the photo's own texels too, before completion invents any.
@@ -199,7 +199,12 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       const grid = drawUvGrid(tiles[0], gridFor(tiles[0].width));
       timings.grid = performance.now() - t0;
       t0 = performance.now();
-      const albedo = opts.albedo && lighting ? albedoTexture({ texture: tiles[0], gainMap: mapOfSize(0, faceMap.size / 4), indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, lighting }) : undefined;
+      const divided = opts.albedo && lighting ? albedoTexture({ texture: tiles[0], gainMap: mapOfSize(0, faceMap.size / 4), indices: mesh.indices, normals: mesh.normals, rotation: geometry.camera.rotation, lighting }) : undefined;
+      const albedo = divided?.albedo;
+      if (divided && lighting) {
+        lighting.albedoReference = divided.reference;
+        lighting.shadingFloor = divided.floor;
+      }
       timings.lighting += performance.now() - t0;
       return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, lighting, albedo, detail, timings };
     },

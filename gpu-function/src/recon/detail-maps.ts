@@ -68,25 +68,32 @@ export function encodeDetailMaps(opts: { height: Float32Array; active: Uint8Arra
   }
   const dScale = 127 / rangeMm;
   const nd = normal.data, dd = displacement.data;
+  // Separable bilinear: each output row first blends its two grid rows (gradient, height and whether
+  // any of the four taps is on the chart), then each texel blends two columns of that row.
+  const rx = new Float32Array(S), ry = new Float32Array(S), rh = new Float32Array(S), ra = new Uint8Array(S);
   for (let y = 0; y < size; y++) {
     const sy = Math.min(S - 1, Math.max(0, (y + 0.5) * f - 0.5));
     const r0 = Math.floor(sy) * S, r1 = Math.min(S - 1, Math.floor(sy) + 1) * S, ay = sy - Math.floor(sy);
-    for (let x = 0; x < size; x++) {
-      const ax = cax[x];
-      const i00 = r0 + cx0[x], i01 = r0 + cx1[x], i10 = r1 + cx0[x], i11 = r1 + cx1[x];
-      const o = 3 * (y * size + x);
-      if ((active[i00] | active[i01] | active[i10] | active[i11]) === 0) {
+    for (let x = 0; x < S; x++) {
+      const i0 = r0 + x, i1 = r1 + x;
+      rx[x] = nx[i0] + ay * (nx[i1] - nx[i0]);
+      ry[x] = ny[i0] + ay * (ny[i1] - ny[i0]);
+      rh[x] = h[i0] + ay * (h[i1] - h[i0]);
+      ra[x] = active[i0] | active[i1];
+    }
+    for (let x = 0, o = 3 * y * size; x < size; x++, o += 3) {
+      const c0 = cx0[x], c1 = cx1[x];
+      if ((ra[c0] | ra[c1]) === 0) {
         // Off the chart: flat and zero, without the arithmetic.
         nd[o] = nd[o + 1] = 128;
         nd[o + 2] = 255;
         dd[o] = dd[o + 1] = dd[o + 2] = 128;
         continue;
       }
-      const top = 1 - ay;
-      const w00 = (1 - ax) * top, w01 = ax * top, w10 = (1 - ax) * ay, w11 = ax * ay;
-      const gx = w00 * nx[i00] + w01 * nx[i01] + w10 * nx[i10] + w11 * nx[i11];
-      const gy = w00 * ny[i00] + w01 * ny[i01] + w10 * ny[i10] + w11 * ny[i11];
-      const hh = w00 * h[i00] + w01 * h[i01] + w10 * h[i10] + w11 * h[i11];
+      const ax = cax[x];
+      const gx = rx[c0] + ax * (rx[c1] - rx[c0]);
+      const gy = ry[c0] + ax * (ry[c1] - ry[c0]);
+      const hh = rh[c0] + ax * (rh[c1] - rh[c0]);
       const il = 127.5 / Math.sqrt(gx * gx + gy * gy + 1);
       // Uint8Array stores truncate: + 0.5 rounds the non-negative values.
       nd[o] = 128 + gx * il;

@@ -7,6 +7,7 @@ import type { RgbImage } from '@facerecon/shared';
 import { createRgbImage } from '@facerecon/shared';
 import { boxSum } from './box-filter';
 import { pushPullFill } from './complete';
+import { selectKth } from './select';
 import type { Mat3 } from './linalg';
 import { estimateShLighting, shIrradianceBasis, type ShLighting } from './sh-lighting';
 import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
@@ -18,6 +19,9 @@ export interface PhotoLighting extends ShLighting {
   inlierShare: number;
   /** RMS relative residual over the inliers. */
   rmsResidual: number;
+  /** Set when the albedo was made: texture = albedo * max(shade_c(n), shadingFloor[c]) / albedoReference[c], linear light (albedoTexture). */
+  albedoReference?: [number, number, number];
+  shadingFloor?: [number, number, number];
 }
 
 /** Normals (unit, camera frame: x right, y up, z towards the viewer) at chart texels `ks` of `map`. */
@@ -44,6 +48,32 @@ export function texelNormals(map: TexelMap, indices: Uint32Array, vertexNormals:
 }
 
 /**
+ * Per chart texel k of `map`, its mirror across the vertical midline (x -> size - 1 - x): the mirror's
+ * chart index for a left-half texel, -2 - index for a right-half one, -1 when the mirror is off the
+ * chart or the texel is on the midline. Cached per map (the charts are built once per size).
+ */
+const mirrorCache = new WeakMap<TexelMap, Int32Array>();
+function mirrorTexels(map: TexelMap): Int32Array {
+  const cached = mirrorCache.get(map);
+  if (cached) return cached;
+  const { texels, size } = map;
+  const kOf = new Int32Array(size * size).fill(-1);
+  for (let k = 0; k < texels.length; k++) kOf[texels[k]] = k;
+  const out = new Int32Array(texels.length).fill(-1);
+  for (let k = 0; k < texels.length; k++) {
+    const t = texels[k], x = t % size, mx = size - 1 - x;
+    const m = kOf[t - x + mx];
+    if (m < 0 || mx === x) continue;
+    out[k] = x < mx ? m : -2 - m;
+  }
+  mirrorCache.set(map, out);
+  return out;
+}
+
+/** One mirrored pair's row against one sample's: 1 / 3 / 10 gave 22 / 24 / 23 of 27 side-lit photos flat within 5% (bench:lighting). */
+const PAIR_WEIGHT = 3;
+
+/**
  * estimatePhotoLighting: second-order SH lighting per channel (sh-lighting.ts, Kemelmacher-Shlizerman
  * & Basri's constant-albedo estimate with robust reweighting) from the texels the photo saw clearly
  * (bake weight >= 0.8), at most `maxSamples` of them evenly strided: the 9 x 9 normal equations need
@@ -51,27 +81,56 @@ export function texelNormals(map: TexelMap, indices: Uint32Array, vertexNormals:
  * smooth skin albedo and are down-weighted by the fit. Frame: the camera's (x right, y up, z towards
  * the viewer), so `sh` says where the light came from in the photo. Undefined when fewer than 50
  * texels were seen clearly.
+ *
+ * `sampleMap` (optional): a coarser raster of the same chart to draw the candidates from, each read at
+ * its centre in the bake (the service passes a quarter-size one: a sixteenth of the scan).
+ * `mirrorU`: the chart is mirror-symmetric about its vertical midline (the face tile). Texels seen
+ * clearly on both sides are then sampled as mirrored pairs and the fit adds sh-lighting.ts's
+ * symmetric-albedo rows (PAIR_WEIGHT each): side-lit photos whose albedo is within 5% of flat, 20 -> 24
+ * of 27 on the shared photos (bench:lighting).
  */
-export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float32Array; map: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; maxSamples?: number }): PhotoLighting | undefined {
+export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float32Array; map: TexelMap; sampleMap?: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; maxSamples?: number; mirrorU?: boolean }): PhotoLighting | undefined {
   const { color, weight, map } = opts;
-  const { texels } = map;
-  let clear = 0;
-  for (let k = 0; k < texels.length; k++) if (weight[texels[k]] >= 0.8) clear++;
-  if (clear < 50) return undefined;
-  const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
-  const ks = new Int32Array(Math.ceil(clear / stride));
-  for (let k = 0, j = 0, c = 0; k < texels.length; k++) {
-    if (weight[texels[k]] < 0.8) continue;
-    if (c++ % stride === 0) ks[j++] = k;
+  // Candidates: the chart texels of `sampleMap` (a coarser raster of the same chart: the fit needs
+  // ~1500 samples, not a scan of the ~700k a 1024 bake has), each read at its centre in the bake.
+  const grid = opts.sampleMap ?? map;
+  const { texels } = grid;
+  const f = map.size / grid.size;
+  const at = new Int32Array(texels.length);
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k], gx = i % grid.size, gy = (i - gx) / grid.size;
+    at[k] = Math.floor((gy + 0.5) * f) * map.size + Math.floor((gx + 0.5) * f);
   }
+  // On a mirror-symmetric chart, texels whose mirror was seen clearly too are sampled as pairs from the
+  // left half, for the fit's symmetric-albedo term; the rest singly, at the same stride.
+  const mirror = opts.mirrorU ? mirrorTexels(grid) : undefined;
+  const clearAt = (k: number) => weight[at[k]] >= 0.8;
+  let clear = 0;
+  for (let k = 0; k < texels.length; k++) if (clearAt(k)) clear++;
+  if (clear * f * f < 50) return undefined;
+  const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
+  const picked: number[] = [];
+  const pairList: number[] = [];
+  for (let k = 0, cPair = 0, cSingle = 0; k < texels.length; k++) {
+    if (!clearAt(k)) continue;
+    const m = mirror ? mirror[k] : -1;
+    if (m >= 0 && clearAt(m)) {
+      if (cPair++ % stride === 0) {
+        pairList.push(picked.length, picked.length + 1);
+        picked.push(k, m);
+      }
+    } else if (m < -1 && clearAt(-2 - m)) continue; // a right-half texel: sampled with its left twin
+    else if (cSingle++ % stride === 0) picked.push(k);
+  }
+  const ks = Int32Array.from(picked);
   const colors = new Float32Array(ks.length * 3);
-  for (let j = 0; j < ks.length; j++) colors.set(color.subarray(3 * map.texels[ks[j]], 3 * map.texels[ks[j]] + 3), 3 * j);
-  const normals = texelNormals(map, opts.indices, opts.normals, opts.rotation, ks);
+  for (let j = 0; j < ks.length; j++) colors.set(color.subarray(3 * at[ks[j]], 3 * at[ks[j]] + 3), 3 * j);
+  const normals = texelNormals(grid, opts.indices, opts.normals, opts.rotation, ks);
   // Huber throughout, no redescending phase: on real faces Tukey's zero weights fell on the shadow side's
   // texels, where the Lambertian model fits worst, and the fit followed the lit side alone; dividing by it
   // over-corrected the shadow side (side-lit photos within 5% of flat: 18 of 27 with Tukey, 20 with Huber
   // only, bench:lighting). Eyes, brows and lips still get bounded influence.
-  const fit = estimateShLighting({ colors, normals, redescend: false });
+  const fit = estimateShLighting({ colors, normals, redescend: false, pairs: pairList.length ? Int32Array.from(pairList) : undefined, pairWeight: PAIR_WEIGHT });
   let kept = 0;
   for (let j = 0; j < fit.inlierWeights.length; j++) if (fit.inlierWeights[j] > 0.5) kept++;
   return { sh: fit.sh, samples: ks.length, inlierShare: kept / ks.length, rmsResidual: fit.rmsResidual };
@@ -90,8 +149,15 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
  * way the texture does), and bilinearly upsampled: at 1024 that is 65k shading evaluations and a
  * 256-texel push-pull instead of 1M and a 1024 one, within a fraction of a percent of the per-texel
  * value.
+ *
+ * Exposure: lifting a bright face's shadowed side can take it past white, and 8 bits would clip it (a
+ * fair face lit from one side lost 12 dB of relighting fidelity to clipping). The whole albedo is then
+ * scaled down by one factor k <= 1 so that ALBEDO_HEADROOM_QUANTILE of the seen texels stay below white.
+ * `reference` and `floor` say how to relight it: in linear light, texture = albedo * max(shade_c(n),
+ * floor_c) / reference_c, with shade the SH shading, reference_c = k * ref_c and floor_c =
+ * MIN_SHADING_RATIO * ref_c (result.json's `lighting.albedo_reference` and `shading_floor`).
  */
-export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; lighting: ShLighting }): RgbImage {
+export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; lighting: ShLighting }): { albedo: RgbImage; reference: [number, number, number]; floor: [number, number, number] } {
   const { texture, gainMap, indices, normals: vn, rotation: R, lighting } = opts;
   const size = texture.width;
   const G = gainMap.size;
@@ -144,15 +210,43 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
     weight[texels[k]] = 1;
   }
   limitLocalLift(logGain, weight, G);
+  const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
   pushPullFill(logGain, weight, G);
   // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
-  const gain = logGain.map((l) => (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, l)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP);
+  const gain = logGain.map((l) => (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, l + logK)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP);
   const img = createRgbImage(size, size);
   applyGainField(texture.data, img.data, size, gain, G);
-  return img;
+  const k = Math.exp(logK);
+  return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
 }
 
-/** dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by GAIN_TABLE. */
+/**
+ * The ALBEDO_HEADROOM_QUANTILE quantile, over the gain grid's chart texels, of the brightest channel of
+ * texture * gain in linear light (1 = white), the texture sampled at each coarse texel's centre.
+ */
+const ALBEDO_HEADROOM_QUANTILE = 0.99;
+function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32Array): number {
+  const { texels } = gainMap;
+  const f = texture.width / gainMap.size;
+  const vals = new Float32Array(texels.length);
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k];
+    const x = Math.min(texture.width - 1, Math.floor(((i % gainMap.size) + 0.5) * f));
+    const y = Math.min(texture.width - 1, Math.floor((Math.floor(i / gainMap.size) + 0.5) * f));
+    const o = 3 * (y * texture.width + x);
+    let m = 0;
+    for (let ch = 0; ch < 3; ch++) m = Math.max(m, toLinear(texture.data[o + ch]) * Math.exp(logGain[3 * i + ch]));
+    vals[k] = m;
+  }
+  if (vals.length === 0) return 1;
+  return selectKth(vals, Math.min(vals.length - 1, Math.floor(ALBEDO_HEADROOM_QUANTILE * vals.length)));
+}
+
+/**
+ * dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by
+ * GAIN_TABLE. Separably: each output row first blends its two grid rows, then each texel blends two
+ * neighbours of that blended row (half the arithmetic of four-tap bilinear at every texel).
+ */
 function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {
   const fr = G / size;
   const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
@@ -162,16 +256,17 @@ function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Fl
     cx1[x] = 3 * Math.min(G - 1, Math.floor(sx) + 1);
     cax[x] = sx - Math.floor(sx);
   }
+  const row = new Float32Array(3 * G);
   for (let y = 0; y < size; y++) {
     const sy = Math.min(G - 1, Math.max(0, (y + 0.5) * fr - 0.5));
     const r0 = 3 * Math.floor(sy) * G, r1 = 3 * Math.min(G - 1, Math.floor(sy) + 1) * G, ay = sy - Math.floor(sy);
+    // + 0.5: the table index rounds by truncation below.
+    for (let i = 0; i < 3 * G; i++) row[i] = gain[r0 + i] + ay * (gain[r1 + i] - gain[r0 + i]) + 0.5;
     for (let x = 0, o = 3 * y * size; x < size; x++, o += 3) {
-      const ax = cax[x];
-      const p00 = r0 + cx0[x], p01 = r0 + cx1[x], p10 = r1 + cx0[x], p11 = r1 + cx1[x];
-      const q00 = (1 - ax) * (1 - ay), q01 = ax * (1 - ay), q10 = (1 - ax) * ay, q11 = ax * ay;
-      const g0 = q00 * gain[p00] + q01 * gain[p01] + q10 * gain[p10] + q11 * gain[p11] + 0.5;
-      const g1 = q00 * gain[p00 + 1] + q01 * gain[p01 + 1] + q10 * gain[p10 + 1] + q11 * gain[p11 + 1] + 0.5;
-      const g2 = q00 * gain[p00 + 2] + q01 * gain[p01 + 2] + q10 * gain[p10 + 2] + q11 * gain[p11 + 2] + 0.5;
+      const ax = cax[x], p0 = cx0[x], p1 = cx1[x];
+      const g0 = row[p0] + ax * (row[p1] - row[p0]);
+      const g1 = row[p0 + 1] + ax * (row[p1 + 1] - row[p0 + 1]);
+      const g2 = row[p0 + 2] + ax * (row[p1 + 2] - row[p0 + 2]);
       dst[o] = GAIN_TABLE[((g0 | 0) << 8) | src[o]];
       dst[o + 1] = GAIN_TABLE[((g1 | 0) << 8) | src[o + 1]];
       dst[o + 2] = GAIN_TABLE[((g2 | 0) << 8) | src[o + 2]];
@@ -186,9 +281,13 @@ function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Fl
  * (upper eyelids under the brow, nostrils, under the lower lip) that the photo fills with bounced light
  * the model has no term for; divided by that shade they came out as white blotches. The division's
  * smooth part, which flattens a side-lit face, passes unchanged: only spikes of the gain are cut.
+ * LIFT_SPIKE 1.3 rather than 1.15: with the higher shading floor the spikes are lower, and every cut
+ * texel is one where the albedo times the published shading no longer gives the texture back.
+ * A least-squares plane instead of the mean as the neighbourhood's level (so that a one-sided window at
+ * the chart's edge does not sit below a steep ramp) was tried: no measurable change, 4x the cost.
  * In place on the log gains of the coarse grid (weight 1 on the chart).
  */
-const LIFT_SPIKE = Math.log(1.15);
+const LIFT_SPIKE = Math.log(1.3);
 const LIFT_RADIUS_TEXELS = 12;
 function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number): void {
   const N = G * G;
@@ -215,11 +314,12 @@ function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number):
 /**
  * sRGB value times a linear-light gain, by table: row j is the gain exp(j * GAIN_LOG_STEP -
  * GAIN_LOG_LIMIT), column the sRGB input. Steps of 0.4% in gain move an output by at most half a
- * level, below what 8 bits show; the gains a division by shading produces lie well inside +-1.5 in log
- * (MIN_SHADING_RATIO caps the lift at 4x).
+ * level, below what 8 bits show. A division by shading lifts by at most 1 / MIN_SHADING_RATIO (2.5x)
+ * and darkens a bright side by a few times at most, but the exposure factor k (down to a few tenths
+ * on a fair, strongly side-lit face) multiplies them all: +-2.5 in log keeps both ends off the limit.
  */
 const GAIN_LOG_STEP = 0.004;
-const GAIN_LOG_LIMIT = 1.5;
+const GAIN_LOG_LIMIT = 2.5;
 const GAIN_TABLE = (() => {
   const rows = Math.round((2 * GAIN_LOG_LIMIT) / GAIN_LOG_STEP) + 1;
   const t = new Uint8Array(rows * 256);
@@ -230,5 +330,11 @@ const GAIN_TABLE = (() => {
   return t;
 })();
 
-/** divideByShading's floor: shading below this fraction of the mean is taken at it, so deep shadow is lifted, not blown up. */
-const MIN_SHADING_RATIO = 0.25;
+/**
+ * divideByShading's floor: shading below this fraction of the mean is taken at it, so deep shadow is
+ * lifted, not blown up. Measured on the shared photos (bench:lighting, with LIFT_SPIKE 1.3): 0.25 let the
+ * model's deepest shade (a concavity, a terminator the fitted mesh puts in the wrong place) be lifted 4x
+ * and cut back by limitLocalLift, so the relit albedo missed the texture there (worst photo 27 dB); 0.4
+ * keeps every photo over 30 dB while still flattening all but the hardest side light (a 3.4x one).
+ */
+const MIN_SHADING_RATIO = 0.4;

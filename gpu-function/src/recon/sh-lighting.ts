@@ -9,6 +9,7 @@
  * ~99% of its energy), so any distant lighting is, for a Lambertian surface, a 9-vector per channel.
  */
 
+import { median } from './select';
 import { linearToSrgbFast, srgbToLinearFast } from './srgb';
 
 const PI = Math.PI;
@@ -64,13 +65,22 @@ export interface EstimateShOptions {
    * whose misfit is partly the model's own (a face's terminator and concavities under real light).
    */
   redescend?: boolean;
+  /**
+   * Mirrored sample pairs (i0, j0, i1, j1, ...: indices into the samples), for a symmetric-albedo term:
+   * each pair adds, per channel, the row (I_i B(n_j) - I_j B(n_i)) / mean(I_i, I_j) . L = 0, which holds
+   * for any lighting when the two points share their albedo (see estimateShLighting).
+   */
+  pairs?: Int32Array;
+  /** Weight of one pair row against one sample row. Default 1. */
+  pairWeight?: number;
 }
+
 
 const toLinear = srgbToLinearFast;
 const toSrgb = linearToSrgbFast;
 
-/** Solves the SPD 9x9 system A X = R (R: 3 right-hand sides, column c at R[9c..9c+8]) in place by Cholesky; false if not SPD. */
-function cholSolve9(A: Float64Array, R: Float64Array): boolean {
+/** Solves the SPD 9x9 system A X = R (R: `rhs` right-hand sides, column c at R[9c..9c+8]) in place by Cholesky; false if not SPD. */
+function cholSolve9(A: Float64Array, R: Float64Array, rhs = 3): boolean {
   const L = new Float64Array(81);
   let maxDiag = 0;
   for (let i = 0; i < 9; i++) maxDiag = Math.max(maxDiag, A[i * 9 + i]);
@@ -85,7 +95,7 @@ function cholSolve9(A: Float64Array, R: Float64Array): boolean {
       } else L[i * 9 + j] = s / L[j * 9 + j];
     }
   }
-  for (let c = 0; c < 3; c++) {
+  for (let c = 0; c < rhs; c++) {
     const o = 9 * c;
     for (let i = 0; i < 9; i++) {
       let s = R[o + i];
@@ -101,11 +111,6 @@ function cholSolve9(A: Float64Array, R: Float64Array): boolean {
   return true;
 }
 
-function median(v: Float64Array): number {
-  const s = Float64Array.from(v).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
-}
 
 /**
  * Estimates rho*L per channel (the albedo's mean is absorbed into L: the face is modelled as one skin
@@ -126,6 +131,13 @@ function median(v: Float64Array): number {
  * sweep on a narrow strip of normals (rim n_z < 0.2 unseen), ridge 0 / 1e-5 / 1e-4 / 1e-3 gave rim shading
  * errors of 100% / 38% / 22% / 23%; on a well-spread frontal hemisphere 1e-4 costs ~0.15% of shading
  * error in-sample (1e-3 already 0.5%). Hence the default 1e-4.
+ * Symmetric albedo (`pairs`): a face's skin albedo is close to mirror-symmetric, so for mirrored points
+ * i, j the self-ratio I_i / I_j equals s(n_i) / s(n_j) whatever the albedo (Zhao & Chellappa, "Symmetric
+ * shape-from-shading using self-ratio image", IJCV 2001), a linear constraint on L that the constant-albedo
+ * data term does not see: where the fitted mesh's normals are a little off, the data term can trade the
+ * lit side's brightness against the shadow side's, and the division then over- or under-corrects one side.
+ * The pair rows get their own Huber weights (a mole, a strand of hair, a one-sided highlight), scaled by
+ * their own MAD; each channel then has its own normal equations.
  * Returns the lighting, the final robust weights (0..1; 0 for excluded samples) and the RMS residual in
  * linear light over inliers (weighted by prior x robust weight, averaged over channels).
  * Failure modes: RangeError if fewer than 9 samples have positive weight, or if the normals do not determine
@@ -133,7 +145,7 @@ function median(v: Float64Array): number {
  * the previous solution. Normals must be unit length; saturated colours (255) are taken at face value.
  */
 export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inlierWeights: Float32Array; rmsResidual: number } {
-  const { colors, normals, weights, iterations = 6, ridge = 1e-4, redescend = true } = opts;
+  const { colors, normals, weights, iterations = 6, ridge = 1e-4, redescend = true, pairs, pairWeight = 1 } = opts;
   const n = normals.length / 3;
   const idx: number[] = [];
   for (let i = 0; i < n; i++) if (!weights || weights[i] > 0) idx.push(i);
@@ -152,8 +164,52 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
     prior[j] = weights ? weights[i] : 1;
   }
 
+  // Pair rows per channel: (I_i B_j - I_j B_i) / mean(I_i, I_j), for pairs whose both samples are kept.
+  const jOf = new Int32Array(n).fill(-1);
+  for (let j = 0; j < m; j++) jOf[idx[j]] = j;
+  const pairRows: number[] = [];
+  if (pairs && pairWeight > 0) {
+    for (let p = 0; p + 1 < pairs.length; p += 2) {
+      const a = jOf[pairs[p]], b = jOf[pairs[p + 1]];
+      if (a >= 0 && b >= 0 && a !== b) pairRows.push(a, b);
+    }
+  }
+  const np = pairRows.length / 2;
+  const P = new Float64Array(np * 27);
+  for (let q = 0; q < np; q++) {
+    const a = pairRows[2 * q], b = pairRows[2 * q + 1];
+    for (let c = 0; c < 3; c++) {
+      const ya = Y[3 * a + c], yb = Y[3 * b + c], mid = Math.max(1e-4, 0.5 * (ya + yb));
+      for (let k = 0; k < 9; k++) P[27 * q + 9 * c + k] = (ya * B[9 * b + k] - yb * B[9 * a + k]) / mid;
+    }
+  }
+  const pairRobust = new Float64Array(np).fill(1);
+
   const robust = new Float64Array(m).fill(1);
+  // The data term's normal equations are shared by the channels; with pairs each channel adds its own rows.
   const solve = (): Float64Array | null => {
+    const base = normalEquations();
+    if (!base) return null;
+    if (np === 0) return cholSolve9(base.A, base.R) ? base.R : null;
+    const out = new Float64Array(27);
+    for (let c = 0; c < 3; c++) {
+      const A = base.A.slice();
+      for (let q = 0; q < np; q++) {
+        const w = pairWeight * pairRobust[q];
+        if (!(w > 0)) continue;
+        const o = 27 * q + 9 * c;
+        for (let r = 0; r < 9; r++) {
+          const wr = w * P[o + r];
+          for (let s2 = 0; s2 < 9; s2++) A[r * 9 + s2] += wr * P[o + s2];
+        }
+      }
+      const R = base.R.slice(9 * c, 9 * c + 9);
+      if (!cholSolve9(A, R, 1)) return null;
+      out.set(R, 9 * c);
+    }
+    return out;
+  };
+  const normalEquations = (): { A: Float64Array; R: Float64Array } | null => {
     const A = new Float64Array(81);
     const R = new Float64Array(27);
     let count = 0;
@@ -171,7 +227,7 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
     if (count < 9) return null;
     for (let r = 0; r < 9; r++) for (let s = 0; s < r; s++) A[s * 9 + r] = A[r * 9 + s];
     for (let r = 1; r < 9; r++) A[r * 9 + r] += ridge * A[0];
-    return cholSolve9(A, R) ? R : null;
+    return { A, R };
   };
   const predict = (sh: Float64Array, j: number, c: number): number => {
     let s = 0;
@@ -203,6 +259,21 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
     for (let j = 0; j < m; j++) {
       const t = u[j];
       robust[j] = huber ? (t <= 1.345 ? 1 : 1.345 / t) : t < 4.685 ? (1 - (t / 4.685) ** 2) ** 2 : 0;
+    }
+    if (np > 0) {
+      // The pairs' residuals (in units of shading, like the samples'), Huber-weighted by their own scale.
+      const pe = new Float64Array(np);
+      for (let q = 0; q < np; q++) {
+        let worst = 0;
+        for (let c = 0; c < 3; c++) {
+          let v = 0;
+          for (let k = 0; k < 9; k++) v += P[27 * q + 9 * c + k] * sh[9 * c + k];
+          worst = Math.max(worst, Math.abs(v) / Math.max(1e-6, sh[9 * c] * B[0]));
+        }
+        pe[q] = worst;
+      }
+      const scale = Math.max(2e-3, 1.4826 * median(pe));
+      for (let q = 0; q < np; q++) pairRobust[q] = pe[q] <= 1.345 * scale ? 1 : (1.345 * scale) / pe[q];
     }
     const next = solve();
     if (!next) break;

@@ -82,7 +82,7 @@ describe('photo lighting on the canonical face', () => {
     const est = estimatePhotoLighting({ color, weight, map, indices: face.triangles, normals, rotation: R })!;
     const texture = createRgbImage(size, size);
     for (let i = 0; i < color.length; i++) texture.data[i] = color[i];
-    const out = albedoTexture({ texture, gainMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, lighting: est });
+    const { albedo: out } = albedoTexture({ texture, gainMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, lighting: est });
     // Mirrored skin regions: texels left and right of the UV midline whose normals face the camera.
     const side = (img: { data: Uint8Array }, left: boolean) => {
       let sum = 0, m = 0;
@@ -99,5 +99,55 @@ describe('photo lighting on the canonical face', () => {
     const after = side(out, true) / side(out, false);
     expect(Math.abs(before - 1)).toBeGreaterThan(0.15); // the render really is side-lit
     expect(Math.abs(after - 1)).toBeLessThan(0.05);
+  });
+  it('as the service samples it (a coarser grid, mirrored pairs) the estimate is as good', () => {
+    const est = estimatePhotoLighting({ color, weight, map, sampleMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, mirrorU: true });
+    expect(est).toBeDefined();
+    let se = 0, cnt = 0;
+    const a = new Float64Array(3), b = new Float64Array(3);
+    for (let k = 0; k < ks.length; k += 7) {
+      if (n[3 * k + 2] <= 0.3) continue;
+      shadeSh(est!, n[3 * k], n[3 * k + 1], n[3 * k + 2], a);
+      shadeSh(lighting, n[3 * k], n[3 * k + 1], n[3 * k + 2], b);
+      for (let c = 0; c < 3; c++) {
+        se += (a[c] / albedo[c] / b[c] - 1) ** 2;
+        cnt++;
+      }
+    }
+    expect(Math.sqrt(se / cnt)).toBeLessThan(0.02);
+  });
+
+  it('a bright side-lit face: the albedo fits in 8 bits, and albedo x max(shading, floor) / reference gives the texture back', () => {
+    // A fair face, exposed brightly, with a paler forehead: the division keeps the mean brightness, so
+    // texels of paler-than-mean albedo on the shadow side come out brighter than the lit texture ever
+    // was, past white unless the albedo is scaled down.
+    const texture = createRgbImage(size, size);
+    for (let k = 0; k < ks.length; k++) {
+      const t = map.texels[k];
+      const pale = Math.floor(t / size) < 0.3 * size ? 2 : 1;
+      for (let c = 0; c < 3; c++) texture.data[3 * t + c] = Math.min(255, Math.round(toSrgb(2.5 * pale * toLinear(color[3 * t + c]))));
+    }
+    const est = estimatePhotoLighting({ color: Float32Array.from(texture.data), weight, map, indices: face.triangles, normals, rotation: R })!;
+    const { albedo: out, reference, floor } = albedoTexture({ texture, gainMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, lighting: est });
+    let white = 0, seen = 0, se = 0, m = 0;
+    const a = new Float64Array(3);
+    for (let k = 0; k < ks.length; k++) {
+      const t = map.texels[k];
+      if (n[3 * k + 2] < 0.5) continue;
+      seen++;
+      if (Math.max(out.data[3 * t], out.data[3 * t + 1], out.data[3 * t + 2]) === 255) white++;
+      shadeSh(est, n[3 * k], n[3 * k + 1], n[3 * k + 2], a);
+      for (let c = 0; c < 3; c++) {
+        const relit = toSrgb(Math.min(1, (toLinear(out.data[3 * t + c]) * Math.max(a[c], floor[c])) / reference[c]));
+        se += (relit - texture.data[3 * t + c]) ** 2;
+        m++;
+      }
+    }
+    const psnr = 10 * Math.log10((255 * 255) / (se / m));
+    console.log(`bright side-lit: ${((100 * white) / seen).toFixed(2)}% of facing texels white in the albedo, relit PSNR ${psnr.toFixed(1)} dB, exposure reference ${reference.map((x) => x.toFixed(3)).join(' ')}`);
+    // Without the exposure factor 6.3% of them were white (and the relit PSNR 34.0 dB); the quantile
+    // leaves the brightest 1% of the chart free to reach white.
+    expect(white / seen).toBeLessThan(0.03);
+    expect(psnr).toBeGreaterThan(33);
   });
 });
