@@ -132,6 +132,22 @@ export const AssetsSchema = z.object({
   result: AssetLinkSchema.optional(),
 } satisfies Record<AssetKind, z.ZodOptional<typeof AssetLinkSchema>>);
 
+/**
+ * Something the caller asked for that this result does not have, and why (a code of the error model, so
+ * it has its English and Chinese message and hint). The request itself succeeded and is billed: what was
+ * left out is optional (LIGHTING_UNAVAILABLE: the albedo and the shading detail; meshes asked for with
+ * texture=albedo then carry the lit texture).
+ */
+export const NoticeSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  message_zh: z.string(),
+  hint: z.string().optional(),
+  /** The asset kinds asked for and left out. */
+  assets: z.array(z.enum(ASSET_KINDS)),
+});
+export type Notice = z.infer<typeof NoticeSchema>;
+
 export const ReconstructResponseSchema = z.object({
   request_id: z.string(),
   assets: AssetsSchema,
@@ -158,6 +174,8 @@ export const ReconstructResponseSchema = z.object({
       fit_rms_mm: z.number(),
     })
     .optional(),
+  /** Present only when something asked for was left out (NoticeSchema). */
+  notices: z.array(NoticeSchema).optional(),
   timings_ms: z.object({ preprocess: z.number(), geometry: z.number(), texture: z.number(), export: z.number(), upload: z.number(), total: z.number() }),
 });
 export type ReconstructResponse = z.infer<typeof ReconstructResponseSchema>;

@@ -49,6 +49,12 @@ export const ERROR_SPECS = {
     zh: '无法根据这张照片高质量地重建人脸',
     hint: { en: 'Face the camera in even light, with nothing covering the face.', zh: '请在均匀光线下正对镜头，不要遮挡面部。' },
   },
+  LIGHTING_UNAVAILABLE: {
+    status: 422,
+    en: 'The light on the face could not be estimated from this photo, so the albedo and the shading detail were left out',
+    zh: '无法从这张照片估计面部光照，因此未生成反照率和细节贴图',
+    hint: { en: 'The rest of the result is complete. For the albedo and detail, use a photo where the face is clearly visible and evenly lit.', zh: '其余结果完整。如需反照率和细节，请使用面部清晰可见、光照均匀的照片。' },
+  },
   INVALID_IMAGE: {
     status: 400,
     en: 'The file is not a readable image (it may be truncated or corrupt)',

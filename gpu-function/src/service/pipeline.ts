@@ -5,7 +5,7 @@
  * caller's id, so no request can write into or over another's set), and URLs are handed out only
  * after every upload succeeded; a failure deletes exactly the files this request wrote.
  */
-import { ASSET_FILES, FaceReconError, type AssetKind, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
+import { ASSET_FILES, FaceReconError, toErrorBody, type AssetKind, type Notice, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
 import { decodeImage } from '../adapters/image-io';
 import { exportAssets } from '../core/export';
 import { reconstructFace } from '../core/reconstruct';
@@ -44,6 +44,19 @@ function kindsFor(formats: ReconstructOptions['formats'], produced: ReadonlySet<
   return [...kinds].filter((k) => produced.has(k));
 }
 
+/**
+ * What was asked for and cannot be made, as notices (shared NoticeSchema): without an estimate of the
+ * photo's lighting (too little of the face seen clearly) there is no albedo and no shading detail.
+ */
+export function noticesFor(options: Pick<ReconstructOptions, 'formats' | 'texture' | 'lang'>, produced: ReadonlySet<AssetKind>): Notice[] {
+  const asked: AssetKind[] = [];
+  if ((options.formats.includes('albedo') || options.texture === 'albedo') && !produced.has('albedo')) asked.push('albedo');
+  if (options.formats.includes('detail') && !produced.has('normal')) asked.push('normal', 'displacement');
+  if (!asked.length) return [];
+  const { error } = toErrorBody('LIGHTING_UNAVAILABLE', { lang: options.lang });
+  return [{ code: error.code, message: error.message, message_zh: error.message_zh, ...(error.hint ? { hint: error.hint } : {}), assets: asked }];
+}
+
 /** A fresh asset folder name: 128 random bits, never derived from anything a caller sent. */
 export function newAssetFolderId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -80,7 +93,9 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   const exported = await exportAssets(model, recon.head, recon.textures, { result, usdz: options.formats.includes('usdz'), glbOptimized: options.formats.includes('glb_optimized'), texture: options.texture });
   done('export');
 
-  const kinds = kindsFor(options.formats, new Set(Object.keys(exported.files) as AssetKind[]), options.texture);
+  const produced = new Set(Object.keys(exported.files) as AssetKind[]);
+  const kinds = kindsFor(options.formats, produced, options.texture);
+  const notices = noticesFor(options, produced);
   const day = new Date().toISOString().slice(0, 10);
   const prefix = `${day}/${newAssetFolderId()}`;
   const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
@@ -119,6 +134,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     uv_size: recon.head.mode.uvSize,
     model: options.model,
     ...(model.extras?.(recon.head).response ?? {}),
+    ...(notices.length ? { notices } : {}),
     timings_ms: { preprocess: r(timings.preprocess), geometry: r(timings.geometry), texture: r(timings.texture), export: r(timings.export), upload: r(timings.upload), total: r(performance.now() - t0) },
   } as ReconstructResponse;
 }

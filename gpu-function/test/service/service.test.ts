@@ -154,6 +154,7 @@ describe('gpu-function HTTP API', () => {
   it('texture=albedo: the meshes carry albedo.png (the photo\'s lighting divided out), which comes too; result.json has the lighting', async () => {
     const r = ReconstructResponseSchema.parse(await (await post(svc.url, astronaut, { query: '?formats=obj,glb&texture=albedo' })).json());
     expect(r.assets.albedo).toMatchObject({ content_type: 'image/png' });
+    expect(r).not.toHaveProperty('notices'); // everything asked for came
     const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
     const [albedo, lit, glb, mtl, result] = await Promise.all([r.assets.albedo!.url, r.assets.texture!.url, r.assets.glb!.url, r.assets.mtl!.url, r.assets.result!.url].map(get));
     const contains = (hay: Uint8Array, needle: Uint8Array) => Buffer.from(hay).indexOf(Buffer.from(needle)) >= 0;
