@@ -194,15 +194,17 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
     const out = new Float64Array(27);
     for (let c = 0; c < 3; c++) {
       const A = base.A.slice();
+      // The lower triangle, then mirrored: the pair rows' outer products are symmetric.
       for (let q = 0; q < np; q++) {
         const w = pairWeight * pairRobust[q];
         if (!(w > 0)) continue;
         const o = 27 * q + 9 * c;
         for (let r = 0; r < 9; r++) {
           const wr = w * P[o + r];
-          for (let s2 = 0; s2 < 9; s2++) A[r * 9 + s2] += wr * P[o + s2];
+          for (let s2 = 0; s2 <= r; s2++) A[r * 9 + s2] += wr * P[o + s2];
         }
       }
+      for (let r = 0; r < 9; r++) for (let s2 = 0; s2 < r; s2++) A[s2 * 9 + r] = A[r * 9 + s2];
       const R = base.R.slice(9 * c, 9 * c + 9);
       if (!cholSolve9(A, R, 1)) return null;
       out.set(R, 9 * c);
@@ -239,13 +241,14 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
   if (!sh) throw new RangeError('estimateShLighting: the normals do not determine the lighting (degenerate system)');
   const e = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
   const u = new Float64Array(m).fill(0);
+  const pred = new Float64Array(m);
   for (let it = 0; it < iterations; it++) {
     for (let c = 0; c < 3; c++) {
       let sum = 0;
-      for (let j = 0; j < m; j++) sum += predict(sh, j, c);
+      for (let j = 0; j < m; j++) sum += pred[j] = predict(sh, j, c);
       // Floor the prediction: near-black shading would turn quantisation noise into huge relative residuals.
       const floor = Math.max(1e-4, (0.05 * sum) / m);
-      for (let j = 0; j < m; j++) e[c][j] = Y[3 * j + c] / Math.max(floor, predict(sh, j, c)) - 1;
+      for (let j = 0; j < m; j++) e[c][j] = Y[3 * j + c] / Math.max(floor, pred[j]) - 1;
     }
     u.fill(0);
     for (let c = 0; c < 3; c++) {
