@@ -49,6 +49,8 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
   const dir = join(opts.photos, 'identity');
   const files = readdirSync(dir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
   const ids: Array<{ person: string; identity: Float64Array }> = [];
+  /** The ICT fit's RMS landmark residual per photo, mm (how well the model follows the landmarks). */
+  const fitRms: number[] = [];
   const rows: string[] = [];
   const regions = model.layout.regions!;
   const tileRegions = model.layout.tiles.map((tile, t) => {
@@ -69,7 +71,10 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
     let judged = true;
     for (const [k, [installed, face]] of ([[before, { ...lm.face, personMask: undefined }], [now, lm.face]] as const).entries()) {
       const recon = reconstructFace(installed, image, face, { uvSize: 1024 });
-      if (k === 1) ids.push({ person: f.split('_')[0], identity: (recon.head as IctHead).morph.identity });
+      if (k === 1) {
+        ids.push({ person: f.split('_')[0], identity: (recon.head as IctHead).morph.identity });
+        fitRms.push((recon.head as IctHead).morph.fit.rmsMm);
+      }
       // The judge of "skin": the pipeline's own robust skin colour of this photo (colour.ts skinMean,
       // after correction), with a fixed chroma spread, so both bakes are judged by the same model.
       const s = recon.textures.colour.skinAfter;
@@ -121,6 +126,8 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
   log('');
   log(`Means over ${count} photos: neck not skin ${(100 * sumNeck[0] / count).toFixed(1)}% -> ${(100 * sumNeck[1] / count).toFixed(1)}%; background-coloured ${(100 * sumBg[0] / count).toFixed(2)}% -> ${(100 * sumBg[1] / count).toFixed(2)}%.`);
   const auc = same.length && different.length ? rocAuc(same, different) : NaN;
+  const sortedRms = [...fitRms].sort((a, b) => a - b);
+  log(`ICT fit RMS landmark residual: median ${(sortedRms[sortedRms.length >> 1] ?? NaN).toFixed(2)} mm over ${fitRms.length} photos.`);
   log(`Identity: ROC AUC ${auc.toFixed(3)} of identity-coefficient distances (${same.length} same-person pairs, ${different.length} different-people pairs over ${ids.length} photos of ${new Set(ids.map((x) => x.person)).size} people; 0.5 = chance). Median distance same ${median(same).toFixed(2)}, different ${median(different).toFixed(2)}.`);
 }
 

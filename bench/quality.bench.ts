@@ -26,7 +26,10 @@ import { loadCanonicalFace } from '../gpu-function/src/recon/canonical';
 import { ICT_SOURCE_LABEL, hasIct, ictTestPack } from '../scripts/lib/ict-pack';
 import { resultsLog, writeResultsSection } from './results-file';
 
-const { values } = parseArgs({ options: { write: { type: 'boolean', default: false } } });
+// --no-flip: the landmarker without horizontal-flip averaging (issue 18's change to the landmarks that
+// feed the fit), to show what it does downstream; measures only (no contact sheets, nothing recorded).
+const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'no-flip': { type: 'boolean', default: false } } });
+const NO_FLIP = values['no-flip'];
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared/photos');
 const SHEETS = join(ROOT, 'docs/contact-sheets');
@@ -43,7 +46,8 @@ const PANEL = 128;
 const sq = (img: RgbImage, cx: number, cy: number, size: number) =>
   Uint8ClampedArray.from(sampleRotatedCrop(buildPyramid(img), { cx, cy, size, angle: 0 }, { size: PANEL, scale: 255, offset: 0 }));
 
-const landmarker = await createFaceLandmarker();
+const landmarker = await createFaceLandmarker({ flipAverage: !NO_FLIP });
+if (NO_FLIP) console.log('without flip averaging (--no-flip): measures only');
 const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
 const { lines, log } = resultsLog();
 log('| photo | pose yaw/pitch/roll | uv | PSNR dB | canonical fit error px (% of IOD) | from photo / mirror / interpolated | skin r/g, b/g | colour | conservative |');
@@ -92,18 +96,18 @@ for (const [name, path] of photos) {
     for (let y = 0; y < PANEL; y++) sheet.data.set(px.subarray(y * PANEL * 3, (y + 1) * PANEL * 3), (y * sheet.width + k * PANEL) * 3);
   });
   const file = `${name.replace(/[/.]/g, '-')}.png`;
-  writeFileSync(join(SHEETS, file), await encodePng(sheet, { compressionLevel: 9 }));
+  if (!NO_FLIP) writeFileSync(join(SHEETS, file), await encodePng(sheet, { compressionLevel: 9 }));
   index.push(`| \`${name}\` | ${q.psnrDb.toFixed(1)} dB | ![${name}](${file}) |`);
 }
 log('');
 log(`Median reprojection PSNR ${fmt(median(psnrs))} dB (target >= 28), worst ${fmt(Math.min(...psnrs))} dB; median canonical-fit landmark error ${(100 * median(errs)).toFixed(1)}% of the inter-pupil distance over ${psnrs.length} photos.`);
 log('PSNR: textured mesh rendered unlit with the recovered camera over the photo (both through the same colour correction), inside the rendered face mask. Canonical fit error: mean distance between the 468 landmarks and the canonical face under the fitted pose (the reconstructed mesh itself reprojects to < 0.01 px).');
 log(`Machine: ${await machineLine()}.`);
-writeFileSync(
+if (!NO_FLIP) writeFileSync(
   join(SHEETS, 'README.md'),
   `# Contact sheets\n\nMade by \`npm run bench:quality\`: for each photo, the face crop, the landmarks, the baked UV texture and the three-quarter preview. The table in [bench/RESULTS.md](../../bench/RESULTS.md) has the numbers.\n\n| photo | reprojection PSNR | sheet |\n|---|---|---|\n${index.join('\n')}\n`,
 );
-if (values.write) writeResultsSection('quality', 'Reconstruction quality (`npm run bench:quality`)', lines);
+if (values.write && !NO_FLIP) writeResultsSection('quality', 'Reconstruction quality (`npm run bench:quality`)', lines);
 
 // The full head (model=ict): identity separation and clean ears/neck, when ../shared has the model.
 if (hasIct && existsSync(SHARED)) {
@@ -113,7 +117,7 @@ if (hasIct && existsSync(SHARED)) {
   const model = createIctFaceModel({ pack: loadModelPack(ictTestPack()), canonical: loadCanonicalFace() });
   await measureHeads({ model, landmarker, photos: SHARED, log });
   log(`Machine: ${await machineLine()}.`);
-  if (values.write) writeResultsSection('quality-head', 'Full head: identity and clean heads (`npm run bench:quality`)', lines);
+  if (values.write && !NO_FLIP) writeResultsSection('quality-head', 'Full head: identity and clean heads (`npm run bench:quality`)', lines);
 } else {
   console.warn(`full-head measures skipped: ${hasIct ? SHARED : 'the ICT-FaceKit model in ../shared'} not found`);
 }
