@@ -53,10 +53,17 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
   const fitRms: number[] = [];
   const rows: string[] = [];
   const regions = model.layout.regions!;
-  const tileRegions = model.layout.tiles.map((tile, t) => {
-    const map = rasterizeUvTriangles(t === 0 ? model.layout.uvs : model.layout.uvs.map((v, i) => (i % 2 === 0 ? v - tile.index : v)), model.layout.indices, tile.sizeFor(1024));
-    return { map, skinOnly: interpolateAtTexels(map, model.layout.indices, regions.skinOnly) };
-  });
+  // Per bake size: conservative mode bakes at 512, and its tiles must be read with maps of their own size.
+  const tileRegionsAt = new Map<number, Array<{ map: ReturnType<typeof rasterizeUvTriangles>; skinOnly: Float32Array }>>();
+  const tileRegionsFor = (uvSize: 512 | 1024) => {
+    if (!tileRegionsAt.has(uvSize)) {
+      tileRegionsAt.set(uvSize, model.layout.tiles.map((tile, t) => {
+        const map = rasterizeUvTriangles(t === 0 ? model.layout.uvs : model.layout.uvs.map((v, i) => (i % 2 === 0 ? v - tile.index : v)), model.layout.indices, tile.sizeFor(uvSize));
+        return { map, skinOnly: interpolateAtTexels(map, model.layout.indices, regions.skinOnly) };
+      }));
+    }
+    return tileRegionsAt.get(uvSize)!;
+  };
   let sumNeck = [0, 0], sumBg = [0, 0], count = 0;
   for (const f of files) {
     const { image } = await readImageFile(join(dir, f));
@@ -83,6 +90,7 @@ export async function measureHeads(opts: { model: IctFaceModel; landmarker: Face
         : undefined;
       if (!skin) judged = false;
       let neck = 0, neckN = 0, bg = 0, all = 0;
+      const tileRegions = tileRegionsFor(recon.head.mode.uvSize);
       recon.textures.tiles.forEach((img, t) => {
         const { map, skinOnly } = tileRegions[t];
         for (let i = 0; i < map.texels.length; i++) {
