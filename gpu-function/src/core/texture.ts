@@ -15,7 +15,8 @@ import { applyColourLuts, backgroundLuminanceMedian, downweightSpecular, estimat
 import { completeTexture, type CompletionStats } from '../recon/complete';
 import { fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
 import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
-import { albedoTexture, estimatePhotoLighting, type PhotoLighting } from '../recon/photo-lighting';
+import { albedoTexture } from '../recon/albedo';
+import { estimatePhotoLighting, type PhotoLighting } from '../recon/photo-lighting';
 import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
 import type { PersonMask } from '../face/person-mask';
 import { computeShadingDetail, type ShadingDetail } from '../recon/shading-detail';

@@ -1,0 +1,216 @@
+/**
+ * The face's albedo on the UV texture: the texture divided by the photo's estimated lighting
+ * (photo-lighting.ts) as a smooth per-channel gain field, with the exposure that keeps it in 8 bits
+ * and the limits that keep the model's errors out of it.
+ */
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import { boxSum } from './box-filter';
+import { pushPullFill } from './complete';
+import type { Mat3 } from './linalg';
+import { selectKth } from './select';
+import { shIrradianceBasis, type ShLighting } from './sh-lighting';
+import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
+import type { TexelMap } from './texel-map';
+
+/**
+ * albedoTexture: the texture divided by the estimated shading, in linear light with the brightness
+ * kept, as divideByShading defines it (colour * ref / max(shade, MIN_SHADING_RATIO * ref), ref the
+ * mean shading over the chart), where the camera saw the surface, fading to the texture as it was past
+ * the silhouette. A side-lit face's shadowed side comes out as bright as its lit side.
+ *
+ * The division is a per-channel gain g = (ref / shade)^v (v = smoothstep(0.1, 0.45, n_z), the bake's
+ * facing weight: g = 1 where the camera did not see the surface). Order-2 shading is smooth in the
+ * normal, so g is computed on `gainMap`'s coarser grid (a quarter of the texture's size), filled
+ * outside the chart by push-pull in log space (so the albedo continues seamlessly into the gutter the
+ * way the texture does), and bilinearly upsampled: at 1024 that is 65k shading evaluations and a
+ * 256-texel push-pull instead of 1M and a 1024 one, within a fraction of a percent of the per-texel
+ * value.
+ *
+ * Exposure: lifting a bright face's shadowed side can take it past white, and 8 bits would clip it (a
+ * fair face lit from one side lost 12 dB of relighting fidelity to clipping). The whole albedo is then
+ * scaled down by one factor k <= 1 so that ALBEDO_HEADROOM_QUANTILE of the seen texels stay below white.
+ * `reference` and `floor` say how to relight it: in linear light, texture = albedo * max(shade_c(n),
+ * floor_c) / reference_c, with shade the SH shading, reference_c = k * ref_c and floor_c =
+ * MIN_SHADING_RATIO * ref_c (result.json's `lighting.albedo_reference` and `shading_floor`).
+ */
+export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; lighting: ShLighting }): { albedo: RgbImage; reference: [number, number, number]; floor: [number, number, number] } {
+  const { texture, gainMap, indices, normals: vn, rotation: R, lighting } = opts;
+  const size = texture.width;
+  const G = gainMap.size;
+  const { texels, triangle, b1, b2 } = gainMap;
+  // Shading and facing per vertex, interpolated per coarse texel like the bake's facing.
+  const nv = vn.length / 3;
+  const vShade = new Float32Array(nv * 3);
+  const vFacing = new Float32Array(nv);
+  const basis = new Float64Array(9);
+  for (let v = 0; v < nv; v++) {
+    const hx = vn[3 * v], hy = vn[3 * v + 1], hz = vn[3 * v + 2];
+    const x = R[0] * hx + R[1] * hy + R[2] * hz, y = R[3] * hx + R[4] * hy + R[5] * hz, z = R[6] * hx + R[7] * hy + R[8] * hz;
+    const len = Math.hypot(x, y, z) || 1;
+    shIrradianceBasis(x / len, y / len, z / len, basis);
+    for (let ch = 0; ch < 3; ch++) {
+      let s = 0;
+      for (let q = 0; q < 9; q++) s += lighting.sh[9 * ch + q] * basis[q];
+      vShade[3 * v + ch] = s;
+    }
+    vFacing[v] = z / len;
+  }
+  const shade = new Float32Array(texels.length * 3);
+  const ref = [0, 0, 0];
+  for (let k = 0; k < texels.length; k++) {
+    const t = 3 * triangle[k];
+    const a = 3 * indices[t], b = 3 * indices[t + 1], c = 3 * indices[t + 2];
+    const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
+    for (let ch = 0; ch < 3; ch++) ref[ch] += shade[3 * k + ch] = w0 * vShade[a + ch] + w1 * vShade[b + ch] + w2 * vShade[c + ch];
+  }
+  for (let ch = 0; ch < 3; ch++) ref[ch] /= Math.max(1, texels.length);
+  const logGain = new Float32Array(G * G * 3);
+  const weight = new Float32Array(G * G);
+  for (let k = 0; k < texels.length; k++) {
+    const t = 3 * triangle[k];
+    const a = indices[t], b = indices[t + 1], c = indices[t + 2];
+    const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
+    // Only where the camera saw the surface: the lighting was fitted on the front hemisphere, and past
+    // the silhouette its extrapolated shading means nothing (the completion has already matched the
+    // unseen side to the seen side's light at their border).
+    const f = w0 * vFacing[a] + w1 * vFacing[b] + w2 * vFacing[c];
+    const u = f <= 0.1 ? 0 : f >= 0.45 ? 1 : (f - 0.1) / 0.35;
+    const v = u * u * (3 - 2 * u);
+    const o = 3 * texels[k];
+    for (let ch = 0; ch < 3; ch++) {
+      if (ref[ch] <= 0) continue;
+      const s = shade[3 * k + ch];
+      const d = s > MIN_SHADING_RATIO * ref[ch] ? s : MIN_SHADING_RATIO * ref[ch];
+      logGain[o + ch] = v * Math.log(ref[ch] / d);
+    }
+    weight[texels[k]] = 1;
+  }
+  limitLocalLift(logGain, weight, G);
+  const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
+  pushPullFill(logGain, weight, G);
+  // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
+  const gain = logGain.map((l) => (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, l + logK)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP);
+  const img = createRgbImage(size, size);
+  applyGainField(texture.data, img.data, size, gain, G);
+  const k = Math.exp(logK);
+  return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
+}
+
+/**
+ * The ALBEDO_HEADROOM_QUANTILE quantile, over the gain grid's chart texels, of the brightest channel of
+ * texture * gain in linear light (1 = white), the texture sampled at each coarse texel's centre.
+ */
+const ALBEDO_HEADROOM_QUANTILE = 0.99;
+function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32Array): number {
+  const { texels } = gainMap;
+  const f = texture.width / gainMap.size;
+  const vals = new Float32Array(texels.length);
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k];
+    const x = Math.min(texture.width - 1, Math.floor(((i % gainMap.size) + 0.5) * f));
+    const y = Math.min(texture.width - 1, Math.floor((Math.floor(i / gainMap.size) + 0.5) * f));
+    const o = 3 * (y * texture.width + x);
+    let m = 0;
+    for (let ch = 0; ch < 3; ch++) m = Math.max(m, toLinear(texture.data[o + ch]) * Math.exp(logGain[3 * i + ch]));
+    vals[k] = m;
+  }
+  if (vals.length === 0) return 1;
+  return selectKth(vals, Math.min(vals.length - 1, Math.floor(ALBEDO_HEADROOM_QUANTILE * vals.length)));
+}
+
+/**
+ * dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by
+ * GAIN_TABLE. Separably: each output row first blends its two grid rows, then each texel blends two
+ * neighbours of that blended row (half the arithmetic of four-tap bilinear at every texel).
+ */
+function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {
+  const fr = G / size;
+  const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
+  for (let x = 0; x < size; x++) {
+    const sx = Math.min(G - 1, Math.max(0, (x + 0.5) * fr - 0.5));
+    cx0[x] = 3 * Math.floor(sx);
+    cx1[x] = 3 * Math.min(G - 1, Math.floor(sx) + 1);
+    cax[x] = sx - Math.floor(sx);
+  }
+  const row = new Float32Array(3 * G);
+  for (let y = 0; y < size; y++) {
+    const sy = Math.min(G - 1, Math.max(0, (y + 0.5) * fr - 0.5));
+    const r0 = 3 * Math.floor(sy) * G, r1 = 3 * Math.min(G - 1, Math.floor(sy) + 1) * G, ay = sy - Math.floor(sy);
+    // + 0.5: the table index rounds by truncation below.
+    for (let i = 0; i < 3 * G; i++) row[i] = gain[r0 + i] + ay * (gain[r1 + i] - gain[r0 + i]) + 0.5;
+    for (let x = 0, o = 3 * y * size; x < size; x++, o += 3) {
+      const ax = cax[x], p0 = cx0[x], p1 = cx1[x];
+      const g0 = row[p0] + ax * (row[p1] - row[p0]);
+      const g1 = row[p0 + 1] + ax * (row[p1 + 1] - row[p0 + 1]);
+      const g2 = row[p0 + 2] + ax * (row[p1 + 2] - row[p0 + 2]);
+      dst[o] = GAIN_TABLE[((g0 | 0) << 8) | src[o]];
+      dst[o + 1] = GAIN_TABLE[((g1 | 0) << 8) | src[o + 1]];
+      dst[o + 2] = GAIN_TABLE[((g2 | 0) << 8) | src[o + 2]];
+    }
+  }
+}
+
+/**
+ * No texel is lifted much more than its surroundings: a log gain may exceed the neighbourhood's mean
+ * log gain (a box blur, two passes, over LIFT_RADIUS_TEXELS of the coarse grid, chart texels only) by
+ * at most LIFT_SPIKE. Order-2 lighting on the fitted mesh predicts deep shade in its small concavities
+ * (upper eyelids under the brow, nostrils, under the lower lip) that the photo fills with bounced light
+ * the model has no term for; divided by that shade they came out as white blotches. The division's
+ * smooth part, which flattens a side-lit face, passes unchanged: only spikes of the gain are cut.
+ * LIFT_SPIKE 1.3 rather than 1.15: with the higher shading floor the spikes are lower, and every cut
+ * texel is one where the albedo times the published shading no longer gives the texture back.
+ * A least-squares plane instead of the mean as the neighbourhood's level (so that a one-sided window at
+ * the chart's edge does not sit below a steep ramp) was tried: no measurable change, 4x the cost.
+ * In place on the log gains of the coarse grid (weight 1 on the chart).
+ */
+const LIFT_SPIKE = Math.log(1.3);
+const LIFT_RADIUS_TEXELS = 12;
+function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number): void {
+  const N = G * G;
+  const sum = [new Float32Array(N), new Float32Array(N), new Float32Array(N)];
+  const den = new Float32Array(N), tmp = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    if (weight[i] <= 0) continue;
+    for (let ch = 0; ch < 3; ch++) sum[ch][i] = logGain[3 * i + ch];
+    den[i] = 1;
+  }
+  for (let pass = 0; pass < 2; pass++) {
+    for (const a of sum) boxSum(a, tmp, G, LIFT_RADIUS_TEXELS);
+    boxSum(den, tmp, G, LIFT_RADIUS_TEXELS);
+  }
+  for (let i = 0; i < N; i++) {
+    if (weight[i] <= 0 || den[i] <= 0) continue;
+    for (let ch = 0; ch < 3; ch++) {
+      const cap = sum[ch][i] / den[i] + LIFT_SPIKE;
+      if (logGain[3 * i + ch] > cap) logGain[3 * i + ch] = Math.max(0, cap);
+    }
+  }
+}
+
+/**
+ * sRGB value times a linear-light gain, by table: row j is the gain exp(j * GAIN_LOG_STEP -
+ * GAIN_LOG_LIMIT), column the sRGB input. Steps of 0.4% in gain move an output by at most half a
+ * level, below what 8 bits show. A division by shading lifts by at most 1 / MIN_SHADING_RATIO (2.5x)
+ * and darkens a bright side by a few times at most, but the exposure factor k (down to a few tenths
+ * on a fair, strongly side-lit face) multiplies them all: +-2.5 in log keeps both ends off the limit.
+ */
+const GAIN_LOG_STEP = 0.004;
+const GAIN_LOG_LIMIT = 2.5;
+const GAIN_TABLE = (() => {
+  const rows = Math.round((2 * GAIN_LOG_LIMIT) / GAIN_LOG_STEP) + 1;
+  const t = new Uint8Array(rows * 256);
+  for (let j = 0; j < rows; j++) {
+    const g = Math.exp(j * GAIN_LOG_STEP - GAIN_LOG_LIMIT);
+    for (let c = 0; c < 256; c++) t[(j << 8) | c] = Math.min(255, Math.round(toSrgb(toLinear(c) * g)));
+  }
+  return t;
+})();
+
+/**
+ * divideByShading's floor: shading below this fraction of the mean is taken at it, so deep shadow is
+ * lifted, not blown up. Measured on the shared photos (bench:lighting, with LIFT_SPIKE 1.3): 0.25 let the
+ * model's deepest shade (a concavity, a terminator the fitted mesh puts in the wrong place) be lifted 4x
+ * and cut back by limitLocalLift, so the relit albedo missed the texture there (worst photo 27 dB); 0.4
+ * keeps every photo over 30 dB while still flattening all but the hardest side light (a 3.4x one).
+ */
+const MIN_SHADING_RATIO = 0.4;
