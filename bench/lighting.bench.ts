@@ -114,7 +114,7 @@ for (const [name, path] of photos) {
     }
   }
   const len = 1;
-  const cost = recon.timings.lighting;
+  const cost = recon.timings.lighting + recon.timings.albedo;
   flatBefore.push(Math.abs(before - 1));
   if (Math.abs(before - 1) > 0.15) sideLit.push(Math.abs(after - 1));
   flatAfter.push(Math.abs(after - 1));

@@ -30,7 +30,7 @@ const t0 = performance.now();
 const installed = new ModelRegistry([createMediaPipeFaceModel()]).get('mediapipe');
 const startup = performance.now() - t0;
 const DETAIL = values.detail;
-const stages = ['fit', 'mesh', 'bake', 'lighting', ...(DETAIL ? (['detail'] as const) : []), 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
+const stages = ['fit', 'mesh', 'bake', 'lighting', ...(DETAIL ? (['albedo', 'detail'] as const) : []), 'completion', 'colour', 'grid', 'png', 'obj', 'glb', 'preview', 'total'] as const;
 const { lines, log } = resultsLog();
 log(`| photo | ${stages.join(' | ')} |`);
 log(`|---|${stages.map(() => '---').join('|')}|`);
@@ -56,7 +56,7 @@ for (const path of photos) {
 await landmarker.close();
 log('');
 log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512 (textured and flat in one raster pass). The four PNG encodes are sharp (libvips, zlib level 1) on libuv's pool: the two textures encode while the previews render, so "png" is the wait beyond the preview; everything else is single-threaded TypeScript on the main thread. "fit" is the landmarks to the metric mesh and pose, "mesh" the Loop subdivision and normals. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms.`);
-if (DETAIL) log(`With formats=albedo,detail: "lighting" is the SH estimate plus the albedo division, "detail" the shape-from-shading solve and its two maps (issue 19's budget for the three: 80 ms); png, glb and preview include the normal and displacement maps.`);
+if (DETAIL) log(`With formats=albedo,detail: "lighting" is the SH estimate, "albedo" the division by its shading, "detail" the shape-from-shading solve and its two maps (issue 19's budget for the three: 80 ms); png, glb and preview include the normal and displacement maps.`);
 log(`Median total after landmarks: ${fmt(median(totals))} ms${DETAIL ? '' : ' (target <= 150 ms)'}.`);
 log(`Machine: ${await machineLine()}.`);
 if (values.write) writeResultsSection(DETAIL ? 'recon-detail' : 'recon', DETAIL ? `Reconstruction with albedo and shading detail (\`npm run bench:recon -- --detail\`)` : `Reconstruction after landmarks (\`npm run bench:recon\`)`, lines);

@@ -40,7 +40,7 @@ export interface TextureSet {
   /** Shading detail of tile 0 (normal and displacement maps, shading-detail.ts), when asked for (bake's `detail` option). */
   detail?: ShadingDetail;
   specularTexels: number;
-  timings: { bake: number; colour: number; completion: number; grid: number; lighting: number; detail: number };
+  timings: { bake: number; colour: number; completion: number; grid: number; lighting: number; albedo: number; detail: number };
 }
 
 export interface TextureBaker {
@@ -119,7 +119,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
     texelMap,
     bake(head, photo, opts = {}) {
       const { mesh, geometry, mode } = head;
-      const timings = { bake: 0, colour: 0, completion: 0, grid: 0, lighting: 0, detail: 0 };
+      const timings = { bake: 0, colour: 0, completion: 0, grid: 0, lighting: 0, albedo: 0, detail: 0 };
       let t0 = performance.now();
       const tileMaps = layout.tiles.map((_, t) => texelMap(t, mode.uvSize));
       const visibility = bakeVisibility(mesh, geometry.camera, photo, opts.personMask);
@@ -206,7 +206,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
         lighting.albedoReference = divided.reference;
         lighting.shadingFloor = divided.floor;
       }
-      timings.lighting += performance.now() - t0;
+      timings.albedo = performance.now() - t0;
       return { tiles, grid, colour: correction?.report ?? NO_COLOUR_CORRECTION, colourLuts: correction?.luts, completion: completion[0], specularTexels, lighting, albedo, detail, timings };
     },
   };

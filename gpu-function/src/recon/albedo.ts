@@ -89,7 +89,8 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
   pushPullFill(logGain, weight, G);
   // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
-  const gain = logGain.map((l) => (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, l + logK)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP);
+  const gain = new Float32Array(logGain.length);
+  for (let i = 0; i < gain.length; i++) gain[i] = (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, logGain[i] + logK)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP;
   const img = createRgbImage(size, size);
   applyGainField(texture.data, img.data, size, gain, G);
   const k = Math.exp(logK);

@@ -78,34 +78,52 @@ export function skinMean(color: Float32Array, weight: Float32Array, covered: Uin
   const hi = histQuantile(lumHist, clear, 0.9);
   const p99 = histQuantile(lumHist, clear, 0.99);
   // Chroma ratios r/g and b/g in 0.01 bins over [0, 4).
-  const BINS = 400;
-  const rgHist = new Uint32Array(BINS);
-  const bgHist = new Uint32Array(BINS);
+  const rgHist = new Uint32Array(RATIO_BINS);
+  const bgHist = new Uint32Array(RATIO_BINS);
+  const cand = ratioHistograms(color, weight, covered, STEP, lo, hi, rgHist, bgHist);
+  const mrg = histMedianRatio(rgHist, cand);
+  const mbg = histMedianRatio(bgHist, cand);
+  const sum = [0, 0, 0];
+  const n = sumNearRatios(color, weight, covered, STEP, lo, hi, mrg, mbg, sum);
+  if (n === 0) return { mean: [0, 0, 0], count: 0, p99 };
+  return { mean: [sum[0] / n, sum[1] / n, sum[2] / n], count: n, p99 };
+}
+
+// skinMean's passes, as functions of their own rather than closures made per call (V8 recompiled
+// those on every request).
+const RATIO_BINS = 400;
+const ratioBin = (x: number) => Math.min(RATIO_BINS - 1, Math.max(0, Math.floor(x * 100)));
+
+function clearInBand(color: Float32Array, weight: Float32Array, covered: Uint8Array, i: number, lo: number, hi: number): boolean {
+  if (!covered[i] || weight[i] < 0.9) return false;
+  const l = luminance(color, i);
+  return l >= lo && l <= hi;
+}
+
+/** Histograms of r/g and b/g over the clear texels in the luminance band (every `step`-th); their count. */
+function ratioHistograms(color: Float32Array, weight: Float32Array, covered: Uint8Array, step: number, lo: number, hi: number, rgHist: Uint32Array, bgHist: Uint32Array): number {
   let cand = 0;
-  const inBand = (i: number) => {
-    if (!covered[i] || weight[i] < 0.9) return false;
-    const l = luminance(color, i);
-    return l >= lo && l <= hi;
-  };
-  const bin = (x: number) => Math.min(BINS - 1, Math.max(0, Math.floor(x * 100)));
-  for (let i = 0; i < covered.length; i += STEP) {
-    if (!inBand(i)) continue;
+  for (let i = 0; i < covered.length; i += step) {
+    if (!clearInBand(color, weight, covered, i, lo, hi)) continue;
     const g = Math.max(1, color[3 * i + 1]);
-    rgHist[bin(color[3 * i] / g)]++;
-    bgHist[bin(color[3 * i + 2] / g)]++;
+    rgHist[ratioBin(color[3 * i] / g)]++;
+    bgHist[ratioBin(color[3 * i + 2] / g)]++;
     cand++;
   }
-  const median = (h: Uint32Array) => {
-    let acc = 0;
-    for (let k = 0; k < BINS; k++) if ((acc += h[k]) >= cand / 2) return (k + 0.5) / 100;
-    return 1;
-  };
-  const mrg = median(rgHist);
-  const mbg = median(bgHist);
-  const sum = [0, 0, 0];
+  return cand;
+}
+
+function histMedianRatio(h: Uint32Array, count: number): number {
+  let acc = 0;
+  for (let k = 0; k < RATIO_BINS; k++) if ((acc += h[k]) >= count / 2) return (k + 0.5) / 100;
+  return 1;
+}
+
+/** Adds to `sum` the colours of the band's texels within 0.15 of the median ratios; their count. */
+function sumNearRatios(color: Float32Array, weight: Float32Array, covered: Uint8Array, step: number, lo: number, hi: number, mrg: number, mbg: number, sum: number[]): number {
   let n = 0;
-  for (let i = 0; i < covered.length; i += STEP) {
-    if (!inBand(i)) continue;
+  for (let i = 0; i < covered.length; i += step) {
+    if (!clearInBand(color, weight, covered, i, lo, hi)) continue;
     const g = Math.max(1, color[3 * i + 1]);
     if (Math.abs(color[3 * i] / g - mrg) > 0.15 || Math.abs(color[3 * i + 2] / g - mbg) > 0.15) continue;
     sum[0] += color[3 * i];
@@ -113,8 +131,7 @@ export function skinMean(color: Float32Array, weight: Float32Array, covered: Uin
     sum[2] += color[3 * i + 2];
     n++;
   }
-  if (n === 0) return { mean: [0, 0, 0], count: 0, p99 };
-  return { mean: [sum[0] / n, sum[1] / n, sum[2] / n], count: n, p99 };
+  return n;
 }
 
 export interface ColourCorrection {

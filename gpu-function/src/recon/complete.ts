@@ -18,26 +18,13 @@ export interface CompletionStats {
 /**
  * completeMirrored: in place, texel colour := blend of its own sample and its mirror's, weights
  * w_own and (1 - w_own) * w_mirror; the texel's weight becomes their sum. Only chart texels change.
- * `factorAt(x, y)`, when given, scales the mirror sample that lands on texel (x, y) per channel, as
+ * `factors`, when given, scale the mirror sample that lands on texel (x, y) per channel, as
  * (c + 1) k - 1 (completeMirroredGradient's log-colour offsets); without it the mirror is copied.
  */
-export function completeMirrored(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, factorAt?: (x: number, y: number) => ArrayLike<number>): void {
+export function completeMirrored(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, factors?: MirrorFactors): void {
   // Texels pair up with their mirror (x, size-1-x): both are updated from the pair's original values,
   // so no copy of the texture is needed.
   const half = size >> 1;
-  const blend = (t: number, wt: number, add: number, s0: number, s1: number, s2: number, x: number, y: number) => {
-    const total = wt + add;
-    const k = factorAt?.(x, y);
-    if (k) {
-      s0 = (s0 + 1) * k[0] - 1;
-      s1 = (s1 + 1) * k[1] - 1;
-      s2 = (s2 + 1) * k[2] - 1;
-    }
-    color[3 * t] = (wt * color[3 * t] + add * s0) / total;
-    color[3 * t + 1] = (wt * color[3 * t + 1] + add * s1) / total;
-    color[3 * t + 2] = (wt * color[3 * t + 2] + add * s2) / total;
-    weight[t] = total;
-  };
   for (let y = 0; y < size; y++) {
     const row = y * size;
     for (let x = 0; x < half; x++) {
@@ -47,10 +34,41 @@ export function completeMirrored(color: Float32Array, weight: Float32Array, cove
       const wm = weight[m];
       if ((wi >= 1 || !covered[i]) && (wm >= 1 || !covered[m])) continue;
       const ci0 = color[3 * i], ci1 = color[3 * i + 1], ci2 = color[3 * i + 2];
-      if (covered[i] && wi < 1 && wm > 0) blend(i, wi, (1 - wi) * wm, color[3 * m], color[3 * m + 1], color[3 * m + 2], x, y);
-      if (covered[m] && wm < 1 && wi > 0) blend(m, wm, (1 - wm) * wi, ci0, ci1, ci2, size - 1 - x, y);
+      if (covered[i] && wi < 1 && wm > 0) blendMirror(color, weight, i, wi, (1 - wi) * wm, color[3 * m], color[3 * m + 1], color[3 * m + 2], x, y, factors);
+      if (covered[m] && wm < 1 && wi > 0) blendMirror(color, weight, m, wm, (1 - wm) * wi, ci0, ci1, ci2, size - 1 - x, y, factors);
     }
   }
+}
+
+/**
+ * Per-channel factors on a g x g grid (completeMirroredGradient's exp(δ~)), read bilinearly at a texel
+ * through per-column / per-row taps: at0 / at1 the grid cells, frac the weight of at1.
+ */
+export interface MirrorFactors {
+  grid: Float32Array;
+  g: number;
+  at0: Int32Array;
+  at1: Int32Array;
+  frac: Float32Array;
+}
+
+/** Texel t := (wt * own + add * mirror sample) / (wt + add), the sample scaled as (c + 1) k - 1 by the factors at (x, y) when given. */
+function blendMirror(color: Float32Array, weight: Float32Array, t: number, wt: number, add: number, s0: number, s1: number, s2: number, x: number, y: number, factors: MirrorFactors | undefined): void {
+  const total = wt + add;
+  if (factors) {
+    const { grid, g, at0, at1, frac } = factors;
+    const x0 = at0[x], x1 = at1[x], y0 = at0[y], y1 = at1[y];
+    const ax = frac[x], ay = frac[y];
+    const p00 = 3 * (y0 * g + x0), p01 = 3 * (y0 * g + x1), p10 = 3 * (y1 * g + x0), p11 = 3 * (y1 * g + x1);
+    // Rounded to single precision as the factors are stored.
+    s0 = (s0 + 1) * Math.fround((1 - ay) * ((1 - ax) * grid[p00] + ax * grid[p01]) + ay * ((1 - ax) * grid[p10] + ax * grid[p11])) - 1;
+    s1 = (s1 + 1) * Math.fround((1 - ay) * ((1 - ax) * grid[p00 + 1] + ax * grid[p01 + 1]) + ay * ((1 - ax) * grid[p10 + 1] + ax * grid[p11 + 1])) - 1;
+    s2 = (s2 + 1) * Math.fround((1 - ay) * ((1 - ax) * grid[p00 + 2] + ax * grid[p01 + 2]) + ay * ((1 - ax) * grid[p10 + 2] + ax * grid[p11 + 2])) - 1;
+  }
+  color[3 * t] = (wt * color[3 * t] + add * s0) / total;
+  color[3 * t + 1] = (wt * color[3 * t + 1] + add * s1) / total;
+  color[3 * t + 2] = (wt * color[3 * t + 2] + add * s2) / total;
+  weight[t] = total;
 }
 
 /** log(c + 1) for colours 0..255 at quarter-level steps: a table lookup instead of two logs per channel and texel. */
@@ -130,7 +148,6 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   // bench:turned, capping it at 2x or 4x, trusting only texels seen with weight >= 0.2, weighting by
   // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
   // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
-  const factor = new Float32Array(3);
   // Bilinear positions on the grid, per texel column and row (the same for every call).
   const at0 = new Int32Array(size), at1 = new Int32Array(size), frac = new Float32Array(size);
   for (let t = 0; t < size; t++) {
@@ -139,16 +156,7 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
     at1[t] = Math.min(g - 1, at0[t] + 1);
     frac[t] = ft - at0[t];
   }
-  const factorAt = (x: number, y: number) => {
-    const x0 = at0[x], x1 = at1[x], y0 = at0[y], y1 = at1[y];
-    const ax = frac[x], ay = frac[y];
-    const p00 = 3 * (y0 * g + x0), p01 = 3 * (y0 * g + x1), p10 = 3 * (y1 * g + x0), p11 = 3 * (y1 * g + x1);
-    for (let ch = 0; ch < 3; ch++) {
-      factor[ch] = (1 - ay) * ((1 - ax) * delta[p00 + ch] + ax * delta[p01 + ch]) + ay * ((1 - ax) * delta[p10 + ch] + ax * delta[p11 + ch]);
-    }
-    return factor;
-  };
-  completeMirrored(color, weight, covered, size, factorAt);
+  completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac });
 }
 
 /**
@@ -162,6 +170,17 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
   const half = size >> 1;
   const cc = new Float32Array(half * half * 3);
   const cw = new Float32Array(half * half);
+  pullLevel(color, weight, size, cc, cw);
+  pushPullFill(cc, cw, half);
+  pushLevel(color, weight, size, cc);
+}
+
+// The two passes in functions of their own: with the recursion between them in one function, V8
+// compiled the first loop on-stack and discarded it at the recursive call, request after request.
+
+/** The weight-normalised 2x2 means of a level (size^2) into the next (half^2), weights capped at 1. */
+function pullLevel(color: Float32Array, weight: Float32Array, size: number, cc: Float32Array, cw: Float32Array): void {
+  const half = size >> 1;
   for (let y = 0; y < half; y++) {
     const r0 = 2 * y * size;
     const r1 = r0 + size;
@@ -179,7 +198,11 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
       cw[o] = ws < 1 ? ws : 1;
     }
   }
-  pushPullFill(cc, cw, half);
+}
+
+/** Blends each texel with weight < 1 towards the completed coarse level (half^2, bilinear) and sets its weight to 1. */
+function pushLevel(color: Float32Array, weight: Float32Array, size: number, cc: Float32Array): void {
+  const half = size >> 1;
   // Push: bilinear upsample of the completed coarse level into the gaps. Fine texel x sits at coarse
   // coordinate (x - 0.5) / 2; its two coarse columns and weights are the same for every row.
   const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
@@ -251,16 +274,18 @@ export interface CompletionOptions {
   secondTone?: SecondTone;
 }
 
+/** Sum of weight[texels[k]]. */
+function weightSum(weight: Float32Array, texels: Int32Array): number {
+  let s = 0;
+  for (let k = 0; k < texels.length; k++) s += weight[texels[k]];
+  return s;
+}
+
 /** Texture completion with its statistics over the chart (`texels`: the chart's texel indices). */
 export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number, opts: CompletionOptions): CompletionStats {
-  const sum = () => {
-    let s = 0;
-    for (let k = 0; k < texels.length; k++) s += weight[texels[k]];
-    return s;
-  };
-  const own = sum();
+  const own = weightSum(weight, texels);
   if (opts.mirrorU) (opts.mirrorBlend === 'colour' ? completeMirrored : completeMirroredGradient)(color, weight, covered, size);
-  const mirrored = sum();
+  const mirrored = weightSum(weight, texels);
   if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1, opts.secondTone);
   pushPullFill(color, weight, size);
   const chart = Math.max(1, texels.length);

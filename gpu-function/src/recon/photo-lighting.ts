@@ -82,14 +82,59 @@ const BALANCE_CAP = 8;
 export function directionBalanceWeights(normals: Float32Array): Float32Array {
   const n = normals.length / 3;
   const B = BALANCE_BINS;
-  const binOf = (j: number) => Math.min(B - 1, Math.floor(((normals[3 * j] + 1) / 2) * B)) * B + Math.min(B - 1, Math.floor(((normals[3 * j + 1] + 1) / 2) * B));
   const count = new Float32Array(B * B);
-  for (let j = 0; j < n; j++) count[binOf(j)]++;
+  for (let j = 0; j < n; j++) count[balanceBin(normals, j)]++;
   let occupied = 0;
   for (const c of count) if (c > 0) occupied++;
   const w = new Float32Array(n);
-  for (let j = 0; j < n; j++) w[j] = Math.min(BALANCE_CAP, n / occupied / count[binOf(j)]);
+  for (let j = 0; j < n; j++) w[j] = Math.min(BALANCE_CAP, n / occupied / count[balanceBin(normals, j)]);
   return w;
+}
+
+function balanceBin(normals: Float32Array, j: number): number {
+  const B = BALANCE_BINS;
+  return Math.min(B - 1, Math.floor(((normals[3 * j] + 1) / 2) * B)) * B + Math.min(B - 1, Math.floor(((normals[3 * j + 1] + 1) / 2) * B));
+}
+
+// The candidate scans are functions of their own (closures made per call, and loops compiled on-stack
+// inside one function, were recompiled on every request by V8).
+
+/** Per chart texel of a grid of `gridSize`, the offset of its centre's texel in the bake (`size`). */
+function sampleOffsets(texels: Int32Array, gridSize: number, size: number): Int32Array {
+  const f = size / gridSize;
+  const at = new Int32Array(texels.length);
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k], gx = i % gridSize, gy = (i - gx) / gridSize;
+    at[k] = Math.floor((gy + 0.5) * f) * size + Math.floor((gx + 0.5) * f);
+  }
+  return at;
+}
+
+/** Bake weight of a clearly seen texel. */
+const CLEAR = 0.8;
+
+function countClear(weight: Float32Array, at: Int32Array): number {
+  let clear = 0;
+  for (let k = 0; k < at.length; k++) if (weight[at[k]] >= CLEAR) clear++;
+  return clear;
+}
+
+/** Every `stride`-th clear pair (left texel, mirror) and every `stride`-th clear single texel, as candidate indices. */
+function pickSamples(weight: Float32Array, at: Int32Array, mirror: Int32Array | undefined, stride: number): { picked: number[]; pairList: number[] } {
+  const picked: number[] = [];
+  const pairList: number[] = [];
+  for (let k = 0, cPair = 0, cSingle = 0; k < at.length; k++) {
+    if (weight[at[k]] < CLEAR) continue;
+    const m = mirror ? mirror[k] : -1;
+    if (m >= 0 && weight[at[m]] >= CLEAR) {
+      if (cPair++ % stride === 0) {
+        pairList.push(picked.length, picked.length + 1);
+        picked.push(k, m);
+      }
+    } else if (m < -1 && weight[at[-2 - m]] >= CLEAR) continue; // a right-half texel: sampled with its left twin
+    else if (cSingle++ % stride === 0) picked.push(k);
+  }
+  return { picked, pairList };
 }
 
 /** One mirrored pair's row against one sample's: 1 / 3 / 10 gave 22 / 24 / 23 of 27 side-lit photos flat within 5% (bench:lighting). */
@@ -116,37 +161,23 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   // Candidates: the chart texels of `sampleMap` (a coarser raster of the same chart: the fit needs
   // ~1500 samples, not a scan of the ~700k a 1024 bake has), each read at its centre in the bake.
   const grid = opts.sampleMap ?? map;
-  const { texels } = grid;
-  const f = map.size / grid.size;
-  const at = new Int32Array(texels.length);
-  for (let k = 0; k < texels.length; k++) {
-    const i = texels[k], gx = i % grid.size, gy = (i - gx) / grid.size;
-    at[k] = Math.floor((gy + 0.5) * f) * map.size + Math.floor((gx + 0.5) * f);
-  }
+  const at = sampleOffsets(grid.texels, grid.size, map.size);
   // On a mirror-symmetric chart, texels whose mirror was seen clearly too are sampled as pairs from the
   // left half, for the fit's symmetric-albedo term; the rest singly, at the same stride.
   const mirror = opts.mirrorU ? mirrorTexels(grid) : undefined;
-  const clearAt = (k: number) => weight[at[k]] >= 0.8;
-  let clear = 0;
-  for (let k = 0; k < texels.length; k++) if (clearAt(k)) clear++;
+  const clear = countClear(weight, at);
+  const f = map.size / grid.size;
   if (clear * f * f < 50) return undefined;
   const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
-  const picked: number[] = [];
-  const pairList: number[] = [];
-  for (let k = 0, cPair = 0, cSingle = 0; k < texels.length; k++) {
-    if (!clearAt(k)) continue;
-    const m = mirror ? mirror[k] : -1;
-    if (m >= 0 && clearAt(m)) {
-      if (cPair++ % stride === 0) {
-        pairList.push(picked.length, picked.length + 1);
-        picked.push(k, m);
-      }
-    } else if (m < -1 && clearAt(-2 - m)) continue; // a right-half texel: sampled with its left twin
-    else if (cSingle++ % stride === 0) picked.push(k);
-  }
+  const { picked, pairList } = pickSamples(weight, at, mirror, stride);
   const ks = Int32Array.from(picked);
   const colors = new Float32Array(ks.length * 3);
-  for (let j = 0; j < ks.length; j++) colors.set(color.subarray(3 * at[ks[j]], 3 * at[ks[j]] + 3), 3 * j);
+  for (let j = 0; j < ks.length; j++) {
+    const o = 3 * at[ks[j]];
+    colors[3 * j] = color[o];
+    colors[3 * j + 1] = color[o + 1];
+    colors[3 * j + 2] = color[o + 2];
+  }
   const normals = texelNormals(grid, opts.indices, opts.normals, opts.rotation, ks);
   // Huber throughout, no redescending phase: on real faces Tukey's zero weights fell on the shadow side's
   // texels, where the Lambertian model fits worst, and the fit followed the lit side alone; dividing by it

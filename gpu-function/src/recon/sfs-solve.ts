@@ -61,23 +61,7 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
   if (n === 0 || stiff <= 0) return { height, iterations: 0, relResidual: 0 };
   stiff /= n;
   const alpha = p.alpha * stiff, beta = p.beta * stiff;
-  // A x = Dx' (W aU e + alpha Dx x) + Dy' (W aV e + alpha Dy x) + beta x, e = aU Dx x + aV Dy x.
-  const apply = (x: Float32Array, out: Float32Array) => {
-    // One pass: each texel's two differences, and their transposes scattered to the neighbours.
-    out.fill(0);
-    for (let k = 0; k < M; k++) {
-      const xk = x[k];
-      const rk = right[k], dk = down[k];
-      const dx = (rk >= 0 ? x[rk] : 0) - xk;
-      const dy = (dk >= 0 ? x[dk] : 0) - xk;
-      const e = W[k] * (aU[k] * dx + aV[k] * dy);
-      const qxk = aU[k] * e + alpha * dx;
-      const qyk = aV[k] * e + alpha * dy;
-      if (rk >= 0) out[rk] += qxk;
-      if (dk >= 0) out[dk] += qyk;
-      out[k] += beta * xk - qxk - qyk;
-    }
-  };
+  const apply = (x: Float32Array, out: Float32Array) => sfsApply(x, out, M, right, down, W, aU, aV, alpha, beta);
   // b = D' (W a r): the same scatter as `apply`.
   const b = new Float32Array(M);
   for (let k = 0; k < M; k++) {
@@ -111,12 +95,41 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
     dir[k] = z[k];
     rz += res[k] * z[k];
   }
-  const tol = p.tolerance ?? 1e-3;
+  const { iterations: it, relResidual: rel } = conjugateGradients({ M, h, res, z, dir, Ad, diag, rz, bNorm, tol: p.tolerance ?? 1e-3, maxIterations: p.maxIterations, apply });
+  for (let k = 0; k < M; k++) height[at[k]] = h[k];
+  return { height, iterations: it, relResidual: rel };
+}
+
+// The operator and the iteration are functions of their own, over typed arrays and numbers: as a
+// closure made per call and a loop compiled on-stack inside the set-up, V8 recompiled them on every
+// level of every request.
+
+/** out = A x, A x = Dx' (W aU e + alpha Dx x) + Dy' (W aV e + alpha Dy x) + beta x, e = aU Dx x + aV Dy x (compact numbering, -1: outside, h = 0). */
+function sfsApply(x: Float32Array, out: Float32Array, M: number, right: Int32Array, down: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, alpha: number, beta: number): void {
+  // One pass: each texel's two differences, and their transposes scattered to the neighbours.
+  out.fill(0);
+  for (let k = 0; k < M; k++) {
+    const xk = x[k];
+    const rk = right[k], dk = down[k];
+    const dx = (rk >= 0 ? x[rk] : 0) - xk;
+    const dy = (dk >= 0 ? x[dk] : 0) - xk;
+    const e = W[k] * (aU[k] * dx + aV[k] * dy);
+    const qxk = aU[k] * e + alpha * dx;
+    const qyk = aV[k] * e + alpha * dy;
+    if (rk >= 0) out[rk] += qxk;
+    if (dk >= 0) out[dk] += qyk;
+    out[k] += beta * xk - qxk - qyk;
+  }
+}
+
+/** Jacobi-preconditioned CG from h (residual res, z = res / diag, dir = z, rz = res . z), in place on h. */
+function conjugateGradients(o: { M: number; h: Float32Array; res: Float32Array; z: Float32Array; dir: Float32Array; Ad: Float32Array; diag: Float32Array; rz: number; bNorm: number; tol: number; maxIterations: number; apply: (x: Float32Array, out: Float32Array) => void }): { iterations: number; relResidual: number } {
+  const { M, h, res, z, dir, Ad, diag, bNorm, tol, apply } = o;
+  let rz = o.rz;
   let it = 0, rel = 1;
-  while (it < p.maxIterations) {
+  while (it < o.maxIterations) {
     apply(dir, Ad);
-    let dAd = 0;
-    for (let k = 0; k < M; k++) dAd += dir[k] * Ad[k];
+    const dAd = dot(dir, Ad, M);
     if (dAd <= 0) break;
     const step = rz / dAd;
     let rr = 0, rzNew = 0;
@@ -136,8 +149,13 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
     rz = rzNew;
     for (let k = 0; k < M; k++) dir[k] = z[k] + g * dir[k];
   }
-  for (let k = 0; k < M; k++) height[at[k]] = h[k];
-  return { height, iterations: it, relResidual: rel };
+  return { iterations: it, relResidual: rel };
+}
+
+function dot(a: Float32Array, b: Float32Array, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += a[k] * b[k];
+  return s;
 }
 
 /** The same problem on a grid half the size: weights averaged, residuals and slopes weight-averaged, slopes per (twice as long) texel halved. */

@@ -186,66 +186,18 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
   const pairRobust = new Float64Array(np).fill(1);
 
   const robust = new Float64Array(m).fill(1);
-  // The data term's normal equations are shared by the channels; with pairs each channel adds its own rows.
-  const solve = (): Float64Array | null => {
-    const base = normalEquations();
-    if (!base) return null;
-    if (np === 0) return cholSolve9(base.A, base.R) ? base.R : null;
-    const out = new Float64Array(27);
-    for (let c = 0; c < 3; c++) {
-      const A = base.A.slice();
-      // The lower triangle, then mirrored: the pair rows' outer products are symmetric.
-      for (let q = 0; q < np; q++) {
-        const w = pairWeight * pairRobust[q];
-        if (!(w > 0)) continue;
-        const o = 27 * q + 9 * c;
-        for (let r = 0; r < 9; r++) {
-          const wr = w * P[o + r];
-          for (let s2 = 0; s2 <= r; s2++) A[r * 9 + s2] += wr * P[o + s2];
-        }
-      }
-      for (let r = 0; r < 9; r++) for (let s2 = 0; s2 < r; s2++) A[s2 * 9 + r] = A[r * 9 + s2];
-      const R = base.R.slice(9 * c, 9 * c + 9);
-      if (!cholSolve9(A, R, 1)) return null;
-      out.set(R, 9 * c);
-    }
-    return out;
-  };
-  const normalEquations = (): { A: Float64Array; R: Float64Array } | null => {
-    const A = new Float64Array(81);
-    const R = new Float64Array(27);
-    let count = 0;
-    for (let j = 0; j < m; j++) {
-      const w = prior[j] * robust[j];
-      if (!(w > 0)) continue;
-      count++;
-      const o = 9 * j;
-      for (let r = 0; r < 9; r++) {
-        const wb = w * B[o + r];
-        for (let s = 0; s <= r; s++) A[r * 9 + s] += wb * B[o + s];
-        for (let c = 0; c < 3; c++) R[9 * c + r] += wb * Y[3 * j + c];
-      }
-    }
-    if (count < 9) return null;
-    for (let r = 0; r < 9; r++) for (let s = 0; s < r; s++) A[s * 9 + r] = A[r * 9 + s];
-    for (let r = 1; r < 9; r++) A[r * 9 + r] += ridge * A[0];
-    return { A, R };
-  };
-  const predict = (sh: Float64Array, j: number, c: number): number => {
-    let s = 0;
-    for (let k = 0; k < 9; k++) s += sh[9 * c + k] * B[9 * j + k];
-    return s;
-  };
+  const solve = () => solveShSystem(shNormalEquations(B, Y, prior, robust, m, ridge), P, np, pairWeight, pairRobust);
 
   let sh = solve();
   if (!sh) throw new RangeError('estimateShLighting: the normals do not determine the lighting (degenerate system)');
   const e = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
   const u = new Float64Array(m).fill(0);
   const pred = new Float64Array(m);
+  const dev = new Float64Array(m);
   for (let it = 0; it < iterations; it++) {
     for (let c = 0; c < 3; c++) {
       let sum = 0;
-      for (let j = 0; j < m; j++) sum += pred[j] = predict(sh, j, c);
+      for (let j = 0; j < m; j++) sum += pred[j] = shPredict(sh, B, j, c);
       // Floor the prediction: near-black shading would turn quantisation noise into huge relative residuals.
       const floor = Math.max(1e-4, (0.05 * sum) / m);
       for (let j = 0; j < m; j++) e[c][j] = Y[3 * j + c] / Math.max(floor, pred[j]) - 1;
@@ -253,7 +205,7 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
     u.fill(0);
     for (let c = 0; c < 3; c++) {
       const med = median(e[c]);
-      const dev = e[c].map((x) => Math.abs(x - med));
+      for (let j = 0; j < m; j++) dev[j] = Math.abs(e[c][j] - med);
       // 8-bit quantisation alone gives relative errors of ~0.2%: a scale below that would reject good texels.
       const scale = Math.max(2e-3, 1.4826 * median(dev));
       for (let j = 0; j < m; j++) u[j] = Math.max(u[j], dev[j] / scale);
@@ -287,12 +239,68 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
   for (let j = 0; j < m; j++) {
     const w = prior[j] * robust[j];
     if (!(w > 0)) continue;
-    for (let c = 0; c < 3; c++) num += (w * (Y[3 * j + c] - predict(sh, j, c)) ** 2) / 3;
+    for (let c = 0; c < 3; c++) num += (w * (Y[3 * j + c] - shPredict(sh, B, j, c)) ** 2) / 3;
     den += w;
   }
   const inlierWeights = new Float32Array(n);
   for (let j = 0; j < m; j++) inlierWeights[idx[j]] = robust[j];
   return { sh, inlierWeights, rmsResidual: den > 0 ? Math.sqrt(num / den) : 0 };
+}
+
+// The fit's steps as functions of their own rather than closures: a closure made on every call is
+// compiled afresh on every call (V8), which cost the service several ms per request.
+
+/** Weighted normal equations of the data term, shared by the channels: A (9 x 9, ridge on orders 1-2) and R (3 right-hand sides); null with < 9 weighted samples. */
+function shNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array, robust: Float64Array, m: number, ridge: number): { A: Float64Array; R: Float64Array } | null {
+  const A = new Float64Array(81);
+  const R = new Float64Array(27);
+  let count = 0;
+  for (let j = 0; j < m; j++) {
+    const w = prior[j] * robust[j];
+    if (!(w > 0)) continue;
+    count++;
+    const o = 9 * j;
+    for (let r = 0; r < 9; r++) {
+      const wb = w * B[o + r];
+      for (let s = 0; s <= r; s++) A[r * 9 + s] += wb * B[o + s];
+      for (let c = 0; c < 3; c++) R[9 * c + r] += wb * Y[3 * j + c];
+    }
+  }
+  if (count < 9) return null;
+  for (let r = 0; r < 9; r++) for (let s = 0; s < r; s++) A[s * 9 + r] = A[r * 9 + s];
+  for (let r = 1; r < 9; r++) A[r * 9 + r] += ridge * A[0];
+  return { A, R };
+}
+
+/** The 27 coefficients from the data term's normal equations plus, per channel, the np pair rows P (27 per pair) at pairWeight x pairRobust; null if a system is not SPD. */
+function solveShSystem(base: { A: Float64Array; R: Float64Array } | null, P: Float64Array, np: number, pairWeight: number, pairRobust: Float64Array): Float64Array | null {
+  if (!base) return null;
+  if (np === 0) return cholSolve9(base.A, base.R) ? base.R : null;
+  const out = new Float64Array(27);
+  for (let c = 0; c < 3; c++) {
+    const A = base.A.slice();
+    // The lower triangle, then mirrored: the pair rows' outer products are symmetric.
+    for (let q = 0; q < np; q++) {
+      const w = pairWeight * pairRobust[q];
+      if (!(w > 0)) continue;
+      const o = 27 * q + 9 * c;
+      for (let r = 0; r < 9; r++) {
+        const wr = w * P[o + r];
+        for (let s2 = 0; s2 <= r; s2++) A[r * 9 + s2] += wr * P[o + s2];
+      }
+    }
+    for (let r = 0; r < 9; r++) for (let s2 = 0; s2 < r; s2++) A[s2 * 9 + r] = A[r * 9 + s2];
+    const R = base.R.slice(9 * c, 9 * c + 9);
+    if (!cholSolve9(A, R, 1)) return null;
+    out.set(R, 9 * c);
+  }
+  return out;
+}
+
+function shPredict(sh: Float64Array, B: Float64Array, j: number, c: number): number {
+  let s = 0;
+  for (let k = 0; k < 9; k++) s += sh[9 * c + k] * B[9 * j + k];
+  return s;
 }
 
 /** Shading (linear light, per channel, no albedo) at a unit normal in the lighting's frame: out[c] = dot(sh_c, B(n)). */

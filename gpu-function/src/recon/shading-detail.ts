@@ -102,8 +102,7 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
     { alpha: opts.alpha ?? 0.02, scaleTexels: (opts.detailScaleMm ?? 12) / Math.max(1e-3, ev.meanTexelMm), iterations: opts.maxIterations ?? 8 },
   );
   const h = solved.height;
-  let sq = 0;
-  for (const i of workMap.texels) sq += h[i] * h[i];
+  const sq = sumOfSquaresAt(h, workMap.texels);
   ms.solve = performance.now() - t0;
   t0 = performance.now();
   const { normal, displacement, rangeMm } = encodeDetailMaps({ height: h, active: ev.active, workSize: S, size, workMap, indices: opts.mesh.indices, frames: opts.frames });
@@ -117,6 +116,13 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
     evidence: { weight, albedo, shading: ev.s0, residual, aU: ev.aU, aV: ev.aV },
     stats: { iterations: solved.iterations, relResidual: solved.relResidual, evidenceTexels, rmsHeightMm: Math.sqrt(sq / Math.max(1, workMap.texels.length)), ms },
   };
+}
+
+/** Sum of h[i]^2 over the given indices (a loop of its own, see detail-maps.ts on why). */
+function sumOfSquaresAt(h: Float32Array, at: Int32Array): number {
+  let sq = 0;
+  for (let k = 0; k < at.length; k++) sq += h[at[k]] * h[at[k]];
+  return sq;
 }
 
 interface VertexTerms {

@@ -35,62 +35,27 @@ const MIN_SIGMA = 0.04;
  * gate is then not applied).
  */
 export function fitSkinColourModel(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, eligible: (k: number) => boolean): SkinColourModel | undefined {
-  // Histograms, not sorts: this runs on every full-head request over ~600k face texels.
+  // Histograms, not sorts: this runs on every full-head request over ~600k face texels. The loops are
+  // in functions of their own and `eligible` is asked once per sample: closures made per call and
+  // loops compiled on-stack inside one long function were recompiled on every request (V8).
   const STEP = 3;
+  const use = new Uint8Array(Math.ceil(texels.length / STEP));
+  for (let k = 0, j = 0; k < texels.length; k += STEP, j++) use[j] = weight[texels[k]] >= 0.9 && eligible(k) ? 1 : 0;
   const lumHist = new Uint32Array(256);
-  let clear = 0;
-  for (let k = 0; k < texels.length; k += STEP) {
-    const i = texels[k];
-    if (weight[i] < 0.9 || !eligible(k)) continue;
-    lumHist[Math.min(255, Math.max(0, Math.round(lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]))))]++;
-    clear++;
-  }
+  const clear = lumHistogram(color, texels, use, STEP, lumHist);
   if (clear < 200) return undefined;
   const lo = histQuantile(lumHist, clear, 0.3);
   const hi = histQuantile(lumHist, clear, 0.9);
   // Log-chroma medians over the mid-luminance band, in 0.005 bins over [-2, 2).
-  const BINS = 800;
-  const bin = (x: number) => Math.min(BINS - 1, Math.max(0, Math.floor((x + 2) * 200)));
-  const rgHist = new Uint32Array(BINS);
-  const bgHist = new Uint32Array(BINS);
-  let band = 0;
-  const logChroma = (i: number, out: number[]) => {
-    const g = Math.max(1, color[3 * i + 1]);
-    out[0] = Math.log(Math.max(1, color[3 * i]) / g);
-    out[1] = Math.log(Math.max(1, color[3 * i + 2]) / g);
-  };
-  const lc = [0, 0];
-  const inBand = (k: number) => {
-    const i = texels[k];
-    if (weight[i] < 0.9 || !eligible(k)) return false;
-    const l = lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]);
-    return l >= lo && l <= hi;
-  };
-  for (let k = 0; k < texels.length; k += STEP) {
-    if (!inBand(k)) continue;
-    logChroma(texels[k], lc);
-    rgHist[bin(lc[0])]++;
-    bgHist[bin(lc[1])]++;
-    band++;
-  }
+  const rgHist = new Uint32Array(CHROMA_BINS);
+  const bgHist = new Uint32Array(CHROMA_BINS);
+  const band = chromaHistograms(color, texels, use, STEP, lo, hi, rgHist, bgHist);
   if (band < 200) return undefined;
   const mrg = (histQuantile(rgHist, band, 0.5) + 0.5) / 200 - 2;
   const mbg = (histQuantile(bgHist, band, 0.5) + 0.5) / 200 - 2;
-  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
   const keptLum = new Uint32Array(256);
-  for (let k = 0; k < texels.length; k += STEP) {
-    if (!inBand(k)) continue;
-    const i = texels[k];
-    logChroma(i, lc);
-    if (Math.abs(lc[0] - mrg) > 0.14 || Math.abs(lc[1] - mbg) > 0.14) continue;
-    sx += lc[0];
-    sy += lc[1];
-    sxx += lc[0] * lc[0];
-    sxy += lc[0] * lc[1];
-    syy += lc[1] * lc[1];
-    keptLum[Math.min(255, Math.max(0, Math.round(lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]))))]++;
-    n++;
-  }
+  const m = chromaMoments(color, texels, use, STEP, lo, hi, mrg, mbg, keptLum);
+  const { n, sx, sy, sxx, sxy, syy } = m;
   if (n < 200) return undefined;
   const mx = sx / n, my = sy / n;
   const cxx = sxx / n - mx * mx + MIN_SIGMA ** 2;
@@ -98,6 +63,61 @@ export function fitSkinColourModel(color: Float32Array, weight: Float32Array, te
   const cxy = sxy / n - mx * my;
   const det = cxx * cyy - cxy * cxy;
   return { mean: [mx, my], invCov: [cyy / det, -cxy / det, -cxy / det, cxx / det], luminance: histQuantile(keptLum, n, 0.5), samples: n };
+}
+
+const CHROMA_BINS = 800;
+const chromaBin = (x: number) => Math.min(CHROMA_BINS - 1, Math.max(0, Math.floor((x + 2) * 200)));
+const lumLevel = (color: Float32Array, i: number) => Math.min(255, Math.max(0, Math.round(lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]))));
+
+/** Luminance histogram of the used samples (every `step`-th texel); their count. */
+function lumHistogram(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, hist: Uint32Array): number {
+  let clear = 0;
+  for (let k = 0, j = 0; k < texels.length; k += step, j++) {
+    if (!use[j]) continue;
+    hist[lumLevel(color, texels[k])]++;
+    clear++;
+  }
+  return clear;
+}
+
+function inLumBand(color: Float32Array, i: number, lo: number, hi: number): boolean {
+  const l = lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]);
+  return l >= lo && l <= hi;
+}
+
+/** Histograms of log r/g and log b/g over the used samples in the luminance band; their count. */
+function chromaHistograms(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, lo: number, hi: number, rgHist: Uint32Array, bgHist: Uint32Array): number {
+  let band = 0;
+  for (let k = 0, j = 0; k < texels.length; k += step, j++) {
+    const i = texels[k];
+    if (!use[j] || !inLumBand(color, i, lo, hi)) continue;
+    const g = Math.max(1, color[3 * i + 1]);
+    rgHist[chromaBin(Math.log(Math.max(1, color[3 * i]) / g))]++;
+    bgHist[chromaBin(Math.log(Math.max(1, color[3 * i + 2]) / g))]++;
+    band++;
+  }
+  return band;
+}
+
+/** Moments of the log chroma of the band's samples within 0.14 of the medians, and their luminance histogram. */
+function chromaMoments(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, lo: number, hi: number, mrg: number, mbg: number, keptLum: Uint32Array): { n: number; sx: number; sy: number; sxx: number; sxy: number; syy: number } {
+  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+  for (let k = 0, j = 0; k < texels.length; k += step, j++) {
+    const i = texels[k];
+    if (!use[j] || !inLumBand(color, i, lo, hi)) continue;
+    const g = Math.max(1, color[3 * i + 1]);
+    const x = Math.log(Math.max(1, color[3 * i]) / g);
+    const y = Math.log(Math.max(1, color[3 * i + 2]) / g);
+    if (Math.abs(x - mrg) > 0.14 || Math.abs(y - mbg) > 0.14) continue;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+    syy += y * y;
+    keptLum[lumLevel(color, i)]++;
+    n++;
+  }
+  return { n, sx, sy, sxx, sxy, syy };
 }
 
 /** Quantile of a histogram (bin index). */
