@@ -42,30 +42,68 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   const nv = vn.length / 3;
   const vShade = new Float32Array(nv * 3);
   const vFacing = new Float32Array(nv);
+  vertexShadeAndFacing(vn, R, lighting.sh, vShade, vFacing);
+  const shade = new Float32Array(texels.length * 3);
+  const ref = texelShade(texels.length, triangle, b1, b2, indices, vShade, shade);
+  for (let ch = 0; ch < 3; ch++) ref[ch] /= Math.max(1, texels.length);
+  const logGain = new Float32Array(G * G * 3);
+  const weight = new Float32Array(G * G);
+  texelLogGains(texels, triangle, b1, b2, indices, vFacing, shade, ref, logGain, weight);
+  limitLocalLift(logGain, weight, G);
+  const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
+  pushPullFill(logGain, weight, G);
+  // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
+  const gain = gainTableRows(logGain, logK);
+  const img = createRgbImage(size, size);
+  applyGainField(texture.data, img.data, size, gain, G);
+  const k = Math.exp(logK);
+  return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
+}
+
+// albedoTexture's passes are functions of their own, over typed arrays: as loops of one function
+// called once per request, V8 compiled them on-stack anew on every request (bench:recon -- --detail).
+
+function vertexShadeAndFacing(vn: Float32Array, R: Mat3, sh: Float64Array, vShade: Float32Array, vFacing: Float32Array): void {
   const basis = new Float64Array(9);
-  for (let v = 0; v < nv; v++) {
+  for (let v = 0; v < vFacing.length; v++) {
     const hx = vn[3 * v], hy = vn[3 * v + 1], hz = vn[3 * v + 2];
     const x = R[0] * hx + R[1] * hy + R[2] * hz, y = R[3] * hx + R[4] * hy + R[5] * hz, z = R[6] * hx + R[7] * hy + R[8] * hz;
     const len = Math.hypot(x, y, z) || 1;
     shIrradianceBasis(x / len, y / len, z / len, basis);
     for (let ch = 0; ch < 3; ch++) {
       let s = 0;
-      for (let q = 0; q < 9; q++) s += lighting.sh[9 * ch + q] * basis[q];
+      for (let q = 0; q < 9; q++) s += sh[9 * ch + q] * basis[q];
       vShade[3 * v + ch] = s;
     }
     vFacing[v] = z / len;
   }
-  const shade = new Float32Array(texels.length * 3);
-  const ref = [0, 0, 0];
-  for (let k = 0; k < texels.length; k++) {
+}
+
+/** Per chart texel k < n, the vertex shading interpolated; returns its per-channel sums. */
+function texelShade(n: number, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vShade: Float32Array, shade: Float32Array): [number, number, number] {
+  let r0 = 0, r1 = 0, r2 = 0;
+  for (let k = 0; k < n; k++) {
     const t = 3 * triangle[k];
     const a = 3 * indices[t], b = 3 * indices[t + 1], c = 3 * indices[t + 2];
     const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
-    for (let ch = 0; ch < 3; ch++) ref[ch] += shade[3 * k + ch] = w0 * vShade[a + ch] + w1 * vShade[b + ch] + w2 * vShade[c + ch];
+    const s0 = w0 * vShade[a] + w1 * vShade[b] + w2 * vShade[c];
+    const s1 = w0 * vShade[a + 1] + w1 * vShade[b + 1] + w2 * vShade[c + 1];
+    const s2 = w0 * vShade[a + 2] + w1 * vShade[b + 2] + w2 * vShade[c + 2];
+    shade[3 * k] = s0;
+    shade[3 * k + 1] = s1;
+    shade[3 * k + 2] = s2;
+    r0 += s0;
+    r1 += s1;
+    r2 += s2;
   }
-  for (let ch = 0; ch < 3; ch++) ref[ch] /= Math.max(1, texels.length);
-  const logGain = new Float32Array(G * G * 3);
-  const weight = new Float32Array(G * G);
+  return [r0, r1, r2];
+}
+
+/**
+ * Per chart texel of the gain grid, log(ref / max(shade, MIN_SHADING_RATIO ref)) faded by the facing
+ * weight v, and weight 1.
+ */
+function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vFacing: Float32Array, shade: Float32Array, ref: number[], logGain: Float32Array, weight: Float32Array): void {
   for (let k = 0; k < texels.length; k++) {
     const t = 3 * triangle[k];
     const a = indices[t], b = indices[t + 1], c = indices[t + 2];
@@ -85,16 +123,13 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
     }
     weight[texels[k]] = 1;
   }
-  limitLocalLift(logGain, weight, G);
-  const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
-  pushPullFill(logGain, weight, G);
-  // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
+}
+
+/** GAIN_TABLE's row (fractional) for each log gain plus logK, clamped to the table. */
+function gainTableRows(logGain: Float32Array, logK: number): Float32Array {
   const gain = new Float32Array(logGain.length);
   for (let i = 0; i < gain.length; i++) gain[i] = (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, logGain[i] + logK)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP;
-  const img = createRgbImage(size, size);
-  applyGainField(texture.data, img.data, size, gain, G);
-  const k = Math.exp(logK);
-  return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
+  return gain;
 }
 
 /**

@@ -33,14 +33,40 @@ export interface SfsSolution {
  * (all W = 0 or all slopes 0) the height is 0.
  */
 export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; maxIterations: number; tolerance?: number; initial?: Float32Array }): SfsSolution {
+  const height = new Float32Array(p.size * p.size);
+  const g = compactGrid(p);
+  if (!g || g.n === 0 || g.stiff <= 0) return { height, iterations: 0, relResidual: 0 };
+  const { M, at, right, down, left, up, W, aU, aV } = g;
+  const stiff = g.stiff / g.n;
+  const alpha = p.alpha * stiff, beta = p.beta * stiff;
+  const apply = (x: Float32Array, out: Float32Array) => sfsApply(x, out, M, right, down, W, aU, aV, alpha, beta);
+  // b = D' (W a r): the same scatter as `apply`.
+  const b = new Float32Array(M);
+  const bNorm = Math.sqrt(scatterRhs(p.residual, M, at, right, down, W, aU, aV, b));
+  if (bNorm === 0) return { height, iterations: 0, relResidual: 0 };
+  const diag = jacobiDiagonal(M, left, up, W, aU, aV, alpha, beta);
+  const h = new Float32Array(M), res = Float32Array.from(b), z = new Float32Array(M), dir = new Float32Array(M), Ad = new Float32Array(M);
+  if (p.initial) {
+    gatherAt(p.initial, at, h);
+    apply(h, Ad);
+    for (let k = 0; k < M; k++) res[k] = b[k] - Ad[k];
+  }
+  const rz = preconditionedStart(res, diag, z, dir, M);
+  const { iterations: it, relResidual: rel } = conjugateGradients({ M, h, res, z, dir, Ad, diag, rz, bNorm, tol: p.tolerance ?? 1e-3, maxIterations: p.maxIterations, apply });
+  for (let k = 0; k < M; k++) height[at[k]] = h[k];
+  return { height, iterations: it, relResidual: rel };
+}
+
+// solveScreenedSfs's set-up passes, each a function of its own (see sfsApply on why).
+
+/** Compact numbering of the active texels and their four neighbours (-1: outside, where h = 0), their data, and the summed stiffness W (aU^2 + aV^2) over the n texels with evidence; undefined without active texels. */
+function compactGrid(p: SfsProblem): { M: number; at: Int32Array; right: Int32Array; down: Int32Array; left: Int32Array; up: Int32Array; W: Float32Array; aU: Float32Array; aV: Float32Array; stiff: number; n: number } | undefined {
   const { size: S, active } = p;
   const N = S * S;
-  // Compact numbering of the active texels and their four neighbours (-1: outside, where h = 0).
   const id = new Int32Array(N).fill(-1);
   let M = 0;
   for (let i = 0; i < N; i++) if (active[i]) id[i] = M++;
-  const height = new Float32Array(N);
-  if (M === 0) return { height, iterations: 0, relResidual: 0 };
+  if (M === 0) return undefined;
   const at = new Int32Array(M), right = new Int32Array(M), down = new Int32Array(M), left = new Int32Array(M), up = new Int32Array(M);
   const W = new Float32Array(M), aU = new Float32Array(M), aV = new Float32Array(M);
   let stiff = 0, n = 0;
@@ -58,14 +84,13 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
     if (W[k] > 0) (stiff += W[k] * (aU[k] * aU[k] + aV[k] * aV[k])), n++;
     k++;
   }
-  if (n === 0 || stiff <= 0) return { height, iterations: 0, relResidual: 0 };
-  stiff /= n;
-  const alpha = p.alpha * stiff, beta = p.beta * stiff;
-  const apply = (x: Float32Array, out: Float32Array) => sfsApply(x, out, M, right, down, W, aU, aV, alpha, beta);
-  // b = D' (W a r): the same scatter as `apply`.
-  const b = new Float32Array(M);
+  return { M, at, right, down, left, up, W, aU, aV, stiff, n };
+}
+
+/** b = D' (W a r) over the compact texels; returns |b|^2. */
+function scatterRhs(residual: Float32Array, M: number, at: Int32Array, right: Int32Array, down: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, b: Float32Array): number {
   for (let k = 0; k < M; k++) {
-    const wr = W[k] * p.residual[at[k]];
+    const wr = W[k] * residual[at[k]];
     const qxk = wr * aU[k], qyk = wr * aV[k];
     if (right[k] >= 0) b[right[k]] += qxk;
     if (down[k] >= 0) b[down[k]] += qyk;
@@ -73,8 +98,11 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
   }
   let bNorm = 0;
   for (let k = 0; k < M; k++) bNorm += b[k] * b[k];
-  bNorm = Math.sqrt(bNorm);
-  if (bNorm === 0) return { height, iterations: 0, relResidual: 0 };
+  return bNorm;
+}
+
+/** The diagonal of A (sfsApply), for the Jacobi preconditioner. */
+function jacobiDiagonal(M: number, left: Int32Array, up: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, alpha: number, beta: number): Float32Array {
   const diag = new Float32Array(M);
   for (let k = 0; k < M; k++) {
     const c = aU[k] + aV[k];
@@ -83,21 +111,22 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
     if (up[k] >= 0) d += W[up[k]] * aV[up[k]] * aV[up[k]] + alpha;
     diag[k] = d;
   }
-  const h = new Float32Array(M), res = Float32Array.from(b), z = new Float32Array(M), dir = new Float32Array(M), Ad = new Float32Array(M);
-  if (p.initial) {
-    for (let k = 0; k < M; k++) h[k] = p.initial[at[k]];
-    apply(h, Ad);
-    for (let k = 0; k < M; k++) res[k] = b[k] - Ad[k];
-  }
+  return diag;
+}
+
+function gatherAt(src: Float32Array, at: Int32Array, out: Float32Array): void {
+  for (let k = 0; k < at.length; k++) out[k] = src[at[k]];
+}
+
+/** z = res / diag, dir = z; returns res . z. */
+function preconditionedStart(res: Float32Array, diag: Float32Array, z: Float32Array, dir: Float32Array, M: number): number {
   let rz = 0;
   for (let k = 0; k < M; k++) {
     z[k] = res[k] / diag[k];
     dir[k] = z[k];
     rz += res[k] * z[k];
   }
-  const { iterations: it, relResidual: rel } = conjugateGradients({ M, h, res, z, dir, Ad, diag, rz, bNorm, tol: p.tolerance ?? 1e-3, maxIterations: p.maxIterations, apply });
-  for (let k = 0; k < M; k++) height[at[k]] = h[k];
-  return { height, iterations: it, relResidual: rel };
+  return rz;
 }
 
 // The operator and the iteration are functions of their own, over typed arrays and numbers: as a

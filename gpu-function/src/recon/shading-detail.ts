@@ -264,7 +264,7 @@ function gateBySkinAlbedo(ev: Evidence, texels: Int32Array): void {
     mean[3 * i + 1] = Math.min(255, mean[3 * i + 1] * g);
     mean[3 * i + 2] = Math.min(255, mean[3 * i + 2] * g);
   }
-  const skin = fitSkinColourModel(mean, W, texels, () => true);
+  const skin = fitSkinColourModel(mean, W, texels);
   if (!skin) return;
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
@@ -324,28 +324,39 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
   const num = new Float32Array(N), den = new Float32Array(N), rho = new Float32Array(N), r = new Float32Array(N), tmp = new Float32Array(N);
   let evidence = 0;
   for (let round = 0; round < 2; round++) {
-    for (let i = 0; i < N; i++) {
-      const w = round === 0 ? W0[i] : W[i];
-      num[i] = w > 0 ? (w * I[i]) / s0[i] : 0;
-      den[i] = w;
-    }
+    albedoRatios(I, s0, round === 0 ? W0 : W, num, den);
     for (let pass = 0; pass < 3; pass++) {
       boxSum(num, tmp, S, radius);
       boxSum(den, tmp, S, radius);
     }
-    evidence = 0;
-    for (let i = 0; i < N; i++) {
-      if (W0[i] <= 0 || den[i] <= 1e-9) {
-        W[i] = 0;
-        continue;
-      }
-      rho[i] = num[i] / den[i];
-      const res = I[i] / (rho[i] * s0[i]) - 1;
-      const m = Math.abs(res);
-      W[i] = m >= 0.35 ? 0 : m > 0.2 ? W0[i] * (1 - (m - 0.2) / 0.15) : W0[i];
-      r[i] = res < -0.35 ? -0.35 : res > 0.35 ? 0.35 : res;
-      if (W[i] > 0) evidence++;
-    }
+    evidence = albedoResiduals(I, s0, W0, num, den, rho, r, W);
   }
   return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };
+}
+
+/** num = w I / s0 and den = w where w > 0 (else 0). */
+function albedoRatios(I: Float32Array, s0: Float32Array, w: Float32Array, num: Float32Array, den: Float32Array): void {
+  for (let i = 0; i < num.length; i++) {
+    const wi = w[i];
+    num[i] = wi > 0 ? (wi * I[i]) / s0[i] : 0;
+    den[i] = wi;
+  }
+}
+
+/** rho = num / den, the clamped residual r = I / (rho s0) - 1 and its weight W (from W0, faded past |r| = 0.2); returns the texels with weight. */
+function albedoResiduals(I: Float32Array, s0: Float32Array, W0: Float32Array, num: Float32Array, den: Float32Array, rho: Float32Array, r: Float32Array, W: Float32Array): number {
+  let evidence = 0;
+  for (let i = 0; i < num.length; i++) {
+    if (W0[i] <= 0 || den[i] <= 1e-9) {
+      W[i] = 0;
+      continue;
+    }
+    rho[i] = num[i] / den[i];
+    const res = I[i] / (rho[i] * s0[i]) - 1;
+    const m = Math.abs(res);
+    W[i] = m >= 0.35 ? 0 : m > 0.2 ? W0[i] * (1 - (m - 0.2) / 0.15) : W0[i];
+    r[i] = res < -0.35 ? -0.35 : res > 0.35 ? 0.35 : res;
+    if (W[i] > 0) evidence++;
+  }
+  return evidence;
 }

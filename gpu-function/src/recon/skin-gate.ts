@@ -31,16 +31,16 @@ const MIN_SIGMA = 0.04;
 
 /**
  * fitSkinColourModel: from texels with weight >= 0.9 for which `eligible(texel)` holds (the face
- * region of the face tile). Returns undefined with fewer than 200 usable samples (no evidence: the
+ * region of the face tile; every texel when not given). Returns undefined with fewer than 200 usable samples (no evidence: the
  * gate is then not applied).
  */
-export function fitSkinColourModel(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, eligible: (k: number) => boolean): SkinColourModel | undefined {
+export function fitSkinColourModel(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, eligible?: (k: number) => boolean): SkinColourModel | undefined {
   // Histograms, not sorts: this runs on every full-head request over ~600k face texels. The loops are
   // in functions of their own and `eligible` is asked once per sample: closures made per call and
   // loops compiled on-stack inside one long function were recompiled on every request (V8).
   const STEP = 3;
-  const use = new Uint8Array(Math.ceil(texels.length / STEP));
-  for (let k = 0, j = 0; k < texels.length; k += STEP, j++) use[j] = weight[texels[k]] >= 0.9 && eligible(k) ? 1 : 0;
+  const use = clearSamples(weight, texels, STEP);
+  if (eligible) for (let k = 0, j = 0; k < texels.length; k += STEP, j++) if (use[j] && !eligible(k)) use[j] = 0;
   const lumHist = new Uint32Array(256);
   const clear = lumHistogram(color, texels, use, STEP, lumHist);
   if (clear < 200) return undefined;
@@ -63,6 +63,13 @@ export function fitSkinColourModel(color: Float32Array, weight: Float32Array, te
   const cxy = sxy / n - mx * my;
   const det = cxx * cyy - cxy * cxy;
   return { mean: [mx, my], invCov: [cyy / det, -cxy / det, -cxy / det, cxx / det], luminance: histQuantile(keptLum, n, 0.5), samples: n };
+}
+
+/** 1 for every `step`-th texel seen clearly (weight >= 0.9). */
+function clearSamples(weight: Float32Array, texels: ArrayLike<number>, step: number): Uint8Array {
+  const use = new Uint8Array(Math.ceil(texels.length / step));
+  for (let k = 0, j = 0; k < texels.length; k += step, j++) use[j] = weight[texels[k]] >= 0.9 ? 1 : 0;
+  return use;
 }
 
 const CHROMA_BINS = 800;
