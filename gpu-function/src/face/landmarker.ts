@@ -277,7 +277,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
 
     const yawDeg = this.yawOf(refined.points);
     const gate = this.opts.qualityGate ?? LANDMARK_GATE;
-    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg }, gate || undefined);
+    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence }, gate || undefined);
     const quality = { ...assessment, yawDeg };
     const landmarks = { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, flipDisagreement: best.flipDisagreement, quality };
     if (gate && assessment.refuse) return { ok: false, code: assessment.refuse, detail: assessment.reasons.join('; '), faces, timings, refused: landmarks };

@@ -137,6 +137,9 @@ function pickSamples(weight: Float32Array, at: Int32Array, mirror: Int32Array | 
   return { picked, pairList };
 }
 
+/** Fewest samples the lighting is estimated from (see estimatePhotoLighting). */
+const MIN_LIGHTING_SAMPLES = 50;
+
 /** One mirrored pair's row against one sample's: 1 / 3 / 10 gave 22 / 24 / 23 of 27 side-lit photos flat within 5% (bench:lighting). */
 const PAIR_WEIGHT = 3;
 
@@ -147,7 +150,8 @@ const PAIR_WEIGHT = 3;
  * thousands, not the ~600k a 1024 bake has. Eyes, brows, lips, hair and highlights are outliers of a
  * smooth skin albedo and are down-weighted by the fit. Frame: the camera's (x right, y up, z towards
  * the viewer), so `sh` says where the light came from in the photo. Undefined when fewer than 50
- * texels were seen clearly.
+ * texels were seen clearly, fewer than MIN_LIGHTING_SAMPLES samples could be drawn, or their normals do
+ * not determine the lighting.
  *
  * `sampleMap` (optional): a coarser raster of the same chart to draw the candidates from, each read at
  * its centre in the bake (the service passes a quarter-size one: a sixteenth of the scan).
@@ -170,6 +174,9 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   if (clear * f * f < 50) return undefined;
   const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
   const { picked, pairList } = pickSamples(weight, at, mirror, stride);
+  // The fit has 9 unknowns per channel and a robust scale to estimate: fewer samples than this (a face
+  // seen only at its edge) give no lighting worth publishing, and an SH fit can refuse them outright.
+  if (picked.length < MIN_LIGHTING_SAMPLES) return undefined;
   const ks = Int32Array.from(picked);
   const colors = new Float32Array(ks.length * 3);
   for (let j = 0; j < ks.length; j++) {
@@ -184,7 +191,14 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   // over-corrected the shadow side (side-lit photos within 5% of flat: 18 of 27 with Tukey, 20 with Huber
   // only, bench:lighting). Eyes, brows and lips still get bounded influence.
   const weights = directionBalanceWeights(normals);
-  const fit = estimateShLighting({ colors, normals, weights, redescend: false, pairs: pairList.length ? Int32Array.from(pairList) : undefined, pairWeight: PAIR_WEIGHT });
+  let fit: ReturnType<typeof estimateShLighting>;
+  try {
+    fit = estimateShLighting({ colors, normals, weights, redescend: false, pairs: pairList.length ? Int32Array.from(pairList) : undefined, pairWeight: PAIR_WEIGHT });
+  } catch (e) {
+    // Normals that do not determine the lighting (all seen samples facing one way): no lighting, not a failed request.
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
   let kept = 0;
   for (let j = 0; j < fit.inlierWeights.length; j++) if (fit.inlierWeights[j] > 0.5) kept++;
   return { sh: fit.sh, samples: ks.length, inlierShare: kept / ks.length, rmsResidual: fit.rmsResidual };

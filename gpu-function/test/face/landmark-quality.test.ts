@@ -35,6 +35,20 @@ describe('assessLandmarks', () => {
     expect(assessLandmarks({ flipDisagreement: 2 * g.maxFlipDisagreement, yawDeg: g.turnedAwayYawDeg - 1 }).refuse).toBe('LOW_QUALITY');
   });
 
+  it('a low face-presence score refuses by itself (0.5 exactly at the threshold), and is not counted when absent', () => {
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0, presence: g.minPresence }).score).toBeCloseTo(0.5, 12);
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0, presence: g.minPresence }).refuse).toBeUndefined();
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0, presence: 1 }).score).toBe(1);
+    // Issue 20's laughing man: presence 0.78, turned 36 degrees; a rolled frontal face at 0.82.
+    const laughing = assessLandmarks({ flipDisagreement: 0.5 * g.maxFlipDisagreement, yawDeg: 36, presence: 0.78 });
+    expect(laughing.refuse).toBe('FACE_TURNED_AWAY');
+    expect(laughing.reasons.join()).toMatch(/presence 0\.780 < /);
+    const rolled = assessLandmarks({ flipDisagreement: 0.5 * g.maxFlipDisagreement, yawDeg: 10, presence: 0.82 });
+    expect(rolled.refuse).toBe('LOW_QUALITY');
+    expect(rolled.score).toBeCloseTo(1 / (1 + ((1 - 0.82) / (1 - g.minPresence)) ** 2), 12);
+    expect(assessLandmarks({ flipDisagreement: 0.5 * g.maxFlipDisagreement, yawDeg: 10 }).refuse).toBeUndefined();
+  });
+
   it('without flip averaging (NaN evidence) only the yaw counts', () => {
     expect(assessLandmarks({ flipDisagreement: NaN, yawDeg: 20 }).refuse).toBeUndefined();
     expect(assessLandmarks({ flipDisagreement: NaN, yawDeg: 70 }).refuse).toBe('FACE_TURNED_AWAY');

@@ -112,6 +112,15 @@ describe('photo lighting on the canonical face', () => {
     expect(shadingError(est!)).toBeLessThan(0.02);
   });
 
+  it('a face seen only in a sliver (a few samples at the service\'s sampling) has no lighting rather than a failed fit', () => {
+    // An 8 x 8 texel window of the cheek: 64 texels seen clearly, 4 samples on the quarter-size grid.
+    const sliver = new Float32Array(weight.length);
+    for (let y = 120; y < 128; y++) for (let x = 72; x < 80; x++) sliver[y * size + x] = map.covered[y * size + x] ? 1 : 0;
+    const args = { color, weight: sliver, map, sampleMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, mirrorU: true };
+    expect(sliver.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(50);
+    expect(estimatePhotoLighting(args)).toBeUndefined();
+  });
+
   it('a bright side-lit face: the albedo fits in 8 bits, and albedo x max(shading, floor) / reference gives the texture back', () => {
     // A fair face, exposed brightly, with a paler forehead: the division keeps the mean brightness, so
     // texels of paler-than-mean albedo on the shadow side come out brighter than the lit texture ever
