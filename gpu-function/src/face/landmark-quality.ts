@@ -14,14 +14,15 @@
  *   mesh model, trained on faces that show both eyes, flattens the far side and under-reports yaw, so
  *   an estimate above 52 degrees already means a profile.
  * - the mesh model's own face-presence score (its face flag, averaged over the crop and its mirror):
- *   of the 39 landmarked dev-split faces under 0.99, 27 are over 8% NME-68 and none under 4%. It refuses what the other two let through: a laughing, rolled face (presence 0.82,
- *   yaw 39, NME 10%: issue 20's "landmarks slide off the face"), a confident-looking profile
- *   (presence 0.98, estimated yaw 50 for a true 67). Every shared portrait scores >= 0.99.
+ *   of the 39 landmarked dev-split faces under 0.99, 27 are over 8% NME-68 and none under 4%. It
+ *   refuses what the other two let through: a laughing, rolled face (presence 0.82, yaw 39, NME 10%:
+ *   issue 20's "landmarks slide off the face"), a confident-looking profile (presence 0.98, estimated
+ *   yaw 50 for a true 67). Every shared portrait scores >= 0.99.
  *
  * Gate: risk = max(flip / maxFlipDisagreement, |yaw| / maxAbsYawDeg, (1 - presence) / (1 - minPresence));
  * refused when risk > 1, with FACE_TURNED_AWAY when the head is turned (|yaw| above turnedAwayYawDeg:
- * the fix is to turn towards the camera) and LOW_QUALITY otherwise. The score reported with a result is 1 / (1 + risk^2): 1 for
- * certain landmarks, 0.5 at the refusal threshold.
+ * the fix is to turn towards the camera) and LOW_QUALITY otherwise. The score reported with a result
+ * is 1 / (1 + risk^2): 1 for certain landmarks, 0.5 at the refusal threshold.
  *
  * Calibration (issue 20's rule, on the 520-image AFLW2000-3D dev split, never on the held-out part):
  * refuse photos whose landmarks are > 8% NME-68 off, keep those under 4%. Flip and yaw alone could not

@@ -60,8 +60,7 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
 }
 
-// albedoTexture's passes are functions of their own, over typed arrays: as loops of one function
-// called once per request, V8 compiled them on-stack anew on every request (bench:recon -- --detail).
+// albedoTexture's passes are functions of their own, for V8's sake (see detail-maps.ts).
 
 function vertexShadeAndFacing(vn: Float32Array, R: Mat3, sh: Float64Array, vShade: Float32Array, vFacing: Float32Array): void {
   const basis = new Float64Array(9);

@@ -11,8 +11,7 @@ export function boxSum(a: Float32Array, tmp: Float32Array, S: number, r: number)
   boxColumns(tmp, a, S, r, new Float64Array(S));
 }
 
-// The two passes are functions of their own: compiled on-stack inside one function, the row loop's
-// code was thrown away at the column pass's allocation (V8: no type feedback there yet), call after call.
+// The two passes are functions of their own, for V8's sake (see detail-maps.ts).
 
 /** tmp = row-wise running-window sums of a (2r + 1 <= S). */
 function boxRows(a: Float32Array, tmp: Float32Array, S: number, r: number): void {

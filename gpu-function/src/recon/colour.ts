@@ -81,16 +81,15 @@ export function skinMean(color: Float32Array, weight: Float32Array, covered: Uin
   const rgHist = new Uint32Array(RATIO_BINS);
   const bgHist = new Uint32Array(RATIO_BINS);
   const cand = ratioHistograms(color, weight, covered, STEP, lo, hi, rgHist, bgHist);
-  const mrg = histMedianRatio(rgHist, cand);
-  const mbg = histMedianRatio(bgHist, cand);
+  const mrg = (histQuantile(rgHist, cand, 0.5) + 0.5) / 100;
+  const mbg = (histQuantile(bgHist, cand, 0.5) + 0.5) / 100;
   const sum = [0, 0, 0];
   const n = sumNearRatios(color, weight, covered, STEP, lo, hi, mrg, mbg, sum);
   if (n === 0) return { mean: [0, 0, 0], count: 0, p99 };
   return { mean: [sum[0] / n, sum[1] / n, sum[2] / n], count: n, p99 };
 }
 
-// skinMean's passes, as functions of their own rather than closures made per call (V8 recompiled
-// those on every request).
+// skinMean's passes, as functions of their own rather than closures made per call (see detail-maps.ts).
 const RATIO_BINS = 400;
 const ratioBin = (x: number) => Math.min(RATIO_BINS - 1, Math.max(0, Math.floor(x * 100)));
 
@@ -111,12 +110,6 @@ function ratioHistograms(color: Float32Array, weight: Float32Array, covered: Uin
     cand++;
   }
   return cand;
-}
-
-function histMedianRatio(h: Uint32Array, count: number): number {
-  let acc = 0;
-  for (let k = 0; k < RATIO_BINS; k++) if ((acc += h[k]) >= count / 2) return (k + 0.5) / 100;
-  return 1;
 }
 
 /** Adds to `sum` the colours of the band's texels within 0.15 of the median ratios; their count. */

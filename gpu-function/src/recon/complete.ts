@@ -175,8 +175,8 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
   pushLevel(color, weight, size, cc);
 }
 
-// The two passes in functions of their own: with the recursion between them in one function, V8
-// compiled the first loop on-stack and discarded it at the recursive call, request after request.
+// The two passes are functions of their own, for V8's sake (see detail-maps.ts): in one function the
+// first loop's on-stack code was discarded at the recursive call.
 
 /** The weight-normalised 2x2 means of a level (size^2) into the next (half^2), weights capped at 1. */
 function pullLevel(color: Float32Array, weight: Float32Array, size: number, cc: Float32Array, cw: Float32Array): void {

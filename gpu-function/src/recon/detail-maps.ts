@@ -36,10 +36,12 @@ export function encodeDetailMaps(opts: { height: Float32Array; active: Uint8Arra
   return { normal, displacement, rangeMm };
 }
 
-// The loops below are kept in functions of their own, over typed arrays and numbers only: inside the
-// function that allocates and returns the maps, V8 compiled each loop on-stack, then threw the code away
-// at the object literal after it (no type feedback yet), on every call: the encode took 2.5x as long
-// inside the service as in isolation (bench:recon -- --detail).
+// Why the hot passes here and in the other recon modules are functions of their own over typed arrays,
+// and not loops inside a longer function or closures made per call: V8 compiled such a loop on-stack
+// on every request and threw the code away at the first cold statement after it (an object literal, a
+// recursive call, an allocation), and recompiled closures made per call, so each request ran much of
+// the stage in the interpreter. This encode took 2.5x as long inside the service as in isolation
+// (`node --trace-opt --trace-deopt`; bench:detail's notes).
 
 /** Per working texel, the tangent-space normal's x and y for n0 - grad h (see encodeDetailMaps). */
 function slopeNormals(h: Float32Array, active: Uint8Array, S: number, texels: Int32Array, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, du: Float32Array, dv: Float32Array, nx: Float32Array, ny: Float32Array): void {

@@ -96,8 +96,7 @@ function balanceBin(normals: Float32Array, j: number): number {
   return Math.min(B - 1, Math.floor(((normals[3 * j] + 1) / 2) * B)) * B + Math.min(B - 1, Math.floor(((normals[3 * j + 1] + 1) / 2) * B));
 }
 
-// The candidate scans are functions of their own (closures made per call, and loops compiled on-stack
-// inside one function, were recompiled on every request by V8).
+// The candidate scans are functions of their own, for V8's sake (see detail-maps.ts).
 
 /** Per chart texel of a grid of `gridSize`, the offset of its centre's texel in the bake (`size`). */
 function sampleOffsets(texels: Int32Array, gridSize: number, size: number): Int32Array {
@@ -149,9 +148,8 @@ const PAIR_WEIGHT = 3;
  * (bake weight >= 0.8), at most `maxSamples` of them evenly strided: the 9 x 9 normal equations need
  * thousands, not the ~600k a 1024 bake has. Eyes, brows, lips, hair and highlights are outliers of a
  * smooth skin albedo and are down-weighted by the fit. Frame: the camera's (x right, y up, z towards
- * the viewer), so `sh` says where the light came from in the photo. Undefined when fewer than 50
- * texels were seen clearly, fewer than MIN_LIGHTING_SAMPLES samples could be drawn, or their normals do
- * not determine the lighting.
+ * the viewer), so `sh` says where the light came from in the photo. Undefined when fewer than
+ * MIN_LIGHTING_SAMPLES candidates were seen clearly or their normals do not determine the lighting.
  *
  * `sampleMap` (optional): a coarser raster of the same chart to draw the candidates from, each read at
  * its centre in the bake (the service passes a quarter-size one: a sixteenth of the scan).
@@ -169,14 +167,12 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   // On a mirror-symmetric chart, texels whose mirror was seen clearly too are sampled as pairs from the
   // left half, for the fit's symmetric-albedo term; the rest singly, at the same stride.
   const mirror = opts.mirrorU ? mirrorTexels(grid) : undefined;
+  // The fit has 9 unknowns per channel and a robust scale to estimate: fewer clear candidates than this
+  // (a face seen only at its edge) give no lighting worth publishing, and the SH fit can refuse them.
   const clear = countClear(weight, at);
-  const f = map.size / grid.size;
-  if (clear * f * f < 50) return undefined;
+  if (clear < MIN_LIGHTING_SAMPLES) return undefined;
   const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
   const { picked, pairList } = pickSamples(weight, at, mirror, stride);
-  // The fit has 9 unknowns per channel and a robust scale to estimate: fewer samples than this (a face
-  // seen only at its edge) give no lighting worth publishing, and an SH fit can refuse them outright.
-  if (picked.length < MIN_LIGHTING_SAMPLES) return undefined;
   const ks = Int32Array.from(picked);
   const colors = new Float32Array(ks.length * 3);
   for (let j = 0; j < ks.length; j++) {

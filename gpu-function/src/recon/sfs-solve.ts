@@ -57,7 +57,7 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
   return { height, iterations: it, relResidual: rel };
 }
 
-// solveScreenedSfs's set-up passes, each a function of its own (see sfsApply on why).
+// solveScreenedSfs's set-up passes, each a function of its own (see detail-maps.ts).
 
 /** Compact numbering of the active texels and their four neighbours (-1: outside, where h = 0), their data, and the summed stiffness W (aU^2 + aV^2) over the n texels with evidence; undefined without active texels. */
 function compactGrid(p: SfsProblem): { M: number; at: Int32Array; right: Int32Array; down: Int32Array; left: Int32Array; up: Int32Array; W: Float32Array; aU: Float32Array; aV: Float32Array; stiff: number; n: number } | undefined {
@@ -129,9 +129,7 @@ function preconditionedStart(res: Float32Array, diag: Float32Array, z: Float32Ar
   return rz;
 }
 
-// The operator and the iteration are functions of their own, over typed arrays and numbers: as a
-// closure made per call and a loop compiled on-stack inside the set-up, V8 recompiled them on every
-// level of every request.
+// The operator and the iteration are functions of their own, for V8's sake (see detail-maps.ts).
 
 /** out = A x, A x = Dx' (W aU e + alpha Dx x) + Dy' (W aV e + alpha Dy x) + beta x, e = aU Dx x + aV Dy x (compact numbering, -1: outside, h = 0). */
 function sfsApply(x: Float32Array, out: Float32Array, M: number, right: Int32Array, down: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, alpha: number, beta: number): void {

@@ -247,8 +247,8 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
   return { sh, inlierWeights, rmsResidual: den > 0 ? Math.sqrt(num / den) : 0 };
 }
 
-// The fit's steps as functions of their own rather than closures: a closure made on every call is
-// compiled afresh on every call (V8), which cost the service several ms per request.
+// The fit's steps are functions of their own rather than closures made per call, for V8's sake (see
+// detail-maps.ts).
 
 /** Weighted normal equations of the data term, shared by the channels: A (9 x 9, ridge on orders 1-2) and R (3 right-hand sides); null with < 9 weighted samples. */
 function shNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array, robust: Float64Array, m: number, ridge: number): { A: Float64Array; R: Float64Array } | null {

@@ -31,13 +31,12 @@ const MIN_SIGMA = 0.04;
 
 /**
  * fitSkinColourModel: from texels with weight >= 0.9 for which `eligible(texel)` holds (the face
- * region of the face tile; every texel when not given). Returns undefined with fewer than 200 usable samples (no evidence: the
- * gate is then not applied).
+ * region of the face tile; every texel when not given). Returns undefined with fewer than 200 usable
+ * samples (no evidence: the gate is then not applied).
  */
 export function fitSkinColourModel(color: Float32Array, weight: Float32Array, texels: ArrayLike<number>, eligible?: (k: number) => boolean): SkinColourModel | undefined {
-  // Histograms, not sorts: this runs on every full-head request over ~600k face texels. The loops are
-  // in functions of their own and `eligible` is asked once per sample: closures made per call and
-  // loops compiled on-stack inside one long function were recompiled on every request (V8).
+  // Histograms, not sorts: this runs on every full-head request over ~600k face texels. The passes are
+  // functions of their own and `eligible` is asked once per sample, for V8's sake (see detail-maps.ts).
   const STEP = 3;
   const use = clearSamples(weight, texels, STEP);
   if (eligible) for (let k = 0, j = 0; k < texels.length; k += STEP, j++) if (use[j] && !eligible(k)) use[j] = 0;
@@ -74,6 +73,8 @@ function clearSamples(weight: Float32Array, texels: ArrayLike<number>, step: num
 
 const CHROMA_BINS = 800;
 const chromaBin = (x: number) => Math.min(CHROMA_BINS - 1, Math.max(0, Math.floor((x + 2) * 200)));
+/** log(c / g), both floored at 1: one axis of the log-chromaticity. */
+const logRatio = (c: number, g: number) => Math.log(Math.max(1, c) / Math.max(1, g));
 const lumLevel = (color: Float32Array, i: number) => Math.min(255, Math.max(0, Math.round(lum(color[3 * i], color[3 * i + 1], color[3 * i + 2]))));
 
 /** Luminance histogram of the used samples (every `step`-th texel); their count. */
@@ -98,9 +99,8 @@ function chromaHistograms(color: Float32Array, texels: ArrayLike<number>, use: U
   for (let k = 0, j = 0; k < texels.length; k += step, j++) {
     const i = texels[k];
     if (!use[j] || !inLumBand(color, i, lo, hi)) continue;
-    const g = Math.max(1, color[3 * i + 1]);
-    rgHist[chromaBin(Math.log(Math.max(1, color[3 * i]) / g))]++;
-    bgHist[chromaBin(Math.log(Math.max(1, color[3 * i + 2]) / g))]++;
+    rgHist[chromaBin(logRatio(color[3 * i], color[3 * i + 1]))]++;
+    bgHist[chromaBin(logRatio(color[3 * i + 2], color[3 * i + 1]))]++;
     band++;
   }
   return band;
@@ -112,9 +112,8 @@ function chromaMoments(color: Float32Array, texels: ArrayLike<number>, use: Uint
   for (let k = 0, j = 0; k < texels.length; k += step, j++) {
     const i = texels[k];
     if (!use[j] || !inLumBand(color, i, lo, hi)) continue;
-    const g = Math.max(1, color[3 * i + 1]);
-    const x = Math.log(Math.max(1, color[3 * i]) / g);
-    const y = Math.log(Math.max(1, color[3 * i + 2]) / g);
+    const x = logRatio(color[3 * i], color[3 * i + 1]);
+    const y = logRatio(color[3 * i + 2], color[3 * i + 1]);
     if (Math.abs(x - mrg) > 0.14 || Math.abs(y - mbg) > 0.14) continue;
     sx += x;
     sy += y;
