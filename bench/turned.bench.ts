@@ -1,5 +1,5 @@
 /**
- * npm run bench:turned [-- --write] (also part of bench:quality)
+ * npm run bench:turned [-- --write] [--only name,...] [--rows] (also part of bench:quality; --rows prints each photo's measures)
  * Turned and backlit heads (issue 20), on the shared portraits (well exposed, mostly frontal) and on the
  * AFLW2000-3D dev split's photos with |yaw| 25-65 degrees (../shared/eval; skipped, and said so, when
  * absent). Per photo the default model reconstructs at 1024 as the service does, then:
@@ -36,7 +36,7 @@ import { FACE_OVAL } from '../gpu-function/src/morph/calibration';
 import { machineLine } from './stats';
 import { resultsLog, writeResultsSection } from './results-file';
 
-const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { write: { type: 'boolean', default: false }, limit: { type: 'string' }, only: { type: 'string' }, rows: { type: 'boolean', default: false } } });
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared');
 const AFLW = join(SHARED, 'eval/aflw2000-dev');
@@ -198,6 +198,7 @@ for (const p of selected) {
   if (colour.backlit) row.backlit = { before: lum(colour.skinBefore[0], colour.skinBefore[1], colour.skinBefore[2]), after: lum(colour.skinAfter[0], colour.skinAfter[1], colour.skinAfter[2]) };
 }
 await landmarker.close();
+if (values.rows) for (const r of rows) console.log(`ROW ${r.name} ${r.yawBin} leak=${((r.leak ?? 0) * 100).toFixed(2)} seam=${r.seam?.toFixed(2)} psnr=${r.psnr?.toFixed(1)} ${r.refused ?? ""}`);
 
 const med = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
