@@ -90,11 +90,11 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
     if (!g) grids.set(size, (g = uvGridCoverage(layout.wire.uvs, layout.wire.indices, size)));
     return g;
   };
-  const scratch = new Map<string, { color: Float32Array; weight: Float32Array; visible: Uint8Array }>();
+  const scratch = new Map<string, { color: Float32Array; weight: Float32Array }>();
   const scratchFor = (tile: number, size: number) => {
     const key = `${tile}/${size}`;
     let b = scratch.get(key);
-    if (!b) scratch.set(key, (b = { color: new Float32Array(size * size * 3), weight: new Float32Array(size * size), visible: new Uint8Array(size * size) }));
+    if (!b) scratch.set(key, (b = { color: new Float32Array(size * size * 3), weight: new Float32Array(size * size) }));
     return b;
   };
   const needsTone = layout.tiles.some((t) => t.toneFill);
@@ -182,7 +182,6 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       const completion = layout.tiles.map((tile, t) =>
         completeTexture(baked[t].color, baked[t].weight, tileMaps[t].covered, tileMaps[t].texels, tileMaps[t].size, {
           mirrorU: tile.mirrorU,
-          visible: baked[t].visible,
           tone: tile.toneFill ? tone : undefined,
           secondTone: hair && layout.regions ? { tone: hair, mix: regionsFor(t, tileMaps[t]).scalpByTexel } : undefined,
         }),

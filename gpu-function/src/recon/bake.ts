@@ -36,7 +36,7 @@ export interface BakeOptions {
   /** Person vs background in the photo: texels on the background count as unseen (used when no visibility is given). */
   personMask?: PersonMask;
   /** Buffers to reuse (size*size*3 and size*size); they are cleared first. Saves ~16 MB of garbage per 1024 bake. */
-  scratch?: { color: Float32Array; weight: Float32Array; visible?: Uint8Array };
+  scratch?: { color: Float32Array; weight: Float32Array };
 }
 
 export interface BakeResult {
@@ -47,12 +47,6 @@ export interface BakeResult {
   weight: Float32Array;
   /** Projected vertices [x, y, depth] in photo pixels, reused by later stages. */
   projected: Float32Array;
-  /**
-   * size*size: 1 where the photo shows the surface at all (it faces the camera, lies inside the photo
-   * and passes the depth test), whatever its weight: the grazing rim, the occlusion margin and the
-   * person mask's background lower the weight but not this.
-   */
-  visible: Uint8Array;
 }
 
 
@@ -188,7 +182,6 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const reuse = opts.scratch && opts.scratch.color.length === size * size * 3 && opts.scratch.weight.length === size * size;
   const color = reuse ? opts.scratch!.color.fill(0) : new Float32Array(size * size * 3);
   const weight = reuse ? opts.scratch!.weight.fill(0) : new Float32Array(size * size);
-  const visible = reuse && opts.scratch!.visible?.length === size * size ? opts.scratch!.visible.fill(0) : new Uint8Array(size * size);
   const { texels, triangle, b1, b2 } = texelMap;
   const F = mesh.indices;
   const { width: W, height: H, data } = photo;
@@ -198,7 +191,7 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     const a = 3 * F[t], b = 3 * F[t + 1], c = 3 * F[t + 2];
     const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
     const f = w0 * facing[a / 3] + w1 * facing[b / 3] + w2 * facing[c / 3];
-    if (f <= 0) continue;
+    if (f <= 0.1) continue; // smoothstep(0.1, 0.45, f) is 0 here
     // Weak perspective is affine, so interpolating projected corners is exact.
     const x = w0 * projected[a] + w1 * projected[b] + w2 * projected[c];
     const y = w0 * projected[a + 1] + w1 * projected[b + 1] + w2 * projected[c + 1];
@@ -213,8 +206,6 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     zx = zx < 0 ? 0 : zx >= bw ? bw - 1 : zx;
     zy = zy < 0 ? 0 : zy >= bh ? bh - 1 : zy;
     if (z < zbuf[zy * bw + zx] - tol) continue; // occluded
-    visible[texels[k]] = 1;
-    if (f <= 0.1) continue; // smoothstep(0.1, 0.45, f) is 0 here
     const ax = sx - x0, ay = sy - y0;
     const i00 = (y0 * W + x0) * 3;
     const i10 = i00 + W * 3;
@@ -228,7 +219,7 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     const cell = zy * bw + zx;
     weight[texels[k]] = (personWeight ? w * personWeight[cell] : w) * occlusionWeight[cell];
   }
-  return { size, color, weight, projected, visible };
+  return { size, color, weight, projected };
 }
 
 /**

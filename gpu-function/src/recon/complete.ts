@@ -6,8 +6,6 @@
  * pull-push), which is smooth and has no seams.
  */
 
-import { boxSum } from './box-filter';
-
 export interface CompletionStats {
   /** Fraction of the chart's texel weight that came straight from the photo. */
   fromPhoto: number;
@@ -97,20 +95,12 @@ const DIFFERENCE_CELL = 4;
  * the membrane), and an unseen texel takes (c(mirror) + 1) exp(δ~) - 1, so at the edge of what the
  * photo saw the fill meets the photo's own colour, exposure and light.
  *
- * Hidden side (`visible`, the bake's map of texels the photo shows at all): beyond what the photo
- * shows of a side, δ~ fades, over HIDDEN_FADE_CELLS, to the face's overall side-to-side difference (the
- * median of the known δ, each weighted by how clearly both sides were seen). Interpolated freely,
- * the differences at the last seen texels by the silhouette (pixels half face, half background) set
- * the colour of a whole hidden cheek: a white wall behind a turned head made it a pale patch
- * (bench:turned's background leakage, worst photo 11.5%). Where the photo shows the surface, however
- * weakly, nothing changes: the fill still meets the photo's own colour there.
- *
  * In place, like completeMirrored: texel colour := blend of its own sample (w_own) and the shifted
  * mirror sample ((1 - w_own) w_mirror); the weight becomes their sum. Only chart texels change.
  * Preconditions: size a power of two. Without any texel seen on both sides (a photo in profile), δ~ is 0
  * and this is completeMirrored.
  */
-export function completeMirroredGradient(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, visible?: Uint8Array): void {
+export function completeMirroredGradient(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number): void {
   // The differences are smooth by construction (a membrane), so they are gathered and interpolated on
   // a grid DIFFERENCE_CELL times coarser (256 x 256 for a 1024 tile) and read back bilinearly: a
   // sixteenth of the push-pull, and logs only where the photo saw both sides.
@@ -151,11 +141,7 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
     for (let ch = 0; ch < 3; ch++) delta[3 * c + ch] /= dw[c];
     dw[c] = Math.min(1, dw[c] / area);
   }
-  // Before push-pull overwrites the weights: the overall difference, and where the photo shows the surface.
-  const overall = visible ? medianDifference(delta, dw) : undefined;
-  const shown = visible ? visibleShare(visible, size, f) : undefined;
   pushPullFill(delta, dw, g);
-  if (overall && shown) fadeHiddenDifferences(delta, shown, g, overall);
   // exp on the grid, then bilinear between factors: the same to < 0.1% for neighbouring cells.
   for (let k = 0; k < delta.length; k++) delta[k] = Math.exp(delta[k]);
   // The factor exp(δ~) each side's mirror sample is scaled by, at texel (x, y). Not clamped: on
@@ -171,65 +157,6 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
     frac[t] = ft - at0[t];
   }
   completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac });
-}
-
-/** Cells (of the difference grid) over which δ~ fades to the overall difference past the visible region, at a 1024 tile: 16 texels. */
-const HIDDEN_FADE_CELLS = 4;
-
-/**
- * Per channel, the median of the cells' mean differences, each weighted by its coverage squared (cells
- * seen clearly on both sides count most). Histogram of 0.01 steps over [-3, 3) in log colour.
- */
-function medianDifference(delta: Float32Array, dw: Float32Array): [number, number, number] {
-  const B = 600;
-  const hist = new Float64Array(3 * B);
-  let total = 0;
-  for (let c = 0; c < dw.length; c++) {
-    const w = dw[c] * dw[c];
-    if (w <= 0) continue;
-    total += w;
-    for (let ch = 0; ch < 3; ch++) hist[ch * B + Math.min(B - 1, Math.max(0, Math.floor((delta[3 * c + ch] + 3) * 100)))] += w;
-  }
-  const out: [number, number, number] = [0, 0, 0];
-  for (let ch = 0; ch < 3; ch++) {
-    let acc = 0;
-    for (let b = 0; b < B; b++) {
-      if ((acc += hist[ch * B + b]) < total / 2) continue;
-      out[ch] = (b + 0.5) / 100 - 3;
-      break;
-    }
-  }
-  return out;
-}
-
-/** Share of each f x f cell's texels that the photo shows (`visible`), on the g x g difference grid. */
-function visibleShare(visible: Uint8Array, size: number, f: number): Float32Array {
-  const g = size / f;
-  const share = new Float32Array(g * g);
-  const unit = 1 / (f * f);
-  for (let y = 0; y < size; y++) {
-    const row = Math.floor(y / f) * g;
-    for (let x = 0, i = y * size; x < size; x++, i++) if (visible[i]) share[row + Math.floor(x / f)] += unit;
-  }
-  return share;
-}
-
-/**
- * In place on the filled differences: cells the photo shows keep theirs; elsewhere
- * δ := c δ + (1 - c) overall, c = smoothstep(0, 0.05, mean share shown within HIDDEN_FADE_CELLS) (scaled
- * with the grid), so the fade starts at the visible region's edge and is complete a few cells beyond.
- */
-function fadeHiddenDifferences(delta: Float32Array, shown: Float32Array, g: number, overall: [number, number, number]): void {
-  const r = Math.max(1, Math.round((HIDDEN_FADE_CELLS * g) / 256));
-  const near = shown.slice();
-  boxSum(near, new Float32Array(g * g), g, r);
-  const area = (2 * r + 1) ** 2;
-  for (let c = 0; c < g * g; c++) {
-    if (shown[c] > 0) continue;
-    const u = Math.min(1, near[c] / area / 0.05);
-    const k = u * u * (3 - 2 * u);
-    for (let ch = 0; ch < 3; ch++) delta[3 * c + ch] = k * delta[3 * c + ch] + (1 - k) * overall[ch];
-  }
 }
 
 /**
@@ -339,8 +266,6 @@ export interface CompletionOptions {
   mirrorU: boolean;
   /** How the mirror fills: 'gradient' (default, completeMirroredGradient) or 'colour' (completeMirrored, the former way). */
   mirrorBlend?: 'gradient' | 'colour';
-  /** The bake's `visible` map: where given, the mirror's differences fade to the overall one on the hidden side (completeMirroredGradient). */
-  visible?: Uint8Array;
   /** Skin tone for regions the photo cannot show (full-head models); without it, push-pull alone fills. */
   tone?: readonly [number, number, number];
   /** Weight of the tone seed (default 0.1). */
@@ -359,10 +284,7 @@ function weightSum(weight: Float32Array, texels: Int32Array): number {
 /** Texture completion with its statistics over the chart (`texels`: the chart's texel indices). */
 export function completeTexture(color: Float32Array, weight: Float32Array, covered: Uint8Array, texels: Int32Array, size: number, opts: CompletionOptions): CompletionStats {
   const own = weightSum(weight, texels);
-  if (opts.mirrorU) {
-    if (opts.mirrorBlend === 'colour') completeMirrored(color, weight, covered, size);
-    else completeMirroredGradient(color, weight, covered, size, opts.visible);
-  }
+  if (opts.mirrorU) (opts.mirrorBlend === 'colour' ? completeMirrored : completeMirroredGradient)(color, weight, covered, size);
   const mirrored = weightSum(weight, texels);
   if (opts.tone) seedTone(color, weight, covered, opts.tone, opts.toneStrength ?? 0.1, opts.secondTone);
   pushPullFill(color, weight, size);
