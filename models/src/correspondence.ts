@@ -184,3 +184,21 @@ export const IBUG68_TO_MEDIAPIPE: ReadonlyArray<readonly [number, number]> = [
   [48, 61], [49, 39], [50, 37], [51, 0], [52, 267], [53, 269], [54, 291], [55, 405], [56, 314], [57, 17], [58, 84], [59, 181],
   [60, 78], [61, 82], [62, 13], [63, 312], [64, 308], [65, 317], [66, 14], [67, 87],
 ];
+
+/**
+ * The iBUG-68 points that sit halfway between two MediaPipe vertices rather than on one, as
+ * [iBUG index, MediaPipe a, MediaPipe b] (they override IBUG68_TO_MEDIAPIPE in the landmarks_68 table;
+ * the ICT-FaceKit anchors keep the one-to-one map). The brows (17-26): MediaPipe traces each brow by an
+ * upper row (70 63 105 66 107 / 336 296 334 293 300) and a lower row (46 53 52 65 55 / 285 295 282 283
+ * 276); the 3D-annotated iBUG brows of AFLW2000-3D (and of 300W-LP, which 3DDFA and PRNet are trained
+ * on) follow the brow's centre line between them. The top of the nose bridge (27): between 168 (level
+ * with the brows) and 6 (below it on the ridge), at the level of the eyes' upper lids where iBUG puts it.
+ * Chosen on the AFLW2000-3D development split among these discrete definitions (bench:landmarks,
+ * recorded in bench/RESULTS.md: frontal brow error 3.53% -> 2.76%, point 27 4.08% on 168, 2.69% on 6,
+ * 1.78% halfway); no coordinate is fitted to the data.
+ */
+export const IBUG68_BETWEEN_MEDIAPIPE: ReadonlyArray<readonly [number, number, number]> = [
+  [17, 70, 46], [18, 63, 53], [19, 105, 52], [20, 66, 65], [21, 107, 55],
+  [22, 336, 285], [23, 296, 295], [24, 334, 282], [25, 293, 283], [26, 300, 276],
+  [27, 168, 6],
+];

@@ -34,6 +34,18 @@ describe('iBUG-68 from MediaPipe', () => {
     expect([right.at(-1), left.at(-1)]).toEqual([127, 356]); // MediaPipe's mirrored pair beside the ears
   });
 
+  it('the brows and the top of the nose bridge sit halfway between two MediaPipe vertices: the brows between the upper and lower brow rows', () => {
+    expect(table.between.map((b) => b[0])).toEqual([17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]);
+    const pts = Array.from({ length: 478 }, (_, i) => [Math.sin(i), Math.cos(3 * i), i / 478]);
+    const p = ibug68From(pts);
+    for (const [k, a, b] of table.between) for (let d = 0; d < 3; d++) expect(p[k][d]).toBeCloseTo((pts[a][d] + pts[b][d]) / 2, 12);
+    // The right brow's outer end between MediaPipe's upper (70) and lower (46) rows, the bridge between 168 and 6.
+    expect(table.between.find((b) => b[0] === 17)).toEqual([17, 70, 46]);
+    expect(table.between.find((b) => b[0] === 27)).toEqual([27, 168, 6]);
+    // Every other inner point is still one MediaPipe vertex.
+    for (const [k, m] of table.direct) if (k > 27) expect(p[k]).toEqual(pts[m]);
+  });
+
   it('the side jaw points are evenly spaced along the arc, by 3D arclength, whatever the arc\'s vertex spacing', () => {
     // A synthetic oval: the right arc's vertices on a quarter circle of radius 10 in the x-z plane with
     // uneven angular steps, so equal arclength is not equal vertex count.
