@@ -2,7 +2,8 @@
  * Colour normalisation of the baked face and specular detection.
  *
  * Exposure: the gain that brings the photo's brightest 1% (sky, walls, clothes, sclera, highlights)
- * up to 215 in linear light, only upwards, at most 2x, and never past a skin luminance of 180. Over
+ * up to 215 in linear light, only upwards, at most 2x, and never past a skin luminance of
+ * DIM_SKIN_TARGET (140). Over
  * the 25 deep3d portraits that 99th percentile spans 167-255, so most photos are left as they are. Keying on
  * the whole photo's highlights rather than on skin keeps dark skin dark: a well-exposed photo of dark
  * skin still has bright things in it, a dim photo does not.
@@ -134,6 +135,14 @@ export interface ColourCorrection {
 }
 
 export const BACKLIT_SKIN_TARGET = 110;
+/**
+ * How far the highlight rule may lift a dim photo's skin (sRGB luminance): the lower quartile of the
+ * shared portraits' skin (140; median 152, those the rule leaves alone span 107-193). With 180, the
+ * previous limit, it lifted video frames whose skin was already at a normal level (vd025: skin 140 made
+ * 1.17x brighter, lacamoire_1: 136, 1.12x), against issue 20's "a well-exposed face is left alone";
+ * a dim frame (vd051: skin 116) is still lifted, to about 140.
+ */
+export const DIM_SKIN_TARGET = 140;
 
 /** What the photo says about exposure beyond the face's own texels. */
 export interface ExposureContext {
@@ -163,7 +172,7 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
   const lum1 = 0.2126 * r * wb[0] + 0.7152 * g + 0.0722 * b * wb[2];
   const norm = lum0 / lum1;
   const skinLum = 0.2126 * stats.mean[0] + 0.7152 * stats.mean[1] + 0.0722 * stats.mean[2];
-  const skinCap = toLinear(180) / Math.max(1e-6, toLinear(skinLum));
+  const skinCap = toLinear(DIM_SKIN_TARGET) / Math.max(1e-6, toLinear(skinLum));
   let exposure = Math.max(1, Math.min(2, toLinear(215) / Math.max(1e-6, toLinear(ctx.photoP99)), skinCap));
   const bgMed = ctx.backgroundMedian;
   const backlit = bgMed !== undefined && bgMed >= 160 && bgMed >= 2 * skinLum && stats.p99 < 180;

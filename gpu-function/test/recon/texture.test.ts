@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, type TriMesh } from '@facerecon/shared';
 import { bakeUvTexture } from '../../src/recon/bake';
-import { applyColourLuts, BACKLIT_SKIN_TARGET, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
+import { applyColourLuts, BACKLIT_SKIN_TARGET, DIM_SKIN_TARGET, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
 import { completeMirrored, completeMirroredGradient, completeTexture, pushPullFill } from '../../src/recon/complete';
 import type { WeakPerspectiveCamera } from '../../src/recon/face-geometry';
 import { mat3Identity } from '../../src/recon/linalg';
@@ -309,9 +309,16 @@ describe('colour normalisation', () => {
   });
 
   it('does not brighten skin past a natural level even when the photo has no highlights', () => {
+    // A video frame: no highlights (99th percentile 170), skin already at a normal level (luminance 145): left alone.
     const f = face([190, 135, 115], [170, 165, 160]);
     const { report } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: 170 });
-    expect(lum(report.skinAfter)).toBeLessThan(182);
+    expect(report.exposureGain).toBe(1);
+    // A dimmer frame (skin 116) is lifted, to DIM_SKIN_TARGET and no further.
+    const dim = face([150, 100, 80], [150, 148, 145]);
+    const lifted = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 150 });
+    expect(lifted.report.exposureGain).toBeGreaterThan(1.3);
+    expect(lum(lifted.report.skinAfter)).toBeGreaterThan(DIM_SKIN_TARGET - 4);
+    expect(lum(lifted.report.skinAfter)).toBeLessThan(DIM_SKIN_TARGET + 2);
   });
 
   it('brightens a dim photo, keeping the skin hue', () => {
