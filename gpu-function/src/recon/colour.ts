@@ -3,8 +3,8 @@
  *
  * Exposure: the gain that brings the photo's brightest 1% (sky, walls, clothes, sclera, highlights)
  * up to 215 in linear light, only upwards, at most 2x, and never past a skin luminance of
- * DIM_SKIN_TARGET (140). Over
- * the 25 deep3d portraits that 99th percentile spans 167-255, so most photos are left as they are. Keying on
+ * DIM_SKIN_TARGET (140). Over the 25 deep3d portraits that 99th percentile spans 167-255, so most
+ * photos are left as they are. Keying on
  * the whole photo's highlights rather than on skin keeps dark skin dark: a well-exposed photo of dark
  * skin still has bright things in it, a dim photo does not.
  * Backlight: that rule cannot see a face against a bright sky, whose highlights are the sky's. So
