@@ -168,11 +168,26 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
 export function pushPullFill(color: Float32Array, weight: Float32Array, size: number): void {
   if (size <= 1) return;
   const half = size >> 1;
-  const cc = new Float32Array(half * half * 3);
-  const cw = new Float32Array(half * half);
+  const { cc, cw } = pyramidLevel(half);
   pullLevel(color, weight, size, cc, cw);
   pushPullFill(cc, cw, half);
   pushLevel(color, weight, size, cc);
+}
+
+/**
+ * The coarser levels' buffers, one pair per size, reused by every fill (cleared first): a 1024 tile's
+ * pyramid is 5 MB, allocated anew on each of a request's fills it was a tenth of the request's garbage.
+ * Safe because a fill runs to completion synchronously and each level of one fill has its own size.
+ */
+const LEVELS = new Map<number, { cc: Float32Array; cw: Float32Array }>();
+function pyramidLevel(half: number): { cc: Float32Array; cw: Float32Array } {
+  let level = LEVELS.get(half);
+  if (!level) LEVELS.set(half, (level = { cc: new Float32Array(half * half * 3), cw: new Float32Array(half * half) }));
+  else {
+    level.cc.fill(0);
+    level.cw.fill(0);
+  }
+  return level;
 }
 
 // The two passes are functions of their own, for V8's sake (see detail-maps.ts): in one function the
