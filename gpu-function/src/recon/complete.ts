@@ -176,8 +176,8 @@ export function pushPullFill(color: Float32Array, weight: Float32Array, size: nu
 
 /**
  * The coarser levels' buffers, one pair per size, reused by every fill (cleared first): a 1024 tile's
- * pyramid is 5 MB, allocated anew on each of a request's fills it was a tenth of the request's garbage.
- * Safe because a fill runs to completion synchronously and each level of one fill has its own size.
+ * pyramid is 5 MB, and allocated anew for each fill it was about a tenth of a request's garbage. Safe
+ * because a fill runs to completion synchronously and each level of one fill has its own size.
  */
 const LEVELS = new Map<number, { cc: Float32Array; cw: Float32Array }>();
 function pyramidLevel(half: number): { cc: Float32Array; cw: Float32Array } {

@@ -145,6 +145,28 @@ describe('completion', () => {
     }
   });
 
+  it('push-pull gives the same fill whatever fills ran before it (its pyramid buffers are reused)', () => {
+    const size = 64;
+    const make = (seed: number, holeFrom: number) => {
+      const color = new Float32Array(size * size * 3);
+      const weight = new Float32Array(size * size);
+      for (let i = 0; i < size * size; i++) {
+        if (i >= holeFrom && i < holeFrom + 900) continue;
+        weight[i] = ((i * seed) % 7) / 6;
+        color.set([(i * seed) % 251, (i * 3 + seed) % 199, seed], 3 * i);
+      }
+      return { color, weight };
+    };
+    const first = make(13, 500);
+    pushPullFill(first.color, first.weight, size);
+    // A different image with its holes elsewhere, then the first one again.
+    const other = make(29, 2500);
+    pushPullFill(other.color, other.weight, size);
+    const again = make(13, 500);
+    pushPullFill(again.color, again.weight, size);
+    expect(Array.from(again.color)).toEqual(Array.from(first.color));
+  });
+
   it('push-pull stays within the range of the known values and keeps known texels', () => {
     const size = 32;
     const color = new Float32Array(size * size * 3);
@@ -313,7 +335,7 @@ describe('colour normalisation', () => {
     const f = face([190, 135, 115], [170, 165, 160]);
     const { report } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: 170 });
     expect(report.exposureGain).toBe(1);
-    // A dimmer frame (skin 116) is lifted, to DIM_SKIN_TARGET and no further.
+    // A dimmer frame (skin luminance ~109) is lifted, to DIM_SKIN_TARGET and no further.
     const dim = face([150, 100, 80], [150, 148, 145]);
     const lifted = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 150 });
     expect(lifted.report.exposureGain).toBeGreaterThan(1.3);
