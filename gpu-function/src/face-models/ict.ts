@@ -20,6 +20,7 @@ import type { FaceLandmarks } from '../face/landmarker';
 import type { CanonicalFace } from '../recon/canonical';
 import { reconstructFaceGeometry } from '../recon/face-geometry';
 import { mat3Identity, type Mat3 } from '../recon/linalg';
+import { histQuantile } from '../recon/select';
 import { smoothstep } from '../recon/smoothstep';
 import { computeVertexNormals } from '../recon/subdivide';
 import { decideBakeMode, type FaceModel, type FittedHead, type UvLayout, type UvSize } from '../core/face-model';
@@ -96,11 +97,8 @@ export function sampleIrisColour(photo: RgbImage, points: Float32Array): readonl
     }
   }
   if (n === 0) return IRIS_FALLBACK;
-  return hist.map((h) => {
-    let acc = 0;
-    for (let v = 0; v < 256; v++) if ((acc += h[v]) >= n / 2) return v;
-    return 0;
-  }) as [number, number, number];
+  // n > 0: every channel's median is reached within its 256 bins.
+  return hist.map((h) => histQuantile(h, n, 0.5)) as [number, number, number];
 }
 
 /** The palette tile the preview samples for the flat-colour groups (one texel each). */

@@ -27,6 +27,7 @@
  */
 
 import type { PersonMask } from '../face/person-mask';
+import { histQuantile } from './select';
 import { linearToSrgb, srgbToLinear } from './srgb';
 
 export interface ColourReport {
@@ -46,16 +47,6 @@ const toSrgb = linearToSrgb;
 const SKIN_RG: [number, number] = [1.15, 1.65];
 const SKIN_BG: [number, number] = [0.62, 0.95];
 
-/** Quantile of a 256-bin histogram (values 0..255). */
-function histQuantile(hist: Uint32Array, total: number, q: number): number {
-  const target = q * total;
-  let acc = 0;
-  for (let i = 0; i < hist.length; i++) {
-    acc += hist[i];
-    if (acc >= target) return i;
-  }
-  return hist.length - 1;
-}
 
 const luminance = (c: Float32Array, i: number) => 0.2126 * c[3 * i] + 0.7152 * c[3 * i + 1] + 0.0722 * c[3 * i + 2];
 

@@ -39,3 +39,14 @@ export function median(v: Floats): number {
   for (let i = 0; i < n >> 1; i++) if (s[i] > lower) lower = s[i];
   return 0.5 * (lower + upper);
 }
+
+/**
+ * The q-quantile of a histogram: the first bin at which the cumulative count reaches q * total (the
+ * last bin if it never does). For 8-bit values (256 bins) it is the value itself.
+ */
+export function histQuantile(hist: ArrayLike<number>, total: number, q: number): number {
+  const target = q * total;
+  let acc = 0;
+  for (let b = 0; b < hist.length; b++) if ((acc += hist[b]) >= target) return b;
+  return hist.length - 1;
+}

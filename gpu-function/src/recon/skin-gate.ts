@@ -13,6 +13,7 @@
  * the chin may be 3x darker, but a black suit or a white shirt falls outside). Fitted per photo on the
  * face's clear, mid-luminance texels near the median chroma (as colour.ts's skinMean selects skin).
  */
+import { histQuantile } from './select';
 import { smoothstep } from './smoothstep';
 
 export interface SkinColourModel {
@@ -126,12 +127,6 @@ function chromaMoments(color: Float32Array, texels: ArrayLike<number>, use: Uint
   return { n, sx, sy, sxx, sxy, syy };
 }
 
-/** Quantile of a histogram (bin index). */
-function histQuantile(hist: Uint32Array, total: number, q: number): number {
-  let acc = 0;
-  for (let b = 0; b < hist.length; b++) if ((acc += hist[b]) >= q * total) return b;
-  return hist.length - 1;
-}
 
 /**
  * How much a colour (sRGB 0..255) looks like this person's skin, in [0, 1]: 1 within 2 standard
@@ -189,9 +184,5 @@ export function scalpHairTone(color: Float32Array, weight: Float32Array, texels:
     hist[2][Math.min(255, Math.max(0, Math.round(b)))]++;
   }
   if (seen < 50 || hair < minShare * seen) return undefined;
-  return hist.map((h) => {
-    let acc = 0;
-    for (let v = 0; v < 256; v++) if ((acc += h[v]) >= hair / 2) return v;
-    return 255;
-  }) as [number, number, number];
+  return hist.map((h) => histQuantile(h, hair, 0.5)) as [number, number, number];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, selectKth } from '../../src/recon/select';
+import { histQuantile, median, selectKth } from '../../src/recon/select';
 
 // A fixed-seed generator, so a failure reproduces.
 function lcg(seed: number): () => number {
@@ -29,5 +29,17 @@ describe('selectKth and median against a full sort', () => {
     const v = Float64Array.of(5, 1, 4, 2, 3);
     median(v);
     expect(Array.from(v)).toEqual([5, 1, 4, 2, 3]);
+  });
+});
+
+describe('histQuantile against the sorted values it counts', () => {
+  it('gives the value at rank ceil(q n) - 1 of 8-bit samples, for several quantiles', () => {
+    const rnd = lcg(11);
+    const values = Array.from({ length: 1001 }, () => Math.floor(rnd() * rnd() * 256));
+    const hist = new Uint32Array(256);
+    for (const v of values) hist[v]++;
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const q of [0.01, 0.3, 0.5, 0.9, 0.99, 1]) expect(histQuantile(hist, values.length, q), `q ${q}`).toBe(sorted[Math.max(0, Math.ceil(q * values.length) - 1)]);
+    expect(histQuantile(new Uint32Array(256), 0, 0.5)).toBe(0); // empty: the first bin already reaches 0
   });
 });
