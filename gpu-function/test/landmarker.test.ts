@@ -39,6 +39,9 @@ describe('landmarks on a real portrait (astronaut.png)', () => {
     expect(r.face.points).toHaveLength(478 * 3);
     expect(r.face.refinedEyes).toEqual({ right: true, left: true });
     expectFaceAnatomy(r.face);
+    // The person segmentation agrees that the face is a person, so the bake may use it.
+    expect(r.face.personMaskAgreement).toBeGreaterThan(0.9);
+    expect(r.face.personMask).toBeDefined();
   });
 
   it('detector keypoints agree with the mesh (eyes, nose) to a fraction of the face size', async () => {

@@ -28,6 +28,11 @@ export interface ResultJson {
     coverage: { from_photo: number; from_mirror: number; interpolated: number };
     colour: ColourReport;
     specular_texels_downweighted: number;
+    /**
+     * Whether the person segmentation kept the background out of the bake, and how far it agreed that
+     * the face is a person (mean probability at the landmarks; under 0.3 it is not used).
+     */
+    person_segmentation?: { used: boolean; agreement: number };
   };
   mesh: Record<string, unknown>;
   model: string;
@@ -94,6 +99,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
       coverage: { from_photo: r(textures.completion.fromPhoto, 4), from_mirror: r(textures.completion.fromMirror, 4), interpolated: r(textures.completion.interpolated, 4) },
       colour: textures.colour,
       specular_texels_downweighted: textures.specularTexels,
+      ...(face.personMaskAgreement !== undefined ? { person_segmentation: { used: face.personMask !== undefined, agreement: r(face.personMaskAgreement, 3) } } : {}),
     },
     mesh: model.meshNote(head),
     model: model.name,

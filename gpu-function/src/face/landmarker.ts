@@ -10,7 +10,7 @@ import { BLAZEFACE_INPUT_SIZE, decodeBlazeFace, generateSsdAnchors, weightedNonM
 import { MESH_TOPOLOGY, mapIrisToImage, mapMeshToImage, mirrorMap, refineEyesWithIris } from './landmarks';
 import { loadCanonicalFace } from '../recon/canonical';
 import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyramid, type RotatedRect } from './raster';
-import type { PersonMask } from './person-mask';
+import { MIN_PERSON_MASK_AGREEMENT, personMaskAgreement, type PersonMask } from './person-mask';
 import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
 import { assessLandmarks, LANDMARK_GATE, type LandmarkAssessment, type LandmarkGate } from './landmark-quality';
@@ -39,8 +39,13 @@ export interface FaceLandmarks {
   flipDisagreement: number;
   /** How far the landmarks can be trusted (landmark-quality.ts), with the yaw it was judged on. */
   quality: LandmarkAssessment & { yawDeg: number };
-  /** Person vs background around the face (absent when the landmarker was made without segmentation). */
+  /**
+   * Person vs background around the face (absent when the landmarker was made without segmentation,
+   * or when the segmentation disagreed with the face: see personMaskAgreement).
+   */
   personMask?: PersonMask;
+  /** The segmentation's mean person probability at the face's 468 landmarks (person-mask.ts). */
+  personMaskAgreement?: number;
 }
 
 export interface StageTimings { detect: number; mesh: number; iris: number; segment: number }
@@ -283,14 +288,18 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     if (gate && assessment.refuse) return { ok: false, code: assessment.refuse, detail: assessment.reasons.join('; '), faces, timings, refused: landmarks };
 
     t = performance.now();
-    const personMask = this.segmenter ? await this.segmenter.segment(image, best.roi, pyr) : undefined;
+    const segmented = this.segmenter ? await this.segmenter.segment(image, best.roi, pyr) : undefined;
+    // A mask that says the landmarked face itself is background has failed (personMaskAgreement):
+    // baked through it, the texture would be invented from almost nothing. The bake goes without it.
+    const agreement = segmented ? personMaskAgreement(segmented, refined.points, 468) : undefined;
+    const personMask = agreement !== undefined && agreement >= MIN_PERSON_MASK_AGREEMENT ? segmented : undefined;
     timings.segment = performance.now() - t;
 
     return {
       ok: true,
       faces,
       timings,
-      face: { ...landmarks, personMask },
+      face: { ...landmarks, personMask, ...(agreement !== undefined ? { personMaskAgreement: agreement } : {}) },
     };
   }
 

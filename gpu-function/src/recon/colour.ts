@@ -23,11 +23,14 @@
  * neutral light occupies, from light to dark (r/g 1.15-1.65, b/g 0.62-0.95; on the deep3d portraits
  * the skin measures r/g 1.08-1.61, b/g 0.74-1.01, and 3 of 22 get a correction of <= 12%), with
  * linear-light gains within 0.6-1.6: a cast beyond the natural range is removed, a tone within it is kept.
+ * A face with less colour than any skin (a black-and-white or toned photo) is not balanced at all
+ * (MONOCHROME_SATURATION): there is no skin colour in it to recover, only one to invent.
  * Both act through one 256-entry look-up table per channel in linear light (sRGB transfer undone).
  */
 
 import type { PersonMask } from '../face/person-mask';
 import { histQuantile } from './select';
+import { smoothstep } from './smoothstep';
 import { linearToSrgb, srgbToLinear } from './srgb';
 
 export interface ColourReport {
@@ -55,7 +58,7 @@ const luminance = (c: Float32Array, i: number) => 0.2126 * c[3 * i] + 0.7152 * c
  * chroma is near the median chroma, which leaves out eyes, brows, lips and deep shadows. Histograms,
  * not sorts: this runs on ~600k texels per request.
  */
-export function skinMean(color: Float32Array, weight: Float32Array, covered: Uint8Array): { mean: [number, number, number]; count: number; p99: number } {
+export function skinMean(color: Float32Array, weight: Float32Array, covered: Uint8Array): { mean: [number, number, number]; count: number; p99: number; saturationP90: number } {
   // Every 5th texel: the statistics of ~130k skin samples are as good as of 650k, at a fifth of the cost.
   const STEP = 5;
   const lumHist = new Uint32Array(256);
@@ -65,20 +68,22 @@ export function skinMean(color: Float32Array, weight: Float32Array, covered: Uin
     lumHist[Math.min(255, Math.max(0, Math.round(luminance(color, i))))]++;
     clear++;
   }
-  if (clear < 100) return { mean: [0, 0, 0], count: 0, p99: 0 };
+  if (clear < 100) return { mean: [0, 0, 0], count: 0, p99: 0, saturationP90: 0 };
   const lo = histQuantile(lumHist, clear, 0.3);
   const hi = histQuantile(lumHist, clear, 0.9);
   const p99 = histQuantile(lumHist, clear, 0.99);
   // Chroma ratios r/g and b/g in 0.01 bins over [0, 4).
   const rgHist = new Uint32Array(RATIO_BINS);
   const bgHist = new Uint32Array(RATIO_BINS);
-  const cand = ratioHistograms(color, weight, covered, STEP, lo, hi, rgHist, bgHist);
+  const satHist = new Uint32Array(SATURATION_BINS);
+  const cand = ratioHistograms(color, weight, covered, STEP, lo, hi, rgHist, bgHist, satHist);
+  const saturationP90 = cand > 0 ? (histQuantile(satHist, cand, 0.9) + 0.5) / SATURATION_BINS : 0;
   const mrg = (histQuantile(rgHist, cand, 0.5) + 0.5) / 100;
   const mbg = (histQuantile(bgHist, cand, 0.5) + 0.5) / 100;
   const sum = [0, 0, 0];
   const n = sumNearRatios(color, weight, covered, STEP, lo, hi, mrg, mbg, sum);
-  if (n === 0) return { mean: [0, 0, 0], count: 0, p99 };
-  return { mean: [sum[0] / n, sum[1] / n, sum[2] / n], count: n, p99 };
+  if (n === 0) return { mean: [0, 0, 0], count: 0, p99, saturationP90 };
+  return { mean: [sum[0] / n, sum[1] / n, sum[2] / n], count: n, p99, saturationP90 };
 }
 
 // skinMean's passes, as functions of their own rather than closures made per call (see detail-maps.ts).
@@ -91,14 +96,21 @@ function clearInBand(color: Float32Array, weight: Float32Array, covered: Uint8Ar
   return l >= lo && l <= hi;
 }
 
-/** Histograms of r/g and b/g over the clear texels in the luminance band (every `step`-th); their count. */
-function ratioHistograms(color: Float32Array, weight: Float32Array, covered: Uint8Array, step: number, lo: number, hi: number, rgHist: Uint32Array, bgHist: Uint32Array): number {
+const SATURATION_BINS = 200;
+
+/**
+ * Histograms of r/g, b/g and HSV saturation ((max - min) / max) over the clear texels in the luminance
+ * band (every `step`-th); their count.
+ */
+function ratioHistograms(color: Float32Array, weight: Float32Array, covered: Uint8Array, step: number, lo: number, hi: number, rgHist: Uint32Array, bgHist: Uint32Array, satHist: Uint32Array): number {
   let cand = 0;
   for (let i = 0; i < covered.length; i += step) {
     if (!clearInBand(color, weight, covered, i, lo, hi)) continue;
-    const g = Math.max(1, color[3 * i + 1]);
-    rgHist[ratioBin(color[3 * i] / g)]++;
-    bgHist[ratioBin(color[3 * i + 2] / g)]++;
+    const r = color[3 * i], g = Math.max(1, color[3 * i + 1]), b = color[3 * i + 2];
+    rgHist[ratioBin(r / g)]++;
+    bgHist[ratioBin(b / g)]++;
+    const mx = Math.max(r, g, b), mn = Math.min(r, g, b);
+    satHist[Math.min(SATURATION_BINS - 1, Math.floor(((mx - mn) / mx) * SATURATION_BINS))]++;
     cand++;
   }
   return cand;
@@ -124,6 +136,15 @@ export interface ColourCorrection {
   /** Per-channel 8-bit look-up tables, or undefined when nothing needs changing. */
   luts?: [Uint8Array, Uint8Array, Uint8Array];
 }
+
+/**
+ * White balance fades out on faces with less colour than skin has: HSV saturation's 90th percentile
+ * over the skin band under 0.05 means a black-and-white (or toned: cyanotype, sepia) photo, whose grey
+ * skin the balance used to paint pink (r/g pushed to 1.15). Of the 431 faces accepted on the shared
+ * portraits and the AFLW2000-3D dev split, 51 measure under 0.04 (grey prints) and 6 0.04-0.07
+ * (toned); colour photos measure 0.10 and up (the shared portraits 0.19 and up, all balanced as before).
+ */
+const MONOCHROME_SATURATION: [number, number] = [0.05, 0.1];
 
 export const BACKLIT_SKIN_TARGET = 110;
 /**
@@ -157,7 +178,9 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
   const clampGain = (x: number) => Math.max(wbLo, Math.min(wbHi, x));
   const targetRg = Math.max(toLinRatio(SKIN_RG[0]), Math.min(toLinRatio(SKIN_RG[1]), rg));
   const targetBg = Math.max(toLinRatio(SKIN_BG[0]), Math.min(toLinRatio(SKIN_BG[1]), bg));
-  const wb = [clampGain(targetRg / rg), 1, clampGain(targetBg / bg)];
+  // A black-and-white or toned photo has no skin colour to balance towards: left as it is.
+  const wbStrength = smoothstep(MONOCHROME_SATURATION[0], MONOCHROME_SATURATION[1], stats.saturationP90);
+  const wb = [clampGain(targetRg / rg) ** wbStrength, 1, clampGain(targetBg / bg) ** wbStrength];
   // Keep the skin's luminance where it was when balancing.
   const lum0 = 0.2126 * r + 0.7152 * g + 0.0722 * b;
   const lum1 = 0.2126 * r * wb[0] + 0.7152 * g + 0.0722 * b * wb[2];

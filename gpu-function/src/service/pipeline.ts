@@ -57,6 +57,19 @@ export function noticesFor(options: Pick<ReconstructOptions, 'formats' | 'textur
   return [{ code: error.code, message: error.message, message_zh: error.message_zh, ...(error.hint ? { hint: error.hint } : {}), assets: asked }];
 }
 
+/**
+ * The last check before anything is stored or billed: a face texture whose photo-sampled share (bake
+ * weight over the face chart, before completion) is under MIN_FACE_SEEN_SHARE would be mostly
+ * invented, and is refused as LOW_QUALITY. Accepted faces measure 0.49-0.66 with the default model and
+ * 0.34 and up with the full head's larger face tile (AFLW2000-3D dev split, heads turned up to the
+ * gate's 52 degrees); the one result under it was a person segmentation that failed outright (0.007,
+ * a texture invented from 40 texels), which the landmarker now catches itself (personMaskAgreement).
+ */
+export const MIN_FACE_SEEN_SHARE = 0.2;
+export function refuseMostlyUnseen(completion: { fromPhoto: number }): void {
+  if (completion.fromPhoto < MIN_FACE_SEEN_SHARE) throw new FaceReconError('LOW_QUALITY', { detail: `only ${(100 * completion.fromPhoto).toFixed(1)}% of the face texture could be taken from the photo (< ${100 * MIN_FACE_SEEN_SHARE}%)` });
+}
+
 /** A fresh asset folder name: 128 random bits, never derived from anything a caller sent. */
 export function newAssetFolderId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -86,6 +99,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   // The shading-detail solve runs only on request: it costs texture-stage time no default caller needs.
   const detail = options.formats.includes('detail');
   const recon = reconstructFace(installed, image, lm.face, { uvSize: options.uv_size, expressionNames: options.expression_names, albedo, detail, afterGeometry: () => done('geometry') });
+  refuseMostlyUnseen(recon.textures.completion);
   done('texture');
 
   const { model } = installed;

@@ -111,3 +111,14 @@ describe('result.json: the lighting block with texture=albedo', () => {
     expect(json.lighting).not.toHaveProperty('shading_floor');
   });
 });
+
+describe('result.json: the person segmentation', () => {
+  it('says it kept the background out, with its agreement with the face; and that it was not used when it disagreed', () => {
+    const json = resultOf(recon.textures);
+    expect(json.texture.person_segmentation?.used).toBe(true);
+    expect(json.texture.person_segmentation!.agreement).toBeCloseTo(face.personMaskAgreement!, 3);
+    // A segmentation the landmarker dropped (it called the face background): reported, not hidden.
+    const dropped = JSON.parse(JSON.stringify(reconstructionResultJson({ model: installed.model, face: { ...face, personMask: undefined, personMaskAgreement: 0.02 }, head: recon.head, textures: recon.textures, timings: recon.timings }))) as ResultJson;
+    expect(dropped.texture.person_segmentation).toEqual({ used: false, agreement: 0.02 });
+  });
+});

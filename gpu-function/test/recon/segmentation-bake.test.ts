@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, type TriMesh } from '@facerecon/shared';
-import { samplePersonMask, segmentationRect, type PersonMask } from '../../src/face/person-mask';
+import { MIN_PERSON_MASK_AGREEMENT, personMaskAgreement, samplePersonMask, segmentationRect, type PersonMask } from '../../src/face/person-mask';
 import { cropToImage } from '../../src/face/raster';
 import { bakeUvTexture } from '../../src/recon/bake';
 import type { WeakPerspectiveCamera } from '../../src/recon/face-geometry';
@@ -27,6 +27,18 @@ describe('person mask lookup', () => {
     // Outside the crop there is no evidence: 0.
     const [fx, fy] = cropToImage(rect, size, -3, 8);
     expect(samplePersonMask(mask, fx, fy)).toBe(0);
+  });
+
+  it('agreement with the face is the mean person probability at its landmarks, and a failed mask falls below the limit', () => {
+    const rect = { cx: 100, cy: 100, size: 100, angle: 0 };
+    const size = 10;
+    // Person on the left half of the crop (x < 100 in the photo), background on the right.
+    const mask: PersonMask = { rect, size, data: Float32Array.from({ length: size * size }, (_, i) => (i % size < 5 ? 1 : 0)) };
+    const at = (xy: number[][]) => Float32Array.from(xy.flatMap(([x, y]) => [x, y, 0]));
+    expect(personMaskAgreement(mask, at([[60, 80], [70, 120], [140, 100], [130, 60]]), 4)).toBeCloseTo(0.5, 9);
+    expect(personMaskAgreement(mask, at([[60, 80], [70, 120], [140, 100], [130, 60]]), 2)).toBeCloseTo(1, 9);
+    // A face the mask calls background (the segmentation failed), or outside the mask's crop.
+    expect(personMaskAgreement(mask, at([[140, 100], [135, 70], [300, 300]]), 3)).toBeLessThan(MIN_PERSON_MASK_AGREEMENT);
   });
 
   it('the segmentation crop is the face ROI grown 2.2x and moved down the face by 0.3 of its side', () => {

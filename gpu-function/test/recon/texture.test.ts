@@ -330,6 +330,25 @@ describe('colour normalisation', () => {
     expect(bg).toBeLessThan(1.05);
   });
 
+  it('does not paint a black-and-white face skin-coloured, but still exposes it', () => {
+    // Grey skin, as in a monochrome print: colour-neutral faces are far outside the skin range, and
+    // the balance used to push them to r/g 1.15 (pink).
+    const grey = face([150, 150, 150], [235, 235, 235]);
+    const kept = estimateColourCorrection(grey.color, grey.weight, grey.covered, { photoP99: 235 });
+    expect(kept.report.whiteBalanceGains).toEqual([1, 1, 1]);
+    expect(kept.luts).toBeUndefined();
+    // A dim grey photo is brightened alike in every channel, so it stays grey.
+    const dim = face([80, 80, 80], [110, 110, 110]);
+    const lifted = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 110 });
+    expect(lifted.report.exposureGain).toBeGreaterThan(1.5);
+    expect(Array.from(lifted.luts![0])).toEqual(Array.from(lifted.luts![1]));
+    expect(Array.from(lifted.luts![2])).toEqual(Array.from(lifted.luts![1]));
+    // A faintly toned print (a cyanotype: saturation ~0.04) is left its tone too; a cast on a face with
+    // skin's saturation is still removed (the blue-cast case above).
+    const toned = face([145, 148, 151], [228, 232, 236]);
+    expect(estimateColourCorrection(toned.color, toned.weight, toned.covered, { photoP99: 232 }).report.whiteBalanceGains).toEqual([1, 1, 1]);
+  });
+
   it('does not brighten skin past a natural level even when the photo has no highlights', () => {
     // A video frame: no highlights (99th percentile 170), skin already at a normal level (luminance 145): left alone.
     const f = face([190, 135, 115], [170, 165, 160]);
