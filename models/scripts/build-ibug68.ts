@@ -3,9 +3,9 @@
  * gpu-function/src/face/data/ibug68.json (committed: it is small and changes only with this script).
  *
  * - 52 points (brows, nose, eyes, lips, chin) have a MediaPipe vertex of the same meaning:
- *   IBUG68_TO_MEDIAPIPE (models/src/correspondence.ts), one to one; 11 of them (the brows and the top
- *   of the nose bridge) then sit halfway between two vertices instead: IBUG68_BETWEEN_MEDIAPIPE, the
- *   brows' centre line (see there).
+ *   IBUG68_TO_MEDIAPIPE (models/src/correspondence.ts), one to one; 13 of them (the brows, the top
+ *   of the nose bridge, the lower lip's points beside the corners) then sit between vertices instead:
+ *   IBUG68_BLEND_MEDIAPIPE, weighted means of MediaPipe vertices (see there).
  * - The 16 other jaw points are not surface features MediaPipe names. The 300-W / Multi-PIE markup
  *   spreads them evenly along the jaw line from the ear to the chin, so ibug68.ts places them at equal
  *   3D arclength steps along MediaPipe's face oval, from the chin (152) to the oval's point by the ear.
@@ -18,7 +18,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { IBUG68_BETWEEN_MEDIAPIPE, IBUG68_TO_MEDIAPIPE } from '../src/correspondence';
+import { IBUG68_BLEND_MEDIAPIPE, IBUG68_TO_MEDIAPIPE } from '../src/correspondence';
 import { FACE_OVAL } from '../../gpu-function/src/morph/calibration';
 
 const CHIN = 152;
@@ -37,11 +37,11 @@ function arc(end: number, step: 1 | -1): number[] {
 const jawArcs = { right: arc(EAR.right, 1), left: arc(EAR.left, -1) };
 const data = {
   about:
-    'iBUG-68 (the 300-W / AFLW2000-3D point order) from MediaPipe face mesh landmarks. direct: [ibug, mediapipe] one-to-one (models/src/correspondence.ts IBUG68_TO_MEDIAPIPE). between: [ibug, a, b], the midpoint of MediaPipe a and b, overriding direct (IBUG68_BETWEEN_MEDIAPIPE: the centre line of the brows, the top of the nose bridge). jawArcs: MediaPipe face-oval landmarks from the chin to the ear on each side; iBUG 7..0 (right) and 9..16 (left) sit at equal 3D arclength steps along them, as the 300-W markup spreads the jaw points evenly from ear to chin (written by models/scripts/build-ibug68.ts).',
+    'iBUG-68 (the 300-W / AFLW2000-3D point order) from MediaPipe face mesh landmarks. direct: [ibug, mediapipe] one-to-one (models/src/correspondence.ts IBUG68_TO_MEDIAPIPE). blend: [ibug, [[mediapipe, weight], ...]], a weighted mean of MediaPipe vertices, overriding direct (IBUG68_BLEND_MEDIAPIPE: the centre line of the brows, the top of the nose bridge, the lower lip beside the corners). jawArcs: MediaPipe face-oval landmarks from the chin to the ear on each side; iBUG 7..0 (right) and 9..16 (left) sit at equal 3D arclength steps along them, as the 300-W markup spreads the jaw points evenly from ear to chin (written by models/scripts/build-ibug68.ts).',
   direct: IBUG68_TO_MEDIAPIPE,
-  between: IBUG68_BETWEEN_MEDIAPIPE,
+  blend: IBUG68_BLEND_MEDIAPIPE,
   jawArcs,
 };
 const file = resolve(import.meta.dirname, '../../gpu-function/src/face/data/ibug68.json');
 writeFileSync(file, `${JSON.stringify(data)}\n`);
-console.log(`ibug68: ${data.direct.length} direct points (${data.between.length} of them between two vertices) + jaw arcs right ${jawArcs.right.join(',')} / left ${jawArcs.left.join(',')} -> ${file}`);
+console.log(`ibug68: ${data.direct.length} direct points (${data.blend.length} of them between vertices) + jaw arcs right ${jawArcs.right.join(',')} / left ${jawArcs.left.join(',')} -> ${file}`);

@@ -186,19 +186,30 @@ export const IBUG68_TO_MEDIAPIPE: ReadonlyArray<readonly [number, number]> = [
 ];
 
 /**
- * The iBUG-68 points that sit halfway between two MediaPipe vertices rather than on one, as
- * [iBUG index, MediaPipe a, MediaPipe b] (they override IBUG68_TO_MEDIAPIPE in the landmarks_68 table;
- * the ICT-FaceKit anchors keep the one-to-one map). The brows (17-26): MediaPipe traces each brow by an
- * upper row (70 63 105 66 107 / 336 296 334 293 300) and a lower row (46 53 52 65 55 / 285 295 282 283
- * 276); the 3D-annotated iBUG brows of AFLW2000-3D (and of 300W-LP, which 3DDFA and PRNet are trained
- * on) follow the brow's centre line between them. The top of the nose bridge (27): between 168 (level
- * with the brows) and 6 (below it on the ridge), at the level of the eyes' upper lids where iBUG puts it.
- * Chosen on the AFLW2000-3D development split among these discrete definitions (bench:landmarks,
- * recorded in bench/RESULTS.md: frontal brow error 3.53% -> 2.76%, point 27 4.08% on 168, 2.69% on 6,
- * 1.78% halfway); no coordinate is fitted to the data.
+ * The iBUG-68 points that sit between MediaPipe vertices rather than on one, as [iBUG index, [[MediaPipe
+ * vertex, weight], ...]] (weights summing to 1). They override IBUG68_TO_MEDIAPIPE in the landmarks_68
+ * table; the ICT-FaceKit anchors keep the one-to-one map.
+ * - The brows (17-26): MediaPipe traces each brow by an upper row (70 63 105 66 107 / 336 296 334 293
+ *   300) and a lower row (46 53 52 65 55 / 285 295 282 283 276); the 3D-annotated iBUG brows of
+ *   AFLW2000-3D (and of 300W-LP, which 3DDFA and PRNet are trained on) follow the brow's centre line
+ *   between them. The brow's inner end (21, 22) starts where the brow hair does, a third of the way
+ *   along that centre line from MediaPipe's innermost pair (107 / 55, 336 / 285) to the next (66 / 65,
+ *   296 / 295): MediaPipe's rows run on towards the nose root.
+ * - The top of the nose bridge (27): between 168 (level with the brows) and 6 (below it on the ridge),
+ *   at the level of the eyes' upper lids where iBUG puts it.
+ * - The lower lip's outer points beside the corners (55, 59): halfway between MediaPipe's 405 / 181 and
+ *   the next vertex out (321 / 91), where the lip's contour turns up towards the corner.
+ * Chosen on the AFLW2000-3D development split among discrete definitions (on a vertex, halfway, a
+ * third of the way; bench:landmarks, recorded in bench/RESULTS.md with the frontal error of each point
+ * before and after); no coordinate is fitted to the data.
  */
-export const IBUG68_BETWEEN_MEDIAPIPE: ReadonlyArray<readonly [number, number, number]> = [
-  [17, 70, 46], [18, 63, 53], [19, 105, 52], [20, 66, 65], [21, 107, 55],
-  [22, 336, 285], [23, 296, 295], [24, 334, 282], [25, 293, 283], [26, 300, 276],
-  [27, 168, 6],
+const half = (a: number, b: number): ReadonlyArray<readonly [number, number]> => [[a, 0.5], [b, 0.5]];
+const innerBrowEnd = (inner: readonly [number, number], next: readonly [number, number]): ReadonlyArray<readonly [number, number]> => [
+  [inner[0], 1 / 3], [inner[1], 1 / 3], [next[0], 1 / 6], [next[1], 1 / 6],
+];
+export const IBUG68_BLEND_MEDIAPIPE: ReadonlyArray<readonly [number, ReadonlyArray<readonly [number, number]>]> = [
+  [17, half(70, 46)], [18, half(63, 53)], [19, half(105, 52)], [20, half(66, 65)], [21, innerBrowEnd([107, 55], [66, 65])],
+  [22, innerBrowEnd([336, 285], [296, 295])], [23, half(296, 295)], [24, half(334, 282)], [25, half(293, 283)], [26, half(300, 276)],
+  [27, half(168, 6)],
+  [55, half(405, 321)], [59, half(181, 91)],
 ];

@@ -3,8 +3,9 @@
  * landmarks, by the table in data/ibug68.json (its `about` says how each part was made).
  *
  * - 51 inner points and the chin (8) are MediaPipe vertices of the same meaning, one to one, except
- *   the brows and the top of the nose bridge (27), which sit halfway between two vertices: the brows on
- *   their centre line between MediaPipe's upper and lower brow rows, as 3D-annotated iBUG points put them.
+ *   the brows, the top of the nose bridge (27) and the lower lip beside the corners (55, 59), which
+ *   sit between vertices (weighted means): the brows on their centre line between MediaPipe's upper
+ *   and lower brow rows, as 3D-annotated iBUG points put them (models/src/correspondence.ts).
  * - The 16 other jaw points follow the 300-W / Multi-PIE markup, where the jaw points are spread
  *   evenly along the jaw line from the ear to the chin (Sagonas et al., "300 Faces In-The-Wild
  *   Challenge", IMAVIS 2016): each side's 8 points sit at equal 3D arclength steps along MediaPipe's
@@ -17,7 +18,7 @@
 import table from './data/ibug68.json';
 
 const DIRECT = table.direct as Array<[number, number]>;
-const BETWEEN = table.between as Array<[number, number, number]>;
+const BLEND = table.blend as Array<[number, Array<[number, number]>]>;
 const ARCS = table.jawArcs as { right: number[]; left: number[] };
 
 /** `n` points at equal arclength steps k/n (k = 1..n) along the polyline through `arc` (the chin first). */
@@ -46,7 +47,7 @@ function alongArc(points: ReadonlyArray<ReadonlyArray<number>>, arc: readonly nu
 export function ibug68From(points: ReadonlyArray<ReadonlyArray<number>>): number[][] {
   const out: number[][] = new Array(68);
   for (const [k, m] of DIRECT) out[k] = [...points[m]];
-  for (const [k, a, b] of BETWEEN) out[k] = points[a].map((v, d) => 0.5 * (v + points[b][d]));
+  for (const [k, parts] of BLEND) out[k] = points[parts[0][0]].map((_, d) => parts.reduce((s, [m, w]) => s + w * points[m][d], 0));
   const right = alongArc(points, ARCS.right, 8);
   const left = alongArc(points, ARCS.left, 8);
   // iBUG 7..0 run from the chin up the subject's right side, 9..16 up the left.

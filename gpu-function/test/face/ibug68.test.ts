@@ -34,16 +34,26 @@ describe('iBUG-68 from MediaPipe', () => {
     expect([right.at(-1), left.at(-1)]).toEqual([127, 356]); // MediaPipe's mirrored pair beside the ears
   });
 
-  it('the brows and the top of the nose bridge sit halfway between two MediaPipe vertices: the brows between the upper and lower brow rows', () => {
-    expect(table.between.map((b) => b[0])).toEqual([17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]);
+  it('the brows, the top of the nose bridge and the lower lip beside the corners are weighted means of MediaPipe vertices', () => {
+    expect(table.blend.map((b) => b[0])).toEqual([17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 55, 59]);
     const pts = Array.from({ length: 478 }, (_, i) => [Math.sin(i), Math.cos(3 * i), i / 478]);
     const p = ibug68From(pts);
-    for (const [k, a, b] of table.between) for (let d = 0; d < 3; d++) expect(p[k][d]).toBeCloseTo((pts[a][d] + pts[b][d]) / 2, 12);
+    for (const [k, parts] of table.blend as Array<[number, Array<[number, number]>]>) {
+      expect(parts.reduce((s, [, w]) => s + w, 0)).toBeCloseTo(1, 12);
+      for (let d = 0; d < 3; d++) expect(p[k][d]).toBeCloseTo(parts.reduce((s, [m, w]) => s + w * pts[m][d], 0), 12);
+    }
+    const mid = (a: number, b: number) => [0, 1, 2].map((d) => (pts[a][d] + pts[b][d]) / 2);
+    const close = (a: number[], b: number[]) => a.forEach((v, d) => expect(v).toBeCloseTo(b[d], 12));
     // The right brow's outer end between MediaPipe's upper (70) and lower (46) rows, the bridge between 168 and 6.
-    expect(table.between.find((b) => b[0] === 17)).toEqual([17, 70, 46]);
-    expect(table.between.find((b) => b[0] === 27)).toEqual([27, 168, 6]);
+    close(p[17], mid(70, 46));
+    close(p[27], mid(168, 6));
+    // The brow's inner end a third of the way along the centre line from the innermost pair (107 / 55) to the next (66 / 65).
+    close(p[21], [0, 1, 2].map((d) => (2 / 3) * mid(107, 55)[d] + (1 / 3) * mid(66, 65)[d]));
+    // The lower lip beside the left corner halfway between 405 and the next vertex out, 321.
+    close(p[55], mid(405, 321));
     // Every other inner point is still one MediaPipe vertex.
-    for (const [k, m] of table.direct) if (k > 27) expect(p[k]).toEqual(pts[m]);
+    const blended = new Set(table.blend.map((b) => b[0]));
+    for (const [k, m] of table.direct) if (k > 27 && !blended.has(k)) expect(p[k]).toEqual(pts[m]);
   });
 
   it('the side jaw points are evenly spaced along the arc, by 3D arclength, whatever the arc\'s vertex spacing', () => {
