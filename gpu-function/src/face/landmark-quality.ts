@@ -12,14 +12,21 @@
  *   the presence score (bench:landmarks).
  * - the head's yaw from the landmarks (fitPoseProcrustes of the canonical face): past ~55 degrees the
  *   mesh model, trained on faces that show both eyes, flattens the far side and under-reports yaw, so
- *   an estimate above 52 degrees already means a profile.
+ *   an estimate above 52-55 degrees already means a profile.
  * - the mesh model's own face-presence score (its face flag, averaged over the crop and its mirror):
  *   of the 39 landmarked dev-split faces under 0.99, 27 are over 8% NME-68 and none under 4%. It
  *   refuses what the other two let through: a laughing, rolled face (presence 0.82, yaw 39, NME 10%:
  *   issue 20's "landmarks slide off the face"), a confident-looking profile (presence 0.98, estimated
  *   yaw 50 for a true 67). Every shared portrait scores >= 0.99.
+ * - the detector's eye span: the distance between BlazeFace's two eye keypoints over its box width. A
+ *   second model's view of the turn: where the mesh model flattens a head past ~55 degrees and calls
+ *   it 50, the detector, trained on a box around the whole head, still sees the eyes close together
+ *   (correlation with the NME-68 -0.68 on the dev split; frontal faces 0.30 and up). It lets the yaw
+ *   limit sit at 54 degrees instead of 52 without selling the profile the mesh model mistook for a
+ *   turn of 53 (image00112: true yaw 65, NME 8.3%, eye span 0.22).
  *
- * Gate: risk = max(flip / maxFlipDisagreement, |yaw| / maxAbsYawDeg, (1 - presence) / (1 - minPresence));
+ * Gate: risk = max(flip / maxFlipDisagreement, |yaw| / maxAbsYawDeg, (1 - presence) / (1 - minPresence),
+ * (FRONTAL_DETECTOR_EYE_SPAN - eyeSpan) / (FRONTAL_DETECTOR_EYE_SPAN - minDetectorEyeSpan));
  * refused when risk > 1, with FACE_TURNED_AWAY when the head is turned (|yaw| above turnedAwayYawDeg:
  * the fix is to turn towards the camera) and LOW_QUALITY otherwise. The score reported with a result
  * is 1 / (1 + risk^2): 1 for certain landmarks, 0.5 at the refusal threshold.
@@ -29,8 +36,10 @@
  * do both (1.2% / 52 degrees: 3 of 391 accepted over 8%, 7 of 87 refusals under 4%; no pair of
  * thresholds reached 0 accepted over 8%). With presence (0.98; 0.98-0.995 measure the same) and the
  * flip limit at 1.3%: 0 of 392 accepted over 8%, 5 of 86 refusals under 4% (5.8%, against issue 20's
- * 5%: the five are heads at 50-57 degrees whose landmarks happen to be good). bench:landmarks reports
- * both numbers on every run.
+ * 5%: the five are heads at 50-57 degrees whose landmarks happen to be good). With the detector's eye
+ * span (0.235) and the yaw limit at 54: 0 of 393 accepted over 8%, 4 of 85 refusals under 4% (4.7%);
+ * every eye-span limit from 0.22 to 0.25 and yaw limit of 54 or 55 gives the same two numbers, a
+ * plateau rather than a knife's edge. bench:landmarks reports both numbers on every run.
  */
 
 export interface LandmarkEvidence {
@@ -40,6 +49,8 @@ export interface LandmarkEvidence {
   yawDeg: number;
   /** The mesh model's face-presence score in [0, 1] (not counted when absent). */
   presence?: number;
+  /** The detector's eye keypoints' distance over its box width (detectorEyeSpan; not counted when absent). */
+  detectorEyeSpan?: number;
 }
 
 export interface LandmarkGate {
@@ -47,11 +58,16 @@ export interface LandmarkGate {
   maxAbsYawDeg: number;
   /** Lowest face-presence score accepted. */
   minPresence: number;
+  /** Lowest detector eye span accepted. */
+  minDetectorEyeSpan: number;
   /** A refused head turned more than this is FACE_TURNED_AWAY, otherwise LOW_QUALITY. */
   turnedAwayYawDeg: number;
 }
 
-export const LANDMARK_GATE: LandmarkGate = { maxFlipDisagreement: 0.013, maxAbsYawDeg: 52, minPresence: 0.98, turnedAwayYawDeg: 35 };
+/** The detector's eye span of a face looking at the camera: the median over the dev split's faces within 10 degrees of frontal (0.37-0.52). */
+const FRONTAL_DETECTOR_EYE_SPAN = 0.42;
+
+export const LANDMARK_GATE: LandmarkGate = { maxFlipDisagreement: 0.013, maxAbsYawDeg: 54, minPresence: 0.98, minDetectorEyeSpan: 0.235, turnedAwayYawDeg: 35 };
 
 export interface LandmarkAssessment {
   /** 1 / (1 + risk^2): 1 certain, 0.5 at the threshold, towards 0 beyond. */
@@ -66,11 +82,19 @@ export function assessLandmarks(e: LandmarkEvidence, gate: LandmarkGate = LANDMA
   const flipRisk = Number.isFinite(e.flipDisagreement) ? e.flipDisagreement / gate.maxFlipDisagreement : 0;
   const yawRisk = Math.abs(e.yawDeg) / gate.maxAbsYawDeg;
   const presenceRisk = e.presence === undefined ? 0 : (1 - e.presence) / (1 - gate.minPresence);
-  const risk = Math.max(flipRisk, yawRisk, presenceRisk);
+  const eyeRisk = e.detectorEyeSpan === undefined ? 0 : Math.max(0, (FRONTAL_DETECTOR_EYE_SPAN - e.detectorEyeSpan) / (FRONTAL_DETECTOR_EYE_SPAN - gate.minDetectorEyeSpan));
+  const risk = Math.max(flipRisk, yawRisk, presenceRisk, eyeRisk);
   const reasons: string[] = [];
   if (flipRisk > 1) reasons.push(`landmarks unstable under mirroring (${(100 * e.flipDisagreement).toFixed(1)}% of the crop > ${(100 * gate.maxFlipDisagreement).toFixed(1)}%)`);
   if (yawRisk > 1) reasons.push(`head turned ${Math.abs(e.yawDeg).toFixed(0)} degrees > ${gate.maxAbsYawDeg}`);
   if (presenceRisk > 1) reasons.push(`face presence ${e.presence!.toFixed(3)} < ${gate.minPresence}`);
+  if (eyeRisk > 1) reasons.push(`the detector's eyes ${(100 * e.detectorEyeSpan!).toFixed(0)}% of its box apart < ${100 * gate.minDetectorEyeSpan}%`);
   const refuse = risk > 1 ? (Math.abs(e.yawDeg) > gate.turnedAwayYawDeg ? 'FACE_TURNED_AWAY' : 'LOW_QUALITY') : undefined;
   return { score: 1 / (1 + risk * risk), risk, refuse, reasons };
+}
+
+/** The detector's eye keypoints' distance (roll does not change it) over its box width. */
+export function detectorEyeSpan(det: { box: { width: number }; keypoints: ReadonlyArray<readonly [number, number]> }): number {
+  const [r, l] = det.keypoints;
+  return Math.hypot(l[0] - r[0], l[1] - r[1]) / det.box.width;
 }

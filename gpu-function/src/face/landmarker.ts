@@ -13,7 +13,7 @@ import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyram
 import { MIN_PERSON_MASK_AGREEMENT, personMaskAgreement, type PersonMask } from './person-mask';
 import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
-import { assessLandmarks, LANDMARK_GATE, type LandmarkAssessment, type LandmarkGate } from './landmark-quality';
+import { assessLandmarks, detectorEyeSpan, LANDMARK_GATE, type LandmarkAssessment, type LandmarkGate } from './landmark-quality';
 import { fitHeadPoseToLandmarks } from '../recon/face-geometry';
 import { eulerFromRotation } from '../recon/pose';
 import type { CanonicalFace } from '../recon/canonical';
@@ -282,7 +282,7 @@ class OnnxFaceLandmarker implements FaceLandmarker {
 
     const yawDeg = this.yawOf(refined.points);
     const gate = this.opts.qualityGate ?? LANDMARK_GATE;
-    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence }, gate || undefined);
+    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence, detectorEyeSpan: detectorEyeSpan(main) }, gate || undefined);
     const quality = { ...assessment, yawDeg };
     const landmarks = { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, flipDisagreement: best.flipDisagreement, quality };
     if (gate && assessment.refuse) return { ok: false, code: assessment.refuse, detail: assessment.reasons.join('; '), faces, timings, refused: landmarks };

@@ -62,7 +62,7 @@ export function noticesFor(options: Pick<ReconstructOptions, 'formats' | 'textur
  * weight over the face chart, before completion) is under MIN_FACE_SEEN_SHARE would be mostly
  * invented, and is refused as LOW_QUALITY. Accepted faces measure 0.49-0.66 with the default model and
  * 0.34 and up with the full head's larger face tile (AFLW2000-3D dev split, heads turned up to the
- * gate's 52 degrees); the one result under it was a person segmentation that failed outright (0.007,
+ * gate's 54 degrees); the one result under it was a person segmentation that failed outright (0.007,
  * a texture invented from 40 texels), which the landmarker now catches itself (personMaskAgreement).
  */
 export const MIN_FACE_SEEN_SHARE = 0.2;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRgbImage } from '@facerecon/shared';
-import { assessLandmarks, LANDMARK_GATE } from '../../src/face/landmark-quality';
+import { assessLandmarks, detectorEyeSpan, LANDMARK_GATE } from '../../src/face/landmark-quality';
 import { decodeImage, readImageFile } from '../../src/adapters/image-io';
 import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
 import { fixture } from '../fixtures';
@@ -47,6 +47,23 @@ describe('assessLandmarks', () => {
     expect(rolled.refuse).toBe('LOW_QUALITY');
     expect(rolled.score).toBeCloseTo(1 / (1 + ((1 - 0.82) / (1 - g.minPresence)) ** 2), 12);
     expect(assessLandmarks({ flipDisagreement: 0.5 * g.maxFlipDisagreement, yawDeg: 10 }).refuse).toBeUndefined();
+  });
+
+  it("the detector's eye span refuses a head the mesh model calls less turned than it is, and is not counted when absent", () => {
+    // image00112 of the AFLW2000-3D dev split: true yaw 65, the mesh model's landmarks say 53 (under the
+    // yaw limit) with a steady flip, but BlazeFace's eye keypoints are 22% of its box apart.
+    const profile = assessLandmarks({ flipDisagreement: 0.0084, yawDeg: -52.6, presence: 1, detectorEyeSpan: 0.219 });
+    expect(profile.refuse).toBe('FACE_TURNED_AWAY');
+    expect(profile.reasons.join()).toMatch(/eyes 22% of its box apart/);
+    expect(assessLandmarks({ flipDisagreement: 0.0084, yawDeg: -52.6, presence: 1 }).refuse).toBeUndefined();
+    // A frontal face's eyes are about 0.42 of the box apart: nothing to add.
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0, detectorEyeSpan: 0.45 }).score).toBe(1);
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0, detectorEyeSpan: 0.4 }).score).toBeGreaterThan(0.98);
+    expect(assessLandmarks({ flipDisagreement: 0, yawDeg: 0, detectorEyeSpan: g.minDetectorEyeSpan }).score).toBeCloseTo(0.5, 12);
+    // Roll does not change the span.
+    const det = (angle: number) => ({ box: { width: 100 }, keypoints: [[50 - 20 * Math.cos(angle), 50 - 20 * Math.sin(angle)], [50 + 20 * Math.cos(angle), 50 + 20 * Math.sin(angle)]] as Array<[number, number]> });
+    expect(detectorEyeSpan(det(0))).toBeCloseTo(0.4, 12);
+    expect(detectorEyeSpan(det(0.7))).toBeCloseTo(0.4, 12);
   });
 
   it('without flip averaging (NaN evidence) only the yaw counts', () => {
