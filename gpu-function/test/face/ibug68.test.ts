@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import table from '../../src/face/data/ibug68.json';
-import { ibug68From } from '../../src/face/ibug68';
+import { ibug68From, JAW_DEPTH_MM, JAW_DEPTH_OFFSET_HEAD_MM, jawDepthOffsetPx } from '../../src/face/ibug68';
 import { readImageFile } from '../../src/adapters/image-io';
 import { createFaceLandmarker } from '../../src/face/landmarker';
 import { fixture, hasSharedPhotos, sharedDeep3d, sharedPhotosReason } from '../fixtures';
@@ -54,6 +54,23 @@ describe('iBUG-68 from MediaPipe', () => {
     // Every other inner point is still one MediaPipe vertex.
     const blended = new Set(table.blend.map((b) => b[0]));
     for (const [k, m] of table.direct) if (k > 27 && !blended.has(k)) expect(p[k]).toEqual(pts[m]);
+  });
+
+  it('with a jaw offset the 16 side jaw points move by it and nothing else does; the offset is JAW_DEPTH_MM into the head', () => {
+    const pts = Array.from({ length: 478 }, (_, i) => [Math.sin(i), Math.cos(3 * i), i / 478]);
+    const plain = ibug68From(pts);
+    const moved = ibug68From(pts, { jawOffset: [1, -2, 3] });
+    for (let k = 0; k < 68; k++) {
+      const want = k <= 16 && k !== 8 ? [plain[k][0] + 1, plain[k][1] - 2, plain[k][2] + 3] : plain[k];
+      moved[k].forEach((v, d) => expect(v).toBeCloseTo(want[d], 12));
+    }
+    // A frontal head (head frame = camera frame): deeper is away from the camera, MediaPipe's +z, 10 mm at 2 px per mm.
+    const frontal = jawDepthOffsetPx({ rotation: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]), pixelsPerMm: 2 });
+    frontal.forEach((v, d) => expect(v).toBeCloseTo([0, 0, 2 * JAW_DEPTH_MM][d], 12));
+    // Turned 90 degrees so that the face looks along the camera's +x (head +z -> camera +x): deeper is -x in the photo.
+    const turned = jawDepthOffsetPx({ rotation: Float64Array.from([0, 0, 1, 0, 1, 0, -1, 0, 0]), pixelsPerMm: 2 });
+    turned.forEach((v, d) => expect(v).toBeCloseTo([-2 * JAW_DEPTH_MM, 0, 0][d], 12));
+    expect(JAW_DEPTH_OFFSET_HEAD_MM).toEqual([0, 0, -JAW_DEPTH_MM]);
   });
 
   it('the side jaw points are evenly spaced along the arc, by 3D arclength, whatever the arc\'s vertex spacing', () => {
