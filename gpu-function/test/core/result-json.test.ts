@@ -11,6 +11,8 @@ import { ModelRegistry, type InstalledModel } from '../../src/core/registry';
 import { reconstructionResultJson, type ResultJson } from '../../src/core/result-json';
 import { createFaceLandmarker, type FaceLandmarks } from '../../src/face/landmarker';
 import { createMediaPipeFaceModel } from '../../src/face-models/mediapipe';
+import { ibug68From, JAW_DEPTH_MM } from '../../src/face/ibug68';
+import { projectHeadPoint } from '../../src/recon/face-geometry';
 import { texelNormals } from '../../src/recon/photo-lighting';
 import { shadeSh } from '../../src/recon/sh-lighting';
 import { linearToSrgb, srgbToLinear } from '../../src/recon/srgb';
@@ -120,5 +122,24 @@ describe('result.json: the person segmentation', () => {
     // A segmentation the landmarker dropped (it called the face background): reported, not hidden.
     const dropped = JSON.parse(JSON.stringify(reconstructionResultJson({ model: installed.model, face: { ...face, personMask: undefined, personMaskAgreement: 0.02 }, head: recon.head, textures: recon.textures, timings: recon.timings }))) as ResultJson;
     expect(dropped.texture.person_segmentation).toEqual({ used: false, agreement: 0.02 });
+  });
+});
+
+describe('result.json: landmarks_68', () => {
+  it('the photo points are the head-frame points seen through the fitted camera, jaw included (its depth offset agrees in both frames)', () => {
+    const json = resultOf(recon.textures);
+    const { image_px, head_mm } = json.landmarks_68;
+    expect(image_px).toHaveLength(68);
+    let worst = 0;
+    for (let k = 0; k < 68; k++) {
+      const [x, y] = projectHeadPoint(recon.head.geometry.camera, head_mm[k][0], head_mm[k][1], head_mm[k][2]);
+      worst = Math.max(worst, Math.hypot(x - image_px[k][0], y - image_px[k][1]));
+    }
+    // Both are rounded to 0.01 (px, mm): the projection agrees to well under a pixel.
+    expect(worst).toBeLessThan(0.1);
+    // The side jaw lies behind the face oval's rim: deeper (more negative z) than the oval point it was spaced along.
+    const withoutOffset = ibug68From(Array.from({ length: 478 }, (_, i) => [recon.head.geometry.points[3 * i], recon.head.geometry.points[3 * i + 1], recon.head.geometry.points[3 * i + 2]]));
+    for (const k of [0, 4, 12, 16]) expect(head_mm[k][2]).toBeCloseTo(withoutOffset[k][2] - JAW_DEPTH_MM, 1);
+    expect(head_mm[8][2]).toBeCloseTo(withoutOffset[8][2], 1);
   });
 });
