@@ -9,6 +9,7 @@ import type { FaceLandmarks } from '../face/landmarker';
 import { ibug68From, JAW_DEPTH_OFFSET_HEAD_MM, jawDepthOffsetPx } from '../face/ibug68';
 import { detectorEyeSpan } from '../face/landmark-quality';
 import type { ColourReport } from '../recon/colour';
+import type { FaceGeometry } from '../recon/face-geometry';
 import type { FaceModel, FittedHead } from './face-model';
 import type { TextureSet } from './texture';
 
@@ -59,6 +60,19 @@ export interface ResultJson {
   timings_ms: Record<string, number>;
 }
 
+const LAYOUT_68 =
+  'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); brows on their centre line; the 16 side jaw points at equal 3D arclength steps along the face oval from the chin to the ears, 10 mm deeper into the head (the mandible line; gpu-function/src/face/ibug68.ts)';
+
+/** The 68 iBUG points in the photo (from the 478 landmarks, the jaw's depth through `camera`) and in the head frame. */
+function landmarks68Json(points: Float32Array, head: number[][], camera: FaceGeometry['camera']): ResultJson['landmarks_68'] {
+  const photo = Array.from({ length: 478 }, (_, i) => [points[3 * i], points[3 * i + 1], points[3 * i + 2]]);
+  return {
+    layout: LAYOUT_68,
+    image_px: ibug68From(photo, { jawOffset: jawDepthOffsetPx(camera) }).map((p) => [r(p[0]), r(p[1])]),
+    head_mm: ibug68From(head, { jawOffset: JAW_DEPTH_OFFSET_HEAD_MM }).map((p) => p.map((v) => r(v))),
+  };
+}
+
 export function reconstructionResultJson<H extends FittedHead>(opts: { model: FaceModel<H>; face: FaceLandmarks; head: H; textures: TextureSet; timings: Record<string, number> }): ResultJson {
   const { model, face, head, textures } = opts;
   const g = head.geometry;
@@ -106,7 +120,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
     model: model.name,
     ...(extras ? { morph: extras.result } : {}),
     landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
-    landmarks_68: { layout: 'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); brows on their centre line; the 16 side jaw points at equal 3D arclength steps along the face oval from the chin to the ears, 10 mm deeper into the head (the mandible line; gpu-function/src/face/ibug68.ts)', image_px: ibug68From(Array.from({ length: 478 }, (_, i) => [face.points[3 * i], face.points[3 * i + 1], face.points[3 * i + 2]]), { jawOffset: jawDepthOffsetPx(g.camera) }).map((p) => [r(p[0]), r(p[1])]), head_mm: ibug68From(pts3, { jawOffset: JAW_DEPTH_OFFSET_HEAD_MM }).map((p) => p.map((v) => r(v))) },
+    landmarks_68: landmarks68Json(face.points, pts3, g.camera),
     ...(textures.lighting
       ? {
           lighting: {
