@@ -141,8 +141,9 @@ export interface ColourCorrection {
  * White balance fades out on faces with less colour than skin has: HSV saturation's 90th percentile
  * over the skin band under 0.05 means a black-and-white (or toned: cyanotype, sepia) photo, whose grey
  * skin the balance used to paint pink (r/g pushed to 1.15). Of the 431 faces accepted on the shared
- * portraits and the AFLW2000-3D dev split, 51 measure under 0.04 (grey prints) and 6 0.04-0.07
- * (toned); colour photos measure 0.10 and up (the shared portraits 0.19 and up, all balanced as before).
+ * portraits and the AFLW2000-3D dev split, 51 measure under 0.04 (grey prints, two of them faintly
+ * cold-toned) and 5 0.04-0.07 (toned); colour photos measure 0.10 and up (the shared portraits 0.19 and
+ * up, all balanced as before).
  */
 const MONOCHROME_SATURATION: [number, number] = [0.05, 0.1];
 
