@@ -7,7 +7,6 @@
 import { ASSET_FILES } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import { ibug68From, JAW_DEPTH_OFFSET_HEAD_MM, jawDepthOffsetPx } from '../face/ibug68';
-import { detectorEyeSpan } from '../face/landmark-quality';
 import type { ColourReport } from '../recon/colour';
 import type { FaceGeometry } from '../recon/face-geometry';
 import type { FaceModel, FittedHead } from './face-model';
@@ -104,7 +103,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
       detection: r(face.detection.score, 4),
       face_presence: r(face.presence, 4),
       landmarks: r(face.quality.score, 4),
-      landmark_evidence: { flip_disagreement: r(face.flipDisagreement, 5), yaw_deg: r(face.quality.yawDeg, 1), detector_eye_span: r(detectorEyeSpan(face.detection), 3) },
+      landmark_evidence: { flip_disagreement: r(face.flipDisagreement, 5), yaw_deg: r(face.quality.yawDeg, 1), detector_eye_span: r(face.quality.detectorEyeSpan, 3) },
     },
     conservative: head.mode.conservative.enabled,
     conservative_reasons: head.mode.conservative.reasons,

@@ -37,8 +37,8 @@ export interface FaceLandmarks {
    * or blurred faces). NaN when flip averaging is off.
    */
   flipDisagreement: number;
-  /** How far the landmarks can be trusted (landmark-quality.ts), with the yaw it was judged on. */
-  quality: LandmarkAssessment & { yawDeg: number };
+  /** How far the landmarks can be trusted (landmark-quality.ts), with the yaw and detector eye span it was judged on. */
+  quality: LandmarkAssessment & { yawDeg: number; detectorEyeSpan: number };
   /**
    * Person vs background around the face (absent when the landmarker was made without segmentation,
    * or when the segmentation disagreed with the face: see personMaskAgreement).
@@ -114,7 +114,12 @@ const RETRY_MIN_PRESENCE = 0.3;
 const PROFILE_EYE_SPAN = 0.18;
 const PROFILE_MIN_SCORE = 0.5;
 
-/** Horizontal distance of the detection's eye keypoints over its box width. */
+/**
+ * Horizontal distance of the detection's eye keypoints over its box width. The quality gate's
+ * detectorEyeSpan measures the full distance (roll does not change it); for this profile check the
+ * horizontal one holds up better, since a profile's eye keypoints are the detector's guess and often
+ * sit one above the other (the full distance moved one AFLW dev profile from FACE_TURNED_AWAY to NO_FACE).
+ */
 export function eyeSpanRatio(det: ImageDetection): number {
   return Math.abs(det.keypoints[0][0] - det.keypoints[1][0]) / det.box.width;
 }
@@ -282,8 +287,9 @@ class OnnxFaceLandmarker implements FaceLandmarker {
 
     const yawDeg = this.yawOf(refined.points);
     const gate = this.opts.qualityGate ?? LANDMARK_GATE;
-    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence, detectorEyeSpan: detectorEyeSpan(main) }, gate || undefined);
-    const quality = { ...assessment, yawDeg };
+    const eyeSpan = detectorEyeSpan(main);
+    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence, detectorEyeSpan: eyeSpan }, gate || undefined);
+    const quality = { ...assessment, yawDeg, detectorEyeSpan: eyeSpan };
     const landmarks = { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, flipDisagreement: best.flipDisagreement, quality };
     if (gate && assessment.refuse) return { ok: false, code: assessment.refuse, detail: assessment.reasons.join('; '), faces, timings, refused: landmarks };
 

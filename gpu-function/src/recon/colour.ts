@@ -50,7 +50,6 @@ const toSrgb = linearToSrgb;
 const SKIN_RG: [number, number] = [1.15, 1.65];
 const SKIN_BG: [number, number] = [0.62, 0.95];
 
-
 const luminance = (c: Float32Array, i: number) => 0.2126 * c[3 * i] + 0.7152 * c[3 * i + 1] + 0.0722 * c[3 * i + 2];
 
 /**

@@ -127,7 +127,6 @@ function chromaMoments(color: Float32Array, texels: ArrayLike<number>, use: Uint
   return { n, sx, sy, sxx, sxy, syy };
 }
 
-
 /**
  * How much a colour (sRGB 0..255) looks like this person's skin, in [0, 1]: 1 within 2 standard
  * deviations of the skin chroma and within 0.5-1.5x its luminance, falling smoothly to 0 at 3.5
