@@ -44,10 +44,11 @@ export interface UvLayout {
   /** The wireframe drawn over tile 0 in texture_grid.png (the model's own face chart edges). */
   wire: { uvs: Float32Array; indices: Uint32Array };
   /**
-   * Per render vertex, in [0, 1]: where only skin may be baked (the neck, where clothing sits), and
-   * where the scalp is (unseen scalp takes the seen hair's colour). Absent: neither applies.
+   * Per render vertex, in [0, 1]: where only skin may be baked (the neck, where clothing sits), where
+   * nothing from the photo is (fillOnly: the bust, clothing in nearly every photo; the tone fill
+   * completes it), and where the scalp is (unseen scalp takes the seen hair's colour). Absent: none applies.
    */
-  regions?: { skinOnly: Float32Array; scalp: Float32Array };
+  regions?: { skinOnly: Float32Array; scalp: Float32Array; fillOnly?: Float32Array };
 }
 
 /** What the photo supports: conservative mode (512, no colour changes) when it is weak. */

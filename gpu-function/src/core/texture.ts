@@ -13,7 +13,7 @@ import type { RgbImage } from '@facerecon/shared';
 import { bakeUvTexture, bakeVisibility } from '../recon/bake';
 import { applyColourLuts, backgroundLuminanceMedian, downweightSpecular, estimateColourCorrection, photoLuminanceQuantile, skinMean, type ColourReport } from '../recon/colour';
 import { completeTexture, type CompletionStats } from '../recon/complete';
-import { fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
+import { dropFillOnly, fitSkinColourModel, gateBySkin, scalpHairTone } from '../recon/skin-gate';
 import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { albedoTexture } from '../recon/albedo';
 import { estimatePhotoLighting, type PhotoLighting } from '../recon/photo-lighting';
@@ -99,7 +99,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
   };
   const needsTone = layout.tiles.some((t) => t.toneFill);
   // The layout's regions at each texel of a tile: per chart texel (gate) and per texel (the seed's mix).
-  const regionMaps = new Map<string, { skinOnly: Float32Array; scalp: Float32Array; scalpByTexel: Float32Array }>();
+  const regionMaps = new Map<string, { skinOnly: Float32Array; scalp: Float32Array; scalpByTexel: Float32Array; fillOnly: Float32Array | undefined }>();
   const regionsFor = (tile: number, map: TexelMap) => {
     const regions = layout.regions!;
     const key = `${tile}/${map.size}`;
@@ -109,7 +109,8 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       const scalp = interpolateAtTexels(map, layout.indices, regions.scalp);
       const scalpByTexel = new Float32Array(map.size * map.size);
       for (let k = 0; k < scalp.length; k++) scalpByTexel[map.texels[k]] = scalp[k];
-      regionMaps.set(key, (r = { skinOnly, scalp, scalpByTexel }));
+      const fillOnly = regions.fillOnly ? interpolateAtTexels(map, layout.indices, regions.fillOnly) : undefined;
+      regionMaps.set(key, (r = { skinOnly, scalp, scalpByTexel, fillOnly }));
     }
     return r;
   };
@@ -127,9 +128,13 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
       const face = baked[0];
       const faceMap = tileMaps[0];
       const specularTexels = mode.enhance ? downweightSpecular(face.color, face.weight, faceMap.texels) : 0;
-      // Clothing off the neck, and the seen hair's colour for the unseen scalp (skin-gate.ts).
+      // Clothing off the neck and the bust, and the seen hair's colour for the unseen scalp (skin-gate.ts).
       let hair: [number, number, number] | undefined;
       if (layout.regions) {
+        baked.forEach((b, t) => {
+          const fillOnly = regionsFor(t, tileMaps[t]).fillOnly;
+          if (fillOnly) dropFillOnly(b.weight, tileMaps[t].texels, fillOnly);
+        });
         const faceRegions = regionsFor(0, faceMap);
         const skin = fitSkinColourModel(face.color, face.weight, faceMap.texels, (k) => faceRegions.skinOnly[k] === 0 && faceRegions.scalp[k] === 0);
         if (skin) {

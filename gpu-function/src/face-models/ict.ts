@@ -21,10 +21,10 @@ import type { CanonicalFace } from '../recon/canonical';
 import { reconstructFaceGeometry } from '../recon/face-geometry';
 import { mat3Identity, type Mat3 } from '../recon/linalg';
 import { histQuantile } from '../recon/select';
-import { smoothstep } from '../recon/smoothstep';
 import { computeVertexNormals } from '../recon/subdivide';
 import { decideBakeMode, type FaceModel, type FittedHead, type UvLayout, type UvSize } from '../core/face-model';
 import { calibrateNeutral, landmarkWeights } from '../morph/calibration';
+import { headRegions, jawLineOnMeanHead } from './ict-regions';
 import { evaluateLandmarks, fitMorphableModel, landmarkModel, prepareGram, type LandmarkModel } from '../morph/fit-3dmm';
 import { correctToLandmarks, prepareLandmarkCorrection, smoothField, vertexAdjacency } from '../morph/landmark-correction';
 import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from '../morph/head-topology';
@@ -120,28 +120,6 @@ function addModes(out: Float32Array, modes: Float32Array, coeffs: ArrayLike<numb
   return out;
 }
 
-/**
- * Where on ICT's head only skin may be baked, and where the scalp is, per render vertex, from the mean
- * head's height (model frame, mm; the chin is at y = -76, the eyes at +34, the crown at +145). The
- * neck below the chin and, on the head part, below the ear lobes is where collars sit. The scalp is
- * the head part above the ears' tops.
- */
-export function headRegions(topology: HeadTopology, meanUsed: Float32Array): { skinOnly: Float32Array; scalp: Float32Array } {
-  const nr = topology.renderToUsed.length;
-  const skinOnly = new Float32Array(nr);
-  const scalp = new Float32Array(nr);
-  for (const g of topology.groups) {
-    if (g.name !== 'face' && g.name !== 'head') continue;
-    for (let i = g.start; i < g.start + g.count; i++) {
-      const r = topology.indices[i];
-      const y = meanUsed[3 * topology.renderToUsed[r] + 1];
-      skinOnly[r] = g.name === 'face' ? smoothstep(-80, -100, y) : smoothstep(-30, -60, y);
-      scalp[r] = g.name === 'head' ? smoothstep(25, 90, y) : 0;
-    }
-  }
-  return { skinOnly, scalp };
-}
-
 export function createIctFaceModel(opts: { pack: MorphableModel; canonical: CanonicalFace }): IctFaceModel {
   const { pack, canonical } = opts;
   const topology = buildHeadTopology(pack);
@@ -200,7 +178,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
     uvs: topology.uvs,
     indices: topology.indices,
     wire: { uvs: topology.faceWireUvs, indices: topology.faceWireIndices },
-    regions: headRegions(topology, meanU),
+    regions: headRegions(topology, meanU, jawLineOnMeanHead(lm.mean, landmarkIds)),
   };
 
   /**

@@ -163,6 +163,17 @@ export function gateBySkin(color: Float32Array, weight: Float32Array, texels: Ar
 }
 
 /**
+ * dropFillOnly: in place, weight[i] *= 1 - fillOnly[k] for each chart texel i = texels[k]: where a
+ * layout takes nothing from the photo (the bust: clothing), the texel counts as unseen and is completed.
+ */
+export function dropFillOnly(weight: Float32Array, texels: ArrayLike<number>, fillOnly: Float32Array): void {
+  for (let k = 0; k < texels.length; k++) {
+    const f = fillOnly[k];
+    if (f > 0) weight[texels[k]] *= 1 - f;
+  }
+}
+
+/**
  * The hair colour of the seen scalp: the per-channel median of clearly seen scalp texels (region >
  * 0.5, weight >= 0.5) that are not skin (L < 0.3), when they are at least `minShare` of the seen scalp;
  * undefined otherwise (a bald or covered head keeps the skin tone).
