@@ -1,6 +1,6 @@
 /**
- * The ICT head's layout regions (face-models/ict-regions.ts): where only skin may be baked and where
- * nothing from the photo is. Geometry on the model's mean head (needs the ICT pack from
+ * The ICT head's layout regions (face-models/ict-regions.ts): where only skin may be baked, where
+ * nothing from the photo is, and where the scalp is. Geometry on the model's mean head (needs the ICT pack from
  * ../shared/ict-facekit), then two shared photos whose clothing used to be baked onto the head:
  * obama_2's shirt collar under the chin and harington_2's fur cloak over the shoulders.
  */
@@ -151,6 +151,29 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       expect(n).toBeGreaterThan(5000);
       // With the height-only region, 17% of this underside was collar.
       expect(notSkin / n).toBeLessThan(0.05);
+    }, 60_000);
+
+    it('000055 (dark hair): the unseen sides of the head above the temples take the hair, not a band of skin', async () => {
+      const { image } = await decodeImage(new Uint8Array(readFileSync(join(SHARED_PHOTOS, 'deep3d', '000055.jpg'))));
+      const lm = await landmarker.landmarks(image);
+      if (!lm.ok) throw new Error(lm.code);
+      const r = reconstructFace(new ModelRegistry([model]).get('ict'), image, lm.face, { uvSize: 1024 });
+      // The face tile beside and above the temples, by the mean head's geometry.
+      const nr = model.topology.renderToUsed.length;
+      const { map, at: ax } = tileTexels(0, 1024, Float32Array.from({ length: nr }, (_, v) => Math.abs(at(v)[0])));
+      const y = tileTexels(0, 1024, Float32Array.from({ length: nr }, (_, v) => at(v)[1])).at;
+      const tex = r.textures.tiles[0];
+      const lum: number[] = [];
+      for (let k = 0; k < map.texels.length; k++) {
+        if (!(ax[k] > 65 && y[k] > 60)) continue;
+        const o = 3 * map.texels[k];
+        lum.push(0.2126 * tex.data[o] + 0.7152 * tex.data[o + 1] + 0.0722 * tex.data[o + 2]);
+      }
+      lum.sort((a, b) => a - b);
+      const s = r.textures.colour.skinAfter;
+      expect(lum.length).toBeGreaterThan(20000);
+      // With the skin tone there (before), the upper quartile read 66 against a skin of 188; hair now.
+      expect(lum[Math.floor(0.75 * lum.length)]).toBeLessThan(0.3 * (0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2]));
     }, 60_000);
 
     it('harington_2: the fur cloak over the shoulders is not baked; the bust is the even skin-tone fill', async () => {
