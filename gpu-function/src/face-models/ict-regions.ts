@@ -12,9 +12,12 @@ import { smoothstep } from '../recon/smoothstep';
  * +145; the neck is ~60 mm either side of x = 0). Collars sit on the neck: on the face part, below
  * y = -80 and under the jaw line (underJaw); on the head part, below the ear lobes. The shoulders and
  * the bust below the neck are fill only (bustFillOnly). The scalp is what lies above the ears' tops on
- * the head part and, on the face part, beside the temples (|x| past 50-65 mm): the face tile reaches
- * round the sides of the head, and its unseen corners there took the skin tone, a skin-coloured band
- * between the photo's hair and the head tile's.
+ * the head part, and behind the ears (z past -30..-60) down to the nape's hairline (y -45..-10: the
+ * nape's hollow is at y ~ -50); on the face part, beside the temples (|x| past 50-65 mm). With the hair
+ * ending at the ears' tops all round, every head looked shaved at the back; and the face tile, which
+ * reaches round the sides of the head, put a band of skin tone between the photo's hair and the head
+ * tile's. Both are only what unseen texels are seeded with: a bald head's scalp keeps the skin tone
+ * (skin-gate.ts scalpHairTone).
  *
  * Height alone missed the underside of the jaw: that surface is nearly level, a band of UV from the
  * chin back to the throat at y = -76 to -82, and in a portrait taken from a little below (obama_2) the
@@ -32,7 +35,7 @@ export function headRegions(topology: HeadTopology, meanUsed: Float32Array, jawL
       const u = 3 * topology.renderToUsed[r];
       const y = meanUsed[u + 1];
       skinOnly[r] = g.name === 'face' ? Math.max(smoothstep(-80, -100, y), jawLine ? underJaw(jawLine, meanUsed[u], y, meanUsed[u + 2]) : 0) : smoothstep(-30, -60, y);
-      scalp[r] = smoothstep(25, 90, y) * (g.name === 'head' ? 1 : smoothstep(50, 65, Math.abs(meanUsed[u])));
+      scalp[r] = g.name === 'head' ? Math.max(smoothstep(25, 90, y), smoothstep(-30, -60, meanUsed[u + 2]) * smoothstep(-45, -10, y)) : smoothstep(25, 90, y) * smoothstep(50, 65, Math.abs(meanUsed[u]));
       fillOnly[r] = bustFillOnly(meanUsed[u], y);
     }
   }

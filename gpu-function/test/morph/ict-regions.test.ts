@@ -153,7 +153,7 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       expect(notSkin / n).toBeLessThan(0.05);
     }, 60_000);
 
-    it('000055 (dark hair): the unseen sides of the head above the temples take the hair, not a band of skin', async () => {
+    it('000055 (dark hair): the unseen sides of the head above the temples and its back down to the nape take the hair', async () => {
       const { image } = await decodeImage(new Uint8Array(readFileSync(join(SHARED_PHOTOS, 'deep3d', '000055.jpg'))));
       const lm = await landmarker.landmarks(image);
       if (!lm.ok) throw new Error(lm.code);
@@ -174,6 +174,19 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       expect(lum.length).toBeGreaterThan(20000);
       // With the skin tone there (before), the upper quartile read 66 against a skin of 188; hair now.
       expect(lum[Math.floor(0.75 * lum.length)]).toBeLessThan(0.3 * (0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2]));
+      // The back of the head between the ears' level and the nape: hair, not the skin of a shaved back.
+      const hz = tileTexels(1, 1024, Float32Array.from({ length: nr }, (_, v) => at(v)[2]));
+      const hy = tileTexels(1, 1024, Float32Array.from({ length: nr }, (_, v) => at(v)[1])).at;
+      const head = r.textures.tiles[1];
+      const back: number[] = [];
+      for (let k = 0; k < hz.map.texels.length; k++) {
+        if (!(hz.at[k] < -65 && hy[k] > -25 && hy[k] < 15)) continue;
+        const o = 3 * hz.map.texels[k];
+        back.push(0.2126 * head.data[o] + 0.7152 * head.data[o + 1] + 0.0722 * head.data[o + 2]);
+      }
+      back.sort((a, b) => a - b);
+      expect(back.length).toBeGreaterThan(1000);
+      expect(back[back.length >> 1]).toBeLessThan(0.4 * (0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2]));
     }, 60_000);
 
     it('harington_2: the fur cloak over the shoulders is not baked; the bust is the even skin-tone fill', async () => {
