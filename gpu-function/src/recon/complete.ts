@@ -50,6 +50,8 @@ export interface MirrorFactors {
   at0: Int32Array;
   at1: Int32Array;
   frac: Float32Array;
+  /** Per tile half (x < size / 2, then the rest) and channel: the most a scaled sample may reach there (sideColourCaps). */
+  cap?: Float32Array;
 }
 
 /** Texel t := (wt * own + add * mirror sample) / (wt + add), the sample scaled as (c + 1) k - 1 by the factors at (x, y) when given. */
@@ -64,6 +66,13 @@ function blendMirror(color: Float32Array, weight: Float32Array, t: number, wt: n
     s0 = (s0 + 1) * Math.fround((1 - ay) * ((1 - ax) * grid[p00] + ax * grid[p01]) + ay * ((1 - ax) * grid[p10] + ax * grid[p11])) - 1;
     s1 = (s1 + 1) * Math.fround((1 - ay) * ((1 - ax) * grid[p00 + 1] + ax * grid[p01 + 1]) + ay * ((1 - ax) * grid[p10 + 1] + ax * grid[p11 + 1])) - 1;
     s2 = (s2 + 1) * Math.fround((1 - ay) * ((1 - ax) * grid[p00 + 2] + ax * grid[p01 + 2]) + ay * ((1 - ax) * grid[p10 + 2] + ax * grid[p11 + 2])) - 1;
+    const cap = factors.cap;
+    if (cap) {
+      const o = 2 * x < at0.length ? 0 : 3;
+      if (s0 > cap[o]) s0 = cap[o];
+      if (s1 > cap[o + 1]) s1 = cap[o + 1];
+      if (s2 > cap[o + 2]) s2 = cap[o + 2];
+    }
   }
   color[3 * t] = (wt * color[3 * t] + add * s0) / total;
   color[3 * t + 1] = (wt * color[3 * t + 1] + add * s1) / total;
@@ -144,6 +153,7 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   pushPullFill(delta, dw, g);
   // exp on the grid, then bilinear between factors: the same to < 0.1% for neighbouring cells.
   for (let k = 0; k < delta.length; k++) delta[k] = Math.exp(delta[k]);
+  const cap = sideColourCaps(color, weight, covered, size);
   // The factor exp(δ~) each side's mirror sample is scaled by, at texel (x, y). Not clamped: on
   // bench:turned, capping it at 2x or 4x, trusting only texels seen with weight >= 0.2, weighting by
   // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
@@ -156,7 +166,59 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
     at1[t] = Math.min(g - 1, at0[t] + 1);
     frac[t] = ft - at0[t];
   }
-  completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac });
+  completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac, cap });
+}
+
+/**
+ * The quantile of a side's clearly seen colours (weight >= 0.5) a mirrored sample may not exceed there,
+ * per channel. The factor exp(δ~) is smooth by construction, the side-to-side light of the face; times
+ * a pale mirrored feature (a beard's highlight, a mouth corner) where that factor is large, it made
+ * colours the far side does not have: white and lavender patches (AFLW image00784, a face beside a
+ * white wall; identity/lacamoire_1, a dim frame lit from one side). Capped at what the photo shows on
+ * that side, the fill stays within the side's own light. At the 99.8th percentile, only such outliers
+ * move (bench:turned: the worst leakage at 45-65 degrees 11.5 -> 2.3%; the shared portraits' seams and
+ * reprojection the same), where a lower quantile or a soft cap also dimmed ordinary fill and raised
+ * the seams (bench/RESULTS.md).
+ */
+const SIDE_CAP_QUANTILE = 0.998;
+function sideColourCaps(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number): Float32Array {
+  const cap = new Float32Array(6).fill(255);
+  const hist = new Uint32Array(3 * 256);
+  const half = size >> 1;
+  for (let side = 0; side < 2; side++) {
+    hist.fill(0);
+    // Every other texel each way: a quantile needs no more.
+    const n = sideHistogram(color, weight, covered, size, side * half, half, hist);
+    if (n < 100) continue;
+    for (let ch = 0; ch < 3; ch++) {
+      let acc = 0;
+      for (let v = 0; v < 256; v++) {
+        acc += hist[256 * ch + v];
+        if (acc >= SIDE_CAP_QUANTILE * n) {
+          cap[3 * side + ch] = v + 0.5;
+          break;
+        }
+      }
+    }
+  }
+  return cap;
+}
+
+/** Per-channel histograms (256 bins each, channel-major) of the clearly seen texels in columns x0..x0+w-1, every other texel; returns their count. */
+function sideHistogram(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, x0: number, w: number, hist: Uint32Array): number {
+  let n = 0;
+  for (let y = 0; y < size; y += 2) {
+    for (let x = x0; x < x0 + w; x += 2) {
+      const i = y * size + x;
+      if (!covered[i] || weight[i] < 0.5) continue;
+      n++;
+      for (let ch = 0; ch < 3; ch++) {
+        const v = color[3 * i + ch];
+        hist[256 * ch + (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v))]++;
+      }
+    }
+  }
+  return n;
 }
 
 /**

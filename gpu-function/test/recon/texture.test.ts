@@ -272,6 +272,47 @@ describe('completion', () => {
     }
   });
 
+  it('gradient-domain mirror completion makes no colour the far side does not have (a pale feature under a large side-to-side factor)', () => {
+    // Left half in shadow (skin 60) with a pale patch (110, a beard's highlight); the right half lit 2.5x
+    // (skin 150), seen only in the 8 columns beside the midline. The smooth factor (~2.5) times the pale
+    // patch would make (111 * 2.5 - 1) ~ 276: white. The fill stays within what the right side shows.
+    const size = 64;
+    const color = new Float32Array(size * size * 3);
+    const weight = new Float32Array(size * size);
+    const patch = (x: number, y: number) => x >= 6 && x < 14 && y >= 30 && y < 40;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const i = y * size + x;
+        if (x < size / 2) {
+          weight[i] = 1;
+          for (let ch = 0; ch < 3; ch++) color[3 * i + ch] = patch(x, y) ? 110 : 60;
+        } else if (x < size / 2 + 8) {
+          weight[i] = 1;
+          for (let ch = 0; ch < 3; ch++) color[3 * i + ch] = 150;
+        }
+      }
+    }
+    completeMirroredGradient(color, weight, new Uint8Array(size * size).fill(1), size);
+    let maxFilled = 0, skinFilled = 0, n = 0;
+    for (let y = 0; y < size; y++) {
+      for (let x = size / 2 + 8; x < size; x++) {
+        const v = color[3 * (y * size + x)];
+        maxFilled = Math.max(maxFilled, v);
+        if (!patch(size - 1 - x, y)) {
+          skinFilled += v;
+          n++;
+        }
+      }
+    }
+    expect(maxFilled).toBeLessThanOrEqual(151);
+    // Elsewhere the factor still lights the shadow side's skin up to the lit side's level.
+    expect(Math.abs(skinFilled / n - 150)).toBeLessThan(3);
+    // The seen texels are the photo's.
+    expect(color[3 * (10 * size + 3)]).toBe(60);
+    expect(color[3 * (35 * size + 10)]).toBe(110);
+    expect(color[3 * (10 * size + size / 2 + 3)]).toBe(150);
+  });
+
   it('completeTexture accounts for every chart texel', () => {
     const size = 16;
     const color = new Float32Array(size * size * 3).fill(10);
