@@ -187,8 +187,8 @@ function sideColourCaps(color: Float32Array, weight: Float32Array, covered: Uint
   const half = size >> 1;
   for (let side = 0; side < 2; side++) {
     hist.fill(0);
-    // Every other texel each way: a quantile needs no more.
-    const n = sideHistogram(color, weight, covered, size, side * half, half, hist);
+    // A sample every few texels each way (~16k a side at 1024): a quantile needs no more.
+    const n = sideHistogram(color, weight, covered, size, side * half, half, size >= 256 ? 4 : 1, hist);
     if (n < 100) continue;
     for (let ch = 0; ch < 3; ch++) {
       let acc = 0;
@@ -204,18 +204,17 @@ function sideColourCaps(color: Float32Array, weight: Float32Array, covered: Uint
   return cap;
 }
 
-/** Per-channel histograms (256 bins each, channel-major) of the clearly seen texels in columns x0..x0+w-1, every other texel; returns their count. */
-function sideHistogram(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, x0: number, w: number, hist: Uint32Array): number {
+/** Per-channel histograms (256 bins each, channel-major) of the clearly seen texels in columns x0..x0+w-1, every `step`-th texel each way; returns their count. */
+function sideHistogram(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, x0: number, w: number, step: number, hist: Uint32Array): number {
   let n = 0;
-  for (let y = 0; y < size; y += 2) {
-    for (let x = x0; x < x0 + w; x += 2) {
-      const i = y * size + x;
-      if (!covered[i] || weight[i] < 0.5) continue;
+  for (let y = 0; y < size; y += step) {
+    for (let i = y * size + x0, end = y * size + x0 + w; i < end; i += step) {
+      if (covered[i] === 0 || weight[i] < 0.5) continue;
       n++;
-      for (let ch = 0; ch < 3; ch++) {
-        const v = color[3 * i + ch];
-        hist[256 * ch + (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v))]++;
-      }
+      const r = color[3 * i], g = color[3 * i + 1], b = color[3 * i + 2];
+      hist[r <= 0 ? 0 : r >= 255 ? 255 : (r + 0.5) | 0]++;
+      hist[256 + (g <= 0 ? 0 : g >= 255 ? 255 : (g + 0.5) | 0)]++;
+      hist[512 + (b <= 0 ? 0 : b >= 255 ? 255 : (b + 0.5) | 0)]++;
     }
   }
   return n;
