@@ -1,6 +1,7 @@
 /**
  * The ICT head's layout regions, per render vertex of the exported head: where only skin may be baked
- * (the neck, where collars sit) and where the scalp is (skin-gate.ts uses both).
+ * (the neck, where collars sit), where nothing from the photo is (the bust) and where the scalp is
+ * (core/texture.ts applies them through skin-gate.ts).
  */
 import { FACE_OVAL } from '../morph/calibration';
 import type { HeadTopology } from '../morph/head-topology';
@@ -33,10 +34,16 @@ export function headRegions(topology: HeadTopology, meanUsed: Float32Array, jawL
     for (let i = g.start; i < g.start + g.count; i++) {
       const r = topology.indices[i];
       const u = 3 * topology.renderToUsed[r];
-      const y = meanUsed[u + 1];
-      skinOnly[r] = g.name === 'face' ? Math.max(smoothstep(-80, -100, y), jawLine ? underJaw(jawLine, meanUsed[u], y, meanUsed[u + 2]) : 0) : smoothstep(-30, -60, y);
-      scalp[r] = g.name === 'head' ? Math.max(smoothstep(25, 90, y), smoothstep(-30, -60, meanUsed[u + 2]) * smoothstep(-45, -10, y)) : smoothstep(25, 90, y) * smoothstep(50, 65, Math.abs(meanUsed[u]));
-      fillOnly[r] = bustFillOnly(meanUsed[u], y);
+      const x = meanUsed[u], y = meanUsed[u + 1], z = meanUsed[u + 2];
+      const aboveEars = smoothstep(25, 90, y);
+      if (g.name === 'face') {
+        skinOnly[r] = Math.max(smoothstep(-80, -100, y), jawLine ? underJaw(jawLine, x, y, z) : 0);
+        scalp[r] = aboveEars * smoothstep(50, 65, Math.abs(x));
+      } else {
+        skinOnly[r] = smoothstep(-30, -60, y);
+        scalp[r] = Math.max(aboveEars, smoothstep(-30, -60, z) * smoothstep(-45, -10, y));
+      }
+      fillOnly[r] = bustFillOnly(x, y);
     }
   }
   return { skinOnly, scalp, fillOnly };
