@@ -5,6 +5,7 @@
  * chart, is filled by push-pull interpolation (Gortler et al., "The Lumigraph", SIGGRAPH 1996,
  * pull-push), which is smooth and has no seams.
  */
+import { histQuantile } from './select';
 
 export interface CompletionStats {
   /** Fraction of the chart's texel weight that came straight from the photo. */
@@ -154,7 +155,8 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   // exp on the grid, then bilinear between factors: the same to < 0.1% for neighbouring cells.
   for (let k = 0; k < delta.length; k++) delta[k] = Math.exp(delta[k]);
   const cap = sideColourCaps(color, weight, covered, size);
-  // The factor exp(δ~) each side's mirror sample is scaled by, at texel (x, y). Not clamped: on
+  // The factor exp(δ~) each side's mirror sample is scaled by, at texel (x, y). The scaled sample is
+  // capped at its side's seen colours (sideColourCaps); the factor itself is not clamped: on
   // bench:turned, capping it at 2x or 4x, trusting only texels seen with weight >= 0.2, weighting by
   // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
   // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
@@ -190,16 +192,7 @@ function sideColourCaps(color: Float32Array, weight: Float32Array, covered: Uint
     // A sample every few texels each way (~16k a side at 1024): a quantile needs no more.
     const n = sideHistogram(color, weight, covered, size, side * half, half, size >= 256 ? 4 : 1, hist);
     if (n < 100) continue;
-    for (let ch = 0; ch < 3; ch++) {
-      let acc = 0;
-      for (let v = 0; v < 256; v++) {
-        acc += hist[256 * ch + v];
-        if (acc >= SIDE_CAP_QUANTILE * n) {
-          cap[3 * side + ch] = v + 0.5;
-          break;
-        }
-      }
-    }
+    for (let ch = 0; ch < 3; ch++) cap[3 * side + ch] = histQuantile(hist.subarray(256 * ch, 256 * (ch + 1)), n, SIDE_CAP_QUANTILE) + 0.5;
   }
   return cap;
 }
