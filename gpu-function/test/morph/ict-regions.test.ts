@@ -126,6 +126,8 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       const skin: SkinColourModel = { mean: [Math.log(s[0] / s[1]), Math.log(s[2] / s[1])], invCov: [1 / 0.08 ** 2, 0, 0, 1 / 0.08 ** 2], luminance: 0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2], samples: 1 };
       return { r, skin };
     };
+    /** Per render vertex: one coordinate of the mean head (mm), |x| when `abs`. */
+    const coord = (d: number, abs = false) => Float32Array.from({ length: model.topology.renderToUsed.length }, (_, v) => (abs ? Math.abs(at(v)[d]) : at(v)[d]));
     const tileTexels = (tile: number, size: number, values: Float32Array) => {
       const t = model.layout.tiles[tile];
       const map = rasterizeUvTriangles(tile === 0 ? model.layout.uvs : model.layout.uvs.map((v, i) => (i % 2 === 0 ? v - t.index : v)), model.layout.indices, t.sizeFor(size as 512 | 1024));
@@ -136,8 +138,6 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       const { r, skin } = await bake('obama_2.jpg');
       // The jaw's underside by the mean head's geometry (not by the regions under test): within 30 mm
       // of the midline, 3-14 mm below the chin's level and at least 10 mm behind its front.
-      const nr = model.topology.renderToUsed.length;
-      const coord = (d: number) => Float32Array.from({ length: nr }, (_, v) => at(v)[d]);
       const { map, at: x } = tileTexels(0, 1024, coord(0));
       const y = tileTexels(0, 1024, coord(1)).at, z = tileTexels(0, 1024, coord(2)).at;
       const tex = r.textures.tiles[0];
@@ -159,9 +159,8 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       if (!lm.ok) throw new Error(lm.code);
       const r = reconstructFace(new ModelRegistry([model]).get('ict'), image, lm.face, { uvSize: 1024 });
       // The face tile beside and above the temples, by the mean head's geometry.
-      const nr = model.topology.renderToUsed.length;
-      const { map, at: ax } = tileTexels(0, 1024, Float32Array.from({ length: nr }, (_, v) => Math.abs(at(v)[0])));
-      const y = tileTexels(0, 1024, Float32Array.from({ length: nr }, (_, v) => at(v)[1])).at;
+      const { map, at: ax } = tileTexels(0, 1024, coord(0, true));
+      const y = tileTexels(0, 1024, coord(1)).at;
       const tex = r.textures.tiles[0];
       const lum: number[] = [];
       for (let k = 0; k < map.texels.length; k++) {
@@ -175,8 +174,8 @@ describe.skipIf(!hasIct)(hasIct ? 'ICT head regions' : `ICT head regions ${why}`
       // With the skin tone there (before), the upper quartile read 66 against a skin of 188; hair now.
       expect(lum[Math.floor(0.75 * lum.length)]).toBeLessThan(0.3 * (0.2126 * s[0] + 0.7152 * s[1] + 0.0722 * s[2]));
       // The back of the head between the ears' level and the nape: hair, not the skin of a shaved back.
-      const hz = tileTexels(1, 1024, Float32Array.from({ length: nr }, (_, v) => at(v)[2]));
-      const hy = tileTexels(1, 1024, Float32Array.from({ length: nr }, (_, v) => at(v)[1])).at;
+      const hz = tileTexels(1, 1024, coord(2));
+      const hy = tileTexels(1, 1024, coord(1)).at;
       const head = r.textures.tiles[1];
       const back: number[] = [];
       for (let k = 0; k < hz.map.texels.length; k++) {
