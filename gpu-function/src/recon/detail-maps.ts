@@ -81,7 +81,8 @@ function maxAbsActive(h: Float32Array, active: Uint8Array): number {
  * per texel), the displacement from the upsampled height times dScale levels per mm.
  */
 function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array, active: Uint8Array, S: number, size: number, dScale: number, nd: Uint8Array, dd: Uint8Array): void {
-  // Bilinear taps per column, computed once: the upsampling factor is the same for every row.
+  // Bilinear taps per column, computed once: the upsampling factor is the same for every row. The
+  // columns come in runs that share their two taps (size / S of them), so each run reads its taps once.
   const f = S / size;
   const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
   for (let x = 0; x < size; x++) {
@@ -90,6 +91,7 @@ function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array,
     cx1[x] = Math.min(S - 1, cx0[x] + 1);
     cax[x] = sx - cx0[x];
   }
+  const runs = columnRuns(cx0, cx1);
   // Separable bilinear: each output row first blends its two grid rows (gradient, height and whether
   // any of the four taps is on the chart), then each texel blends two columns of that row.
   const rx = new Float32Array(S), ry = new Float32Array(S), rh = new Float32Array(S), ra = new Uint8Array(S);
@@ -103,19 +105,39 @@ function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array,
       rh[x] = h[i0] + ay * (h[i1] - h[i0]);
       ra[x] = active[i0] | active[i1];
     }
-    for (let x = 0, o = 3 * y * size; x < size; x++, o += 3) {
-      const c0 = cx0[x], c1 = cx1[x];
-      if ((ra[c0] | ra[c1]) === 0) {
-        // Off the chart: flat and zero, without the arithmetic.
+    upsampleDetailRow(rx, ry, rh, ra, runs, cx0, cx1, cax, dScale, nd, dd, 3 * y * size);
+  }
+}
+
+/** Start of each run of columns with the same two taps, and `size` at the end. */
+function columnRuns(cx0: Int32Array, cx1: Int32Array): Int32Array {
+  const starts = [0];
+  for (let x = 1; x < cx0.length; x++) if (cx0[x] !== cx0[x - 1] || cx1[x] !== cx1[x - 1]) starts.push(x);
+  starts.push(cx0.length);
+  return Int32Array.from(starts);
+}
+
+/** One output row of upsampleDetailMaps from its blended grid row, run by run. */
+function upsampleDetailRow(rx: Float32Array, ry: Float32Array, rh: Float32Array, ra: Uint8Array, runs: Int32Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array, dScale: number, nd: Uint8Array, dd: Uint8Array, rowOffset: number): void {
+  for (let r = 0; r + 1 < runs.length; r++) {
+    const x0 = runs[r], x1 = runs[r + 1];
+    const c0 = cx0[x0], c1 = cx1[x0];
+    let o = rowOffset + 3 * x0;
+    if ((ra[c0] | ra[c1]) === 0) {
+      // Off the chart: flat and zero, without the arithmetic.
+      for (let x = x0; x < x1; x++, o += 3) {
         nd[o] = nd[o + 1] = 128;
         nd[o + 2] = 255;
         dd[o] = dd[o + 1] = dd[o + 2] = 128;
-        continue;
       }
+      continue;
+    }
+    const gx0 = rx[c0], gxd = rx[c1] - gx0, gy0 = ry[c0], gyd = ry[c1] - gy0, h0 = rh[c0], hd = rh[c1] - h0;
+    for (let x = x0; x < x1; x++, o += 3) {
       const ax = cax[x];
-      const gx = rx[c0] + ax * (rx[c1] - rx[c0]);
-      const gy = ry[c0] + ax * (ry[c1] - ry[c0]);
-      const hh = rh[c0] + ax * (rh[c1] - rh[c0]);
+      const gx = gx0 + ax * gxd;
+      const gy = gy0 + ax * gyd;
+      const hh = h0 + ax * hd;
       const il = 127.5 / Math.sqrt(gx * gx + gy * gy + 1);
       // Uint8Array stores truncate: + 0.5 rounds the non-negative values.
       nd[o] = 128 + gx * il;

@@ -305,7 +305,8 @@ function gateByChroma(ev: Evidence, S: number, radius: number): void {
   }
   for (let i = 0; i < N; i++) {
     if (W[i] <= 0 || sw[i] <= 0) continue;
-    const d = Math.hypot(cr[i] - sr[i] / sw[i], cb[i] - sb[i] / sw[i]);
+    const er = cr[i] - sr[i] / sw[i], eb = cb[i] - sb[i] / sw[i];
+    const d = Math.sqrt(er * er + eb * eb);
     W[i] *= 1 - smoothstep(CHROMA_EDGE[0], CHROMA_EDGE[1], d);
   }
 }
