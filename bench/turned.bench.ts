@@ -75,6 +75,8 @@ interface Row {
   refused?: string;
   leak?: number;
   seam?: number;
+  /** The seam measure over the boundary pairs the photo reaches on both sides: the texture's, and the photo's own samples'. */
+  seamSeen?: { texture: number; photo: number };
   psnr?: number;
   exposure?: number;
   backlit?: { before: number; after: number };
@@ -158,7 +160,11 @@ for (const p of selected) {
 
   // Seam contrast.
   const L = (i: number) => lum(tex.data[3 * i], tex.data[3 * i + 1], tex.data[3 * i + 2]);
-  let seamSum = 0, seamN = 0, inSum = 0, inN = 0;
+  // Beside it, the same measure over the boundary pairs where the photo reaches both texels (weight > 0.05),
+  // on the texture and on the photo's own samples (the bake's colours): how much of the contrast at the
+  // contour is the photo's (hairline, jaw shadow, ear) rather than the completion's.
+  const R = (i: number) => lum(baked.color[3 * i], baked.color[3 * i + 1], baked.color[3 * i + 2]);
+  let seamSum = 0, seamN = 0, inSum = 0, inN = 0, seenTex = 0, seenRaw = 0, seenN = 0, inRaw = 0;
   for (let y = 0; y < size - 1; y++) {
     for (let x = 0; x < size - 1; x++) {
       const i = y * size + x;
@@ -169,14 +175,21 @@ for (const p of selected) {
         if ((w[i] >= 0.5) !== (w[j] >= 0.5)) {
           seamSum += d;
           seamN++;
+          if (w[i] > 0.05 && w[j] > 0.05) {
+            seenTex += d;
+            seenRaw += Math.abs(R(i) - R(j));
+            seenN++;
+          }
         } else if (w[i] >= 0.9 && w[j] >= 0.9) {
           inSum += d;
+          inRaw += Math.abs(R(i) - R(j));
           inN++;
         }
       }
     }
   }
   if (seamN > 50 && inN > 50) row.seam = seamSum / seamN / (inSum / inN);
+  if (seenN > 50 && inN > 50) row.seamSeen = { texture: seenTex / seenN / (inSum / inN), photo: seenRaw / seenN / (inRaw / inN) };
 
   row.psnr = reprojectionPsnr(image, recon).psnrDb;
 
@@ -198,7 +211,7 @@ for (const p of selected) {
   if (colour.backlit) row.backlit = { before: lum(colour.skinBefore[0], colour.skinBefore[1], colour.skinBefore[2]), after: lum(colour.skinAfter[0], colour.skinAfter[1], colour.skinAfter[2]) };
 }
 await landmarker.close();
-if (values.rows) for (const r of rows) console.log(`ROW ${r.name} ${r.yawBin} leak=${((r.leak ?? 0) * 100).toFixed(2)} seam=${r.seam?.toFixed(2)} psnr=${r.psnr?.toFixed(1)} ${r.refused ?? ""}`);
+if (values.rows) for (const r of rows) console.log(`ROW ${r.name} ${r.yawBin} leak=${((r.leak ?? 0) * 100).toFixed(2)} seam=${r.seam?.toFixed(2)} seen=${r.seamSeen?.texture.toFixed(2)}/${r.seamSeen?.photo.toFixed(2)} psnr=${r.psnr?.toFixed(1)} ${r.refused ?? ""}`);
 
 const med = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
@@ -223,6 +236,16 @@ for (const g of ['shared', '25-30', '30-45', '45-65']) {
     `| ${label} | ${rs.length} | ${Object.entries(refusals).map(([k, v]) => `${k} ${v}`).join(', ') || '0'} | ${f(med(leaks))} / ${f(Math.max(...leaks))} | ${f(med(seams))} / ${f(Math.max(...seams))} | ${f(med(psnrs), 1)} / ${f(Math.min(...psnrs), 1)} | ${f(med(exps))} / ${f(Math.min(...exps))}-${f(Math.max(...exps))} |`,
   );
 }
+log('');
+log(
+  `Seam contrast over the boundary pairs the photo reaches on both sides (weight > 0.05), texture / the photo's own samples there, median by group: ${['shared', '25-30', '30-45', '45-65']
+    .map((g) => {
+      const ss = rows.filter((r) => r.yawBin === g && !r.refused && r.seamSeen).map((r) => r.seamSeen!);
+      return ss.length ? `${g} ${f(med(ss.map((x) => x.texture)))} / ${f(med(ss.map((x) => x.photo)))}` : undefined;
+    })
+    .filter(Boolean)
+    .join(', ')}. Where the two agree, the contour's contrast is the photo's (hairline, the jaw's shadow, an ear), which no completion removes.`,
+);
 const backlit = rows.filter((r) => r.backlit);
 log('');
 log(
