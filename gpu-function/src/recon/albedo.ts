@@ -4,6 +4,7 @@
  * and the limits that keep the model's errors out of it.
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import { bilinearTaps } from './bilinear-taps';
 import { boxSum } from './box-filter';
 import { pushPullFill } from './complete';
 import type { Mat3 } from './linalg';
@@ -161,24 +162,14 @@ function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32
  */
 function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {
   const fr = G / size;
-  const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
-  const starts = [0];
-  for (let x = 0; x < size; x++) {
-    const sx = Math.min(G - 1, Math.max(0, (x + 0.5) * fr - 0.5));
-    cx0[x] = 3 * Math.floor(sx);
-    cx1[x] = 3 * Math.min(G - 1, Math.floor(sx) + 1);
-    cax[x] = sx - Math.floor(sx);
-    if (x > 0 && (cx0[x] !== cx0[x - 1] || cx1[x] !== cx1[x - 1])) starts.push(x);
-  }
-  starts.push(size);
-  const runs = Int32Array.from(starts);
+  const { at0, at1, frac, runs } = bilinearTaps(G, size);
   const row = new Float32Array(3 * G);
   for (let y = 0; y < size; y++) {
     const sy = Math.min(G - 1, Math.max(0, (y + 0.5) * fr - 0.5));
     const r0 = 3 * Math.floor(sy) * G, r1 = 3 * Math.min(G - 1, Math.floor(sy) + 1) * G, ay = sy - Math.floor(sy);
     // + 0.5: the table index rounds by truncation below.
     for (let i = 0; i < 3 * G; i++) row[i] = gain[r0 + i] + ay * (gain[r1 + i] - gain[r0 + i]) + 0.5;
-    applyGainRow(src, dst, row, runs, cx0, cx1, cax, 3 * y * size);
+    applyGainRow(src, dst, row, runs, at0, at1, frac, 3 * y * size);
   }
 }
 
@@ -186,7 +177,7 @@ function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Fl
 function applyGainRow(src: Uint8Array, dst: Uint8Array, row: Float32Array, runs: Int32Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array, rowOffset: number): void {
   for (let r = 0; r + 1 < runs.length; r++) {
     const x0 = runs[r], x1 = runs[r + 1];
-    const p0 = cx0[x0], p1 = cx1[x0];
+    const p0 = 3 * cx0[x0], p1 = 3 * cx1[x0];
     const a0 = row[p0], ad = row[p1] - a0, b0 = row[p0 + 1], bd = row[p1 + 1] - b0, c0 = row[p0 + 2], cd = row[p1 + 2] - c0;
     for (let x = x0, o = rowOffset + 3 * x0; x < x1; x++, o += 3) {
       const ax = cax[x];

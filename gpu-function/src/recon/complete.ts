@@ -5,6 +5,7 @@
  * chart, is filled by push-pull interpolation (Gortler et al., "The Lumigraph", SIGGRAPH 1996,
  * pull-push), which is smooth and has no seams.
  */
+import { bilinearTaps } from './bilinear-taps';
 import { histQuantile } from './select';
 
 export interface CompletionStats {
@@ -167,13 +168,7 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
   // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
   // Bilinear positions on the grid, per texel column and row (the same for every call).
-  const at0 = new Int32Array(size), at1 = new Int32Array(size), frac = new Float32Array(size);
-  for (let t = 0; t < size; t++) {
-    const ft = Math.min(g - 1, Math.max(0, (t + 0.5) / f - 0.5));
-    at0[t] = Math.floor(ft);
-    at1[t] = Math.min(g - 1, at0[t] + 1);
-    frac[t] = ft - at0[t];
-  }
+  const { at0, at1, frac } = bilinearTaps(g, size);
   completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac, cap });
 }
 
@@ -189,7 +184,7 @@ function expInPlace(a: Float32Array): void {
   const top = 2 * EXP_LIMIT * EXP_STEPS;
   for (let k = 0; k < a.length; k++) {
     const x = (a[k] + EXP_LIMIT) * EXP_STEPS;
-    if (!(x > 0)) a[k] = x === x ? EXP_TABLE[0] : a[k];
+    if (x <= 0) a[k] = EXP_TABLE[0];
     else if (x >= top) a[k] = EXP_TABLE[top];
     else {
       const j = x | 0;

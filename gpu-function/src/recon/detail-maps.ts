@@ -3,6 +3,7 @@
  * becomes the tile-size displacement map and the tangent-space normal map it implies.
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
+import { bilinearTaps } from './bilinear-taps';
 import type { TexelMap } from './texel-map';
 import type { UvTangentFrames } from './tangents';
 
@@ -84,14 +85,7 @@ function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array,
   // Bilinear taps per column, computed once: the upsampling factor is the same for every row. The
   // columns come in runs that share their two taps (size / S of them), so each run reads its taps once.
   const f = S / size;
-  const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
-  for (let x = 0; x < size; x++) {
-    const sx = Math.min(S - 1, Math.max(0, (x + 0.5) * f - 0.5));
-    cx0[x] = Math.floor(sx);
-    cx1[x] = Math.min(S - 1, cx0[x] + 1);
-    cax[x] = sx - cx0[x];
-  }
-  const runs = columnRuns(cx0, cx1);
+  const { at0: cx0, at1: cx1, frac: cax, runs } = bilinearTaps(S, size);
   // Separable bilinear: each output row first blends its two grid rows (gradient, height and whether
   // any of the four taps is on the chart), then each texel blends two columns of that row.
   const rx = new Float32Array(S), ry = new Float32Array(S), rh = new Float32Array(S), ra = new Uint8Array(S);
@@ -107,14 +101,6 @@ function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array,
     }
     upsampleDetailRow(rx, ry, rh, ra, runs, cx0, cx1, cax, dScale, nd, dd, 3 * y * size);
   }
-}
-
-/** Start of each run of columns with the same two taps, and `size` at the end. */
-function columnRuns(cx0: Int32Array, cx1: Int32Array): Int32Array {
-  const starts = [0];
-  for (let x = 1; x < cx0.length; x++) if (cx0[x] !== cx0[x - 1] || cx1[x] !== cx1[x - 1]) starts.push(x);
-  starts.push(cx0.length);
-  return Int32Array.from(starts);
 }
 
 /** One output row of upsampleDetailMaps from its blended grid row, run by run. */

@@ -3,6 +3,7 @@
  * slopes explain a shading residual, kept smooth where shading says nothing and screened towards 0 at
  * large scales. Pure numerics over typed arrays.
  */
+import { bilinearTaps } from './bilinear-taps';
 
 /** A linearised shape-from-shading problem on an S x S grid (row-major, v down). */
 export interface SfsProblem {
@@ -221,13 +222,7 @@ function prolong(h: Float32Array, C: number): Float32Array {
   const S = 2 * C;
   const out = new Float32Array(S * S);
   // The column taps are the same on every row: computed once.
-  const cx0 = new Int32Array(S), cx1 = new Int32Array(S), cax = new Float64Array(S);
-  for (let x = 0; x < S; x++) {
-    const cx = Math.min(C - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
-    cx0[x] = Math.floor(cx);
-    cx1[x] = Math.min(C - 1, cx0[x] + 1);
-    cax[x] = cx - cx0[x];
-  }
+  const { at0: cx0, at1: cx1, frac: cax } = bilinearTaps(C, S);
   for (let y = 0; y < S; y++) {
     const cy = Math.min(C - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
     const y0 = Math.floor(cy), y1 = Math.min(C - 1, y0 + 1), ay = cy - y0;
@@ -236,7 +231,7 @@ function prolong(h: Float32Array, C: number): Float32Array {
   return out;
 }
 
-function prolongRow(h: Float32Array, out: Float32Array, o: number, r0: number, r1: number, ay: number, cx0: Int32Array, cx1: Int32Array, cax: Float64Array): void {
+function prolongRow(h: Float32Array, out: Float32Array, o: number, r0: number, r1: number, ay: number, cx0: Int32Array, cx1: Int32Array, cax: Float32Array): void {
   for (let x = 0; x < cx0.length; x++) {
     const x0 = cx0[x], x1 = cx1[x], ax = cax[x];
     out[o + x] = (1 - ay) * ((1 - ax) * h[r0 + x0] + ax * h[r0 + x1]) + ay * ((1 - ax) * h[r1 + x0] + ax * h[r1 + x1]);
