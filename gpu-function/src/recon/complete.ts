@@ -5,7 +5,7 @@
  * chart, is filled by push-pull interpolation (Gortler et al., "The Lumigraph", SIGGRAPH 1996,
  * pull-push), which is smooth and has no seams.
  */
-import { bilinearTaps } from './bilinear-taps';
+import { bilinearTaps, type BilinearTaps } from './bilinear-taps';
 import { histQuantile } from './select';
 
 export interface CompletionStats {
@@ -44,14 +44,11 @@ export function completeMirrored(color: Float32Array, weight: Float32Array, cove
 
 /**
  * Per-channel factors on a g x g grid (completeMirroredGradient's exp(δ~)), read bilinearly at a texel
- * through per-column / per-row taps: at0 / at1 the grid cells, frac the weight of at1.
+ * through per-column / per-row taps (bilinear-taps.ts): at0 / at1 the grid cells, frac the weight of at1.
  */
-export interface MirrorFactors {
+export interface MirrorFactors extends Pick<BilinearTaps, 'at0' | 'at1' | 'frac'> {
   grid: Float32Array;
   g: number;
-  at0: Int32Array;
-  at1: Int32Array;
-  frac: Float32Array;
   /** Per tile half (x < size / 2, then the rest) and channel: the most a scaled sample may reach there (sideColourCaps). */
   cap?: Float32Array;
 }
@@ -167,7 +164,7 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   // bench:turned, capping it at 2x or 4x, trusting only texels seen with weight >= 0.2, weighting by
   // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
   // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
-  // Bilinear positions on the grid, per texel column and row (the same for every call).
+  // Bilinear positions on the grid, per texel column and row (columns and rows alike: the tile is square).
   const { at0, at1, frac } = bilinearTaps(g, size);
   completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac, cap });
 }
