@@ -4,6 +4,7 @@
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { bilinearTaps } from './bilinear-taps';
+import { detailMapsKernel } from './simd/kernels';
 import type { TexelMap } from './texel-map';
 import type { UvTangentFrames } from './tangents';
 
@@ -33,7 +34,7 @@ export function encodeDetailMaps(opts: { height: Float32Array; active: Uint8Arra
   const rangeMm = Math.max(0.25, Math.ceil(maxAbsActive(h, active) * 4) / 4);
   const normal = createRgbImage(size, size);
   const displacement = createRgbImage(size, size);
-  upsampleDetailMaps(nx, ny, h, active, S, size, 127 / rangeMm, normal.data, displacement.data);
+  upsampleDetailMaps(nx, ny, h, S, size, 127 / rangeMm, normal.data, displacement.data);
   return { normal, displacement, rangeMm };
 }
 
@@ -78,59 +79,12 @@ function maxAbsActive(h: Float32Array, active: Uint8Array): number {
 }
 
 /**
- * The size x size maps from the S x S grid, bilinear: the normal from the upsampled slopes (normalised
- * per texel), the displacement from the upsampled height times dScale levels per mm.
+ * The size x size maps from the S x S grid, bilinear (texel centres aligned, as bilinearTaps): the
+ * normal from the upsampled slopes (normalised per texel), the displacement from the upsampled height
+ * times dScale levels per mm; in f32, four texels at a time (simd/kernels.wat). Off the chart every
+ * input is 0, so the same arithmetic gives the flat (128, 128, 255) and 128.
  */
-function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array, active: Uint8Array, S: number, size: number, dScale: number, nd: Uint8Array, dd: Uint8Array): void {
-  // Bilinear taps per column, computed once: the upsampling factor is the same for every row. The
-  // columns come in runs that share their two taps (size / S of them), so each run reads its taps once.
-  const f = S / size;
-  const { at0: cx0, at1: cx1, frac: cax, runs } = bilinearTaps(S, size);
-  // Separable bilinear: each output row first blends its two grid rows (gradient, height and whether
-  // any of the four taps is on the chart), then each texel blends two columns of that row.
-  const rx = new Float32Array(S), ry = new Float32Array(S), rh = new Float32Array(S), ra = new Uint8Array(S);
-  for (let y = 0; y < size; y++) {
-    const sy = Math.min(S - 1, Math.max(0, (y + 0.5) * f - 0.5));
-    const r0 = Math.floor(sy) * S, r1 = Math.min(S - 1, Math.floor(sy) + 1) * S, ay = sy - Math.floor(sy);
-    for (let x = 0; x < S; x++) {
-      const i0 = r0 + x, i1 = r1 + x;
-      rx[x] = nx[i0] + ay * (nx[i1] - nx[i0]);
-      ry[x] = ny[i0] + ay * (ny[i1] - ny[i0]);
-      rh[x] = h[i0] + ay * (h[i1] - h[i0]);
-      ra[x] = active[i0] | active[i1];
-    }
-    upsampleDetailRow(rx, ry, rh, ra, runs, cx0, cx1, cax, dScale, nd, dd, 3 * y * size);
-  }
-}
-
-/** One output row of upsampleDetailMaps from its blended grid row, run by run. */
-function upsampleDetailRow(rx: Float32Array, ry: Float32Array, rh: Float32Array, ra: Uint8Array, runs: Int32Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array, dScale: number, nd: Uint8Array, dd: Uint8Array, rowOffset: number): void {
-  for (let r = 0; r + 1 < runs.length; r++) {
-    const x0 = runs[r], x1 = runs[r + 1];
-    const c0 = cx0[x0], c1 = cx1[x0];
-    let o = rowOffset + 3 * x0;
-    if ((ra[c0] | ra[c1]) === 0) {
-      // Off the chart: flat and zero, without the arithmetic.
-      for (let x = x0; x < x1; x++, o += 3) {
-        nd[o] = nd[o + 1] = 128;
-        nd[o + 2] = 255;
-        dd[o] = dd[o + 1] = dd[o + 2] = 128;
-      }
-      continue;
-    }
-    const gx0 = rx[c0], gxd = rx[c1] - gx0, gy0 = ry[c0], gyd = ry[c1] - gy0, h0 = rh[c0], hd = rh[c1] - h0;
-    for (let x = x0; x < x1; x++, o += 3) {
-      const ax = cax[x];
-      const gx = gx0 + ax * gxd;
-      const gy = gy0 + ax * gyd;
-      const hh = h0 + ax * hd;
-      const il = 127.5 / Math.sqrt(gx * gx + gy * gy + 1);
-      // Uint8Array stores truncate: + 0.5 rounds the non-negative values.
-      nd[o] = 128 + gx * il;
-      nd[o + 1] = 128 + gy * il;
-      nd[o + 2] = 128 + il;
-      const d = 128.5 + hh * dScale;
-      dd[o] = dd[o + 1] = dd[o + 2] = d < 0 ? 0 : d > 255 ? 255 : d;
-    }
-  }
+function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array, S: number, size: number, dScale: number, nd: Uint8Array, dd: Uint8Array): void {
+  const { at0, at1, frac } = bilinearTaps(S, size);
+  detailMapsKernel({ nx, ny, height: h, S, size, at0, at1, frac, dScale, normal: nd, displacement: dd });
 }

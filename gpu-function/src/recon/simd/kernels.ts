@@ -1,0 +1,87 @@
+/**
+ * The recon's WebAssembly kernels (kernels.wat), compiled from their text when this module is first
+ * imported and run over one linear memory that this module owns. Callers pass typed arrays; the
+ * wrappers copy them in, run the kernel and copy the results out, so nothing outside this file sees the
+ * memory or its layout. Single-threaded like the rest of the recon: a kernel call runs to completion
+ * before the next one lays its data out from offset 0 again.
+ *
+ * Why WebAssembly: the two per-texel passes at the tile size and the box sums behind the lighting's and
+ * the detail's local statistics were JavaScript loops bound by scalar f64 arithmetic and typed-array
+ * conversions; 128-bit SIMD (f32x4, f64x2) does four or two texels per instruction. The text is the
+ * source (wabt compiles it in ~20 ms after a ~100 ms start of wabt itself, once per process), so there
+ * is no binary to keep in step with it. A module that fails to compile throws at import: the service
+ * does not start with half its kernels.
+ */
+import { readFileSync } from 'node:fs';
+import wabtInit from 'wabt';
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
+  detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
+}
+
+const exports = await (async (): Promise<KernelExports> => {
+  const wabt = await wabtInit();
+  const source = readFileSync(new URL('./kernels.wat', import.meta.url), 'utf8');
+  const parsed = wabt.parseWat('kernels.wat', source, { simd: true });
+  try {
+    parsed.validate();
+    const { buffer } = parsed.toBinary({});
+    return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(buffer))).exports as unknown as KernelExports;
+  } finally {
+    parsed.destroy();
+  }
+})();
+
+/** Byte offsets for `sizes` (bytes each) laid out from 0, 16-byte aligned; the memory grown to hold them. */
+function layout(...sizes: number[]): number[] {
+  const offsets: number[] = [];
+  let end = 0;
+  for (const s of sizes) {
+    offsets.push(end);
+    end += Math.ceil(s / 16) * 16;
+  }
+  const have = exports.memory.buffer.byteLength;
+  if (end > have) exports.memory.grow(Math.ceil((end - have) / 65536));
+  return offsets;
+}
+
+const buffer = () => exports.memory.buffer;
+
+/**
+ * boxSum's kernel (box-filter.ts has the contract): in place on the S x S grid `a`, radius r with
+ * 2r + 1 <= S. The same sums as the JavaScript running sums, bit for bit.
+ */
+export function boxSumKernel(a: Float32Array, S: number, r: number): void {
+  const n = S * S;
+  const [A, T, ACC, ZERO, SINK] = layout(4 * n, 4 * n, 8 * S, 4 * S, 4 * S);
+  const mem = buffer();
+  new Float32Array(mem, A, n).set(a.subarray(0, n));
+  new Float32Array(mem, ZERO, S).fill(0);
+  exports.boxSum(A, T, ACC, ZERO, SINK, S, r);
+  a.set(new Float32Array(mem, A, n));
+}
+
+/**
+ * detailMaps' kernel (detail-maps.ts has the contract): the normal and displacement maps (RGB bytes,
+ * size x size, written into `normal` and `displacement`) from three S x S planes bilinearly upsampled
+ * with the given column taps. Preconditions: size % 4 == 0, S <= size.
+ */
+export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height: Float32Array; S: number; size: number; at0: Int32Array; at1: Int32Array; frac: Float32Array; dScale: number; normal: Uint8Array; displacement: Uint8Array }): void {
+  const { S, size } = o;
+  if (size % 4 !== 0 || S > size) throw new Error(`detailMapsKernel: size ${size} must be a multiple of 4 and at least the grid's ${S}`);
+  const n = S * S, bytes = 3 * size * size;
+  const [P, AT0, AT1, FR, WIDE, ND, DD] = layout(12 * n, 4 * size, 4 * size, 4 * size, 12 * S * size, bytes + 16, bytes + 16);
+  const mem = buffer();
+  const planes = new Float32Array(mem, P, 3 * n);
+  planes.set(o.nx.subarray(0, n), 0);
+  planes.set(o.ny.subarray(0, n), n);
+  planes.set(o.height.subarray(0, n), 2 * n);
+  new Int32Array(mem, AT0, size).set(o.at0);
+  new Int32Array(mem, AT1, size).set(o.at1);
+  new Float32Array(mem, FR, size).set(o.frac);
+  exports.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
+  o.normal.set(new Uint8Array(mem, ND, bytes));
+  o.displacement.set(new Uint8Array(mem, DD, bytes));
+}

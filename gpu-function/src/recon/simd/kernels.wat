@@ -1,0 +1,173 @@
+;; The recon passes whose per-texel JavaScript dominated their stage (bench:recon's lighting, albedo and
+;; detail columns), as WebAssembly: 128-bit SIMD where the arithmetic vectorises, scalar where only the
+;; bounds checks and conversions were JavaScript's cost. Compiled from this text at start-up by
+;; kernels.ts, which owns the linear memory and the layout; each function's comment gives its contract.
+;; Pointers are byte offsets into the memory, grids row-major.
+(module
+  (memory (export "memory") 1)
+
+  ;; boxSum: in place, box sums of radius r over an S x S f32 grid `a` (window 2r + 1 <= S, clipped at
+  ;; the edges), rows then columns, by running sums in f64, the same operations in the same order as
+  ;; box-filter.ts's JavaScript had, so the sums are the same bit for bit. Scratch: `tmp` (S * S f32),
+  ;; `acc` (S f64), `zero` (S f32 of zeros), `sink` (S f32, written).
+  (func (export "boxSum") (param $a i32) (param $tmp i32) (param $acc i32) (param $zero i32) (param $sink i32) (param $S i32) (param $r i32)
+    (local $y i32) (local $row i32) (local $add i32) (local $sub i32)
+    (call $boxRows (local.get $a) (local.get $tmp) (local.get $S) (local.get $r))
+    (memory.fill (local.get $acc) (i32.const 0) (i32.shl (local.get $S) (i32.const 3)))
+    (local.set $row (i32.shl (local.get $S) (i32.const 2)))
+    ;; The column sums' leading edge: rows 0 .. r - 1 into the accumulators.
+    (block $done0
+      (loop $l0
+        (br_if $done0 (i32.ge_u (local.get $y) (local.get $r)))
+        (call $columnStep (local.get $sink) (i32.add (local.get $tmp) (i32.mul (local.get $y) (local.get $row))) (local.get $zero) (local.get $acc) (local.get $S))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $l0)))
+    ;; Row y: the row entering at y + r (while inside), the one leaving after y - r (once there is one).
+    (local.set $y (i32.const 0))
+    (loop $l1
+      (local.set $add (select (i32.add (local.get $tmp) (i32.mul (i32.add (local.get $y) (local.get $r)) (local.get $row))) (local.get $zero)
+        (i32.lt_u (i32.add (local.get $y) (local.get $r)) (local.get $S))))
+      (local.set $sub (select (i32.add (local.get $tmp) (i32.mul (i32.sub (local.get $y) (local.get $r)) (local.get $row))) (local.get $zero)
+        (i32.ge_s (i32.sub (local.get $y) (local.get $r)) (i32.const 0))))
+      (call $columnStep (i32.add (local.get $a) (i32.mul (local.get $y) (local.get $row))) (local.get $add) (local.get $sub) (local.get $acc) (local.get $S))
+      (br_if $l1 (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $S)))))
+
+  ;; Per column x < S: v = acc[x] + add[x]; dst[x] = f32(v); acc[x] = v - sub[x]. Two columns per
+  ;; step (f64x2), the odd one last.
+  (func $columnStep (param $dst i32) (param $add i32) (param $sub i32) (param $acc i32) (param $S i32)
+    (local $x i32) (local $pairs i32) (local $v v128) (local $s f64)
+    (local.set $pairs (i32.and (local.get $S) (i32.const -2)))
+    (block $done
+      (loop $lx
+        (br_if $done (i32.ge_u (local.get $x) (local.get $pairs)))
+        (local.set $v (f64x2.add (v128.load (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 3))))
+          (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $add) (i32.shl (local.get $x) (i32.const 2)))))))
+        (v128.store64_lane 0 (i32.add (local.get $dst) (i32.shl (local.get $x) (i32.const 2))) (f32x4.demote_f64x2_zero (local.get $v)))
+        (v128.store (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 3)))
+          (f64x2.sub (local.get $v) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $sub) (i32.shl (local.get $x) (i32.const 2)))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 2)))
+        (br $lx)))
+    (if (i32.lt_u (local.get $x) (local.get $S))
+      (then
+        (local.set $s (f64.add (f64.load (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 3))))
+          (f64.promote_f32 (f32.load (i32.add (local.get $add) (i32.shl (local.get $x) (i32.const 2)))))))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $x) (i32.const 2))) (f32.demote_f64 (local.get $s)))
+        (f64.store (i32.add (local.get $acc) (i32.shl (local.get $x) (i32.const 3)))
+          (f64.sub (local.get $s) (f64.promote_f32 (f32.load (i32.add (local.get $sub) (i32.shl (local.get $x) (i32.const 2))))))))))
+
+  ;; tmp = the row-wise running-window sums of a (f64 accumulator per row): the window's leading edge
+  ;; enters at x + r and its trailing edge leaves after x - r, in three spans with no test per texel.
+  (func $boxRows (param $a i32) (param $tmp i32) (param $S i32) (param $r i32)
+    (local $y i32) (local $x i32) (local $src i32) (local $dst i32) (local $acc f64) (local $end i32) (local $rb i32)
+    (local.set $rb (i32.shl (local.get $r) (i32.const 2)))
+    (local.set $end (i32.sub (local.get $S) (local.get $r)))
+    (loop $ly
+      (local.set $src (i32.add (local.get $a) (i32.shl (i32.mul (local.get $y) (local.get $S)) (i32.const 2))))
+      (local.set $dst (i32.add (local.get $tmp) (i32.shl (i32.mul (local.get $y) (local.get $S)) (i32.const 2))))
+      (local.set $acc (f64.const 0))
+      (local.set $x (i32.const 0))
+      (block $d0
+        (loop $l0
+          (br_if $d0 (i32.ge_u (local.get $x) (local.get $r)))
+          (local.set $acc (f64.add (local.get $acc) (f64.promote_f32 (f32.load (i32.add (local.get $src) (i32.shl (local.get $x) (i32.const 2)))))))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $l0)))
+      (local.set $x (i32.const 0))
+      (block $d1
+        (loop $l1
+          (br_if $d1 (i32.ge_u (local.get $x) (local.get $r)))
+          (local.set $acc (f64.add (local.get $acc) (f64.promote_f32 (f32.load (i32.add (i32.add (local.get $src) (local.get $rb)) (i32.shl (local.get $x) (i32.const 2)))))))
+          (f32.store (i32.add (local.get $dst) (i32.shl (local.get $x) (i32.const 2))) (f32.demote_f64 (local.get $acc)))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $l1)))
+      (block $d2
+        (loop $l2
+          (br_if $d2 (i32.ge_u (local.get $x) (local.get $end)))
+          (local.set $acc (f64.add (local.get $acc) (f64.promote_f32 (f32.load (i32.add (i32.add (local.get $src) (local.get $rb)) (i32.shl (local.get $x) (i32.const 2)))))))
+          (f32.store (i32.add (local.get $dst) (i32.shl (local.get $x) (i32.const 2))) (f32.demote_f64 (local.get $acc)))
+          (local.set $acc (f64.sub (local.get $acc) (f64.promote_f32 (f32.load (i32.sub (i32.add (local.get $src) (i32.shl (local.get $x) (i32.const 2))) (local.get $rb))))))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $l2)))
+      (block $d3
+        (loop $l3
+          (br_if $d3 (i32.ge_u (local.get $x) (local.get $S)))
+          (f32.store (i32.add (local.get $dst) (i32.shl (local.get $x) (i32.const 2))) (f32.demote_f64 (local.get $acc)))
+          (local.set $acc (f64.sub (local.get $acc) (f64.promote_f32 (f32.load (i32.sub (i32.add (local.get $src) (i32.shl (local.get $x) (i32.const 2))) (local.get $rb))))))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $l3)))
+      (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $S)))))
+
+  ;; detailMaps: the tangent-space normal map and the grey displacement map (RGB bytes, size x size)
+  ;; from three S x S f32 planes at `planes` (slope x, slope y, height), bilinear with texel centres
+  ;; aligned: first along x into `wide` (3 planes of S x size f32, the column taps at0 / at1 / frac from
+  ;; bilinear-taps.ts), then along y four texels at a time. Per texel, in f32:
+  ;;   l = 127.5 / sqrt(gx^2 + gy^2 + 1); normal = trunc(128 + gx l, 128 + gy l, 128 + l);
+  ;;   displacement = trunc(clamp(128.5 + h dScale, 0, 255)).
+  ;; Preconditions: size % 4 == 0, S <= size; each output has 4 writable bytes past its end (the last
+  ;; 16-byte store of a row spills 4 bytes that the next store or the caller's padding takes).
+  (func (export "detailMaps") (param $planes i32) (param $S i32) (param $size i32) (param $at0 i32) (param $at1 i32) (param $frac i32)
+        (param $wide i32) (param $dScale f32) (param $nd i32) (param $dd i32)
+    (call $upsampleColumns (local.get $planes) (local.get $S) (local.get $size) (local.get $at0) (local.get $at1) (local.get $frac) (local.get $wide))
+    (call $encodeRows (local.get $wide) (local.get $S) (local.get $size) (local.get $dScale) (local.get $nd) (local.get $dd)))
+
+  (func $upsampleColumns (param $planes i32) (param $S i32) (param $size i32) (param $at0 i32) (param $at1 i32) (param $frac i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $row i32) (local $a f32) (local $rows i32)
+    (local.set $rows (i32.mul (i32.const 3) (local.get $S)))
+    (loop $ly
+      (local.set $row (i32.add (local.get $planes) (i32.shl (i32.mul (local.get $y) (local.get $S)) (i32.const 2))))
+      (local.set $x (i32.const 0))
+      (loop $lx
+        (local.set $a (f32.load (i32.add (local.get $row) (i32.shl (i32.load (i32.add (local.get $at0) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))))
+        (f32.store (local.get $out)
+          (f32.add (local.get $a) (f32.mul (f32.load (i32.add (local.get $frac) (i32.shl (local.get $x) (i32.const 2))))
+            (f32.sub (f32.load (i32.add (local.get $row) (i32.shl (i32.load (i32.add (local.get $at1) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))) (local.get $a)))))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 1))) (local.get $size))))
+      (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $rows)))))
+
+  (func $encodeRows (param $wide i32) (param $S i32) (param $size i32) (param $dScale f32) (param $nd i32) (param $dd i32)
+    (local $y i32) (local $x i32) (local $sy f64) (local $y0 i32) (local $ay v128) (local $p0 i32) (local $p1 i32) (local $plane i32) (local $o i32)
+    (local $gx v128) (local $gy v128) (local $hh v128) (local $a v128) (local $il v128) (local $rg v128) (local $bb v128) (local $d v128) (local $ds v128)
+    (local.set $plane (i32.shl (i32.mul (local.get $S) (local.get $size)) (i32.const 2)))
+    (local.set $ds (f32x4.splat (local.get $dScale)))
+    (loop $ly
+      ;; The output row's two grid rows and weight: sy = clamp((y + 0.5) S / size - 0.5, 0, S - 1).
+      (local.set $sy (f64.min (f64.convert_i32_u (i32.sub (local.get $S) (i32.const 1)))
+        (f64.max (f64.const 0) (f64.sub (f64.div (f64.mul (f64.add (f64.convert_i32_u (local.get $y)) (f64.const 0.5)) (f64.convert_i32_u (local.get $S))) (f64.convert_i32_u (local.get $size))) (f64.const 0.5)))))
+      (local.set $y0 (i32.trunc_f64_u (local.get $sy)))
+      (local.set $ay (f32x4.splat (f32.demote_f64 (f64.sub (local.get $sy) (f64.floor (local.get $sy))))))
+      (local.set $p0 (i32.add (local.get $wide) (i32.shl (i32.mul (local.get $y0) (local.get $size)) (i32.const 2))))
+      ;; The second row clamps at the last (where its weight is 0 anyway).
+      (local.set $p1 (select (i32.add (local.get $p0) (i32.shl (local.get $size) (i32.const 2))) (local.get $p0)
+        (i32.lt_u (i32.add (local.get $y0) (i32.const 1)) (local.get $S))))
+      (local.set $o (i32.mul (i32.mul (local.get $y) (local.get $size)) (i32.const 3)))
+      (local.set $x (i32.const 0))
+      (loop $lx
+        (local.set $a (v128.load (local.get $p0)))
+        (local.set $gx (f32x4.add (local.get $a) (f32x4.mul (local.get $ay) (f32x4.sub (v128.load (local.get $p1)) (local.get $a)))))
+        (local.set $a (v128.load (i32.add (local.get $p0) (local.get $plane))))
+        (local.set $gy (f32x4.add (local.get $a) (f32x4.mul (local.get $ay) (f32x4.sub (v128.load (i32.add (local.get $p1) (local.get $plane))) (local.get $a)))))
+        (local.set $a (v128.load (i32.add (local.get $p0) (i32.shl (local.get $plane) (i32.const 1)))))
+        (local.set $hh (f32x4.add (local.get $a) (f32x4.mul (local.get $ay) (f32x4.sub (v128.load (i32.add (local.get $p1) (i32.shl (local.get $plane) (i32.const 1)))) (local.get $a)))))
+        (local.set $il (f32x4.div (f32x4.splat (f32.const 127.5))
+          (f32x4.sqrt (f32x4.add (f32x4.add (f32x4.mul (local.get $gx) (local.get $gx)) (f32x4.mul (local.get $gy) (local.get $gy))) (f32x4.splat (f32.const 1))))))
+        ;; Four texels' R, G, B (each 0.5 .. 255.5 before truncation) narrowed to bytes
+        ;; [R0..R3 G0..G3 B0..B3 B0..B3] and interleaved to R0 G0 B0 R1 G1 B1 ...
+        (local.set $rg (i16x8.narrow_i32x4_s
+          (i32x4.trunc_sat_f32x4_s (f32x4.add (f32x4.splat (f32.const 128)) (f32x4.mul (local.get $gx) (local.get $il))))
+          (i32x4.trunc_sat_f32x4_s (f32x4.add (f32x4.splat (f32.const 128)) (f32x4.mul (local.get $gy) (local.get $il))))))
+        (local.set $bb (i32x4.trunc_sat_f32x4_s (f32x4.add (f32x4.splat (f32.const 128)) (local.get $il))))
+        (local.set $bb (i16x8.narrow_i32x4_s (local.get $bb) (local.get $bb)))
+        (v128.store (i32.add (local.get $nd) (local.get $o))
+          (i8x16.shuffle 0 4 8 1 5 9 2 6 10 3 7 11 12 13 14 15 (i8x16.narrow_i16x8_u (local.get $rg) (local.get $bb)) (local.get $rg)))
+        (local.set $d (i32x4.trunc_sat_f32x4_s (f32x4.min (f32x4.splat (f32.const 255)) (f32x4.max (f32x4.splat (f32.const 0))
+          (f32x4.add (f32x4.splat (f32.const 128.5)) (f32x4.mul (local.get $hh) (local.get $ds)))))))
+        (local.set $d (i16x8.narrow_i32x4_s (local.get $d) (local.get $d)))
+        (v128.store (i32.add (local.get $dd) (local.get $o))
+          (i8x16.shuffle 0 0 0 1 1 1 2 2 2 3 3 3 12 13 14 15 (i8x16.narrow_i16x8_u (local.get $d) (local.get $d)) (local.get $d)))
+        (local.set $p0 (i32.add (local.get $p0) (i32.const 16)))
+        (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 12)))
+        (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 4))) (local.get $size))))
+      (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $size)))))
+)

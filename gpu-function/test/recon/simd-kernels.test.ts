@@ -1,0 +1,128 @@
+/**
+ * The WebAssembly kernels against independent computations: box sums against summing each window
+ * directly, the detail maps against the bilinear interpolation and normalisation evaluated per texel
+ * in f64 from their definitions.
+ */
+import { describe, expect, it } from 'vitest';
+import { bilinearTaps } from '../../src/recon/bilinear-taps';
+import { boxSum } from '../../src/recon/box-filter';
+import { boxSumKernel, detailMapsKernel } from '../../src/recon/simd/kernels';
+
+/** Deterministic values in [-1, 1) (a linear congruential generator). */
+function noise(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function directBoxSum(a: Float32Array, S: number, r: number): Float64Array {
+  const out = new Float64Array(S * S);
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      let s = 0;
+      for (let v = Math.max(0, y - r); v <= Math.min(S - 1, y + r); v++) for (let u = Math.max(0, x - r); u <= Math.min(S - 1, x + r); u++) s += a[v * S + u];
+      out[y * S + x] = s;
+    }
+  }
+  return out;
+}
+
+describe('boxSum (WebAssembly running sums)', () => {
+  // Even and odd sizes (the column pass does two columns per step and the odd one last), radius 0,
+  // and the widest window the running sums take (2r + 1 = S).
+  for (const [S, r] of [[64, 5], [63, 7], [17, 8], [32, 0], [9, 1]] as const) {
+    it(`S ${S}, r ${r}: every window's sum, clipped at the edges`, () => {
+      const a = noise(S * S, S * 31 + r);
+      const expected = directBoxSum(a, S, r);
+      const got = Float32Array.from(a);
+      boxSumKernel(got, S, r);
+      let worst = 0;
+      for (let i = 0; i < S * S; i++) worst = Math.max(worst, Math.abs(got[i] - expected[i]));
+      // f32 outputs of sums of up to (2r + 1)^2 values in [-1, 1): a few f32 ulps of the window's size.
+      expect(worst).toBeLessThan(1e-5 * (2 * r + 1) ** 2);
+    });
+  }
+
+  it('boxSum takes windows wider than the grid through its clipped path, with the same meaning', () => {
+    const S = 12, r = 9;
+    const a = noise(S * S, 7);
+    const expected = directBoxSum(a, S, r);
+    const got = Float32Array.from(a);
+    boxSum(got, new Float32Array(S * S), S, r);
+    for (let i = 0; i < S * S; i++) expect(got[i]).toBeCloseTo(expected[i], 4);
+  });
+});
+
+/** The maps' definition (detail-maps.ts), per texel in f64. */
+function expectedDetail(nx: Float32Array, ny: Float32Array, h: Float32Array, S: number, size: number, dScale: number, x: number, y: number): number[] {
+  const sample = (g: Float32Array) => {
+    const sx = Math.min(S - 1, Math.max(0, ((x + 0.5) * S) / size - 0.5)), sy = Math.min(S - 1, Math.max(0, ((y + 0.5) * S) / size - 0.5));
+    const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(S - 1, x0 + 1), y1 = Math.min(S - 1, y0 + 1), ax = sx - x0, ay = sy - y0;
+    return (1 - ay) * ((1 - ax) * g[y0 * S + x0] + ax * g[y0 * S + x1]) + ay * ((1 - ax) * g[y1 * S + x0] + ax * g[y1 * S + x1]);
+  };
+  const gx = sample(nx), gy = sample(ny), hh = sample(h);
+  const l = 1 / Math.hypot(gx, gy, 1);
+  const d = Math.min(255, Math.max(0, 128.5 + hh * dScale));
+  return [128 + 127.5 * gx * l, 128 + 127.5 * gy * l, 128 + 127.5 * l, d];
+}
+
+describe('detailMapsKernel (WebAssembly, four texels at a time)', () => {
+  for (const [S, size] of [[64, 256], [256, 1024], [48, 96]] as const) {
+    it(`${S} -> ${size}: the bilinear slopes' normal and the height's grey level, to within one level`, () => {
+      // Smooth fields with a few steep places (slopes up to ~2.5), zero on a border like the chart's outside.
+      const nx = new Float32Array(S * S), ny = new Float32Array(S * S), h = new Float32Array(S * S);
+      const rnd = noise(3 * S * S, S);
+      for (let y = 0; y < S; y++) {
+        for (let x = 0; x < S; x++) {
+          const i = y * S + x;
+          if ((x - S / 2) ** 2 + (y - S / 2) ** 2 > (0.4 * S) ** 2) continue;
+          nx[i] = 2 * Math.sin(x / 5) * Math.cos(y / 7) + 0.2 * rnd[i];
+          ny[i] = 1.5 * Math.cos((x + y) / 4) + 0.2 * rnd[S * S + i];
+          h[i] = 1.2 * Math.sin(x / 9) + 0.1 * rnd[2 * S * S + i];
+        }
+      }
+      const dScale = 127 / 1.25;
+      const { at0, at1, frac } = bilinearTaps(S, size);
+      const normal = new Uint8Array(3 * size * size), displacement = new Uint8Array(3 * size * size);
+      detailMapsKernel({ nx, ny, height: h, S, size, at0, at1, frac, dScale, normal, displacement });
+      let off = 0, worst = 0, flatChecked = 0, flatWrong = 0, notGrey = 0, clipped = 0;
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const e = expectedDetail(nx, ny, h, S, size, dScale, x, y);
+          const o = 3 * (y * size + x);
+          const got = [normal[o], normal[o + 1], normal[o + 2], displacement[o]];
+          // Uint8 stores truncate: the expected level is floor(e).
+          for (let c = 0; c < 4; c++) {
+            const diff = Math.abs(got[c] - Math.floor(e[c]));
+            worst = Math.max(worst, diff);
+            if (diff) off++;
+          }
+          if (displacement[o + 1] !== displacement[o] || displacement[o + 2] !== displacement[o]) notGrey++;
+          if (e[3] === 0 || e[3] === 255) clipped++;
+          if (e[0] === 128 && e[1] === 128 && e[3] === 128.5) {
+            // All four taps off the chart: exactly flat.
+            if (got[0] !== 128 || got[1] !== 128 || got[2] !== 255 || got[3] !== 128) flatWrong++;
+            flatChecked++;
+          }
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(notGrey).toBe(0);
+      expect(flatWrong).toBe(0);
+      // f32 against f64 rounding moves a level only where the exact value sits on a level's edge.
+      expect(off / (4 * size * size)).toBeLessThan(1e-3);
+      expect(flatChecked).toBeGreaterThan(size * size * 0.2);
+      expect(clipped).toBeGreaterThan(0);
+    });
+  }
+
+  it('refuses a size that is not a multiple of 4 rather than writing past its rows', () => {
+    const { at0, at1, frac } = bilinearTaps(8, 30);
+    const z = new Float32Array(64);
+    expect(() => detailMapsKernel({ nx: z, ny: z, height: z, S: 8, size: 30, at0, at1, frac, dScale: 1, normal: new Uint8Array(2700), displacement: new Uint8Array(2700) })).toThrow(/multiple of 4/);
+  });
+});
