@@ -9,6 +9,7 @@ import { boxSum } from './box-filter';
 import { pushPullFill } from './complete';
 import type { Mat3 } from './linalg';
 import { selectKth } from './select';
+import { gainFieldKernel } from './simd/kernels';
 import { shIrradianceBasis, type ShLighting } from './sh-lighting';
 import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
 import type { TexelMap } from './texel-map';
@@ -156,36 +157,11 @@ function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32
 
 /**
  * dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by
- * GAIN_TABLE. Separably: each output row first blends its two grid rows, then each texel blends two
- * neighbours of that blended row (half the arithmetic of four-tap bilinear at every texel); the columns
- * come in runs that share their two neighbours (size / G of them), read once per run.
+ * GAIN_TABLE (simd/kernels.wat: separably, each output row first blends its two grid rows, then each
+ * run of columns that shares two cells blends them).
  */
 function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {
-  const fr = G / size;
-  const { at0, at1, frac, runs } = bilinearTaps(G, size);
-  const row = new Float32Array(3 * G);
-  for (let y = 0; y < size; y++) {
-    const sy = Math.min(G - 1, Math.max(0, (y + 0.5) * fr - 0.5));
-    const r0 = 3 * Math.floor(sy) * G, r1 = 3 * Math.min(G - 1, Math.floor(sy) + 1) * G, ay = sy - Math.floor(sy);
-    // + 0.5: the table index rounds by truncation below.
-    for (let i = 0; i < 3 * G; i++) row[i] = gain[r0 + i] + ay * (gain[r1 + i] - gain[r0 + i]) + 0.5;
-    applyGainRow(src, dst, row, runs, at0, at1, frac, 3 * y * size);
-  }
-}
-
-/** One output row of applyGainField from its blended gain row, run by run. */
-function applyGainRow(src: Uint8Array, dst: Uint8Array, row: Float32Array, runs: Int32Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array, rowOffset: number): void {
-  for (let r = 0; r + 1 < runs.length; r++) {
-    const x0 = runs[r], x1 = runs[r + 1];
-    const p0 = 3 * cx0[x0], p1 = 3 * cx1[x0];
-    const a0 = row[p0], ad = row[p1] - a0, b0 = row[p0 + 1], bd = row[p1 + 1] - b0, c0 = row[p0 + 2], cd = row[p1 + 2] - c0;
-    for (let x = x0, o = rowOffset + 3 * x0; x < x1; x++, o += 3) {
-      const ax = cax[x];
-      dst[o] = GAIN_TABLE[(((a0 + ax * ad) | 0) << 8) | src[o]];
-      dst[o + 1] = GAIN_TABLE[(((b0 + ax * bd) | 0) << 8) | src[o + 1]];
-      dst[o + 2] = GAIN_TABLE[(((c0 + ax * cd) | 0) << 8) | src[o + 2]];
-    }
-  }
+  gainFieldKernel({ src, dst, size, gain, G, taps: bilinearTaps(G, size), table: GAIN_TABLE });
 }
 
 /**

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
 import { boxSum } from '../../src/recon/box-filter';
-import { boxSumKernel, detailMapsKernel } from '../../src/recon/simd/kernels';
+import { boxSumKernel, detailMapsKernel, gainFieldKernel } from '../../src/recon/simd/kernels';
 
 /** Deterministic values in [-1, 1) (a linear congruential generator). */
 function noise(n: number, seed: number): Float32Array {
@@ -125,4 +125,45 @@ describe('detailMapsKernel (WebAssembly, four texels at a time)', () => {
     const z = new Float32Array(64);
     expect(() => detailMapsKernel({ nx: z, ny: z, height: z, S: 8, size: 30, at0, at1, frac, dScale: 1, normal: new Uint8Array(2700), displacement: new Uint8Array(2700) })).toThrow(/multiple of 4/);
   });
+});
+
+describe('gainFieldKernel (WebAssembly table lookups)', () => {
+  for (const [G, size] of [[64, 256], [256, 1024], [30, 120]] as const) {
+    it(`${G} -> ${size}: each texel's byte through the table row of its bilinear gain`, () => {
+      // A table whose every entry says where it came from (row and column mixed into a byte), so a
+      // wrong row or column shows; rows 0 .. 299.
+      const rows = 300;
+      const table = new Uint8Array(rows * 256);
+      for (let j = 0; j < rows; j++) for (let c = 0; c < 256; c++) table[(j << 8) | c] = (j * 7 + c * 13) & 255;
+      const gain = new Float32Array(3 * G * G);
+      const rnd = noise(3 * G * G, G);
+      for (let i = 0; i < G * G; i++) for (let ch = 0; ch < 3; ch++) gain[3 * i + ch] = 150 + 100 * Math.sin((i % G) / 6 + ch) * Math.cos(i / G / 5) + 20 * rnd[3 * i + ch];
+      const src = new Uint8Array(3 * size * size);
+      const rs = noise(src.length, 3);
+      for (let i = 0; i < src.length; i++) src[i] = Math.floor((rs[i] + 1) * 128);
+      const dst = new Uint8Array(src.length);
+      gainFieldKernel({ src, dst, size, gain, G, taps: bilinearTaps(G, size), table });
+      let off = 0, wrong = 0;
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const sx = Math.min(G - 1, Math.max(0, ((x + 0.5) * G) / size - 0.5)), sy = Math.min(G - 1, Math.max(0, ((y + 0.5) * G) / size - 0.5));
+          const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(G - 1, x0 + 1), y1 = Math.min(G - 1, y0 + 1), ax = sx - x0, ay = sy - y0;
+          for (let ch = 0; ch < 3; ch++) {
+            const g = (k: number) => gain[3 * k + ch];
+            const row = (1 - ay) * ((1 - ax) * g(y0 * G + x0) + ax * g(y0 * G + x1)) + ay * ((1 - ax) * g(y1 * G + x0) + ax * g(y1 * G + x1));
+            const o = 3 * (y * size + x) + ch;
+            const exact = table[(Math.floor(row + 0.5) << 8) | src[o]];
+            if (dst[o] === exact) continue;
+            // The separable blend rounds its intermediate row to f32: a texel whose row sits on a
+            // rounding edge may take the neighbouring row.
+            const near = [Math.floor(row + 0.5) - 1, Math.floor(row + 0.5) + 1].some((j) => table[(j << 8) | src[o]] === dst[o]);
+            if (near && Math.abs(row + 0.5 - Math.round(row + 0.5)) < 1e-3) off++;
+            else wrong++;
+          }
+        }
+      }
+      expect(wrong).toBe(0);
+      expect(off / (3 * size * size)).toBeLessThan(1e-3);
+    });
+  }
 });

@@ -14,10 +14,12 @@
  */
 import { readFileSync } from 'node:fs';
 import wabtInit from 'wabt';
+import type { BilinearTaps } from '../bilinear-taps';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
+  gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number): void;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
 }
 
@@ -84,4 +86,25 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   exports.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
+}
+
+/**
+ * gainField's kernel (albedo.ts has the contract): `dst` = `src` (RGB bytes, size x size) through
+ * `table` (256 columns per row) at each texel's row, the bilinear upsampling of `gain` (three table rows
+ * per texel of a G x G grid) with the given taps. The same bytes as albedo.ts's JavaScript had.
+ */
+export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: number; gain: Float32Array; G: number; taps: BilinearTaps; table: Uint8Array }): void {
+  const { size, G, taps } = o;
+  const bytes = 3 * size * size;
+  const [SRC, DST, GAIN, AT0, AT1, FR, RUNS, TABLE, ROW] = layout(bytes, bytes, 12 * G * G, 4 * size, 4 * size, 4 * size, 4 * taps.runs.length, o.table.length, 12 * G);
+  const mem = buffer();
+  new Uint8Array(mem, SRC, bytes).set(o.src.subarray(0, bytes));
+  new Float32Array(mem, GAIN, 3 * G * G).set(o.gain.subarray(0, 3 * G * G));
+  new Int32Array(mem, AT0, size).set(taps.at0);
+  new Int32Array(mem, AT1, size).set(taps.at1);
+  new Float32Array(mem, FR, size).set(taps.frac);
+  new Int32Array(mem, RUNS, taps.runs.length).set(taps.runs);
+  new Uint8Array(mem, TABLE, o.table.length).set(o.table);
+  exports.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW);
+  o.dst.set(new Uint8Array(mem, DST, bytes));
 }
