@@ -4,6 +4,7 @@
  * large scales. Pure numerics over typed arrays.
  */
 import { bilinearTaps } from './bilinear-taps';
+import { screenedSfsKernel } from './simd/kernels';
 
 /** A linearised shape-from-shading problem on an S x S grid (row-major, v down). */
 export interface SfsProblem {
@@ -28,162 +29,29 @@ export interface SfsSolution {
  * solveScreenedSfs: argmin_h sum_i W_i (aU_i Dx h_i + aV_i Dy h_i - r_i)^2 + alpha' |D h|^2 + beta' h^2
  * over the active texels (forward differences; h = 0 outside the active set), with alpha' and beta'
  * the given values times the mean data stiffness W (aU^2 + aV^2), so they mean the same under any
- * lighting strength. Jacobi-preconditioned conjugate gradients on the active texels only, from
- * `initial` (default 0), stopped at maxIterations or a relative residual of `tolerance` (default 1e-3).
+ * lighting strength. Jacobi-preconditioned conjugate gradients on the active texels only (f32, four
+ * texels at a time: simd/kernels.wat's screenedSfsCg), from `initial` (default 0), stopped at
+ * maxIterations or a relative residual of `tolerance` (default 1e-3; f32 reaches ~1e-6).
  * The system is symmetric positive definite for beta > 0, so CG cannot diverge; with no evidence
  * (all W = 0 or all slopes 0) the height is 0.
  */
 export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; maxIterations: number; tolerance?: number; initial?: Float32Array }): SfsSolution {
-  const height = new Float32Array(p.size * p.size);
-  const g = compactGrid(p);
-  if (!g || g.n === 0 || g.stiff <= 0) return { height, iterations: 0, relResidual: 0 };
-  const { M, at, right, down, left, up, W, aU, aV } = g;
-  const stiff = g.stiff / g.n;
-  const alpha = p.alpha * stiff, beta = p.beta * stiff;
-  const apply = (x: Float32Array, out: Float32Array) => sfsApply(x, out, M, right, down, W, aU, aV, alpha, beta);
-  // b = D' (W a r): the same scatter as `apply`.
-  const b = new Float32Array(M);
-  const bNorm = Math.sqrt(scatterRhs(p.residual, M, at, right, down, W, aU, aV, b));
-  if (bNorm === 0) return { height, iterations: 0, relResidual: 0 };
-  const diag = jacobiDiagonal(M, left, up, W, aU, aV, alpha, beta);
-  const h = new Float32Array(M), res = Float32Array.from(b), z = new Float32Array(M), dir = new Float32Array(M), Ad = new Float32Array(M);
-  if (p.initial) {
-    gatherAt(p.initial, at, h);
-    apply(h, Ad);
-    for (let k = 0; k < M; k++) res[k] = b[k] - Ad[k];
-  }
-  const rz = preconditionedStart(res, diag, z, dir, M);
-  const { iterations: it, relResidual: rel } = conjugateGradients({ M, h, res, z, dir, Ad, diag, rz, bNorm, tol: p.tolerance ?? 1e-3, maxIterations: p.maxIterations, apply });
-  for (let k = 0; k < M; k++) height[at[k]] = h[k];
-  return { height, iterations: it, relResidual: rel };
+  const { stiff, n } = dataStiffness(p);
+  if (n === 0 || stiff <= 0) return { height: new Float32Array(p.size * p.size), iterations: 0, relResidual: 0 };
+  const s = stiff / n;
+  return screenedSfsKernel({ ...p, alpha: p.alpha * s, beta: p.beta * s, tolerance: p.tolerance ?? 1e-3 });
 }
 
-// solveScreenedSfs's set-up passes, each a function of its own (see detail-maps.ts).
-
-/** Compact numbering of the active texels and their four neighbours (-1: outside, where h = 0), their data, and the summed stiffness W (aU^2 + aV^2) over the n texels with evidence; undefined without active texels. */
-function compactGrid(p: SfsProblem): { M: number; at: Int32Array; right: Int32Array; down: Int32Array; left: Int32Array; up: Int32Array; W: Float32Array; aU: Float32Array; aV: Float32Array; stiff: number; n: number } | undefined {
-  const { size: S, active } = p;
-  const N = S * S;
-  const id = new Int32Array(N).fill(-1);
-  let M = 0;
-  for (let i = 0; i < N; i++) if (active[i]) id[i] = M++;
-  if (M === 0) return undefined;
-  const at = new Int32Array(M), right = new Int32Array(M), down = new Int32Array(M), left = new Int32Array(M), up = new Int32Array(M);
-  const W = new Float32Array(M), aU = new Float32Array(M), aV = new Float32Array(M);
+/** The summed stiffness W (aU^2 + aV^2) over the n active texels with evidence (W > 0). */
+function dataStiffness(p: SfsProblem): { stiff: number; n: number } {
   let stiff = 0, n = 0;
-  for (let i = 0, k = 0; i < N; i++) {
-    if (!active[i]) continue;
-    const x = i % S;
-    at[k] = i;
-    right[k] = x + 1 < S ? id[i + 1] : -1;
-    left[k] = x > 0 ? id[i - 1] : -1;
-    down[k] = i + S < N ? id[i + S] : -1;
-    up[k] = i >= S ? id[i - S] : -1;
-    W[k] = p.weight[i];
-    aU[k] = p.aU[i];
-    aV[k] = p.aV[i];
-    if (W[k] > 0) (stiff += W[k] * (aU[k] * aU[k] + aV[k] * aV[k])), n++;
-    k++;
+  for (let i = 0; i < p.active.length; i++) {
+    const w = p.weight[i];
+    if (!p.active[i] || !(w > 0)) continue;
+    stiff += w * (p.aU[i] * p.aU[i] + p.aV[i] * p.aV[i]);
+    n++;
   }
-  return { M, at, right, down, left, up, W, aU, aV, stiff, n };
-}
-
-/** b = D' (W a r) over the compact texels; returns |b|^2. */
-function scatterRhs(residual: Float32Array, M: number, at: Int32Array, right: Int32Array, down: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, b: Float32Array): number {
-  for (let k = 0; k < M; k++) {
-    const wr = W[k] * residual[at[k]];
-    const qxk = wr * aU[k], qyk = wr * aV[k];
-    if (right[k] >= 0) b[right[k]] += qxk;
-    if (down[k] >= 0) b[down[k]] += qyk;
-    b[k] -= qxk + qyk;
-  }
-  let bNorm = 0;
-  for (let k = 0; k < M; k++) bNorm += b[k] * b[k];
-  return bNorm;
-}
-
-/** The diagonal of A (sfsApply), for the Jacobi preconditioner. */
-function jacobiDiagonal(M: number, left: Int32Array, up: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, alpha: number, beta: number): Float32Array {
-  const diag = new Float32Array(M);
-  for (let k = 0; k < M; k++) {
-    const c = aU[k] + aV[k];
-    let d = W[k] * c * c + 2 * alpha + beta;
-    if (left[k] >= 0) d += W[left[k]] * aU[left[k]] * aU[left[k]] + alpha;
-    if (up[k] >= 0) d += W[up[k]] * aV[up[k]] * aV[up[k]] + alpha;
-    diag[k] = d;
-  }
-  return diag;
-}
-
-function gatherAt(src: Float32Array, at: Int32Array, out: Float32Array): void {
-  for (let k = 0; k < at.length; k++) out[k] = src[at[k]];
-}
-
-/** z = res / diag, dir = z; returns res . z. */
-function preconditionedStart(res: Float32Array, diag: Float32Array, z: Float32Array, dir: Float32Array, M: number): number {
-  let rz = 0;
-  for (let k = 0; k < M; k++) {
-    z[k] = res[k] / diag[k];
-    dir[k] = z[k];
-    rz += res[k] * z[k];
-  }
-  return rz;
-}
-
-// The operator and the iteration are functions of their own, for V8's sake (see detail-maps.ts).
-
-/** out = A x, A x = Dx' (W aU e + alpha Dx x) + Dy' (W aV e + alpha Dy x) + beta x, e = aU Dx x + aV Dy x (compact numbering, -1: outside, h = 0). */
-function sfsApply(x: Float32Array, out: Float32Array, M: number, right: Int32Array, down: Int32Array, W: Float32Array, aU: Float32Array, aV: Float32Array, alpha: number, beta: number): void {
-  // One pass: each texel's two differences, and their transposes scattered to the neighbours.
-  out.fill(0);
-  for (let k = 0; k < M; k++) {
-    const xk = x[k];
-    const rk = right[k], dk = down[k];
-    const dx = (rk >= 0 ? x[rk] : 0) - xk;
-    const dy = (dk >= 0 ? x[dk] : 0) - xk;
-    const e = W[k] * (aU[k] * dx + aV[k] * dy);
-    const qxk = aU[k] * e + alpha * dx;
-    const qyk = aV[k] * e + alpha * dy;
-    if (rk >= 0) out[rk] += qxk;
-    if (dk >= 0) out[dk] += qyk;
-    out[k] += beta * xk - qxk - qyk;
-  }
-}
-
-/** Jacobi-preconditioned CG from h (residual res, z = res / diag, dir = z, rz = res . z), in place on h. */
-function conjugateGradients(o: { M: number; h: Float32Array; res: Float32Array; z: Float32Array; dir: Float32Array; Ad: Float32Array; diag: Float32Array; rz: number; bNorm: number; tol: number; maxIterations: number; apply: (x: Float32Array, out: Float32Array) => void }): { iterations: number; relResidual: number } {
-  const { M, h, res, z, dir, Ad, diag, bNorm, tol, apply } = o;
-  let rz = o.rz;
-  let it = 0, rel = 1;
-  while (it < o.maxIterations) {
-    apply(dir, Ad);
-    const dAd = dot(dir, Ad, M);
-    if (dAd <= 0) break;
-    const step = rz / dAd;
-    let rr = 0, rzNew = 0;
-    for (let k = 0; k < M; k++) {
-      h[k] += step * dir[k];
-      const rk = res[k] - step * Ad[k];
-      res[k] = rk;
-      rr += rk * rk;
-      const zk = rk / diag[k];
-      z[k] = zk;
-      rzNew += rk * zk;
-    }
-    it++;
-    rel = Math.sqrt(rr) / bNorm;
-    if (rel < tol) break;
-    const g = rzNew / rz;
-    rz = rzNew;
-    for (let k = 0; k < M; k++) dir[k] = z[k] + g * dir[k];
-  }
-  return { iterations: it, relResidual: rel };
-}
-
-function dot(a: Float32Array, b: Float32Array, n: number): number {
-  let s = 0;
-  for (let k = 0; k < n; k++) s += a[k] * b[k];
-  return s;
+  return { stiff, n };
 }
 
 /** The same problem on a grid half the size: weights averaged, residuals and slopes weight-averaged, slopes per (twice as long) texel halved. */

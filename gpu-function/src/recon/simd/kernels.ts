@@ -20,6 +20,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
   gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number): void;
+  screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
 }
 
@@ -107,4 +108,61 @@ export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: num
   new Uint8Array(mem, TABLE, o.table.length).set(o.table);
   exports.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW);
   o.dst.set(new Uint8Array(mem, DST, bytes));
+}
+
+/**
+ * solveScreenedSfs's conjugate gradients (sfs-solve.ts has the problem, the energy and the contract)
+ * on the padded grid kernels.wat's screenedSfsCg takes: this lays the problem out, with the operator's
+ * right-hand side b = D' (W a r) and its diagonal for the Jacobi preconditioner, runs it and reads the
+ * height back (0 off the chart). `alpha` and `beta` are the final weights (already scaled by the data's
+ * stiffness).
+ */
+export function screenedSfsKernel(o: { size: number; active: Uint8Array; weight: Float32Array; aU: Float32Array; aV: Float32Array; residual: Float32Array; alpha: number; beta: number; initial?: Float32Array; maxIterations: number; tolerance: number }): { height: Float32Array; iterations: number; relResidual: number } {
+  const { size: S, active, weight, aU, aV, residual, alpha, beta, initial } = o;
+  const P = Math.ceil((S + 1) / 4) * 4, NP = (S + 2) * P, stride = 4 * NP;
+  const [BLK, REL] = layout(14 * stride, 8);
+  const mem = buffer();
+  const arr = (j: number) => new Float32Array(mem, BLK + j * stride, NP);
+  const all = new Float32Array(mem, BLK, 14 * NP);
+  all.fill(0);
+  const [m, W, U, V, AM, INV, H, , , , , , , B] = Array.from({ length: 14 }, (_, j) => arr(j));
+  for (let y = 0, i = 0; y < S; y++) {
+    for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) {
+      if (!active[i]) continue;
+      m[g] = 1;
+      W[g] = weight[i];
+      U[g] = aU[i];
+      V[g] = aV[i];
+      AM[g] = alpha;
+      if (initial) H[g] = initial[i];
+    }
+  }
+  sfsRhsAndDiagonal(m, W, U, V, residual, S, P, alpha, beta, B, INV);
+  const iterations = exports.screenedSfsCg(BLK, stride, P, S, beta, o.maxIterations, o.tolerance, REL);
+  const relResidual = new Float64Array(mem, REL, 1)[0];
+  const height = new Float32Array(S * S);
+  for (let y = 0, i = 0; y < S; y++) for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) height[i] = H[g];
+  return { height, iterations, relResidual };
+}
+
+/**
+ * On the padded grid: b = D' (W a r) (each chart texel's fluxes W r aU, W r aV scattered to itself and
+ * to its right and lower neighbours on the chart) and 1 / diag(A), 0 off the chart.
+ */
+function sfsRhsAndDiagonal(m: Float32Array, W: Float32Array, U: Float32Array, V: Float32Array, residual: Float32Array, S: number, P: number, alpha: number, beta: number, b: Float32Array, inv: Float32Array): void {
+  for (let y = 0, i = 0; y < S; y++) {
+    for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) {
+      if (!m[g]) continue;
+      const wr = W[g] * residual[i];
+      const qx = wr * U[g], qy = wr * V[g];
+      if (m[g + 1]) b[g + 1] += qx;
+      if (m[g + P]) b[g + P] += qy;
+      b[g] -= qx + qy;
+      const c = U[g] + V[g];
+      let d = W[g] * c * c + 2 * alpha + beta;
+      if (m[g - 1]) d += W[g - 1] * U[g - 1] * U[g - 1] + alpha;
+      if (m[g - P]) d += W[g - P] * V[g - P] * V[g - P] + alpha;
+      inv[g] = 1 / d;
+    }
+  }
 }
