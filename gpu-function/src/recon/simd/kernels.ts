@@ -126,6 +126,18 @@ export function screenedSfsKernel(o: { size: number; active: Uint8Array; weight:
   const all = new Float32Array(mem, BLK, 14 * NP);
   all.fill(0);
   const [m, W, U, V, AM, INV, H, , , , , , , B] = Array.from({ length: 14 }, (_, j) => arr(j));
+  padSfsProblem(active, weight, aU, aV, initial, S, P, alpha, m, W, U, V, AM, H);
+  sfsRhsAndDiagonal(m, W, U, V, residual, S, P, alpha, beta, B, INV);
+  const iterations = exports.screenedSfsCg(BLK, stride, P, S, beta, o.maxIterations, o.tolerance, REL);
+  const relResidual = new Float64Array(mem, REL, 1)[0];
+  const height = new Float32Array(S * S);
+  unpadGrid(H, S, P, height);
+  return { height, iterations, relResidual };
+}
+
+// The set-up and read-back loops are functions of their own, for V8's sake (see detail-maps.ts).
+
+function padSfsProblem(active: Uint8Array, weight: Float32Array, aU: Float32Array, aV: Float32Array, initial: Float32Array | undefined, S: number, P: number, alpha: number, m: Float32Array, W: Float32Array, U: Float32Array, V: Float32Array, AM: Float32Array, H: Float32Array): void {
   for (let y = 0, i = 0; y < S; y++) {
     for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) {
       if (!active[i]) continue;
@@ -134,15 +146,13 @@ export function screenedSfsKernel(o: { size: number; active: Uint8Array; weight:
       U[g] = aU[i];
       V[g] = aV[i];
       AM[g] = alpha;
-      if (initial) H[g] = initial[i];
     }
   }
-  sfsRhsAndDiagonal(m, W, U, V, residual, S, P, alpha, beta, B, INV);
-  const iterations = exports.screenedSfsCg(BLK, stride, P, S, beta, o.maxIterations, o.tolerance, REL);
-  const relResidual = new Float64Array(mem, REL, 1)[0];
-  const height = new Float32Array(S * S);
-  for (let y = 0, i = 0; y < S; y++) for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) height[i] = H[g];
-  return { height, iterations, relResidual };
+  if (initial) for (let y = 0, i = 0; y < S; y++) for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) H[g] = active[i] ? initial[i] : 0;
+}
+
+function unpadGrid(padded: Float32Array, S: number, P: number, out: Float32Array): void {
+  for (let y = 0, i = 0; y < S; y++) for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) out[i] = padded[g];
 }
 
 /**
