@@ -157,7 +157,7 @@ function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32
 
 /**
  * dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by
- * GAIN_TABLE (simd/kernels.wat: separably, each output row first blends its two grid rows, then each
+ * GAIN_TABLE (simd/gain-field.wat: separably, each output row first blends its two grid rows, then each
  * run of columns that shares two cells blends them).
  */
 function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {

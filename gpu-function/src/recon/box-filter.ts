@@ -3,7 +3,7 @@ import { boxSumKernel } from './simd/kernels';
 
 /**
  * In place: box sums of radius r (window 2r + 1, clipped at the edges), rows then columns, by running
- * sums in f64 (simd/kernels.wat); `tmp` (S * S) is scratch for the clipped case. Not divided by the
+ * sums in f64 (simd/box-sum.wat); `tmp` (S * S) is scratch for the clipped case. Not divided by the
  * window: the callers blur a numerator and its weights alike and divide one by the other, so the window
  * size cancels.
  */

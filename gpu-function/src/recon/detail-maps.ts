@@ -81,7 +81,7 @@ function maxAbsActive(h: Float32Array, active: Uint8Array): number {
 /**
  * The size x size maps from the S x S grid, bilinear (texel centres aligned, as bilinearTaps): the
  * normal from the upsampled slopes (normalised per texel), the displacement from the upsampled height
- * times dScale levels per mm; in f32, four texels at a time (simd/kernels.wat). Off the chart every
+ * times dScale levels per mm; in f32, four texels at a time (simd/detail-maps.wat). Off the chart every
  * input is 0, so the same arithmetic gives the flat (128, 128, 255) and 128.
  */
 function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array, S: number, size: number, dScale: number, nd: Uint8Array, dd: Uint8Array): void {

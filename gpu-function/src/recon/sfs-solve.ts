@@ -30,7 +30,7 @@ export interface SfsSolution {
  * over the active texels (forward differences; h = 0 outside the active set), with alpha' and beta'
  * the given values times the mean data stiffness W (aU^2 + aV^2), so they mean the same under any
  * lighting strength. Jacobi-preconditioned conjugate gradients on the active texels only (f32, four
- * texels at a time: simd/kernels.wat's screenedSfsCg), from `initial` (default 0), stopped at
+ * texels at a time: simd/sfs-cg.wat), from `initial` (default 0), stopped at
  * maxIterations or a relative residual of `tolerance` (default 1e-3; f32 reaches ~1e-6).
  * The system is symmetric positive definite for beta > 0, so CG cannot diverge; with no evidence
  * (all W = 0 or all slopes 0) the height is 0.

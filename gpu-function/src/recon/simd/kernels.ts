@@ -1,40 +1,46 @@
 /**
- * The recon's WebAssembly kernels (kernels.wat), compiled from their text when this module is first
- * imported and run over one linear memory that this module owns. Callers pass typed arrays; the
- * wrappers copy them in, run the kernel and copy the results out, so nothing outside this file sees the
- * memory or its layout. Single-threaded like the rest of the recon: a kernel call runs to completion
- * before the next one lays its data out from offset 0 again.
+ * The recon's WebAssembly kernels (box-sum.wat, gain-field.wat, sfs-cg.wat, detail-maps.wat in this
+ * folder), compiled from their text when this module is first imported and run over one linear memory
+ * that this module owns and the four share. Callers pass typed arrays; the wrappers copy them in, run
+ * the kernel and copy the results out, so nothing outside this file sees the memory or its layout.
+ * Single-threaded like the rest of the recon: a kernel call runs to completion before the next one lays
+ * its data out from offset 0 again.
  *
- * Why WebAssembly: the two per-texel passes at the tile size and the box sums behind the lighting's and
- * the detail's local statistics were JavaScript loops bound by scalar f64 arithmetic and typed-array
- * conversions; 128-bit SIMD (f32x4, f64x2) does four or two texels per instruction. The text is the
- * source (wabt compiles it in ~20 ms after a ~100 ms start of wabt itself, once per process), so there
- * is no binary to keep in step with it. A module that fails to compile throws at import: the service
- * does not start with half its kernels.
+ * Why WebAssembly: the per-texel passes at the tile size, the box sums behind the lighting's and the
+ * detail's local statistics and the shading solve were JavaScript loops bound by scalar f64 arithmetic
+ * and typed-array conversions; 128-bit SIMD (f32x4, f64x2) does four or two texels per instruction, and
+ * where the bytes must stay exactly what they were (box sums, gain field) scalar f64 WebAssembly still
+ * drops the bounds checks. The text is the source (wabt compiles the four in ~20 ms after a ~100 ms
+ * start of wabt itself, once per process), so there is no binary to keep in step with it. A kernel that
+ * fails to compile throws at import: the service does not start with half its kernels.
  */
 import { readFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 import type { BilinearTaps } from '../bilinear-taps';
 
 interface KernelExports {
-  memory: WebAssembly.Memory;
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
   gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
 }
 
-const exports = await (async (): Promise<KernelExports> => {
+const memory = new WebAssembly.Memory({ initial: 1 });
+
+const kernels = await (async (): Promise<KernelExports> => {
   const wabt = await wabtInit();
-  const source = readFileSync(new URL('./kernels.wat', import.meta.url), 'utf8');
-  const parsed = wabt.parseWat('kernels.wat', source, { simd: true });
-  try {
-    parsed.validate();
-    const { buffer } = parsed.toBinary({});
-    return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(buffer))).exports as unknown as KernelExports;
-  } finally {
-    parsed.destroy();
+  const out: Record<string, unknown> = {};
+  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'detail-maps.wat']) {
+    const parsed = wabt.parseWat(file, readFileSync(new URL(`./${file}`, import.meta.url), 'utf8'), { simd: true });
+    try {
+      parsed.validate();
+      const { buffer } = parsed.toBinary({});
+      Object.assign(out, new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(buffer)), { env: { memory } }).exports);
+    } finally {
+      parsed.destroy();
+    }
   }
+  return out as unknown as KernelExports;
 })();
 
 /** Byte offsets for `sizes` (bytes each) laid out from 0, 16-byte aligned; the memory grown to hold them. */
@@ -45,12 +51,12 @@ function layout(...sizes: number[]): number[] {
     offsets.push(end);
     end += Math.ceil(s / 16) * 16;
   }
-  const have = exports.memory.buffer.byteLength;
-  if (end > have) exports.memory.grow(Math.ceil((end - have) / 65536));
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / 65536));
   return offsets;
 }
 
-const buffer = () => exports.memory.buffer;
+const buffer = () => memory.buffer;
 
 /**
  * boxSum's kernel (box-filter.ts has the contract): in place on the S x S grid `a`, radius r with
@@ -62,7 +68,7 @@ export function boxSumKernel(a: Float32Array, S: number, r: number): void {
   const mem = buffer();
   new Float32Array(mem, A, n).set(a.subarray(0, n));
   new Float32Array(mem, ZERO, S).fill(0);
-  exports.boxSum(A, T, ACC, ZERO, SINK, S, r);
+  kernels.boxSum(A, T, ACC, ZERO, SINK, S, r);
   a.set(new Float32Array(mem, A, n));
 }
 
@@ -84,7 +90,7 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   new Int32Array(mem, AT0, size).set(o.at0);
   new Int32Array(mem, AT1, size).set(o.at1);
   new Float32Array(mem, FR, size).set(o.frac);
-  exports.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
+  kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
 }
@@ -106,13 +112,13 @@ export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: num
   new Float32Array(mem, FR, size).set(taps.frac);
   new Int32Array(mem, RUNS, taps.runs.length).set(taps.runs);
   new Uint8Array(mem, TABLE, o.table.length).set(o.table);
-  exports.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW);
+  kernels.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW);
   o.dst.set(new Uint8Array(mem, DST, bytes));
 }
 
 /**
  * solveScreenedSfs's conjugate gradients (sfs-solve.ts has the problem, the energy and the contract)
- * on the padded grid kernels.wat's screenedSfsCg takes: this lays the problem out, with the operator's
+ * on the padded grid sfs-cg.wat's screenedSfsCg takes: this lays the problem out, with the operator's
  * right-hand side b = D' (W a r) and its diagonal for the Jacobi preconditioner, runs it and reads the
  * height back (0 off the chart). `alpha` and `beta` are the final weights (already scaled by the data's
  * stiffness).
@@ -128,7 +134,7 @@ export function screenedSfsKernel(o: { size: number; active: Uint8Array; weight:
   const [m, W, U, V, AM, INV, H, , , , , , , B] = Array.from({ length: 14 }, (_, j) => arr(j));
   padSfsProblem(active, weight, aU, aV, initial, S, P, alpha, m, W, U, V, AM, H);
   sfsRhsAndDiagonal(m, W, U, V, residual, S, P, alpha, beta, B, INV);
-  const iterations = exports.screenedSfsCg(BLK, stride, P, S, beta, o.maxIterations, o.tolerance, REL);
+  const iterations = kernels.screenedSfsCg(BLK, stride, P, S, beta, o.maxIterations, o.tolerance, REL);
   const relResidual = new Float64Array(mem, REL, 1)[0];
   const height = new Float32Array(S * S);
   unpadGrid(H, S, P, height);
