@@ -182,8 +182,17 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
   const reuse = opts.scratch && opts.scratch.color.length === size * size * 3 && opts.scratch.weight.length === size * size;
   const color = reuse ? opts.scratch!.color.fill(0) : new Float32Array(size * size * 3);
   const weight = reuse ? opts.scratch!.weight.fill(0) : new Float32Array(size * size);
+  bakeTexels(texelMap, mesh.indices, projected, facing, photo, zb, personWeight, occlusionWeight, tol, color, weight);
+  return { size, color, weight, projected };
+}
+
+/**
+ * bakeUvTexture's texel loop, a function of its own for V8's sake (see detail-maps.ts: as the tail of
+ * a longer function it was compiled on-stack on each request and discarded at the object literal after
+ * it).
+ */
+function bakeTexels(texelMap: TexelMap, F: Uint32Array, projected: Float32Array, facing: Float32Array, photo: RgbImage, zb: BakeVisibility['zb'], personWeight: Float32Array | undefined, occlusionWeight: Float32Array, tol: number, color: Float32Array, weight: Float32Array): void {
   const { texels, triangle, b1, b2 } = texelMap;
-  const F = mesh.indices;
   const { width: W, height: H, data } = photo;
   const { buf: zbuf, minX, minY, scale: zs, width: bw, height: bh } = zb;
   for (let k = 0; k < texels.length; k++) {
@@ -219,7 +228,6 @@ export function bakeUvTexture(opts: BakeOptions): BakeResult {
     const cell = zy * bw + zx;
     weight[texels[k]] = (personWeight ? w * personWeight[cell] : w) * occlusionWeight[cell];
   }
-  return { size, color, weight, projected };
 }
 
 /**

@@ -147,9 +147,40 @@ export function renderMesh(opts: RenderOptions): RenderResult {
   if (opts.flatTarget && (opts.flatTarget.width !== W || opts.flatTarget.height !== H)) throw new RangeError('flatTarget size differs from the render');
   if (flatData) flatData.set(out.data);
   const zbuf = new Float32Array(W * H).fill(-Infinity);
-  const tex = opts.texture;
+  rasterTriangles({ F: mesh.indices, uvs: mesh.uvs, sx, sy, key, invW, vn, vt, normalMap: normalMap?.image, W, H, flat: opts.mode === 'flat', unlit: !!opts.unlit, tex: opts.texture, tiles: opts.tiles, out: out.data, flatData, zbuf, mask });
+  return { image: out, mask };
+}
+
+/** What rasterTriangles reads and writes: the projected mesh and the render's buffers (renderMesh builds it). */
+interface RasterJob {
+  F: Uint32Array;
+  uvs: Float32Array;
+  sx: Float32Array;
+  sy: Float32Array;
+  key: Float32Array;
+  invW: Float32Array;
+  vn: Float32Array;
+  vt: Float32Array | undefined;
+  normalMap: RgbImage | undefined;
+  W: number;
+  H: number;
+  flat: boolean;
+  unlit: boolean;
+  tex: RgbImage | undefined;
+  tiles: RgbImage[] | undefined;
+  out: Uint8Array;
+  flatData: Uint8Array | undefined;
+  zbuf: Float32Array;
+  mask: Uint8Array;
+}
+
+/**
+ * renderMesh's triangle loop, a function of its own for V8's sake (see detail-maps.ts: inside the
+ * longer function it was compiled on-stack on each request and its code discarded after the loop).
+ */
+function rasterTriangles(job: RasterJob): void {
+  const { F, uvs, sx, sy, key, invW, vn, vt, normalMap, W, H, flat, unlit, tex, tiles, out, flatData, zbuf, mask } = job;
   const light = VIEW_LIGHT;
-  const F = mesh.indices;
   for (let t = 0; t < F.length; t += 3) {
     const a = F[t], b = F[t + 1], c = F[t + 2];
     // Counter-clockwise in a y-up frame is clockwise on a y-down screen: front faces have area < 0.
@@ -157,19 +188,19 @@ export function renderMesh(opts: RenderOptions): RenderResult {
     if (!tri || tri.inv > 0) continue;
     const { x0, x1, y0, y1, inv, d1x, d2x } = tri;
     let flatGrey = 0;
-    if (opts.mode === 'flat' || flatData) {
+    if (flat || flatData) {
       const fn = [vn[3 * a] + vn[3 * b] + vn[3 * c], vn[3 * a + 1] + vn[3 * b + 1] + vn[3 * c + 1], vn[3 * a + 2] + vn[3 * b + 2] + vn[3 * c + 2]];
       const l = Math.hypot(fn[0], fn[1], fn[2]) || 1;
       flatGrey = Math.round(205 * flatShade((fn[0] * light[0] + fn[1] * light[1] + fn[2] * light[2]) / l));
     }
     // Edge functions are affine in the pixel position: step them along the row instead of recomputing.
-    let ua = mesh.uvs[2 * a], va = mesh.uvs[2 * a + 1], ub = mesh.uvs[2 * b], vb = mesh.uvs[2 * b + 1], uc = mesh.uvs[2 * c], vc = mesh.uvs[2 * c + 1];
+    let ua = uvs[2 * a], va = uvs[2 * a + 1], ub = uvs[2 * b], vb = uvs[2 * b + 1], uc = uvs[2 * c], vc = uvs[2 * c + 1];
     // A tile-0 triangle under a normal map is shaded per pixel in the flat view; everything else per face.
     const detailed = vt !== undefined && Math.floor((ua + ub + uc) / 3) === 0;
     let triTex = tex;
-    if (opts.tiles) {
-      const tile = Math.max(0, Math.min(opts.tiles.length - 1, Math.floor((ua + ub + uc) / 3)));
-      triTex = opts.tiles[tile];
+    if (tiles) {
+      const tile = Math.max(0, Math.min(tiles.length - 1, Math.floor((ua + ub + uc) / 3)));
+      triTex = tiles[tile];
       ua -= tile;
       ub -= tile;
       uc -= tile;
@@ -189,17 +220,17 @@ export function renderMesh(opts: RenderOptions): RenderResult {
         zbuf[i] = z;
         mask[i] = 1;
         const o = 3 * i;
-        const fv = detailed ? Math.round(205 * normalMappedShade(normalMap!.image, vn, vt!, a, b, c, l0 * wa, l1 * wb, l2 * wc, ua, va, ub, vb, uc, vc, light)) : flatGrey;
+        const fv = detailed ? Math.round(205 * normalMappedShade(normalMap!, vn, vt!, a, b, c, l0 * wa, l1 * wb, l2 * wc, ua, va, ub, vb, uc, vc, light)) : flatGrey;
         if (flatData) {
           flatData[o] = fv;
           flatData[o + 1] = fv;
           flatData[o + 2] = Math.round(fv * 1.04);
         }
-        if (opts.mode === 'flat') {
+        if (flat) {
           const v = fv;
-          out.data[o] = v;
-          out.data[o + 1] = v;
-          out.data[o + 2] = Math.round(v * 1.04);
+          out[o] = v;
+          out[o + 1] = v;
+          out[o + 2] = Math.round(v * 1.04);
           continue;
         }
         // Perspective-correct barycentrics.
@@ -208,23 +239,22 @@ export function renderMesh(opts: RenderOptions): RenderResult {
         const u = (q0 * ua + q1 * ub + q2 * uc) * qs;
         const v = (q0 * va + q1 * vb + q2 * vc) * qs;
         let shade = 1;
-        if (!opts.unlit) {
+        if (!unlit) {
           const nx = q0 * vn[3 * a] + q1 * vn[3 * b] + q2 * vn[3 * c];
           const ny = q0 * vn[3 * a + 1] + q1 * vn[3 * b + 1] + q2 * vn[3 * c + 1];
           const nz = q0 * vn[3 * a + 2] + q1 * vn[3 * b + 2] + q2 * vn[3 * c + 2];
           const dot = (nx * light[0] + ny * light[1] + nz * light[2]) / (Math.sqrt(nx * nx + ny * ny + nz * nz) || 1);
           shade = 0.45 + 0.65 * (dot > 0 ? dot : 0);
         }
-        if (triTex) sampleBilinear(triTex, u, v, shade, out.data, o);
+        if (triTex) sampleBilinear(triTex, u, v, shade, out, o);
         else {
-          out.data[o] = Math.min(255, 200 * shade);
-          out.data[o + 1] = Math.min(255, 190 * shade);
-          out.data[o + 2] = Math.min(255, 185 * shade);
+          out[o] = Math.min(255, 200 * shade);
+          out[o + 1] = Math.min(255, 190 * shade);
+          out[o + 2] = Math.min(255, 185 * shade);
         }
       }
     }
   }
-  return { image: out, mask };
 }
 
 /** The flat view's grey level (before the 205 scale) for the cosine between the surface normal and the light. */
