@@ -14,6 +14,7 @@ import { exportAssets } from '../gpu-function/src/core/export';
 import { reconstructFace } from '../gpu-function/src/core/reconstruct';
 import { ModelRegistry } from '../gpu-function/src/core/registry';
 import { createMediaPipeFaceModel } from '../gpu-function/src/face-models/mediapipe';
+import { kernelsCompileMs } from '../gpu-function/src/recon/simd/kernels';
 import { fmt, machineLine, median, p95 } from './stats';
 import { resultsLog, writeResultsSection } from './results-file';
 
@@ -55,7 +56,7 @@ for (const path of photos) {
 }
 await landmarker.close();
 log('');
-log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512 (textured and flat in one raster pass). The four PNG encodes are sharp (libvips, zlib level 1) on libuv's pool: the two textures encode while the previews render, so "png" is the wait beyond the preview; everything else is single-threaded TypeScript on the main thread. "fit" is the landmarks to the metric mesh and pose, "mesh" the Loop subdivision and normals. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms.`);
+log(`Cells are median / p95 in ms over ${RUNS} runs (2 warm-up), 1024x1024 bake with colour normalisation, 2 Loop levels (7257 vertices), previews 512x512 (textured and flat in one raster pass). The four PNG encodes are sharp (libvips, zlib level 1) on libuv's pool: the two textures encode while the previews render, so "png" is the wait beyond the preview; everything else is single-threaded TypeScript on the main thread. "fit" is the landmarks to the metric mesh and pose, "mesh" the Loop subdivision and normals. Start-up (canonical face, subdivision plan, texel maps): ${fmt(startup)} ms, after the WebAssembly kernels' compile at import (wabt's start and four modules): ${fmt(kernelsCompileMs)} ms.`);
 if (DETAIL) log(`With formats=albedo,detail: "lighting" is the SH estimate, "albedo" the division by its shading, "detail" the shape-from-shading solve and its two maps (issue 19's budget for the three: 80 ms); png, glb and preview include the normal and displacement maps.`);
 log(`Median total after landmarks: ${fmt(median(totals))} ms${DETAIL ? '' : ' (target <= 150 ms)'}.`);
 log(`Machine: ${await machineLine()}.`);

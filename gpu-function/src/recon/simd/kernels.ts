@@ -27,6 +27,7 @@ interface KernelExports {
 
 const memory = new WebAssembly.Memory({ initial: 1 });
 
+const compileStart = performance.now();
 const kernels = await (async (): Promise<KernelExports> => {
   const wabt = await wabtInit();
   const out: Record<string, unknown> = {};
@@ -42,6 +43,9 @@ const kernels = await (async (): Promise<KernelExports> => {
   }
   return out as unknown as KernelExports;
 })();
+
+/** Milliseconds this process spent starting wabt and compiling the kernels at import (start-up cost, for the benches). */
+export const kernelsCompileMs = performance.now() - compileStart;
 
 /** Byte offsets for `sizes` (bytes each) laid out from 0, 16-byte aligned; the memory grown to hold them. */
 function layout(...sizes: number[]): number[] {
