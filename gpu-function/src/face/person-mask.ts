@@ -34,17 +34,38 @@ export function personMaskSampler(mask: PersonMask): (x: number, y: number) => n
   const k = size / rect.size;
   const c = Math.cos(rect.angle) * k, s = Math.sin(rect.angle) * k;
   const off = size / 2 - 0.5;
-  return (x, y) => {
-    const dx = x - rect.cx, dy = y - rect.cy;
-    const u = c * dx + s * dy + off;
-    const v = -s * dx + c * dy + off;
-    if (u < -0.5 || v < -0.5 || u > size - 0.5 || v > size - 0.5) return 0;
-    const u0 = Math.max(0, Math.min(size - 2, Math.floor(u)));
-    const v0 = Math.max(0, Math.min(size - 2, Math.floor(v)));
-    const au = Math.max(0, Math.min(1, u - u0)), av = Math.max(0, Math.min(1, v - v0));
-    const i = v0 * size + u0;
-    return (data[i] * (1 - au) + data[i + 1] * au) * (1 - av) + (data[i + size] * (1 - au) + data[i + size + 1] * au) * av;
-  };
+  return (x, y) => maskAt(data, size, rect.cx, rect.cy, c, s, off, x, y);
+}
+
+/**
+ * personMaskSampler over a grid of photo positions, x = minX + (gx + 0.5) / scale (and likewise y) for
+ * gx < width, gy < height: the same values (in f64, as the sampler returns them), without a closure
+ * call per cell (the bake's visibility grid has up to 512 x 512 cells).
+ */
+export function personMaskOnGrid(mask: PersonMask, grid: { minX: number; minY: number; scale: number; width: number; height: number }): Float64Array {
+  const { rect, size, data } = mask;
+  const k = size / rect.size;
+  const c = Math.cos(rect.angle) * k, s = Math.sin(rect.angle) * k;
+  const off = size / 2 - 0.5;
+  const out = new Float64Array(grid.width * grid.height);
+  for (let gy = 0; gy < grid.height; gy++) {
+    const y = grid.minY + (gy + 0.5) / grid.scale;
+    for (let gx = 0; gx < grid.width; gx++) out[gy * grid.width + gx] = maskAt(data, size, rect.cx, rect.cy, c, s, off, grid.minX + (gx + 0.5) / grid.scale, y);
+  }
+  return out;
+}
+
+/** The mask's bilinear value at photo position (x, y), the crop's rotation and scale given as c, s. */
+function maskAt(data: Float32Array, size: number, cx: number, cy: number, c: number, s: number, off: number, x: number, y: number): number {
+  const dx = x - cx, dy = y - cy;
+  const u = c * dx + s * dy + off;
+  const v = -s * dx + c * dy + off;
+  if (u < -0.5 || v < -0.5 || u > size - 0.5 || v > size - 0.5) return 0;
+  const u0 = Math.max(0, Math.min(size - 2, Math.floor(u)));
+  const v0 = Math.max(0, Math.min(size - 2, Math.floor(v)));
+  const au = Math.max(0, Math.min(1, u - u0)), av = Math.max(0, Math.min(1, v - v0));
+  const i = v0 * size + u0;
+  return (data[i] * (1 - au) + data[i + 1] * au) * (1 - av) + (data[i + size] * (1 - au) + data[i + size + 1] * au) * av;
 }
 
 /** One lookup (see personMaskSampler). */
