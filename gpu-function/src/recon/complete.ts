@@ -122,10 +122,30 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
   const g = size / f;
   const delta = new Float32Array(g * g * 3);
   const dw = new Float32Array(g * g);
-  let known = 0;
   // On the coarse grid every other texel each way is enough for a cell's mean (and a quarter of the
   // logs); each pair is read once, its difference added to both cells with opposite signs.
   const step = f > 1 ? 2 : 1;
+  if (gatherMirrorDifferences(color, weight, covered, size, f, g, step, delta, dw) === 0) return completeMirrored(color, weight, covered, size);
+  normaliseDifferences(delta, dw, (f / step) ** 2);
+  pushPullFill(delta, dw, g);
+  // exp on the grid, then bilinear between factors: the same to < 0.1% for neighbouring cells.
+  expInPlace(delta);
+  const cap = sideColourCaps(color, weight, covered, size);
+  // The factor exp(δ~) each side's mirror sample is scaled by, at texel (x, y). The scaled sample is
+  // capped at its side's seen colours (sideColourCaps); the factor itself is not clamped: on
+  // bench:turned, capping it at 2x or 4x, trusting only texels seen with weight >= 0.2, weighting by
+  // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
+  // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
+  // Bilinear positions on the grid, per texel column and row (columns and rows alike: the tile is square).
+  const { at0, at1, frac } = bilinearTaps(g, size);
+  completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac, cap });
+}
+
+// completeMirroredGradient's passes are functions of their own, for V8's sake (see detail-maps.ts).
+
+/** Weighted log-colour differences of the mirrored texel pairs both seen, summed into their cells of the g x g grid (with their weights); returns the pairs. */
+function gatherMirrorDifferences(color: Float32Array, weight: Float32Array, covered: Uint8Array, size: number, f: number, g: number, step: number, delta: Float32Array, dw: Float32Array): number {
+  let known = 0;
   const half = size >> 1;
   for (let y = 0; y < size; y += step) {
     const row = y * size;
@@ -148,25 +168,16 @@ export function completeMirroredGradient(color: Float32Array, weight: Float32Arr
       known++;
     }
   }
-  if (known === 0) return completeMirrored(color, weight, covered, size);
-  const area = (f / step) ** 2;
-  for (let c = 0; c < g * g; c++) {
+  return known;
+}
+
+/** Each cell's summed differences to their weighted mean, and its weight to the share of its pairs seen (capped at 1). */
+function normaliseDifferences(delta: Float32Array, dw: Float32Array, area: number): void {
+  for (let c = 0; c < dw.length; c++) {
     if (dw[c] <= 0) continue;
     for (let ch = 0; ch < 3; ch++) delta[3 * c + ch] /= dw[c];
     dw[c] = Math.min(1, dw[c] / area);
   }
-  pushPullFill(delta, dw, g);
-  // exp on the grid, then bilinear between factors: the same to < 0.1% for neighbouring cells.
-  expInPlace(delta);
-  const cap = sideColourCaps(color, weight, covered, size);
-  // The factor exp(δ~) each side's mirror sample is scaled by, at texel (x, y). The scaled sample is
-  // capped at its side's seen colours (sideColourCaps); the factor itself is not clamped: on
-  // bench:turned, capping it at 2x or 4x, trusting only texels seen with weight >= 0.2, weighting by
-  // (w_i w_m)^2, or a weak prior of no difference everywhere (which saturates at push-pull's coarse
-  // levels and undoes the match at the boundary) each made the seams or the reprojection worse.
-  // Bilinear positions on the grid, per texel column and row (columns and rows alike: the tile is square).
-  const { at0, at1, frac } = bilinearTaps(g, size);
-  completeMirrored(color, weight, covered, size, { grid: delta, g, at0, at1, frac, cap });
 }
 
 /**
