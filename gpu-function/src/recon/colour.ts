@@ -61,12 +61,7 @@ export function skinMean(color: Float32Array, weight: Float32Array, covered: Uin
   // Every 5th texel: the statistics of ~130k skin samples are as good as of 650k, at a fifth of the cost.
   const STEP = 5;
   const lumHist = new Uint32Array(256);
-  let clear = 0;
-  for (let i = 0; i < covered.length; i += STEP) {
-    if (!covered[i] || weight[i] < 0.9) continue;
-    lumHist[Math.min(255, Math.max(0, Math.round(luminance(color, i))))]++;
-    clear++;
-  }
+  const clear = clearLuminanceHistogram(color, weight, covered, STEP, lumHist);
   if (clear < 100) return { mean: [0, 0, 0], count: 0, p99: 0, saturationP90: 0 };
   const lo = histQuantile(lumHist, clear, 0.3);
   const hi = histQuantile(lumHist, clear, 0.9);
@@ -86,6 +81,17 @@ export function skinMean(color: Float32Array, weight: Float32Array, covered: Uin
 }
 
 // skinMean's passes, as functions of their own rather than closures made per call (see detail-maps.ts).
+
+/** Luminance histogram (0..255) of the clearly seen texels (weight >= 0.9), every `step`-th; their count. */
+function clearLuminanceHistogram(color: Float32Array, weight: Float32Array, covered: Uint8Array, step: number, lumHist: Uint32Array): number {
+  let clear = 0;
+  for (let i = 0; i < covered.length; i += step) {
+    if (!covered[i] || weight[i] < 0.9) continue;
+    lumHist[Math.min(255, Math.max(0, Math.round(luminance(color, i))))]++;
+    clear++;
+  }
+  return clear;
+}
 const RATIO_BINS = 400;
 const ratioBin = (x: number) => Math.min(RATIO_BINS - 1, Math.max(0, Math.floor(x * 100)));
 
@@ -271,15 +277,28 @@ function toLinRatio(srgbRatio: number): number {
  */
 export function downweightSpecular(color: Float32Array, weight: Float32Array, texels: Int32Array): number {
   const hist = new Uint32Array(256);
+  const total = seenLuminanceHistogram(color, weight, texels, 5, hist);
+  if (total < 100) return 0;
+  const threshold = Math.max(235, histQuantile(hist, total, 0.9) * 1.35);
+  return downweightBrightGreys(color, weight, texels, threshold);
+}
+
+// downweightSpecular's two passes are functions of their own, for V8's sake (see detail-maps.ts).
+
+/** Luminance histogram of every `step`-th chart texel seen with weight > 0.5; their count. */
+function seenLuminanceHistogram(color: Float32Array, weight: Float32Array, texels: Int32Array, step: number, hist: Uint32Array): number {
   let total = 0;
-  for (let k = 0; k < texels.length; k += 5) {
+  for (let k = 0; k < texels.length; k += step) {
     const i = texels[k];
     if (weight[i] <= 0.5) continue;
     hist[Math.min(255, Math.max(0, Math.round(luminance(color, i))))]++;
     total++;
   }
-  if (total < 100) return 0;
-  const threshold = Math.max(235, histQuantile(hist, total, 0.9) * 1.35);
+  return total;
+}
+
+/** weight *= 0.2 on seen texels brighter than `threshold` whose saturation is under 0.12; their count. */
+function downweightBrightGreys(color: Float32Array, weight: Float32Array, texels: Int32Array, threshold: number): number {
   let n = 0;
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];

@@ -254,6 +254,14 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
 function shNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array, robust: Float64Array, m: number, ridge: number): { A: Float64Array; R: Float64Array } | null {
   const A = new Float64Array(81);
   const R = new Float64Array(27);
+  if (accumulateNormalEquations(B, Y, prior, robust, m, A, R) < 9) return null;
+  for (let r = 0; r < 9; r++) for (let s = 0; s < r; s++) A[s * 9 + r] = A[r * 9 + s];
+  for (let r = 1; r < 9; r++) A[r * 9 + r] += ridge * A[0];
+  return { A, R };
+}
+
+/** The weighted samples' lower-triangle A += w b b' and R += w b y' (a loop of its own, see detail-maps.ts); returns how many had weight. */
+function accumulateNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array, robust: Float64Array, m: number, A: Float64Array, R: Float64Array): number {
   let count = 0;
   for (let j = 0; j < m; j++) {
     const w = prior[j] * robust[j];
@@ -266,10 +274,7 @@ function shNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array
       for (let c = 0; c < 3; c++) R[9 * c + r] += wb * Y[3 * j + c];
     }
   }
-  if (count < 9) return null;
-  for (let r = 0; r < 9; r++) for (let s = 0; s < r; s++) A[s * 9 + r] = A[r * 9 + s];
-  for (let r = 1; r < 9; r++) A[r * 9 + r] += ridge * A[0];
-  return { A, R };
+  return count;
 }
 
 /** The 27 coefficients from the data term's normal equations plus, per channel, the np pair rows P (27 per pair) at pairWeight x pairRobust; null if a system is not SPD. */
