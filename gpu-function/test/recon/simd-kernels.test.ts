@@ -47,6 +47,10 @@ describe('boxSum (WebAssembly running sums)', () => {
     });
   }
 
+  it('the kernel refuses a window wider than the grid (its running sums would read past the rows)', () => {
+    expect(() => boxSumKernel(new Float32Array(64), 8, 4)).toThrow(RangeError);
+  });
+
   it('boxSum takes windows wider than the grid through its clipped path, with the same meaning', () => {
     const S = 12, r = 9;
     const a = noise(S * S, 7);

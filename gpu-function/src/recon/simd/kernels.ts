@@ -67,6 +67,7 @@ const buffer = () => memory.buffer;
  * 2r + 1 <= S. The same sums as the JavaScript running sums, bit for bit.
  */
 export function boxSumKernel(a: Float32Array, S: number, r: number): void {
+  if (!(r >= 0 && 2 * r + 1 <= S)) throw new RangeError(`boxSumKernel: radius ${r} needs a window 2r + 1 within the grid's ${S}`);
   const n = S * S;
   const [A, T, ACC, ZERO, SINK] = layout(4 * n, 4 * n, 8 * S, 4 * S, 4 * S);
   const mem = buffer();
