@@ -31,9 +31,7 @@ export function segmentationRect(roi: RotatedRect): RotatedRect {
  */
 export function personMaskSampler(mask: PersonMask): (x: number, y: number) => number {
   const { rect, size, data } = mask;
-  const k = size / rect.size;
-  const c = Math.cos(rect.angle) * k, s = Math.sin(rect.angle) * k;
-  const off = size / 2 - 0.5;
+  const { c, s, off } = maskFrame(mask);
   return (x, y) => maskAt(data, size, rect.cx, rect.cy, c, s, off, x, y);
 }
 
@@ -44,15 +42,19 @@ export function personMaskSampler(mask: PersonMask): (x: number, y: number) => n
  */
 export function personMaskOnGrid(mask: PersonMask, grid: { minX: number; minY: number; scale: number; width: number; height: number }): Float64Array {
   const { rect, size, data } = mask;
-  const k = size / rect.size;
-  const c = Math.cos(rect.angle) * k, s = Math.sin(rect.angle) * k;
-  const off = size / 2 - 0.5;
+  const { c, s, off } = maskFrame(mask);
   const out = new Float64Array(grid.width * grid.height);
   for (let gy = 0; gy < grid.height; gy++) {
     const y = grid.minY + (gy + 0.5) / grid.scale;
     for (let gx = 0; gx < grid.width; gx++) out[gy * grid.width + gx] = maskAt(data, size, rect.cx, rect.cy, c, s, off, grid.minX + (gx + 0.5) / grid.scale, y);
   }
   return out;
+}
+
+/** The crop's rotation and scale (photo pixels to mask pixels) as c, s, and the offset to the mask's centre. */
+function maskFrame(mask: PersonMask): { c: number; s: number; off: number } {
+  const k = mask.size / mask.rect.size;
+  return { c: Math.cos(mask.rect.angle) * k, s: Math.sin(mask.rect.angle) * k, off: mask.size / 2 - 0.5 };
 }
 
 /** The mask's bilinear value at photo position (x, y), the crop's rotation and scale given as c, s. */

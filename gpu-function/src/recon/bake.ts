@@ -300,4 +300,3 @@ function rasterDepth(projected: Float32Array, indices: Uint32Array, minX: number
     }
   }
 }
-

@@ -92,6 +92,7 @@ function clearLuminanceHistogram(color: Float32Array, weight: Float32Array, cove
   }
   return clear;
 }
+
 const RATIO_BINS = 400;
 const ratioBin = (x: number) => Math.min(RATIO_BINS - 1, Math.max(0, Math.floor(x * 100)));
 

@@ -85,6 +85,5 @@ function maxAbsActive(h: Float32Array, active: Uint8Array): number {
  * input is 0, so the same arithmetic gives the flat (128, 128, 255) and 128.
  */
 function upsampleDetailMaps(nx: Float32Array, ny: Float32Array, h: Float32Array, S: number, size: number, dScale: number, nd: Uint8Array, dd: Uint8Array): void {
-  const { at0, at1, frac } = bilinearTaps(S, size);
-  detailMapsKernel({ nx, ny, height: h, S, size, at0, at1, frac, dScale, normal: nd, displacement: dd });
+  detailMapsKernel({ nx, ny, height: h, S, size, taps: bilinearTaps(S, size), dScale, normal: nd, displacement: dd });
 }

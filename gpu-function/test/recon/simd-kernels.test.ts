@@ -90,9 +90,8 @@ describe('detailMapsKernel (WebAssembly, four texels at a time)', () => {
         }
       }
       const dScale = 127 / 1.25;
-      const { at0, at1, frac } = bilinearTaps(S, size);
       const normal = new Uint8Array(3 * size * size), displacement = new Uint8Array(3 * size * size);
-      detailMapsKernel({ nx, ny, height: h, S, size, at0, at1, frac, dScale, normal, displacement });
+      detailMapsKernel({ nx, ny, height: h, S, size, taps: bilinearTaps(S, size), dScale, normal, displacement });
       let off = 0, worst = 0, flatChecked = 0, flatWrong = 0, notGrey = 0, clipped = 0;
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
@@ -125,9 +124,8 @@ describe('detailMapsKernel (WebAssembly, four texels at a time)', () => {
   }
 
   it('refuses a size that is not a multiple of 4 rather than writing past its rows', () => {
-    const { at0, at1, frac } = bilinearTaps(8, 30);
     const z = new Float32Array(64);
-    expect(() => detailMapsKernel({ nx: z, ny: z, height: z, S: 8, size: 30, at0, at1, frac, dScale: 1, normal: new Uint8Array(2700), displacement: new Uint8Array(2700) })).toThrow(/multiple of 4/);
+    expect(() => detailMapsKernel({ nx: z, ny: z, height: z, S: 8, size: 30, taps: bilinearTaps(8, 30), dScale: 1, normal: new Uint8Array(2700), displacement: new Uint8Array(2700) })).toThrow(/multiple of 4/);
   });
 });
 

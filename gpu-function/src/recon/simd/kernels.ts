@@ -80,10 +80,10 @@ export function boxSumKernel(a: Float32Array, S: number, r: number): void {
 /**
  * detailMaps' kernel (detail-maps.ts has the contract): the normal and displacement maps (RGB bytes,
  * size x size, written into `normal` and `displacement`) from three S x S planes bilinearly upsampled
- * with the given column taps. Preconditions: size % 4 == 0, S <= size.
+ * with bilinearTaps(S, size). Preconditions: size % 4 == 0, S <= size.
  */
-export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height: Float32Array; S: number; size: number; at0: Int32Array; at1: Int32Array; frac: Float32Array; dScale: number; normal: Uint8Array; displacement: Uint8Array }): void {
-  const { S, size } = o;
+export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height: Float32Array; S: number; size: number; taps: BilinearTaps; dScale: number; normal: Uint8Array; displacement: Uint8Array }): void {
+  const { S, size, taps } = o;
   if (size % 4 !== 0 || S > size) throw new Error(`detailMapsKernel: size ${size} must be a multiple of 4 and at least the grid's ${S}`);
   const n = S * S, bytes = 3 * size * size;
   const [P, AT0, AT1, FR, WIDE, ND, DD] = layout(12 * n, 4 * size, 4 * size, 4 * size, 12 * S * size, bytes + 16, bytes + 16);
@@ -92,9 +92,9 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   planes.set(o.nx.subarray(0, n), 0);
   planes.set(o.ny.subarray(0, n), n);
   planes.set(o.height.subarray(0, n), 2 * n);
-  new Int32Array(mem, AT0, size).set(o.at0);
-  new Int32Array(mem, AT1, size).set(o.at1);
-  new Float32Array(mem, FR, size).set(o.frac);
+  new Int32Array(mem, AT0, size).set(taps.at0);
+  new Int32Array(mem, AT1, size).set(taps.at1);
+  new Float32Array(mem, FR, size).set(taps.frac);
   kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
