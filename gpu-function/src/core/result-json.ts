@@ -20,7 +20,7 @@ export interface ResultJson {
   camera: { model: 'weak_perspective'; pixels_per_mm: number; projection: string };
   scale_prior: { method: string; value_mm: number; measured_px: number; note?: string };
   reprojection_error_px: { canonical_face: number; reconstructed_mesh: number };
-  confidences: { detection: number; face_presence: number; landmarks: number; landmark_evidence: { flip_disagreement: number; yaw_deg: number; detector_eye_span: number } };
+  confidences: { detection: number; face_presence: number; landmarks: number; landmark_evidence: { flip_disagreement: number; yaw_deg: number; detector_eye_span: number; augment_disagreement?: number } };
   conservative: boolean;
   conservative_reasons: string[];
   texture: {
@@ -103,7 +103,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
       detection: r(face.detection.score, 4),
       face_presence: r(face.presence, 4),
       landmarks: r(face.quality.score, 4),
-      landmark_evidence: { flip_disagreement: r(face.flipDisagreement, 5), yaw_deg: r(face.quality.yawDeg, 1), detector_eye_span: r(face.quality.detectorEyeSpan, 3) },
+      landmark_evidence: { flip_disagreement: r(face.flipDisagreement, 5), yaw_deg: r(face.quality.yawDeg, 1), detector_eye_span: r(face.quality.detectorEyeSpan, 3), ...(face.quality.augmentDisagreement !== undefined ? { augment_disagreement: r(face.quality.augmentDisagreement, 5) } : {}) },
     },
     conservative: head.mode.conservative.enabled,
     conservative_reasons: head.mode.conservative.reasons,

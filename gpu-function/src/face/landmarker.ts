@@ -13,7 +13,7 @@ import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyram
 import { MIN_PERSON_MASK_AGREEMENT, personMaskAgreement, type PersonMask } from './person-mask';
 import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
-import { assessLandmarks, detectorEyeSpan, LANDMARK_GATE, type LandmarkAssessment, type LandmarkGate } from './landmark-quality';
+import { assessLandmarks, augmentDisagreement, detectorEyeSpan, LANDMARK_GATE, needsSecondLook, secondLookRois, type LandmarkAssessment, type LandmarkEvidence, type LandmarkGate } from './landmark-quality';
 import { fitHeadPoseToLandmarks } from '../recon/face-geometry';
 import { eulerFromRotation } from '../recon/pose';
 import type { CanonicalFace } from '../recon/canonical';
@@ -38,7 +38,7 @@ export interface FaceLandmarks {
    */
   flipDisagreement: number;
   /** How far the landmarks can be trusted (landmark-quality.ts), with the yaw and detector eye span it was judged on. */
-  quality: LandmarkAssessment & { yawDeg: number; detectorEyeSpan: number };
+  quality: LandmarkAssessment & { yawDeg: number; detectorEyeSpan: number; augmentDisagreement?: number };
   /**
    * Person vs background around the face (absent when the landmarker was made without segmentation,
    * or when the segmentation disagreed with the face: see personMaskAgreement).
@@ -48,7 +48,8 @@ export interface FaceLandmarks {
   personMaskAgreement?: number;
 }
 
-export interface StageTimings { detect: number; mesh: number; iris: number; segment: number }
+/** Milliseconds per stage; secondLook only when the gate took one (landmark-quality.ts needsSecondLook). */
+export interface StageTimings { detect: number; mesh: number; iris: number; segment: number; secondLook?: number }
 
 export type LandmarkResult =
   | { ok: true; face: FaceLandmarks; faces: ImageDetection[]; timings: StageTimings }
@@ -288,8 +289,15 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     const yawDeg = this.yawOf(refined.points);
     const gate = this.opts.qualityGate ?? LANDMARK_GATE;
     const eyeSpan = detectorEyeSpan(main);
-    const assessment = assessLandmarks({ flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence, detectorEyeSpan: eyeSpan }, gate || undefined);
-    const quality = { ...assessment, yawDeg, detectorEyeSpan: eyeSpan };
+    const evidence: LandmarkEvidence = { flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence, detectorEyeSpan: eyeSpan };
+    if (gate && needsSecondLook(evidence, gate)) {
+      t = performance.now();
+      const looks = await this.runMeshBatch(pyr, secondLookRois(best.roi));
+      evidence.augmentDisagreement = augmentDisagreement({ points: best.points, looks: looks.map((l) => l.points), roiSize: best.roi.size, flipDisagreement: best.flipDisagreement });
+      timings.secondLook = performance.now() - t;
+    }
+    const assessment = assessLandmarks(evidence, gate || undefined);
+    const quality = { ...assessment, yawDeg, detectorEyeSpan: eyeSpan, ...(evidence.augmentDisagreement !== undefined ? { augmentDisagreement: evidence.augmentDisagreement } : {}) };
     const landmarks = { detection: main, presence: best.presence, points: refined.points, refinedEyes: refined.refinedEyes, roi: best.roi, pass: best.pass, flipDisagreement: best.flipDisagreement, quality };
     if (gate && assessment.refuse) return { ok: false, code: assessment.refuse, detail: assessment.reasons.join('; '), faces, timings, refused: landmarks };
 
@@ -315,24 +323,35 @@ class OnnxFaceLandmarker implements FaceLandmarker {
   }
 
   private async runMesh(pyr: Pyramid, roi: RotatedRect): Promise<MeshPass> {
+    return (await this.runMeshBatch(pyr, [roi]))[0];
+  }
+
+  /** The mesh model on each ROI (and its mirror, when flip averaging is on) in one batch. */
+  private async runMeshBatch(pyr: Pyramid, rois: readonly RotatedRect[]): Promise<MeshPass[]> {
     const one = MESH_SIZE * MESH_SIZE * 3;
     const mirror = this.mirror;
-    const input = new Float32Array(mirror ? 2 * one : one);
-    sampleRotatedCrop(pyr, roi, { size: MESH_SIZE, scale: 1, offset: 0 }, input.subarray(0, one));
-    if (mirror) sampleRotatedCrop(pyr, roi, { size: MESH_SIZE, scale: 1, offset: 0, flip: true }, input.subarray(one));
-    const out = await this.mesh.run({ [MODEL_CATALOG.models.facemesh.input.name]: { data: input, dims: [mirror ? 2 : 1, MESH_SIZE, MESH_SIZE, 3] } });
-    const n = out.mesh.data.length / (mirror ? 2 : 1);
-    const points = mapMeshToImage(out.mesh.data.subarray(0, n), roi, MESH_SIZE);
-    if (!mirror) return { roi, points, presence: out.faceflag.data[0], flipDisagreement: NaN };
-    // The mirrored crop's point i is the face's point mirror[i], seen flipped.
-    const flipped = mapMeshToImage(out.mesh.data.subarray(n), roi, MESH_SIZE, true);
-    let spread = 0;
-    for (let i = 0; i < mirror.length; i++) {
-      const j = mirror[i];
-      spread += Math.hypot(points[3 * j] - flipped[3 * i], points[3 * j + 1] - flipped[3 * i + 1]);
-      for (let d = 0; d < 3; d++) points[3 * j + d] = 0.5 * (points[3 * j + d] + flipped[3 * i + d]);
-    }
-    return { roi, points, presence: 0.5 * (out.faceflag.data[0] + out.faceflag.data[1]), flipDisagreement: spread / mirror.length / roi.size };
+    const views = mirror ? 2 : 1;
+    const input = new Float32Array(rois.length * views * one);
+    rois.forEach((roi, r) => {
+      sampleRotatedCrop(pyr, roi, { size: MESH_SIZE, scale: 1, offset: 0 }, input.subarray(r * views * one, (r * views + 1) * one));
+      if (mirror) sampleRotatedCrop(pyr, roi, { size: MESH_SIZE, scale: 1, offset: 0, flip: true }, input.subarray((r * views + 1) * one, (r * views + 2) * one));
+    });
+    const out = await this.mesh.run({ [MODEL_CATALOG.models.facemesh.input.name]: { data: input, dims: [rois.length * views, MESH_SIZE, MESH_SIZE, 3] } });
+    const n = out.mesh.data.length / (rois.length * views);
+    return rois.map((roi, r) => {
+      const k = r * views;
+      const points = mapMeshToImage(out.mesh.data.subarray(k * n, (k + 1) * n), roi, MESH_SIZE);
+      if (!mirror) return { roi, points, presence: out.faceflag.data[k], flipDisagreement: NaN };
+      // The mirrored crop's point i is the face's point mirror[i], seen flipped.
+      const flipped = mapMeshToImage(out.mesh.data.subarray((k + 1) * n, (k + 2) * n), roi, MESH_SIZE, true);
+      let spread = 0;
+      for (let i = 0; i < mirror.length; i++) {
+        const j = mirror[i];
+        spread += Math.hypot(points[3 * j] - flipped[3 * i], points[3 * j + 1] - flipped[3 * i + 1]);
+        for (let d = 0; d < 3; d++) points[3 * j + d] = 0.5 * (points[3 * j + d] + flipped[3 * i + d]);
+      }
+      return { roi, points, presence: 0.5 * (out.faceflag.data[k] + out.faceflag.data[k + 1]), flipDisagreement: spread / mirror.length / roi.size };
+    });
   }
 
   async close() {
