@@ -4,6 +4,8 @@
 #   astronaut.png  one frontal face (NASA portrait of Eileen Collins)
 #   coffee.png     a cup of coffee: no face
 #   chelsea.png    a cat: no human face
+#   cell.png, horse.png, microaneurysms.png, hubble_deep_field.jpg   more images without a face that
+#                  the face detector nonetheless scores >= 0.5: they keep the profile rule honest
 #   astronaut.heic, astronaut.avif   the portrait as a phone saves it (HEVC and AV1 in HEIF), made with
 #                  Debian's libheif-examples (heif-enc), installed here when missing
 #   astronaut-grid.heic, astronaut-rot.heic   grid-tiled as iPhones write them, the second with irot
@@ -22,7 +24,7 @@ if [[ ! -s $dest/tfjs-facemesh-uv_coords.js ]]; then
   rm -rf "$tmp"
   echo "fixtures: tfjs-facemesh-uv_coords.js from @tensorflow-models/facemesh@0.0.5"
 fi
-want=(astronaut.png coffee.png chelsea.png)
+want=(astronaut.png coffee.png chelsea.png cell.png horse.png microaneurysms.png hubble_deep_field.jpg)
 have=1
 for f in "${want[@]}"; do [[ -s "$dest/$f" ]] || have=0; done
 phone_fixtures() {

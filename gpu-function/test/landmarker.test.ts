@@ -10,10 +10,10 @@ import { onnxModelPath } from '@facerecon/models';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { decodeImage, encodeImage, readImageFile } from '../src/adapters/image-io';
 import { ModelLoadError, createModelSession } from '../src/adapters/onnx';
-import { createFaceLandmarker, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
+import { createFaceLandmarker, detectorProfile, noseOffCentre, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
 import { MESH_TOPOLOGY } from '../src/face/landmarks';
 import { P, expectFaceAnatomy, mean } from './anatomy';
-import { fixture } from './fixtures';
+import { NON_FACE_FIXTURES, fixture } from './fixtures';
 import { cropImage, rollImage, rotatePixelsCcw, shrinkOnto, tileHorizontally } from './image-ops';
 
 let landmarker: FaceLandmarker;
@@ -95,10 +95,28 @@ describe('photos without exactly one usable face', () => {
     expect(r.faces.length).toBeGreaterThanOrEqual(2);
   });
 
-  it.each(['coffee.png', 'chelsea.png'] as const)('%s (no person): NO_FACE', async (name) => {
+  it.each(NON_FACE_FIXTURES)('%s (no person, yet a confident detection): NO_FACE, not taken for a profile', async (name) => {
     const { image } = await readImageFile(fixture(name));
     const r = await landmarker.landmarks(image);
     expect(r.ok ? 'ok' : r.code).toBe('NO_FACE');
+    // The detector did fire: what keeps these from FACE_TURNED_AWAY is the profile rule, not silence.
+    expect(Math.max(...r.faces.map((f) => f.score))).toBeGreaterThan(0.45);
+  });
+
+  it("a confident detection laid out as a profile (the nose at the box's side, or the eyes together) reads as one", () => {
+    const det = (nose: number, eyes: [number, number], score = 0.7) => ({
+      box: { x: 100, y: 50, width: 200, height: 200 },
+      score,
+      keypoints: [[100 + eyes[0] * 200, 120], [100 + eyes[1] * 200, 120], [100 + nose * 200, 160], [200, 200], [110, 130], [290, 130]] as Array<[number, number]>,
+    });
+    expect(noseOffCentre(det(0.5, [0.3, 0.7]))).toBeCloseTo(0, 12);
+    expect(noseOffCentre(det(0.1, [0.3, 0.7]))).toBeCloseTo(0.4, 12);
+    expect(noseOffCentre(det(0.9, [0.3, 0.7]))).toBeCloseTo(0.4, 12);
+    expect(detectorProfile(det(0.5, [0.3, 0.7]))).toBe(false); // frontal layout
+    expect(detectorProfile(det(0.84, [0.45, 0.7]))).toBe(true); // nose 34% off centre, as on the dev split's profiles
+    expect(detectorProfile(det(0.5, [0.45, 0.55]))).toBe(true); // eyes 10% apart
+    expect(detectorProfile(det(0.66, [0.3, 0.7]))).toBe(false); // 16% off: the coffee cup's
+    expect(detectorProfile(det(0.9, [0.45, 0.7], 0.4))).toBe(false); // not confident enough
   });
 
   it('a uniform grey image: NO_FACE with no candidates', async () => {
