@@ -13,6 +13,7 @@ import { buildPyramid, cropToImage, letterboxRect, sampleRotatedCrop, type Pyram
 import { MIN_PERSON_MASK_AGREEMENT, personMaskAgreement, type PersonMask } from './person-mask';
 import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
+import { detectorProfile, profileDetail } from './detector-profile';
 import { assessLandmarks, augmentDisagreement, detectorEyeSpan, LANDMARK_GATE, needsSecondLook, secondLookRois, type LandmarkAssessment, type LandmarkEvidence, type LandmarkGate } from './landmark-quality';
 import { fitHeadPoseToLandmarks } from '../recon/face-geometry';
 import { eulerFromRotation } from '../recon/pose';
@@ -107,42 +108,6 @@ const MAX_VETTED_CANDIDATES = 8;
 /** The detector threshold of the second look when the first finds nothing, and the presence its candidates need. */
 const RETRY_DETECTION_SCORE = 0.25;
 const RETRY_MIN_PRESENCE = 0.3;
-/**
- * A detection is a profile when its two eye keypoints are less than this fraction of its box width
- * apart (AFLW2000-3D dev: median 0.41 for |yaw| <= 15 degrees, 0.26 at 45-60, 0.18 past 60), and
- * confident enough not to be a cup or a cat (their candidates score 0.3-0.8 with spans 0.12-0.31).
- */
-const PROFILE_EYE_SPAN = 0.18;
-const PROFILE_MIN_SCORE = 0.5;
-
-/**
- * How far the detection's nose-tip keypoint sits from its box's vertical centre line, over the box
- * width (0 centred, 0.5 on the box's side). BlazeFace places a frontal face's nose near the centre,
- * and what it mistakes for a face too (it lays its keypoints out like a frontal face's); a profile's
- * nose points out of the face, towards the box's side. On the AFLW2000-3D dev split's profiles the
- * mesh model rejects, 0.27-0.70 on all but one; on the non-faces the detector scores >= 0.5 (skimage's
- * cat, coffee cup, cell, horse, microaneurysms and Hubble field) 0.16 at most.
- */
-export function noseOffCentre(det: ImageDetection): number {
-  return Math.abs((det.keypoints[2][0] - det.box.x) / det.box.width - 0.5);
-}
-const PROFILE_NOSE_OFF_CENTRE = 0.22;
-
-/** A confident detection laid out as a profile (eyes together, or the nose out at the side): see the constants above. */
-export function detectorProfile(f: ImageDetection): boolean {
-  return f.score >= PROFILE_MIN_SCORE && (eyeSpanRatio(f) < PROFILE_EYE_SPAN || noseOffCentre(f) > PROFILE_NOSE_OFF_CENTRE);
-}
-
-/**
- * Horizontal distance of the detection's eye keypoints over its box width. The quality gate's
- * detectorEyeSpan measures the full distance (roll does not change it); for this profile check the
- * horizontal one holds up better, since a profile's eye keypoints are the detector's guess and often
- * sit one above the other (the full distance moved one AFLW dev profile from FACE_TURNED_AWAY to NO_FACE).
- */
-export function eyeSpanRatio(det: ImageDetection): number {
-  return Math.abs(det.keypoints[0][0] - det.keypoints[1][0]) / det.box.width;
-}
-
 /** Re-crop when the landmark ROI differs from the first crop by more than this (see roiDisagreement). */
 const REFINE_ROI_THRESHOLD = 0.08;
 
@@ -377,10 +342,6 @@ class OnnxFaceLandmarker implements FaceLandmarker {
   async close() {
     await Promise.all([this.detector.release(), this.mesh.release(), this.iris.release(), this.segmenter?.close()]);
   }
-}
-
-function profileDetail(f: ImageDetection): string {
-  return `a face in profile (detector ${f.score.toFixed(2)}, eyes ${(100 * eyeSpanRatio(f)).toFixed(0)}% of its width apart, nose ${(100 * noseOffCentre(f)).toFixed(0)}% off its centre)`;
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
