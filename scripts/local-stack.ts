@@ -28,6 +28,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** How many ports a stack tries for the edge when the one freePort() gave was taken before wrangler bound it. */
+const PORT_ATTEMPTS = 3;
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -44,7 +47,8 @@ async function waitFor(url: string, ms: number, alive: () => boolean): Promise<v
   while (Date.now() < until) {
     if (!alive()) throw new Error('wrangler dev exited during start-up');
     try {
-      if ((await fetch(url)).ok) return;
+      // A short timeout per try: whatever holds a port it does not serve must not stall the start.
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return;
     } catch {
       // not up yet
     }
@@ -88,7 +92,6 @@ export interface LocalStackOptions {
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const env = localEnv();
   const gpuPort = opts.gpuPort ?? (await freePort());
-  const edgePort = opts.edgePort ?? (await freePort());
   const gpuConfig = loadConfig({
     ...process.env,
     ...env,
@@ -109,25 +112,42 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const { id, key } = createApiKey(where, { name: 'local development', plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 });
   const extraKeys = Array.from({ length: opts.extraKeys ?? 0 }, (_, i) => createApiKey(where, { name: `local extra ${i + 1}`, plan: 'dev', quota: opts.keyQuota ?? 10_000, rate: opts.keyRate ?? 600 }));
 
-  const wrangler = wranglerSpawn([
-    'dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${opts.edgeUpstream ? opts.edgeUpstream(gpuUrl) : gpuUrl}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
-    ...Object.entries({ ...opts.edgeVars, ...(opts.signingSecret ? { GPU_SIGNING_SECRET: opts.signingSecret } : {}) }).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-    ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
-    // An environment with routes makes wrangler dev present requests as for the route's host; keep the
-    // loopback origin the caller really used (the HTTPS rule is relaxed for loopback only).
-    ...(opts.wranglerEnv ? ['--env', opts.wranglerEnv, '--local-upstream', `127.0.0.1:${edgePort}`] : []),
-  ]);
-  let output = '';
-  wrangler.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));
-  wrangler.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));
-  const edgeUrl = `http://127.0.0.1:${edgePort}`;
-  try {
-    await waitFor(`${edgeUrl}/healthz`, 90_000, () => wrangler.exitCode === null);
-  } catch (err) {
-    wrangler.kill('SIGTERM');
-    await gpu.stop();
-    throw new Error(`${(err as Error).message}\n${output}`);
+  // freePort() hands out a port that is free now; another stack starting in parallel (or workerd's own
+  // sockets) can take it before wrangler binds it. Such a start is retried on a fresh port, not failed.
+  const spawnEdge = (port: number) =>
+    wranglerSpawn([
+      'dev', '--port', String(port), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${opts.edgeUpstream ? opts.edgeUpstream(gpuUrl) : gpuUrl}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
+      ...Object.entries({ ...opts.edgeVars, ...(opts.signingSecret ? { GPU_SIGNING_SECRET: opts.signingSecret } : {}) }).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+      ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+      // An environment with routes makes wrangler dev present requests as for the route's host; keep the
+      // loopback origin the caller really used (the HTTPS rule is relaxed for loopback only).
+      ...(opts.wranglerEnv ? ['--env', opts.wranglerEnv, '--local-upstream', `127.0.0.1:${port}`] : []),
+    ]);
+  let edgePort = opts.edgePort ?? (await freePort());
+  let wrangler: ReturnType<typeof wranglerSpawn>;
+  for (let attempt = 1; ; attempt++) {
+    wrangler = spawnEdge(edgePort);
+    let output = '';
+    wrangler.stdout?.on('data', (d) => (output = (output + d).slice(-20_000)));
+    wrangler.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));
+    const w = wrangler;
+    try {
+      await waitFor(`http://127.0.0.1:${edgePort}/healthz`, 90_000, () => w.exitCode === null);
+      // The answer must have been this wrangler's, not another stack's that won the port.
+      await new Promise((r) => setTimeout(r, 300));
+      if (w.exitCode !== null) throw new Error('wrangler dev exited during start-up');
+      break;
+    } catch (err) {
+      w.kill('SIGTERM');
+      if (opts.edgePort === undefined && attempt < PORT_ATTEMPTS && /address already in use/i.test(output)) {
+        edgePort = await freePort();
+        continue;
+      }
+      await gpu.stop();
+      throw new Error(`${(err as Error).message}\n${output}`);
+    }
   }
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const stopGpu = async () => {
     const g = gpu;
     gpu = undefined;
