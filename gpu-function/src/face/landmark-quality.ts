@@ -30,7 +30,8 @@
  *   the mean distance of their points from the final points, averaged with the flip disagreement.
  *   The same test-time-augmentation idea with more views: one view's disagreement is a noisy
  *   estimate of the model's uncertainty, four more steady it. Correlation with the NME-68 over the
- *   dev split's 159 landmarked faces near the limits (flip >= 0.8%, |yaw| >= 35 or eye span < 0.30, refused or not) 0.87, against 0.73 for the flip alone.
+ *   dev split's 159 landmarked faces near the limits (flip >= 0.8%, |yaw| >= 35 or eye span < 0.30,
+ *   refused or not) 0.87, against 0.73 for the flip alone.
  *
  * Gate: risk = max(disagreement / maxDisagreement, |yaw| / maxAbsYawDeg, (1 - presence) / (1 - minPresence),
  * (FRONTAL_DETECTOR_EYE_SPAN - eyeSpan) / (FRONTAL_DETECTOR_EYE_SPAN - minDetectorEyeSpan));
