@@ -127,11 +127,13 @@ export function detectorEyeSpan(det: { box: { width: number }; keypoints: Readon
  * it (flip >= 0.8% of the crop, |yaw| >= 35 degrees, or eye span < 0.30). Faces outside this set had
  * no landmarks over 8% NME-68 on the dev split, and their flip sits well under the limit.
  */
+const SECOND_LOOK_FROM = { flip: 0.008, yawDeg: 35, eyeSpan: 0.3 } as const;
 export function needsSecondLook(e: LandmarkEvidence, gate: LandmarkGate = LANDMARK_GATE): boolean {
   if (!Number.isFinite(e.flipDisagreement)) return false;
   const others = assessLandmarks({ ...e, flipDisagreement: NaN, augmentDisagreement: undefined }, gate);
   if (others.refuse) return false;
-  return e.flipDisagreement >= 0.008 || Math.abs(e.yawDeg) >= 35 || (e.detectorEyeSpan !== undefined && e.detectorEyeSpan < 0.3);
+  const from = SECOND_LOOK_FROM;
+  return e.flipDisagreement >= from.flip || Math.abs(e.yawDeg) >= from.yawDeg || (e.detectorEyeSpan !== undefined && e.detectorEyeSpan < from.eyeSpan);
 }
 
 /** The second look's crops: rolled by +-0.2 rad (11.5 degrees) and zoomed by 0.9 / 1.1, about the final crop's centre. */
