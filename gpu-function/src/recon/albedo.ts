@@ -141,19 +141,21 @@ const ALBEDO_HEADROOM_QUANTILE = 0.99;
 function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32Array): number {
   const { texels } = gainMap;
   const f = texture.width / gainMap.size;
-  const vals = new Float32Array(texels.length);
+  // In log space, where the gain is a sum and exp is monotonic: one exp for the quantile instead of three per texel.
+  const vals = new Float64Array(texels.length);
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
     const x = Math.min(texture.width - 1, Math.floor(((i % gainMap.size) + 0.5) * f));
     const y = Math.min(texture.width - 1, Math.floor((Math.floor(i / gainMap.size) + 0.5) * f));
     const o = 3 * (y * texture.width + x);
-    let m = 0;
-    for (let ch = 0; ch < 3; ch++) m = Math.max(m, toLinear(texture.data[o + ch]) * Math.exp(logGain[3 * i + ch]));
-    vals[k] = m;
+    const r = LOG_LINEAR[texture.data[o]] + logGain[3 * i], g = LOG_LINEAR[texture.data[o + 1]] + logGain[3 * i + 1], b = LOG_LINEAR[texture.data[o + 2]] + logGain[3 * i + 2];
+    vals[k] = r > g ? (r > b ? r : b) : g > b ? g : b;
   }
   if (vals.length === 0) return 1;
-  return selectKth(vals, Math.min(vals.length - 1, Math.floor(ALBEDO_HEADROOM_QUANTILE * vals.length)));
+  return Math.exp(selectKth(vals, Math.min(vals.length - 1, Math.floor(ALBEDO_HEADROOM_QUANTILE * vals.length))));
 }
+/** log of each sRGB level in linear light (-Infinity for black, which then never sets the quantile). */
+const LOG_LINEAR = Float64Array.from({ length: 256 }, (_, c) => Math.log(toLinear(c)));
 
 /**
  * dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by

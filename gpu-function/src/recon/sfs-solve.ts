@@ -44,11 +44,14 @@ export function solveScreenedSfs(p: SfsProblem & { alpha: number; beta: number; 
 
 /** The summed stiffness W (aU^2 + aV^2) over the n active texels with evidence (W > 0). */
 function dataStiffness(p: SfsProblem): { stiff: number; n: number } {
+  // The arrays as locals: the problems come in two object shapes (the caller's and restrictSfs's), and
+  // property loads inside the loop were not hoisted.
+  const { active, weight, aU, aV } = p;
   let stiff = 0, n = 0;
-  for (let i = 0; i < p.active.length; i++) {
-    const w = p.weight[i];
-    if (!p.active[i] || !(w > 0)) continue;
-    stiff += w * (p.aU[i] * p.aU[i] + p.aV[i] * p.aV[i]);
+  for (let i = 0; i < active.length; i++) {
+    const w = weight[i];
+    if (!active[i] || !(w > 0)) continue;
+    stiff += w * (aU[i] * aU[i] + aV[i] * aV[i]);
     n++;
   }
   return { stiff, n };
@@ -58,28 +61,30 @@ function dataStiffness(p: SfsProblem): { stiff: number; n: number } {
 function restrictSfs(p: SfsProblem): SfsProblem {
   const S = p.size, C = S >> 1;
   const out: SfsProblem = { size: C, active: new Uint8Array(C * C), weight: new Float32Array(C * C), aU: new Float32Array(C * C), aV: new Float32Array(C * C), residual: new Float32Array(C * C) };
+  const { active, weight, aU, aV, residual } = p;
+  const { active: oA, weight: oW, aU: oU, aV: oV, residual: oR } = out;
   for (let y = 0; y < C; y++) {
     for (let x = 0; x < C; x++) {
       let n = 0, sw = 0, su = 0, sv = 0, sr = 0, pu = 0, pv = 0;
       for (let d = 0; d < 4; d++) {
         const i = (2 * y + (d >> 1)) * S + 2 * x + (d & 1);
-        if (!p.active[i]) continue;
+        if (!active[i]) continue;
         n++;
-        pu += p.aU[i];
-        pv += p.aV[i];
-        const w = p.weight[i];
+        pu += aU[i];
+        pv += aV[i];
+        const w = weight[i];
         sw += w;
-        su += w * p.aU[i];
-        sv += w * p.aV[i];
-        sr += w * p.residual[i];
+        su += w * aU[i];
+        sv += w * aV[i];
+        sr += w * residual[i];
       }
       if (!n) continue;
       const c = y * C + x;
-      out.active[c] = 1;
-      out.weight[c] = sw / 4;
-      out.aU[c] = (sw > 0 ? su / sw : pu / n) / 2;
-      out.aV[c] = (sw > 0 ? sv / sw : pv / n) / 2;
-      out.residual[c] = sw > 0 ? sr / sw : 0;
+      oA[c] = 1;
+      oW[c] = sw / 4;
+      oU[c] = (sw > 0 ? su / sw : pu / n) / 2;
+      oV[c] = (sw > 0 ? sv / sw : pv / n) / 2;
+      oR[c] = sw > 0 ? sr / sw : 0;
     }
   }
   return out;

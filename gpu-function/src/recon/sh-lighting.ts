@@ -147,94 +147,151 @@ function cholSolve9(A: Float64Array, R: Float64Array, rhs = 3): boolean {
 export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inlierWeights: Float32Array; rmsResidual: number } {
   const { colors, normals, weights, iterations = 6, ridge = 1e-4, redescend = true, pairs, pairWeight = 1 } = opts;
   const n = normals.length / 3;
-  const idx: number[] = [];
-  for (let i = 0; i < n; i++) if (!weights || weights[i] > 0) idx.push(i);
+  const idx = weightedSamples(weights, n);
   const m = idx.length;
   if (m < 9) throw new RangeError(`estimateShLighting: ${m} samples with positive weight, at least 9 needed`);
 
   const B = new Float64Array(m * 9);
   const Y = new Float64Array(m * 3);
   const prior = new Float64Array(m);
+  sampleRows(idx, normals, colors, weights, B, Y, prior);
+
+  // Pair rows per channel: (I_i B_j - I_j B_i) / mean(I_i, I_j), for pairs whose both samples are kept.
+  const pairRows = keptPairs(idx, n, pairs && pairWeight > 0 ? pairs : undefined);
+  const np = pairRows.length / 2;
+  const P = new Float64Array(np * 27);
+  pairRowsInto(pairRows, B, Y, P);
+  const pairRobust = new Float64Array(np).fill(1);
+
+  const robust = new Float64Array(m).fill(1);
+  let sh = solveShSystem(shNormalEquations(B, Y, prior, robust, m, ridge), P, np, pairWeight, pairRobust);
+  if (!sh) throw new RangeError('estimateShLighting: the normals do not determine the lighting (degenerate system)');
+  const e = new Float64Array(m);
+  const u = new Float64Array(m);
+  const pred = new Float64Array(m);
+  const dev = new Float64Array(m);
+  const pe = new Float64Array(np);
+  for (let it = 0; it < iterations; it++) {
+    u.fill(0);
+    for (let c = 0; c < 3; c++) {
+      relativeResiduals(sh, B, Y, m, c, pred, e);
+      const med = median(e);
+      absDeviations(e, med, dev);
+      // 8-bit quantisation alone gives relative errors of ~0.2%: a scale below that would reject good texels.
+      const scale = Math.max(2e-3, 1.4826 * median(dev));
+      worstScaled(dev, scale, u);
+    }
+    robustWeights(u, robust, !redescend || it < Math.floor(iterations / 3));
+    if (np > 0) {
+      // The pairs' residuals (in units of shading, like the samples'), Huber-weighted by their own scale.
+      pairResiduals(P, np, sh, B[0], pe);
+      huberByScale(pe, Math.max(2e-3, 1.4826 * median(pe)), pairRobust);
+    }
+    const next = solveShSystem(shNormalEquations(B, Y, prior, robust, m, ridge), P, np, pairWeight, pairRobust);
+    if (!next) break;
+    sh = next;
+  }
+
+  const inlierWeights = new Float32Array(n);
+  for (let j = 0; j < m; j++) inlierWeights[idx[j]] = robust[j];
+  return { sh, inlierWeights, rmsResidual: inlierRms(sh, B, Y, prior, robust, m) };
+}
+
+// The fit's loops are functions of their own (hot across a request's iterations, so V8 keeps them
+// optimised; as one function's loops they were recompiled on-stack at every request and the fit cost
+// ~10x its arithmetic inside the pipeline).
+
+/** Indices of the samples with positive weight (all without weights). */
+function weightedSamples(weights: Float32Array | undefined, n: number): Int32Array {
+  const idx = new Int32Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (!weights || weights[i] > 0) idx[m++] = i;
+  return idx.slice(0, m);
+}
+
+/** Per kept sample j: its basis row B, linear colour Y and prior weight. */
+function sampleRows(idx: Int32Array, normals: Float32Array, colors: Float32Array, weights: Float32Array | undefined, B: Float64Array, Y: Float64Array, prior: Float64Array): void {
   const b = new Float64Array(9);
-  for (let j = 0; j < m; j++) {
+  for (let j = 0; j < idx.length; j++) {
     const i = idx[j];
     shIrradianceBasis(normals[3 * i], normals[3 * i + 1], normals[3 * i + 2], b);
-    B.set(b, 9 * j);
+    for (let k = 0; k < 9; k++) B[9 * j + k] = b[k];
     for (let c = 0; c < 3; c++) Y[3 * j + c] = toLinear(colors[3 * i + c]);
     prior[j] = weights ? weights[i] : 1;
   }
+}
 
-  // Pair rows per channel: (I_i B_j - I_j B_i) / mean(I_i, I_j), for pairs whose both samples are kept.
+/** The pairs (sample indices) whose both samples are kept, as kept-row index pairs. */
+function keptPairs(idx: Int32Array, n: number, pairs: Int32Array | undefined): Int32Array {
+  if (!pairs) return new Int32Array(0);
   const jOf = new Int32Array(n).fill(-1);
-  for (let j = 0; j < m; j++) jOf[idx[j]] = j;
-  const pairRows: number[] = [];
-  if (pairs && pairWeight > 0) {
-    for (let p = 0; p + 1 < pairs.length; p += 2) {
-      const a = jOf[pairs[p]], b = jOf[pairs[p + 1]];
-      if (a >= 0 && b >= 0 && a !== b) pairRows.push(a, b);
+  for (let j = 0; j < idx.length; j++) jOf[idx[j]] = j;
+  const out = new Int32Array(pairs.length);
+  let k = 0;
+  for (let p = 0; p + 1 < pairs.length; p += 2) {
+    const a = jOf[pairs[p]], b = jOf[pairs[p + 1]];
+    if (a >= 0 && b >= 0 && a !== b) {
+      out[k++] = a;
+      out[k++] = b;
     }
   }
-  const np = pairRows.length / 2;
-  const P = new Float64Array(np * 27);
-  for (let q = 0; q < np; q++) {
+  return out.slice(0, k);
+}
+
+function pairRowsInto(pairRows: Int32Array, B: Float64Array, Y: Float64Array, P: Float64Array): void {
+  for (let q = 0; q < pairRows.length / 2; q++) {
     const a = pairRows[2 * q], b = pairRows[2 * q + 1];
     for (let c = 0; c < 3; c++) {
       const ya = Y[3 * a + c], yb = Y[3 * b + c], mid = Math.max(1e-4, 0.5 * (ya + yb));
       for (let k = 0; k < 9; k++) P[27 * q + 9 * c + k] = (ya * B[9 * b + k] - yb * B[9 * a + k]) / mid;
     }
   }
-  const pairRobust = new Float64Array(np).fill(1);
+}
 
-  const robust = new Float64Array(m).fill(1);
-  const solve = () => solveShSystem(shNormalEquations(B, Y, prior, robust, m, ridge), P, np, pairWeight, pairRobust);
+/** e = Y_c / max(floor, pred) - 1, pred the channel's prediction floored at 5% of its mean: near-black shading would turn quantisation noise into huge relative residuals. */
+function relativeResiduals(sh: Float64Array, B: Float64Array, Y: Float64Array, m: number, c: number, pred: Float64Array, e: Float64Array): void {
+  let sum = 0;
+  for (let j = 0; j < m; j++) sum += pred[j] = shPredict(sh, B, j, c);
+  const floor = Math.max(1e-4, (0.05 * sum) / m);
+  for (let j = 0; j < m; j++) e[j] = Y[3 * j + c] / Math.max(floor, pred[j]) - 1;
+}
 
-  let sh = solve();
-  if (!sh) throw new RangeError('estimateShLighting: the normals do not determine the lighting (degenerate system)');
-  const e = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
-  const u = new Float64Array(m).fill(0);
-  const pred = new Float64Array(m);
-  const dev = new Float64Array(m);
-  for (let it = 0; it < iterations; it++) {
-    for (let c = 0; c < 3; c++) {
-      let sum = 0;
-      for (let j = 0; j < m; j++) sum += pred[j] = shPredict(sh, B, j, c);
-      // Floor the prediction: near-black shading would turn quantisation noise into huge relative residuals.
-      const floor = Math.max(1e-4, (0.05 * sum) / m);
-      for (let j = 0; j < m; j++) e[c][j] = Y[3 * j + c] / Math.max(floor, pred[j]) - 1;
-    }
-    u.fill(0);
-    for (let c = 0; c < 3; c++) {
-      const med = median(e[c]);
-      for (let j = 0; j < m; j++) dev[j] = Math.abs(e[c][j] - med);
-      // 8-bit quantisation alone gives relative errors of ~0.2%: a scale below that would reject good texels.
-      const scale = Math.max(2e-3, 1.4826 * median(dev));
-      for (let j = 0; j < m; j++) u[j] = Math.max(u[j], dev[j] / scale);
-    }
-    const huber = !redescend || it < Math.floor(iterations / 3);
-    for (let j = 0; j < m; j++) {
-      const t = u[j];
-      robust[j] = huber ? (t <= 1.345 ? 1 : 1.345 / t) : t < 4.685 ? (1 - (t / 4.685) ** 2) ** 2 : 0;
-    }
-    if (np > 0) {
-      // The pairs' residuals (in units of shading, like the samples'), Huber-weighted by their own scale.
-      const pe = new Float64Array(np);
-      for (let q = 0; q < np; q++) {
-        let worst = 0;
-        for (let c = 0; c < 3; c++) {
-          let v = 0;
-          for (let k = 0; k < 9; k++) v += P[27 * q + 9 * c + k] * sh[9 * c + k];
-          worst = Math.max(worst, Math.abs(v) / Math.max(1e-6, sh[9 * c] * B[0]));
-        }
-        pe[q] = worst;
-      }
-      const scale = Math.max(2e-3, 1.4826 * median(pe));
-      for (let q = 0; q < np; q++) pairRobust[q] = pe[q] <= 1.345 * scale ? 1 : (1.345 * scale) / pe[q];
-    }
-    const next = solve();
-    if (!next) break;
-    sh = next;
+function absDeviations(e: Float64Array, med: number, dev: Float64Array): void {
+  for (let j = 0; j < e.length; j++) dev[j] = Math.abs(e[j] - med);
+}
+
+/** u = max(u, dev / scale): the worst channel's scaled deviation. */
+function worstScaled(dev: Float64Array, scale: number, u: Float64Array): void {
+  for (let j = 0; j < dev.length; j++) u[j] = Math.max(u[j], dev[j] / scale);
+}
+
+/** Huber's (k = 1.345) or Tukey's biweight (c = 4.685) weight of each scaled residual. */
+function robustWeights(u: Float64Array, robust: Float64Array, huber: boolean): void {
+  for (let j = 0; j < u.length; j++) {
+    const t = u[j];
+    robust[j] = huber ? (t <= 1.345 ? 1 : 1.345 / t) : t < 4.685 ? (1 - (t / 4.685) ** 2) ** 2 : 0;
   }
+}
 
+/** Each pair row's worst channel |P . sh_c| relative to the channel's constant shading sh_c0 B0. */
+function pairResiduals(P: Float64Array, np: number, sh: Float64Array, b0: number, pe: Float64Array): void {
+  for (let q = 0; q < np; q++) {
+    let worst = 0;
+    for (let c = 0; c < 3; c++) {
+      let v = 0;
+      for (let k = 0; k < 9; k++) v += P[27 * q + 9 * c + k] * sh[9 * c + k];
+      worst = Math.max(worst, Math.abs(v) / Math.max(1e-6, sh[9 * c] * b0));
+    }
+    pe[q] = worst;
+  }
+}
+
+function huberByScale(pe: Float64Array, scale: number, out: Float64Array): void {
+  for (let q = 0; q < pe.length; q++) out[q] = pe[q] <= 1.345 * scale ? 1 : (1.345 * scale) / pe[q];
+}
+
+/** RMS of the linear-light residual over the inliers, weighted by prior x robust weight and averaged over channels. */
+function inlierRms(sh: Float64Array, B: Float64Array, Y: Float64Array, prior: Float64Array, robust: Float64Array, m: number): number {
   let num = 0, den = 0;
   for (let j = 0; j < m; j++) {
     const w = prior[j] * robust[j];
@@ -242,9 +299,7 @@ export function estimateShLighting(opts: EstimateShOptions): ShLighting & { inli
     for (let c = 0; c < 3; c++) num += (w * (Y[3 * j + c] - shPredict(sh, B, j, c)) ** 2) / 3;
     den += w;
   }
-  const inlierWeights = new Float32Array(n);
-  for (let j = 0; j < m; j++) inlierWeights[idx[j]] = robust[j];
-  return { sh, inlierWeights, rmsResidual: den > 0 ? Math.sqrt(num / den) : 0 };
+  return den > 0 ? Math.sqrt(num / den) : 0;
 }
 
 // The fit's steps are functions of their own rather than closures made per call, for V8's sake (see

@@ -137,7 +137,8 @@ export function skinLikelihood(model: SkinColourModel, r: number, g: number, b: 
   const gg = Math.max(1, g);
   const dx = Math.log(Math.max(1, r) / gg) - model.mean[0];
   const dy = Math.log(Math.max(1, b) / gg) - model.mean[1];
-  const [a, c, , d] = model.invCov;
+  const ic = model.invCov;
+  const a = ic[0], c = ic[1], d = ic[3];
   const m = Math.sqrt(Math.max(0, a * dx * dx + 2 * c * dx * dy + d * dy * dy));
   const q = lum(r, g, b) / Math.max(1, model.luminance);
   return (1 - smoothstep(2, 3.5, m)) * smoothstep(0.3, 0.5, q) * (1 - smoothstep(1.5, 2, q));

@@ -40,18 +40,12 @@ export function uvTangentFrames(mesh: Pick<TriMesh, 'positions' | 'uvs' | 'indic
     const r = 1 / det;
     // Area weight: a sliver triangle's frame is the least reliable.
     const cx = e1y * e2z - e1z * e2y, cy = e1z * e2x - e1x * e2z, cz = e1x * e2y - e1y * e2x;
-    const w = 0.5 * Math.hypot(cx, cy, cz);
+    const w = 0.5 * Math.sqrt(cx * cx + cy * cy + cz * cz);
     const ux = (e1x * t2 - e2x * t1) * r, uy = (e1y * t2 - e2y * t1) * r, uz = (e1z * t2 - e2z * t1) * r;
     const vx = (e2x * s1 - e1x * s2) * r, vy = (e2y * s1 - e1y * s2) * r, vz = (e2z * s1 - e1z * s2) * r;
-    for (const v of [a, b, c]) {
-      du[3 * v] += w * ux;
-      du[3 * v + 1] += w * uy;
-      du[3 * v + 2] += w * uz;
-      dv[3 * v] += w * vx;
-      dv[3 * v + 1] += w * vy;
-      dv[3 * v + 2] += w * vz;
-      wsum[v] += w;
-    }
+    addFrame(du, dv, wsum, a, w, ux, uy, uz, vx, vy, vz);
+    addFrame(du, dv, wsum, b, w, ux, uy, uz, vx, vy, vz);
+    addFrame(du, dv, wsum, c, w, ux, uy, uz, vx, vy, vz);
   }
   for (let v = 0; v < n; v++) {
     if (wsum[v] <= 0) continue;
@@ -62,6 +56,17 @@ export function uvTangentFrames(mesh: Pick<TriMesh, 'positions' | 'uvs' | 'indic
     }
   }
   return { du, dv };
+}
+
+/** Vertex v's sums += w (u, v): a function rather than a loop over [a, b, c], which allocated per triangle. */
+function addFrame(du: Float32Array, dv: Float32Array, wsum: Float32Array, v: number, w: number, ux: number, uy: number, uz: number, vx: number, vy: number, vz: number): void {
+  du[3 * v] += w * ux;
+  du[3 * v + 1] += w * uy;
+  du[3 * v + 2] += w * uz;
+  dv[3 * v] += w * vx;
+  dv[3 * v + 1] += w * vy;
+  dv[3 * v + 2] += w * vz;
+  wsum[v] += w;
 }
 
 /**
@@ -95,7 +100,10 @@ export function gltfTangents(mesh: Pick<TriMesh, 'positions' | 'uvs' | 'indices'
     // cross(N, T) against "up the image" = -dP/dv.
     const bx = ny * tz - nz * ty, by = nz * tx - nx * tz, bz = nx * ty - ny * tx;
     const w = bx * -dv[3 * v] + by * -dv[3 * v + 1] + bz * -dv[3 * v + 2] < 0 ? -1 : 1;
-    out.set([tx, ty, tz, w], 4 * v);
+    out[4 * v] = tx;
+    out[4 * v + 1] = ty;
+    out[4 * v + 2] = tz;
+    out[4 * v + 3] = w;
   }
   return out;
 }
