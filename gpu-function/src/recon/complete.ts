@@ -303,34 +303,52 @@ function pullLevel(color: Float32Array, weight: Float32Array, size: number, cc: 
 function pushLevel(color: Float32Array, weight: Float32Array, size: number, cc: Float32Array): void {
   const half = size >> 1;
   // Push: bilinear upsample of the completed coarse level into the gaps. Fine texel x sits at coarse
-  // coordinate (x - 0.5) / 2; its two coarse columns and weights are the same for every row.
+  // coordinate (x - 0.5) / 2; its two coarse columns and weights are the same for every row. Separably:
+  // each fine row first blends its two coarse rows (half x 3 values), then each texel its two columns,
+  // half the multiplications of the four-tap form (the same bilinear value to rounding).
   const cx0 = new Int32Array(size), cx1 = new Int32Array(size), cax = new Float32Array(size);
   for (let x = 0; x < size; x++) {
     const fx = Math.min(half - 1, Math.max(0, (x - 0.5) / 2));
-    cx0[x] = Math.floor(fx);
-    cx1[x] = Math.min(half - 1, cx0[x] + 1);
-    cax[x] = fx - cx0[x];
+    cx0[x] = 3 * Math.floor(fx);
+    cx1[x] = 3 * Math.min(half - 1, Math.floor(fx) + 1);
+    cax[x] = fx - Math.floor(fx);
   }
+  const row = pushRow(half);
   for (let y = 0; y < size; y++) {
     const fy = Math.min(half - 1, Math.max(0, (y - 0.5) / 2));
     const y0 = Math.floor(fy);
     const y1 = Math.min(half - 1, y0 + 1);
-    const ay = fy - y0;
-    const t = y0 * half, b = y1 * half;
-    for (let x = 0; x < size; x++) {
-      const i = y * size + x;
-      const w = weight[i];
-      if (w >= 1) continue;
-      const ax = cax[x];
-      const q00 = (1 - ax) * (1 - ay), q01 = ax * (1 - ay), q10 = (1 - ax) * ay, q11 = ax * ay;
-      const p00 = 3 * (t + cx0[x]), p01 = 3 * (t + cx1[x]), p10 = 3 * (b + cx0[x]), p11 = 3 * (b + cx1[x]);
-      const k = 1 - w;
-      for (let ch = 0; ch < 3; ch++) {
-        const coarse = cc[p00 + ch] * q00 + cc[p01 + ch] * q01 + cc[p10 + ch] * q10 + cc[p11 + ch] * q11;
-        color[3 * i + ch] = w * color[3 * i + ch] + k * coarse;
-      }
-      weight[i] = 1;
-    }
+    blendRows(cc, 3 * y0 * half, 3 * y1 * half, fy - y0, row);
+    pushRow1(color, weight, y * size, size, row, cx0, cx1, cax);
+  }
+}
+
+const PUSH_ROWS = new Map<number, Float64Array>();
+function pushRow(half: number): Float64Array {
+  let r = PUSH_ROWS.get(half);
+  if (!r) PUSH_ROWS.set(half, (r = new Float64Array(3 * half)));
+  return r;
+}
+
+/** row = (1 - a) cc[t ..] + a cc[b ..] over one coarse row's values. */
+function blendRows(cc: Float32Array, t: number, b: number, a: number, row: Float64Array): void {
+  const k = 1 - a;
+  for (let j = 0; j < row.length; j++) row[j] = k * cc[t + j] + a * cc[b + j];
+}
+
+/** One fine row (starting at texel `o`): each texel with weight < 1 blended towards the row's bilinear value, its weight set to 1. */
+function pushRow1(color: Float32Array, weight: Float32Array, o: number, size: number, row: Float64Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array): void {
+  for (let x = 0; x < size; x++) {
+    const i = o + x;
+    const w = weight[i];
+    if (w >= 1) continue;
+    const ax = cax[x], bx = 1 - ax;
+    const p0 = cx0[x], p1 = cx1[x];
+    const k = 1 - w;
+    color[3 * i] = w * color[3 * i] + k * (bx * row[p0] + ax * row[p1]);
+    color[3 * i + 1] = w * color[3 * i + 1] + k * (bx * row[p0 + 1] + ax * row[p1 + 1]);
+    color[3 * i + 2] = w * color[3 * i + 2] + k * (bx * row[p0 + 2] + ax * row[p1 + 2]);
+    weight[i] = 1;
   }
 }
 
