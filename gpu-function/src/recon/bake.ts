@@ -218,9 +218,10 @@ function bakeTexels(texelMap: TexelMap, F: Uint32Array, projected: Float32Array,
   const { buf: zbuf, minX, minY, scale: zs, width: bw, height: bh } = zb;
   for (let k = 0; k < texels.length; k++) {
     const t = 3 * triangle[k];
-    const a = 3 * F[t], b = 3 * F[t + 1], c = 3 * F[t + 2];
+    const va = F[t], vb = F[t + 1], vc = F[t + 2];
+    const a = 3 * va, b = 3 * vb, c = 3 * vc;
     const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
-    const f = w0 * facing[a / 3] + w1 * facing[b / 3] + w2 * facing[c / 3];
+    const f = w0 * facing[va] + w1 * facing[vb] + w2 * facing[vc];
     if (f <= 0.1) continue; // smoothstep(0.1, 0.45, f) is 0 here
     // Weak perspective is affine, so interpolating projected corners is exact.
     const x = w0 * projected[a] + w1 * projected[b] + w2 * projected[c];
