@@ -69,7 +69,7 @@ function vertexShadeAndFacing(vn: Float32Array, R: Mat3, sh: Float64Array, vShad
   for (let v = 0; v < vFacing.length; v++) {
     const hx = vn[3 * v], hy = vn[3 * v + 1], hz = vn[3 * v + 2];
     const x = R[0] * hx + R[1] * hy + R[2] * hz, y = R[3] * hx + R[4] * hy + R[5] * hz, z = R[6] * hx + R[7] * hy + R[8] * hz;
-    const len = Math.hypot(x, y, z) || 1;
+    const len = Math.sqrt(x * x + y * y + z * z) || 1;
     shIrradianceBasis(x / len, y / len, z / len, basis);
     for (let ch = 0; ch < 3; ch++) {
       let s = 0;

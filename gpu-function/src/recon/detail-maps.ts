@@ -51,8 +51,8 @@ function slopeNormals(h: Float32Array, active: Uint8Array, S: number, texels: In
   const nv = du.length / 3;
   const lu = new Float32Array(nv), lv = new Float32Array(nv);
   for (let v = 0; v < nv; v++) {
-    lu[v] = Math.hypot(du[3 * v], du[3 * v + 1], du[3 * v + 2]) / S;
-    lv[v] = Math.hypot(dv[3 * v], dv[3 * v + 1], dv[3 * v + 2]) / S;
+    lu[v] = Math.sqrt(du[3 * v] * du[3 * v] + du[3 * v + 1] * du[3 * v + 1] + du[3 * v + 2] * du[3 * v + 2]) / S;
+    lv[v] = Math.sqrt(dv[3 * v] * dv[3 * v] + dv[3 * v + 1] * dv[3 * v + 1] + dv[3 * v + 2] * dv[3 * v + 2]) / S;
   }
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];

@@ -33,7 +33,7 @@ export function texelNormals(map: TexelMap, indices: Uint32Array, vertexNormals:
     const x = R[0] * hx + R[1] * hy + R[2] * hz;
     const y = R[3] * hx + R[4] * hy + R[5] * hz;
     const z = R[6] * hx + R[7] * hy + R[8] * hz;
-    const len = Math.hypot(x, y, z) || 1;
+    const len = Math.sqrt(x * x + y * y + z * z) || 1;
     out[3 * j] = x / len;
     out[3 * j + 1] = y / len;
     out[3 * j + 2] = z / len;

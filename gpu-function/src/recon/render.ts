@@ -189,9 +189,9 @@ function rasterTriangles(job: RasterJob): void {
     const { x0, x1, y0, y1, inv, d1x, d2x } = tri;
     let flatGrey = 0;
     if (flat || flatData) {
-      const fn = [vn[3 * a] + vn[3 * b] + vn[3 * c], vn[3 * a + 1] + vn[3 * b + 1] + vn[3 * c + 1], vn[3 * a + 2] + vn[3 * b + 2] + vn[3 * c + 2]];
-      const l = Math.hypot(fn[0], fn[1], fn[2]) || 1;
-      flatGrey = Math.round(205 * flatShade((fn[0] * light[0] + fn[1] * light[1] + fn[2] * light[2]) / l));
+      const fx = vn[3 * a] + vn[3 * b] + vn[3 * c], fy = vn[3 * a + 1] + vn[3 * b + 1] + vn[3 * c + 1], fz = vn[3 * a + 2] + vn[3 * b + 2] + vn[3 * c + 2];
+      const l = Math.sqrt(fx * fx + fy * fy + fz * fz) || 1;
+      flatGrey = Math.round(205 * flatShade((fx * light[0] + fy * light[1] + fz * light[2]) / l));
     }
     // Edge functions are affine in the pixel position: step them along the row instead of recomputing.
     let ua = uvs[2 * a], va = uvs[2 * a + 1], ub = uvs[2 * b], vb = uvs[2 * b + 1], uc = uvs[2 * c], vc = uvs[2 * c + 1];

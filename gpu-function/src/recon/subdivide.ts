@@ -181,7 +181,7 @@ export function computeVertexNormals(positions: Float32Array, indices: Uint32Arr
     }
   }
   for (let v = 0; v < n.length; v += 3) {
-    const l = Math.hypot(n[v], n[v + 1], n[v + 2]) || 1;
+    const l = Math.sqrt(n[v] * n[v] + n[v + 1] * n[v + 1] + n[v + 2] * n[v + 2]) || 1;
     n[v] /= l;
     n[v + 1] /= l;
     n[v + 2] /= l;
