@@ -91,11 +91,12 @@ export interface LocalStackOptions {
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const env = localEnv();
-  const gpuPort = opts.gpuPort ?? (await freePort());
-  const gpuConfig = loadConfig({
+  // The gpu-function binds an ephemeral port itself (no gap between picking a port and binding it);
+  // a restart takes the same port again, since the edge was started with its URL.
+  let gpuConfig = loadConfig({
     ...process.env,
     ...env,
-    PORT: String(gpuPort),
+    PORT: String(opts.gpuPort ?? 0),
     FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn',
     ...(opts.storeDir ? { FACERECON_LOCAL_STORE_DIR: opts.storeDir } : {}),
     ...(opts.signingSecret ? { FACERECON_SIGNING_SECRET: opts.signingSecret } : {}),
@@ -103,6 +104,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
   let gpu: Awaited<ReturnType<typeof startService>> | undefined = await startService(gpuConfig, opts.parts);
   const gpuUrl = gpu.url;
+  if (gpuConfig.PORT === 0) gpuConfig = { ...gpuConfig, PORT: gpu.port, publicUrl: gpuConfig.FACERECON_PUBLIC_URL ?? `http://${gpuConfig.HOST}:${gpu.port}` };
 
   // The edge reads its secret from .dev.vars in local development (git-ignored); the production
   // profile passes its own secret as a variable instead and leaves .dev.vars to the development stacks.

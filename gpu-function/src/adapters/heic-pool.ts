@@ -35,7 +35,6 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
 
   const spawn = (): Slot => {
     const slot: Slot = { worker: new Worker(new URL('./heic-worker.mjs', import.meta.url), { execArgv: [] }) };
-    slot.worker.unref();
     slot.worker.on('message', (m: { error?: string; width: number; height: number; data: Uint8Array }) => {
       const job = slot.job;
       slot.job = undefined;
@@ -52,6 +51,9 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
     };
     slot.worker.on('error', lost);
     slot.worker.on('exit', (code) => lost(new Error(`heic decoder thread exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and an idle pool
+    // then kept the process alive after the service had stopped.
+    slot.worker.unref();
     slots.push(slot);
     return slot;
   };

@@ -84,8 +84,14 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
     isDraining: () => draining,
   });
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s));
+  // A port that cannot be bound (taken, not permitted) fails the start with its error, not an
+  // unhandled 'error' event.
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -1,0 +1,25 @@
+/**
+ * The HEIC decoder pool's threads must not keep a process alive once the service is done with them:
+ * a warmed, idle pool in a child process that has nothing else to do lets it exit on its own.
+ */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('HEIC decoder pool', () => {
+  it('an idle, warmed pool lets the process exit', () => {
+    const script = [
+      "import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';",
+      'const pool = createHeicPool(2);',
+      'pool.warm();',
+      "setTimeout(() => console.log('idle'), 500);",
+    ].join('\n');
+    // The child is killed after 20 s if it hangs; exiting on its own is what is checked (status 0, not a signal).
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('idle');
+  });
+});
