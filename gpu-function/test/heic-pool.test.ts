@@ -1,9 +1,11 @@
 /**
- * The HEIC decoder pool's threads must not keep a process alive once the service is done with them:
- * a warmed, idle pool in a child process that has nothing else to do lets it exit on its own.
+ * The HEIC decoder pool's threads must not keep a process alive once the service is done with them
+ * (a warmed, idle pool in a child process that has nothing else to do lets it exit on its own), and
+ * must while they have work (a script awaiting a decode gets its answer, not an early exit).
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -21,5 +23,20 @@ describe('HEIC decoder pool', () => {
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('idle');
+  });
+
+  const heic = resolve(ROOT, '.cache/fixtures/astronaut.heic');
+  it.skipIf(!existsSync(heic))('a busy pool keeps the process up until the decode is answered (astronaut.heic, from npm run fixtures)', () => {
+    const script = [
+      "import { readFileSync } from 'node:fs';",
+      "import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';",
+      'const pool = createHeicPool(1);',
+      `const [tile] = await pool.decode([new Uint8Array(readFileSync(${JSON.stringify(heic)}))]);`,
+      'console.log(`decoded ${tile.width}x${tile.height}`);',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('decoded 512x512');
   });
 });

@@ -2,7 +2,7 @@
  * A small pool of HEVC decoder threads (heic-worker.mjs). HEIC decoding is CPU-bound wasm: on the
  * event loop a 12 MP photo would stall health checks and progress events for ~2 s, and one thread
  * cannot use the host's other cores. Grid-tiled photos (heif-grid.ts) spread their tiles over the
- * threads. Threads start on the first HEIC and are unref'd, so an idle pool never keeps the process up;
+ * threads. Threads start on the first HEIC and are unref'd while idle, so an idle pool never keeps the process up;
  * a thread that dies fails only its own job and is replaced.
  */
 import { availableParallelism } from 'node:os';
@@ -38,6 +38,7 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
     slot.worker.on('message', (m: { error?: string; width: number; height: number; data: Uint8Array }) => {
       const job = slot.job;
       slot.job = undefined;
+      slot.worker.unref();
       if (job) (m.error ? job.reject(new Error(m.error)) : job.resolve({ width: m.width, height: m.height, data: m.data }));
       pump();
     });
@@ -64,6 +65,8 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
       if (!slot) return;
       const job = queue.shift()!;
       slot.job = job;
+      // A thread with work keeps the process up (a script awaiting a decode must get its answer); an idle one does not.
+      slot.worker.ref();
       slot.worker.postMessage({ job: seq++, bytes: job.bytes });
     }
   };
