@@ -9,6 +9,7 @@
  * ~99% of its energy), so any distant lighting is, for a Lambertian surface, a 9-vector per channel.
  */
 
+import { addSymmetricRankOne9 } from './sym9';
 import { median } from './select';
 import { linearToSrgbFast, srgbToLinearFast } from './srgb';
 
@@ -315,21 +316,25 @@ function shNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array
   return { A, R };
 }
 
-/** The weighted samples' lower-triangle A += w b b' and R += w b y' (a loop of its own, see detail-maps.ts); returns how many had weight. */
+/** The weighted samples' lower-triangle A += w b b' (sym9.ts) and R += w b y', w = prior x robust; returns how many had weight. */
 function accumulateNormalEquations(B: Float64Array, Y: Float64Array, prior: Float64Array, robust: Float64Array, m: number, A: Float64Array, R: Float64Array): number {
-  let count = 0;
+  const w = new Float64Array(m);
+  for (let j = 0; j < m; j++) w[j] = prior[j] * robust[j];
+  accumulateRightHandSides(B, Y, w, m, R);
+  return addSymmetricRankOne9(A, B, 9, 0, w, m);
+}
+
+/** R[9 c + r] += (w_j B_j[r]) Y_j[c] over the samples with weight (a loop of its own, see detail-maps.ts). */
+function accumulateRightHandSides(B: Float64Array, Y: Float64Array, w: Float64Array, m: number, R: Float64Array): void {
   for (let j = 0; j < m; j++) {
-    const w = prior[j] * robust[j];
-    if (!(w > 0)) continue;
-    count++;
+    const wj = w[j];
+    if (!(wj > 0)) continue;
     const o = 9 * j;
     for (let r = 0; r < 9; r++) {
-      const wb = w * B[o + r];
-      for (let s = 0; s <= r; s++) A[r * 9 + s] += wb * B[o + s];
+      const wb = wj * B[o + r];
       for (let c = 0; c < 3; c++) R[9 * c + r] += wb * Y[3 * j + c];
     }
   }
-  return count;
 }
 
 /** The 27 coefficients from the data term's normal equations plus, per channel, the np pair rows P (27 per pair) at pairWeight x pairRobust; null if a system is not SPD. */
@@ -337,18 +342,12 @@ function solveShSystem(base: { A: Float64Array; R: Float64Array } | null, P: Flo
   if (!base) return null;
   if (np === 0) return cholSolve9(base.A, base.R) ? base.R : null;
   const out = new Float64Array(27);
+  const w = new Float64Array(np);
+  for (let q = 0; q < np; q++) w[q] = pairWeight * pairRobust[q];
   for (let c = 0; c < 3; c++) {
     const A = base.A.slice();
     // The lower triangle, then mirrored: the pair rows' outer products are symmetric.
-    for (let q = 0; q < np; q++) {
-      const w = pairWeight * pairRobust[q];
-      if (!(w > 0)) continue;
-      const o = 27 * q + 9 * c;
-      for (let r = 0; r < 9; r++) {
-        const wr = w * P[o + r];
-        for (let s2 = 0; s2 <= r; s2++) A[r * 9 + s2] += wr * P[o + s2];
-      }
-    }
+    addSymmetricRankOne9(A, P, 27, 9 * c, w, np);
     for (let r = 0; r < 9; r++) for (let s2 = 0; s2 < r; s2++) A[s2 * 9 + r] = A[r * 9 + s2];
     const R = base.R.slice(9 * c, 9 * c + 9);
     if (!cholSolve9(A, R, 1)) return null;
