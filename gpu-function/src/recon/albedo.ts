@@ -51,7 +51,7 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   const logGain = new Float32Array(G * G * 3);
   const weight = new Float32Array(G * G);
   texelLogGains(texels, triangle, b1, b2, indices, vFacing, shade, ref, logGain, weight);
-  limitLocalLift(logGain, weight, G);
+  limitLocalLift(logGain, weight, G, chartDensity(gainMap));
   const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
   pushPullFill(logGain, weight, G);
   // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
@@ -105,6 +105,9 @@ function texelShade(n: number, triangle: Int32Array, b1: Float32Array, b2: Float
  * weight v, and weight 1.
  */
 function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vFacing: Float32Array, shade: Float32Array, ref: number[], logGain: Float32Array, weight: Float32Array): void {
+  // The channels unrolled, their reference and floor hoisted: the same arithmetic per value.
+  const r0 = ref[0], r1 = ref[1], r2 = ref[2];
+  const f0 = MIN_SHADING_RATIO * r0, f1 = MIN_SHADING_RATIO * r1, f2 = MIN_SHADING_RATIO * r2;
   for (let k = 0; k < texels.length; k++) {
     const t = 3 * triangle[k];
     const a = indices[t], b = indices[t + 1], c = indices[t + 2];
@@ -116,12 +119,10 @@ function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Arra
     const u = f <= 0.1 ? 0 : f >= 0.45 ? 1 : (f - 0.1) / 0.35;
     const v = u * u * (3 - 2 * u);
     const o = 3 * texels[k];
-    for (let ch = 0; ch < 3; ch++) {
-      if (ref[ch] <= 0) continue;
-      const s = shade[3 * k + ch];
-      const d = s > MIN_SHADING_RATIO * ref[ch] ? s : MIN_SHADING_RATIO * ref[ch];
-      logGain[o + ch] = v * Math.log(ref[ch] / d);
-    }
+    const s0 = shade[3 * k], s1 = shade[3 * k + 1], s2 = shade[3 * k + 2];
+    if (r0 > 0) logGain[o] = v * Math.log(r0 / (s0 > f0 ? s0 : f0));
+    if (r1 > 0) logGain[o + 1] = v * Math.log(r1 / (s1 > f1 ? s1 : f1));
+    if (r2 > 0) logGain[o + 2] = v * Math.log(r2 / (s2 > f2 ? s2 : f2));
     weight[texels[k]] = 1;
   }
 }
@@ -181,25 +182,52 @@ function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Fl
  */
 const LIFT_SPIKE = Math.log(1.3);
 const LIFT_RADIUS_TEXELS = 12;
-function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number): void {
+function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number, den: Float32Array): void {
   const N = G * G;
-  const sum = [new Float32Array(N), new Float32Array(N), new Float32Array(N)];
-  const den = new Float32Array(N), tmp = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
-    if (weight[i] <= 0) continue;
-    for (let ch = 0; ch < 3; ch++) sum[ch][i] = logGain[3 * i + ch];
-    den[i] = 1;
-  }
+  const s0 = new Float32Array(N), s1 = new Float32Array(N), s2 = new Float32Array(N), tmp = new Float32Array(N);
+  splitChannels(logGain, weight, s0, s1, s2);
   for (let pass = 0; pass < 2; pass++) {
-    for (const a of sum) boxSum(a, tmp, G, LIFT_RADIUS_TEXELS);
-    boxSum(den, tmp, G, LIFT_RADIUS_TEXELS);
+    boxSum(s0, tmp, G, LIFT_RADIUS_TEXELS);
+    boxSum(s1, tmp, G, LIFT_RADIUS_TEXELS);
+    boxSum(s2, tmp, G, LIFT_RADIUS_TEXELS);
   }
-  for (let i = 0; i < N; i++) {
+  capSpikes(logGain, weight, den, s0, s1, s2);
+}
+
+/** The chart's indicator box-blurred as the sums are (twice): the same for every request, so kept per texel map. */
+const DENSITY = new WeakMap<TexelMap, Float32Array>();
+function chartDensity(map: TexelMap): Float32Array {
+  let den = DENSITY.get(map);
+  if (!den) {
+    const G = map.size;
+    den = new Float32Array(G * G);
+    for (let k = 0; k < map.texels.length; k++) den[map.texels[k]] = 1;
+    const tmp = new Float32Array(G * G);
+    for (let pass = 0; pass < 2; pass++) boxSum(den, tmp, G, LIFT_RADIUS_TEXELS);
+    DENSITY.set(map, den);
+  }
+  return den;
+}
+
+/** s_c = the chart texels' log gains of channel c (0 elsewhere). */
+function splitChannels(logGain: Float32Array, weight: Float32Array, s0: Float32Array, s1: Float32Array, s2: Float32Array): void {
+  for (let i = 0; i < weight.length; i++) {
+    if (weight[i] <= 0) continue;
+    s0[i] = logGain[3 * i];
+    s1[i] = logGain[3 * i + 1];
+    s2[i] = logGain[3 * i + 2];
+  }
+}
+
+/** logGain := min(logGain, max(0, neighbourhood mean + LIFT_SPIKE)) where it exceeds the cap, per channel, on the chart. */
+function capSpikes(logGain: Float32Array, weight: Float32Array, den: Float32Array, s0: Float32Array, s1: Float32Array, s2: Float32Array): void {
+  for (let i = 0; i < weight.length; i++) {
     if (weight[i] <= 0 || den[i] <= 0) continue;
-    for (let ch = 0; ch < 3; ch++) {
-      const cap = sum[ch][i] / den[i] + LIFT_SPIKE;
-      if (logGain[3 * i + ch] > cap) logGain[3 * i + ch] = Math.max(0, cap);
-    }
+    const d = den[i];
+    const c0 = s0[i] / d + LIFT_SPIKE, c1 = s1[i] / d + LIFT_SPIKE, c2 = s2[i] / d + LIFT_SPIKE;
+    if (logGain[3 * i] > c0) logGain[3 * i] = Math.max(0, c0);
+    if (logGain[3 * i + 1] > c1) logGain[3 * i + 1] = Math.max(0, c1);
+    if (logGain[3 * i + 2] > c2) logGain[3 * i + 2] = Math.max(0, c2);
   }
 }
 
