@@ -10,33 +10,33 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** Runs an ES module script in a child node (with tsx) from the repository root; it must exit on its own, status 0, before `timeout`. */
+function runsToExit(lines: string[], timeout: number): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', lines.join('\n')], { cwd: ROOT, encoding: 'utf8', timeout });
+  expect(r.signal, r.stderr).toBeNull();
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
 describe('HEIC decoder pool', () => {
   it('an idle, warmed pool lets the process exit', () => {
-    const script = [
-      "import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';",
-      'const pool = createHeicPool(2);',
-      'pool.warm();',
-      "setTimeout(() => console.log('idle'), 500);",
-    ].join('\n');
-    // The child is killed after 20 s if it hangs; exiting on its own is what is checked (status 0, not a signal).
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
-    expect(r.signal, r.stderr).toBeNull();
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('idle');
+    // Killed after 20 s if it hangs: exiting on its own is what is checked.
+    const out = runsToExit(["import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';", 'const pool = createHeicPool(2);', 'pool.warm();', "setTimeout(() => console.log('idle'), 500);"], 20_000);
+    expect(out).toContain('idle');
   });
 
   const heic = resolve(ROOT, '.cache/fixtures/astronaut.heic');
   it.skipIf(!existsSync(heic))('a busy pool keeps the process up until the decode is answered (astronaut.heic, from npm run fixtures)', () => {
-    const script = [
-      "import { readFileSync } from 'node:fs';",
-      "import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';",
-      'const pool = createHeicPool(1);',
-      `const [tile] = await pool.decode([new Uint8Array(readFileSync(${JSON.stringify(heic)}))]);`,
-      'console.log(`decoded ${tile.width}x${tile.height}`);',
-    ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-    expect(r.signal, r.stderr).toBeNull();
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('decoded 512x512');
+    const out = runsToExit(
+      [
+        "import { readFileSync } from 'node:fs';",
+        "import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';",
+        'const pool = createHeicPool(1);',
+        `const [tile] = await pool.decode([new Uint8Array(readFileSync(${JSON.stringify(heic)}))]);`,
+        'console.log(`decoded ${tile.width}x${tile.height}`);',
+      ],
+      60_000,
+    );
+    expect(out).toContain('decoded 512x512');
   });
 });
