@@ -12,12 +12,14 @@ export interface FaultProxy {
   mode: FaultMode;
   /** Requests that reached the proxy, by mode at the time. */
   seen: string[];
+  /** Points the proxy at another gpu-function (e.g. once the stack has bound its port). */
+  retarget(target: string): void;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
-  const t = new URL(target);
-  const state: FaultProxy = { url: '', mode: { kind: 'pass' }, seen: [], close: async () => undefined };
+  let t = new URL(target);
+  const state: FaultProxy = { url: '', mode: { kind: 'pass' }, seen: [], retarget: (next) => void (t = new URL(next)), close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const mode = state.mode;
     state.seen.push(mode.kind);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineLine } from '../bench/stats';
-import { freePort, startLocalStack } from '../scripts/local-stack';
+import { startLocalStack } from '../scripts/local-stack';
 import { buildCorpus } from './corpus';
 import { startFaultProxy } from './fault-proxy';
 import { runFaultScenarios } from './faults';
@@ -31,10 +31,20 @@ const photos = [join(FIX, 'astronaut.png'), ...['deep3d/015309.jpg', 'deep3d/vd0
 process.env.FACERECON_CONCURRENCY = '1';
 process.env.FACERECON_QUEUE_MAX = '1';
 const storeDir = mkdtempSync(join(tmpdir(), 'facerecon-rel-store-'));
-const gpuPort = await freePort();
-const proxy = await startFaultProxy(`http://127.0.0.1:${gpuPort}`);
+// The proxy learns the gpu-function's address once the stack has bound it (no port picked in advance).
+const proxy = await startFaultProxy('http://127.0.0.1:9');
 const persistTo = mkdtempSync(join(tmpdir(), 'facerecon-rel-'));
-const stack = await startLocalStack({ gpuPort, storeDir, keyRate: 1_000_000, keyQuota: 10_000_000, persistTo, edgeVars: { UPSTREAM_TIMEOUT_MS: '4000' }, edgeUpstream: () => proxy.url });
+const stack = await startLocalStack({
+  storeDir,
+  keyRate: 1_000_000,
+  keyQuota: 10_000_000,
+  persistTo,
+  edgeVars: { UPSTREAM_TIMEOUT_MS: '4000' },
+  edgeUpstream: (gpuUrl) => {
+    proxy.retarget(gpuUrl);
+    return proxy.url;
+  },
+});
 const lines: string[] = [];
 try {
   console.log('corpus ...');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixture } from '../../gpu-function/test/fixtures';
-import { freePort, startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 import { startFaultProxy, type FaultProxy } from '../fault-proxy';
 import { runFaultScenarios } from '../faults';
 
@@ -19,9 +19,18 @@ let storeDir: string;
 
 beforeAll(async () => {
   storeDir = mkdtempSync(join(tmpdir(), 'facerecon-faults-store-'));
-  const gpuPort = await freePort();
-  proxy = await startFaultProxy(`http://127.0.0.1:${gpuPort}`);
-  stack = await startLocalStack({ gpuPort, keyRate: 10_000, storeDir, persistTo: mkdtempSync(join(tmpdir(), 'facerecon-faults-')), edgeVars: { UPSTREAM_TIMEOUT_MS: '4000' }, edgeUpstream: () => proxy.url });
+  // The proxy learns the gpu-function's address once the stack has bound it (no port picked in advance).
+  proxy = await startFaultProxy('http://127.0.0.1:9');
+  stack = await startLocalStack({
+    keyRate: 10_000,
+    storeDir,
+    persistTo: mkdtempSync(join(tmpdir(), 'facerecon-faults-')),
+    edgeVars: { UPSTREAM_TIMEOUT_MS: '4000' },
+    edgeUpstream: (gpuUrl) => {
+      proxy.retarget(gpuUrl);
+      return proxy.url;
+    },
+  });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
