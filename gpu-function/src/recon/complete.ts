@@ -313,21 +313,14 @@ function pushLevel(color: Float32Array, weight: Float32Array, size: number, cc: 
     cx1[x] = 3 * Math.min(half - 1, Math.floor(fx) + 1);
     cax[x] = fx - Math.floor(fx);
   }
-  const row = pushRow(half);
+  const row = new Float64Array(3 * half);
   for (let y = 0; y < size; y++) {
     const fy = Math.min(half - 1, Math.max(0, (y - 0.5) / 2));
     const y0 = Math.floor(fy);
     const y1 = Math.min(half - 1, y0 + 1);
     blendRows(cc, 3 * y0 * half, 3 * y1 * half, fy - y0, row);
-    pushRow1(color, weight, y * size, size, row, cx0, cx1, cax);
+    pushIntoRow(color, weight, y * size, size, row, cx0, cx1, cax);
   }
-}
-
-const PUSH_ROWS = new Map<number, Float64Array>();
-function pushRow(half: number): Float64Array {
-  let r = PUSH_ROWS.get(half);
-  if (!r) PUSH_ROWS.set(half, (r = new Float64Array(3 * half)));
-  return r;
 }
 
 /** row = (1 - a) cc[t ..] + a cc[b ..] over one coarse row's values. */
@@ -337,7 +330,7 @@ function blendRows(cc: Float32Array, t: number, b: number, a: number, row: Float
 }
 
 /** One fine row (starting at texel `o`): each texel with weight < 1 blended towards the row's bilinear value, its weight set to 1. */
-function pushRow1(color: Float32Array, weight: Float32Array, o: number, size: number, row: Float64Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array): void {
+function pushIntoRow(color: Float32Array, weight: Float32Array, o: number, size: number, row: Float64Array, cx0: Int32Array, cx1: Int32Array, cax: Float32Array): void {
   for (let x = 0; x < size; x++) {
     const i = o + x;
     const w = weight[i];

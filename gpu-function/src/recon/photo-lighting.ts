@@ -1,10 +1,11 @@
 /**
- * The photo's lighting on the UV texture: sh-lighting.ts's estimate applied to baked texels, with each
+ * The photo's lighting on the UV texture: sh-fit.ts's estimate applied to baked texels, with each
  * texel's surface normal interpolated from the fitted mesh and turned into the camera frame. The albedo
  * that divides it out is albedo.ts.
  */
 import type { Mat3 } from './linalg';
-import { estimateShLighting, type ShLighting } from './sh-lighting';
+import { estimateShLighting } from './sh-fit';
+import type { ShLighting } from './sh-lighting';
 import type { TexelMap } from './texel-map';
 
 export interface PhotoLighting extends ShLighting {
@@ -143,7 +144,7 @@ const MIN_LIGHTING_SAMPLES = 50;
 const PAIR_WEIGHT = 3;
 
 /**
- * estimatePhotoLighting: second-order SH lighting per channel (sh-lighting.ts, Kemelmacher-Shlizerman
+ * estimatePhotoLighting: second-order SH lighting per channel (sh-fit.ts, Kemelmacher-Shlizerman
  * & Basri's constant-albedo estimate with robust reweighting) from the texels the photo saw clearly
  * (bake weight >= 0.8), at most `maxSamples` of them evenly strided: the 9 x 9 normal equations need
  * thousands, not the ~600k a 1024 bake has. Eyes, brows, lips, hair and highlights are outliers of a
@@ -154,7 +155,7 @@ const PAIR_WEIGHT = 3;
  * `sampleMap` (optional): a coarser raster of the same chart to draw the candidates from, each read at
  * its centre in the bake (the service passes a quarter-size one: a sixteenth of the scan).
  * `mirrorU`: the chart is mirror-symmetric about its vertical midline (the face tile). Texels seen
- * clearly on both sides are then sampled as mirrored pairs and the fit adds sh-lighting.ts's
+ * clearly on both sides are then sampled as mirrored pairs and the fit adds sh-fit.ts's
  * symmetric-albedo rows (PAIR_WEIGHT each): side-lit photos whose albedo is within 5% of flat, 20 -> 24
  * of 27 on the shared photos (bench:lighting).
  */

@@ -1,5 +1,5 @@
 /**
- * The 9 x 9 symmetric rank-one sums behind the SH fit's normal equations (sh-lighting.ts), unrolled:
+ * The 9 x 9 symmetric rank-one sums behind the SH fit's normal equations (sh-fit.ts), unrolled:
  * A[r][s] += (w_j x_j[r]) x_j[s] for s <= r over the rows x_j with weight w_j > 0, in row order, into the
  * lower triangle of A, starting from the values A holds. The same operations in the same order as the
  * loops they replace, so the sums are the same bit for bit; the 45 sums live in locals instead of being

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { directionBalanceWeights } from '../../src/recon/photo-lighting';
-import { estimateShLighting, shadeSh } from '../../src/recon/sh-lighting';
+import { estimateShLighting } from '../../src/recon/sh-fit';
+import { shadeSh } from '../../src/recon/sh-lighting';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -3,7 +3,8 @@
  * the sphere, the estimator against synthetic faces of known lighting and albedo, with and without outliers.
  */
 import { describe, expect, it } from 'vitest';
-import { divideByShading, estimateShLighting, shadeSh, shIrradianceBasis, shShadeAndGradient, type ShLighting } from '../../src/recon/sh-lighting';
+import { estimateShLighting } from '../../src/recon/sh-fit';
+import { divideByShading, shadeSh, shIrradianceBasis, shShadeAndGradient, type ShLighting } from '../../src/recon/sh-lighting';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
