@@ -17,8 +17,9 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
-  let t = new URL(target);
+/** A proxy to `target`, or to nothing yet (502) until `retarget` names the gpu-function. */
+export async function startFaultProxy(target?: string): Promise<FaultProxy> {
+  let t = target === undefined ? undefined : new URL(target);
   const state: FaultProxy = { url: '', mode: { kind: 'pass' }, seen: [], retarget: (next) => void (t = new URL(next)), close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const mode = state.mode;
@@ -44,6 +45,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         // starts. Forwarding it anyway would finish a reconstruction no one asked for any more, and its
         // late uploads would land in whichever scenario runs next.
         if (clientGone) return;
+      }
+      if (!t) {
+        res.writeHead(502).end();
+        return;
       }
       const up = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);

@@ -32,7 +32,7 @@ process.env.FACERECON_CONCURRENCY = '1';
 process.env.FACERECON_QUEUE_MAX = '1';
 const storeDir = mkdtempSync(join(tmpdir(), 'facerecon-rel-store-'));
 // The proxy learns the gpu-function's address once the stack has bound it (no port picked in advance).
-const proxy = await startFaultProxy('http://127.0.0.1:9');
+const proxy = await startFaultProxy();
 const persistTo = mkdtempSync(join(tmpdir(), 'facerecon-rel-'));
 const stack = await startLocalStack({
   storeDir,

@@ -93,18 +93,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const env = localEnv();
   // The gpu-function binds an ephemeral port itself (no gap between picking a port and binding it);
   // a restart takes the same port again, since the edge was started with its URL.
-  let gpuConfig = loadConfig({
-    ...process.env,
-    ...env,
-    PORT: String(opts.gpuPort ?? 0),
-    FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn',
-    ...(opts.storeDir ? { FACERECON_LOCAL_STORE_DIR: opts.storeDir } : {}),
-    ...(opts.signingSecret ? { FACERECON_SIGNING_SECRET: opts.signingSecret } : {}),
-    ...opts.gpuEnv,
-  });
-  let gpu: Awaited<ReturnType<typeof startService>> | undefined = await startService(gpuConfig, opts.parts);
+  const gpuConfigAt = (port: number) =>
+    loadConfig({
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      FACERECON_LOG_LEVEL: opts.logLevel ?? 'warn',
+      ...(opts.storeDir ? { FACERECON_LOCAL_STORE_DIR: opts.storeDir } : {}),
+      ...(opts.signingSecret ? { FACERECON_SIGNING_SECRET: opts.signingSecret } : {}),
+      ...opts.gpuEnv,
+    });
+  let gpu: Awaited<ReturnType<typeof startService>> | undefined = await startService(gpuConfigAt(opts.gpuPort ?? 0), opts.parts);
   const gpuUrl = gpu.url;
-  if (gpuConfig.PORT === 0) gpuConfig = { ...gpuConfig, PORT: gpu.port, publicUrl: gpuConfig.FACERECON_PUBLIC_URL ?? `http://${gpuConfig.HOST}:${gpu.port}` };
+  const gpuConfig = gpuConfigAt(gpu.port);
 
   // The edge reads its secret from .dev.vars in local development (git-ignored); the production
   // profile passes its own secret as a variable instead and leaves .dev.vars to the development stacks.

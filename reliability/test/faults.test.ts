@@ -20,7 +20,7 @@ let storeDir: string;
 beforeAll(async () => {
   storeDir = mkdtempSync(join(tmpdir(), 'facerecon-faults-store-'));
   // The proxy learns the gpu-function's address once the stack has bound it (no port picked in advance).
-  proxy = await startFaultProxy('http://127.0.0.1:9');
+  proxy = await startFaultProxy();
   stack = await startLocalStack({
     keyRate: 10_000,
     storeDir,

@@ -90,7 +90,6 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
   let t0 = performance.now();
   const perVertex = vertexShadingTerms(opts);
   const ev = gatherEvidence(opts, perVertex);
-  (ms as any).gather = performance.now() - t0;
   if (opts.skinGate !== false) gateBySkinAlbedo(ev, workMap.texels);
   ms.evidence = performance.now() - t0;
   t0 = performance.now();
