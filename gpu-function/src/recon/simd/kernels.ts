@@ -20,7 +20,7 @@ import type { BilinearTaps } from '../bilinear-taps';
 
 interface KernelExports {
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
-  gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number): void;
+  gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number, idx: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
 }
@@ -108,7 +108,7 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
 export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: number; gain: Float32Array; G: number; taps: BilinearTaps; table: Uint8Array }): void {
   const { size, G, taps } = o;
   const bytes = 3 * size * size;
-  const [SRC, DST, GAIN, AT0, AT1, FR, RUNS, TABLE, ROW] = layout(bytes, bytes, 12 * G * G, 4 * size, 4 * size, 4 * size, 4 * taps.runs.length, o.table.length, 12 * G);
+  const [SRC, DST, GAIN, AT0, AT1, FR, RUNS, TABLE, ROW, IDX] = layout(bytes, bytes, 12 * G * G, 4 * size, 4 * size, 4 * size + 8, 4 * taps.runs.length, o.table.length, 12 * G, 12 * (size + 4));
   const mem = buffer();
   new Uint8Array(mem, SRC, bytes).set(o.src.subarray(0, bytes));
   new Float32Array(mem, GAIN, 3 * G * G).set(o.gain.subarray(0, 3 * G * G));
@@ -117,7 +117,7 @@ export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: num
   new Float32Array(mem, FR, size).set(taps.frac);
   new Int32Array(mem, RUNS, taps.runs.length).set(taps.runs);
   new Uint8Array(mem, TABLE, o.table.length).set(o.table);
-  kernels.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW);
+  kernels.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW, IDX);
   o.dst.set(new Uint8Array(mem, DST, bytes));
 }
 
