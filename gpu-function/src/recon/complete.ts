@@ -36,11 +36,32 @@ export function completeMirrored(color: Float32Array, weight: Float32Array, cove
       const wm = weight[m];
       if ((wi >= 1 || !covered[i]) && (wm >= 1 || !covered[m])) continue;
       const ci0 = color[3 * i], ci1 = color[3 * i + 1], ci2 = color[3 * i + 2];
-      if (covered[i] && wi < 1 && wm > 0) blendMirror(color, weight, i, wi, (1 - wi) * wm, color[3 * m], color[3 * m + 1], color[3 * m + 2], x, y, factors);
-      if (covered[m] && wm < 1 && wi > 0) blendMirror(color, weight, m, wm, (1 - wm) * wi, ci0, ci1, ci2, size - 1 - x, y, factors);
+      if (covered[i] && wi < 1 && wm > 0) {
+        MIX[0] = wi;
+        MIX[1] = (1 - wi) * wm;
+        MIX[2] = color[3 * m];
+        MIX[3] = color[3 * m + 1];
+        MIX[4] = color[3 * m + 2];
+        blendMirror(color, weight, i, x, y, factors);
+      }
+      if (covered[m] && wm < 1 && wi > 0) {
+        MIX[0] = wm;
+        MIX[1] = (1 - wm) * wi;
+        MIX[2] = ci0;
+        MIX[3] = ci1;
+        MIX[4] = ci2;
+        blendMirror(color, weight, m, size - 1 - x, y, factors);
+      }
     }
   }
 }
+
+/**
+ * blendMirror's numbers (own weight, added weight, the mirror sample's three channels), passed through
+ * this array rather than as arguments: V8 does not inline blendMirror, and every double argument of a
+ * call that is not inlined is a heap number, ~15 MB of garbage a request at 1024.
+ */
+const MIX = new Float64Array(5);
 
 /**
  * Per-channel factors on a g x g grid (completeMirroredGradient's exp(δ~)), read bilinearly at a texel
@@ -53,8 +74,10 @@ export interface MirrorFactors extends Pick<BilinearTaps, 'at0' | 'at1' | 'frac'
   cap?: Float32Array;
 }
 
-/** Texel t := (wt * own + add * mirror sample) / (wt + add), the sample scaled as (c + 1) k - 1 by the factors at (x, y) when given. */
-function blendMirror(color: Float32Array, weight: Float32Array, t: number, wt: number, add: number, s0: number, s1: number, s2: number, x: number, y: number, factors: MirrorFactors | undefined): void {
+/** Texel t := (wt * own + add * mirror sample) / (wt + add), the sample scaled as (c + 1) k - 1 by the factors at (x, y) when given; wt, add and the sample in MIX. */
+function blendMirror(color: Float32Array, weight: Float32Array, t: number, x: number, y: number, factors: MirrorFactors | undefined): void {
+  const wt = MIX[0], add = MIX[1];
+  let s0 = MIX[2], s1 = MIX[3], s2 = MIX[4];
   const total = wt + add;
   if (factors) {
     const { grid, g, at0, at1, frac } = factors;
