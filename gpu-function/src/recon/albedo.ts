@@ -5,7 +5,7 @@
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { bilinearTaps } from './bilinear-taps';
-import { boxSum } from './box-filter';
+import { boxSums } from './box-filter';
 import { pushPullFill } from './complete';
 import type { Mat3 } from './linalg';
 import { selectKth } from './select';
@@ -186,11 +186,7 @@ function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number, 
   const N = G * G;
   const s0 = new Float32Array(N), s1 = new Float32Array(N), s2 = new Float32Array(N), tmp = new Float32Array(N);
   splitChannels(logGain, weight, s0, s1, s2);
-  for (let pass = 0; pass < 2; pass++) {
-    boxSum(s0, tmp, G, LIFT_RADIUS_TEXELS);
-    boxSum(s1, tmp, G, LIFT_RADIUS_TEXELS);
-    boxSum(s2, tmp, G, LIFT_RADIUS_TEXELS);
-  }
+  boxSums([s0, s1, s2], tmp, G, LIFT_RADIUS_TEXELS, 2);
   capSpikes(logGain, weight, den, s0, s1, s2);
 }
 
@@ -203,7 +199,7 @@ function chartDensity(map: TexelMap): Float32Array {
     den = new Float32Array(G * G);
     for (let k = 0; k < map.texels.length; k++) den[map.texels[k]] = 1;
     const tmp = new Float32Array(G * G);
-    for (let pass = 0; pass < 2; pass++) boxSum(den, tmp, G, LIFT_RADIUS_TEXELS);
+    boxSums([den], tmp, G, LIFT_RADIUS_TEXELS, 2);
     DENSITY.set(map, den);
   }
   return den;

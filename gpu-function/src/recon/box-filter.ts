@@ -8,8 +8,13 @@ import { boxSumKernel } from './simd/kernels';
  * size cancels.
  */
 export function boxSum(a: Float32Array, tmp: Float32Array, S: number, r: number): void {
-  if (2 * r + 1 > S) return boxSumClipped(a, tmp, S, r);
-  boxSumKernel(a, S, r);
+  boxSums([a], tmp, S, r, 1);
+}
+
+/** boxSum `passes` times over each grid of `planes` (the same sums as calling it plane by plane, pass by pass). */
+export function boxSums(planes: readonly Float32Array[], tmp: Float32Array, S: number, r: number, passes: number): void {
+  if (2 * r + 1 <= S) return boxSumKernel(planes, S, r, passes);
+  for (let pass = 0; pass < passes; pass++) for (const a of planes) boxSumClipped(a, tmp, S, r);
 }
 
 /** boxSum for windows wider than the grid: every sum clipped at both edges. */

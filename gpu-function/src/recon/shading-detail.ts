@@ -28,7 +28,7 @@ import { selectKth } from './select';
 import { smoothstep } from './smoothstep';
 import { srgbToLinearFast, srgbToLogLinearFast } from './srgb';
 import type { TexelMap } from './texel-map';
-import { boxSum } from './box-filter';
+import { boxSums } from './box-filter';
 import { solveSfsCascadic } from './sfs-solve';
 import type { UvTangentFrames } from './tangents';
 import { encodeDetailMaps, type DetailMaps } from './detail-maps';
@@ -319,11 +319,7 @@ function gateByChroma(ev: Evidence, S: number, radius: number): void {
     sw[i] = W[i];
   }
   // Two passes (a tent): an outlier test needs the neighbourhood's level, not a smooth field.
-  for (let pass = 0; pass < 2; pass++) {
-    boxSum(sr, tmp, S, radius);
-    boxSum(sb, tmp, S, radius);
-    boxSum(sw, tmp, S, radius);
-  }
+  boxSums([sr, sb, sw], tmp, S, radius, 2);
   for (let i = 0; i < N; i++) {
     if (W[i] <= 0 || sw[i] <= 0) continue;
     const er = cr[i] - sr[i] / sw[i], eb = cb[i] - sb[i] / sw[i];
@@ -347,10 +343,7 @@ function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo
   let evidence = 0;
   for (let round = 0; round < 2; round++) {
     albedoRatios(I, s0, round === 0 ? W0 : W, num, den);
-    for (let pass = 0; pass < 3; pass++) {
-      boxSum(num, tmp, S, radius);
-      boxSum(den, tmp, S, radius);
-    }
+    boxSums([num, den], tmp, S, radius, 3);
     evidence = albedoResiduals(I, s0, W0, num, den, rho, r, W);
   }
   return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
-import { boxSum } from '../../src/recon/box-filter';
+import { boxSum, boxSums } from '../../src/recon/box-filter';
 import { boxSumKernel, detailMapsKernel, gainFieldKernel } from '../../src/recon/simd/kernels';
 
 /** Deterministic values in [-1, 1) (a linear congruential generator). */
@@ -39,7 +39,7 @@ describe('boxSum (WebAssembly running sums)', () => {
       const a = noise(S * S, S * 31 + r);
       const expected = directBoxSum(a, S, r);
       const got = Float32Array.from(a);
-      boxSumKernel(got, S, r);
+      boxSumKernel([got], S, r);
       let worst = 0;
       for (let i = 0; i < S * S; i++) worst = Math.max(worst, Math.abs(got[i] - expected[i]));
       // f32 outputs of sums of up to (2r + 1)^2 values in [-1, 1): a few f32 ulps of the window's size.
@@ -48,7 +48,21 @@ describe('boxSum (WebAssembly running sums)', () => {
   }
 
   it('the kernel refuses a window wider than the grid (its running sums would read past the rows)', () => {
-    expect(() => boxSumKernel(new Float32Array(64), 8, 4)).toThrow(RangeError);
+    expect(() => boxSumKernel([new Float32Array(64)], 8, 4)).toThrow(RangeError);
+  });
+
+  it('several planes over several passes: each plane as if blurred alone, pass after pass (the second pass of a sum of sums)', () => {
+    const S = 40, r = 3;
+    const planes = [noise(S * S, 1), noise(S * S, 2), noise(S * S, 3)];
+    const expected = planes.map((p) => directBoxSum(Float32Array.from(directBoxSum(p, S, r)), S, r));
+    const got = planes.map((p) => Float32Array.from(p));
+    boxSums(got, new Float32Array(S * S), S, r, 2);
+    for (let p = 0; p < 3; p++) {
+      let worst = 0;
+      for (let i = 0; i < S * S; i++) worst = Math.max(worst, Math.abs(got[p][i] - expected[p][i]));
+      // Sums of (2r + 1)^2 sums of as many values in [-1, 1): f32 ulps at that scale.
+      expect(worst).toBeLessThan(1e-5 * (2 * r + 1) ** 4);
+    }
   });
 
   it('boxSum takes windows wider than the grid through its clipped path, with the same meaning', () => {

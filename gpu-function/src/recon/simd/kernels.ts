@@ -63,18 +63,20 @@ function layout(...sizes: number[]): number[] {
 const buffer = () => memory.buffer;
 
 /**
- * boxSum's kernel (box-filter.ts has the contract): in place on the S x S grid `a`, radius r with
- * 2r + 1 <= S. The same sums as the JavaScript running sums, bit for bit.
+ * boxSum's kernel (box-filter.ts has the contract): `passes` times over each of the S x S grids in
+ * `planes`, in place, radius r with 2r + 1 <= S. The same sums as the JavaScript running sums, bit for
+ * bit. The planes are copied in once and out once for all their passes (a blur of a numerator and its
+ * weights is 4-6 passes over 2-3 planes: one copy each way instead of one per pass).
  */
-export function boxSumKernel(a: Float32Array, S: number, r: number): void {
+export function boxSumKernel(planes: readonly Float32Array[], S: number, r: number, passes = 1): void {
   if (!(r >= 0 && 2 * r + 1 <= S)) throw new RangeError(`boxSumKernel: radius ${r} needs a window 2r + 1 within the grid's ${S}`);
-  const n = S * S;
-  const [A, T, ACC, ZERO, SINK] = layout(4 * n, 4 * n, 8 * S, 4 * S, 4 * S);
+  const n = S * S, np = planes.length;
+  const [A, T, ACC, ZERO, SINK] = layout(4 * n * np, 4 * n, 8 * S, 4 * S, 4 * S);
   const mem = buffer();
-  new Float32Array(mem, A, n).set(a.subarray(0, n));
+  for (let p = 0; p < np; p++) new Float32Array(mem, A + 4 * n * p, n).set(planes[p].subarray(0, n));
   new Float32Array(mem, ZERO, S).fill(0);
-  kernels.boxSum(A, T, ACC, ZERO, SINK, S, r);
-  a.set(new Float32Array(mem, A, n));
+  for (let pass = 0; pass < passes; pass++) for (let p = 0; p < np; p++) kernels.boxSum(A + 4 * n * p, T, ACC, ZERO, SINK, S, r);
+  for (let p = 0; p < np; p++) planes[p].set(new Float32Array(mem, A + 4 * n * p, n));
 }
 
 /**
