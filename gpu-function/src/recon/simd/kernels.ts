@@ -1,7 +1,7 @@
 /**
- * The recon's WebAssembly kernels (box-sum.wat, gain-field.wat, sfs-cg.wat, detail-maps.wat in this
- * folder), compiled from their text when this module is first imported and run over one linear memory
- * that this module owns and the four share. Callers pass typed arrays; the wrappers copy them in, run
+ * The recon's WebAssembly kernels (box-sum.wat, gain-field.wat, sfs-cg.wat, sfs-setup.wat,
+ * detail-maps.wat in this folder), compiled from their text when this module is first imported and run
+ * over one linear memory that this module owns and the five share. Callers pass typed arrays; the wrappers copy them in, run
  * the kernel and copy the results out, so nothing outside this file sees the memory or its layout.
  * Single-threaded like the rest of the recon: a kernel call runs to completion before the next one lays
  * its data out from offset 0 again.
@@ -9,8 +9,8 @@
  * Why WebAssembly: the per-texel passes at the tile size, the box sums behind the lighting's and the
  * detail's local statistics and the shading solve were JavaScript loops bound by scalar f64 arithmetic
  * and typed-array conversions; 128-bit SIMD (f32x4, f64x2) does four or two texels per instruction, and
- * where the bytes must stay exactly what they were (box sums, gain field) scalar f64 WebAssembly still
- * drops the bounds checks. The text is the source (wabt compiles the four in ~20 ms after a ~100 ms
+ * where the bytes must stay exactly what they were (box sums, gain field, the solve's set-up) scalar f64
+ * WebAssembly still drops the bounds checks. The text is the source (wabt compiles the five in ~20 ms after a ~100 ms
  * start of wabt itself, once per process), so there is no binary to keep in step with it. A kernel that
  * fails to compile throws at import: the service does not start with half its kernels.
  */
@@ -23,6 +23,9 @@ interface KernelExports {
   gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number, idx: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
+  sfsPad(blk: number, stride: number, P: number, S: number, act: number, cw: number, cu: number, cv: number, init: number, alpha: number): void;
+  sfsRhsDiag(blk: number, stride: number, P: number, S: number, res: number, alpha: number, beta: number): void;
+  sfsUnpad(blk: number, stride: number, P: number, S: number, out: number): void;
 }
 
 const memory = new WebAssembly.Memory({ initial: 1 });
@@ -31,7 +34,7 @@ const compileStart = performance.now();
 const kernels = await (async (): Promise<KernelExports> => {
   const wabt = await wabtInit();
   const out: Record<string, unknown> = {};
-  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'detail-maps.wat']) {
+  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'sfs-setup.wat', 'detail-maps.wat']) {
     const parsed = wabt.parseWat(file, readFileSync(new URL(`./${file}`, import.meta.url), 'utf8'), { simd: true });
     try {
       parsed.validate();
@@ -125,67 +128,28 @@ export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: num
 
 /**
  * solveScreenedSfs's conjugate gradients (sfs-solve.ts has the problem, the energy and the contract)
- * on the padded grid sfs-cg.wat's screenedSfsCg takes: this lays the problem out, with the operator's
- * right-hand side b = D' (W a r) and its diagonal for the Jacobi preconditioner, runs it and reads the
- * height back (0 off the chart). `alpha` and `beta` are the final weights (already scaled by the data's
- * stiffness).
+ * on the padded grid sfs-cg.wat's screenedSfsCg takes: sfs-setup.wat lays the problem out, with the
+ * operator's right-hand side b = D' (W a r) and its diagonal for the Jacobi preconditioner, the CG runs
+ * and the height is read back (0 off the chart). `alpha` and `beta` are the final weights (already
+ * scaled by the data's stiffness).
  */
 export function screenedSfsKernel(o: { size: number; active: Uint8Array; weight: Float32Array; aU: Float32Array; aV: Float32Array; residual: Float32Array; alpha: number; beta: number; initial?: Float32Array; maxIterations: number; tolerance: number }): { height: Float32Array; iterations: number; relResidual: number } {
-  const { size: S, active, weight, aU, aV, residual, alpha, beta, initial } = o;
-  const P = Math.ceil((S + 1) / 4) * 4, NP = (S + 2) * P, stride = 4 * NP;
-  const [BLK, REL] = layout(14 * stride, 8);
+  const { size: S, alpha, beta, initial } = o;
+  const P = Math.ceil((S + 1) / 4) * 4, NP = (S + 2) * P, stride = 4 * NP, n = S * S;
+  const [BLK, REL, ACT, CW, CU, CV, CR, CI] = layout(14 * stride, 8, n, 4 * n, 4 * n, 4 * n, 4 * n, initial ? 4 * n : 0);
   const mem = buffer();
-  const arr = (j: number) => new Float32Array(mem, BLK + j * stride, NP);
-  const all = new Float32Array(mem, BLK, 14 * NP);
-  all.fill(0);
-  const [m, W, U, V, AM, INV, H, , , , , , , B] = Array.from({ length: 14 }, (_, j) => arr(j));
-  padSfsProblem(active, weight, aU, aV, initial, S, P, alpha, m, W, U, V, AM, H);
-  sfsRhsAndDiagonal(m, W, U, V, residual, S, P, alpha, beta, B, INV);
+  new Float32Array(mem, BLK, 14 * NP).fill(0);
+  new Uint8Array(mem, ACT, n).set(o.active.subarray(0, n));
+  new Float32Array(mem, CW, n).set(o.weight.subarray(0, n));
+  new Float32Array(mem, CU, n).set(o.aU.subarray(0, n));
+  new Float32Array(mem, CV, n).set(o.aV.subarray(0, n));
+  new Float32Array(mem, CR, n).set(o.residual.subarray(0, n));
+  if (initial) new Float32Array(mem, CI, n).set(initial.subarray(0, n));
+  kernels.sfsPad(BLK, stride, P, S, ACT, CW, CU, CV, initial ? CI : 0, alpha);
+  kernels.sfsRhsDiag(BLK, stride, P, S, CR, alpha, beta);
   const iterations = kernels.screenedSfsCg(BLK, stride, P, S, beta, o.maxIterations, o.tolerance, REL);
   const relResidual = new Float64Array(mem, REL, 1)[0];
-  const height = new Float32Array(S * S);
-  unpadGrid(H, S, P, height);
-  return { height, iterations, relResidual };
-}
-
-// The set-up and read-back loops are functions of their own, for V8's sake (see detail-maps.ts).
-
-function padSfsProblem(active: Uint8Array, weight: Float32Array, aU: Float32Array, aV: Float32Array, initial: Float32Array | undefined, S: number, P: number, alpha: number, m: Float32Array, W: Float32Array, U: Float32Array, V: Float32Array, AM: Float32Array, H: Float32Array): void {
-  for (let y = 0, i = 0; y < S; y++) {
-    for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) {
-      if (!active[i]) continue;
-      m[g] = 1;
-      W[g] = weight[i];
-      U[g] = aU[i];
-      V[g] = aV[i];
-      AM[g] = alpha;
-    }
-  }
-  if (initial) for (let y = 0, i = 0; y < S; y++) for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) H[g] = active[i] ? initial[i] : 0;
-}
-
-function unpadGrid(padded: Float32Array, S: number, P: number, out: Float32Array): void {
-  for (let y = 0, i = 0; y < S; y++) for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) out[i] = padded[g];
-}
-
-/**
- * On the padded grid: b = D' (W a r) (each chart texel's fluxes W r aU, W r aV scattered to itself and
- * to its right and lower neighbours on the chart) and 1 / diag(A), 0 off the chart.
- */
-function sfsRhsAndDiagonal(m: Float32Array, W: Float32Array, U: Float32Array, V: Float32Array, residual: Float32Array, S: number, P: number, alpha: number, beta: number, b: Float32Array, inv: Float32Array): void {
-  for (let y = 0, i = 0; y < S; y++) {
-    for (let x = 0, g = (y + 1) * P; x < S; x++, i++, g++) {
-      if (!m[g]) continue;
-      const wr = W[g] * residual[i];
-      const qx = wr * U[g], qy = wr * V[g];
-      if (m[g + 1]) b[g + 1] += qx;
-      if (m[g + P]) b[g + P] += qy;
-      b[g] -= qx + qy;
-      const c = U[g] + V[g];
-      let d = W[g] * c * c + 2 * alpha + beta;
-      if (m[g - 1]) d += W[g - 1] * U[g - 1] * U[g - 1] + alpha;
-      if (m[g - P]) d += W[g - P] * V[g - P] * V[g - P] + alpha;
-      inv[g] = 1 / d;
-    }
-  }
+  // The compact height over the compact weights' place, which the solve no longer reads.
+  kernels.sfsUnpad(BLK, stride, P, S, CW);
+  return { height: new Float32Array(mem, CW, n).slice(), iterations, relResidual };
 }
