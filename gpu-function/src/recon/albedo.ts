@@ -54,10 +54,8 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   limitLocalLift(logGain, weight, G, chartDensity(gainMap));
   const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
   pushPullFill(logGain, weight, G);
-  // The gain's table index (log steps), bilinear at each texel of the full-size texture, then the table.
-  const gain = gainTableRows(logGain, logK);
   const img = createRgbImage(size, size);
-  applyGainField(texture.data, img.data, size, gain, G);
+  applyGainField(texture.data, img.data, size, logGain, logK, G);
   const k = Math.exp(logK);
   return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
 }
@@ -127,13 +125,6 @@ function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Arra
   }
 }
 
-/** GAIN_TABLE's row (fractional) for each log gain plus logK, clamped to the table. */
-function gainTableRows(logGain: Float32Array, logK: number): Float32Array {
-  const gain = new Float32Array(logGain.length);
-  for (let i = 0; i < gain.length; i++) gain[i] = (Math.max(-GAIN_LOG_LIMIT, Math.min(GAIN_LOG_LIMIT, logGain[i] + logK)) + GAIN_LOG_LIMIT) / GAIN_LOG_STEP;
-  return gain;
-}
-
 /**
  * The ALBEDO_HEADROOM_QUANTILE quantile, over the gain grid's chart texels, of the brightest channel of
  * texture * gain in linear light (1 = white), the texture sampled at each coarse texel's centre.
@@ -159,12 +150,13 @@ function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32
 const LOG_LINEAR = Float64Array.from({ length: 256 }, (_, c) => Math.log(toLinear(c)));
 
 /**
- * dst = src times the bilinearly upsampled gain field (table rows on a G x G grid), per channel, by
- * GAIN_TABLE (simd/gain-field.wat: separably, each output row first blends its two grid rows, then each
- * run of columns that shares two cells blends them).
+ * dst = src times the bilinearly upsampled gain field, per channel, by GAIN_TABLE: each log gain plus
+ * logK becomes its table row (fractional, clamped to the table), then simd/gain-field.wat blends them
+ * separably (each output row first blends its two grid rows, then each run of columns that shares two
+ * cells blends them) and looks each texel up.
  */
-function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, gain: Float32Array, G: number): void {
-  gainFieldKernel({ src, dst, size, gain, G, taps: bilinearTaps(G, size), table: GAIN_TABLE });
+function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, logGain: Float32Array, logK: number, G: number): void {
+  gainFieldKernel({ src, dst, size, gain: logGain, G, taps: bilinearTaps(G, size), table: GAIN_TABLE, rows: { offset: logK, limit: GAIN_LOG_LIMIT, step: GAIN_LOG_STEP } });
 }
 
 /**

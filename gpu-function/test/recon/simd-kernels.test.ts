@@ -182,4 +182,20 @@ describe('gainFieldKernel (WebAssembly table lookups)', () => {
       expect(off / (3 * size * size)).toBeLessThan(1e-3);
     });
   }
+
+  it('from log gains: each becomes its clamped table row first, (clamp(g + offset, -limit, limit) + limit) / step', () => {
+    const G = 32, size = 128, limit = 0.5, step = 0.004, offset = -0.1;
+    const table = new Uint8Array(251 * 256);
+    for (let j = 0; j < 251; j++) for (let c = 0; c < 256; c++) table[(j << 8) | c] = (j * 5 + c * 11) & 255;
+    // Log gains past both ends of the table too, so the clamp is exercised.
+    const logGain = Float32Array.from(noise(3 * G * G, 11), (v) => 0.8 * v);
+    const src = Uint8Array.from(noise(3 * size * size, 5), (v) => Math.floor((v + 1) * 128));
+    const rows = Float32Array.from(logGain, (g) => (Math.max(-limit, Math.min(limit, g + offset)) + limit) / step);
+    const want = new Uint8Array(src.length), got = new Uint8Array(src.length);
+    gainFieldKernel({ src, dst: want, size, gain: rows, G, taps: bilinearTaps(G, size), table });
+    gainFieldKernel({ src, dst: got, size, gain: logGain, G, taps: bilinearTaps(G, size), table, rows: { offset, limit, step } });
+    expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    // The caller's log gains are left as they were.
+    expect(logGain[0]).toBeCloseTo(0.8 * noise(1, 11)[0], 6);
+  });
 });

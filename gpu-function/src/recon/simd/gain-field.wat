@@ -72,4 +72,15 @@
         (local.set $o (i32.add (local.get $o) (i32.const 3)))
         (br_if $lb2 (i32.lt_u (local.tee $p0 (i32.add (local.get $p0) (i32.const 4))) (local.get $p1))))
       (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $size)))))
+;; gainRows: in place on n f32 log gains at p, each to its table row (fractional),
+  ;; (clamp(g + offset, -limit, limit) + limit) / step, in f64 as albedo.ts computed it and rounded to f32.
+  (func (export "gainRows") (param $p i32) (param $n i32) (param $offset f64) (param $limit f64) (param $step f64)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (if (i32.eqz (local.get $n)) (then (return)))
+    (loop $l
+      (f32.store (local.get $p)
+        (f32.demote_f64 (f64.div (f64.add (f64.max (f64.neg (local.get $limit)) (f64.min (local.get $limit)
+          (f64.add (f64.promote_f32 (f32.load (local.get $p))) (local.get $offset)))) (local.get $limit)) (local.get $step))))
+      (br_if $l (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 4))) (local.get $end)))))
 )

@@ -21,6 +21,7 @@ import type { BilinearTaps } from '../bilinear-taps';
 interface KernelExports {
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
   gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number, idx: number): void;
+  gainRows(p: number, n: number, offset: number, limit: number, step: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
   sfsPad(blk: number, stride: number, P: number, S: number, act: number, cw: number, cu: number, cv: number, init: number, alpha: number): void;
@@ -108,9 +109,11 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
 /**
  * gainField's kernel (albedo.ts has the contract): `dst` = `src` (RGB bytes, size x size) through
  * `table` (256 columns per row) at each texel's row, the bilinear upsampling of `gain` (three table rows
- * per texel of a G x G grid) with the given taps. The same bytes as albedo.ts's JavaScript had.
+ * per texel of a G x G grid) with the given taps. The same bytes as albedo.ts's JavaScript had. With
+ * `rows`, `gain` holds log gains and each becomes its row first, (clamp(g + offset, -limit, limit) +
+ * limit) / step, as albedo.ts had computed them in JavaScript.
  */
-export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: number; gain: Float32Array; G: number; taps: BilinearTaps; table: Uint8Array }): void {
+export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: number; gain: Float32Array; G: number; taps: BilinearTaps; table: Uint8Array; rows?: { offset: number; limit: number; step: number } }): void {
   const { size, G, taps } = o;
   const bytes = 3 * size * size;
   const [SRC, DST, GAIN, AT0, AT1, FR, RUNS, TABLE, ROW, IDX] = layout(bytes, bytes, 12 * G * G, 4 * size, 4 * size, 4 * size + 8, 4 * taps.runs.length, o.table.length, 12 * G, 12 * (size + 4));
@@ -122,6 +125,7 @@ export function gainFieldKernel(o: { src: Uint8Array; dst: Uint8Array; size: num
   new Float32Array(mem, FR, size).set(taps.frac);
   new Int32Array(mem, RUNS, taps.runs.length).set(taps.runs);
   new Uint8Array(mem, TABLE, o.table.length).set(o.table);
+  if (o.rows) kernels.gainRows(GAIN, 3 * G * G, o.rows.offset, o.rows.limit, o.rows.step);
   kernels.gainField(SRC, DST, size, GAIN, G, AT0, AT1, FR, RUNS, taps.runs.length, TABLE, ROW, IDX);
   o.dst.set(new Uint8Array(mem, DST, bytes));
 }
