@@ -239,9 +239,10 @@ describe('the linear solve', () => {
     for (let i = 0; i < N; i++) if (!p.active[i]) expect(cg.height[i]).toBe(0);
   });
 
-  it('the cascadic solve gets within 5% of the minimum energy, with fewer iterations than one level', () => {
+  // 132 restricts to 66 and then to an odd 33 (the coarser grids' arrays are not multiples of 16 bytes).
+  for (const S of [128, 132]) it(`the cascadic solve gets within 5% of the minimum energy, with fewer iterations than one level (${S} x ${S})`, () => {
     // A smooth problem like a face's: slopes and weights vary slowly, the residual is a few blobs.
-    const S = 128, N = S * S;
+    const N = S * S;
     const p: SfsProblem = { size: S, active: new Uint8Array(N), weight: new Float32Array(N), aU: new Float32Array(N), aV: new Float32Array(N), residual: new Float32Array(N) };
     for (let i = 0; i < N; i++) {
       const x = (i % S) / S - 0.5, y = Math.floor(i / S) / S - 0.5;

@@ -94,4 +94,105 @@
         (i32.shl (i32.mul (i32.add (local.get $y) (i32.const 1)) (local.get $P)) (i32.const 2))))
       (memory.copy (i32.add (local.get $out) (i32.mul (local.get $y) (local.get $rowBytes))) (local.get $H) (local.get $rowBytes))
       (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $S)))))
+;; sfsStiffness: over the compact problem's chart texels with W > 0, the sum of W (aU^2 + aV^2) (f64,
+  ;; stored at `out`) and their count (returned): the mean data stiffness the weights are scaled by.
+  (func (export "sfsStiffness") (param $act i32) (param $cw i32) (param $cu i32) (param $cv i32) (param $n i32) (param $out i32) (result i32)
+    (local $i i32) (local $k i32) (local $w f64) (local $u f64) (local $v f64) (local $stiff f64) (local $count i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $k (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $w (f64.promote_f32 (f32.load (i32.add (local.get $cw) (local.get $k)))))
+        (if (i32.and (i32.ne (i32.load8_u (i32.add (local.get $act) (local.get $i))) (i32.const 0)) (f64.gt (local.get $w) (f64.const 0)))
+          (then
+            (local.set $u (f64.promote_f32 (f32.load (i32.add (local.get $cu) (local.get $k)))))
+            (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $cv) (local.get $k)))))
+            (local.set $stiff (f64.add (local.get $stiff) (f64.mul (local.get $w) (f64.add (f64.mul (local.get $u) (local.get $u)) (f64.mul (local.get $v) (local.get $v))))))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (f64.store (local.get $out) (local.get $stiff))
+    (local.get $count))
+
+  ;; sfsRestrict: the compact S x S problem (act, W, aU, aV, r) to the C x C one (C = S / 2) at the
+  ;; `d*` pointers, which must be zero: per 2 x 2 block of chart texels, W the block's sum / 4, aU and aV
+  ;; their W-weighted means (plain means without weight) halved (a coarse step is two fine ones), r the
+  ;; W-weighted mean (0 without weight); sums in f64 over the block in raster order.
+  (func (export "sfsRestrict") (param $S i32) (param $act i32) (param $cw i32) (param $cu i32) (param $cv i32) (param $cr i32)
+        (param $dact i32) (param $dw i32) (param $du i32) (param $dv i32) (param $dr i32)
+    (local $C i32) (local $y i32) (local $x i32) (local $d i32) (local $i i32) (local $k i32) (local $c i32) (local $cnt i32)
+    (local $sw f64) (local $su f64) (local $sv f64) (local $sr f64) (local $pu f64) (local $pv f64) (local $w f64) (local $u f64) (local $v f64)
+    (local.set $C (i32.shr_u (local.get $S) (i32.const 1)))
+    (loop $ly
+      (local.set $x (i32.const 0))
+      (loop $lx
+        (local.set $cnt (i32.const 0))
+        (local.set $sw (f64.const 0)) (local.set $su (f64.const 0)) (local.set $sv (f64.const 0))
+        (local.set $sr (f64.const 0)) (local.set $pu (f64.const 0)) (local.set $pv (f64.const 0))
+        (local.set $d (i32.const 0))
+        (loop $ld
+          (local.set $i (i32.add (i32.mul (i32.add (i32.shl (local.get $y) (i32.const 1)) (i32.shr_u (local.get $d) (i32.const 1))) (local.get $S))
+            (i32.add (i32.shl (local.get $x) (i32.const 1)) (i32.and (local.get $d) (i32.const 1)))))
+          (if (i32.load8_u (i32.add (local.get $act) (local.get $i)))
+            (then
+              (local.set $k (i32.shl (local.get $i) (i32.const 2)))
+              (local.set $cnt (i32.add (local.get $cnt) (i32.const 1)))
+              (local.set $u (f64.promote_f32 (f32.load (i32.add (local.get $cu) (local.get $k)))))
+              (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $cv) (local.get $k)))))
+              (local.set $pu (f64.add (local.get $pu) (local.get $u)))
+              (local.set $pv (f64.add (local.get $pv) (local.get $v)))
+              (local.set $w (f64.promote_f32 (f32.load (i32.add (local.get $cw) (local.get $k)))))
+              (local.set $sw (f64.add (local.get $sw) (local.get $w)))
+              (local.set $su (f64.add (local.get $su) (f64.mul (local.get $w) (local.get $u))))
+              (local.set $sv (f64.add (local.get $sv) (f64.mul (local.get $w) (local.get $v))))
+              (local.set $sr (f64.add (local.get $sr) (f64.mul (local.get $w) (f64.promote_f32 (f32.load (i32.add (local.get $cr) (local.get $k)))))))))
+          (br_if $ld (i32.lt_u (local.tee $d (i32.add (local.get $d) (i32.const 1))) (i32.const 4))))
+        (if (local.get $cnt)
+          (then
+            (local.set $c (i32.add (i32.mul (local.get $y) (local.get $C)) (local.get $x)))
+            (local.set $k (i32.shl (local.get $c) (i32.const 2)))
+            (i32.store8 (i32.add (local.get $dact) (local.get $c)) (i32.const 1))
+            (f32.store (i32.add (local.get $dw) (local.get $k)) (f32.demote_f64 (f64.div (local.get $sw) (f64.const 4))))
+            (if (f64.gt (local.get $sw) (f64.const 0))
+              (then
+                (f32.store (i32.add (local.get $du) (local.get $k)) (f32.demote_f64 (f64.div (f64.div (local.get $su) (local.get $sw)) (f64.const 2))))
+                (f32.store (i32.add (local.get $dv) (local.get $k)) (f32.demote_f64 (f64.div (f64.div (local.get $sv) (local.get $sw)) (f64.const 2))))
+                (f32.store (i32.add (local.get $dr) (local.get $k)) (f32.demote_f64 (f64.div (local.get $sr) (local.get $sw)))))
+              (else
+                (f32.store (i32.add (local.get $du) (local.get $k)) (f32.demote_f64 (f64.div (f64.div (local.get $pu) (f64.convert_i32_u (local.get $cnt))) (f64.const 2))))
+                (f32.store (i32.add (local.get $dv) (local.get $k)) (f32.demote_f64 (f64.div (f64.div (local.get $pv) (f64.convert_i32_u (local.get $cnt))) (f64.const 2))))))))
+        (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 1))) (local.get $C))))
+      (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $C)))))
+
+  ;; sfsProlong: the C x C height h bilinearly onto the S x S grid (S = 2C) at `out`, texel centres
+  ;; aligned; the column taps (bilinear-taps.ts's at0 / at1 / frac for C -> S) at the three pointers, the
+  ;; row weight in f64 as (y + 0.5) / 2 - 0.5 clamped, like the JavaScript it replaces.
+  (func (export "sfsProlong") (param $h i32) (param $C i32) (param $out i32) (param $at0 i32) (param $at1 i32) (param $frac i32)
+    (local $S i32) (local $y i32) (local $x i32) (local $cy f64) (local $ay f64) (local $y0 i32) (local $r0 i32) (local $r1 i32)
+    (local $x0 i32) (local $x1 i32) (local $ax f64) (local $o i32)
+    (local.set $S (i32.shl (local.get $C) (i32.const 1)))
+    (loop $ly
+      (local.set $cy (f64.min (f64.convert_i32_u (i32.sub (local.get $C) (i32.const 1)))
+        (f64.max (f64.const 0) (f64.sub (f64.div (f64.add (f64.convert_i32_u (local.get $y)) (f64.const 0.5)) (f64.const 2)) (f64.const 0.5)))))
+      (local.set $y0 (i32.trunc_f64_u (f64.floor (local.get $cy))))
+      (local.set $ay (f64.sub (local.get $cy) (f64.convert_i32_u (local.get $y0))))
+      (local.set $r0 (i32.add (local.get $h) (i32.shl (i32.mul (local.get $y0) (local.get $C)) (i32.const 2))))
+      (local.set $r1 (select (i32.add (local.get $r0) (i32.shl (local.get $C) (i32.const 2))) (local.get $r0)
+        (i32.lt_u (i32.add (local.get $y0) (i32.const 1)) (local.get $C))))
+      (local.set $x (i32.const 0))
+      (loop $lx
+        (local.set $x0 (i32.shl (i32.load (i32.add (local.get $at0) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))
+        (local.set $x1 (i32.shl (i32.load (i32.add (local.get $at1) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))
+        (local.set $ax (f64.promote_f32 (f32.load (i32.add (local.get $frac) (i32.shl (local.get $x) (i32.const 2))))))
+        (f32.store (local.get $out)
+          (f32.demote_f64 (f64.add
+            (f64.mul (f64.sub (f64.const 1) (local.get $ay))
+              (f64.add (f64.mul (f64.sub (f64.const 1) (local.get $ax)) (f64.promote_f32 (f32.load (i32.add (local.get $r0) (local.get $x0)))))
+                (f64.mul (local.get $ax) (f64.promote_f32 (f32.load (i32.add (local.get $r0) (local.get $x1)))))))
+            (f64.mul (local.get $ay)
+              (f64.add (f64.mul (f64.sub (f64.const 1) (local.get $ax)) (f64.promote_f32 (f32.load (i32.add (local.get $r1) (local.get $x0)))))
+                (f64.mul (local.get $ax) (f64.promote_f32 (f32.load (i32.add (local.get $r1) (local.get $x1))))))))))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 1))) (local.get $S))))
+      (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $S)))))
 )
