@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
 import { boxSum, boxSums } from '../../src/recon/box-filter';
-import { boxSumKernel, detailMapsKernel, gainFieldKernel } from '../../src/recon/simd/kernels';
+import { boxSumKernel, detailMapsKernel, gainFieldKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
+import { rasterizeUvTriangles } from '../../src/recon/texel-map';
 
 /** Deterministic values in [-1, 1) (a linear congruential generator). */
 function noise(n: number, seed: number): Float32Array {
@@ -199,3 +200,39 @@ describe('gainFieldKernel (WebAssembly table lookups)', () => {
     expect(logGain[0]).toBeCloseTo(0.8 * noise(1, 11)[0], 6);
   });
 });
+
+describe('slopeNormalsKernel (WebAssembly)', () => {
+  it("a tilted plane's slope on every chart texel, one-sided at the chart's border and around a hole, over the texel size", () => {
+    // Two triangles over the unit UV square, a 40 x 40 grid; a 6 x 6 hole taken out of the chart.
+    const S = 40;
+    const uvs = Float32Array.from([0, 0, 1, 0, 1, 1, 0, 1]);
+    const indices = Uint32Array.from([0, 1, 2, 0, 2, 3]);
+    const map = rasterizeUvTriangles(uvs, indices, S);
+    const active = Uint8Array.from(map.covered);
+    for (let y = 15; y < 21; y++) for (let x = 15; x < 21; x++) active[y * S + x] = 0;
+    const keep = Array.from(map.texels.keys()).filter((k) => active[map.texels[k]]);
+    const sub = { texels: Int32Array.from(keep, (k) => map.texels[k]), triangle: Int32Array.from(keep, (k) => map.triangle[k]), b1: Float32Array.from(keep, (k) => map.b1[k]), b2: Float32Array.from(keep, (k) => map.b2[k]) };
+    // h = 0.02 x - 0.035 y (mm, x and y in texels); texel sizes 0.5 mm along u, 0.8 mm along v at every vertex.
+    const height = new Float32Array(S * S);
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) height[y * S + x] = active[y * S + x] ? 0.02 * x - 0.035 * y : 0;
+    const lu = new Float32Array(4).fill(0.5), lv = new Float32Array(4).fill(0.8);
+    const { nx, ny, maxAbs } = slopeNormalsKernel({ height, active, S, map: sub, indices, lu, lv });
+    let worst = 0, checked = 0;
+    for (let i = 0; i < S * S; i++) {
+      if (!active[i]) {
+        expect(nx[i]).toBe(0);
+        expect(ny[i]).toBe(0);
+        continue;
+      }
+      // x = -h_u / e_u, y = +h_v / e_v (h_v steps down the image).
+      worst = Math.max(worst, Math.abs(nx[i] - -0.02 / 0.5), Math.abs(ny[i] - -0.035 / 0.8));
+      checked++;
+    }
+    expect(checked).toBe(sub.texels.length);
+    expect(worst).toBeLessThan(1e-5);
+    let want = 0;
+    for (let i = 0; i < S * S; i++) if (active[i]) want = Math.max(want, Math.abs(height[i]));
+    expect(maxAbs).toBeCloseTo(want, 6);
+  });
+});
+

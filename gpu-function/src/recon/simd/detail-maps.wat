@@ -78,4 +78,76 @@
         (local.set $o (i32.add (local.get $o) (i32.const 12)))
         (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 4))) (local.get $size))))
       (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $size)))))
+;; slopeNormals: per chart texel k < nTexels of the S x S working grid (texels, triangle, b1, b2: the
+  ;; grid's texel map), the tangent-space normal's x and y for n0 - grad h (detail-maps.ts has the
+  ;; definition): central differences of h inside the chart (`act`), one-sided at its border, over the
+  ;; texel's size e = the barycentric blend of the per-vertex lu, lv (f32, mm per working texel). nx and
+  ;; ny must be zero; they are written where e > 0. In f64 and in the order of the JavaScript it
+  ;; replaces, rounded to f32 as stored. Returns max |h| over the chart.
+  (func (export "slopeNormals") (param $h i32) (param $act i32) (param $S i32) (param $texels i32) (param $triangle i32) (param $b1 i32) (param $b2 i32)
+        (param $nTexels i32) (param $indices i32) (param $lu i32) (param $lv i32) (param $nx i32) (param $ny i32) (result f64)
+    (local $k i32) (local $i i32) (local $t i32) (local $a i32) (local $b i32) (local $c i32) (local $x i32) (local $N i32)
+    (local $w0 f64) (local $w1 f64) (local $w2 f64) (local $eu f64) (local $ev f64) (local $hi f64) (local $gu f64) (local $gv f64)
+    (local $l i32) (local $rr i32) (local $up i32) (local $dn i32) (local $m f32) (local $hm f32)
+    (local.set $N (i32.mul (local.get $S) (local.get $S)))
+    (block $done
+      (loop $lk
+        (br_if $done (i32.ge_u (local.get $k) (local.get $nTexels)))
+        (local.set $i (i32.load (i32.add (local.get $texels) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $t (i32.add (local.get $indices) (i32.mul (i32.load (i32.add (local.get $triangle) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 12))))
+        (local.set $a (i32.shl (i32.load (local.get $t)) (i32.const 2)))
+        (local.set $b (i32.shl (i32.load offset=4 (local.get $t)) (i32.const 2)))
+        (local.set $c (i32.shl (i32.load offset=8 (local.get $t)) (i32.const 2)))
+        (local.set $w1 (f64.promote_f32 (f32.load (i32.add (local.get $b1) (i32.shl (local.get $k) (i32.const 2))))))
+        (local.set $w2 (f64.promote_f32 (f32.load (i32.add (local.get $b2) (i32.shl (local.get $k) (i32.const 2))))))
+        (local.set $w0 (f64.sub (f64.sub (f64.const 1) (local.get $w1)) (local.get $w2)))
+        (local.set $eu (f64.add (f64.add (f64.mul (local.get $w0) (f64.promote_f32 (f32.load (i32.add (local.get $lu) (local.get $a)))))
+          (f64.mul (local.get $w1) (f64.promote_f32 (f32.load (i32.add (local.get $lu) (local.get $b))))))
+          (f64.mul (local.get $w2) (f64.promote_f32 (f32.load (i32.add (local.get $lu) (local.get $c)))))))
+        (local.set $ev (f64.add (f64.add (f64.mul (local.get $w0) (f64.promote_f32 (f32.load (i32.add (local.get $lv) (local.get $a)))))
+          (f64.mul (local.get $w1) (f64.promote_f32 (f32.load (i32.add (local.get $lv) (local.get $b))))))
+          (f64.mul (local.get $w2) (f64.promote_f32 (f32.load (i32.add (local.get $lv) (local.get $c)))))))
+        (local.set $x (i32.rem_u (local.get $i) (local.get $S)))
+        ;; The neighbours on the chart (branches, not selects: a neighbour off the grid is never read).
+        (local.set $l (if (result i32) (i32.gt_u (local.get $x) (i32.const 0))
+          (then (i32.ne (i32.load8_u (i32.sub (i32.add (local.get $act) (local.get $i)) (i32.const 1))) (i32.const 0))) (else (i32.const 0))))
+        (local.set $rr (if (result i32) (i32.lt_u (i32.add (local.get $x) (i32.const 1)) (local.get $S))
+          (then (i32.ne (i32.load8_u offset=1 (i32.add (local.get $act) (local.get $i))) (i32.const 0))) (else (i32.const 0))))
+        (local.set $up (if (result i32) (i32.ge_u (local.get $i) (local.get $S))
+          (then (i32.ne (i32.load8_u (i32.sub (i32.add (local.get $act) (local.get $i)) (local.get $S))) (i32.const 0))) (else (i32.const 0))))
+        (local.set $dn (if (result i32) (i32.lt_u (i32.add (local.get $i) (local.get $S)) (local.get $N))
+          (then (i32.ne (i32.load8_u (i32.add (i32.add (local.get $act) (local.get $i)) (local.get $S))) (i32.const 0))) (else (i32.const 0))))
+        (local.set $hi (f64.promote_f32 (f32.load (i32.add (local.get $h) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $gu (f64.const 0))
+        (if (i32.add (local.get $l) (local.get $rr))
+          (then (local.set $gu (f64.div
+            (f64.sub
+              (if (result f64) (local.get $rr) (then (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $h) (i32.shl (local.get $i) (i32.const 2)))))) (else (local.get $hi)))
+              (if (result f64) (local.get $l) (then (f64.promote_f32 (f32.load (i32.sub (i32.add (local.get $h) (i32.shl (local.get $i) (i32.const 2))) (i32.const 4))))) (else (local.get $hi))))
+            (f64.convert_i32_u (i32.add (local.get $l) (local.get $rr)))))))
+        (local.set $gv (f64.const 0))
+        (if (i32.add (local.get $up) (local.get $dn))
+          (then (local.set $gv (f64.div
+            (f64.sub
+              (if (result f64) (local.get $dn) (then (f64.promote_f32 (f32.load (i32.add (i32.add (local.get $h) (i32.shl (local.get $i) (i32.const 2))) (i32.shl (local.get $S) (i32.const 2)))))) (else (local.get $hi)))
+              (if (result f64) (local.get $up) (then (f64.promote_f32 (f32.load (i32.sub (i32.add (local.get $h) (i32.shl (local.get $i) (i32.const 2))) (i32.shl (local.get $S) (i32.const 2)))))) (else (local.get $hi))))
+            (f64.convert_i32_u (i32.add (local.get $up) (local.get $dn)))))))
+        (if (f64.gt (local.get $eu) (f64.const 0))
+          (then (f32.store (i32.add (local.get $nx) (i32.shl (local.get $i) (i32.const 2))) (f32.demote_f64 (f64.div (f64.neg (local.get $gu)) (local.get $eu))))))
+        (if (f64.gt (local.get $ev) (f64.const 0))
+          (then (f32.store (i32.add (local.get $ny) (i32.shl (local.get $i) (i32.const 2))) (f32.demote_f64 (f64.div (local.get $gv) (local.get $ev))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $lk)))
+    ;; max |h| over the chart
+    (local.set $i (i32.const 0))
+    (block $mdone
+      (loop $lm
+        (br_if $mdone (i32.ge_u (local.get $i) (local.get $N)))
+        (if (i32.load8_u (i32.add (local.get $act) (local.get $i)))
+          (then
+            (local.set $hm (f32.abs (f32.load (i32.add (local.get $h) (i32.shl (local.get $i) (i32.const 2))))))
+            (if (f32.gt (local.get $hm) (local.get $m)) (then (local.set $m (local.get $hm))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $lm)))
+    (f64.promote_f32 (local.get $m)))
 )

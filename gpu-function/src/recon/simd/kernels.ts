@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 import { bilinearTaps, type BilinearTaps } from '../bilinear-taps';
+import type { TexelMap } from '../texel-map';
 
 interface KernelExports {
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
@@ -24,6 +25,7 @@ interface KernelExports {
   gainRows(p: number, n: number, offset: number, limit: number, step: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
+  slopeNormals(h: number, act: number, S: number, texels: number, triangle: number, b1: number, b2: number, nTexels: number, indices: number, lu: number, lv: number, nx: number, ny: number): number;
   sfsPad(blk: number, stride: number, P: number, S: number, act: number, cw: number, cu: number, cv: number, init: number, alpha: number): void;
   sfsRhsDiag(blk: number, stride: number, P: number, S: number, res: number, alpha: number, beta: number): void;
   sfsUnpad(blk: number, stride: number, P: number, S: number, out: number): void;
@@ -107,6 +109,31 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
+}
+
+/**
+ * slopeNormals' kernel (detail-maps.ts has the definition): the tangent-space normal's x and y per
+ * chart texel of the S x S working grid (its texel map `map`) for n0 - grad h, e the blend of the
+ * per-vertex `lu` / `lv` (mm per working texel) over `indices`' triangles; 0 elsewhere. Also max |h| over
+ * the chart (`active`). The same values as detail-maps.ts's JavaScript had, bit for bit.
+ */
+export function slopeNormalsKernel(o: { height: Float32Array; active: Uint8Array; S: number; map: Pick<TexelMap, 'texels' | 'triangle' | 'b1' | 'b2'>; indices: Uint32Array; lu: Float32Array; lv: Float32Array }): { nx: Float32Array; ny: Float32Array; maxAbs: number } {
+  const { S, map } = o, n = S * S, m = map.texels.length;
+  const [H, ACT, TX, TR, B1, B2, IDX, LU, LV, NX, NY] = layout(4 * n, n, 4 * m, 4 * m, 4 * m, 4 * m, 4 * o.indices.length, 4 * o.lu.length, 4 * o.lv.length, 4 * n, 4 * n);
+  const mem = buffer();
+  new Float32Array(mem, H, n).set(o.height.subarray(0, n));
+  new Uint8Array(mem, ACT, n).set(o.active.subarray(0, n));
+  new Int32Array(mem, TX, m).set(map.texels);
+  new Int32Array(mem, TR, m).set(map.triangle);
+  new Float32Array(mem, B1, m).set(map.b1);
+  new Float32Array(mem, B2, m).set(map.b2);
+  new Uint32Array(mem, IDX, o.indices.length).set(o.indices);
+  new Float32Array(mem, LU, o.lu.length).set(o.lu);
+  new Float32Array(mem, LV, o.lv.length).set(o.lv);
+  new Float32Array(mem, NX, n).fill(0);
+  new Float32Array(mem, NY, n).fill(0);
+  const maxAbs = kernels.slopeNormals(H, ACT, S, TX, TR, B1, B2, m, IDX, LU, LV, NX, NY);
+  return { nx: new Float32Array(mem, NX, n).slice(), ny: new Float32Array(mem, NY, n).slice(), maxAbs };
 }
 
 /**
