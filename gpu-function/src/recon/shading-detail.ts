@@ -26,12 +26,12 @@ import { shShadeAndGradient, type ShLighting } from './sh-lighting';
 import { fitSkinColourModel, skinLikelihood, type SkinColourModel } from './skin-gate';
 import { selectKth } from './select';
 import { smoothstep } from './smoothstep';
-import { srgbToLinearFast, srgbToLogLinearFast } from './srgb';
+import { LOG_LINEAR_TABLE, srgbToLinearFast } from './srgb';
 import type { TexelMap } from './texel-map';
-import { boxSums } from './box-filter';
 import { solveSfsCascadic } from './sfs-solve';
 import type { UvTangentFrames } from './tangents';
 import { encodeDetailMaps, type DetailMaps } from './detail-maps';
+import { chromaAlbedoKernel } from './simd/kernels';
 
 export type { DetailMaps } from './detail-maps';
 
@@ -93,9 +93,9 @@ export function computeShadingDetail(opts: ShadingDetailOptions): ShadingDetail 
   if (opts.skinGate !== false) gateBySkinAlbedo(ev, workMap.texels);
   ms.evidence = performance.now() - t0;
   t0 = performance.now();
-  const radius = Math.max(1, Math.round((opts.albedoRadiusMm ?? 5) / Math.max(1e-3, ev.meanTexelMm)));
-  if (opts.chromaGate !== false) gateByChroma(ev, S, radius);
-  const { albedo, residual, weight, evidenceTexels } = smoothAlbedoResidual(ev, S, radius);
+  // The blur's window stays within the grid (only a texel of < 0.04 mm on a 256 grid would reach it).
+  const radius = Math.min((S - 1) >> 1, Math.max(1, Math.round((opts.albedoRadiusMm ?? 5) / Math.max(1e-3, ev.meanTexelMm))));
+  const { albedo, residual, weight, evidenceTexels } = chromaAlbedoKernel({ weight: ev.W, mean: ev.mean, I: ev.I, s0: ev.s0, S, radius, chromaGate: opts.chromaGate !== false, chromaEdge: CHROMA_EDGE, logTable: LOG_LINEAR_TABLE });
   ms.albedo = performance.now() - t0;
   t0 = performance.now();
   const solved = solveSfsCascadic(
@@ -301,77 +301,18 @@ function weighBySkin(W: Float32Array, mean: Float32Array, texels: Int32Array, sk
  * baseline evaluations for intrinsic image algorithms", ICCV 2009): under light of one colour, shading
  * scales all three channels alike, so a change of chromaticity is a change of albedo. A texel whose
  * log-chromaticity (log R/G, log B/G, linear light) departs from its surroundings' (the same blur as
- * the albedo's) by more than CHROMA_EDGE[0] loses weight, all of it past CHROMA_EDGE[1]: freckles,
- * moles, flushed skin and the borders of lips and brows are kept out of the shape.
+ * the albedo's, two passes: an outlier test needs the neighbourhood's level, not a smooth field) by
+ * more than CHROMA_EDGE[0] loses weight, all of it past CHROMA_EDGE[1]: freckles, moles, flushed skin
+ * and the borders of lips and brows are kept out of the shape.
+ *
+ * Then the smooth albedo rho (normalised box blur, three passes ~ Gaussian of sigma ~ radius, of
+ * I / s0 over the evidence) and the residual r = I / (rho s0) - 1, twice: the second round blurs
+ * without the texels the first found to be outliers, so a dark mole does not darken its surroundings'
+ * albedo and raise a ring around itself. Non-Lambertian residuals (glints, moles, stubble) are not
+ * geometry: a texel's weight falls from |r| = 0.2 to 0 at 0.35.
+ *
+ * Both run in simd/albedo-residual.wat with the blurs in between (kernels.ts chromaAlbedoKernel), every
+ * plane resident in the kernels' memory: as JavaScript passes around the box sums they took ~9 ms a
+ * request at 1024, mostly copies and per-texel overhead.
  */
 const CHROMA_EDGE = [0.03, 0.08] as const;
-function gateByChroma(ev: Evidence, S: number, radius: number): void {
-  const N = S * S;
-  const { W, mean } = ev;
-  const cr = new Float32Array(N), cb = new Float32Array(N), sr = new Float32Array(N), sb = new Float32Array(N), sw = new Float32Array(N), tmp = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
-    if (W[i] <= 0) continue;
-    const g = srgbToLogLinearFast(mean[3 * i + 1]);
-    cr[i] = srgbToLogLinearFast(mean[3 * i]) - g;
-    cb[i] = srgbToLogLinearFast(mean[3 * i + 2]) - g;
-    sr[i] = W[i] * cr[i];
-    sb[i] = W[i] * cb[i];
-    sw[i] = W[i];
-  }
-  // Two passes (a tent): an outlier test needs the neighbourhood's level, not a smooth field.
-  boxSums([sr, sb, sw], tmp, S, radius, 2);
-  for (let i = 0; i < N; i++) {
-    if (W[i] <= 0 || sw[i] <= 0) continue;
-    const er = cr[i] - sr[i] / sw[i], eb = cb[i] - sb[i] / sw[i];
-    const d = Math.sqrt(er * er + eb * eb);
-    W[i] *= 1 - smoothstep(CHROMA_EDGE[0], CHROMA_EDGE[1], d);
-  }
-}
-
-/**
- * The smooth albedo rho (normalised box blur, three passes ~ Gaussian of sigma ~ radius, of I / s0 over the evidence)
- * and the residual r = I / (rho s0) - 1, twice: the second round blurs without the texels the first
- * found to be outliers, so a dark mole does not darken its surroundings' albedo and raise a ring
- * around itself. Non-Lambertian residuals (glints, moles, stubble) are not geometry: a texel's weight
- * falls from |r| = 0.2 to 0 at 0.35.
- */
-function smoothAlbedoResidual(ev: Evidence, S: number, radius: number): { albedo: Float32Array; residual: Float32Array; weight: Float32Array; evidenceTexels: number } {
-  const N = S * S;
-  const { I, s0, W: W0 } = ev;
-  const W = Float32Array.from(W0);
-  const num = new Float32Array(N), den = new Float32Array(N), rho = new Float32Array(N), r = new Float32Array(N), tmp = new Float32Array(N);
-  let evidence = 0;
-  for (let round = 0; round < 2; round++) {
-    albedoRatios(I, s0, round === 0 ? W0 : W, num, den);
-    boxSums([num, den], tmp, S, radius, 3);
-    evidence = albedoResiduals(I, s0, W0, num, den, rho, r, W);
-  }
-  return { albedo: rho, residual: r, weight: W, evidenceTexels: evidence };
-}
-
-/** num = w I / s0 and den = w where w > 0 (else 0). */
-function albedoRatios(I: Float32Array, s0: Float32Array, w: Float32Array, num: Float32Array, den: Float32Array): void {
-  for (let i = 0; i < num.length; i++) {
-    const wi = w[i];
-    num[i] = wi > 0 ? (wi * I[i]) / s0[i] : 0;
-    den[i] = wi;
-  }
-}
-
-/** rho = num / den, the clamped residual r = I / (rho s0) - 1 and its weight W (from W0, faded past |r| = 0.2); returns the texels with weight. */
-function albedoResiduals(I: Float32Array, s0: Float32Array, W0: Float32Array, num: Float32Array, den: Float32Array, rho: Float32Array, r: Float32Array, W: Float32Array): number {
-  let evidence = 0;
-  for (let i = 0; i < num.length; i++) {
-    if (W0[i] <= 0 || den[i] <= 1e-9) {
-      W[i] = 0;
-      continue;
-    }
-    rho[i] = num[i] / den[i];
-    const res = I[i] / (rho[i] * s0[i]) - 1;
-    const m = Math.abs(res);
-    W[i] = m >= 0.35 ? 0 : m > 0.2 ? W0[i] * (1 - (m - 0.2) / 0.15) : W0[i];
-    r[i] = res < -0.35 ? -0.35 : res > 0.35 ? 0.35 : res;
-    if (W[i] > 0) evidence++;
-  }
-  return evidence;
-}

@@ -36,6 +36,9 @@ export function srgbToLinearFast(v: number): number {
 const LOG_FLOOR = 1e-4;
 const LOG_DECODE = Float64Array.from(DECODE, (l) => Math.log(Math.max(LOG_FLOOR, l)));
 
+/** srgbToLogLinearFast's table and its steps per sRGB level, for kernels that make the same lookups (simd/albedo-residual.wat). */
+export const LOG_LINEAR_TABLE: { readonly table: Float64Array; readonly steps: number } = { table: LOG_DECODE, steps: DECODE_STEPS };
+
 /** log(max(1e-4, srgbToLinear(v))) by table (input clamped to 0..255). */
 export function srgbToLogLinearFast(v: number): number {
   const x = (v <= 0 ? 0 : v >= 255 ? 255 : v) * DECODE_STEPS;

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
 import { boxSum, boxSums } from '../../src/recon/box-filter';
-import { boxSumKernel, detailMapsKernel, gainFieldKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
+import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
+import { LOG_LINEAR_TABLE, srgbToLinear } from '../../src/recon/srgb';
 import { rasterizeUvTriangles } from '../../src/recon/texel-map';
 
 /** Deterministic values in [-1, 1) (a linear congruential generator). */
@@ -233,6 +234,40 @@ describe('slopeNormalsKernel (WebAssembly)', () => {
     let want = 0;
     for (let i = 0; i < S * S; i++) if (active[i]) want = Math.max(want, Math.abs(height[i]));
     expect(maxAbs).toBeCloseTo(want, 6);
+  });
+});
+
+describe('chromaAlbedoKernel (WebAssembly)', () => {
+  it('keeps an even albedo under smooth shading (residual 0), gates out a texel of another colour and weighs out a glint', () => {
+    const S = 32, n = S * S, albedo = 0.4;
+    const mean = new Float32Array(3 * n), I = new Float32Array(n), s0 = new Float32Array(n), weight = new Float32Array(n).fill(1);
+    for (let i = 0; i < n; i++) {
+      s0[i] = 0.6 + 0.4 * Math.sin(((i % S) / S) * 2) * Math.cos(Math.floor(i / S) / S);
+      I[i] = albedo * s0[i];
+      mean.set([180, 140, 120], 3 * i);
+    }
+    const red = 10 * S + 10, glint = 20 * S + 20;
+    mean.set([200, 110, 100], 3 * red);
+    I[glint] *= 1.6;
+    const gated = Float32Array.from(weight);
+    const out = chromaAlbedoKernel({ weight: gated, mean, I, s0, S, radius: 3, chromaGate: true, chromaEdge: [0.03, 0.08], logTable: LOG_LINEAR_TABLE });
+    // The red texel's log R/G is ~0.3 from its neighbours' (linear light): weight 0, in place too.
+    const lr = (c: number[]) => Math.log(srgbToLinear(c[0]) / srgbToLinear(c[1]));
+    expect(Math.abs(lr([200, 110]) - lr([180, 140]))).toBeGreaterThan(0.08);
+    expect(gated[red]).toBe(0);
+    expect(out.weight[red]).toBe(0);
+    // The glint's residual is 0.6 (clamped to 0.35): no weight; its neighbours' albedo stays even.
+    expect(out.residual[glint]).toBeCloseTo(0.35, 6);
+    expect(out.weight[glint]).toBe(0);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      if (i === red || i === glint) continue;
+      expect(gated[i]).toBe(1);
+      worst = Math.max(worst, Math.abs(out.residual[i]), Math.abs(out.albedo[i] - albedo) / albedo);
+    }
+    // The second round blurs without the glint, so nothing around it is darkened or lifted.
+    expect(worst).toBeLessThan(1e-5);
+    expect(out.evidenceTexels).toBe(n - 2);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The recon's WebAssembly kernels (box-sum.wat, gain-field.wat, sfs-cg.wat, sfs-setup.wat,
- * detail-maps.wat in this folder), compiled from their text when this module is first imported and run
- * over one linear memory that this module owns and the five share. Callers pass typed arrays; the wrappers copy them in, run
+ * detail-maps.wat, albedo-residual.wat in this folder), compiled from their text when this module is
+ * first imported and run over one linear memory that this module owns and the six share. Callers pass typed arrays; the wrappers copy them in, run
  * the kernel and copy the results out, so nothing outside this file sees the memory or its layout.
  * Single-threaded like the rest of the recon: a kernel call runs to completion before the next one lays
  * its data out from offset 0 again.
@@ -9,8 +9,8 @@
  * Why WebAssembly: the per-texel passes at the tile size, the box sums behind the lighting's and the
  * detail's local statistics and the shading solve were JavaScript loops bound by scalar f64 arithmetic
  * and typed-array conversions; 128-bit SIMD (f32x4, f64x2) does four or two texels per instruction, and
- * where the bytes must stay exactly what they were (box sums, gain field, the solve's set-up) scalar f64
- * WebAssembly still drops the bounds checks. The text is the source (wabt compiles the five in ~20 ms after a ~100 ms
+ * where the bytes must stay exactly what they were (box sums, gain field, the solve's set-up, the detail's
+ * albedo) scalar f64 WebAssembly still drops the bounds checks. The text is the source (wabt compiles the six in ~20 ms after a ~100 ms
  * start of wabt itself, once per process), so there is no binary to keep in step with it. A kernel that
  * fails to compile throws at import: the service does not start with half its kernels.
  */
@@ -32,6 +32,10 @@ interface KernelExports {
   sfsStiffness(act: number, cw: number, cu: number, cv: number, n: number, out: number): number;
   sfsRestrict(S: number, act: number, cw: number, cu: number, cv: number, cr: number, dact: number, dw: number, du: number, dv: number, dr: number): void;
   sfsProlong(h: number, C: number, out: number, at0: number, at1: number, frac: number): void;
+  chromaSums(mean: number, W: number, n: number, table: number, steps: number, cr: number, cb: number, sr: number, sb: number, sw: number): void;
+  chromaGate(W: number, n: number, cr: number, cb: number, sr: number, sb: number, sw: number, e0: number, e1: number): void;
+  albedoRatios(I: number, s0: number, w: number, n: number, num: number, den: number): void;
+  albedoResiduals(I: number, s0: number, W0: number, num: number, den: number, rho: number, r: number, W: number, n: number): number;
 }
 
 const memory = new WebAssembly.Memory({ initial: 1 });
@@ -40,7 +44,7 @@ const compileStart = performance.now();
 const kernels = await (async (): Promise<KernelExports> => {
   const wabt = await wabtInit();
   const out: Record<string, unknown> = {};
-  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'sfs-setup.wat', 'detail-maps.wat']) {
+  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'sfs-setup.wat', 'detail-maps.wat', 'albedo-residual.wat']) {
     const parsed = wabt.parseWat(file, readFileSync(new URL(`./${file}`, import.meta.url), 'utf8'), { simd: true });
     try {
       parsed.validate();
@@ -109,6 +113,46 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
+}
+
+/**
+ * The shading detail's chroma gate and smooth albedo (shading-detail.ts has the method and the
+ * contracts: gateByChroma, smoothAlbedoResidual), on the S x S working grid with every plane resident
+ * in the memory, the blurs box-sum.wat's (radius r, 2r + 1 <= S). `weight` is the evidence weight and
+ * is gated in place (as gateByChroma did); `mean` the block means (sRGB, 3 per texel), `I` the linear
+ * luminance, `s0` the coarse shading. The same values as the JavaScript had, bit for bit.
+ */
+export function chromaAlbedoKernel(o: { weight: Float32Array; mean: Float32Array; I: Float32Array; s0: Float32Array; S: number; radius: number; chromaGate: boolean; chromaEdge: readonly [number, number]; logTable: { readonly table: Float64Array; readonly steps: number } }): { albedo: Float32Array; residual: Float32Array; weight: Float32Array; evidenceTexels: number } {
+  const { S, radius: r } = o, n = S * S;
+  if (!(r >= 0 && 2 * r + 1 <= S)) throw new RangeError(`chromaAlbedoKernel: radius ${r} needs a window 2r + 1 within the grid's ${S}`);
+  const q = 4 * n;
+  const [MEAN, I, S0, W0, CR, CB, SR, SB, SW, W, NUM, DEN, RHO, R, T, ACC, ZERO, SINK, TABLE] = layout(3 * q, q, q, q, q, q, q, q, q, q, q, q, q, q, q, 8 * S, 4 * S, 4 * S, 8 * o.logTable.table.length);
+  const mem = buffer();
+  new Float32Array(mem, MEAN, 3 * n).set(o.mean.subarray(0, 3 * n));
+  new Float32Array(mem, I, n).set(o.I.subarray(0, n));
+  new Float32Array(mem, S0, n).set(o.s0.subarray(0, n));
+  new Float32Array(mem, W0, n).set(o.weight.subarray(0, n));
+  for (const at of [CR, CB, SR, SB, SW, RHO, R]) new Float32Array(mem, at, n).fill(0);
+  new Float32Array(mem, ZERO, S).fill(0);
+  const blur = (planes: number[], passes: number) => {
+    for (let pass = 0; pass < passes; pass++) for (const at of planes) kernels.boxSum(at, T, ACC, ZERO, SINK, S, r);
+  };
+  if (o.chromaGate) {
+    new Float64Array(mem, TABLE, o.logTable.table.length).set(o.logTable.table);
+    kernels.chromaSums(MEAN, W0, n, TABLE, o.logTable.steps, CR, CB, SR, SB, SW);
+    // Two passes (a tent): an outlier test needs the neighbourhood's level, not a smooth field.
+    blur([SR, SB, SW], 2);
+    kernels.chromaGate(W0, n, CR, CB, SR, SB, SW, o.chromaEdge[0], o.chromaEdge[1]);
+    o.weight.set(new Float32Array(mem, W0, n));
+  }
+  new Float32Array(mem, W, n).set(new Float32Array(mem, W0, n));
+  let evidenceTexels = 0;
+  for (let round = 0; round < 2; round++) {
+    kernels.albedoRatios(I, S0, round === 0 ? W0 : W, n, NUM, DEN);
+    blur([NUM, DEN], 3);
+    evidenceTexels = kernels.albedoResiduals(I, S0, W0, NUM, DEN, RHO, R, W, n);
+  }
+  return { albedo: new Float32Array(mem, RHO, n).slice(), residual: new Float32Array(mem, R, n).slice(), weight: new Float32Array(mem, W, n).slice(), evidenceTexels };
 }
 
 /**
