@@ -114,14 +114,16 @@ function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Arra
     // the silhouette its extrapolated shading means nothing (the completion has already matched the
     // unseen side to the seen side's light at their border).
     const f = w0 * vFacing[a] + w1 * vFacing[b] + w2 * vFacing[c];
-    const u = f <= 0.1 ? 0 : f >= 0.45 ? 1 : (f - 0.1) / 0.35;
+    weight[texels[k]] = 1;
+    // Unseen (v = 0): the log gain stays 0, and the three logarithms are not needed.
+    if (f <= 0.1) continue;
+    const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
     const v = u * u * (3 - 2 * u);
     const o = 3 * texels[k];
     const s0 = shade[3 * k], s1 = shade[3 * k + 1], s2 = shade[3 * k + 2];
     if (r0 > 0) logGain[o] = v * Math.log(r0 / (s0 > f0 ? s0 : f0));
     if (r1 > 0) logGain[o + 1] = v * Math.log(r1 / (s1 > f1 ? s1 : f1));
     if (r2 > 0) logGain[o + 2] = v * Math.log(r2 / (s2 > f2 ? s2 : f2));
-    weight[texels[k]] = 1;
   }
 }
 
