@@ -26,12 +26,12 @@ import { shShadeAndGradient, type ShLighting } from './sh-lighting';
 import { fitSkinColourModel, skinLikelihood, type SkinColourModel } from './skin-gate';
 import { selectKth } from './select';
 import { smoothstep } from './smoothstep';
-import { LINEAR_TABLE, LOG_LINEAR_TABLE } from './srgb';
+import { LOG_LINEAR_TABLE, srgbToLinearFast } from './srgb';
 import type { TexelMap } from './texel-map';
 import { solveSfsCascadic } from './sfs-solve';
 import type { UvTangentFrames } from './tangents';
 import { encodeDetailMaps, type DetailMaps } from './detail-maps';
-import { chromaAlbedoKernel, gatherEvidenceKernel } from './simd/kernels';
+import { chromaAlbedoKernel } from './simd/kernels';
 
 export type { DetailMaps } from './detail-maps';
 
@@ -193,14 +193,53 @@ interface Evidence {
  * interpolated at its centre.
  */
 function gatherEvidence(opts: ShadingDetailOptions, vt: VertexTerms): Evidence {
-  const { size, workMap } = opts;
-  const S = workMap.size, f = size / S;
+  const { color, weight, size, workMap } = opts;
+  const { indices } = opts.mesh;
+  const S = workMap.size, N = S * S, f = size / S;
+  const ev: Evidence = { I: new Float32Array(N), W: new Float32Array(N), s0: new Float32Array(N), aU: new Float32Array(N), aV: new Float32Array(N), active: new Uint8Array(N), mean: new Float32Array(N * 3), meanTexelMm: 0 };
+  const { I, W, s0, aU, aV, active, mean } = ev;
+  const { texels, triangle, b1, b2 } = workMap;
   // The block's central 2 x 2 texels when it is larger: the tile oversamples the photo at 1024, so
   // neighbouring texels are nearly the same sample and reading all 16 buys no noise reduction.
   const b0 = f >= 4 ? (f >> 1) - 1 : 0, bn = f >= 4 ? 2 : f;
-  // simd/evidence.wat: as a JavaScript loop this read the 1024 tile at ~150 ns a chart texel.
-  const ev = gatherEvidenceKernel({ color: opts.color, weight: opts.weight, size, map: workMap, indices: opts.mesh.indices, vt, b0, bn, linearTable: LINEAR_TABLE });
-  return { I: ev.I, W: ev.W, s0: ev.s0, aU: ev.aU, aV: ev.aV, active: ev.active, mean: ev.mean, meanTexelMm: ev.texelMmSum / (2 * S * Math.max(1, workMap.texels.length)) };
+  let texelMm = 0;
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k];
+    active[i] = 1;
+    const t = 3 * triangle[k];
+    const a = indices[t], b = indices[t + 1], c = indices[t + 2];
+    const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
+    const s = w0 * vt.shade[a] + w1 * vt.shade[b] + w2 * vt.shade[c];
+    s0[i] = s;
+    aU[i] = (w0 * vt.cu[a] + w1 * vt.cu[b] + w2 * vt.cu[c]) * S;
+    aV[i] = (w0 * vt.cv[a] + w1 * vt.cv[b] + w2 * vt.cv[c]) * S;
+    texelMm += w0 * (vt.lu[a] + vt.lv[a]) + w1 * (vt.lu[b] + vt.lv[b]) + w2 * (vt.lu[c] + vt.lv[c]);
+    const facing = w0 * vt.facing[a] + w1 * vt.facing[b] + w2 * vt.facing[c];
+    if (facing <= 0.2 || s <= 1e-6) continue;
+    const x0 = (i % S) * f + b0, y0 = ((i / S) | 0) * f + b0;
+    let sw = 0, sr = 0, sg = 0, sb = 0;
+    for (let dy = 0; dy < bn; dy++) {
+      const row = (y0 + dy) * size + x0;
+      for (let dx = 0; dx < bn; dx++) {
+        const j = row + dx;
+        const w = weight[j];
+        if (w <= 0) continue;
+        sr += w * color[3 * j];
+        sg += w * color[3 * j + 1];
+        sb += w * color[3 * j + 2];
+        sw += w;
+      }
+    }
+    if (sw <= 0) continue;
+    const mr = sr / sw, mg = sg / sw, mb = sb / sw;
+    I[i] = LUM[0] * srgbToLinearFast(mr) + LUM[1] * srgbToLinearFast(mg) + LUM[2] * srgbToLinearFast(mb);
+    mean[3 * i] = mr;
+    mean[3 * i + 1] = mg;
+    mean[3 * i + 2] = mb;
+    W[i] = (sw / (bn * bn)) * (facing >= 0.5 ? 1 : (facing - 0.2) / 0.3);
+  }
+  ev.meanTexelMm = texelMm / (2 * S * Math.max(1, texels.length));
+  return ev;
 }
 
 /**

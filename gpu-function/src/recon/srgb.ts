@@ -22,9 +22,6 @@ const DECODE = Float64Array.from({ length: 255 * DECODE_STEPS + 2 }, (_, k) => s
 const ENCODE_SIZE = 4096;
 const ENCODE = Float64Array.from({ length: ENCODE_SIZE + 2 }, (_, k) => linearToSrgb(Math.min(1, (k / ENCODE_SIZE) ** 2)));
 
-/** srgbToLinearFast's table and its steps per sRGB level, for kernels that make the same lookups (simd/evidence.wat). */
-export const LINEAR_TABLE: { readonly table: Float64Array; readonly steps: number } = { table: DECODE, steps: DECODE_STEPS };
-
 /** srgbToLinear by table (input clamped to 0..255). */
 export function srgbToLinearFast(v: number): number {
   const x = (v <= 0 ? 0 : v >= 255 ? 255 : v) * DECODE_STEPS;

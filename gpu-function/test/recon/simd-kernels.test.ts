@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
 import { boxSum, boxSums } from '../../src/recon/box-filter';
-import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, gatherEvidenceKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
-import { LINEAR_TABLE, LOG_LINEAR_TABLE, srgbToLinear } from '../../src/recon/srgb';
+import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
+import { LOG_LINEAR_TABLE, srgbToLinear } from '../../src/recon/srgb';
 import { rasterizeUvTriangles } from '../../src/recon/texel-map';
 
 /** Deterministic values in [-1, 1) (a linear congruential generator). */
@@ -268,59 +268,6 @@ describe('chromaAlbedoKernel (WebAssembly)', () => {
     // The second round blurs without the glint, so nothing around it is darkened or lifted.
     expect(worst).toBeLessThan(1e-5);
     expect(out.evidenceTexels).toBe(n - 2);
-  });
-});
-
-describe('gatherEvidenceKernel (WebAssembly)', () => {
-  it("each chart texel's central 2 x 2 block averaged by weight, in linear luminance, with the vertex terms blended at its centre", () => {
-    // A 16 x 16 working grid over a 64 x 64 tile (blocks of 4, the central 2 x 2 read from offset 1).
-    const S = 16, size = 64, f = 4;
-    const uvs = Float32Array.from([0, 0, 1, 0, 1, 1, 0, 1]);
-    const indices = Uint32Array.from([0, 1, 2, 0, 2, 3]);
-    const map = rasterizeUvTriangles(uvs, indices, S);
-    const color = Float32Array.from(noise(3 * size * size, 21), (v) => 128 + 120 * v);
-    const weight = Float32Array.from(noise(size * size, 22), (v) => (v < -0.6 ? 0 : 0.5 + 0.5 * v));
-    // Vertex terms: facing 1 at the left corners, 0.3 and 0.1 at the right ones (a fade and a cut).
-    const vt = { shade: Float32Array.from([0.8, 0.6, 0.7, 0.9]), cu: Float32Array.from([0.1, 0.2, 0.3, 0.4]), cv: Float32Array.from([-0.1, 0, 0.1, 0.2]), facing: Float32Array.from([1, 0.3, 0.1, 1]), lu: new Float32Array(4).fill(0.5), lv: new Float32Array(4).fill(0.7) };
-    const ev = gatherEvidenceKernel({ color, weight, size, map, indices, vt, b0: 1, bn: 2, linearTable: LINEAR_TABLE });
-    const lin = (v: number) => srgbToLinear(Math.min(255, Math.max(0, v)));
-    let checked = 0, weighed = 0;
-    for (let k = 0; k < map.texels.length; k++) {
-      const i = map.texels[k], t = 3 * map.triangle[k];
-      const [a, b, c] = [indices[t], indices[t + 1], indices[t + 2]];
-      const w1 = map.b1[k], w2 = map.b2[k], w0 = 1 - w1 - w2;
-      const blend = (q: Float32Array) => w0 * q[a] + w1 * q[b] + w2 * q[c];
-      expect(ev.active[i]).toBe(1);
-      expect(ev.s0[i]).toBeCloseTo(blend(vt.shade), 6);
-      expect(ev.aU[i]).toBeCloseTo(blend(vt.cu) * S, 5);
-      expect(ev.aV[i]).toBeCloseTo(blend(vt.cv) * S, 5);
-      const facing = blend(vt.facing);
-      let sw = 0;
-      const sum = [0, 0, 0];
-      for (let dy = 0; dy < 2; dy++) {
-        for (let dx = 0; dx < 2; dx++) {
-          const j = ((Math.floor(i / S) * f + 1 + dy) * size + (i % S) * f + 1 + dx);
-          if (weight[j] <= 0) continue;
-          sw += weight[j];
-          for (let ch = 0; ch < 3; ch++) sum[ch] += weight[j] * color[3 * j + ch];
-        }
-      }
-      if (facing <= 0.2 || sw <= 0) {
-        expect(ev.W[i]).toBe(0);
-        continue;
-      }
-      const m = sum.map((v) => v / sw);
-      expect(ev.I[i]).toBeCloseTo(0.2126 * lin(m[0]) + 0.7152 * lin(m[1]) + 0.0722 * lin(m[2]), 4);
-      for (let ch = 0; ch < 3; ch++) expect(ev.mean[3 * i + ch]).toBeCloseTo(m[ch], 3);
-      expect(ev.W[i]).toBeCloseTo((sw / 4) * (facing >= 0.5 ? 1 : (facing - 0.2) / 0.3), 5);
-      checked++;
-      if (facing < 0.5) weighed++;
-    }
-    // Both the full weight and the fade were seen, and some texels were cut.
-    expect(checked).toBeGreaterThan(50);
-    expect(weighed).toBeGreaterThan(5);
-    expect(checked).toBeLessThan(map.texels.length);
-    expect(ev.texelMmSum / map.texels.length).toBeCloseTo(1.2, 5);
   });
 });
 

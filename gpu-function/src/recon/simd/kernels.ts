@@ -1,7 +1,7 @@
 /**
  * The recon's WebAssembly kernels (box-sum.wat, gain-field.wat, sfs-cg.wat, sfs-setup.wat,
- * detail-maps.wat, albedo-residual.wat, evidence.wat in this folder), compiled from their text when this
- * module is first imported and run over one linear memory that this module owns and the seven share. Callers pass typed arrays; the wrappers copy them in, run
+ * detail-maps.wat, albedo-residual.wat in this folder), compiled from their text when this module is
+ * first imported and run over one linear memory that this module owns and the six share. Callers pass typed arrays; the wrappers copy them in, run
  * the kernel and copy the results out, so nothing outside this file sees the memory or its layout.
  * Single-threaded like the rest of the recon: a kernel call runs to completion before the next one lays
  * its data out from offset 0 again.
@@ -10,8 +10,7 @@
  * detail's local statistics and the shading solve were JavaScript loops bound by scalar f64 arithmetic
  * and typed-array conversions; 128-bit SIMD (f32x4, f64x2) does four or two texels per instruction, and
  * where the bytes must stay exactly what they were (box sums, gain field, the solve's set-up, the detail's
- * albedo and evidence) scalar f64 WebAssembly still drops the bounds checks. The text is the source (wabt
- * compiles the seven in ~20 ms after a ~100 ms
+ * albedo) scalar f64 WebAssembly still drops the bounds checks. The text is the source (wabt compiles the six in ~20 ms after a ~100 ms
  * start of wabt itself, once per process), so there is no binary to keep in step with it. A kernel that
  * fails to compile throws at import: the service does not start with half its kernels.
  */
@@ -37,7 +36,6 @@ interface KernelExports {
   chromaGate(W: number, n: number, cr: number, cb: number, sr: number, sb: number, sw: number, e0: number, e1: number): void;
   albedoRatios(I: number, s0: number, w: number, n: number, num: number, den: number): void;
   albedoResiduals(I: number, s0: number, W0: number, num: number, den: number, rho: number, r: number, W: number, n: number): number;
-  gatherEvidence(texels: number, triangle: number, b1: number, b2: number, m: number, indices: number, vt: number, nv: number, color: number, weight: number, size: number, S: number, f: number, b0: number, bn: number, table: number, steps: number, I: number, W: number, s0: number, aU: number, aV: number, active: number, mean: number): number;
 }
 
 const memory = new WebAssembly.Memory({ initial: 1 });
@@ -46,7 +44,7 @@ const compileStart = performance.now();
 const kernels = await (async (): Promise<KernelExports> => {
   const wabt = await wabtInit();
   const out: Record<string, unknown> = {};
-  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'sfs-setup.wat', 'detail-maps.wat', 'albedo-residual.wat', 'evidence.wat']) {
+  for (const file of ['box-sum.wat', 'gain-field.wat', 'sfs-cg.wat', 'sfs-setup.wat', 'detail-maps.wat', 'albedo-residual.wat']) {
     const parsed = wabt.parseWat(file, readFileSync(new URL(`./${file}`, import.meta.url), 'utf8'), { simd: true });
     try {
       parsed.validate();
@@ -115,51 +113,6 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
-}
-
-/** Per-vertex terms the detail's evidence blends per texel (shading-detail.ts's VertexTerms). */
-interface EvidenceVertexTerms {
-  shade: Float32Array;
-  cu: Float32Array;
-  cv: Float32Array;
-  facing: Float32Array;
-  lu: Float32Array;
-  lv: Float32Array;
-}
-
-/**
- * The shading detail's evidence (shading-detail.ts gatherEvidence has the contract): per chart texel of
- * the S x S working grid `map`, the vertex terms blended at its centre and its block of the tile's
- * texels (`color` RGB, `weight`, size x size; f = size / S texels a block, the central bn x bn from b0)
- * averaged by weight, the luminance through `linearTable`. Only the tile rows the blocks read are
- * copied into the memory (half of them at 1024). The same values as the JavaScript had, bit for bit.
- */
-export function gatherEvidenceKernel(o: { color: Float32Array; weight: Float32Array; size: number; map: Pick<TexelMap, 'size' | 'texels' | 'triangle' | 'b1' | 'b2'>; indices: Uint32Array; vt: EvidenceVertexTerms; b0: number; bn: number; linearTable: { readonly table: Float64Array; readonly steps: number } }): { I: Float32Array; W: Float32Array; s0: Float32Array; aU: Float32Array; aV: Float32Array; active: Uint8Array; mean: Float32Array; texelMmSum: number } {
-  const { size, map, b0, bn, vt } = o, S = map.size, N = S * S, f = size / S, m = map.texels.length, nv = vt.shade.length;
-  const rows = S * bn, q = 4 * N;
-  const [TX, TR, B1, B2, IDX, VT, COL, WT, TABLE, I, W, S0, AU, AV, ACT, MEAN] = layout(4 * m, 4 * m, 4 * m, 4 * m, 4 * o.indices.length, 24 * nv, 12 * rows * size, 4 * rows * size, 8 * o.linearTable.table.length, q, q, q, q, q, N, 3 * q);
-  const mem = buffer();
-  new Int32Array(mem, TX, m).set(map.texels);
-  new Int32Array(mem, TR, m).set(map.triangle);
-  new Float32Array(mem, B1, m).set(map.b1);
-  new Float32Array(mem, B2, m).set(map.b2);
-  new Uint32Array(mem, IDX, o.indices.length).set(o.indices);
-  [vt.shade, vt.cu, vt.cv, vt.facing, vt.lu, vt.lv].forEach((a, p) => new Float32Array(mem, VT + 4 * nv * p, nv).set(a));
-  const col = new Float32Array(mem, COL, 3 * rows * size), wt = new Float32Array(mem, WT, rows * size);
-  for (let by = 0; by < S; by++) {
-    for (let dy = 0; dy < bn; dy++) {
-      const from = (by * f + b0 + dy) * size, to = (by * bn + dy) * size;
-      col.set(o.color.subarray(3 * from, 3 * (from + size)), 3 * to);
-      wt.set(o.weight.subarray(from, from + size), to);
-    }
-  }
-  new Float64Array(mem, TABLE, o.linearTable.table.length).set(o.linearTable.table);
-  for (const at of [I, W, S0, AU, AV]) new Float32Array(mem, at, N).fill(0);
-  new Uint8Array(mem, ACT, N).fill(0);
-  new Float32Array(mem, MEAN, 3 * N).fill(0);
-  const texelMmSum = kernels.gatherEvidence(TX, TR, B1, B2, m, IDX, VT, nv, COL, WT, size, S, f, b0, bn, TABLE, o.linearTable.steps, I, W, S0, AU, AV, ACT, MEAN);
-  const f32 = (at: number, len: number) => new Float32Array(mem, at, len).slice();
-  return { I: f32(I, N), W: f32(W, N), s0: f32(S0, N), aU: f32(AU, N), aV: f32(AV, N), active: new Uint8Array(mem, ACT, N).slice(), mean: f32(MEAN, 3 * N), texelMmSum };
 }
 
 /**
