@@ -99,8 +99,20 @@ function balanceBin(normals: Float32Array, j: number): number {
 
 // The candidate scans are functions of their own, for V8's sake (see detail-maps.ts).
 
-/** Per chart texel of a grid of `gridSize`, the offset of its centre's texel in the bake (`size`). */
-function sampleOffsets(texels: Int32Array, gridSize: number, size: number): Int32Array {
+/**
+ * Per chart texel of `grid`, the offset of its centre's texel in the bake (`size`): the same for every
+ * request on a layout, so kept per texel map and bake size.
+ */
+const offsetCache = new WeakMap<TexelMap, Map<number, Int32Array>>();
+function sampleOffsets(grid: TexelMap, size: number): Int32Array {
+  let bySize = offsetCache.get(grid);
+  if (!bySize) offsetCache.set(grid, (bySize = new Map()));
+  let at = bySize.get(size);
+  if (!at) bySize.set(size, (at = computeSampleOffsets(grid.texels, grid.size, size)));
+  return at;
+}
+
+function computeSampleOffsets(texels: Int32Array, gridSize: number, size: number): Int32Array {
   const f = size / gridSize;
   const at = new Int32Array(texels.length);
   for (let k = 0; k < texels.length; k++) {
@@ -164,7 +176,7 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   // Candidates: the chart texels of `sampleMap` (a coarser raster of the same chart: the fit needs
   // ~1500 samples, not a scan of the ~700k a 1024 bake has), each read at its centre in the bake.
   const grid = opts.sampleMap ?? map;
-  const at = sampleOffsets(grid.texels, grid.size, map.size);
+  const at = sampleOffsets(grid, map.size);
   // On a mirror-symmetric chart, texels whose mirror was seen clearly too are sampled as pairs from the
   // left half, for the fit's symmetric-albedo term; the rest singly, at the same stride.
   const mirror = opts.mirrorU ? mirrorTexels(grid) : undefined;
