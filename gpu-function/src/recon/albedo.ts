@@ -9,7 +9,7 @@ import { boxSums } from './box-filter';
 import { pushPullFill } from './complete';
 import type { Mat3 } from './linalg';
 import { selectKth } from './select';
-import { gainFieldKernel } from './simd/kernels';
+import { gainFieldKernel, liftCutKernel } from './simd/kernels';
 import { shIrradianceBasis, type ShLighting } from './sh-lighting';
 import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
 import type { TexelMap } from './texel-map';
@@ -176,13 +176,13 @@ function applyGainField(src: Uint8Array, dst: Uint8Array, size: number, logGain:
  */
 const LIFT_SPIKE = Math.log(1.3);
 const LIFT_RADIUS_TEXELS = 12;
+// Split, blurred and capped in simd/gain-field.wat with the planes resident between the blurs.
 function limitLocalLift(logGain: Float32Array, weight: Float32Array, G: number, den: Float32Array): void {
-  const N = G * G;
-  const s0 = new Float32Array(N), s1 = new Float32Array(N), s2 = new Float32Array(N), tmp = new Float32Array(N);
-  splitChannels(logGain, weight, s0, s1, s2);
-  boxSums([s0, s1, s2], tmp, G, LIFT_RADIUS_TEXELS, 2);
-  capSpikes(logGain, weight, den, s0, s1, s2);
+  liftCutKernel({ logGain, weight, den, G, radius: liftRadius(G), passes: 2, spike: LIFT_SPIKE });
 }
+
+/** LIFT_RADIUS_TEXELS, within the grid (a gain grid under 25 texels, a texture under 100, is never made). */
+const liftRadius = (G: number) => Math.min(LIFT_RADIUS_TEXELS, (G - 1) >> 1);
 
 /** The chart's indicator box-blurred as the sums are (twice): the same for every request, so kept per texel map. */
 const DENSITY = new WeakMap<TexelMap, Float32Array>();
@@ -192,33 +192,10 @@ function chartDensity(map: TexelMap): Float32Array {
     const G = map.size;
     den = new Float32Array(G * G);
     for (let k = 0; k < map.texels.length; k++) den[map.texels[k]] = 1;
-    const tmp = new Float32Array(G * G);
-    boxSums([den], tmp, G, LIFT_RADIUS_TEXELS, 2);
+    boxSums([den], new Float32Array(G * G), G, liftRadius(G), 2);
     DENSITY.set(map, den);
   }
   return den;
-}
-
-/** s_c = the chart texels' log gains of channel c (0 elsewhere). */
-function splitChannels(logGain: Float32Array, weight: Float32Array, s0: Float32Array, s1: Float32Array, s2: Float32Array): void {
-  for (let i = 0; i < weight.length; i++) {
-    if (weight[i] <= 0) continue;
-    s0[i] = logGain[3 * i];
-    s1[i] = logGain[3 * i + 1];
-    s2[i] = logGain[3 * i + 2];
-  }
-}
-
-/** logGain := min(logGain, max(0, neighbourhood mean + LIFT_SPIKE)) where it exceeds the cap, per channel, on the chart. */
-function capSpikes(logGain: Float32Array, weight: Float32Array, den: Float32Array, s0: Float32Array, s1: Float32Array, s2: Float32Array): void {
-  for (let i = 0; i < weight.length; i++) {
-    if (weight[i] <= 0 || den[i] <= 0) continue;
-    const d = den[i];
-    const c0 = s0[i] / d + LIFT_SPIKE, c1 = s1[i] / d + LIFT_SPIKE, c2 = s2[i] / d + LIFT_SPIKE;
-    if (logGain[3 * i] > c0) logGain[3 * i] = Math.max(0, c0);
-    if (logGain[3 * i + 1] > c1) logGain[3 * i + 1] = Math.max(0, c1);
-    if (logGain[3 * i + 2] > c2) logGain[3 * i + 2] = Math.max(0, c2);
-  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
 import { boxSum, boxSums } from '../../src/recon/box-filter';
-import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
+import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, liftCutKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
 import { LOG_LINEAR_TABLE, srgbToLinear } from '../../src/recon/srgb';
 import { rasterizeUvTriangles } from '../../src/recon/texel-map';
 
@@ -268,6 +268,40 @@ describe('chromaAlbedoKernel (WebAssembly)', () => {
     // The second round blurs without the glint, so nothing around it is darkened or lifted.
     expect(worst).toBeLessThan(1e-5);
     expect(out.evidenceTexels).toBe(n - 2);
+  });
+});
+
+describe('liftCutKernel (WebAssembly)', () => {
+  it("caps each chart texel's log gain at its neighbourhood's mean plus the spike, and leaves the rest", () => {
+    const G = 40, n = G * G, r = 3, spike = Math.log(1.3);
+    // A disc of chart, smooth log gains on it and three spikes, one per channel.
+    const weight = new Float32Array(n), logGain = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      const x = (i % G) / G - 0.5, y = Math.floor(i / G) / G - 0.5;
+      if (x * x + y * y > 0.2) continue;
+      weight[i] = 1;
+      for (let ch = 0; ch < 3; ch++) logGain[3 * i + ch] = 0.3 + 0.4 * x + 0.1 * ch * y;
+    }
+    const spikes = [20 * G + 20, 12 * G + 25, 27 * G + 14];
+    spikes.forEach((i, ch) => (logGain[3 * i + ch] += 1.5));
+    const before = Float32Array.from(logGain);
+    // The blurred chart indicator and channel sums, each window summed directly, twice.
+    const blur2 = (a: Float32Array) => directBoxSum(Float32Array.from(directBoxSum(a, G, r)), G, r);
+    const den = Float32Array.from(blur2(weight));
+    const sums = [0, 1, 2].map((ch) => blur2(Float32Array.from({ length: n }, (_, i) => (weight[i] > 0 ? before[3 * i + ch] : 0))));
+    liftCutKernel({ logGain, weight, den, G, radius: r, passes: 2, spike });
+    let cut = 0;
+    for (let i = 0; i < n; i++) {
+      for (let ch = 0; ch < 3; ch++) {
+        const v = before[3 * i + ch], cap = sums[ch][i] / den[i] + spike;
+        const want = weight[i] > 0 && v > cap ? Math.max(0, cap) : v;
+        expect(Math.abs(logGain[3 * i + ch] - want)).toBeLessThan(1e-5);
+        if (logGain[3 * i + ch] !== v) cut++;
+      }
+    }
+    // The three spikes are cut, and nothing smooth is.
+    spikes.forEach((i, ch) => expect(logGain[3 * i + ch]).toBeLessThan(before[3 * i + ch] - 1));
+    expect(cut).toBe(3);
   });
 });
 

@@ -83,4 +83,42 @@
         (f32.demote_f64 (f64.div (f64.add (f64.max (f64.neg (local.get $limit)) (f64.min (local.get $limit)
           (f64.add (f64.promote_f32 (f32.load (local.get $p))) (local.get $offset)))) (local.get $limit)) (local.get $step))))
       (br_if $l (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 4))) (local.get $end)))))
+;; liftSplit: s_c = the log gains of channel c (3 per texel at lg) where w > 0; s_c must be zero.
+  (func (export "liftSplit") (param $lg i32) (param $w i32) (param $n i32) (param $s0 i32) (param $s1 i32) (param $s2 i32)
+    (local $i i32) (local $o i32) (local $p i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (if (i32.eqz (f32.le (f32.load (i32.add (local.get $w) (local.get $o))) (f32.const 0)))
+          (then
+            (local.set $p (i32.add (local.get $lg) (i32.mul (local.get $o) (i32.const 3))))
+            (f32.store (i32.add (local.get $s0) (local.get $o)) (f32.load (local.get $p)))
+            (f32.store (i32.add (local.get $s1) (local.get $o)) (f32.load offset=4 (local.get $p)))
+            (f32.store (i32.add (local.get $s2) (local.get $o)) (f32.load offset=8 (local.get $p)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l))))
+
+  ;; liftCap: where w > 0 and den > 0, each channel's log gain := max(0, s_c / den + spike) where it
+  ;; exceeds that (s_c the blurred sums, den the blurred chart indicator): albedo.ts limitLocalLift.
+  (func (export "liftCap") (param $lg i32) (param $w i32) (param $den i32) (param $n i32) (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $spike f64)
+    (local $i i32) (local $o i32) (local $p i32) (local $d f64)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $d (f64.promote_f32 (f32.load (i32.add (local.get $den) (local.get $o)))))
+        (if (i32.eqz (i32.or (f32.le (f32.load (i32.add (local.get $w) (local.get $o))) (f32.const 0)) (f64.le (local.get $d) (f64.const 0))))
+          (then
+            (local.set $p (i32.add (local.get $lg) (i32.mul (local.get $o) (i32.const 3))))
+            (call $cap (local.get $p) (f64.add (f64.div (f64.promote_f32 (f32.load (i32.add (local.get $s0) (local.get $o)))) (local.get $d)) (local.get $spike)))
+            (call $cap (i32.add (local.get $p) (i32.const 4)) (f64.add (f64.div (f64.promote_f32 (f32.load (i32.add (local.get $s1) (local.get $o)))) (local.get $d)) (local.get $spike)))
+            (call $cap (i32.add (local.get $p) (i32.const 8)) (f64.add (f64.div (f64.promote_f32 (f32.load (i32.add (local.get $s2) (local.get $o)))) (local.get $d)) (local.get $spike)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l))))
+
+  ;; The f32 at p := f32(max(0, c)) when it exceeds c.
+  (func $cap (param $p i32) (param $c f64)
+    (if (f64.gt (f64.promote_f32 (f32.load (local.get $p))) (local.get $c))
+      (then (f32.store (local.get $p) (f32.demote_f64 (f64.max (f64.const 0) (local.get $c)))))))
 )

@@ -23,6 +23,8 @@ interface KernelExports {
   boxSum(a: number, tmp: number, acc: number, zero: number, sink: number, S: number, r: number): void;
   gainField(src: number, dst: number, size: number, gain: number, G: number, at0: number, at1: number, frac: number, runs: number, nRuns: number, table: number, row: number, idx: number): void;
   gainRows(p: number, n: number, offset: number, limit: number, step: number): void;
+  liftSplit(lg: number, w: number, n: number, s0: number, s1: number, s2: number): void;
+  liftCap(lg: number, w: number, den: number, n: number, s0: number, s1: number, s2: number, spike: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
   detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
   slopeNormals(h: number, act: number, S: number, texels: number, triangle: number, b1: number, b2: number, nTexels: number, indices: number, lu: number, lv: number, nx: number, ny: number): number;
@@ -178,6 +180,28 @@ export function slopeNormalsKernel(o: { height: Float32Array; active: Uint8Array
   new Float32Array(mem, NY, n).fill(0);
   const maxAbs = kernels.slopeNormals(H, ACT, S, TX, TR, B1, B2, m, IDX, LU, LV, NX, NY);
   return { nx: new Float32Array(mem, NX, n).slice(), ny: new Float32Array(mem, NY, n).slice(), maxAbs };
+}
+
+/**
+ * albedo.ts limitLocalLift's kernel (albedo.ts has the contract): on the G x G grid, each chart texel's
+ * (weight > 0) log gains (3 per texel, in place) capped at max(0, their neighbourhood's mean + spike),
+ * the mean the box sums (radius r, 2r + 1 <= G, `passes` times, box-sum.wat) of the chart's log gains
+ * over `den`, the chart indicator blurred alike. The same values as the JavaScript had, bit for bit.
+ */
+export function liftCutKernel(o: { logGain: Float32Array; weight: Float32Array; den: Float32Array; G: number; radius: number; passes: number; spike: number }): void {
+  const { G, radius: r } = o, n = G * G, q = 4 * n;
+  if (!(r >= 0 && 2 * r + 1 <= G)) throw new RangeError(`liftCutKernel: radius ${r} needs a window 2r + 1 within the grid's ${G}`);
+  const [LG, W, DEN, S0, S1, S2, T, ACC, ZERO, SINK] = layout(3 * q, q, q, q, q, q, q, 8 * G, 4 * G, 4 * G);
+  const mem = buffer();
+  new Float32Array(mem, LG, 3 * n).set(o.logGain.subarray(0, 3 * n));
+  new Float32Array(mem, W, n).set(o.weight.subarray(0, n));
+  new Float32Array(mem, DEN, n).set(o.den.subarray(0, n));
+  for (const at of [S0, S1, S2]) new Float32Array(mem, at, n).fill(0);
+  new Float32Array(mem, ZERO, G).fill(0);
+  kernels.liftSplit(LG, W, n, S0, S1, S2);
+  for (let pass = 0; pass < o.passes; pass++) for (const at of [S0, S1, S2]) kernels.boxSum(at, T, ACC, ZERO, SINK, G, r);
+  kernels.liftCap(LG, W, DEN, n, S0, S1, S2, o.spike);
+  o.logGain.set(new Float32Array(mem, LG, 3 * n));
 }
 
 /**
