@@ -207,6 +207,14 @@ function rasterTriangles(job: RasterJob): void {
     }
     const wa = invW[a], wb = invW[b], wc = invW[c];
     const ka = key[a], kb = key[b], kc = key[c];
+    if (detailed) {
+      PIX[3] = ua;
+      PIX[4] = va;
+      PIX[5] = ub;
+      PIX[6] = vb;
+      PIX[7] = uc;
+      PIX[8] = vc;
+    }
     for (let y = y0; y <= y1; y++) {
       const py = y + 0.5;
       let l1 = ((x0 + 0.5 - sx[a]) * (sy[c] - sy[a]) - (py - sy[a]) * (sx[c] - sx[a])) * inv;
@@ -220,7 +228,14 @@ function rasterTriangles(job: RasterJob): void {
         zbuf[i] = z;
         mask[i] = 1;
         const o = 3 * i;
-        const fv = detailed ? Math.round(205 * normalMappedShade(normalMap!, vn, vt!, a, b, c, l0 * wa, l1 * wb, l2 * wc, ua, va, ub, vb, uc, vc, light)) : flatGrey;
+        let fv = flatGrey;
+        if (detailed) {
+          PIX[0] = l0 * wa;
+          PIX[1] = l1 * wb;
+          PIX[2] = l2 * wc;
+          normalMappedShade(normalMap!, vn, vt!, a, b, c, light);
+          fv = Math.round(205 * PIX[12]);
+        }
         if (flatData) {
           flatData[o] = fv;
           flatData[o + 1] = fv;
@@ -246,7 +261,12 @@ function rasterTriangles(job: RasterJob): void {
           const dot = (nx * light[0] + ny * light[1] + nz * light[2]) / (Math.sqrt(nx * nx + ny * ny + nz * nz) || 1);
           shade = 0.45 + 0.65 * (dot > 0 ? dot : 0);
         }
-        if (triTex) sampleBilinear(triTex, u, v, shade, out, o);
+        if (triTex) {
+          PIX[9] = u;
+          PIX[10] = v;
+          PIX[11] = shade;
+          sampleBilinear(triTex, out, o);
+        }
         else {
           out[o] = Math.min(255, 200 * shade);
           out[o + 1] = Math.min(255, 190 * shade);
@@ -264,12 +284,14 @@ function flatShade(cos: number): number {
 
 /**
  * Flat-view shade of one pixel of a normal-mapped triangle (a, b, c): the smooth normal and tangent
- * interpolated with the perspective-correct weights q (normalised here), the tangent made orthogonal
+ * interpolated with the perspective-correct weights q (PIX[0..2], normalised here), the tangent made orthogonal
  * to the normal, B = cross(N, T) * w, the map sampled bilinearly at the interpolated UV and decoded
  * as (level - 128) / 127 per channel, N' = normalize(x T + y B + z N), then the same Lambert term as
- * the per-face shading.
+ * the per-face shading, into PIX[12].
  */
-function normalMappedShade(map: RgbImage, vn: Float32Array, vt: Float32Array, a: number, b: number, c: number, q0: number, q1: number, q2: number, ua: number, va: number, ub: number, vb: number, uc: number, vc: number, light: readonly number[]): number {
+function normalMappedShade(map: RgbImage, vn: Float32Array, vt: Float32Array, a: number, b: number, c: number, light: readonly number[]): void {
+  let q0 = PIX[0], q1 = PIX[1], q2 = PIX[2];
+  const ua = PIX[3], va = PIX[4], ub = PIX[5], vb = PIX[6], uc = PIX[7], vc = PIX[8];
   const qs = 1 / (q0 + q1 + q2);
   q0 *= qs;
   q1 *= qs;
@@ -295,18 +317,30 @@ function normalMappedShade(map: RgbImage, vn: Float32Array, vt: Float32Array, a:
   // One chart has one handedness; the first corner's w stands for the triangle.
   const w = vt[4 * a + 3] < 0 ? -1 : 1;
   const bx = (ny * tz - nz * ty) * w, by = (nz * tx - nx * tz) * w, bz = (nx * ty - ny * tx) * w;
-  sampleLevels(map, q0 * ua + q1 * ub + q2 * uc, q0 * va + q1 * vb + q2 * vc, SAMPLE);
+  PIX[9] = q0 * ua + q1 * ub + q2 * uc;
+  PIX[10] = q0 * va + q1 * vb + q2 * vc;
+  sampleLevels(map, SAMPLE);
   const x = (SAMPLE[0] - 128) / 127, y = (SAMPLE[1] - 128) / 127, z = (SAMPLE[2] - 128) / 127;
   const px = x * tx + y * bx + z * nx, py = x * ty + y * by + z * ny, pz = x * tz + y * bz + z * nz;
   const pl = Math.sqrt(px * px + py * py + pz * pz) || 1;
-  return flatShade((px * light[0] + py * light[1] + pz * light[2]) / pl);
+  PIX[12] = flatShade((px * light[0] + py * light[1] + pz * light[2]) / pl);
 }
 
 /** Scratch for one unrounded normal-map sample. */
 const SAMPLE = new Float64Array(3);
 
-/** sampleBilinear's lookup without rounding (a normal map's levels are decoded, not displayed), into out[0..2]. */
-function sampleLevels(tex: RgbImage, u: number, v: number, out: Float64Array): void {
+/**
+ * The per-pixel numbers the shading helpers take, passed through this array rather than as arguments:
+ * V8 does not inline them, and each double argument of a call that is not inlined is a heap number
+ * (~15 MB of garbage a request for the two 512 previews). [0..2] the perspective weights q0..q2 and
+ * [3..8] the triangle's UVs (normalMappedShade), [9, 10] the UV to sample, [11] the shade factor
+ * (sampleBilinear), [12] normalMappedShade's result (a double returned from a call is boxed too).
+ */
+const PIX = new Float64Array(13);
+
+/** sampleBilinear's lookup at (PIX[9], PIX[10]) without rounding (a normal map's levels are decoded, not displayed), into out[0..2]. */
+function sampleLevels(tex: RgbImage, out: Float64Array): void {
+  const u = PIX[9], v = PIX[10];
   const { width: W, height: H, data } = tex;
   const x = Math.min(W - 1, Math.max(0, u * W - 0.5));
   const y = Math.min(H - 1, Math.max(0, v * H - 0.5));
@@ -325,7 +359,8 @@ function normalise(v: number[]): number[] {
   return v.map((x) => x / l);
 }
 
-function sampleBilinear(tex: RgbImage, u: number, v: number, k: number, out: Uint8Array, o: number): void {
-  sampleLevels(tex, u, v, SAMPLE);
+function sampleBilinear(tex: RgbImage, out: Uint8Array, o: number): void {
+  const k = PIX[11];
+  sampleLevels(tex, SAMPLE);
   for (let ch = 0; ch < 3; ch++) out[o + ch] = Math.min(255, Math.round(SAMPLE[ch] * k));
 }
