@@ -3,26 +3,11 @@
  * slopes explain a shading residual, kept smooth where shading says nothing and screened towards 0 at
  * large scales. Pure numerics over typed arrays.
  */
-import { cascadicSfsKernel, screenedSfsKernel } from './simd/kernels';
+import type { SfsProblem, SfsSolution } from './sfs-problem';
+import { cascadicSfsKernel, screenedSfsKernel } from './simd/sfs-kernels';
 
-/** A linearised shape-from-shading problem on an S x S grid (row-major, v down). */
-export interface SfsProblem {
-  size: number;
-  /** 1 where the height is unknown (the UV chart); elsewhere it is 0 (a Dirichlet border). */
-  active: Uint8Array;
-  /** Data weight per texel (0: no evidence). */
-  weight: Float32Array;
-  /** Residual = aU * (h[x+1] - h[x]) + aV * (h[y+1] - h[y]) to first order: slope coefficients per texel step. */
-  aU: Float32Array;
-  aV: Float32Array;
-  residual: Float32Array;
-}
+export type { SfsProblem, SfsSolution } from './sfs-problem';
 
-export interface SfsSolution {
-  height: Float32Array;
-  iterations: number;
-  relResidual: number;
-}
 
 /**
  * solveScreenedSfs: argmin_h sum_i W_i (aU_i Dx h_i + aV_i Dy h_i - r_i)^2 + alpha' |D h|^2 + beta' h^2
