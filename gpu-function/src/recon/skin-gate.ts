@@ -49,12 +49,13 @@ export function fitSkinColourModel(color: Float32Array, weight: Float32Array, te
   // Log-chroma medians over the mid-luminance band, in 0.005 bins over [-2, 2).
   const rgHist = new Uint32Array(CHROMA_BINS);
   const bgHist = new Uint32Array(CHROMA_BINS);
-  const band = chromaHistograms(color, texels, use, STEP, lo, hi, rgHist, bgHist);
+  const logs = chromaScratch(2 * use.length);
+  const band = chromaHistograms(color, texels, use, STEP, lo, hi, rgHist, bgHist, logs);
   if (band < 200) return undefined;
   const mrg = (histQuantile(rgHist, band, 0.5) + 0.5) / 200 - 2;
   const mbg = (histQuantile(bgHist, band, 0.5) + 0.5) / 200 - 2;
   const keptLum = new Uint32Array(256);
-  const m = chromaMoments(color, texels, use, STEP, lo, hi, mrg, mbg, keptLum);
+  const m = chromaMoments(color, texels, use, STEP, lo, hi, mrg, mbg, keptLum, logs);
   const { n, sx, sy, sxx, sxy, syy } = m;
   if (n < 200) return undefined;
   const mx = sx / n, my = sy / n;
@@ -94,27 +95,42 @@ function inLumBand(color: Float32Array, i: number, lo: number, hi: number): bool
   return l >= lo && l <= hi;
 }
 
-/** Histograms of log r/g and log b/g over the used samples in the luminance band; their count. */
-function chromaHistograms(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, lo: number, hi: number, rgHist: Uint32Array, bgHist: Uint32Array): number {
+/**
+ * Histograms of log r/g and log b/g over the used samples in the luminance band; their count. Each
+ * band sample's two logarithms are kept in `logs` (2 per sample) for chromaMoments, which takes the
+ * same samples: half the logarithms of computing them twice (~450k fewer on a full-head bake).
+ */
+function chromaHistograms(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, lo: number, hi: number, rgHist: Uint32Array, bgHist: Uint32Array, logs: Float64Array): number {
   let band = 0;
   for (let k = 0, j = 0; k < texels.length; k += step, j++) {
     const i = texels[k];
     if (!use[j] || !inLumBand(color, i, lo, hi)) continue;
-    rgHist[chromaBin(logRatio(color[3 * i], color[3 * i + 1]))]++;
-    bgHist[chromaBin(logRatio(color[3 * i + 2], color[3 * i + 1]))]++;
+    const x = logRatio(color[3 * i], color[3 * i + 1]), y = logRatio(color[3 * i + 2], color[3 * i + 1]);
+    logs[2 * j] = x;
+    logs[2 * j + 1] = y;
+    rgHist[chromaBin(x)]++;
+    bgHist[chromaBin(y)]++;
     band++;
   }
   return band;
 }
 
+/** A scratch of at least n doubles, reused across calls (a fit runs to completion synchronously). */
+let CHROMA_LOGS = new Float64Array(0);
+function chromaScratch(n: number): Float64Array {
+  if (CHROMA_LOGS.length < n) CHROMA_LOGS = new Float64Array(n);
+  return CHROMA_LOGS;
+}
+
 /** Moments of the log chroma of the band's samples within 0.14 of the medians, and their luminance histogram. */
-function chromaMoments(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, lo: number, hi: number, mrg: number, mbg: number, keptLum: Uint32Array): { n: number; sx: number; sy: number; sxx: number; sxy: number; syy: number } {
+function chromaMoments(color: Float32Array, texels: ArrayLike<number>, use: Uint8Array, step: number, lo: number, hi: number, mrg: number, mbg: number, keptLum: Uint32Array, logs: Float64Array): { n: number; sx: number; sy: number; sxx: number; sxy: number; syy: number } {
   let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
   for (let k = 0, j = 0; k < texels.length; k += step, j++) {
     const i = texels[k];
     if (!use[j] || !inLumBand(color, i, lo, hi)) continue;
-    const x = logRatio(color[3 * i], color[3 * i + 1]);
-    const y = logRatio(color[3 * i + 2], color[3 * i + 1]);
+    // chromaHistograms' logarithms of this sample.
+    const x = logs[2 * j];
+    const y = logs[2 * j + 1];
     if (Math.abs(x - mrg) > 0.14 || Math.abs(y - mbg) > 0.14) continue;
     sx += x;
     sy += y;
