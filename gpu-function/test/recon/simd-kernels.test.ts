@@ -91,7 +91,7 @@ function expectedDetail(nx: Float32Array, ny: Float32Array, h: Float32Array, S: 
 }
 
 describe('detailMapsKernel (WebAssembly, four texels at a time)', () => {
-  for (const [S, size] of [[64, 256], [256, 1024], [48, 96]] as const) {
+  for (const [S, size] of [[64, 256], [256, 1024], [48, 96], [16, 128], [40, 128]] as const) {
     it(`${S} -> ${size}: the bilinear slopes' normal and the height's grey level, to within one level`, () => {
       // Smooth fields with a few steep places (slopes up to ~2.5), zero on a border like the chart's outside.
       const nx = new Float32Array(S * S), ny = new Float32Array(S * S), h = new Float32Array(S * S);

@@ -8,29 +8,37 @@
   ;; detailMaps: the tangent-space normal map and the grey displacement map (RGB bytes, size x size)
   ;; from three S x S f32 planes at `planes` (slope x, slope y, height), bilinear with texel centres
   ;; aligned: first along x into `wide` (3 planes of S x size f32, the column taps at0 / at1 / frac from
-  ;; bilinear-taps.ts), then along y four texels at a time. Per texel, in f32:
+  ;; bilinear-taps.ts and their `runs`), four columns of a run at a time (a run's last group spills
+  ;; into the next run, which rewrites it), then along y four texels at a time. Per texel, in f32:
   ;;   l = 127.5 / sqrt(gx^2 + gy^2 + 1); normal = trunc(128 + gx l, 128 + gy l, 128 + l);
   ;;   displacement = trunc(clamp(128.5 + h dScale, 0, 255)).
   ;; Preconditions: size % 4 == 0, S <= size; each output has 4 writable bytes past its end (the last
-  ;; 16-byte store of a row spills 4 bytes that the next store or the caller's padding takes).
+  ;; 16-byte store of a row spills 4 bytes that the next store or the caller's padding takes); `wide`
+  ;; and `frac` have 12 bytes past their ends (a run's last group of four).
   (func (export "detailMaps") (param $planes i32) (param $S i32) (param $size i32) (param $at0 i32) (param $at1 i32) (param $frac i32)
-        (param $wide i32) (param $dScale f32) (param $nd i32) (param $dd i32)
-    (call $upsampleColumns (local.get $planes) (local.get $S) (local.get $size) (local.get $at0) (local.get $at1) (local.get $frac) (local.get $wide))
+        (param $wide i32) (param $dScale f32) (param $nd i32) (param $dd i32) (param $runs i32) (param $nRuns i32)
+    (call $upsampleColumns (local.get $planes) (local.get $S) (local.get $size) (local.get $at0) (local.get $at1) (local.get $frac) (local.get $wide) (local.get $runs) (local.get $nRuns))
     (call $encodeRows (local.get $wide) (local.get $S) (local.get $size) (local.get $dScale) (local.get $nd) (local.get $dd)))
 
   (func $upsampleColumns (param $planes i32) (param $S i32) (param $size i32) (param $at0 i32) (param $at1 i32) (param $frac i32) (param $out i32)
-    (local $y i32) (local $x i32) (local $row i32) (local $a f32) (local $rows i32)
+        (param $runs i32) (param $nRuns i32)
+    (local $y i32) (local $x i32) (local $x1 i32) (local $row i32) (local $a f32) (local $d v128) (local $av v128) (local $rows i32) (local $r i32) (local $o i32)
     (local.set $rows (i32.mul (i32.const 3) (local.get $S)))
     (loop $ly
       (local.set $row (i32.add (local.get $planes) (i32.shl (i32.mul (local.get $y) (local.get $S)) (i32.const 2))))
-      (local.set $x (i32.const 0))
-      (loop $lx
+      (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $y) (local.get $size)) (i32.const 2))))
+      (local.set $r (i32.const 0))
+      (loop $lr
+        (local.set $x (i32.load (i32.add (local.get $runs) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $x1 (i32.load (i32.add (local.get $runs) (i32.shl (i32.add (local.get $r) (i32.const 1)) (i32.const 2)))))
         (local.set $a (f32.load (i32.add (local.get $row) (i32.shl (i32.load (i32.add (local.get $at0) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))))
-        (f32.store (local.get $out)
-          (f32.add (local.get $a) (f32.mul (f32.load (i32.add (local.get $frac) (i32.shl (local.get $x) (i32.const 2))))
-            (f32.sub (f32.load (i32.add (local.get $row) (i32.shl (i32.load (i32.add (local.get $at1) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))) (local.get $a)))))
-        (local.set $out (i32.add (local.get $out) (i32.const 4)))
-        (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 1))) (local.get $size))))
+        (local.set $av (f32x4.splat (local.get $a)))
+        (local.set $d (f32x4.splat (f32.sub (f32.load (i32.add (local.get $row) (i32.shl (i32.load (i32.add (local.get $at1) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2)))) (local.get $a))))
+        (loop $lx
+          (v128.store (i32.add (local.get $o) (i32.shl (local.get $x) (i32.const 2)))
+            (f32x4.add (local.get $av) (f32x4.mul (v128.load (i32.add (local.get $frac) (i32.shl (local.get $x) (i32.const 2)))) (local.get $d))))
+          (br_if $lx (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 4))) (local.get $x1))))
+        (br_if $lr (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.sub (local.get $nRuns) (i32.const 1)))))
       (br_if $ly (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $rows)))))
 
   (func $encodeRows (param $wide i32) (param $S i32) (param $size i32) (param $dScale f32) (param $nd i32) (param $dd i32)

@@ -26,7 +26,7 @@ interface KernelExports {
   liftSplit(lg: number, w: number, n: number, s0: number, s1: number, s2: number): void;
   liftCap(lg: number, w: number, den: number, n: number, s0: number, s1: number, s2: number, spike: number): void;
   screenedSfsCg(blk: number, stride: number, P: number, S: number, beta: number, maxIt: number, tol: number, relOut: number): number;
-  detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number): void;
+  detailMaps(planes: number, S: number, size: number, at0: number, at1: number, frac: number, wide: number, dScale: number, nd: number, dd: number, runs: number, nRuns: number): void;
   slopeNormals(h: number, act: number, S: number, texels: number, triangle: number, b1: number, b2: number, nTexels: number, indices: number, lu: number, lv: number, nx: number, ny: number): number;
   sfsPad(blk: number, stride: number, P: number, S: number, act: number, cw: number, cu: number, cv: number, init: number, alpha: number): void;
   sfsRhsDiag(blk: number, stride: number, P: number, S: number, res: number, alpha: number, beta: number): void;
@@ -104,7 +104,7 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   const { S, size, taps } = o;
   if (size % 4 !== 0 || S > size) throw new Error(`detailMapsKernel: size ${size} must be a multiple of 4 and at least the grid's ${S}`);
   const n = S * S, bytes = 3 * size * size;
-  const [P, AT0, AT1, FR, WIDE, ND, DD] = layout(12 * n, 4 * size, 4 * size, 4 * size, 12 * S * size, bytes + 16, bytes + 16);
+  const [P, AT0, AT1, FR, WIDE, ND, DD, RUNS] = layout(12 * n, 4 * size, 4 * size, 4 * size + 16, 12 * S * size + 16, bytes + 16, bytes + 16, 4 * taps.runs.length);
   const mem = buffer();
   const planes = new Float32Array(mem, P, 3 * n);
   planes.set(o.nx.subarray(0, n), 0);
@@ -113,7 +113,8 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
   new Int32Array(mem, AT0, size).set(taps.at0);
   new Int32Array(mem, AT1, size).set(taps.at1);
   new Float32Array(mem, FR, size).set(taps.frac);
-  kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD);
+  new Int32Array(mem, RUNS, taps.runs.length).set(taps.runs);
+  kernels.detailMaps(P, S, size, AT0, AT1, FR, WIDE, o.dScale, ND, DD, RUNS, taps.runs.length);
   o.normal.set(new Uint8Array(mem, ND, bytes));
   o.displacement.set(new Uint8Array(mem, DD, bytes));
 }
