@@ -2,22 +2,18 @@
 import { boxSumKernel } from './simd/kernels';
 
 /**
- * In place: box sums of radius r (window 2r + 1, clipped at the edges), rows then columns, by running
- * sums in f64 (simd/box-sum.wat); `tmp` (S * S) is scratch for the clipped case. Not divided by the
- * window: the callers blur a numerator and its weights alike and divide one by the other, so the window
- * size cancels.
+ * In place, `passes` times over each grid of `planes`: box sums of radius r (window 2r + 1, clipped at
+ * the edges), rows then columns, by running sums in f64 (simd/box-sum.wat, each plane copied into the
+ * kernels' memory once for all its passes); `tmp` (S * S) is scratch for windows wider than the grid.
+ * Not divided by the window: the callers blur a numerator and its weights alike and divide one by the
+ * other, so the window size cancels.
  */
-export function boxSum(a: Float32Array, tmp: Float32Array, S: number, r: number): void {
-  boxSums([a], tmp, S, r, 1);
-}
-
-/** boxSum `passes` times over each grid of `planes` (the same sums as calling it plane by plane, pass by pass). */
 export function boxSums(planes: readonly Float32Array[], tmp: Float32Array, S: number, r: number, passes: number): void {
   if (2 * r + 1 <= S) return boxSumKernel(planes, S, r, passes);
   for (let pass = 0; pass < passes; pass++) for (const a of planes) boxSumClipped(a, tmp, S, r);
 }
 
-/** boxSum for windows wider than the grid: every sum clipped at both edges. */
+/** One box sum for windows wider than the grid: every sum clipped at both edges. */
 function boxSumClipped(a: Float32Array, tmp: Float32Array, S: number, r: number): void {
   for (let y = 0; y < S; y++) {
     const base = y * S;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
-import { boxSum, boxSums } from '../../src/recon/box-filter';
+import { boxSums } from '../../src/recon/box-filter';
 import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, liftCutKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
 import { LOG_LINEAR_TABLE, srgbToLinear } from '../../src/recon/srgb';
 import { rasterizeUvTriangles } from '../../src/recon/texel-map';
@@ -67,12 +67,12 @@ describe('boxSum (WebAssembly running sums)', () => {
     }
   });
 
-  it('boxSum takes windows wider than the grid through its clipped path, with the same meaning', () => {
+  it('boxSums takes windows wider than the grid through its clipped path, with the same meaning', () => {
     const S = 12, r = 9;
     const a = noise(S * S, 7);
     const expected = directBoxSum(a, S, r);
     const got = Float32Array.from(a);
-    boxSum(got, new Float32Array(S * S), S, r);
+    boxSums([got], new Float32Array(S * S), S, r, 1);
     for (let i = 0; i < S * S; i++) expect(got[i]).toBeCloseTo(expected[i], 4);
   });
 });

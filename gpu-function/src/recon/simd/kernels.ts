@@ -79,7 +79,7 @@ export function layout(...sizes: number[]): number[] {
 export const buffer = () => memory.buffer;
 
 /**
- * boxSum's kernel (box-filter.ts has the contract): `passes` times over each of the S x S grids in
+ * boxSums' kernel (box-filter.ts has the contract): `passes` times over each of the S x S grids in
  * `planes`, in place, radius r with 2r + 1 <= S. The same sums as the JavaScript running sums, bit for
  * bit. The planes are copied in once and out once for all their passes (a blur of a numerator and its
  * weights is 4-6 passes over 2-3 planes: one copy each way instead of one per pass).
