@@ -62,13 +62,15 @@ export const kernels = await (async (): Promise<KernelExports> => {
 /** Milliseconds this process spent starting wabt and compiling the kernels at import (start-up cost, for the benches). */
 export const kernelsCompileMs = performance.now() - compileStart;
 
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
 /** Byte offsets for `sizes` (bytes each) laid out from 0, 16-byte aligned; the memory grown to hold them. */
 export function layout(...sizes: number[]): number[] {
   const offsets: number[] = [];
   let end = 0;
   for (const s of sizes) {
     offsets.push(end);
-    end += Math.ceil(s / 16) * 16;
+    end += align16(s);
   }
   const have = memory.buffer.byteLength;
   if (end > have) memory.grow(Math.ceil((end - have) / 65536));
@@ -85,14 +87,34 @@ export const buffer = () => memory.buffer;
  * weights is 4-6 passes over 2-3 planes: one copy each way instead of one per pass).
  */
 export function boxSumKernel(planes: readonly Float32Array[], S: number, r: number, passes = 1): void {
-  if (!(r >= 0 && 2 * r + 1 <= S)) throw new RangeError(`boxSumKernel: radius ${r} needs a window 2r + 1 within the grid's ${S}`);
+  checkBoxRadius(r, S);
   const n = S * S, np = planes.length;
-  const [A, T, ACC, ZERO, SINK] = layout(4 * n * np, 4 * n, 8 * S, 4 * S, 4 * S);
+  const [A, SCRATCH] = layout(4 * n * np, boxScratchBytes(S));
   const mem = buffer();
-  for (let p = 0; p < np; p++) new Float32Array(mem, A + 4 * n * p, n).set(planes[p].subarray(0, n));
-  new Float32Array(mem, ZERO, S).fill(0);
-  for (let pass = 0; pass < passes; pass++) for (let p = 0; p < np; p++) kernels.boxSum(A + 4 * n * p, T, ACC, ZERO, SINK, S, r);
-  for (let p = 0; p < np; p++) planes[p].set(new Float32Array(mem, A + 4 * n * p, n));
+  const at = planes.map((_, p) => A + 4 * n * p);
+  planes.forEach((plane, p) => new Float32Array(mem, at[p], n).set(plane.subarray(0, n)));
+  blurResident(at, S, r, passes, SCRATCH);
+  planes.forEach((plane, p) => plane.set(new Float32Array(mem, at[p], n)));
+}
+
+/** box-sum.wat's scratch for an S x S grid, each part 16-byte aligned: tmp (S * S f32), acc (S f64), zero and sink (S f32 each). */
+const boxScratchParts = (S: number) => [align16(4 * S * S), align16(8 * S), align16(4 * S), align16(4 * S)];
+const boxScratchBytes = (S: number) => boxScratchParts(S).reduce((a, b) => a + b, 0);
+
+function checkBoxRadius(r: number, S: number): void {
+  if (!(r >= 0 && 2 * r + 1 <= S)) throw new RangeError(`box sums: radius ${r} needs a window 2r + 1 within the grid's ${S}`);
+}
+
+/**
+ * box-sum.wat `passes` times over each S x S f32 plane at the byte offsets `planes` (pass by pass, plane
+ * by plane), with `scratch` (boxScratchBytes(S), 16-byte aligned) for its temporaries: the blur every
+ * kernel here runs over planes already resident in the memory. Precondition: checkBoxRadius(r, S).
+ */
+function blurResident(planes: readonly number[], S: number, r: number, passes: number, scratch: number): void {
+  const [tmp, acc, zero] = boxScratchParts(S);
+  const T = scratch, ACC = T + tmp, ZERO = ACC + acc, SINK = ZERO + zero;
+  new Float32Array(buffer(), ZERO, S).fill(0);
+  for (let pass = 0; pass < passes; pass++) for (const at of planes) kernels.boxSum(at, T, ACC, ZERO, SINK, S, r);
 }
 
 /**
@@ -128,24 +150,20 @@ export function detailMapsKernel(o: { nx: Float32Array; ny: Float32Array; height
  */
 export function chromaAlbedoKernel(o: { weight: Float32Array; mean: Float32Array; I: Float32Array; s0: Float32Array; S: number; radius: number; chromaGate: boolean; chromaEdge: readonly [number, number]; logTable: { readonly table: Float64Array; readonly steps: number } }): { albedo: Float32Array; residual: Float32Array; weight: Float32Array; evidenceTexels: number } {
   const { S, radius: r } = o, n = S * S;
-  if (!(r >= 0 && 2 * r + 1 <= S)) throw new RangeError(`chromaAlbedoKernel: radius ${r} needs a window 2r + 1 within the grid's ${S}`);
+  checkBoxRadius(r, S);
   const q = 4 * n;
-  const [MEAN, I, S0, W0, CR, CB, SR, SB, SW, W, NUM, DEN, RHO, R, T, ACC, ZERO, SINK, TABLE] = layout(3 * q, q, q, q, q, q, q, q, q, q, q, q, q, q, q, 8 * S, 4 * S, 4 * S, 8 * o.logTable.table.length);
+  const [MEAN, I, S0, W0, CR, CB, SR, SB, SW, W, NUM, DEN, RHO, R, SCRATCH, TABLE] = layout(3 * q, q, q, q, q, q, q, q, q, q, q, q, q, q, boxScratchBytes(S), 8 * o.logTable.table.length);
   const mem = buffer();
   new Float32Array(mem, MEAN, 3 * n).set(o.mean.subarray(0, 3 * n));
   new Float32Array(mem, I, n).set(o.I.subarray(0, n));
   new Float32Array(mem, S0, n).set(o.s0.subarray(0, n));
   new Float32Array(mem, W0, n).set(o.weight.subarray(0, n));
   for (const at of [CR, CB, SR, SB, SW, RHO, R]) new Float32Array(mem, at, n).fill(0);
-  new Float32Array(mem, ZERO, S).fill(0);
-  const blur = (planes: number[], passes: number) => {
-    for (let pass = 0; pass < passes; pass++) for (const at of planes) kernels.boxSum(at, T, ACC, ZERO, SINK, S, r);
-  };
   if (o.chromaGate) {
     new Float64Array(mem, TABLE, o.logTable.table.length).set(o.logTable.table);
     kernels.chromaSums(MEAN, W0, n, TABLE, o.logTable.steps, CR, CB, SR, SB, SW);
     // Two passes (a tent): an outlier test needs the neighbourhood's level, not a smooth field.
-    blur([SR, SB, SW], 2);
+    blurResident([SR, SB, SW], S, r, 2, SCRATCH);
     kernels.chromaGate(W0, n, CR, CB, SR, SB, SW, o.chromaEdge[0], o.chromaEdge[1]);
     o.weight.set(new Float32Array(mem, W0, n));
   }
@@ -153,7 +171,7 @@ export function chromaAlbedoKernel(o: { weight: Float32Array; mean: Float32Array
   let evidenceTexels = 0;
   for (let round = 0; round < 2; round++) {
     kernels.albedoRatios(I, S0, round === 0 ? W0 : W, n, NUM, DEN);
-    blur([NUM, DEN], 3);
+    blurResident([NUM, DEN], S, r, 3, SCRATCH);
     evidenceTexels = kernels.albedoResiduals(I, S0, W0, NUM, DEN, RHO, R, W, n);
   }
   return { albedo: new Float32Array(mem, RHO, n).slice(), residual: new Float32Array(mem, R, n).slice(), weight: new Float32Array(mem, W, n).slice(), evidenceTexels };
@@ -192,16 +210,15 @@ export function slopeNormalsKernel(o: { height: Float32Array; active: Uint8Array
  */
 export function liftCutKernel(o: { logGain: Float32Array; weight: Float32Array; den: Float32Array; G: number; radius: number; passes: number; spike: number }): void {
   const { G, radius: r } = o, n = G * G, q = 4 * n;
-  if (!(r >= 0 && 2 * r + 1 <= G)) throw new RangeError(`liftCutKernel: radius ${r} needs a window 2r + 1 within the grid's ${G}`);
-  const [LG, W, DEN, S0, S1, S2, T, ACC, ZERO, SINK] = layout(3 * q, q, q, q, q, q, q, 8 * G, 4 * G, 4 * G);
+  checkBoxRadius(r, G);
+  const [LG, W, DEN, S0, S1, S2, SCRATCH] = layout(3 * q, q, q, q, q, q, boxScratchBytes(G));
   const mem = buffer();
   new Float32Array(mem, LG, 3 * n).set(o.logGain.subarray(0, 3 * n));
   new Float32Array(mem, W, n).set(o.weight.subarray(0, n));
   new Float32Array(mem, DEN, n).set(o.den.subarray(0, n));
   for (const at of [S0, S1, S2]) new Float32Array(mem, at, n).fill(0);
-  new Float32Array(mem, ZERO, G).fill(0);
   kernels.liftSplit(LG, W, n, S0, S1, S2);
-  for (let pass = 0; pass < o.passes; pass++) for (const at of [S0, S1, S2]) kernels.boxSum(at, T, ACC, ZERO, SINK, G, r);
+  blurResident([S0, S1, S2], G, r, o.passes, SCRATCH);
   kernels.liftCap(LG, W, DEN, n, S0, S1, S2, o.spike);
   o.logGain.set(new Float32Array(mem, LG, 3 * n));
 }
