@@ -13,12 +13,16 @@ import { gainFieldKernel, liftCutKernel } from './simd/kernels';
 import { shIrradianceBasis, type ShLighting } from './sh-lighting';
 import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
 import type { TexelMap } from './texel-map';
+import type { PhotoLighting } from './photo-lighting';
+import { centreTexels, MIN_SHADING_RATIO, symmetricFloorRatio } from './albedo-floor';
 
 /**
  * albedoTexture: the texture divided by the estimated shading, in linear light with the brightness
- * kept, as divideByShading defines it (colour * ref / max(shade, MIN_SHADING_RATIO * ref), ref the
- * mean shading over the chart), where the camera saw the surface, fading to the texture as it was past
- * the silhouette. A side-lit face's shadowed side comes out as bright as its lit side.
+ * kept (colour * ref / max(shade, floorRatio * ref), ref the mean shading over the chart), where the
+ * camera saw the surface, fading to the texture as it was past the silhouette. A side-lit face's
+ * shadowed side comes out as bright as its lit side. floorRatio is MIN_SHADING_RATIO unless the
+ * lighting brings the mirrored pairs it was fitted on (`mirrorPairs`, on `gainMap`'s raster): then
+ * symmetricFloorRatio sets it per photo.
  *
  * The division is a per-channel gain g = (ref / shade)^v (v = smoothstep(0.1, 0.45, n_z), the bake's
  * facing weight: g = 1 where the camera did not see the surface). Order-2 shading is smooth in the
@@ -33,9 +37,9 @@ import type { TexelMap } from './texel-map';
  * scaled down by one factor k <= 1 so that ALBEDO_HEADROOM_QUANTILE of the seen texels stay below white.
  * `reference` and `floor` say how to relight it: in linear light, texture = albedo * max(shade_c(n),
  * floor_c) / reference_c, with shade the SH shading, reference_c = k * ref_c and floor_c =
- * MIN_SHADING_RATIO * ref_c (result.json's `lighting.albedo_reference` and `shading_floor`).
+ * floorRatio * ref_c (result.json's `lighting.albedo_reference` and `shading_floor`).
  */
-export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; lighting: ShLighting }): { albedo: RgbImage; reference: [number, number, number]; floor: [number, number, number] } {
+export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indices: Uint32Array; normals: Float32Array; rotation: Mat3; lighting: ShLighting & Pick<PhotoLighting, 'mirrorPairs'> }): { albedo: RgbImage; reference: [number, number, number]; floor: [number, number, number] } {
   const { texture, gainMap, indices, normals: vn, rotation: R, lighting } = opts;
   const size = texture.width;
   const G = gainMap.size;
@@ -46,18 +50,22 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   const vFacing = new Float32Array(nv);
   vertexShadeAndFacing(vn, R, lighting.sh, vShade, vFacing);
   const shade = new Float32Array(texels.length * 3);
-  const ref = texelShade(texels.length, triangle, b1, b2, indices, vShade, shade);
+  const facing = new Float64Array(texels.length);
+  const ref = texelShadeAndFacing(texels.length, triangle, b1, b2, indices, vShade, vFacing, shade, facing);
   for (let ch = 0; ch < 3; ch++) ref[ch] /= Math.max(1, texels.length);
+  // The floor, by the photo's mirrored skin when the lighting fit sampled it on this grid.
+  const pairs = lighting.mirrorPairs?.grid === gainMap ? lighting.mirrorPairs.texels : undefined;
+  const floorRatio = pairs ? symmetricFloorRatio({ texture, gainMap, facing, shade, ref, pairs }) : MIN_SHADING_RATIO;
   const logGain = new Float32Array(G * G * 3);
   const weight = new Float32Array(G * G);
-  texelLogGains(texels, triangle, b1, b2, indices, vFacing, shade, ref, logGain, weight);
+  texelLogGains(texels, facing, shade, ref, floorRatio, logGain, weight);
   limitLocalLift(logGain, weight, G, chartDensity(gainMap));
   const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
   pushPullFill(logGain, weight, G);
   const img = createRgbImage(size, size);
   applyGainField(texture.data, img.data, size, logGain, logK, G);
   const k = Math.exp(logK);
-  return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [MIN_SHADING_RATIO * ref[0], MIN_SHADING_RATIO * ref[1], MIN_SHADING_RATIO * ref[2]] };
+  return { albedo: img, reference: [k * ref[0], k * ref[1], k * ref[2]], floor: [floorRatio * ref[0], floorRatio * ref[1], floorRatio * ref[2]] };
 }
 
 // albedoTexture's passes are functions of their own, for V8's sake (see detail-maps.ts).
@@ -78,13 +86,15 @@ function vertexShadeAndFacing(vn: Float32Array, R: Mat3, sh: Float64Array, vShad
   }
 }
 
-/** Per chart texel k < n, the vertex shading interpolated; returns its per-channel sums. */
-function texelShade(n: number, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vShade: Float32Array, shade: Float32Array): [number, number, number] {
+/** Per chart texel k < n, the vertex shading and facing (n_z) interpolated; returns the shading's per-channel sums. */
+function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vShade: Float32Array, vFacing: Float32Array, shade: Float32Array, facing: Float64Array): [number, number, number] {
   let r0 = 0, r1 = 0, r2 = 0;
   for (let k = 0; k < n; k++) {
     const t = 3 * triangle[k];
-    const a = 3 * indices[t], b = 3 * indices[t + 1], c = 3 * indices[t + 2];
+    const va = indices[t], vb = indices[t + 1], vc = indices[t + 2];
+    const a = 3 * va, b = 3 * vb, c = 3 * vc;
     const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
+    facing[k] = w0 * vFacing[va] + w1 * vFacing[vb] + w2 * vFacing[vc];
     const s0 = w0 * vShade[a] + w1 * vShade[b] + w2 * vShade[c];
     const s1 = w0 * vShade[a + 1] + w1 * vShade[b + 1] + w2 * vShade[c + 1];
     const s2 = w0 * vShade[a + 2] + w1 * vShade[b + 2] + w2 * vShade[c + 2];
@@ -99,21 +109,18 @@ function texelShade(n: number, triangle: Int32Array, b1: Float32Array, b2: Float
 }
 
 /**
- * Per chart texel of the gain grid, log(ref / max(shade, MIN_SHADING_RATIO ref)) faded by the facing
- * weight v, and weight 1.
+ * Per chart texel of the gain grid, log(ref / max(shade, floorRatio ref)) faded by the facing weight v,
+ * and weight 1.
  */
-function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vFacing: Float32Array, shade: Float32Array, ref: number[], logGain: Float32Array, weight: Float32Array): void {
+function texelLogGains(texels: Int32Array, facing: Float64Array, shade: Float32Array, ref: number[], floorRatio: number, logGain: Float32Array, weight: Float32Array): void {
   // The channels unrolled, their reference and floor hoisted: the same arithmetic per value.
   const r0 = ref[0], r1 = ref[1], r2 = ref[2];
-  const f0 = MIN_SHADING_RATIO * r0, f1 = MIN_SHADING_RATIO * r1, f2 = MIN_SHADING_RATIO * r2;
+  const f0 = floorRatio * r0, f1 = floorRatio * r1, f2 = floorRatio * r2;
   for (let k = 0; k < texels.length; k++) {
-    const t = 3 * triangle[k];
-    const a = indices[t], b = indices[t + 1], c = indices[t + 2];
-    const w1 = b1[k], w2 = b2[k], w0 = 1 - w1 - w2;
     // Only where the camera saw the surface: the lighting was fitted on the front hemisphere, and past
     // the silhouette its extrapolated shading means nothing (the completion has already matched the
     // unseen side to the seen side's light at their border).
-    const f = w0 * vFacing[a] + w1 * vFacing[b] + w2 * vFacing[c];
+    const f = facing[k];
     weight[texels[k]] = 1;
     // Unseen (v = 0): the log gain stays 0, and the three logarithms are not needed.
     if (f <= 0.1) continue;
@@ -134,14 +141,12 @@ function texelLogGains(texels: Int32Array, triangle: Int32Array, b1: Float32Arra
 const ALBEDO_HEADROOM_QUANTILE = 0.99;
 function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32Array): number {
   const { texels } = gainMap;
-  const f = texture.width / gainMap.size;
+  const centres = centreTexels(gainMap, texture.width);
   // In log space, where the gain is a sum and exp is monotonic: one exp for the quantile instead of three per texel.
   const vals = new Float64Array(texels.length);
   for (let k = 0; k < texels.length; k++) {
     const i = texels[k];
-    const x = Math.min(texture.width - 1, Math.floor(((i % gainMap.size) + 0.5) * f));
-    const y = Math.min(texture.width - 1, Math.floor((Math.floor(i / gainMap.size) + 0.5) * f));
-    const o = 3 * (y * texture.width + x);
+    const o = 3 * centres[k];
     const r = LOG_LINEAR[texture.data[o]] + logGain[3 * i], g = LOG_LINEAR[texture.data[o + 1]] + logGain[3 * i + 1], b = LOG_LINEAR[texture.data[o + 2]] + logGain[3 * i + 2];
     vals[k] = r > g ? (r > b ? r : b) : g > b ? g : b;
   }
@@ -216,12 +221,3 @@ const GAIN_TABLE = (() => {
   }
   return t;
 })();
-
-/**
- * divideByShading's floor: shading below this fraction of the mean is taken at it, so deep shadow is
- * lifted, not blown up. Measured on the shared photos (bench:lighting, with LIFT_SPIKE 1.3): 0.25 let the
- * model's deepest shade (a concavity, a terminator the fitted mesh puts in the wrong place) be lifted 4x
- * and cut back by limitLocalLift, so the relit albedo missed the texture there (worst photo 27 dB); 0.4
- * keeps every photo over 30 dB while still flattening all but the hardest side light (a 3.4x one).
- */
-const MIN_SHADING_RATIO = 0.4;

@@ -17,6 +17,12 @@ export interface PhotoLighting extends ShLighting {
   /** Set when the albedo was made: texture = albedo * max(shade_c(n), shadingFloor[c]) / albedoReference[c], linear light (albedo.ts albedoTexture). */
   albedoReference?: [number, number, number];
   shadingFloor?: [number, number, number];
+  /**
+   * Every mirrored pair of `grid`'s chart texels (the sample raster) that the photo saw clearly on both
+   * sides, left texel then right, as chart indices: albedo.ts picks the shading floor by them. Internal,
+   * not published.
+   */
+  mirrorPairs?: { grid: TexelMap; texels: Int32Array };
 }
 
 /** Normals (unit, camera frame: x right, y up, z towards the viewer) at chart texels `ks` of `map`. */
@@ -131,14 +137,19 @@ function countClear(weight: Float32Array, at: Int32Array): number {
   return clear;
 }
 
-/** Every `stride`-th clear pair (left texel, mirror) and every `stride`-th clear single texel, as candidate indices. */
-function pickSamples(weight: Float32Array, at: Int32Array, mirror: Int32Array | undefined, stride: number): { picked: number[]; pairList: number[] } {
+/**
+ * Every `stride`-th clear pair (left texel, mirror) and every `stride`-th clear single texel, as
+ * candidate indices; and every clear pair, as chart indices.
+ */
+function pickSamples(weight: Float32Array, at: Int32Array, mirror: Int32Array | undefined, stride: number): { picked: number[]; pairList: number[]; allPairs: number[] } {
   const picked: number[] = [];
   const pairList: number[] = [];
+  const allPairs: number[] = [];
   for (let k = 0, cPair = 0, cSingle = 0; k < at.length; k++) {
     if (weight[at[k]] < CLEAR) continue;
     const m = mirror ? mirror[k] : -1;
     if (m >= 0 && weight[at[m]] >= CLEAR) {
+      if ((cPair & 1) === 0) allPairs.push(k, m);
       if (cPair++ % stride === 0) {
         pairList.push(picked.length, picked.length + 1);
         picked.push(k, m);
@@ -146,7 +157,7 @@ function pickSamples(weight: Float32Array, at: Int32Array, mirror: Int32Array | 
     } else if (m < -1 && weight[at[-2 - m]] >= CLEAR) continue; // a right-half texel: sampled with its left twin
     else if (cSingle++ % stride === 0) picked.push(k);
   }
-  return { picked, pairList };
+  return { picked, pairList, allPairs };
 }
 
 /** Fewest samples the lighting is estimated from (see estimatePhotoLighting). */
@@ -185,7 +196,7 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   const clear = countClear(weight, at);
   if (clear < MIN_LIGHTING_SAMPLES) return undefined;
   const stride = Math.max(1, Math.ceil(clear / (opts.maxSamples ?? 1500)));
-  const { picked, pairList } = pickSamples(weight, at, mirror, stride);
+  const { picked, pairList, allPairs } = pickSamples(weight, at, mirror, stride);
   const ks = Int32Array.from(picked);
   const colors = new Float32Array(ks.length * 3);
   for (let j = 0; j < ks.length; j++) {
@@ -210,5 +221,5 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   }
   let kept = 0;
   for (let j = 0; j < fit.inlierWeights.length; j++) if (fit.inlierWeights[j] > 0.5) kept++;
-  return { sh: fit.sh, samples: ks.length, inlierShare: kept / ks.length, rmsResidual: fit.rmsResidual };
+  return { sh: fit.sh, samples: ks.length, inlierShare: kept / ks.length, rmsResidual: fit.rmsResidual, mirrorPairs: allPairs.length ? { grid, texels: Int32Array.from(allPairs) } : undefined };
 }

@@ -68,6 +68,21 @@ describe('photo lighting on the canonical face', () => {
     return Math.sqrt(se / cnt);
   };
 
+  /** Mean linear luminance of mirrored skin regions: texels left or right of the UV midline whose normals (`nn`, per chart texel of `at`) face the camera. */
+  const sideOf = (at: typeof map, nn: Float32Array, img: { data: Uint8Array }, left: boolean) => {
+    let sum = 0, m = 0;
+    const margin = at.size / 32;
+    for (let k = 0; k < at.texels.length; k++) {
+      const t = at.texels[k];
+      const x = t % at.size;
+      if (nn[3 * k + 2] < 0.6 || (left ? x >= at.size / 2 - margin : x < at.size / 2 + margin)) continue;
+      sum += 0.2126 * toLinear(img.data[3 * t]) + 0.7152 * toLinear(img.data[3 * t + 1]) + 0.0722 * toLinear(img.data[3 * t + 2]);
+      m++;
+    }
+    return sum / m;
+  };
+  const side = (img: { data: Uint8Array }, left: boolean) => sideOf(map, n, img, left);
+
   it('recovers the shading over the seen face within 2% (relative RMS), and the light comes from the subject\'s left', () => {
     const est = estimatePhotoLighting({ color, weight, map, indices: face.triangles, normals, rotation: R });
     expect(est).toBeDefined();
@@ -88,18 +103,6 @@ describe('photo lighting on the canonical face', () => {
     const texture = createRgbImage(size, size);
     for (let i = 0; i < color.length; i++) texture.data[i] = color[i];
     const { albedo: out } = albedoTexture({ texture, gainMap: rasterizeUvTriangles(face.uvs, face.triangles, size / 4), indices: face.triangles, normals, rotation: R, lighting: est });
-    // Mirrored skin regions: texels left and right of the UV midline whose normals face the camera.
-    const side = (img: { data: Uint8Array }, left: boolean) => {
-      let sum = 0, m = 0;
-      for (let k = 0; k < ks.length; k++) {
-        const t = map.texels[k];
-        const x = t % size;
-        if (n[3 * k + 2] < 0.6 || (left ? x >= size / 2 - 8 : x < size / 2 + 8)) continue;
-        sum += 0.2126 * toLinear(img.data[3 * t]) + 0.7152 * toLinear(img.data[3 * t + 1]) + 0.0722 * toLinear(img.data[3 * t + 2]);
-        m++;
-      }
-      return sum / m;
-    };
     const before = side(texture, true) / side(texture, false);
     const after = side(out, true) / side(out, false);
     expect(Math.abs(before - 1)).toBeGreaterThan(0.15); // the render really is side-lit
@@ -153,5 +156,57 @@ describe('photo lighting on the canonical face', () => {
     // leaves the brightest 1% of the chart free to reach white.
     expect(white / seen).toBeLessThan(0.03);
     expect(psnr).toBeGreaterThan(33);
+  });
+
+  it('a hard side light: the floor follows the mirrored skin down, so the shadow side is lifted as far as the light dimmed it', () => {
+    // At the service's size (1024, the gain grid a quarter of it), since the lift cut's neighbourhood
+    // is a fixed number of coarse texels. Ambient and a key light from the subject's left: the shadow
+    // side's cheek gets under 0.4 of the mean shading, where the default floor stops lifting it.
+    const big = 1024;
+    const bigMap = rasterizeUvTriangles(face.uvs, face.triangles, big);
+    const bigN = texelNormals(bigMap, face.triangles, normals, R, Int32Array.from({ length: bigMap.texels.length }, (_, k) => k));
+    const hard = new Float64Array(27);
+    for (let c = 0; c < 3; c++) {
+      hard[9 * c] = 0.3;
+      hard[9 * c + 3] = 0.4;
+      hard[9 * c + 2] = 0.2;
+    }
+    const texture = createRgbImage(big, big);
+    const hardWeight = new Float32Array(big * big);
+    for (let k = 0; k < bigMap.texels.length; k++) {
+      const t = bigMap.texels[k];
+      shadeSh({ sh: hard }, bigN[3 * k], bigN[3 * k + 1], bigN[3 * k + 2], s);
+      const jitter = 1 + 0.04 * Math.sin(k * 12.9898);
+      for (let c = 0; c < 3; c++) texture.data[3 * t + c] = Math.round(toSrgb(Math.max(0, albedo[c] * jitter * s[c])));
+      hardWeight[t] = bigN[3 * k + 2] > 0.3 ? 1 : 0;
+    }
+    // As the service runs it: the lighting sampled on the quarter grid with mirrored pairs, and the albedo's gain grid the same raster.
+    const grid = rasterizeUvTriangles(face.uvs, face.triangles, big / 4);
+    const est = estimatePhotoLighting({ color: Float32Array.from(texture.data), weight: hardWeight, map: bigMap, sampleMap: grid, indices: face.triangles, normals, rotation: R, mirrorU: true })!;
+    expect(est.mirrorPairs?.texels.length).toBeGreaterThan(1000);
+    const args = { texture, gainMap: grid, indices: face.triangles, normals, rotation: R };
+    const fixed = albedoTexture({ ...args, lighting: { ...est, mirrorPairs: undefined } });
+    const chosen = albedoTexture({ ...args, lighting: est });
+    const ratio = (img: { data: Uint8Array }) => sideOf(bigMap, bigN, img, true) / sideOf(bigMap, bigN, img, false);
+    const before = ratio(texture), atFixed = ratio(fixed.albedo), after = ratio(chosen.albedo);
+    // floor / reference = ratio / k, the exposure factor k being the same for both: the floor ratio relative to 0.4.
+    const floorRatio = (0.4 * (chosen.floor[1] / chosen.reference[1])) / (fixed.floor[1] / fixed.reference[1]);
+    console.log(`hard side light: texture ${before.toFixed(3)}, albedo with the default floor ${atFixed.toFixed(3)}, with the floor by symmetry ${after.toFixed(3)} (floor ${floorRatio.toFixed(3)} of the mean)`);
+    expect(Math.abs(Math.log(before))).toBeGreaterThan(Math.log(2)); // one side over twice the other's luminance
+    expect(Math.abs(atFixed - 1)).toBeGreaterThan(0.08);
+    expect(Math.abs(after - 1)).toBeLessThan(0.05);
+    expect(floorRatio).toBeLessThan(0.4);
+  });
+
+  it('an evenly lit face keeps the default floor: the albedo is the fixed floor\'s bit for bit', () => {
+    const texture = createRgbImage(size, size);
+    const grid = rasterizeUvTriangles(face.uvs, face.triangles, size / 4);
+    for (let i = 0; i < color.length; i++) texture.data[i] = color[i];
+    const est = estimatePhotoLighting({ color, weight, map, sampleMap: grid, indices: face.triangles, normals, rotation: R, mirrorU: true })!;
+    const args = { texture, gainMap: grid, indices: face.triangles, normals, rotation: R };
+    const fixed = albedoTexture({ ...args, lighting: { ...est, mirrorPairs: undefined } });
+    const chosen = albedoTexture({ ...args, lighting: est });
+    expect(chosen.floor).toEqual(fixed.floor);
+    expect(Buffer.compare(chosen.albedo.data, fixed.albedo.data)).toBe(0);
   });
 });
