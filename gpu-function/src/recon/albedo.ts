@@ -18,11 +18,17 @@ import { centreTexels, MIN_SHADING_RATIO, symmetricFloorRatio } from './albedo-f
 
 /**
  * albedoTexture: the texture divided by the estimated shading, in linear light with the brightness
- * kept (colour * ref / max(shade, floorRatio * ref), ref the mean shading over the chart), where the
- * camera saw the surface, fading to the texture as it was past the silhouette. A side-lit face's
- * shadowed side comes out as bright as its lit side. floorRatio is MIN_SHADING_RATIO unless the
- * lighting brings the mirrored pairs it was fitted on (`mirrorPairs`, on `gainMap`'s raster): then
- * symmetricFloorRatio sets it per photo.
+ * kept (colour * ref / max(shade, floorRatio * ref), ref the mean shading over the chart texels the
+ * camera faces, weighted by v below), where the camera saw the surface, fading to the texture as it was
+ * past the silhouette. A side-lit face's shadowed side comes out as bright as its lit side. floorRatio
+ * is MIN_SHADING_RATIO unless the lighting brings the mirrored pairs it was fitted on (`mirrorPairs`,
+ * on `gainMap`'s raster): then symmetricFloorRatio sets it per photo.
+ * Why ref over the facing texels, not the whole chart: past the silhouette the SH shading is an
+ * extrapolation (often near zero or negative, and with its own colour), and a full head's face tile
+ * reaches round the sides and under the jaw. Averaged over the whole chart, that drew ref far below the
+ * seen face's shading and off its colour: the full head's albedo came out with a grey face (lacamoire_2:
+ * forehead texture 233,196,187 -> albedo 87,79,80; over the facing texels 139,111,104, as the default
+ * model's 150,118,108), while the default model's mostly facing chart moved by a level.
  *
  * The division is a per-channel gain g = (ref / shade)^v (v = smoothstep(0.1, 0.45, n_z), the bake's
  * facing weight: g = 1 where the camera did not see the surface). Order-2 shading is smooth in the
@@ -52,7 +58,6 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   const shade = new Float32Array(texels.length * 3);
   const facing = new Float64Array(texels.length);
   const ref = texelShadeAndFacing(texels.length, triangle, b1, b2, indices, vShade, vFacing, shade, facing);
-  for (let ch = 0; ch < 3; ch++) ref[ch] /= Math.max(1, texels.length);
   // The floor, by the photo's mirrored skin when the lighting fit sampled it on this grid.
   const pairs = lighting.mirrorPairs?.grid === gainMap ? lighting.mirrorPairs.texels : undefined;
   const floorRatio = pairs ? symmetricFloorRatio({ texture, gainMap, facing, shade, ref, pairs }) : MIN_SHADING_RATIO;
@@ -86,9 +91,9 @@ function vertexShadeAndFacing(vn: Float32Array, R: Mat3, sh: Float64Array, vShad
   }
 }
 
-/** Per chart texel k < n, the vertex shading and facing (n_z) interpolated; returns the shading's per-channel sums. */
+/** Per chart texel k < n, the vertex shading and facing (n_z) interpolated; returns the shading's per-channel mean over the texels facing the camera (weighted by the division's fade v). */
 function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vShade: Float32Array, vFacing: Float32Array, shade: Float32Array, facing: Float64Array): [number, number, number] {
-  let r0 = 0, r1 = 0, r2 = 0;
+  let r0 = 0, r1 = 0, r2 = 0, rw = 0;
   for (let k = 0; k < n; k++) {
     const t = 3 * triangle[k];
     const va = indices[t], vb = indices[t + 1], vc = indices[t + 2];
@@ -101,11 +106,15 @@ function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, 
     shade[3 * k] = s0;
     shade[3 * k + 1] = s1;
     shade[3 * k + 2] = s2;
-    r0 += s0;
-    r1 += s1;
-    r2 += s2;
+    const f = facing[k];
+    const u = f <= 0.1 ? 0 : f >= 0.45 ? 1 : (f - 0.1) / 0.35;
+    const v = u * u * (3 - 2 * u);
+    r0 += v * s0;
+    r1 += v * s1;
+    r2 += v * s2;
+    rw += v;
   }
-  return [r0, r1, r2];
+  return rw > 0 ? [r0 / rw, r1 / rw, r2 / rw] : [0, 0, 0];
 }
 
 /**
