@@ -32,8 +32,10 @@ export const MIN_SHADING_RATIO = 0.4;
  * IJCV 2001), so the photo's own mirrored skin says which floor its shading supports. Staying near
  * MIN_SHADING_RATIO keeps the relation to the published lighting: a lower floor lifts more texels past
  * limitLocalLift's cut, where the albedo times the shading no longer gives the texture back.
- * Preconditions: `shade` and `facing` per chart texel (and channel) as albedo.ts's texelShadeAndFacing leaves them,
- * `ref` the shading's mean. Returns MIN_SHADING_RATIO when no pair faces the camera.
+ * Units: linear light; the floor as a fraction of `ref`. Preconditions: `shade` and `facing` per chart
+ * texel (and channel) as albedo.ts's texelShadeAndFacing leaves them, `ref` its mean shading over the
+ * facing texels, `pairs` mirrored across the chart's vertical midline. Returns MIN_SHADING_RATIO when no
+ * pair faces the camera.
  */
 export function symmetricFloorRatio(opts: { texture: RgbImage; gainMap: TexelMap; facing: Float64Array; shade: Float32Array; ref: number[]; pairs: Int32Array }): number {
   const { texture, gainMap, facing, shade, ref, pairs } = opts;
@@ -114,8 +116,9 @@ export function centreTexels(map: TexelMap, size: number): Int32Array {
  * left/right ratio) the mirrored skin may stay before the floor leaves MIN_SHADING_RATIO. Measured on
  * bench:lighting's 27 side-lit photos (flat = within 5%; relighting over skin): tolerance 0.02: 27 flat,
  * relighting worst 30.0 dB; 0.025: 27 flat, 30.7 dB; 0.03: 26 flat, 30.9 dB; the argmin alone (no
- * preference for MIN_SHADING_RATIO): 27 flat, 27.8 dB. A floor under 0.2 was not needed: the hardest
- * side light (3.4x) is flat at 0.2.
+ * preference for MIN_SHADING_RATIO): 27 flat, 27.8 dB (measured with the reference shading still
+ * over the whole chart; over the facing texels, as now, 0.025 gives 27 flat and 31.0 dB). A floor under
+ * 0.2 was not needed: the hardest side light (3.4x) is flat at 0.2.
  */
 const FLOOR_CANDIDATES = Array.from({ length: 17 }, (_, i) => (8 + i) / 40);
 const FLOOR_TOLERANCE = 0.025;
