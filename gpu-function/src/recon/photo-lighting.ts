@@ -18,9 +18,9 @@ export interface PhotoLighting extends ShLighting {
   albedoReference?: [number, number, number];
   shadingFloor?: [number, number, number];
   /**
-   * Every mirrored pair of `grid`'s chart texels (the sample raster) that the photo saw clearly on both
-   * sides, left texel then right, as chart indices: albedo.ts picks the shading floor by them. Internal,
-   * not published.
+   * Every other mirrored pair of `grid`'s chart texels (the sample raster) that the photo saw clearly on
+   * both sides (4-8k on a 1024 face: plenty for a ratio of sums, at half the cost), left texel then right,
+   * as chart indices: albedo-floor.ts picks the shading floor by them. Internal, not published.
    */
   mirrorPairs?: { grid: TexelMap; texels: Int32Array };
 }
@@ -139,7 +139,7 @@ function countClear(weight: Float32Array, at: Int32Array): number {
 
 /**
  * Every `stride`-th clear pair (left texel, mirror) and every `stride`-th clear single texel, as
- * candidate indices; and every clear pair, as chart indices.
+ * candidate indices; and every other clear pair, as chart indices.
  */
 function pickSamples(weight: Float32Array, at: Int32Array, mirror: Int32Array | undefined, stride: number): { picked: number[]; pairList: number[]; allPairs: number[] } {
   const picked: number[] = [];
