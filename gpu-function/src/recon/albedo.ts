@@ -57,13 +57,14 @@ export function albedoTexture(opts: { texture: RgbImage; gainMap: TexelMap; indi
   vertexShadeAndFacing(vn, R, lighting.sh, vShade, vFacing);
   const shade = new Float32Array(texels.length * 3);
   const facing = new Float64Array(texels.length);
-  const ref = texelShadeAndFacing(texels.length, triangle, b1, b2, indices, vShade, vFacing, shade, facing);
+  const fade = new Float64Array(texels.length);
+  const ref = texelShadeAndFacing(texels.length, triangle, b1, b2, indices, vShade, vFacing, shade, facing, fade);
   // The floor, by the photo's mirrored skin when the lighting fit sampled it on this grid.
   const pairs = lighting.mirrorPairs?.grid === gainMap ? lighting.mirrorPairs.texels : undefined;
   const floorRatio = pairs ? symmetricFloorRatio({ texture, gainMap, facing, shade, ref, pairs }) : MIN_SHADING_RATIO;
   const logGain = new Float32Array(G * G * 3);
   const weight = new Float32Array(G * G);
-  texelLogGains(texels, facing, shade, ref, floorRatio, logGain, weight);
+  texelLogGains(texels, fade, shade, ref, floorRatio, logGain, weight);
   limitLocalLift(logGain, weight, G, chartDensity(gainMap));
   const logK = Math.min(0, -Math.log(headroomQuantile(texture, gainMap, logGain)));
   pushPullFill(logGain, weight, G);
@@ -91,8 +92,11 @@ function vertexShadeAndFacing(vn: Float32Array, R: Mat3, sh: Float64Array, vShad
   }
 }
 
-/** Per chart texel k < n, the vertex shading and facing (n_z) interpolated; returns the shading's per-channel mean over the texels facing the camera (weighted by the division's fade v). */
-function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vShade: Float32Array, vFacing: Float32Array, shade: Float32Array, facing: Float64Array): [number, number, number] {
+/**
+ * Per chart texel k < n, the vertex shading and facing (n_z) interpolated, and the division's fade
+ * v = smoothstep(0.1, 0.45, n_z); returns the shading's per-channel mean weighted by v.
+ */
+function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, b2: Float32Array, indices: Uint32Array, vShade: Float32Array, vFacing: Float32Array, shade: Float32Array, facing: Float64Array, fade: Float64Array): [number, number, number] {
   let r0 = 0, r1 = 0, r2 = 0, rw = 0;
   for (let k = 0; k < n; k++) {
     const t = 3 * triangle[k];
@@ -108,7 +112,7 @@ function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, 
     shade[3 * k + 2] = s2;
     const f = facing[k];
     const u = f <= 0.1 ? 0 : f >= 0.45 ? 1 : (f - 0.1) / 0.35;
-    const v = u * u * (3 - 2 * u);
+    const v = (fade[k] = u * u * (3 - 2 * u));
     r0 += v * s0;
     r1 += v * s1;
     r2 += v * s2;
@@ -118,10 +122,10 @@ function texelShadeAndFacing(n: number, triangle: Int32Array, b1: Float32Array, 
 }
 
 /**
- * Per chart texel of the gain grid, log(ref / max(shade, floorRatio ref)) faded by the facing weight v,
- * and weight 1.
+ * Per chart texel of the gain grid, log(ref / max(shade, floorRatio ref)) faded by the facing weight v
+ * (`fade`), and weight 1.
  */
-function texelLogGains(texels: Int32Array, facing: Float64Array, shade: Float32Array, ref: number[], floorRatio: number, logGain: Float32Array, weight: Float32Array): void {
+function texelLogGains(texels: Int32Array, fade: Float64Array, shade: Float32Array, ref: number[], floorRatio: number, logGain: Float32Array, weight: Float32Array): void {
   // The channels unrolled, their reference and floor hoisted: the same arithmetic per value.
   const r0 = ref[0], r1 = ref[1], r2 = ref[2];
   const f0 = floorRatio * r0, f1 = floorRatio * r1, f2 = floorRatio * r2;
@@ -129,12 +133,10 @@ function texelLogGains(texels: Int32Array, facing: Float64Array, shade: Float32A
     // Only where the camera saw the surface: the lighting was fitted on the front hemisphere, and past
     // the silhouette its extrapolated shading means nothing (the completion has already matched the
     // unseen side to the seen side's light at their border).
-    const f = facing[k];
+    const v = fade[k];
     weight[texels[k]] = 1;
     // Unseen (v = 0): the log gain stays 0, and the three logarithms are not needed.
-    if (f <= 0.1) continue;
-    const u = f >= 0.45 ? 1 : (f - 0.1) / 0.35;
-    const v = u * u * (3 - 2 * u);
+    if (v === 0) continue;
     const o = 3 * texels[k];
     const s0 = shade[3 * k], s1 = shade[3 * k + 1], s2 = shade[3 * k + 2];
     if (r0 > 0) logGain[o] = v * Math.log(r0 / (s0 > f0 ? s0 : f0));
