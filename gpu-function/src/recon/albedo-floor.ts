@@ -4,7 +4,7 @@
  */
 import type { RgbImage } from '@facerecon/shared';
 import { srgbToLinearFast as toLinear } from './srgb';
-import type { TexelMap } from './texel-map';
+import { centreOffsets, type TexelMap } from './texel-map';
 
 /**
  * The division's shading floor, where the photo's mirrored skin does not call for another
@@ -44,7 +44,7 @@ export function symmetricFloorRatio(opts: { texture: RgbImage; gainMap: TexelMap
   // l and of l / sigma are all the candidates need.
   const K = FLOOR_CANDIDATES.length;
   const sums = new Float64Array(4 * (K + 1)); // per bin: left l, left l / sigma, right l, right l / sigma
-  const centres = centreTexels(gainMap, texture.width);
+  const centres = centreOffsets(gainMap, texture.width);
   const inv = [1 / ref[0], 1 / ref[1], 1 / ref[2]];
   for (let q = 0; q < pairs.length; q += 2) {
     const a = pairs[q], b = pairs[q + 1];
@@ -87,28 +87,6 @@ function binPairSide(sums: Float64Array, side: number, data: Uint8Array, at: num
     sums[o] += l;
     if (sigma > 0) sums[o + 1] += l / sigma;
   }
-}
-
-/** The texture texel (offset in texels) at the centre of coarse texel i of a G x G grid over a size x size texture. */
-function centreTexel(size: number, G: number, i: number): number {
-  const f = size / G;
-  const x = Math.min(size - 1, Math.floor(((i % G) + 0.5) * f));
-  const y = Math.min(size - 1, Math.floor((Math.floor(i / G) + 0.5) * f));
-  return y * size + x;
-}
-
-/** Per chart texel of `map`, its centreTexel in a size x size texture: the same for every request, so kept per map and size. */
-const CENTRES = new WeakMap<TexelMap, Map<number, Int32Array>>();
-export function centreTexels(map: TexelMap, size: number): Int32Array {
-  let bySize = CENTRES.get(map);
-  if (!bySize) CENTRES.set(map, (bySize = new Map()));
-  let at = bySize.get(size);
-  if (!at) {
-    at = new Int32Array(map.texels.length);
-    for (let k = 0; k < at.length; k++) at[k] = centreTexel(size, map.size, map.texels[k]);
-    bySize.set(size, at);
-  }
-  return at;
 }
 
 /**

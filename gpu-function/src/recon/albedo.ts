@@ -12,9 +12,9 @@ import { selectKth } from './select';
 import { gainFieldKernel, liftCutKernel } from './simd/kernels';
 import { shIrradianceBasis, type ShLighting } from './sh-lighting';
 import { linearToSrgbFast as toSrgb, srgbToLinearFast as toLinear } from './srgb';
-import type { TexelMap } from './texel-map';
+import { centreOffsets, type TexelMap } from './texel-map';
 import type { PhotoLighting } from './photo-lighting';
-import { centreTexels, MIN_SHADING_RATIO, symmetricFloorRatio } from './albedo-floor';
+import { MIN_SHADING_RATIO, symmetricFloorRatio } from './albedo-floor';
 
 /**
  * albedoTexture: the texture divided by the estimated shading, in linear light with the brightness
@@ -152,7 +152,7 @@ function texelLogGains(texels: Int32Array, fade: Float64Array, shade: Float32Arr
 const ALBEDO_HEADROOM_QUANTILE = 0.99;
 function headroomQuantile(texture: RgbImage, gainMap: TexelMap, logGain: Float32Array): number {
   const { texels } = gainMap;
-  const centres = centreTexels(gainMap, texture.width);
+  const centres = centreOffsets(gainMap, texture.width);
   // In log space, where the gain is a sum and exp is monotonic: one exp for the quantile instead of three per texel.
   const vals = new Float64Array(texels.length);
   for (let k = 0; k < texels.length; k++) {

@@ -6,7 +6,7 @@
 import type { Mat3 } from './linalg';
 import { estimateShLighting } from './sh-fit';
 import type { ShLighting } from './sh-lighting';
-import type { TexelMap } from './texel-map';
+import { centreOffsets, type TexelMap } from './texel-map';
 
 export interface PhotoLighting extends ShLighting {
   /** Texels the estimate used, and the share of them the robust fit kept as skin under smooth light. */
@@ -105,29 +105,6 @@ function balanceBin(normals: Float32Array, j: number): number {
 
 // The candidate scans are functions of their own, for V8's sake (see detail-maps.ts).
 
-/**
- * Per chart texel of `grid`, the offset of its centre's texel in the bake (`size`): the same for every
- * request on a layout, so kept per texel map and bake size.
- */
-const offsetCache = new WeakMap<TexelMap, Map<number, Int32Array>>();
-function sampleOffsets(grid: TexelMap, size: number): Int32Array {
-  let bySize = offsetCache.get(grid);
-  if (!bySize) offsetCache.set(grid, (bySize = new Map()));
-  let at = bySize.get(size);
-  if (!at) bySize.set(size, (at = computeSampleOffsets(grid.texels, grid.size, size)));
-  return at;
-}
-
-function computeSampleOffsets(texels: Int32Array, gridSize: number, size: number): Int32Array {
-  const f = size / gridSize;
-  const at = new Int32Array(texels.length);
-  for (let k = 0; k < texels.length; k++) {
-    const i = texels[k], gx = i % gridSize, gy = (i - gx) / gridSize;
-    at[k] = Math.floor((gy + 0.5) * f) * size + Math.floor((gx + 0.5) * f);
-  }
-  return at;
-}
-
 /** Bake weight of a clearly seen texel. */
 const CLEAR = 0.8;
 
@@ -187,7 +164,7 @@ export function estimatePhotoLighting(opts: { color: Float32Array; weight: Float
   // Candidates: the chart texels of `sampleMap` (a coarser raster of the same chart: the fit needs
   // ~1500 samples, not a scan of the ~700k a 1024 bake has), each read at its centre in the bake.
   const grid = opts.sampleMap ?? map;
-  const at = sampleOffsets(grid, map.size);
+  const at = centreOffsets(grid, map.size);
   // On a mirror-symmetric chart, texels whose mirror was seen clearly too are sampled as pairs from the
   // left half, for the fit's symmetric-albedo term; the rest singly, at the same stride.
   const mirror = opts.mirrorU ? mirrorTexels(grid) : undefined;

@@ -78,3 +78,27 @@ export function interpolateAtTexels(map: TexelMap, indices: Uint32Array, perVert
   }
   return out;
 }
+
+/**
+ * Per chart texel of `grid` (a coarser raster of a chart), the offset of its centre's texel in a size x
+ * size raster of the same chart (the bake, the texture): the same for every request on a layout, so
+ * kept per map and size.
+ */
+const centreCache = new WeakMap<TexelMap, Map<number, Int32Array>>();
+export function centreOffsets(grid: TexelMap, size: number): Int32Array {
+  let bySize = centreCache.get(grid);
+  if (!bySize) centreCache.set(grid, (bySize = new Map()));
+  let at = bySize.get(size);
+  if (!at) bySize.set(size, (at = computeCentreOffsets(grid.texels, grid.size, size)));
+  return at;
+}
+
+function computeCentreOffsets(texels: Int32Array, gridSize: number, size: number): Int32Array {
+  const f = size / gridSize;
+  const at = new Int32Array(texels.length);
+  for (let k = 0; k < texels.length; k++) {
+    const i = texels[k], gx = i % gridSize, gy = (i - gx) / gridSize;
+    at[k] = Math.floor((gy + 0.5) * f) * size + Math.floor((gx + 0.5) * f);
+  }
+  return at;
+}
