@@ -80,7 +80,7 @@ export function symmetricFloorRatio(opts: { texture: RgbImage; gainMap: TexelMap
 function binPairSide(sums: Float64Array, side: number, data: Uint8Array, at: number, shade: Float32Array, s: number, inv: number[], K: number): void {
   for (let c = 0; c < 3; c++) {
     const sigma = shade[s + c] * inv[c];
-    const l = LUMA[c] * LINEAR[data[at + c]];
+    const l = LUMA[c] * toLinear(data[at + c]);
     // f_i = (8 + i) / 40, so sigma >= f_i where floor(40 sigma) >= 8 + i.
     const bin = Math.max(0, Math.min(K, Math.floor(40 * sigma) - 7));
     const o = 4 * bin + side;
@@ -103,5 +103,3 @@ const FLOOR_TOLERANCE = 0.025;
 /** Pairs facing the camera at least this much (n_z) on both sides: the division is not faded there, as in bench:lighting's flatness. */
 const PAIR_MIN_FACING = 0.5;
 const LUMA = [0.2126, 0.7152, 0.0722];
-/** Each sRGB level in linear light. */
-const LINEAR = Float64Array.from({ length: 256 }, (_, c) => toLinear(c));

@@ -8,7 +8,6 @@ import { cascadicSfsKernel, screenedSfsKernel } from './simd/sfs-kernels';
 
 export type { SfsProblem, SfsSolution } from './sfs-problem';
 
-
 /**
  * solveScreenedSfs: argmin_h sum_i W_i (aU_i Dx h_i + aV_i Dy h_i - r_i)^2 + alpha' |D h|^2 + beta' h^2
  * over the active texels (forward differences; h = 0 outside the active set), with alpha' and beta'
