@@ -13,12 +13,14 @@
  *   AFLW2000-3D development split (bench:landmarks, recorded in bench/RESULTS.md); nothing is fitted
  *   to photos. The earlier table, interpolated towards ICT-FaceKit's iBUG jaw vertices, lay up to
  *   14 mm off the oval and was 0.3 points of balanced NME-68 worse.
+ * - Some points lie behind the surface MediaPipe traces: IBUG68_DEPTH_MM (the jaw behind the face
+ *   oval, the nose base behind the nostril rim); ibug68.ts moves them along the head's depth axis.
  *
  * Usage: npm run models:ibug68
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { IBUG68_BLEND_MEDIAPIPE, IBUG68_TO_MEDIAPIPE } from '../src/correspondence';
+import { IBUG68_BLEND_MEDIAPIPE, IBUG68_DEPTH_MM, IBUG68_TO_MEDIAPIPE } from '../src/correspondence';
 import { FACE_OVAL } from '../../gpu-function/src/morph/calibration';
 
 const CHIN = 152;
@@ -37,10 +39,11 @@ function arc(end: number, step: 1 | -1): number[] {
 const jawArcs = { right: arc(EAR.right, 1), left: arc(EAR.left, -1) };
 const data = {
   about:
-    'iBUG-68 (the 300-W / AFLW2000-3D point order) from MediaPipe face mesh landmarks. direct: [ibug, mediapipe] one-to-one (models/src/correspondence.ts IBUG68_TO_MEDIAPIPE). blend: [ibug, [[mediapipe, weight], ...]], a weighted mean of MediaPipe vertices, overriding direct (IBUG68_BLEND_MEDIAPIPE: the centre line of the brows, the top of the nose bridge, the lower lip beside the corners). jawArcs: MediaPipe face-oval landmarks from the chin to the ear on each side; iBUG 7..0 (right) and 9..16 (left) sit at equal 3D arclength steps along them, as the 300-W markup spreads the jaw points evenly from ear to chin (written by models/scripts/build-ibug68.ts).',
+    'iBUG-68 (the 300-W / AFLW2000-3D point order) from MediaPipe face mesh landmarks. direct: [ibug, mediapipe] one-to-one (models/src/correspondence.ts IBUG68_TO_MEDIAPIPE). blend: [ibug, [[mediapipe, weight], ...]], a weighted mean of MediaPipe vertices, overriding direct (IBUG68_BLEND_MEDIAPIPE: the centre line of the brows, the top of the nose bridge, the lower lip beside the corners). jawArcs: MediaPipe face-oval landmarks from the chin to the ear on each side; iBUG 7..0 (right) and 9..16 (left) sit at equal 3D arclength steps along them, as the 300-W markup spreads the jaw points evenly from ear to chin. depthMm: [ibug, mm], how far behind the MediaPipe surface point the iBUG point lies along the head\'s depth axis (IBUG68_DEPTH_MM: the jaw behind the face oval, the nose base behind the nostril rim). Written by models/scripts/build-ibug68.ts.',
   direct: IBUG68_TO_MEDIAPIPE,
   blend: IBUG68_BLEND_MEDIAPIPE,
   jawArcs,
+  depthMm: IBUG68_DEPTH_MM,
 };
 const file = resolve(import.meta.dirname, '../../gpu-function/src/face/data/ibug68.json');
 writeFileSync(file, `${JSON.stringify(data)}\n`);

@@ -213,3 +213,25 @@ export const IBUG68_BLEND_MEDIAPIPE: ReadonlyArray<readonly [number, ReadonlyArr
   [27, half(168, 6)],
   [55, half(405, 321)], [59, half(181, 91)],
 ];
+
+/**
+ * How far behind the MediaPipe surface point each iBUG point lies, in mm along the head's -z (its
+ * depth axis), as [iBUG index, mm]; points not listed lie on the surface. A depth changes nothing on
+ * a frontal face and moves the point sideways in the image as the head turns, which is how the
+ * difference shows.
+ * - The jaw (0-7, 9-16): MediaPipe's face oval is the rim of its face mesh, in front of the mandible
+ *   line the iBUG jaw traces (AFLW2000-3D's jaw points are 3D model vertices, projected: on a turned
+ *   head the far ones lie behind the cheek, not on the silhouette). 10 mm, except the pair beside the
+ *   chin (7, 9), 3 mm: at the chin the oval lies on the mandible (the chin itself, 8, stays on it).
+ * - The nose base (31-35): iBUG's points sit at the alar base and the subnasale, where the nostrils
+ *   meet the face; MediaPipe's vertices there (75 97 2 326 305) lie on the nostril rim in front of it.
+ * Each depth is one number per group chosen on the AFLW2000-3D development split (bench:landmarks,
+ * recorded in bench/RESULTS.md): the jaw's among 0 / 5 / 10 / 15 / 20 mm, the same best at every turn;
+ * the pair beside the chin and the nose base from the per-point least-squares depth, which is the same
+ * sign in every yaw bin and lowers the error in each half of the split.
+ */
+export const IBUG68_DEPTH_MM: ReadonlyArray<readonly [number, number]> = [
+  ...[0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 15, 16].map((k) => [k, 10] as const),
+  [7, 3], [9, 3],
+  [31, 4], [32, 4], [33, 4], [34, 4], [35, 4],
+];

@@ -6,7 +6,7 @@
  */
 import { ASSET_FILES } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
-import { ibug68From, JAW_DEPTH_OFFSET_HEAD_MM, jawDepthOffsetPx } from '../face/ibug68';
+import { DEPTH_AXIS_HEAD_MM, depthAxisPx, ibug68From } from '../face/ibug68';
 import type { ColourReport } from '../recon/colour';
 import type { FaceGeometry } from '../recon/face-geometry';
 import type { FaceModel, FittedHead } from './face-model';
@@ -60,15 +60,15 @@ export interface ResultJson {
 }
 
 const LAYOUT_68 =
-  'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); brows on their centre line; the 16 side jaw points at equal 3D arclength steps along the face oval from the chin to the ears, 10 mm deeper into the head (the mandible line; gpu-function/src/face/ibug68.ts)';
+  'iBUG-68 (300-W order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67); brows on their centre line; the 16 side jaw points at equal 3D arclength steps along the face oval from the chin to the ears, 10 mm deeper into the head (the mandible line; 3 mm beside the chin); the nose base 4 mm behind the nostril rim (gpu-function/src/face/ibug68.ts)';
 
 /** The 68 iBUG points in the photo (from the 478 landmarks, the jaw's depth through `camera`) and in the head frame. */
 function landmarks68Json(points: Float32Array, head: number[][], camera: FaceGeometry['camera']): ResultJson['landmarks_68'] {
   const photo = Array.from({ length: 478 }, (_, i) => [points[3 * i], points[3 * i + 1], points[3 * i + 2]]);
   return {
     layout: LAYOUT_68,
-    image_px: ibug68From(photo, { jawOffset: jawDepthOffsetPx(camera) }).map((p) => [r(p[0]), r(p[1])]),
-    head_mm: ibug68From(head, { jawOffset: JAW_DEPTH_OFFSET_HEAD_MM }).map((p) => p.map((v) => r(v))),
+    image_px: ibug68From(photo, { depthAxis: depthAxisPx(camera) }).map((p) => [r(p[0]), r(p[1])]),
+    head_mm: ibug68From(head, { depthAxis: DEPTH_AXIS_HEAD_MM }).map((p) => p.map((v) => r(v))),
   };
 }
 

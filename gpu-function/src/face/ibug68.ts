@@ -11,11 +11,13 @@
  *   Challenge", IMAVIS 2016): each side's 8 points sit at equal 3D arclength steps along MediaPipe's
  *   face oval from the chin to the oval's point by the ear (127 / 356). Arclength in 3D rather than in
  *   the image keeps the spacing right on a turned head, where the far side's oval is foreshortened.
- *
- *   MediaPipe's oval is the rim of its face mesh, in front of the mandible line the iBUG jaw traces
- *   (AFLW2000-3D's jaw points are 3D model vertices, projected: on a turned head the far ones lie
- *   behind the cheek, not on the silhouette). With `jawOffset` the 16 side points move JAW_DEPTH_MM
- *   deeper into the head (jawDepthOffsetPx gives that vector in the photo for a fitted camera).
+ * - Some points lie behind the surface point MediaPipe traces (data/ibug68.json depthMm, from
+ *   models/src/correspondence.ts IBUG68_DEPTH_MM): the side jaw points behind the face oval, which is
+ *   the rim of the face mesh in front of the mandible line the iBUG jaw traces (AFLW2000-3D's jaw
+ *   points are 3D model vertices, projected: on a turned head the far ones lie behind the cheek), and
+ *   the nose base behind the nostril rim. With `depthAxis` (one millimetre into the head in the
+ *   points' frame: depthAxisPx for a fitted camera, DEPTH_AXIS_HEAD_MM in the head frame) each moves
+ *   its depth along it; without, every point stays on the surface.
  *
  * Works in any frame (image pixels or head millimetres). Pass 3 coordinates a point for the 3D
  * spacing; with 2, the spacing is measured in the image (slightly less accurate on turned heads).
@@ -23,25 +25,22 @@
 import type { Mat3 } from '../recon/linalg';
 import table from './data/ibug68.json';
 
-/**
- * How far behind MediaPipe's face oval the iBUG jaw points lie, mm along the head's -z (the chin
- * stays on the oval). Chosen on the AFLW2000-3D development split among 0, 5, 10, 15 and 20 mm
- * (bench/RESULTS.md): 10 was best both for frontal heads (jaw error 4.88 -> 4.65% of the face size)
- * and for heads turned 30-60 degrees (8.48 -> 6.89%), the same depth at every turn, as a fixed
- * anatomical offset should be. ICT-FaceKit's own iBUG jaw vertices cannot supply it: they lie in
- * front of the oval, not behind it.
- */
-export const JAW_DEPTH_MM = 10;
-
-/** JAW_DEPTH_MM deeper into the head, in photo pixels (x right, y down, z as MediaPipe's: away from the camera), for a head seen by `camera` (head -> camera rotation with y up and z towards the viewer). */
-export function jawDepthOffsetPx(camera: { rotation: Mat3; pixelsPerMm: number }): [number, number, number] {
+/** One millimetre deeper into the head, in photo pixels (x right, y down, z as MediaPipe's: away from the camera), for a head seen by `camera` (head -> camera rotation with y up and z towards the viewer). */
+export function depthAxisPx(camera: { rotation: Mat3; pixelsPerMm: number }): [number, number, number] {
   const R = camera.rotation;
-  const d = JAW_DEPTH_MM * camera.pixelsPerMm;
+  const d = camera.pixelsPerMm;
   return [-d * R[2], d * R[5], d * R[8]];
 }
 
 /** The same in the head frame (millimetres, +z out of the face). */
-export const JAW_DEPTH_OFFSET_HEAD_MM: readonly [number, number, number] = [0, 0, -JAW_DEPTH_MM];
+export const DEPTH_AXIS_HEAD_MM: readonly [number, number, number] = [0, 0, -1];
+
+/** iBUG index -> mm behind the MediaPipe surface point (0 for points on it). */
+export const IBUG68_DEPTH_MM: readonly number[] = (() => {
+  const out = new Array<number>(68).fill(0);
+  for (const [k, mm] of table.depthMm as Array<[number, number]>) out[k] = mm;
+  return out;
+})();
 
 const DIRECT = table.direct as Array<[number, number]>;
 const BLEND = table.blend as Array<[number, Array<[number, number]>]>;
@@ -70,17 +69,18 @@ function alongArc(points: ReadonlyArray<ReadonlyArray<number>>, arc: readonly nu
   return out;
 }
 
-export function ibug68From(points: ReadonlyArray<ReadonlyArray<number>>, opts: { jawOffset?: readonly number[] } = {}): number[][] {
+export function ibug68From(points: ReadonlyArray<ReadonlyArray<number>>, opts: { depthAxis?: readonly number[] } = {}): number[][] {
   const out: number[][] = new Array(68);
   for (const [k, m] of DIRECT) out[k] = [...points[m]];
   for (const [k, parts] of BLEND) out[k] = points[parts[0][0]].map((_, d) => parts.reduce((s, [m, w]) => s + w * points[m][d], 0));
   const right = alongArc(points, ARCS.right, 8);
   const left = alongArc(points, ARCS.left, 8);
   // iBUG 7..0 run from the chin up the subject's right side, 9..16 up the left.
-  const off = opts.jawOffset;
   for (let k = 1; k <= 8; k++) {
-    out[8 - k] = off ? right[k - 1].map((v, d) => v + (off[d] ?? 0)) : right[k - 1];
-    out[8 + k] = off ? left[k - 1].map((v, d) => v + (off[d] ?? 0)) : left[k - 1];
+    out[8 - k] = right[k - 1];
+    out[8 + k] = left[k - 1];
   }
+  const axis = opts.depthAxis;
+  if (axis) for (let k = 0; k < 68; k++) if (IBUG68_DEPTH_MM[k]) out[k] = out[k].map((v, d) => v + IBUG68_DEPTH_MM[k] * (axis[d] ?? 0));
   return out;
 }

@@ -11,7 +11,7 @@ import { ModelRegistry, type InstalledModel } from '../../src/core/registry';
 import { reconstructionResultJson, type ResultJson } from '../../src/core/result-json';
 import { createFaceLandmarker, type FaceLandmarks } from '../../src/face/landmarker';
 import { createMediaPipeFaceModel } from '../../src/face-models/mediapipe';
-import { ibug68From, JAW_DEPTH_MM } from '../../src/face/ibug68';
+import { ibug68From, IBUG68_DEPTH_MM } from '../../src/face/ibug68';
 import { projectHeadPoint } from '../../src/recon/face-geometry';
 import { texelNormals } from '../../src/recon/photo-lighting';
 import { shadeSh } from '../../src/recon/sh-lighting';
@@ -139,7 +139,11 @@ describe('result.json: landmarks_68', () => {
     expect(worst).toBeLessThan(0.1);
     // The side jaw lies behind the face oval's rim: deeper (more negative z) than the oval point it was spaced along.
     const withoutOffset = ibug68From(Array.from({ length: 478 }, (_, i) => [recon.head.geometry.points[3 * i], recon.head.geometry.points[3 * i + 1], recon.head.geometry.points[3 * i + 2]]));
-    for (const k of [0, 4, 12, 16]) expect(head_mm[k][2]).toBeCloseTo(withoutOffset[k][2] - JAW_DEPTH_MM, 1);
+    for (const k of [0, 4, 12, 16]) expect(head_mm[k][2]).toBeCloseTo(withoutOffset[k][2] - 10, 1);
+    // Beside the chin less deep, the chin on the oval; the nose base behind the nostril rim.
+    for (const k of [7, 9]) expect(head_mm[k][2]).toBeCloseTo(withoutOffset[k][2] - 3, 1);
     expect(head_mm[8][2]).toBeCloseTo(withoutOffset[8][2], 1);
+    for (let k = 31; k <= 35; k++) expect(head_mm[k][2]).toBeCloseTo(withoutOffset[k][2] - IBUG68_DEPTH_MM[k], 1);
+    expect(IBUG68_DEPTH_MM[33]).toBe(4);
   });
 });

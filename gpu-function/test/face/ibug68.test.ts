@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import table from '../../src/face/data/ibug68.json';
-import { ibug68From, JAW_DEPTH_MM, JAW_DEPTH_OFFSET_HEAD_MM, jawDepthOffsetPx } from '../../src/face/ibug68';
+import { DEPTH_AXIS_HEAD_MM, depthAxisPx, IBUG68_DEPTH_MM, ibug68From } from '../../src/face/ibug68';
 import { readImageFile } from '../../src/adapters/image-io';
 import { createFaceLandmarker } from '../../src/face/landmarker';
 import { fixture, hasSharedPhotos, sharedDeep3d, sharedPhotosReason } from '../fixtures';
@@ -56,21 +56,25 @@ describe('iBUG-68 from MediaPipe', () => {
     for (const [k, m] of table.direct) if (k > 27 && !blended.has(k)) expect(p[k]).toEqual(pts[m]);
   });
 
-  it('with a jaw offset the 16 side jaw points move by it and nothing else does; the offset is JAW_DEPTH_MM into the head', () => {
+  it('along a depth axis the side jaw points and the nose base move by their depth and nothing else does; the axis is one mm into the head', () => {
     const pts = Array.from({ length: 478 }, (_, i) => [Math.sin(i), Math.cos(3 * i), i / 478]);
     const plain = ibug68From(pts);
-    const moved = ibug68From(pts, { jawOffset: [1, -2, 3] });
+    const axis = [1, -2, 3];
+    const moved = ibug68From(pts, { depthAxis: axis });
+    // The depths as correspondence.ts states them: the jaw 10 mm behind the oval, 3 beside the chin, the chin on it; the nose base 4.
+    const depth = (k: number) => (k === 8 ? 0 : k === 7 || k === 9 ? 3 : k <= 16 ? 10 : k >= 31 && k <= 35 ? 4 : 0);
     for (let k = 0; k < 68; k++) {
-      const want = k <= 16 && k !== 8 ? [plain[k][0] + 1, plain[k][1] - 2, plain[k][2] + 3] : plain[k];
+      expect(IBUG68_DEPTH_MM[k]).toBe(depth(k));
+      const want = plain[k].map((v, d) => v + depth(k) * axis[d]);
       moved[k].forEach((v, d) => expect(v).toBeCloseTo(want[d], 12));
     }
-    // A frontal head (head frame = camera frame): deeper is away from the camera, MediaPipe's +z, 10 mm at 2 px per mm.
-    const frontal = jawDepthOffsetPx({ rotation: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]), pixelsPerMm: 2 });
-    frontal.forEach((v, d) => expect(v).toBeCloseTo([0, 0, 2 * JAW_DEPTH_MM][d], 12));
+    // A frontal head (head frame = camera frame): deeper is away from the camera, MediaPipe's +z, 2 px per mm.
+    const frontal = depthAxisPx({ rotation: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]), pixelsPerMm: 2 });
+    frontal.forEach((v, d) => expect(v).toBeCloseTo([0, 0, 2][d], 12));
     // Turned 90 degrees so that the face looks along the camera's +x (head +z -> camera +x): deeper is -x in the photo.
-    const turned = jawDepthOffsetPx({ rotation: Float64Array.from([0, 0, 1, 0, 1, 0, -1, 0, 0]), pixelsPerMm: 2 });
-    turned.forEach((v, d) => expect(v).toBeCloseTo([-2 * JAW_DEPTH_MM, 0, 0][d], 12));
-    expect(JAW_DEPTH_OFFSET_HEAD_MM).toEqual([0, 0, -JAW_DEPTH_MM]);
+    const turned = depthAxisPx({ rotation: Float64Array.from([0, 0, 1, 0, 1, 0, -1, 0, 0]), pixelsPerMm: 2 });
+    turned.forEach((v, d) => expect(v).toBeCloseTo([-2, 0, 0][d], 12));
+    expect(DEPTH_AXIS_HEAD_MM).toEqual([0, 0, -1]);
   });
 
   it('the side jaw points are evenly spaced along the arc, by 3D arclength, whatever the arc\'s vertex spacing', () => {
