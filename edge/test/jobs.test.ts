@@ -62,6 +62,18 @@ describe('exactly once, whatever Queues redeliver', () => {
     expect(await cancelJob(E.DB, k.id, id)).toBe(false); // already ended
   });
 
+  it('a result that lands between the cancel and its release is not billed either (DELETE takes two round trips)', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    await claimJob(E.DB, id, 60_000);
+    expect(await cancelJob(E.DB, k.id, id)).toBe(true);
+    // The consumer's commit comes in here, before DELETE's releaseUnit.
+    expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: '{}' })).toBe(false);
+    await releaseUnit(E.DB, { requestId: id, keyId: k.id }, 'CANCELED');
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'canceled', result: null });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
+  });
+
   it('the purge releases a dead isolate\'s reservation but keeps a queued job\'s; a job that never ran in time fails', async () => {
     const k = await createKey();
     const queued = await queuedJob(k.id);

@@ -273,6 +273,33 @@ describe('idempotency, quota and rate limits', () => {
     expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
   });
 
+  it('after the result is erased (DELETE), a retry with the same Idempotency-Key replays the erasure, not the result', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    const folder = '2026-12-02/0123456789abcdef0123456789abcdef';
+    reply = () => HttpResponse.json({ ...fakeResult(), assets: { glb: { url: `https://gpu.test/assets/${folder}/face.glb?sig=1` } } });
+    const erasedFolders: string[] = [];
+    server.use(http.delete('https://gpu.test/v1/assets/*', ({ request }) => (erasedFolders.push(new URL(request.url).pathname), new HttpResponse(null, { status: 204 }))));
+    const first = await post(k.key, png, { 'idempotency-key': 'erase-me-0003' });
+    expect(first.status).toBe(200);
+    const id = first.headers.get('x-request-id')!;
+    expect(await first.json()).toHaveProperty('pose');
+    const del = await send(`/v1/reconstructions/${id}`, { method: 'DELETE', key: k.key });
+    expect(del.status).toBe(200);
+    expect(erasedFolders).toEqual([`/v1/assets/${folder}`]);
+    const again = await post(k.key, png, { 'idempotency-key': 'erase-me-0003' });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const body = await again.json<Record<string, unknown>>();
+    expect(body).not.toHaveProperty('pose');
+    expect(body).not.toHaveProperty('result');
+    expect(body).toMatchObject({ id, status: 'succeeded' });
+    expect(body).toHaveProperty('erased_at');
+    // Still one GPU call and one charge.
+    expect(calls).toHaveLength(1);
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
+  });
+
   it('a failed upstream attempt does not pin the key: the retry after recovery runs and is billed once', async () => {
     const k = await createKey();
     const png = await makePng(300, 300);

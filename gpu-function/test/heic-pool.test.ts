@@ -1,12 +1,16 @@
 /**
  * The HEIC decoder pool's threads must not keep a process alive once the service is done with them
  * (a warmed, idle pool in a child process that has nothing else to do lets it exit on its own), and
- * must while they have work (a script awaiting a decode gets its answer, not an early exit).
+ * must while they have work (a script awaiting a decode gets its answer, not an early exit). A batch
+ * fails as a whole and at once (a bad tile or the caller's abort takes its queued tiles off the queue),
+ * and a thread refuses a file whose declared size is not the expected one before decoding it.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createHeicPool } from '../src/adapters/heic-pool';
+import { readHeif, writeHeif } from '../src/image/heif-container';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -38,5 +42,62 @@ describe('HEIC decoder pool', () => {
       60_000,
     );
     expect(out).toContain('decoded 512x512');
+  });
+
+  const grid = resolve(ROOT, '.cache/fixtures/astronaut-grid.heic');
+  /** One 512x512 tile of the fixture's grid as a standalone HEIF file. */
+  const oneTile = () => {
+    const f = readHeif(new Uint8Array(readFileSync(grid)));
+    const t = f.items.get(f.refs[0].to[0])!;
+    return writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: t.type, data: t.data, props: t.props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
+  };
+
+  it.skipIf(!existsSync(grid))('a failing tile drops the rest of its batch from the queue at once; the next batch decodes', async () => {
+    const pool = createHeicPool(1);
+    try {
+      const tile = oneTile();
+      const garbage = Uint8Array.from(tile.subarray(0, 400)); // a HEIF header with its picture cut off
+      const batch = pool.decode([garbage, tile, tile, tile, tile]);
+      expect(pool.queued).toBe(4); // one on the thread, four waiting
+      const err = await batch.catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      // Without the batch rule the freed thread would already have taken the next tile, three still waiting.
+      expect(pool.queued).toBe(0);
+      const [ok] = await pool.decode([tile]);
+      expect([ok.width, ok.height]).toEqual([512, 512]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it.skipIf(!existsSync(grid))('the caller\'s abort (its deadline) drops the batch\'s queued tiles and rejects with its reason', async () => {
+    const pool = createHeicPool(1);
+    try {
+      const tile = oneTile();
+      const controller = new AbortController();
+      const batch = pool.decode(Array.from({ length: 6 }, () => tile), { signal: controller.signal });
+      expect(pool.queued).toBe(5);
+      controller.abort(new Error('deadline 30000 ms'));
+      expect(pool.queued).toBe(0);
+      await expect(batch).rejects.toThrow('deadline 30000 ms');
+      // Already aborted: nothing is queued at all.
+      await expect(pool.decode([tile], { signal: controller.signal })).rejects.toThrow('deadline 30000 ms');
+      expect(pool.queued).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it.skipIf(!existsSync(grid))('a thread refuses a file whose declared size is not the expected one, or over the pixel bound, before decoding it', async () => {
+    const pool = createHeicPool(1);
+    try {
+      const tile = oneTile();
+      await expect(pool.decode([tile], { expect: { width: 256, height: 256 } })).rejects.toThrow('not the 256x256');
+      await expect(pool.decode([tile], { expect: { maxPixels: 512 * 511 } })).rejects.toThrow('over 261632 pixels');
+      const [ok] = await pool.decode([tile], { expect: { width: 512, height: 512, maxPixels: 512 * 512 } });
+      expect(ok.data.byteLength).toBe(512 * 512 * 4);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -68,12 +68,17 @@ export interface Settlement {
 
 /**
  * Commits the reserved unit and, in the same transaction, stores the response for idempotent replays.
- * Returns false when there was no reservation left to commit (the purge released it): then the
- * result must not be delivered.
+ * Returns false when there was no reservation left to commit (the purge released it) or its job has
+ * ended (canceled, even when the cancel's release has not landed yet): then the result must not be
+ * delivered.
  */
 export async function commitUnit(db: D1Database, s: Settlement, response: { status: number; body: string }): Promise<boolean> {
   const stmts = [
-    db.prepare("UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved'").bind(s.bytesForwarded ?? null, s.requestId),
+    // A job canceled between its cancel and its unit's release (two round trips in DELETE /v1/jobs/:id)
+    // still shows 'reserved' here: the job's own status is what says the result is wanted.
+    db
+      .prepare("UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved' AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status NOT IN ('queued', 'running'))")
+      .bind(s.bytesForwarded ?? null, s.requestId, s.requestId),
     // The job record follows its unit in the same transaction: succeeded exactly when billed.
     db
       .prepare("UPDATE jobs SET status = 'succeeded', result = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running') AND EXISTS (SELECT 1 FROM usage WHERE request_id = ? AND outcome = 'ok' AND billed = 1)")
@@ -108,6 +113,18 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
   }
   const [, job] = await db.batch(stmts);
   return { jobEnded: job.meta.changes === 1 };
+}
+
+/**
+ * After a result is erased (DELETE of a finished job), the Idempotency-Key's stored response must not
+ * hand it back: a retry replays `response` (the erased job's view) instead, still without a GPU call or
+ * a charge. Only a finished record is rewritten; the key is the one the request's usage row carries.
+ */
+export async function replaceIdempotentResponse(db: D1Database, keyId: string, requestId: string, response: { status: number; body: string }): Promise<void> {
+  await db
+    .prepare("UPDATE idempotency SET status = ?, response = ? WHERE key_id = ? AND state = 'done' AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
+    .bind(response.status, response.body, keyId, requestId, keyId)
+    .run();
 }
 
 export type IdempotencyState =

@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
-import { releaseUnit } from '../lib/billing';
+import { releaseUnit, replaceIdempotentResponse } from '../lib/billing';
 import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, TERMINAL } from '../lib/jobs';
 import { errorResponse, pickLang } from '../lib/respond';
 import { eraseAssetsOnGpu } from '../lib/upstream';
@@ -53,6 +53,9 @@ jobs.delete('/:id', async (c) => {
       return errorResponse(c, 'STORAGE_UNAVAILABLE', { headers: { 'retry-after': '5' } });
     }
     await eraseJobResult(db, key.id, id);
+    // A retry of the request with its Idempotency-Key now replays the erasure, not the result.
+    const erased = jobView((await getJob(db, key.id, id))!, { lang: c.get('lang') });
+    await replaceIdempotentResponse(db, key.id, id, { status: 200, body: JSON.stringify(erased) });
   }
   return c.json(jobView((await getJob(db, key.id, id))!, { lang: c.get('lang') }));
 });

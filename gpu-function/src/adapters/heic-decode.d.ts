@@ -7,5 +7,9 @@ declare module 'heic-decode' {
     data: Uint8ClampedArray;
   }
   function decode(opts: { buffer: Uint8Array | ArrayBuffer }): Promise<DecodedHeic>;
+  namespace decode {
+    /** Every top-level image with the size it declares, decoded only on request; dispose() frees them. */
+    function all(opts: { buffer: Uint8Array | ArrayBuffer }): Promise<Array<{ width: number; height: number; decode(): Promise<DecodedHeic> }> & { dispose(): void }>;
+  }
   export default decode;
 }

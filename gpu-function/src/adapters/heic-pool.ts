@@ -4,6 +4,12 @@
  * cannot use the host's other cores. Grid-tiled photos (heif-grid.ts) spread their tiles over the
  * threads. Threads start on the first HEIC and are unref'd while idle, so an idle pool never keeps the process up;
  * a thread that dies fails only its own job and is replaced.
+ *
+ * A batch (one photo's tiles) fails as a whole and at once: the first tile that fails, or the caller's
+ * abort (its deadline), takes the batch's tiles still queued off the queue, so a bad or expired photo
+ * stops taking threads from the next customer's. A tile already on a thread runs to its end (a wasm
+ * decode cannot be interrupted); `expect` lets the thread refuse a tile whose declared size is not the
+ * one the grid was checked with, before it decodes a pixel.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -11,8 +17,27 @@ import type { DecodedTile } from '../image/heif-grid';
 
 interface Job {
   bytes: Uint8Array;
+  expect?: TileExpectation;
+  batch: Batch;
   resolve: (t: DecodedTile) => void;
   reject: (e: Error) => void;
+}
+
+interface Batch {
+  /** Set by the first failure or the abort: the batch's queued jobs are dropped with it. */
+  failed?: Error;
+}
+
+/** What a thread checks before decoding: the exact size a grid tile declared, or a bound on pixels for a whole file. */
+export interface TileExpectation {
+  width?: number;
+  height?: number;
+  maxPixels?: number;
+}
+
+export interface DecodeBatchOptions {
+  expect?: TileExpectation;
+  signal?: AbortSignal;
 }
 
 interface Slot {
@@ -21,10 +46,12 @@ interface Slot {
 }
 
 export interface HeicPool {
-  decode(files: Uint8Array[]): Promise<DecodedTile[]>;
+  decode(files: Uint8Array[], options?: DecodeBatchOptions): Promise<DecodedTile[]>;
   /** Start every thread now (each compiles the decoder's wasm once, ~0.3 s), off the first request's path. */
   warm(): void;
   readonly threads: number;
+  /** Files waiting for a thread (not those decoding). */
+  readonly queued: number;
   close(): Promise<void>;
 }
 
@@ -64,28 +91,58 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
       const slot = slots.find((s) => !s.job) ?? (slots.length < threads ? spawn() : undefined);
       if (!slot) return;
       const job = queue.shift()!;
+      if (job.batch.failed) {
+        job.reject(job.batch.failed);
+        continue;
+      }
       slot.job = job;
       // A thread with work keeps the process up (a script awaiting a decode must get its answer); an idle one does not.
       slot.worker.ref();
-      slot.worker.postMessage({ job: seq++, bytes: job.bytes });
+      slot.worker.postMessage({ job: seq++, bytes: job.bytes, expect: job.expect });
     }
   };
 
   return {
     threads,
+    get queued() {
+      return queue.length;
+    },
     warm: () => {
       while (slots.length < threads) spawn();
     },
-    decode: (files) =>
-      Promise.all(
+    decode: (files, options = {}) => {
+      const batch: Batch = {};
+      const fail = (err: Error) => {
+        if (batch.failed) return;
+        batch.failed = err;
+        // Off the queue now, not when a thread frees up: a failed photo must not hold its place.
+        for (let i = queue.length - 1; i >= 0; i--) if (queue[i].batch === batch) queue.splice(i, 1)[0].reject(err);
+      };
+      const { signal } = options;
+      const onAbort = () => fail(signal?.reason instanceof Error ? signal.reason : new Error('decode aborted'));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const all = Promise.all(
         files.map(
           (bytes) =>
             new Promise<DecodedTile>((resolve, reject) => {
-              queue.push({ bytes, resolve, reject });
+              if (batch.failed) return reject(batch.failed);
+              queue.push({
+                bytes,
+                expect: options.expect,
+                batch,
+                resolve,
+                reject: (e) => {
+                  fail(e);
+                  reject(e);
+                },
+              });
               pump();
             }),
         ),
-      ),
+      );
+      return all.finally(() => signal?.removeEventListener('abort', onAbort));
+    },
     async close() {
       const all = slots.splice(0);
       await Promise.all(all.map((s) => s.worker.terminate()));

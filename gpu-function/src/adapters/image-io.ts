@@ -15,6 +15,8 @@ sharp.cache(false);
 export interface DecodeOptions {
   /** Refuse images with more pixels than this before decoding them (decompression bombs). */
   maxPixels?: number;
+  /** The request's deadline or hang-up: a HEIC's tiles not yet decoding are dropped (heic-pool.ts). */
+  signal?: AbortSignal;
 }
 
 export interface DecodedImage {
@@ -40,11 +42,11 @@ let pool: HeicPool | undefined;
 export function warmHeicDecoders(): void {
   (pool ??= createHeicPool()).warm();
 }
-async function decodeHeic(bytes: Uint8Array): Promise<RgbImage> {
+async function decodeHeic(bytes: Uint8Array, maxPixels: number, signal?: AbortSignal): Promise<RgbImage> {
   pool ??= createHeicPool();
-  const plan = planHeifGrid(bytes);
-  if (plan) return assembleHeifGrid(plan, await pool.decode(plan.tiles));
-  const [{ width, height, data }] = await pool.decode([bytes]);
+  const plan = planHeifGrid(bytes, { maxPixels });
+  if (plan) return assembleHeifGrid(plan, await pool.decode(plan.tiles, { expect: { width: plan.tileWidth, height: plan.tileHeight }, signal }));
+  const [{ width, height, data }] = await pool.decode([bytes], { expect: { maxPixels }, signal });
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
     rgb[i] = data[j];
@@ -70,8 +72,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   if (meta.format === 'heif' && meta.compression === 'hevc') {
     try {
-      return { image: await decodeHeic(bytes), format: 'heic', orientation: 1 };
+      return { image: await decodeHeic(bytes, maxPixels, options.signal), format: 'heic', orientation: 1 };
     } catch (err) {
+      if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file
       throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });
     }
   }

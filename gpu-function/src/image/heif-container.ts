@@ -223,6 +223,13 @@ export const heifProperty = {
   imir: (axis: 0 | 1) => box('imir', [axis]),
 };
 
+/** The width and height an `ispe` property box (as stored, header included) declares. */
+export function readIspe(ispe: Uint8Array): { width: number; height: number } {
+  if (ispe.byteLength < 20) throw new HeifFormatError('ispe box too short');
+  const dv = new DataView(ispe.buffer, ispe.byteOffset, ispe.byteLength);
+  return { width: dv.getUint32(12), height: dv.getUint32(16) };
+}
+
 /** The payload of a `grid` item (ISO/IEC 23008-12 6.6.2.3.2). */
 export function gridDescriptor(g: { rows: number; cols: number; width: number; height: number }): Uint8Array {
   const wide = g.width > 65535 || g.height > 65535;

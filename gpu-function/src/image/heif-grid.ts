@@ -7,10 +7,13 @@
  * applied here because the tiles carry none.
  *
  * Frame: pixel (0,0) top-left, x right, y down; irot turns counter-clockwise in the displayed image.
- * Failure modes: a grid whose tiles are missing or of mixed sizes throws HeifFormatError.
+ * Failure modes: a grid whose tiles are missing, of mixed sizes, or whose tiles together are more
+ * than the grid's picture (or than `maxPixels`) throws HeifFormatError before anything is decoded: the
+ * grid's own size is what the upload limits were checked against, so a grid of 256 references to one
+ * 4096x4096 tile, declared as a 1024x1024 picture, would otherwise decode 16 GiB from 5 KB.
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
-import { HeifFormatError, readGridDescriptor, readHeif, writeHeif, type HeifFile } from './heif-container';
+import { HeifFormatError, readGridDescriptor, readHeif, readIspe, writeHeif, type HeifFile } from './heif-container';
 
 export type HeifTransform = { irot: number } | { imir: 0 | 1 };
 
@@ -20,6 +23,9 @@ export interface HeifGridPlan {
   /** Picture size before the transforms (the grid's output size). */
   width: number;
   height: number;
+  /** Every tile's size, as its `ispe` declares it (the decoders refuse a bitstream of another size). */
+  tileWidth: number;
+  tileHeight: number;
   /** One standalone HEIF file per tile, row-major. */
   tiles: Uint8Array[];
   transforms: HeifTransform[];
@@ -27,8 +33,12 @@ export interface HeifGridPlan {
 
 const TRANSFORMS = new Set(['irot', 'imir', 'clap']);
 
-/** The grid plan of a HEIC whose primary item is a grid of HEVC tiles; undefined for any other file. */
-export function planHeifGrid(bytes: Uint8Array): HeifGridPlan | undefined {
+/**
+ * The grid plan of a HEIC whose primary item is a grid of HEVC tiles; undefined for any other file.
+ * `maxPixels` bounds the pixels all tiles decode to together (default: no bound beyond the grid's
+ * own size, which the tiles may exceed only by the last row's and column's overhang).
+ */
+export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {}): HeifGridPlan | undefined {
   let f: HeifFile;
   try {
     f = readHeif(bytes);
@@ -42,9 +52,18 @@ export function planHeifGrid(bytes: Uint8Array): HeifGridPlan | undefined {
   if (ids.length !== g.rows * g.cols) throw new HeifFormatError(`grid ${g.rows}x${g.cols} has ${ids.length} tiles`);
   if (grid.props.some((p) => p.property.type === 'clap')) return undefined; // rare; libheif applies it on the whole-file path
   const gridColour = grid.props.find((p) => p.property.type === 'colr');
+  const { tileWidth, tileHeight } = tileSize(f, ids);
+  // The tiles must just cover the picture (ISO/IEC 23008-12 6.6.2.3: the last row and column may overhang
+  // it, no more), so that what is decoded is what the upload limits were checked against.
+  const covers = (tile: number, n: number, size: number) => tile * (n - 1) < size && tile * n >= size;
+  if (!covers(tileWidth, g.cols, g.width) || !covers(tileHeight, g.rows, g.height)) {
+    throw new HeifFormatError(`grid ${g.rows}x${g.cols} of ${tileWidth}x${tileHeight} tiles does not fit its ${g.width}x${g.height} picture`);
+  }
+  if (opts.maxPixels !== undefined && g.rows * g.cols * tileWidth * tileHeight > opts.maxPixels) {
+    throw new HeifFormatError(`grid tiles hold ${g.rows * g.cols * tileWidth * tileHeight} pixels, over ${opts.maxPixels}`);
+  }
   const tiles = ids.map((id) => {
-    const t = f.items.get(id);
-    if (!t || t.type !== 'hvc1') throw new HeifFormatError(`grid tile ${id} is ${t?.type ?? 'missing'}`);
+    const t = f.items.get(id)!;
     const props = t.props.filter((p) => !TRANSFORMS.has(p.property.type));
     if (gridColour && !props.some((p) => p.property.type === 'colr')) props.push(gridColour);
     return writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: 'hvc1', data: t.data, props: props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
@@ -55,7 +74,23 @@ export function planHeifGrid(bytes: Uint8Array): HeifGridPlan | undefined {
     if (p.property.type === 'irot') transforms.push({ irot: payload & 3 });
     else if (p.property.type === 'imir') transforms.push({ imir: (payload & 1) as 0 | 1 });
   }
-  return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tiles, transforms };
+  return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tileWidth, tileHeight, tiles, transforms };
+}
+
+/** The one size every tile declares (its `ispe`, mandatory for image items); HeifFormatError otherwise. */
+function tileSize(f: HeifFile, ids: readonly number[]): { tileWidth: number; tileHeight: number } {
+  let size: { width: number; height: number } | undefined;
+  for (const id of ids) {
+    const t = f.items.get(id);
+    if (!t || t.type !== 'hvc1') throw new HeifFormatError(`grid tile ${id} is ${t?.type ?? 'missing'}`);
+    const ispe = t.props.find((p) => p.property.type === 'ispe');
+    if (!ispe) throw new HeifFormatError(`grid tile ${id} declares no size`);
+    const s = readIspe(ispe.property.box);
+    if (size && (s.width !== size.width || s.height !== size.height)) throw new HeifFormatError('grid tiles of different sizes');
+    size = s;
+  }
+  if (!size || size.width === 0 || size.height === 0) throw new HeifFormatError('grid tiles of no size');
+  return { tileWidth: size.width, tileHeight: size.height };
 }
 
 export interface DecodedTile {
@@ -67,9 +102,10 @@ export interface DecodedTile {
 
 /** Tiles (row-major) into one RGB picture of the grid's output size, then the transforms. */
 export function assembleHeifGrid(plan: HeifGridPlan, tiles: DecodedTile[]): RgbImage {
-  const tw = tiles[0].width;
-  const th = tiles[0].height;
-  if (tiles.some((t) => t.width !== tw || t.height !== th)) throw new HeifFormatError('grid tiles of different sizes');
+  const tw = plan.tileWidth;
+  const th = plan.tileHeight;
+  if (tiles.length !== plan.rows * plan.cols) throw new HeifFormatError(`${tiles.length} tiles for a ${plan.rows}x${plan.cols} grid`);
+  if (tiles.some((t) => t.width !== tw || t.height !== th)) throw new HeifFormatError('a grid tile decoded to another size than it declares');
   if (tw * plan.cols < plan.width || th * plan.rows < plan.height) throw new HeifFormatError('grid tiles do not cover the output');
   let img = createRgbImage(plan.width, plan.height);
   const out = img.data;

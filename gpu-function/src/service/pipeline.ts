@@ -90,7 +90,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
   const installed = deps.models.get(options.model);
 
-  const { image } = await decodeImage(bytes);
+  const { image } = await decodeImage(bytes, { signal: ctx.signal });
   const lm = await deps.landmarker.landmarks(image);
   if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
   done('preprocess');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, FaceReconError, type RgbImage } from '@facerecon/shared';
 import { decodeImage, readImageFile } from '../../src/adapters/image-io';
-import { gridDescriptor, heifProperty, readGridDescriptor, readHeif, writeHeif } from '../../src/image/heif-container';
+import { gridDescriptor, HeifFormatError, heifProperty, readGridDescriptor, readHeif, readIspe, writeHeif } from '../../src/image/heif-container';
 import { assembleHeifGrid, mirror, planHeifGrid, rotateCcw } from '../../src/image/heif-grid';
 import { FIXTURES_DIR } from '../fixtures';
 
@@ -74,7 +74,7 @@ describe('grid assembly and transforms', () => {
 
   it('tiles are placed row-major and cropped to the grid output size', () => {
     const tile = (v: number) => ({ width: 2, height: 2, data: Uint8Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? 255 : v)) });
-    const img = assembleHeifGrid({ rows: 2, cols: 2, width: 3, height: 3, tiles: [], transforms: [] }, [tile(10), tile(20), tile(30), tile(40)]);
+    const img = assembleHeifGrid({ rows: 2, cols: 2, width: 3, height: 3, tileWidth: 2, tileHeight: 2, tiles: [], transforms: [] }, [tile(10), tile(20), tile(30), tile(40)]);
     expect(px(img)).toEqual([10, 10, 20, 10, 10, 20, 30, 30, 40]);
   });
 });
@@ -106,6 +106,56 @@ describe('decoding grid-tiled and rotated HEIC', () => {
       refs: [{ type: 'dimg', from: 1, to: tiles.map((_, k) => 2 + k) }],
     });
     const err = await decodeImage(lie).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FaceReconError);
+    expect((err as FaceReconError).code).toBe('INVALID_IMAGE');
+  });
+  /** A grid of `rows` x `cols` references to the fixture's first tile (512x512), declared as a `width` x `height` picture. */
+  const gridOfOneTile = (rows: number, cols: number, width: number, height: number, tileProps?: (p: Uint8Array) => Uint8Array) => {
+    const f = readHeif(bytesOf('astronaut-grid.heic'));
+    const grid = f.items.get(f.primary)!;
+    const t = f.items.get(f.refs[0].to[0])!;
+    return writeHeif({
+      brands: f.brands,
+      primary: 1,
+      items: [
+        { id: 1, type: 'grid', data: gridDescriptor({ rows, cols, width, height }), props: grid.props.map((p) => ({ box: p.property.type === 'ispe' ? heifProperty.ispe(width, height) : p.property.box })) },
+        { id: 2, type: t.type, data: t.data, hidden: true, props: t.props.map((p) => ({ box: tileProps ? tileProps(p.property.box) : p.property.box, essential: p.essential })) },
+      ],
+      refs: [{ type: 'dimg', from: 1, to: Array(rows * cols).fill(2) }],
+    });
+  };
+
+  it('a grid whose tiles hold far more than its picture (256 references to a 512 px tile, declared 512x512) is refused before any decode', async () => {
+    const bomb = gridOfOneTile(16, 16, 512, 512);
+    // Small, and small is what the upload limits see: 512x512.
+    expect(bomb.byteLength).toBeLessThan(200_000);
+    expect(() => planHeifGrid(bomb)).toThrow(HeifFormatError);
+    expect(() => planHeifGrid(bomb)).toThrow('does not fit its 512x512 picture');
+    const err = await decodeImage(bomb).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FaceReconError);
+    expect((err as FaceReconError).code).toBe('INVALID_IMAGE');
+  });
+
+  it('tiles that just cover the picture pass (the last row and column may overhang); the pixel bound counts every tile', () => {
+    // 2 x 3 tiles of 512 for 1400 x 1000, as the fixture: the overhang is 136 and 24 px.
+    const ok = gridOfOneTile(2, 3, 1400, 1000);
+    const plan = planHeifGrid(ok)!;
+    expect([plan.tileWidth, plan.tileHeight, plan.tiles.length]).toEqual([512, 512, 6]);
+    expect(() => planHeifGrid(ok, { maxPixels: 6 * 512 * 512 })).not.toThrow();
+    expect(() => planHeifGrid(ok, { maxPixels: 6 * 512 * 512 - 1 })).toThrow('over');
+    // A whole spare column (3 x 512 > 1024 + 512) or too few tiles is refused.
+    expect(() => planHeifGrid(gridOfOneTile(2, 3, 1024, 1000))).toThrow('does not fit');
+    expect(() => planHeifGrid(gridOfOneTile(2, 2, 1400, 1000))).toThrow('does not fit');
+  });
+
+  it('a tile that declares no size, or another size than it decodes to, is INVALID_IMAGE', async () => {
+    const noSize = gridOfOneTile(2, 3, 1400, 1000, (b) => (String.fromCharCode(...b.subarray(4, 8)) === 'ispe' ? heifProperty.irot(0) : b));
+    expect(() => planHeifGrid(noSize)).toThrow('declares no size');
+    // Declared 256x256 (a 4x4 grid of them for 1000 x 1000 fits), but the bitstream is 512x512: libheif or the thread refuses it.
+    const lying = gridOfOneTile(4, 4, 1000, 1000, (b) => (String.fromCharCode(...b.subarray(4, 8)) === 'ispe' ? heifProperty.ispe(256, 256) : b));
+    expect(readIspe(heifProperty.ispe(256, 256))).toEqual({ width: 256, height: 256 });
+    expect(planHeifGrid(lying)!.tileWidth).toBe(256);
+    const err = await decodeImage(lying).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FaceReconError);
     expect((err as FaceReconError).code).toBe('INVALID_IMAGE');
   });
