@@ -62,4 +62,36 @@ describe('HEIC and AVIF from the container, before any decode', () => {
     expect(code(makeHeif({ width: 4032, height: 3024, truncate: 40 }))).toBe('INVALID_IMAGE');
     expect(code(HEIC)).toBe('INVALID_IMAGE'); // a bare ftyp box: no image in it
   });
+  it('a huge ftyp box (10 MB of brands, "to the end of the file") is read in place: refused, without millions of strings', () => {
+    const n = 10 * 2 ** 20;
+    const b = new Uint8Array(n);
+    new DataView(b.buffer).setUint32(0, 0); // size 0: runs to the end
+    b.set([0x66, 0x74, 0x79, 0x70], 4); // ftyp
+    for (let o = 8; o + 4 <= n; o += 4) b.set([0x61, 0x76, 0x69, 0x66], o); // avif, avif, ...
+    expect(code(b)).toBe('INVALID_IMAGE'); // no meta box: no image
+    // In place and bounded: only the first 64 compatible brands are looked at. A 'mif1' file whose 65th
+    // brand says AVIF stays HEIC (reading them all had made arrays of millions of strings, ~100 MB).
+    const heic = makeHeif({ width: 1920, height: 1080 });
+    const dv = new DataView(heic.buffer, heic.byteOffset);
+    const ftypSize = dv.getUint32(0);
+    const brands = new Uint8Array(8 + 4 * 65);
+    brands.set([0x6d, 0x69, 0x66, 0x31]); // major mif1, minor 0
+    for (let k = 0; k < 64; k++) brands.set([0x78, 0x78, 0x78, 0x78], 8 + 4 * k);
+    brands.set([0x61, 0x76, 0x69, 0x66], 8 + 4 * 64);
+    const file = new Uint8Array(8 + brands.length + heic.length - ftypSize);
+    new DataView(file.buffer).setUint32(0, 8 + brands.length);
+    file.set([0x66, 0x74, 0x79, 0x70], 4);
+    file.set(brands, 8);
+    file.set(heic.subarray(ftypSize), 8 + brands.length);
+    expect(readHeifHeader(file)).toMatchObject({ format: 'heic', width: 1920, height: 1080 });
+  });
+
+  it('the first ftyp decides the format, as libheif reads it; a later one is ignored', () => {
+    const heic = makeHeif({ width: 1920, height: 1080 });
+    const ftypAvif = Uint8Array.from([0, 0, 0, 16, 0x66, 0x74, 0x79, 0x70, 0x61, 0x76, 0x69, 0x66, 0, 0, 0, 0]);
+    const both = new Uint8Array(heic.length + ftypAvif.length);
+    both.set(heic);
+    both.set(ftypAvif, heic.length);
+    expect(readHeifHeader(both)).toMatchObject({ format: 'heic', width: 1920, height: 1080 });
+  });
 });

@@ -54,9 +54,30 @@ function* boxes(b: Uint8Array, dv: DataView, from: number, to: number): Generato
   }
 }
 
+/**
+ * The format an ftyp box's brands name: its major brand decides, and a 'mif1' file with an AVIF compatible
+ * brand is AVIF. At most MAX_BRANDS compatible brands are read, in place: a 10 MB ftyp of brands (its size
+ * 0, "to the end of the file") once made arrays of millions of strings, past the Worker's 128 MB.
+ */
+const MAX_BRANDS = 64;
+function formatOfBrands(b: Uint8Array, box: Box): HeifHeader['format'] | undefined {
+  const brandAt = (o: number) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
+  if (box.end - box.start < 8) return undefined;
+  const major = brandAt(box.start);
+  let avif = AVIF_BRANDS.includes(major);
+  let heic = HEIC_BRANDS.includes(major);
+  const majorIsHeic = HEIC_BRANDS.slice(0, 6).includes(major);
+  for (let k = 0, o = box.start + 8; k < MAX_BRANDS && o + 4 <= box.end; k++, o += 4) {
+    const brand = brandAt(o);
+    if (!majorIsHeic && AVIF_BRANDS.includes(brand)) avif = true;
+    if (HEIC_BRANDS.includes(brand)) heic = true;
+  }
+  return avif ? 'avif' : heic ? 'heic' : undefined;
+}
+
 export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let format: HeifHeader['format'] | undefined;
+  let format: HeifHeader['format'] | null | undefined;
   let meta: Box | undefined;
   let complete = true;
   for (const box of boxes(b, dv, 0, b.length)) {
@@ -64,11 +85,9 @@ export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
       complete = false;
       break;
     }
-    if (box.type === 'ftyp') {
-      const brands = [box.start, ...Array.from({ length: Math.max(0, (box.end - box.start - 8) / 4) }, (_, k) => box.start + 8 + 4 * k)].map((o) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]));
-      // The major brand decides; a 'mif1' file with an AVIF compatible brand is AVIF.
-      format = AVIF_BRANDS.includes(brands[0]) || (!HEIC_BRANDS.slice(0, 6).includes(brands[0]) && brands.some((x) => AVIF_BRANDS.includes(x))) ? 'avif' : brands.some((x) => HEIC_BRANDS.includes(x)) ? 'heic' : undefined;
-    } else if (box.type === 'meta') meta = box;
+    // The first ftyp and meta count, as libheif reads them; a later one is ignored.
+    if (box.type === 'ftyp' && format === undefined) format = formatOfBrands(b, box) ?? null;
+    else if (box.type === 'meta' && !meta) meta = box;
   }
   if (!format || !meta) return undefined;
   // meta is a full box: 4 bytes of version and flags before its children.
@@ -88,7 +107,9 @@ export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
     }
   }
   if (primary < 0 || !ipco || !ipma) return undefined;
-  const properties = [...boxes(b, dv, ipco.start, ipco.end)];
+  // Only as many property boxes as ipma can point at (15-bit indices), however many ipco holds.
+  const properties: Box[] = [];
+  for (const p of boxes(b, dv, ipco.start, ipco.end)) if (properties.push(p) >= 0x7fff) break;
   // ipma: full box; entry_count; per item: id, n, then n associations (7 or 15 bit index, 1-based).
   const version = b[ipma.start];
   const flags = b[ipma.start + 3];

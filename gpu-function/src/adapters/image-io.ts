@@ -5,7 +5,8 @@
  */
 import sharp from 'sharp';
 import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
-import { assembleHeifGrid, planHeifGrid } from '../image/heif-grid';
+import { assembleHeifGrid, planHeifGrid, type HeifGridPlan } from '../image/heif-grid';
+import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { createHeicPool, type HeicPool } from './heic-pool';
 
 // One request must not hog every core of the host; the pool above us gives the parallelism.
@@ -42,9 +43,8 @@ let pool: HeicPool | undefined;
 export function warmHeicDecoders(): void {
   (pool ??= createHeicPool()).warm();
 }
-async function decodeHeic(bytes: Uint8Array, maxPixels: number, signal?: AbortSignal): Promise<RgbImage> {
+async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, maxPixels: number, signal?: AbortSignal): Promise<RgbImage> {
   pool ??= createHeicPool();
-  const plan = planHeifGrid(bytes, { maxPixels });
   if (plan) return assembleHeifGrid(plan, await pool.decode(plan.tiles, { expect: { width: plan.tileWidth, height: plan.tileHeight }, signal }));
   const [{ width, height, data }] = await pool.decode([bytes], { expect: { maxPixels }, signal });
   const rgb = new Uint8Array(width * height * 3);
@@ -70,9 +70,20 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
     throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `${meta.width}x${meta.height}` });
   }
+  // What sharp's metadata does not bound: a HEIF grid decodes its tiles, however many and however large
+  // (heif-grid.ts checks them against the picture for AV1 grids too), and a JPEG decodes every scan.
+  let plan: HeifGridPlan | undefined;
+  try {
+    if (meta.format === 'heif') plan = planHeifGrid(bytes, { maxPixels });
+  } catch (err) {
+    throw new FaceReconError('INVALID_IMAGE', { detail: `heif: ${(err as Error).message}`, cause: err });
+  }
+  if (meta.format === 'jpeg' && countJpegScans(bytes) > MAX_JPEG_SCANS) {
+    throw new FaceReconError('INVALID_IMAGE', { detail: `jpeg with more than ${MAX_JPEG_SCANS} scans` });
+  }
   if (meta.format === 'heif' && meta.compression === 'hevc') {
     try {
-      return { image: await decodeHeic(bytes, maxPixels, options.signal), format: 'heic', orientation: 1 };
+      return { image: await decodeHeic(bytes, plan, maxPixels, options.signal), format: 'heic', orientation: 1 };
     } catch (err) {
       if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file
       throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });

@@ -34,25 +34,30 @@ export interface HeifGridPlan {
 const TRANSFORMS = new Set(['irot', 'imir', 'clap']);
 
 /**
- * The grid plan of a HEIC whose primary item is a grid of HEVC tiles; undefined for any other file.
- * `maxPixels` bounds the pixels all tiles decode to together (default: no bound beyond the grid's
- * own size, which the tiles may exceed only by the last row's and column's overhang).
+ * The grid plan of a HEIC whose primary item is a grid of HEVC tiles; undefined for a file that is not
+ * a grid, or a grid decoded whole (AV1 tiles, which sharp decodes; a grid with `clap`, which libheif
+ * crops on the whole-file path). Every grid, whatever its tiles, is checked first: its `ispe` is its
+ * output size, its tiles (one size, as their `ispe` declares) just cover that picture, and together they
+ * hold at most `maxPixels`. That is what keeps the decode to the size the upload limits saw: a grid of
+ * 256 references to one 4096 px tile declared as 1024x1024, or a grid whose descriptor says 16384 px
+ * under an `ispe` of 1000, would otherwise decode hundreds of megapixels from a few KB.
+ * A container this reader cannot follow is refused too (HeifFormatError), never passed on whole: the
+ * whole-file path would decode whatever grid is inside it unchecked.
  */
 export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {}): HeifGridPlan | undefined {
-  let f: HeifFile;
-  try {
-    f = readHeif(bytes);
-  } catch {
-    return undefined; // let the decoder itself judge a file this reader cannot follow
-  }
-  const grid = f.items.get(f.primary)!;
+  const f: HeifFile = readHeif(bytes);
+  const grid = f.items.get(f.primary);
+  if (!grid) throw new HeifFormatError(`primary item ${f.primary} is missing`);
   if (grid.type !== 'grid') return undefined;
   const ids = f.refs.find((r) => r.type === 'dimg' && r.from === f.primary)?.to ?? [];
   const g = readGridDescriptor(grid.data);
   if (ids.length !== g.rows * g.cols) throw new HeifFormatError(`grid ${g.rows}x${g.cols} has ${ids.length} tiles`);
-  if (grid.props.some((p) => p.property.type === 'clap')) return undefined; // rare; libheif applies it on the whole-file path
-  const gridColour = grid.props.find((p) => p.property.type === 'colr');
-  const { tileWidth, tileHeight } = tileSize(f, ids);
+  const gridIspe = grid.props.find((p) => p.property.type === 'ispe');
+  const declared = gridIspe ? readIspe(gridIspe.property.box) : undefined;
+  if (!declared || declared.width !== g.width || declared.height !== g.height) {
+    throw new HeifFormatError(`grid of ${g.width}x${g.height} declares ${declared ? `${declared.width}x${declared.height}` : 'no size'}`);
+  }
+  const { tileWidth, tileHeight, tileType } = tileSize(f, ids);
   // The tiles must just cover the picture (ISO/IEC 23008-12 6.6.2.3: the last row and column may overhang
   // it, no more), so that what is decoded is what the upload limits were checked against.
   const covers = (tile: number, n: number, size: number) => tile * (n - 1) < size && tile * n >= size;
@@ -62,6 +67,9 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
   if (opts.maxPixels !== undefined && g.rows * g.cols * tileWidth * tileHeight > opts.maxPixels) {
     throw new HeifFormatError(`grid tiles hold ${g.rows * g.cols * tileWidth * tileHeight} pixels, over ${opts.maxPixels}`);
   }
+  if (tileType !== 'hvc1') return undefined; // AV1: sharp's libheif decodes the checked grid
+  if (grid.props.some((p) => p.property.type === 'clap')) return undefined; // rare; libheif applies it on the whole-file path
+  const gridColour = grid.props.find((p) => p.property.type === 'colr');
   const tiles = ids.map((id) => {
     const t = f.items.get(id)!;
     const props = t.props.filter((p) => !TRANSFORMS.has(p.property.type));
@@ -77,12 +85,14 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
   return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tileWidth, tileHeight, tiles, transforms };
 }
 
-/** The one size every tile declares (its `ispe`, mandatory for image items); HeifFormatError otherwise. */
-function tileSize(f: HeifFile, ids: readonly number[]): { tileWidth: number; tileHeight: number } {
+/** The one size and coding every tile declares (its `ispe`, mandatory for image items); HeifFormatError otherwise. */
+const TILE_TYPES = new Set(['hvc1', 'av01']);
+function tileSize(f: HeifFile, ids: readonly number[]): { tileWidth: number; tileHeight: number; tileType: string } {
   let size: { width: number; height: number } | undefined;
+  const type = f.items.get(ids[0])?.type;
   for (const id of ids) {
     const t = f.items.get(id);
-    if (!t || t.type !== 'hvc1') throw new HeifFormatError(`grid tile ${id} is ${t?.type ?? 'missing'}`);
+    if (!t || !TILE_TYPES.has(t.type) || t.type !== type) throw new HeifFormatError(`grid tile ${id} is ${t?.type ?? 'missing'}`);
     const ispe = t.props.find((p) => p.property.type === 'ispe');
     if (!ispe) throw new HeifFormatError(`grid tile ${id} declares no size`);
     const s = readIspe(ispe.property.box);
@@ -90,7 +100,7 @@ function tileSize(f: HeifFile, ids: readonly number[]): { tileWidth: number; til
     size = s;
   }
   if (!size || size.width === 0 || size.height === 0) throw new HeifFormatError('grid tiles of no size');
-  return { tileWidth: size.width, tileHeight: size.height };
+  return { tileWidth: size.width, tileHeight: size.height, tileType: type! };
 }
 
 export interface DecodedTile {

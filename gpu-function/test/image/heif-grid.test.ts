@@ -5,6 +5,7 @@
  * grid assembler) and as the PNG the fixtures were made from.
  */
 import { execFileSync } from 'node:child_process';
+import sharp from 'sharp';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,5 +159,58 @@ describe('decoding grid-tiled and rotated HEIC', () => {
     const err = await decodeImage(lying).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FaceReconError);
     expect((err as FaceReconError).code).toBe('INVALID_IMAGE');
+  });
+  it('the checks hold with a clap on the grid too (that grid decodes whole, so it was once let through unchecked)', async () => {
+    const clap = new Uint8Array(40); // clean aperture: 8 x uint32 (width, height, offsets as fractions)
+    new DataView(clap.buffer).setUint32(0, 40);
+    clap.set([0x63, 0x6c, 0x61, 0x70], 4);
+    const f = readHeif(gridOfOneTile(16, 16, 512, 512));
+    const withClap = writeHeif({
+      brands: f.brands,
+      primary: 1,
+      items: [...f.items.values()].map((it) => ({ id: it.id, type: it.type, data: it.data, hidden: it.id !== 1, props: [...it.props.map((p) => ({ box: p.property.box, essential: p.essential })), ...(it.id === 1 ? [{ box: clap, essential: true }] : [])] })),
+      refs: f.refs,
+    });
+    expect(() => planHeifGrid(withClap)).toThrow('does not fit');
+    expect(((await decodeImage(withClap).catch((e: unknown) => e)) as FaceReconError).code).toBe('INVALID_IMAGE');
+  });
+
+  /** An AVIF grid of `rows` x `cols` references to one `tile` px AV1 tile: output `out`, its ispe `ispe` (default the output). */
+  const avifGrid = async (tile: number, rows: number, cols: number, out: [number, number], ispe = out) => {
+    const one = readHeif(new Uint8Array(await sharp({ create: { width: tile, height: tile, channels: 3, background: { r: 120, g: 130, b: 140 } } }).avif({ effort: 0, quality: 30 }).toBuffer()));
+    const it = one.items.get(one.primary)!;
+    const av1C = it.props.find((p) => p.property.type === 'av1C')!;
+    return writeHeif({
+      brands: ['avif', 'mif1', 'miaf'],
+      primary: 1,
+      items: [
+        { id: 1, type: 'grid', data: gridDescriptor({ rows, cols, width: out[0], height: out[1] }), props: [{ box: heifProperty.ispe(ispe[0], ispe[1]) }] },
+        { id: 2, type: 'av01', data: it.data, hidden: true, props: [{ box: av1C.property.box, essential: true }, { box: heifProperty.ispe(tile, tile) }] },
+      ],
+      refs: [{ type: 'dimg', from: 1, to: Array(rows * cols).fill(2) }],
+    });
+  };
+
+  it('AVIF grids (decoded by sharp, not the HEVC pool) get the same checks: tiles that overhang, or a descriptor larger than its ispe, are INVALID_IMAGE', async () => {
+    const ok = await avifGrid(256, 2, 2, [500, 480]);
+    expect(planHeifGrid(ok)).toBeUndefined(); // checked, then decoded whole by sharp
+    const image = (await decodeImage(ok)).image;
+    expect([image.width, image.height]).toEqual([500, 480]);
+    const overhang = await avifGrid(256, 8, 8, [500, 480]);
+    expect(() => planHeifGrid(overhang)).toThrow('does not fit');
+    expect(((await decodeImage(overhang).catch((e: unknown) => e)) as FaceReconError).code).toBe('INVALID_IMAGE');
+    // The descriptor says 2048 x 2048 (tiles that fit it), the ispe sharp reads says 500 x 480.
+    const lying = await avifGrid(256, 8, 8, [2048, 2048], [500, 480]);
+    expect(() => planHeifGrid(lying)).toThrow('declares 500x480');
+    expect(((await decodeImage(lying).catch((e: unknown) => e)) as FaceReconError).code).toBe('INVALID_IMAGE');
+  });
+
+  it('a grid whose tile items are missing is refused, not decoded whole', async () => {
+    const f = readHeif(bytesOf('astronaut-grid.heic'));
+    const grid = f.items.get(f.primary)!;
+    // The grid's tile reference points at an item that is not there.
+    const broken = writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: 'grid', data: grid.data, props: grid.props.map((p) => ({ box: p.property.box })) }], refs: [{ type: 'dimg', from: 1, to: [7, 8, 9, 10, 11, 12] }] });
+    expect(() => planHeifGrid(broken)).toThrow(HeifFormatError);
+    expect(((await decodeImage(broken).catch((e: unknown) => e)) as FaceReconError).code).toBe('INVALID_IMAGE');
   });
 });
