@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       'content-type': type,
       'cache-control': 'private, max-age=3600',
       'content-disposition': `attachment; filename="${key.split('/').pop()}"`,
+      'x-content-type-options': 'nosniff',
       'access-control-allow-origin': '*',
     });
   });

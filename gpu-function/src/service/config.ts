@@ -28,6 +28,12 @@ const EnvSchema = z.object({
   FACERECON_DEADLINE_MS: int(30_000),
   FACERECON_MAX_BODY_BYTES: int(15 * 1024 * 1024),
   /**
+   * Milliseconds a client may take to send a whole request (headers and body). The edge sends its
+   * signed request at datacenter speed; a connection that dribbles bytes is an attack on the slots the
+   * edge needs, and the signature cannot be checked before the body is in.
+   */
+  FACERECON_REQUEST_READ_TIMEOUT_MS: int(30_000),
+  /**
    * The ICT-FaceKit pack for model=ict: unset loads models/build/ict when it is there (else the model
    * is simply not installed); a path must load or start-up fails; "off" disables it.
    */

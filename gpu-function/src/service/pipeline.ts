@@ -116,15 +116,19 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   const assets: Partial<ReconstructResponse['assets']> = {};
   const written: string[] = [];
   try {
-    await Promise.all(
+    // allSettled: the clean-up below must come after every write has ended, or a write that lands
+    // after it leaves an orphan behind.
+    const writes = await Promise.allSettled(
       kinds.map(async (kind) => {
         const { file, contentType } = ASSET_FILES[kind];
         const body = exported.files[kind]!;
         written.push(`${prefix}/${file}`);
-        await deps.store.put(`${prefix}/${file}`, body, contentType);
+        await deps.store.put(`${prefix}/${file}`, body, contentType, ctx.signal);
         assets[kind] = { url: '', content_type: contentType, bytes: body.byteLength, expires_at: expiresAt };
       }),
     );
+    const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) throw failed.reason;
     if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
     for (const kind of kinds) assets[kind]!.url = await deps.store.signedUrl(`${prefix}/${ASSET_FILES[kind].file}`, deps.ttlSeconds);
   } catch (err) {

@@ -87,7 +87,11 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
   // A port that cannot be bound (taken, not permitted) fails the start with its error, not an
   // unhandled 'error' event.
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, () => {
+    // Node's own limits on reading a request (60 s for headers, 300 s for the whole, checked every 30 s)
+    // are far longer than the edge ever takes: ours bound a connection that dribbles its bytes.
+    const read = config.FACERECON_REQUEST_READ_TIMEOUT_MS;
+    const serverOptions = { requestTimeout: read, headersTimeout: Math.min(10_000, read), connectionsCheckingInterval: Math.min(1_000, read) };
+    const s = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT, serverOptions }, () => {
       s.off('error', reject);
       resolve(s);
     });
@@ -117,8 +121,15 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
     async stop() {
       draining = true;
       if (sweeper) clearInterval(sweeper);
-      await queue.drain();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Every accepted job has its deadline: past it (and a grace), what still runs is stuck (a store
+      // that stopped answering), and shutdown goes on without it rather than hanging.
+      const drained = await Promise.race([queue.drain().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), config.FACERECON_DEADLINE_MS + 5_000).unref())]);
+      if (!drained) logger.warn('stopping with work still running past its deadline');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as ServerType & { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      const forced = setTimeout(() => (server as ServerType & { closeAllConnections?: () => void }).closeAllConnections?.(), 5_000);
+      await closed;
+      clearTimeout(forced);
       if (!parts.landmarker) await landmarker.close();
       if (store instanceof S3AssetStore && !parts.store) store.destroy();
       logger.info('gpu-function stopped');

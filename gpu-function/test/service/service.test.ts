@@ -3,6 +3,7 @@
  * requests built the way the edge builds them.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,7 @@ describe('gpu-function HTTP API', () => {
       const bytes = new Uint8Array(await r.arrayBuffer());
       expect(bytes.byteLength, kind).toBe(a.bytes);
       expect(r.headers.get('content-type')!.split(';')[0]).toBe(a.content_type.split(';')[0]);
+      expect(r.headers.get('x-content-type-options'), kind).toBe('nosniff');
       if (a.content_type === 'image/png') expect(Array.from(bytes.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
       if (kind === 'glb') expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe('glTF');
     }
@@ -302,6 +304,29 @@ describe('security: identities, replays, bodies (issue 12)', () => {
     const big = await chunkedPost(`${svc.url}/v1/reconstruct`, headers, 1024 * 1024 * 1024);
     expect(big.status).toBe(413);
     expect(big.sent).toBeLessThan(64 * 1024 * 1024);
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a signed-looking request that dribbles its body is cut off at the read deadline, and the service keeps serving', async () => {
+    const svc = await start({ FACERECON_REQUEST_READ_TIMEOUT_MS: '1500' });
+    const headers = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: astronaut });
+    const { port } = new URL(svc.url);
+    const sock = connect(Number(port), '127.0.0.1');
+    let received = '';
+    sock.on('data', (d) => (received += d.toString()));
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    const head = ['POST /v1/reconstruct HTTP/1.1', 'host: 127.0.0.1', 'content-type: application/octet-stream', `content-length: ${astronaut.byteLength}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+    sock.write(head);
+    // One byte every 100 ms would take ~11 hours for the astronaut; the server must end it long before.
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (!sock.destroyed) sock.write(astronaut.subarray(sent, ++sent));
+    }, 100);
+    await closed;
+    clearInterval(drip);
+    expect(sent).toBeLessThan(astronaut.byteLength);
+    expect(received).toMatch(/^HTTP\/1\.1 (408|400|401)/);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
 

@@ -3,12 +3,14 @@
  * sweeping) and the S3 store against a real S3-protocol server (s3rver on loopback). s3rver does not
  * verify SigV4 signatures, so tampering is tested on our own HMAC store only.
  */
-import { mkdtempSync, readdirSync, utimesSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, utimesSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import S3rver from 's3rver';
-import { LocalAssetStore } from '../../src/service/store/local';
+import { LocalAssetStore, NONCE_LIFETIME_S } from '../../src/service/store/local';
 import { S3AssetStore } from '../../src/service/store/s3';
 import { assertSafeKey } from '../../src/service/store/types';
 
@@ -60,6 +62,47 @@ describe('LocalAssetStore', () => {
     expect(deleted).toBe(1);
     expect(existsSync(join(dir, '2026-11-20'))).toBe(false);
     expect(existsSync(join(dir, '2026-11-25/new/texture.png'))).toBe(true);
+  });
+
+  it('a file written into a folder while the sweeper empties it survives, with its folder (rmdir, not rm -r)', async () => {
+    const race = mkdtempSync(join(tmpdir(), 'facerecon-sweep-'));
+    const st = new LocalAssetStore({ dir: race, publicUrl: 'http://x', secret: SECRET });
+    const past = new Date(Date.now() - 2 * 3600_000);
+    const day = join(race, '2030-01-01');
+    const n = 1000;
+    for (let i = 0; i < n; i++) {
+      const d = join(day, i.toString(16).padStart(32, '0'));
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'result.json'), 'x');
+      utimesSync(join(d, 'result.json'), past, past);
+    }
+    const sweeping = st.sweep(3600); // every file above is an hour past its TTL
+    // Once the first folders are gone the day folder has been listed: a write now is one the sweeper did not see.
+    while (readdirSync(day).length === n) await new Promise((r) => setImmediate(r));
+    const fresh = '2030-01-01/ffffffffffffffffffffffffffffffff/result.json';
+    await st.put(fresh, new TextEncoder().encode('{}'), 'application/json');
+    expect(await sweeping).toBe(n);
+    expect(existsSync(join(race, fresh))).toBe(true);
+    const { key, expires, sig } = parse(await st.signedUrl(fresh, 60));
+    expect((await st.check(key, expires, sig)).ok).toBe(true);
+  });
+
+  it('keeps the nonce ledger for the signature window even when the asset TTL is shorter', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'facerecon-ledger-'));
+    const st = new LocalAssetStore({ dir: d, publicUrl: 'http://x', secret: SECRET });
+    expect(await st.claimOnce('nonces/2030-01-01/0011223344556677')).toBe(true);
+    await st.put('2030-01-01/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/result.json', new Uint8Array(1), 'application/json');
+    const aged = new Date(Date.now() - 120_000); // two minutes old
+    utimesSync(join(d, '.ledger/nonces/2030-01-01/0011223344556677'), aged, aged);
+    utimesSync(join(d, '2030-01-01/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/result.json'), aged, aged);
+    expect(NONCE_LIFETIME_S).toBeGreaterThanOrEqual(600); // 300 s of skew either side
+    await st.sweep(60); // a one-minute asset TTL: the asset goes, the nonce stays
+    expect(existsSync(join(d, '2030-01-01/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/result.json'))).toBe(false);
+    expect(await st.claimOnce('nonces/2030-01-01/0011223344556677')).toBe(false);
+    const older = new Date(Date.now() - (NONCE_LIFETIME_S + 60) * 1000);
+    utimesSync(join(d, '.ledger/nonces/2030-01-01/0011223344556677'), older, older);
+    await st.sweep(60);
+    expect(existsSync(join(d, '.ledger/nonces/2030-01-01/0011223344556677'))).toBe(false);
   });
 
   it('deletes exactly the keys it is given, never a neighbour sharing their prefix, and probes writability', async () => {
@@ -126,5 +169,48 @@ describe('S3AssetStore against s3rver', () => {
     expect((await fetch(await store.signedUrl('2026-11-25/r3/a.png', 60))).status).toBe(404);
     expect((await fetch(await store.signedUrl('2026-11-25/r3x/a.png', 60))).status).toBe(200);
     await expect(store.probe()).resolves.toBeUndefined();
+  });
+});
+
+describe('S3AssetStore against a store that misbehaves', () => {
+  it('a store that accepts the connection and never answers: the write fails, and the caller\'s abort ends it at once', async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((sock) => {
+      sockets.push(sock);
+      sock.on('data', () => undefined); // reads, never answers
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, requestTimeoutMs: 500, connectTimeoutMs: 500 });
+    try {
+      await expect(store.put('2030-01-01/r/result.json', new Uint8Array(10), 'application/json')).rejects.toThrow();
+      const controller = new AbortController();
+      const put = store.put('2030-01-01/r/face.glb', new Uint8Array(10), 'model/gltf-binary', controller.signal);
+      controller.abort();
+      await expect(put).rejects.toThrow();
+    } finally {
+      store.destroy();
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
+  it('DeleteObjects that reports per-key errors (quiet mode, HTTP 200) is a failed erase, not a success', async () => {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><DeleteResult><Error><Key>2030-01-01/r/face.glb</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true });
+    try {
+      await expect(store.deleteKeys(['2030-01-01/r/face.glb', '2030-01-01/r/result.json'])).rejects.toThrow(/AccessDenied/);
+    } finally {
+      store.destroy();
+      server.close();
+    }
   });
 });

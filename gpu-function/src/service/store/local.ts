@@ -4,9 +4,9 @@
  * route. Keys are validated and resolved inside the directory, so no URL can reach outside it.
  * Writes go to a temporary name and are renamed, so a reader never sees a half-written file.
  */
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { hmacSha256Hex, timingSafeEqualString } from '@facerecon/shared';
+import { hmacSha256Hex, MAX_SKEW_SECONDS, timingSafeEqualString } from '@facerecon/shared';
 import { assertSafeKey, type AssetStore } from './types';
 
 export interface LocalStoreOptions {
@@ -89,7 +89,7 @@ export class LocalAssetStore implements AssetStore {
 
   async claimOnce(key: string): Promise<boolean> {
     // Under a dot folder: no signed /assets URL can name it (keys never start with a dot); the sweeper
-    // removes it with the assets' TTL, far past the signature window it has to cover.
+    // removes it with the assets' TTL, but never before the signature window it has to cover is over.
     assertSafeKey(key);
     const p = join(this.dir, '.ledger', key);
     await mkdir(dirname(p), { recursive: true });
@@ -112,12 +112,17 @@ export class LocalAssetStore implements AssetStore {
 
   /**
    * Deletes files older than `ttlSeconds` (by modification time) and the folders they leave empty.
-   * A URL never outlives its file's TTL, so nothing reachable is removed. Returns the files deleted.
+   * A URL never outlives its file's TTL, so nothing reachable is removed. The nonce ledger is kept at
+   * least NONCE_LIFETIME_S whatever the TTL: a nonce swept while its timestamp is still accepted would
+   * let its request be replayed. Returns the files deleted.
    */
   async sweep(ttlSeconds: number): Promise<number> {
-    const cutoff = this.now() - ttlSeconds * 1000;
+    const assetCutoff = this.now() - ttlSeconds * 1000;
+    const ledgerCutoff = this.now() - Math.max(ttlSeconds, NONCE_LIFETIME_S) * 1000;
+    const ledger = join(this.dir, '.ledger');
     let deleted = 0;
     const walk = async (dir: string): Promise<boolean> => {
+      const cutoff = dir === ledger || dir.startsWith(ledger + sep) ? ledgerCutoff : assetCutoff;
       let entries;
       try {
         entries = await readdir(dir, { withFileTypes: true });
@@ -128,19 +133,39 @@ export class LocalAssetStore implements AssetStore {
       for (const e of entries) {
         const p = join(dir, e.name);
         if (e.isDirectory()) {
-          if (await walk(p)) {
-            await rm(p, { recursive: true, force: true });
+          // rmdir, not rm -r: a file written into the folder since it was listed (a new asset, a
+          // nonce just claimed) makes it ENOTEMPTY, and it stays, with its file.
+          if ((await walk(p)) && (await removeEmptyDir(p))) remaining--;
+        } else {
+          // A file gone since the listing (an erase, a .tmp renamed, a readiness probe) is not an error.
+          const mtime = await stat(p).then((st) => st.mtimeMs, () => undefined);
+          if (mtime === undefined) remaining--;
+          else if (mtime < cutoff) {
+            await rm(p, { force: true });
+            deleted++;
             remaining--;
           }
-        } else if ((await stat(p)).mtimeMs < cutoff) {
-          await rm(p, { force: true });
-          deleted++;
-          remaining--;
         }
       }
       return remaining === 0;
     };
     await walk(this.dir);
     return deleted;
+  }
+}
+
+/** A signed request's timestamp is accepted MAX_SKEW_SECONDS either side of now: its nonce must outlive both sides. */
+export const NONCE_LIFETIME_S = 2 * MAX_SKEW_SECONDS + 60;
+
+/** Removes `dir` if it is empty; false (and nothing removed) when something was written into it meanwhile. */
+async function removeEmptyDir(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw err;
   }
 }

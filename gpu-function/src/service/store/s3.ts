@@ -13,7 +13,19 @@ export interface S3StoreOptions {
   accessKeyId: string;
   secretAccessKey: string;
   forcePathStyle?: boolean;
+  /**
+   * Milliseconds to connect, and for one request and its response. Without them a store that accepts
+   * the connection and never answers held the request's work slot for good (the caller's deadline
+   * answers it, but cannot free the slot) and shutdown never drained.
+   */
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
+
+/** Connect within 3 s; a request within 20 s (a 1024 texture set is a few MB). The SDK retries twice more. */
+const CONNECT_TIMEOUT_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 20_000;
+const CLAIM_TIMEOUT_MS = 10_000;
 
 export class S3AssetStore implements AssetStore {
   readonly kind = 's3' as const;
@@ -25,12 +37,13 @@ export class S3AssetStore implements AssetStore {
       endpoint: opts.endpoint,
       forcePathStyle: opts.forcePathStyle,
       credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
+      requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, requestTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
     });
   }
 
-  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+  async put(key: string, body: Uint8Array, contentType: string, signal?: AbortSignal): Promise<void> {
     assertSafeKey(key);
-    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType }));
+    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: signal });
   }
 
   signedUrl(key: string, ttlSeconds: number): Promise<string> {
@@ -43,14 +56,17 @@ export class S3AssetStore implements AssetStore {
     for (const k of keys) assertSafeKey(k);
     for (let i = 0; i < keys.length; i += 1000) {
       const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
-      await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }));
+      // Quiet mode answers 200 and lists only the keys it could not delete: those are a failure here.
+      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }));
+      if (res.Errors?.length) throw new Error(`${res.Errors.length} of ${Objects.length} objects not deleted (${res.Errors[0].Code ?? 'error'}: ${res.Errors[0].Key ?? ''})`);
     }
   }
 
   async claimOnce(key: string): Promise<boolean> {
     assertSafeKey(key);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: `ledger/${key}`, Body: '', IfNoneMatch: '*' }));
+      // Bounded: the claim sits before the work queue, on every signed request's path.
+      await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: `ledger/${key}`, Body: '', IfNoneMatch: '*' }), { abortSignal: AbortSignal.timeout(CLAIM_TIMEOUT_MS) });
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

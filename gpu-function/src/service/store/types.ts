@@ -5,12 +5,14 @@
  */
 export interface AssetStore {
   readonly kind: 'local' | 's3';
-  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** Writes the object; `signal` (the request's deadline) abandons a write the store does not answer. */
+  put(key: string, body: Uint8Array, contentType: string, signal?: AbortSignal): Promise<void>;
   /** A URL that lets anyone holding it GET the asset until `ttlSeconds` from now, and not after. */
   signedUrl(key: string, ttlSeconds: number): Promise<string>;
   /**
    * Removes exactly these objects (the clean-up of a failed request deletes what that request wrote,
-   * never a prefix, so it cannot reach another request's files).
+   * never a prefix, so it cannot reach another request's files). Throws unless every one is gone: an
+   * erasure the caller was told succeeded must have.
    */
   deleteKeys(keys: readonly string[]): Promise<void>;
   /**
