@@ -10,7 +10,7 @@ import { onnxModelPath } from '@facerecon/models';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { decodeImage, encodeImage, readImageFile } from '../src/adapters/image-io';
 import { ModelLoadError, createModelSession } from '../src/adapters/onnx';
-import { createFaceLandmarker, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
+import { createFaceLandmarker, sameFace, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
 import { detectorProfile, noseOffCentre } from '../src/face/detector-profile';
 import { MESH_TOPOLOGY } from '../src/face/landmarks';
 import { P, expectFaceAnatomy, mean } from './anatomy';
@@ -94,6 +94,23 @@ describe('photos without exactly one usable face', () => {
     const r = await landmarker.landmarks(tileHorizontally(astronaut, rollImage(astronaut, 0.1)));
     expect(r.ok ? 'ok' : r.code).toBe('MULTIPLE_FACES');
     expect(r.faces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('one face the detector boxes twice (a close crop turned upside down) is one face, not MULTIPLE_FACES', async () => {
+    // The astronaut's face filling a 128 px frame, rotated 180 degrees: BlazeFace returns two boxes of it
+    // overlapping ~30%, and both crops give the mesh model a face.
+    const crop = rotatePixelsCcw(rotatePixelsCcw(cropImage(astronaut, 161, 59, 128, 128)));
+    const r = await landmarker.landmarks(crop);
+    expect(r.faces.length).toBeGreaterThanOrEqual(2);
+    expect(r.ok ? 'ok' : r.code).not.toBe('MULTIPLE_FACES');
+  });
+
+  it('sameFace: meshes offset by a third of the face are one face; side by side, or overlapping short of the centre, two', () => {
+    const mesh = (dx: number, dy = 0) => Float32Array.from({ length: 468 * 3 }, (_, k) => (k % 3 === 0 ? dx + ((k / 3) % 10) * 10 : k % 3 === 1 ? dy + Math.floor(k / 30) : 0));
+    expect(sameFace(mesh(0), mesh(30))).toBe(true); // 100 px wide, shifted 30: a duplicate crop
+    expect(sameFace(mesh(0), mesh(40, 10))).toBe(true);
+    expect(sameFace(mesh(0), mesh(60))).toBe(false); // the other's centre (110) is past this box (0-90)
+    expect(sameFace(mesh(0), mesh(200))).toBe(false);
   });
 
   it.each(NON_FACE_FIXTURES)('%s (no person, yet a confident detection): NO_FACE, not taken for a profile', async (name) => {

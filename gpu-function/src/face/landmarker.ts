@@ -211,10 +211,21 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     // BlazeFace scores cats and coffee cups up to ~0.8; the mesh model's presence score separates faces
     // (~1) from such candidates (~0), so it vets candidates, largest first, until the outcome is clear.
     const vetted: Array<{ det: ImageDetection; first: MeshPass }> = [];
+    let looked = 0;
     for (const f of faces.slice(0, MAX_VETTED_CANDIDATES)) {
       if (vetted.length > 0 && f.box.width < ratio * vetted[0].det.box.width) continue;
+      looked++;
       const pass = await this.runMesh(pyr, roiFromDetection(f));
-      if (pass.presence >= (retried ? RETRY_MIN_PRESENCE : NOT_A_FACE_PRESENCE)) vetted.push({ det: f, first: pass });
+      if (pass.presence < (retried ? RETRY_MIN_PRESENCE : NOT_A_FACE_PRESENCE)) continue;
+      // The detector can box one face twice (boxes overlapping ~30% survive its suppression, on a face
+      // that fills a small frame or sits rolled): where the mesh puts the two faces decides, and the
+      // crop the mesh model was surer of is kept.
+      const same = vetted.findIndex((v) => sameFace(v.first.points, pass.points));
+      if (same >= 0) {
+        if (pass.presence > vetted[same].first.presence) vetted[same] = { det: f, first: pass };
+        continue;
+      }
+      vetted.push({ det: f, first: pass });
       if (vetted.length > 1) break;
     }
     timings.mesh = performance.now() - t;
@@ -223,8 +234,10 @@ class OnnxFaceLandmarker implements FaceLandmarker {
       // detection whose eyes nearly coincide is a head turned away, not a faceless photo.
       const profile = faces.find(detectorProfile);
       if (profile) return fail('FACE_TURNED_AWAY', profileDetail(profile));
-      return fail('NO_FACE', `no detector candidate is a face (${faces.length} vetted by the mesh model)`);
+      return fail('NO_FACE', `no detector candidate is a face (${looked} of ${faces.length} vetted by the mesh model)`);
     }
+    // A second face the mesh model half believes (a profile, a face cut by the border: presence 0.1-0.5)
+    // still makes the photo ambiguous: a mirror portrait of two profiles is two faces.
     if (vetted.length > 1) return fail('MULTIPLE_FACES', 'several faces of comparable size');
     const { det: main, first } = vetted[0];
     const minSize = this.opts.minFaceSize ?? FACE_LIMITS.minFaceWidthPx;
@@ -342,6 +355,32 @@ class OnnxFaceLandmarker implements FaceLandmarker {
   async close() {
     await Promise.all([this.detector.release(), this.mesh.release(), this.iris.release(), this.segmenter?.close()]);
   }
+}
+
+/**
+ * Whether two first-pass meshes are the same face: the centre of either one's 468 points' box lies in
+ * the other's box. The detector's duplicate boxes of one face give meshes offset by up to a third of the
+ * face (their boxes' IoU 0.3-0.6); two people's faces, even one behind the other's shoulder, do not
+ * reach each other's centre.
+ */
+export function sameFace(a: Float32Array, b: Float32Array): boolean {
+  const box = (p: Float32Array) => {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let i = 0; i < 468; i++) {
+      x0 = Math.min(x0, p[3 * i]);
+      x1 = Math.max(x1, p[3 * i]);
+      y0 = Math.min(y0, p[3 * i + 1]);
+      y1 = Math.max(y1, p[3 * i + 1]);
+    }
+    return [x0, y0, x1, y1];
+  };
+  const A = box(a);
+  const B = box(b);
+  const centreIn = (p: number[], q: number[]) => {
+    const cx = (p[0] + p[2]) / 2, cy = (p[1] + p[3]) / 2;
+    return cx > q[0] && cx < q[2] && cy > q[1] && cy < q[3];
+  };
+  return centreIn(A, B) || centreIn(B, A);
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
