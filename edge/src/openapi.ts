@@ -144,7 +144,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
         post: {
           operationId: 'streamReconstruction',
           summary: 'Reconstruct, with progress: `stage` events (StageEvent), then one `result` (Reconstruction) or `error` (Error + status) event',
-          description: 'The same call as POST /v1/reconstructions, answered as Server-Sent Events. Errors found before any work (validation, keys, quota) are plain JSON errors.',
+          description: 'The same call as POST /v1/reconstructions, answered as Server-Sent Events. Errors found before any work (validation, keys, quota) are plain JSON errors. It always streams: `webhook_url` and `Prefer: respond-async` / `wait` belong to POST /v1/reconstructions and are refused here (400 INVALID_REQUEST).',
           parameters: [...params, ...callHeaders],
           requestBody: photoBody,
           responses: {

@@ -8,7 +8,7 @@ import { env, exports } from 'cloudflare:workers';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ERROR_CODES, verifyRequestSignature } from '@facerecon/shared';
+import { ERROR_CODES, ReconstructOptionsSchema, verifyRequestSignature } from '@facerecon/shared';
 import { app } from '../src/index';
 import { GIF, HEIC, createKey, makeHeif, makeJpegHeader, makePng, usageRows } from './helpers';
 
@@ -181,6 +181,46 @@ describe('forwarding and billing', () => {
     const bad = await send('/v1/reconstructions', { method: 'POST', body: dup, key: k.key });
     expect(bad.status).toBe(400);
     expect(calls).toHaveLength(1);
+  });
+
+  it('a multipart text field of megabytes, or a form of many parts, is a 400 before any option is parsed; nothing is billed or forwarded', async () => {
+    const k = await createKey();
+    const huge = new FormData();
+    huge.append('image', new Blob([await makePng(300, 300)], { type: 'image/png' }), 'me.png');
+    huge.append('formats', ','.repeat(8_000_000));
+    const r1 = await send('/v1/reconstructions', { method: 'POST', body: huge, key: k.key });
+    expect(r1.status).toBe(400);
+    expect((await r1.json<{ error: { code: string } }>()).error.code).toBe('INVALID_REQUEST');
+    const many = new FormData();
+    many.append('image', new Blob([await makePng(300, 300)], { type: 'image/png' }), 'me.png');
+    for (let i = 0; i < 40; i++) many.append(`note${i}`, 'x');
+    expect((await send('/v1/reconstructions', { method: 'POST', body: many, key: k.key })).status).toBe(400);
+    expect(calls).toHaveLength(0);
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(0);
+    // The schema bounds the list as well, for the gpu-function and the query.
+    expect(ReconstructOptionsSchema.safeParse({ formats: 'obj,'.repeat(100) }).success).toBe(false);
+  });
+
+  it('a query option given twice is a 400 (one value would be validated, another used); /stream refuses async options it would ignore', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    const twice = await post(k.key, png, {}, '?lang=xx&lang=zh');
+    expect(twice.status).toBe(400);
+    const stream = await send('/v1/reconstructions/stream', { method: 'POST', body: png, key: k.key, headers: { 'content-type': 'image/png', prefer: 'respond-async' } });
+    expect(stream.status).toBe(400);
+    expect((await stream.json<{ error: { code: string } }>()).error.code).toBe('INVALID_REQUEST');
+    expect(calls).toHaveLength(0);
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(0);
+  });
+
+  it('the job list refuses a fractional or out-of-range limit and a cursor it did not write, with the standard error (not a 500)', async () => {
+    const k = await createKey();
+    for (const q of ['limit=1.5', 'limit=0', 'limit=101', 'limit=abc', 'cursor=!!!', 'cursor=WzFd']) {
+      const res = await send(`/v1/reconstructions?${q}`, { key: k.key });
+      expect(res.status, q).toBe(400);
+      expect((await res.json<{ error: { code: string } }>()).error.code, q).toBe('INVALID_REQUEST');
+    }
+    expect((await send('/v1/reconstructions?limit=2', { key: k.key })).status).toBe(200);
   });
 
   it('forwards the on-request outputs: formats=detail and texture=albedo, as query or as multipart fields', async () => {

@@ -10,6 +10,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { app, scheduled } from '../src/index';
+import { addressBucket } from '../src/middleware/auth';
 import { createKey, makePng } from './helpers';
 
 let calls = 0;
@@ -267,6 +268,14 @@ describe('the low items', () => {
       statuses.push(res.status);
     }
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('failed attempts from IPv6 are counted per /64: rotating the interface part does not get a fresh bucket', () => {
+    expect(addressBucket('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBucket('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:0db8:0001:0002:ffff:1:2:3')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:db8::5')).toBe('2001:db8:0:0::/64');
+    expect(addressBucket('2001:db8:1:3::1')).not.toBe(addressBucket('2001:db8:1:2::1'));
   });
 
   it('the worker’s own page (/docs) and API responses carry the security headers', async () => {

@@ -54,6 +54,7 @@ export const ReconstructOptionsSchema = z.object({
   uv_size: z.enum(['512', '1024']).default('1024').transform((v) => Number(v) as 512 | 1024),
   formats: z
     .string()
+    .max(256)
     .default(DEFAULT_FORMATS.join(','))
     .transform((s, ctx) => {
       const list = s.split(',').map((x) => x.trim()).filter(Boolean);

@@ -51,16 +51,19 @@ export async function getJobById(db: D1Database, id: string): Promise<JobRow | n
 }
 
 /** The key's jobs, newest first; the cursor is the last row's (created_at, id), opaque to callers. */
-export async function listJobs(db: D1Database, keyId: string, opts: { limit: number; cursor?: string }): Promise<{ jobs: JobRow[]; next?: string }> {
-  let after: [string, string] | undefined;
-  if (opts.cursor) {
-    try {
-      const [t, id] = JSON.parse(atob(opts.cursor.replace(/-/g, '+').replace(/_/g, '/'))) as [string, string];
-      if (typeof t === 'string' && typeof id === 'string') after = [t, id];
-    } catch {
-      // an unreadable cursor starts from the top
-    }
+/** The position a list cursor names, or null for a cursor this API did not write. */
+export function parseCursor(cursor: string): [string, string] | null {
+  try {
+    const v = JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/'))) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    // not base64 or not JSON
   }
+  return null;
+}
+
+export async function listJobs(db: D1Database, keyId: string, opts: { limit: number; after?: [string, string] }): Promise<{ jobs: JobRow[]; next?: string }> {
+  const after = opts.after;
   const rows = after
     ? await db.prepare('SELECT * FROM jobs WHERE key_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?').bind(keyId, after[0], after[0], after[1], opts.limit + 1).all<JobRow>()
     : await db.prepare('SELECT * FROM jobs WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').bind(keyId, opts.limit + 1).all<JobRow>();

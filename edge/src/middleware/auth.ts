@@ -14,9 +14,22 @@ import { errorResponse } from '../lib/respond';
 
 export const FAILED_AUTH_PER_MINUTE = 20;
 
+/**
+ * The failed-attempt bucket of a client address: IPv4 as it is, IPv6 by its /64 (one subscriber's
+ * prefix: a client rotating addresses inside it would otherwise get a fresh bucket each time).
+ */
+export function addressBucket(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...h, ...new Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 async function failedAttempt(c: Context<AppEnv>, reason: string): Promise<Response | undefined> {
   const header = c.env.CLIENT_IP_HEADER;
-  const ip = (header && c.req.header(header)) || 'unverified';
+  const ip = addressBucket((header && c.req.header(header)) || 'unverified');
   const ns = c.env.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiter>;
   const decision = await ns.get(ns.idFromName(`auth-fail:${ip}`)).take(FAILED_AUTH_PER_MINUTE);
   console.warn(JSON.stringify({ event: 'auth_failed', reason, ip, requestId: c.get('requestId'), limited: !decision.allowed }));

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { releaseUnit, replaceIdempotentResponse } from '../lib/billing';
-import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, TERMINAL } from '../lib/jobs';
+import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, parseCursor, TERMINAL } from '../lib/jobs';
 import { errorResponse, pickLang } from '../lib/respond';
 import { eraseAssetsOnGpu } from '../lib/upstream';
 import { webhookSecretFor } from '../lib/webhooks';
@@ -24,8 +24,14 @@ jobs.on(['GET', 'DELETE'], ['/', '/:id'], requireApiKey, async (c, next) => {
 const ID = /^[0-9a-f]{32}$/;
 
 jobs.get('/', async (c) => {
-  const limit = Math.min(100, Math.max(1, Number(c.req.query('limit') ?? 20) || 20));
-  const { jobs: rows, next } = await listJobs(c.env.DB, c.get('apiKey').id, { limit, cursor: c.req.query('cursor') });
+  const rawLimit = c.req.query('limit');
+  const limit = rawLimit === undefined ? 20 : Number(rawLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) return errorResponse(c, 'INVALID_REQUEST', { hint: 'limit: a whole number from 1 to 100.' });
+  const cursor = c.req.query('cursor');
+  const after = cursor === undefined ? undefined : parseCursor(cursor);
+  // A cursor we did not write would restart the list from the top, and a client could page forever.
+  if (after === null) return errorResponse(c, 'INVALID_REQUEST', { hint: 'cursor: pass next_cursor from the previous page as it is.' });
+  const { jobs: rows, next } = await listJobs(c.env.DB, c.get('apiKey').id, { limit, after });
   return c.json({ object: 'list', data: rows.map((j) => jobView(j, { lang: c.get('lang') })), next_cursor: next ?? null });
 });
 

@@ -30,6 +30,9 @@ interface Upload {
 
 /** Multipart framing on top of the largest photo. */
 const MULTIPART_OVERHEAD = 64 * 1024;
+/** A form's text fields are options and a URL (webhook_url is at most 2048 characters), and there are a dozen of them. */
+const MAX_FIELD_CHARS = 4096;
+const MAX_FORM_PARTS = 32;
 /** The form fields read beside `image`: every option the query takes (from its schema, so none is forgotten), and webhook_url. */
 const MULTIPART_FIELDS = [...Object.keys(ReconstructOptionsSchema.shape), 'webhook_url'];
 
@@ -46,6 +49,13 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
     form = await new Response(raw, { headers: { 'content-type': type } }).formData();
   } catch {
     throw new FaceReconError('INVALID_REQUEST', { detail: 'malformed multipart body' });
+  }
+  // Every other part is a short text field: one of 10 MB (a `formats` of ten million commas) cost the
+  // option schema a second of CPU and ~100 MB, past the isolate's memory, before the image was looked at.
+  let parts = 0;
+  for (const [name, value] of form.entries()) {
+    if (++parts > MAX_FORM_PARTS) throw new FaceReconError('INVALID_REQUEST', { detail: `more than ${MAX_FORM_PARTS} form parts` });
+    if (typeof value === 'string' && value.length > MAX_FIELD_CHARS) throw new FaceReconError('INVALID_REQUEST', { detail: `field ${name.slice(0, 40)} longer than ${MAX_FIELD_CHARS} characters` });
   }
   const images = form.getAll('image');
   if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
@@ -89,7 +99,11 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[c.get('lang')] } : {});
   }
   usage.bytesIn = upload.bytes.byteLength;
-  const parsed = ReconstructOptionsSchema.safeParse({ ...Object.fromEntries(new URL(c.req.url).searchParams), ...upload.fields });
+  const search = new URL(c.req.url).searchParams;
+  // One value per option: with two, one would be validated (the last) and another used (the first).
+  const repeated = [...new Set(search.keys())].find((k) => search.getAll(k).length > 1);
+  if (repeated !== undefined) return refuse('INVALID_REQUEST', { hint: `query parameter ${repeated.slice(0, 40)} given more than once` });
+  const parsed = ReconstructOptionsSchema.safeParse({ ...Object.fromEntries(search), ...upload.fields });
   if (!parsed.success) return refuse('INVALID_REQUEST', { hint: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   // Language: an explicit `lang` (field or query) wins, else Accept-Language.
   c.set('lang', pickLang(upload.fields.lang ?? c.req.query('lang'), c.req.header('accept-language')));
@@ -99,6 +113,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const prefer = parsePrefer(c.req.header('prefer'));
   const webhookUrl = upload.fields.webhook_url ?? c.req.query('webhook_url');
   const asyncJob = prefer.respondAsync || prefer.waitS !== undefined || webhookUrl !== undefined;
+  // /stream always streams: an async job or a webhook asked of it would be billed and then ignored.
+  if (stream && asyncJob) return refuse('INVALID_REQUEST', { hint: 'POST /v1/reconstructions/stream streams the result: send webhook_url or Prefer: respond-async to POST /v1/reconstructions.' });
   if (webhookUrl !== undefined) {
     const problem = webhookUrlProblem(webhookUrl, { allowLoopback: c.env.WEBHOOK_ALLOW_LOOPBACK === 'true' });
     if (problem) return refuse('INVALID_REQUEST', { hint: `webhook_url: ${problem}` });
