@@ -104,44 +104,77 @@ export class FaceReconClient {
     this.policy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 20_000, ...opts.retry };
   }
 
+  /** The attempt behind each returned response: its abort link and time-out stay on until its body is read. */
+  private readonly live = new WeakMap<Response, { done: () => void; touch: () => void }>();
+
   /**
    * One API call with retries: 408, 409 (in progress), 429 and 5xx are retried with backoff, honouring
    * Retry-After, with the same Idempotency-Key on every attempt; network failures and time-outs too.
+   * The caller's signal and the per-attempt time-out keep governing the response's body after the
+   * headers (for a stream, the time-out restarts with each chunk): an abort mid-stream cancels the
+   * read, which is what tells the edge to release the charge.
    */
   private async call(method: string, path: string, init: { body?: Photo; headers?: Record<string, string>; signal?: AbortSignal; retry?: boolean } = {}): Promise<Response> {
     const attempts = init.retry === false ? 1 : this.policy.attempts;
+    const timeoutMs = this.opts.timeoutMs ?? 60_000;
     for (let attempt = 1; ; attempt++) {
+      // Already aborted (before the first attempt, or during the wait for the next): nothing is sent.
+      if (init.signal?.aborted) throw init.signal.reason ?? new Error('aborted');
       const ctl = new AbortController();
-      const timer = setTimeout(() => ctl.abort(), this.opts.timeoutMs ?? 60_000);
-      const onAbort = () => ctl.abort();
+      const expire = () => ctl.abort(new Error(`no answer within ${timeoutMs} ms`));
+      let timer = setTimeout(expire, timeoutMs);
+      const onAbort = () => ctl.abort(init.signal?.reason);
       init.signal?.addEventListener('abort', onAbort);
+      const done = () => {
+        clearTimeout(timer);
+        init.signal?.removeEventListener('abort', onAbort);
+      };
       let res: Response | undefined;
       let failure: unknown;
       try {
         res = await this.f(`${this.opts.baseUrl}${path}`, { method, body: init.body as BodyInit | undefined, signal: ctl.signal, headers: { authorization: `Bearer ${this.opts.apiKey}`, ...init.headers } });
       } catch (err) {
         failure = err;
-      } finally {
-        clearTimeout(timer);
-        init.signal?.removeEventListener('abort', onAbort);
       }
-      if (init.signal?.aborted) throw init.signal.reason ?? new Error('aborted');
+      if (init.signal?.aborted) {
+        done();
+        await res?.body?.cancel?.().catch(() => undefined);
+        throw init.signal.reason ?? new Error('aborted');
+      }
       const retryable = !res || res.status === 408 || res.status === 409 || res.status === 429 || (res.status >= 500 && res.status !== 501);
-      if (!retryable || attempt >= attempts) {
-        if (res) return res;
-        throw failure;
+      const delay = retryable && attempt < attempts ? retryDelayMs(this.policy, attempt, res?.headers.get('retry-after')) : undefined;
+      if (delay === undefined) {
+        if (!res) {
+          done();
+          throw failure;
+        }
+        const touch = () => {
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+        };
+        this.live.set(res, { done, touch });
+        return res;
       }
+      done();
       await res?.body?.cancel?.().catch(() => undefined);
-      await sleep(retryDelayMs(this.policy, attempt, res?.headers.get('retry-after')), init.signal);
+      await sleep(delay, init.signal);
+    }
+  }
+
+  /** The body as text, under the attempt's abort link and time-out, which it then releases. */
+  private async text(res: Response): Promise<string> {
+    try {
+      return await res.text();
+    } finally {
+      this.live.get(res)?.done();
     }
   }
 
   private async json<T>(res: Response): Promise<T> {
-    if (!res.ok) {
-      const after = Number(res.headers.get('retry-after'));
-      throw new FaceReconApiError(res.status, (await res.json()) as ErrorBody, Number.isFinite(after) && after > 0 ? after : undefined);
-    }
-    return (await res.json()) as T;
+    const text = await this.text(res);
+    if (res.ok) return JSON.parse(text) as T;
+    const after = Number(res.headers.get('retry-after'));
+    throw new FaceReconApiError(res.status, errorBodyOf(res, text), Number.isFinite(after) && after > 0 ? after : undefined);
   }
 
   private static query(o: Pick<CreateOptions, 'uvSize' | 'formats' | 'lang' | 'model' | 'expressionNames' | 'webhookUrl'>): string {
@@ -171,8 +204,26 @@ export class FaceReconClient {
       return (await this.wait(job.id, { onStage: o.onStage, signal: o.signal })).result!;
     }
     const res = await this.call('POST', `/v1/reconstructions${o.onStage ? '/stream' : ''}${FaceReconClient.query(o)}`, { body: o.photo, signal: o.signal, headers: FaceReconClient.photoHeaders(o, key) });
-    if (!o.onStage || !res.ok || !res.body) return this.json<Reconstruction>(res);
-    return readStream(res.body, o.onStage);
+    // A retry's stored answer (Idempotent-Replayed) comes back as JSON even from /stream.
+    if (!o.onStage || !res.ok || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return this.json<Reconstruction>(res);
+    const parser = new SseParser(o.onStage);
+    const live = this.live.get(res);
+    // A fetch that hands over no stream (React Native's, even with ReadableStream polyfilled): the events, whole.
+    if (!res.body) return parser.end(await this.text(res));
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        live?.touch();
+        if (done) return parser.end(decoder.decode());
+        const result = parser.push(decoder.decode(value, { stream: true }));
+        if (result) return result;
+      }
+    } finally {
+      live?.done();
+      await reader.cancel().catch(() => undefined);
+    }
   }
 
   /** Creates an async job: 202 with the job at once (or the finished job with `waitSeconds`). */
@@ -238,30 +289,75 @@ export class FaceReconClient {
   }
 }
 
-/** The progress stream: `stage` events, then one `result` or `error` (multi-line data allowed). */
-async function readStream(body: ReadableStream<Uint8Array>, onStage: (stage: Stage, ms: number) => void): Promise<Reconstruction> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (value) buf += decoder.decode(value, { stream: true }).replace(/\r\n/g, '\n');
+/**
+ * The progress stream (Server-Sent Events): `stage` events, then one `result` or `error`. Line ends LF,
+ * CRLF or CR, also when a CRLF is split between two chunks; multi-line data; comments; a last event
+ * without its blank line is still read at the end.
+ */
+export class SseParser {
+  private buf = '';
+  constructor(private readonly onStage: (stage: Stage, ms: number) => void) {}
+
+  /** Feeds decoded text; returns the result once its event is complete (an `error` event throws). */
+  push(text: string): Reconstruction | undefined {
+    this.buf += text;
+    // A CR at the very end may be half of a CRLF: it waits for the next chunk.
+    const keep = this.buf.endsWith('\r') ? 1 : 0;
+    const ready = this.buf.slice(0, this.buf.length - keep).replace(/\r\n?/g, '\n');
+    this.buf = ready + this.buf.slice(this.buf.length - keep);
     let cut: number;
-    while ((cut = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, cut);
-      buf = buf.slice(cut + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (!data.length) continue;
-      const payload = JSON.parse(data.join('\n'));
-      if (event === 'stage' && STAGES.includes(payload.stage)) onStage(payload.stage, payload.elapsed_ms);
-      else if (event === 'result') return payload as Reconstruction;
-      else if (event === 'error') throw new FaceReconApiError(payload.status, { error: payload.error });
+    while ((cut = this.buf.indexOf('\n\n')) >= 0) {
+      const block = this.buf.slice(0, cut);
+      this.buf = this.buf.slice(cut + 2);
+      const result = this.event(block);
+      if (result) return result;
     }
-    if (done) throw new Error('the progress stream ended without a result');
+    return undefined;
   }
+
+  /** The stream ended: the last event, if it lacked its blank line, and otherwise an error. */
+  end(text = ''): Reconstruction {
+    const result = this.push(text) ?? this.event(this.buf.replace(/\r\n?/g, '\n').replace(/\n+$/, ''));
+    if (result) return result;
+    throw new Error('the progress stream ended without a result');
+  }
+
+  private event(block: string): Reconstruction | undefined {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (!data.length) return undefined;
+    const payload = JSON.parse(data.join('\n'));
+    if (event === 'stage' && STAGES.includes(payload.stage)) this.onStage(payload.stage, payload.elapsed_ms);
+    else if (event === 'result') return payload as Reconstruction;
+    else if (event === 'error') throw new FaceReconApiError(payload.status, { error: payload.error });
+    return undefined;
+  }
+}
+
+/** The codes a bare HTTP status stands for, when what answered was not the API (a gateway, a proxy). */
+function codeForStatus(status: number): ErrorBody['error']['code'] {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 408 || status === 504) return 'TIMEOUT';
+  if (status === 413) return 'IMAGE_TOO_LARGE';
+  if (status === 429) return 'RATE_LIMITED';
+  if (status === 502) return 'UPSTREAM_UNAVAILABLE';
+  if (status === 503) return 'OVERLOADED';
+  return status >= 500 ? 'INTERNAL' : 'INVALID_REQUEST';
+}
+
+/** The API's error body, or one made from the status when the answer was not the API's JSON (an HTML 502). */
+function errorBodyOf(res: Response, text: string): ErrorBody {
+  try {
+    const body = JSON.parse(text) as Partial<ErrorBody>;
+    if (body?.error && typeof body.error.code === 'string' && typeof body.error.message === 'string') return body as ErrorBody;
+  } catch {
+    // not JSON
+  }
+  return { error: { code: codeForStatus(res.status), message: `HTTP ${res.status} from ${res.headers.get('server') ?? 'the network'}, not from the API`, message_zh: `网络返回 HTTP ${res.status}（非 API 应答）`, request_id: res.headers.get('x-request-id') ?? '' } };
 }

@@ -15,9 +15,19 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
   return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
 }
 
-export function retryDelayMs(p: RetryPolicy, attempt: number, retryAfter: string | null | undefined, random = Math.random): number {
+/** The longest Retry-After a call waits out; a server asking for more gets its answer returned instead. */
+export const MAX_RETRY_AFTER_MS = 120_000;
+
+/**
+ * The wait before the next attempt: the backoff (capped at maxDelayMs), or the server's Retry-After if
+ * that is longer (waiting less would only be refused again); undefined when the server asks for more
+ * than MAX_RETRY_AFTER_MS, which is no longer a retry but a refusal.
+ */
+export function retryDelayMs(p: RetryPolicy, attempt: number, retryAfter: string | null | undefined, random = Math.random): number | undefined {
   const backoff = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + random() / 2);
-  return Math.min(p.maxDelayMs, Math.max(backoff, retryAfterMs(retryAfter) ?? 0));
+  const asked = retryAfterMs(retryAfter) ?? 0;
+  if (asked > MAX_RETRY_AFTER_MS) return undefined;
+  return Math.max(backoff, asked);
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

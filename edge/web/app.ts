@@ -40,7 +40,12 @@ if (keyFromUrl) {
   history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
 }
 els.key.value = keyFromUrl ?? localStorage.getItem('apiKey') ?? '';
-els.key.addEventListener('change', () => localStorage.setItem('apiKey', els.key.value.trim()));
+// On every edit, not only on leaving the field: a key cleared and the tab closed must be gone.
+els.key.addEventListener('input', () => {
+  const k = els.key.value.trim();
+  if (k) localStorage.setItem('apiKey', k);
+  else localStorage.removeItem('apiKey');
+});
 
 function applyLang(next: Lang) {
   lang = next;
@@ -197,7 +202,12 @@ async function showResult(r: ReconstructResponse) {
   }
   if (r.assets.texture_grid) els.uv.src = r.assets.texture_grid.url;
   els.results.hidden = false;
-  if (r.assets.glb) await viewer.show(await (await fetch(r.assets.glb.url)).arrayBuffer());
+  if (r.assets.glb) {
+    const glb = await fetch(r.assets.glb.url);
+    // An expired or erased link answers a JSON error, which is no model to show.
+    if (!glb.ok) throw new ApiError(glb.status, { error: { code: glb.status === 403 ? 'LINK_EXPIRED' : 'NOT_FOUND', message: `the model's link answered ${glb.status}`, message_zh: `模型链接返回 ${glb.status}`, request_id: '' } });
+    await viewer.show(await glb.arrayBuffer());
+  }
   showExpressions(r.morph?.expressions);
 }
 
@@ -227,7 +237,11 @@ async function follow(client: FaceReconClient, job: SavedJob) {
     await showResult(done.result!);
     document.body.dataset.state = 'done';
   } catch (err) {
-    if (err instanceof ApiError) localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
+    if (err instanceof ApiError) {
+      localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
+      // The photo's key is bound to this failed job for a day: pressing Start again must run anew.
+      if (photo) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+    }
     els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
     showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');
     document.body.dataset.state = 'error';

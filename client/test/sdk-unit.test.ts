@@ -1,0 +1,121 @@
+/**
+ * The SDK's own logic against a scripted fetch (the local-stack tests in sdk.test.ts drive the real
+ * API): an abort mid-stream ends the call and cancels the read (which is what releases the charge at
+ * the edge), an already-aborted signal sends nothing, a replayed JSON answer to /stream is the result,
+ * a fetch without a streaming body still gets its events, an error that is not the API's JSON keeps its
+ * status, the event parser's line ends, and Retry-After beyond the backoff cap.
+ */
+import { describe, expect, it } from 'vitest';
+import { FaceReconApiError, FaceReconClient, SseParser, type Reconstruction } from '../src/index';
+import { MAX_RETRY_AFTER_MS, retryDelayMs } from '../src/retry';
+
+const RESULT = { request_id: 'r', landmarks: { count: 478 } } as unknown as Reconstruction;
+const enc = new TextEncoder();
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+type Call = { url: string; init: RequestInit };
+
+function client(respond: (call: Call) => Response | Promise<Response>, opts: { attempts?: number; timeoutMs?: number } = {}) {
+  const calls: Call[] = [];
+  const c = new FaceReconClient({
+    baseUrl: 'https://api.test',
+    apiKey: 'fr_test_key',
+    timeoutMs: opts.timeoutMs,
+    retry: { attempts: opts.attempts ?? 1, baseDelayMs: 1, maxDelayMs: 1 },
+    fetch: (async (url: string, init: RequestInit) => {
+      const call = { url, init };
+      calls.push(call);
+      return respond(call);
+    }) as unknown as typeof fetch,
+  });
+  return { c, calls };
+}
+
+describe('@facerecon/client against a scripted fetch', () => {
+  it('an abort after the first stage event rejects the call and aborts the fetch (the read is cancelled)', async () => {
+    const { c, calls } = client(({ init }) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(ctl) {
+          ctl.enqueue(enc.encode(sse('stage', { stage: 'preprocess', elapsed_ms: 5 })));
+          // then silence, as a stalled stream; fetch errors its body when its signal aborts
+          init.signal?.addEventListener('abort', () => ctl.error(init.signal?.reason ?? new Error('aborted')));
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const ctl = new AbortController();
+    const stages: string[] = [];
+    const call = c.reconstruct({ photo: new Uint8Array([1]), signal: ctl.signal, onStage: (s) => (stages.push(s), ctl.abort(new Error('user left'))) });
+    await expect(call).rejects.toThrow('user left');
+    expect(stages).toEqual(['preprocess']);
+    expect(calls[0].init.signal?.aborted).toBe(true);
+  });
+
+  it('a stream that goes silent ends at the time-out, which restarts with every chunk', async () => {
+    const { c, calls } = client(({ init }) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(ctl) {
+          ctl.enqueue(enc.encode(sse('stage', { stage: 'preprocess', elapsed_ms: 5 })));
+          init.signal?.addEventListener('abort', () => ctl.error(init.signal?.reason));
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    }, { timeoutMs: 200 });
+    await expect(c.reconstruct({ photo: new Uint8Array([1]), onStage: () => undefined })).rejects.toThrow('no answer within 200 ms');
+    expect(calls[0].init.signal?.aborted).toBe(true);
+  });
+
+  it('a signal aborted before the call sends nothing', async () => {
+    const { c, calls } = client(() => new Response(JSON.stringify(RESULT)));
+    await expect(c.reconstruct({ photo: new Uint8Array([1]), signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('/stream answered with the stored JSON (an idempotent replay) is the result, not a broken stream', async () => {
+    const { c, calls } = client(() => new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' } }));
+    const stages: string[] = [];
+    expect(await c.reconstruct({ photo: new Uint8Array([1]), onStage: (s) => stages.push(s) })).toEqual(RESULT);
+    expect(calls[0].url).toContain('/v1/reconstructions/stream');
+    expect(stages).toEqual([]);
+  });
+
+  it('a fetch that returns no streaming body (React Native with polyfills) still gets the stages and the result', async () => {
+    const text = sse('stage', { stage: 'preprocess', elapsed_ms: 1 }) + sse('stage', { stage: 'geometry', elapsed_ms: 2 }) + sse('result', RESULT);
+    const { c } = client(() => ({ ok: true, status: 200, headers: new Headers({ 'content-type': 'text/event-stream' }), body: null, text: async () => text, json: async () => JSON.parse(text) }) as unknown as Response);
+    const stages: string[] = [];
+    expect(await c.reconstruct({ photo: new Uint8Array([1]), onStage: (s) => stages.push(s) })).toEqual(RESULT);
+    expect(stages).toEqual(['preprocess', 'geometry']);
+  });
+
+  it('an error that is not the API\'s JSON (a gateway\'s HTML 502) keeps its status and gets the code that status means', async () => {
+    const { c } = client(() => new Response('<html><body>Bad Gateway</body></html>', { status: 502, headers: { 'content-type': 'text/html', server: 'lb' } }));
+    const err = await c.usage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FaceReconApiError);
+    expect(err).toMatchObject({ status: 502, code: 'UPSTREAM_UNAVAILABLE' });
+    const { c: c2 } = client(() => new Response(JSON.stringify({ message: 'nope' }), { status: 404, headers: { 'content-type': 'application/json' } }));
+    expect(await c2.usage().catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+  });
+
+  it('the event parser: CRLF split between chunks, CR-only lines, comments, multi-line data, a last event without its blank line', () => {
+    const stages: string[] = [];
+    const p = new SseParser((s) => stages.push(s));
+    expect(p.push(': keep-alive\r\nevent: stage\r\ndata: {"stage":"preprocess","elapsed_ms":1}\r')).toBeUndefined();
+    expect(p.push('\n\r\nevent: stage\rdata: {"stage":')).toBeUndefined();
+    expect(p.push('"geometry","elapsed_ms":2}\r\r')).toBeUndefined();
+    // The chunk's last CR may be half of a CRLF: the event completes when the next chunk shows it was not.
+    expect(stages).toEqual(['preprocess']);
+    expect(p.end('event: result\ndata: {"request_id":\ndata: "r"}')).toEqual({ request_id: 'r' });
+    expect(stages).toEqual(['preprocess', 'geometry']);
+    expect(() => new SseParser(() => undefined).end(sse('stage', { stage: 'upload', elapsed_ms: 1 }))).toThrow('ended without a result');
+    expect(() => new SseParser(() => undefined).push(sse('error', { status: 422, error: { code: 'NO_FACE', message: 'm', message_zh: 'z', request_id: 'r' } }))).toThrow(FaceReconApiError);
+  });
+
+  it('Retry-After is waited out even past the backoff cap, up to a limit; beyond it the answer is returned, not waited for', async () => {
+    const policy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 20_000 };
+    expect(retryDelayMs(policy, 1, '30', () => 0)).toBe(30_000);
+    expect(retryDelayMs(policy, 10, null, () => 1)).toBe(20_000);
+    expect(retryDelayMs(policy, 1, String(MAX_RETRY_AFTER_MS / 1000 + 1))).toBeUndefined();
+    const { c, calls } = client(() => new Response(JSON.stringify({ error: { code: 'OVERLOADED', message: 'busy', message_zh: '繁忙', request_id: 'x' } }), { status: 503, headers: { 'retry-after': '3600' } }), { attempts: 4 });
+    expect(await c.usage().catch((e: unknown) => e)).toMatchObject({ status: 503, code: 'OVERLOADED', retryAfterS: 3600 });
+    expect(calls).toHaveLength(1);
+  });
+});
