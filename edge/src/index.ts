@@ -11,7 +11,7 @@ import { requestContext } from './middleware/request-context';
 import { docs } from './routes/docs';
 import { jobs, webhookSecret } from './routes/jobs';
 import { reconstructions } from './routes/reconstructions';
-import { queue, type JobMessage } from './queue';
+import { queue, repairJobs, type JobMessage } from './queue';
 import { JOB_TTL_MS } from './lib/jobs';
 import { usage } from './routes/usage';
 
@@ -45,6 +45,7 @@ const JOB_MAX_AGE_MS = 3600 * 1000;
  */
 export async function scheduled(_controller: ScheduledController, env: AppEnv['Bindings'], _ctx: ExecutionContext): Promise<void> {
   const purged = await purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)), jobMaxAgeMs: JOB_MAX_AGE_MS, jobTtlMs: JOB_TTL_MS });
+  const repaired = await repairJobs(env, { jobMaxAgeMs: JOB_MAX_AGE_MS });
   const ended = await env.DB.prepare("SELECT id, photo_key FROM jobs WHERE photo_key IS NOT NULL AND status IN ('succeeded', 'failed', 'canceled')").all<{ id: string; photo_key: string }>();
   for (const j of ended.results) {
     await env.UPLOADS.delete(j.photo_key);
@@ -61,7 +62,7 @@ export async function scheduled(_controller: ScheduledController, env: AppEnv['B
       orphans++;
     }
   }
-  console.log(JSON.stringify({ event: 'purge', ...purged, photos: ended.results.length, orphans }));
+  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos: ended.results.length, orphans }));
 }
 
 export { app };

@@ -27,20 +27,34 @@ export const backoffSeconds = (attempt: number) => Math.min(60, 2 ** attempt);
 
 type Outcome = { ack: true } | { retryAfterS: number };
 
-/** Photo gone, webhook queued: what every ending of a job does, whoever ended it. */
+/**
+ * Webhook queued, photo gone: what every ending of a job does, whoever ended it. The webhook first: a
+ * photo left behind is removed by the scheduled purge, a webhook not sent was never sent again (the
+ * purge also queues one for an ended job that has none on record: webhooksOwed).
+ */
 export async function afterJobEnded(env: Bindings, job: Pick<JobRow, 'id' | 'photo_key' | 'webhook_url'>): Promise<void> {
+  if (job.webhook_url) {
+    await env.WEBHOOKS.send({ jobId: job.id } satisfies JobMessage);
+    await addJobEvent(env.DB, job.id, 'webhook.queued', null);
+  }
   if (job.photo_key) {
     await env.UPLOADS.delete(job.photo_key);
     await clearPhoto(env.DB, job.id);
   }
-  if (job.webhook_url) await env.WEBHOOKS.send({ jobId: job.id } satisfies JobMessage);
 }
 
 export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   const db = env.DB;
   const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000);
   const job = await claimJob(db, jobId, timeoutMs + 30_000);
-  if (!job) return { ack: true }; // ended, canceled, or running under another delivery's lease
+  if (!job) {
+    // Running under another delivery's lease: come back when it lapses, in case that delivery died
+    // (a throw after its claim, a lost isolate). Acking here lost the job's only message, and the job
+    // sat "running" until the purge failed it an hour later.
+    const current = await getJobById(db, jobId);
+    const leaseLeftMs = current?.status === 'running' && current.lease_until ? Date.parse(current.lease_until) - Date.now() : 0;
+    return leaseLeftMs > 0 ? { retryAfterS: Math.ceil(leaseLeftMs / 1000) + 1 } : { ack: true }; // ended or canceled: nothing to do
+  }
   const settlement: Settlement = { requestId: job.id, keyId: job.key_id };
   const fail = async (code: ErrorCode) => {
     // Only the delivery that ended the job (not one that found it canceled) deletes and notifies.
@@ -116,6 +130,8 @@ async function readProgress(stream: ReadableStream<Uint8Array>, onStage: (data: 
 export async function deadLetter(env: Bindings, jobId: string): Promise<void> {
   const job = await getJobById(env.DB, jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
+  // A duplicate message may die while another delivery still runs the job: that one settles it.
+  if (job.status === 'running' && job.lease_until && Date.parse(job.lease_until) > Date.now()) return;
   const { jobEnded } = await releaseUnit(env.DB, { requestId: job.id, keyId: job.key_id }, 'INTERNAL');
   await addJobEvent(env.DB, job.id, 'dead_letter', null);
   if (jobEnded) await afterJobEnded(env, job);
@@ -132,20 +148,63 @@ export async function sendWebhook(env: Bindings, jobId: string, attempt: number)
   const body = JSON.stringify({ type: `reconstruction.${job.status}`, timestamp: new Date().toISOString(), data: jobView(job, { lang: 'en', events: await jobEvents(env.DB, job.id) }) });
   const d = await deliverWebhook({ url: job.webhook_url, secret: await webhookSecretFor(env.DB, job.key_id), id: `evt_${job.id}_${job.status}`, body });
   await addJobEvent(env.DB, job.id, d.ok ? 'webhook.delivered' : 'webhook.failed', { attempt, status: d.status ?? null, error: d.error ?? null, ms: d.ms });
-  if (d.ok || attempt >= 8) return { ack: true };
-  return { retryAfterS: Math.min(300, 5 * 2 ** (attempt - 1)) };
+  // 410 Gone: the receiver says the endpoint is no more; retrying would only be refused again.
+  if (d.ok || d.status === 410 || attempt > WEBHOOK_RETRY_DELAYS_S.length) return { ack: true };
+  return { retryAfterS: WEBHOOK_RETRY_DELAYS_S[attempt - 1] };
 }
+
+/**
+ * Waits between webhook attempts: a receiver down for a deploy or a night still gets its event
+ * (about 13 hours in all, in the spirit of Standard Webhooks' schedule); the consumer's max_retries
+ * in wrangler.toml is their count.
+ */
+export const WEBHOOK_RETRY_DELAYS_S = [5, 30, 120, 600, 1800, 3600, 3 * 3600, 8 * 3600];
 
 export async function queue(batch: MessageBatch<JobMessage>, env: Bindings): Promise<void> {
   for (const msg of batch.messages) {
     const { jobId } = msg.body;
     let out: Outcome;
-    if (batch.queue.startsWith('facerecon-jobs-dlq')) {
-      await deadLetter(env, jobId);
-      out = { ack: true };
-    } else if (batch.queue.startsWith('facerecon-webhooks')) out = await sendWebhook(env, jobId, msg.attempts);
-    else out = await runJob(env, jobId);
+    try {
+      if (batch.queue.startsWith('facerecon-jobs-dlq')) {
+        await deadLetter(env, jobId);
+        out = { ack: true };
+      } else if (batch.queue.startsWith('facerecon-webhooks')) out = await sendWebhook(env, jobId, msg.attempts);
+      else out = await runJob(env, jobId);
+    } catch (err) {
+      // One message's failure (D1 or R2 unavailable a moment) is retried on its own, after a pause,
+      // not with the whole batch at once.
+      console.error(JSON.stringify({ event: 'queue_message_failed', queue: batch.queue, jobId, error: (err as Error).message }));
+      out = { retryAfterS: backoffSeconds(msg.attempts) };
+    }
     if ('ack' in out) msg.ack();
     else msg.retry({ delaySeconds: out.retryAfterS });
   }
+}
+
+/**
+ * What the scheduled purge repairs, so that no job depends on one message: a job queued for more than
+ * 5 minutes, or running under a lease that lapsed a minute ago, gets its message again (a client that
+ * hung up between the job's insert and its send, a delivery that died), and an ended job with a
+ * webhook_url and no webhook on record gets one (the purge's own TIMEOUTs, an ending whose send failed).
+ * Duplicates are harmless: the claim is atomic, and a webhook's id is the same on every delivery.
+ */
+export async function repairJobs(env: Bindings, opts: { jobMaxAgeMs: number; now?: number }): Promise<{ resent: number; webhooksOwed: number }> {
+  const now = opts.now ?? Date.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const lost = await env.DB.prepare(
+    "SELECT id FROM jobs WHERE mode = 'async' AND created_at > ? AND ((status = 'queued' AND created_at < ?) OR (status = 'running' AND lease_until < ?)) LIMIT 100",
+  )
+    .bind(iso(now - opts.jobMaxAgeMs), iso(now - 5 * 60_000), iso(now - 60_000))
+    .all<{ id: string }>();
+  for (const j of lost.results) await env.JOBS.send({ jobId: j.id } satisfies JobMessage);
+  const owed = await env.DB.prepare(
+    "SELECT id FROM jobs WHERE webhook_url IS NOT NULL AND status IN ('succeeded', 'failed', 'canceled') AND finished_at < ? AND finished_at > ? AND NOT EXISTS (SELECT 1 FROM job_events WHERE job_id = jobs.id AND type LIKE 'webhook.%') LIMIT 100",
+  )
+    .bind(iso(now - 2 * 60_000), iso(now - 24 * 3600_000))
+    .all<{ id: string }>();
+  for (const j of owed.results) {
+    await env.WEBHOOKS.send({ jobId: j.id } satisfies JobMessage);
+    await addJobEvent(env.DB, j.id, 'webhook.queued', { by: 'purge' });
+  }
+  return { resent: lost.results.length, webhooksOwed: owed.results.length };
 }

@@ -12,7 +12,7 @@ import type { Bindings } from '../src/env';
 import { commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
 import { cancelJob, claimJob, getJobById, insertJob, jobEvents } from '../src/lib/jobs';
 import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
-import { MAX_ATTEMPTS, runJob } from '../src/queue';
+import { deadLetter, MAX_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
 import { parsePrefer } from '../src/routes/reconstructions';
 import { createKey, usageRows } from './helpers';
 
@@ -137,6 +137,83 @@ describe('the jobs consumer', () => {
   });
 });
 
+describe('no job depends on one message', () => {
+  it('a delivery that finds the job running under a live lease comes back when it lapses, and then runs it (acking lost the job)', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    // The first delivery claimed the job and died (a throw after its claim): the lease still runs.
+    await claimJob(E.DB, id, 60_000);
+    const out = await runJob(E, id);
+    expect(out).toHaveProperty('retryAfterS');
+    expect((out as { retryAfterS: number }).retryAfterS).toBeGreaterThan(55);
+    expect((out as { retryAfterS: number }).retryAfterS).toBeLessThanOrEqual(62);
+    // The dead-letter consumer leaves such a job to the delivery that holds it.
+    await deadLetter(E, id);
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'running' });
+    // The lease lapses; the message's return runs the job.
+    await E.DB.prepare('UPDATE jobs SET lease_until = ? WHERE id = ?').bind(new Date(Date.now() - 1000).toISOString(), id).run();
+    gpu = () => sse(['result', RESULT]);
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+    // Ended: a late duplicate is acked.
+    expect(await runJob(E, id)).toEqual({ ack: true });
+  });
+
+  it('the purge leaves a job running under a live lease to its delivery (its commit still lands), and fails it once the lease lapsed', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    await claimJob(E.DB, id, 60_000);
+    const old = new Date(Date.now() - 2 * 3600_000).toISOString();
+    await E.DB.batch([E.DB.prepare('UPDATE jobs SET created_at = ? WHERE id = ?').bind(old, id), E.DB.prepare('UPDATE usage SET created_at = ? WHERE request_id = ?').bind(old, id)]);
+    await purgeExpired(E.DB, { staleAfterMs: 60_000, jobMaxAgeMs: 3600_000, jobTtlMs: 86_400_000 });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'running' });
+    expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: '{}' })).toBe(true);
+    const other = await queuedJob(k.id);
+    await claimJob(E.DB, other, 60_000);
+    await E.DB.batch([E.DB.prepare('UPDATE jobs SET created_at = ?, lease_until = ? WHERE id = ?').bind(old, new Date(Date.now() - 1000).toISOString(), other), E.DB.prepare('UPDATE usage SET created_at = ? WHERE request_id = ?').bind(old, other)]);
+    await purgeExpired(E.DB, { staleAfterMs: 60_000, jobMaxAgeMs: 3600_000, jobTtlMs: 86_400_000 });
+    expect(await getJobById(E.DB, other)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT' });
+  });
+
+  it('the purge sends again what lost its message, and queues the webhook an ended job never got, once', async () => {
+    const k = await createKey();
+    const sent: { jobs: string[]; hooks: string[] } = { jobs: [], hooks: [] };
+    const env = { ...E, JOBS: { send: async (m: { jobId: string }) => void sent.jobs.push(m.jobId) }, WEBHOOKS: { send: async (m: { jobId: string }) => void sent.hooks.push(m.jobId) } } as unknown as Bindings;
+    const stale = await queuedJob(k.id); // its message was never sent (the client hung up between insert and send)
+    const fresh = await queuedJob(k.id);
+    const lapsed = await queuedJob(k.id);
+    await claimJob(E.DB, lapsed, 60_000);
+    const tenMinAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+    await E.DB.batch([
+      E.DB.prepare('UPDATE jobs SET created_at = ? WHERE id IN (?, ?)').bind(tenMinAgo, stale, lapsed),
+      E.DB.prepare('UPDATE jobs SET lease_until = ? WHERE id = ?').bind(new Date(Date.now() - 2 * 60_000).toISOString(), lapsed),
+    ]);
+    // A job the purge timed out, with a webhook_url and no webhook on record.
+    const ended = await queuedJob(k.id);
+    await E.DB.prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, webhook_url = 'https://hooks.example.com/x' WHERE id = ?").bind(tenMinAgo, ended).run();
+    const r = await repairJobs(env, { jobMaxAgeMs: 3600_000 });
+    expect(sent.jobs.sort()).toEqual([stale, lapsed].sort());
+    expect(sent.jobs).not.toContain(fresh);
+    expect(sent.hooks).toEqual([ended]);
+    expect(r.webhooksOwed).toBe(1);
+    await repairJobs(env, { jobMaxAgeMs: 3600_000 });
+    expect(sent.hooks).toEqual([ended]); // recorded as queued: not again
+  });
+
+  it('a webhook receiver that answers 410 Gone is not retried; others are, for hours, on the stated schedule', async () => {
+    expect(WEBHOOK_RETRY_DELAYS_S.reduce((a, b) => a + b, 0)).toBeGreaterThan(12 * 3600);
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    await E.DB.prepare("UPDATE jobs SET status = 'succeeded', finished_at = ?, webhook_url = 'https://hooks.example.com/gone' WHERE id = ?").bind(new Date().toISOString(), id).run();
+    server.use(http.post('https://hooks.example.com/gone', () => new HttpResponse(null, { status: 410 })));
+    expect(await sendWebhook(E, id, 1)).toEqual({ ack: true });
+    server.use(http.post('https://hooks.example.com/gone', () => new HttpResponse(null, { status: 503 })));
+    expect(await sendWebhook(E, id, 3)).toEqual({ retryAfterS: WEBHOOK_RETRY_DELAYS_S[2] });
+    expect(await sendWebhook(E, id, WEBHOOK_RETRY_DELAYS_S.length + 1)).toEqual({ ack: true });
+  });
+});
+
 describe('webhooks and preferences', () => {
   it('signs as Standard Webhooks: the specification\'s published example', async () => {
     expect(await signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
@@ -145,7 +222,7 @@ describe('webhooks and preferences', () => {
   it('webhook URLs: https to public hosts only; loopback http only where allowed', () => {
     const prod = (u: string) => webhookUrlProblem(u, { allowLoopback: false });
     expect(prod('https://hooks.example.com/facerecon')).toBeUndefined();
-    for (const bad of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost/x', 'https://169.254.169.254/latest/meta-data', 'https://10.1.2.3/', 'https://172.20.0.1/', 'https://192.168.1.1/', 'https://100.64.0.1/', 'https://[::1]/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://metadata.google.internal/', 'https://printer.local/', 'https://intranet/', 'https://u:p@hooks.example.com/', 'ftp://hooks.example.com/', 'not a url', `https://a.example/${'x'.repeat(2100)}`]) {
+    for (const bad of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost/x', 'https://169.254.169.254/latest/meta-data', 'https://10.1.2.3/', 'https://172.20.0.1/', 'https://192.168.1.1/', 'https://100.64.0.1/', 'https://[::1]/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://metadata.google.internal/', 'https://printer.local/', 'https://intranet/', 'https://localhost./x', 'https://metadata.google.internal./', 'https://printer.local./', 'https://u:p@hooks.example.com/', 'ftp://hooks.example.com/', 'not a url', `https://a.example/${'x'.repeat(2100)}`]) {
       expect(prod(bad), bad).toBeDefined();
     }
     expect(webhookUrlProblem('http://127.0.0.1:9999/hook', { allowLoopback: true })).toBeUndefined();

@@ -179,8 +179,11 @@ export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number;
   const [idem, stuck, failed, released, events, jobs] = await db.batch([
     db.prepare('DELETE FROM idempotency WHERE created_at < ?').bind(new Date(now - IDEMPOTENCY_TTL_MS).toISOString()),
     db.prepare("DELETE FROM idempotency WHERE state = 'in_progress' AND created_at < ?").bind(stale),
-    // A queued job waits for its turn; one that never ran within jobMaxAgeMs fails with TIMEOUT.
-    db.prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE status IN ('queued', 'running') AND created_at < ?").bind(new Date(now).toISOString(), tooOld),
+    // A queued job waits for its turn; one that never ran within jobMaxAgeMs fails with TIMEOUT. One
+    // running under a live lease is left to its delivery, which is about to settle it.
+    db
+      .prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE status IN ('queued', 'running') AND created_at < ? AND (status = 'queued' OR lease_until IS NULL OR lease_until < ?)")
+      .bind(new Date(now).toISOString(), tooOld, new Date(now).toISOString()),
     // Reservations nobody will settle: a dead isolate's (sync, past the deadline), or a job's that ended.
     db.prepare("UPDATE usage SET outcome = 'ABANDONED', units = 0 WHERE outcome = 'reserved' AND created_at < ? AND request_id NOT IN (SELECT id FROM jobs WHERE mode = 'async' AND status IN ('queued', 'running'))").bind(stale),
     db.prepare('DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE created_at < ?)').bind(expired),

@@ -58,7 +58,8 @@ export function webhookUrlProblem(raw: string, opts: { allowLoopback: boolean })
     return 'not a URL';
   }
   if (u.username || u.password) return 'credentials in the URL';
-  const host = u.hostname.toLowerCase();
+  // A trailing dot names the same host (localhost. is localhost): the rules below see it without.
+  const host = u.hostname.toLowerCase().replace(/\.+$/, '');
   if (opts.allowLoopback && isLoopback(host) && (u.protocol === 'http:' || u.protocol === 'https:')) return undefined;
   if (u.protocol !== 'https:') return 'https only';
   if (isLoopback(host) || ipv4Private(host) || ipv6Private(host)) return 'a private, loopback or link-local address';
