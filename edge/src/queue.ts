@@ -55,7 +55,9 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     const leaseLeftMs = current?.status === 'running' && current.lease_until ? Date.parse(current.lease_until) - Date.now() : 0;
     return leaseLeftMs > 0 ? { retryAfterS: Math.ceil(leaseLeftMs / 1000) + 1 } : { ack: true }; // ended or canceled: nothing to do
   }
-  const settlement: Settlement = { requestId: job.id, keyId: job.key_id };
+  // Tied to this claim: if the lease lapsed and another delivery took the job over, this one's failure
+  // must not fail (or requeue) that run.
+  const settlement: Settlement = { requestId: job.id, keyId: job.key_id, claimedAttempt: job.attempts };
   const fail = async (code: ErrorCode) => {
     // Only the delivery that ended the job (not one that found it canceled) deletes and notifies.
     if ((await releaseUnit(db, settlement, code)).jobEnded) await afterJobEnded(env, job);
@@ -63,7 +65,7 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   };
   const transientOr = async (code: ErrorCode, retryAfter?: string | null): Promise<Outcome> => {
     if (!TRANSIENT.has(code) || job.attempts >= MAX_ATTEMPTS) return fail(code);
-    await requeueJob(db, job.id);
+    await requeueJob(db, job.id, job.attempts);
     const delay = Math.max(backoffSeconds(job.attempts), Math.min(60, Number(retryAfter) || 0));
     await addJobEvent(db, job.id, 'retry', { attempt: job.attempts, code, delay_s: delay });
     return { retryAfterS: delay };

@@ -10,7 +10,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
 import { commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
-import { cancelJob, claimJob, getJobById, insertJob, jobEvents } from '../src/lib/jobs';
+import { cancelJob, claimJob, getJobById, insertJob, jobEvents, requeueJob } from '../src/lib/jobs';
 import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
 import { deadLetter, MAX_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
 import { parsePrefer } from '../src/routes/reconstructions';
@@ -158,6 +158,23 @@ describe('no job depends on one message', () => {
     expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
     // Ended: a late duplicate is acked.
     expect(await runJob(E, id)).toEqual({ ack: true });
+  });
+
+  it('a delivery whose lease was taken over cannot fail, release or requeue the run that took it', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    const first = (await claimJob(E.DB, id, 60_000))!;
+    await E.DB.prepare('UPDATE jobs SET lease_until = ? WHERE id = ?').bind(new Date(Date.now() - 1000).toISOString(), id).run();
+    const second = (await claimJob(E.DB, id, 60_000))!;
+    expect([first.attempts, second.attempts]).toEqual([1, 2]);
+    // The first delivery comes back late with a final failure, then a transient one.
+    expect((await releaseUnit(E.DB, { requestId: id, keyId: k.id, claimedAttempt: first.attempts }, 'NO_FACE')).jobEnded).toBe(false);
+    await requeueJob(E.DB, id, first.attempts);
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'running', attempts: 2 });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'reserved', billed: 0 }]);
+    // The run that holds it settles it.
+    expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: '{}' })).toBe(true);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
   });
 
   it('the purge leaves a job running under a live lease to its delivery (its commit still lands), and fails it once the lease lapsed', async () => {

@@ -64,6 +64,11 @@ export interface Settlement {
   bytesForwarded?: number;
   /** The idempotency record to close with this outcome, if the request carried a key. */
   idempotencyKey?: string;
+  /**
+   * A job delivery's claim (the job's `attempts` when it claimed it): its release then applies only
+   * while no later delivery has taken the job over, whose run it would otherwise fail.
+   */
+  claimedAttempt?: number;
 }
 
 /**
@@ -100,9 +105,14 @@ export async function commitUnit(db: D1Database, s: Settlement, response: { stat
  * idempotency key and replayed; a transient one (5xx), a cancellation or a time-out releases the key.
  */
 export async function releaseUnit(db: D1Database, s: Settlement, outcome: string, response?: { status: number; body: string }): Promise<{ jobEnded: boolean }> {
+  const claimed = s.claimedAttempt ?? null;
   const stmts = [
-    db.prepare("UPDATE usage SET outcome = ?, units = 0, bytes_forwarded = COALESCE(?, bytes_forwarded) WHERE request_id = ? AND outcome = 'reserved'").bind(outcome, s.bytesForwarded ?? null, s.requestId),
-    db.prepare("UPDATE jobs SET status = 'failed', error_code = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running')").bind(outcome, new Date().toISOString(), s.requestId),
+    db
+      .prepare("UPDATE usage SET outcome = ?, units = 0, bytes_forwarded = COALESCE(?, bytes_forwarded) WHERE request_id = ? AND outcome = 'reserved' AND (? IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND attempts <> ?))")
+      .bind(outcome, s.bytesForwarded ?? null, s.requestId, claimed, s.requestId, claimed),
+    db
+      .prepare("UPDATE jobs SET status = 'failed', error_code = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running') AND (? IS NULL OR attempts = ?)")
+      .bind(outcome, new Date().toISOString(), s.requestId, claimed, claimed),
   ];
   if (s.idempotencyKey) {
     stmts.push(

@@ -83,8 +83,9 @@ export async function claimJob(db: D1Database, id: string, leaseMs: number): Pro
 }
 
 /** A transient failure: back in the queue for the next delivery. */
-export async function requeueJob(db: D1Database, id: string): Promise<void> {
-  await db.prepare("UPDATE jobs SET status = 'queued', lease_until = NULL WHERE id = ? AND status = 'running'").bind(id).run();
+/** Puts a job back in the queue, if the delivery that claimed it as `attempts` still holds it. */
+export async function requeueJob(db: D1Database, id: string, attempts: number): Promise<void> {
+  await db.prepare("UPDATE jobs SET status = 'queued', lease_until = NULL WHERE id = ? AND status = 'running' AND attempts = ?").bind(id, attempts).run();
 }
 
 /** Cancels a queued or running job; false when it had already ended. */
