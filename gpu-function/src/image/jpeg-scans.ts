@@ -32,8 +32,15 @@ export function countJpegScans(b: Uint8Array, limit = MAX_JPEG_SCANS): number {
     i += len;
     if (m !== 0xda) continue;
     if (++scans > limit) return scans;
-    // Entropy-coded data: up to the next 0xFF that is neither stuffing (0x00) nor a restart marker.
-    while (i + 1 < b.length && !(b[i] === 0xff && b[i + 1] !== 0x00 && (b[i + 1] < 0xd0 || b[i + 1] > 0xd7))) i++;
+    // Entropy-coded data: up to the next 0xFF that is neither stuffing (0x00) nor a restart marker
+    // (indexOf, native, jumps from one 0xFF to the next: a whole 12 MP photo's data in a few ms).
+    for (;;) {
+      i = b.indexOf(0xff, i);
+      if (i < 0 || i + 1 >= b.length) return scans;
+      const next = b[i + 1];
+      if (next !== 0x00 && (next < 0xd0 || next > 0xd7)) break;
+      i += 2;
+    }
   }
   return scans;
 }
