@@ -13,7 +13,7 @@ import { FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
 import { commitUnit, releaseUnit, type Settlement } from './lib/billing';
 import { parseSseBlock } from './lib/sse-relay';
-import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, requeueJob, type JobRow } from './lib/jobs';
+import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, type JobRow } from './lib/jobs';
 import { eraseAssetsOnGpu, forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
 import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
 
@@ -33,14 +33,17 @@ type Outcome = { ack: true } | { retryAfterS: number };
  * purge also queues one for an ended job that has none on record: webhooksOwed).
  */
 export async function afterJobEnded(env: Bindings, job: Pick<JobRow, 'id' | 'photo_key' | 'webhook_url'>): Promise<void> {
-  if (job.webhook_url) {
-    await env.WEBHOOKS.send({ jobId: job.id } satisfies JobMessage);
-    await addJobEvent(env.DB, job.id, 'webhook.queued', null);
-  }
+  if (job.webhook_url) await queueWebhook(env, job.id, null);
   if (job.photo_key) {
     await env.UPLOADS.delete(job.photo_key);
     await clearPhoto(env.DB, job.id);
   }
+}
+
+/** Queues a job's webhook and records that it did: the purge queues one for any ended job without such a record. */
+async function queueWebhook(env: Bindings, jobId: string, detail: unknown): Promise<void> {
+  await env.WEBHOOKS.send({ jobId } satisfies JobMessage);
+  await addJobEvent(env.DB, jobId, 'webhook.queued', detail);
 }
 
 export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
@@ -52,8 +55,8 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     // (a throw after its claim, a lost isolate). Acking here lost the job's only message, and the job
     // sat "running" until the purge failed it an hour later.
     const current = await getJobById(db, jobId);
-    const leaseLeftMs = current?.status === 'running' && current.lease_until ? Date.parse(current.lease_until) - Date.now() : 0;
-    return leaseLeftMs > 0 ? { retryAfterS: Math.ceil(leaseLeftMs / 1000) + 1 } : { ack: true }; // ended or canceled: nothing to do
+    const left = current ? leaseLeftMs(current) : 0;
+    return left > 0 ? { retryAfterS: Math.ceil(left / 1000) + 1 } : { ack: true }; // ended or canceled: nothing to do
   }
   // Tied to this claim: if the lease lapsed and another delivery took the job over, this one's failure
   // must not fail (or requeue) that run.
@@ -133,7 +136,7 @@ export async function deadLetter(env: Bindings, jobId: string): Promise<void> {
   const job = await getJobById(env.DB, jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
   // A duplicate message may die while another delivery still runs the job: that one settles it.
-  if (job.status === 'running' && job.lease_until && Date.parse(job.lease_until) > Date.now()) return;
+  if (leaseLeftMs(job) > 0) return;
   const { jobEnded } = await releaseUnit(env.DB, { requestId: job.id, keyId: job.key_id }, 'INTERNAL');
   await addJobEvent(env.DB, job.id, 'dead_letter', null);
   if (jobEnded) await afterJobEnded(env, job);
@@ -204,9 +207,6 @@ export async function repairJobs(env: Bindings, opts: { jobMaxAgeMs: number; now
   )
     .bind(iso(now - 2 * 60_000), iso(now - 24 * 3600_000))
     .all<{ id: string }>();
-  for (const j of owed.results) {
-    await env.WEBHOOKS.send({ jobId: j.id } satisfies JobMessage);
-    await addJobEvent(env.DB, j.id, 'webhook.queued', { by: 'purge' });
-  }
+  for (const j of owed.results) await queueWebhook(env, j.id, { by: 'purge' });
   return { resent: lost.results.length, webhooksOwed: owed.results.length };
 }

@@ -52,9 +52,18 @@ describe('HEIC decoder pool', () => {
     return writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: t.type, data: t.data, props: t.props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
   };
 
-  it.skipIf(!existsSync(grid))('a failing tile drops the rest of its batch from the queue at once; the next batch decodes', async () => {
+  /** A one-thread pool for `fn`, closed after it whatever happens. */
+  const withPool = async (fn: (pool: ReturnType<typeof createHeicPool>) => Promise<void>) => {
     const pool = createHeicPool(1);
     try {
+      await fn(pool);
+    } finally {
+      await pool.close();
+    }
+  };
+
+  it.skipIf(!existsSync(grid))('a failing tile drops the rest of its batch from the queue at once; the next batch decodes', async () => {
+    await withPool(async (pool) => {
       const tile = oneTile();
       const garbage = Uint8Array.from(tile.subarray(0, 400)); // a HEIF header with its picture cut off
       const batch = pool.decode([garbage, tile, tile, tile, tile]);
@@ -65,14 +74,11 @@ describe('HEIC decoder pool', () => {
       expect(pool.queued).toBe(0);
       const [ok] = await pool.decode([tile]);
       expect([ok.width, ok.height]).toEqual([512, 512]);
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it.skipIf(!existsSync(grid))('the caller\'s abort (its deadline) drops the batch\'s queued tiles and rejects with its reason', async () => {
-    const pool = createHeicPool(1);
-    try {
+    await withPool(async (pool) => {
       const tile = oneTile();
       const controller = new AbortController();
       const batch = pool.decode(Array.from({ length: 6 }, () => tile), { signal: controller.signal });
@@ -83,21 +89,16 @@ describe('HEIC decoder pool', () => {
       // Already aborted: nothing is queued at all.
       await expect(pool.decode([tile], { signal: controller.signal })).rejects.toThrow('deadline 30000 ms');
       expect(pool.queued).toBe(0);
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it.skipIf(!existsSync(grid))('a thread refuses a file whose declared size is not the expected one, or over the pixel bound, before decoding it', async () => {
-    const pool = createHeicPool(1);
-    try {
+    await withPool(async (pool) => {
       const tile = oneTile();
       await expect(pool.decode([tile], { expect: { width: 256, height: 256 } })).rejects.toThrow('not the 256x256');
       await expect(pool.decode([tile], { expect: { maxPixels: 512 * 511 } })).rejects.toThrow('over 261632 pixels');
       const [ok] = await pool.decode([tile], { expect: { width: 512, height: 512, maxPixels: 512 * 512 } });
       expect(ok.data.byteLength).toBe(512 * 512 * 4);
-    } finally {
-      await pool.close();
-    }
+    });
   });
 });

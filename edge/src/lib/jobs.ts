@@ -83,6 +83,11 @@ export async function claimJob(db: D1Database, id: string, leaseMs: number): Pro
 }
 
 /** A transient failure: back in the queue for the next delivery. */
+/** Milliseconds left on the lease of a job a delivery is running; 0 when it is not running or the lease lapsed. */
+export function leaseLeftMs(job: Pick<JobRow, 'status' | 'lease_until'>, now = Date.now()): number {
+  return job.status === 'running' && job.lease_until ? Math.max(0, Date.parse(job.lease_until) - now) : 0;
+}
+
 /** Puts a job back in the queue, if the delivery that claimed it as `attempts` still holds it. */
 export async function requeueJob(db: D1Database, id: string, attempts: number): Promise<void> {
   await db.prepare("UPDATE jobs SET status = 'queued', lease_until = NULL WHERE id = ? AND status = 'running' AND attempts = ?").bind(id, attempts).run();
