@@ -13,6 +13,7 @@ import { jobs, webhookSecret } from './routes/jobs';
 import { reconstructions } from './routes/reconstructions';
 import { queue, repairJobs, type JobMessage } from './queue';
 import { JOB_TTL_MS } from './lib/jobs';
+import { deleteEndedPhotos, sweepOrphanUploads } from './lib/retention';
 import { usage } from './routes/usage';
 
 export { RateLimiter } from './durable/rate-limiter';
@@ -46,23 +47,9 @@ const JOB_MAX_AGE_MS = 3600 * 1000;
 export async function scheduled(_controller: ScheduledController, env: AppEnv['Bindings'], _ctx: ExecutionContext): Promise<void> {
   const purged = await purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)), jobMaxAgeMs: JOB_MAX_AGE_MS, jobTtlMs: JOB_TTL_MS });
   const repaired = await repairJobs(env, { jobMaxAgeMs: JOB_MAX_AGE_MS });
-  const ended = await env.DB.prepare("SELECT id, photo_key FROM jobs WHERE photo_key IS NOT NULL AND status IN ('succeeded', 'failed', 'canceled')").all<{ id: string; photo_key: string }>();
-  for (const j of ended.results) {
-    await env.UPLOADS.delete(j.photo_key);
-    await env.DB.prepare('UPDATE jobs SET photo_key = NULL WHERE id = ?').bind(j.id).run();
-  }
-  let orphans = 0;
-  const cutoff = Date.now() - JOB_MAX_AGE_MS;
-  const listed = await env.UPLOADS.list({ prefix: 'uploads/', limit: 1000 });
-  for (const o of listed.objects) {
-    if (o.uploaded.getTime() > cutoff) continue;
-    const live = await env.DB.prepare("SELECT 1 FROM jobs WHERE photo_key = ? AND status IN ('queued', 'running')").bind(o.key).first();
-    if (!live) {
-      await env.UPLOADS.delete(o.key);
-      orphans++;
-    }
-  }
-  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos: ended.results.length, orphans }));
+  const photos = await deleteEndedPhotos(env.DB, env.UPLOADS);
+  const swept = await sweepOrphanUploads(env.DB, env.UPLOADS, { olderThanMs: JOB_MAX_AGE_MS });
+  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos, orphans: swept.orphans, uploadsListed: swept.listed, sweepTruncated: swept.truncated }));
 }
 
 export { app };

@@ -13,6 +13,7 @@ import { commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/b
 import { cancelJob, claimJob, getJobById, insertJob, jobEvents, requeueJob } from '../src/lib/jobs';
 import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
 import { deadLetter, MAX_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
+import { sweepOrphanUploads } from '../src/lib/retention';
 import { parsePrefer } from '../src/routes/reconstructions';
 import { createKey, usageRows } from './helpers';
 
@@ -252,5 +253,30 @@ describe('webhooks and preferences', () => {
     expect(parsePrefer('Respond-Async; wait=600')).toEqual({ respondAsync: true, waitS: 60 });
     expect(parsePrefer('return=minimal, wait=abc')).toEqual({ respondAsync: false });
     expect(parsePrefer(undefined)).toEqual({ respondAsync: false });
+  });
+});
+
+describe('retention', () => {
+  it('the orphan sweep pages through the whole bucket: orphans behind pages of live photos go, live and recent ones stay', async () => {
+    const k = await createKey();
+    const live: string[] = [];
+    for (let i = 0; i < 5; i++) live.push(`uploads/${await queuedJob(k.id)}`);
+    // Keys that sort after every hex request id, so they sit behind the live photos' pages.
+    const orphans = ['uploads/~orphan-1', 'uploads/~orphan-2', 'uploads/~orphan-3'];
+    for (const o of orphans) await E.UPLOADS.put(o, new Uint8Array([9]));
+    const hourLater = Date.now() + 3600_000 + 60_000;
+
+    const recent = await sweepOrphanUploads(E.DB, E.UPLOADS, { olderThanMs: 3600_000, pageSize: 2 });
+    expect(recent.orphans).toBe(0);
+    for (const o of orphans) expect(await E.UPLOADS.head(o), o).not.toBeNull();
+
+    const firstPage = await sweepOrphanUploads(E.DB, E.UPLOADS, { olderThanMs: 3600_000, now: hourLater, pageSize: 2, maxPages: 1 });
+    expect(firstPage.truncated).toBe(true);
+
+    const swept = await sweepOrphanUploads(E.DB, E.UPLOADS, { olderThanMs: 3600_000, now: hourLater, pageSize: 2 });
+    expect(swept.truncated).toBe(false);
+    expect(swept.listed).toBeGreaterThanOrEqual(live.length);
+    for (const o of orphans) expect(await E.UPLOADS.head(o), o).toBeNull();
+    for (const l of live) expect(await E.UPLOADS.head(l), l).not.toBeNull();
   });
 });

@@ -15,8 +15,7 @@ import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
 import { detectorProfile, profileDetail } from './detector-profile';
 import { assessLandmarks, augmentDisagreement, detectorEyeSpan, LANDMARK_GATE, needsSecondLook, secondLookRois, type LandmarkAssessment, type LandmarkEvidence, type LandmarkGate } from './landmark-quality';
-import { fitHeadPoseToLandmarks } from '../recon/face-geometry';
-import { eulerFromRotation } from '../recon/pose';
+import { headYawDeg } from '../recon/face-geometry';
 import type { CanonicalFace } from '../recon/canonical';
 
 export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE' | 'FACE_TURNED_AWAY' | 'LOW_QUALITY';
@@ -257,7 +256,8 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     timings.mesh += performance.now() - t;
     if (best.presence < minPresence) {
       // A profile reads as a poor face to the mesh model; say it is turned when the points say so.
-      const yaw = this.yawOf(best.points);
+      const yaw = headYawDeg(best.points, this.canonical);
+      if (yaw === undefined) return fail('LOW_CONFIDENCE', `face presence ${best.presence.toFixed(2)} < ${minPresence}; the points carry no pose`);
       const gate = this.opts.qualityGate ?? LANDMARK_GATE;
       if (gate && Math.abs(yaw) > gate.turnedAwayYawDeg) return fail('FACE_TURNED_AWAY', `face presence ${best.presence.toFixed(2)} < ${minPresence}, head turned ${Math.abs(yaw).toFixed(0)} degrees`);
       // The mesh model under-reports a profile's turn; the detector's layout still shows it.
@@ -284,7 +284,8 @@ class OnnxFaceLandmarker implements FaceLandmarker {
     const refined = refineEyesWithIris(p, rightEye, leftEye);
     timings.iris = performance.now() - t;
 
-    const yawDeg = this.yawOf(refined.points);
+    const yawDeg = headYawDeg(refined.points, this.canonical);
+    if (yawDeg === undefined) return fail('LOW_QUALITY', 'the landmarks carry no head pose (collapsed or not finite points)');
     const gate = this.opts.qualityGate ?? LANDMARK_GATE;
     const eyeSpan = detectorEyeSpan(main);
     const evidence: LandmarkEvidence = { flipDisagreement: best.flipDisagreement, yawDeg, presence: best.presence, detectorEyeSpan: eyeSpan };
@@ -313,11 +314,6 @@ class OnnxFaceLandmarker implements FaceLandmarker {
       timings,
       face: { ...landmarks, personMask, ...(agreement !== undefined ? { personMaskAgreement: agreement } : {}) },
     };
-  }
-
-  /** Head yaw in degrees from 468 (or 478) landmarks in photo pixels. */
-  private yawOf(points: Float32Array): number {
-    return eulerFromRotation(fitHeadPoseToLandmarks(points, this.canonical).fit.rotation).yaw;
   }
 
   private async runMesh(pyr: Pyramid, roi: RotatedRect): Promise<MeshPass> {

@@ -79,6 +79,22 @@ export function fitHeadPoseToLandmarks(landmarks: Float32Array, canonical: Canon
 }
 
 /**
+ * headYawDeg: the head's yaw in degrees (eulerFromRotation's convention) from the canonical pose fit
+ * to the landmarks, or undefined when the points cannot carry a pose at all (collapsed, mirrored or
+ * not finite: the Procrustes fit's RangeError). A model fed a crop of noise can answer such points;
+ * the caller refuses them as it refuses any other poor face rather than failing the request.
+ */
+export function headYawDeg(landmarks: Float32Array, canonical: CanonicalFace): number | undefined {
+  try {
+    const yaw = eulerFromRotation(fitHeadPoseToLandmarks(landmarks, canonical).fit.rotation).yaw;
+    return Number.isFinite(yaw) ? yaw : undefined;
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
+/**
  * reconstructFaceGeometry: pose by fitPoseProcrustes of the canonical face to the landmarks (MediaPipe's
  * Procrustes landmarks and weights), metric scale from the iris prior, and the person's own landmark
  * shape carried into the head frame. Preconditions: 478 refined landmarks. The iris prior falls back

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCanonicalFace } from '../../src/recon/canonical';
-import { IRIS_DIAMETER_MM, projectHeadPoint, reconstructFaceGeometry } from '../../src/recon/face-geometry';
+import { headYawDeg, IRIS_DIAMETER_MM, projectHeadPoint, reconstructFaceGeometry } from '../../src/recon/face-geometry';
 import { rotationAngleBetween } from '../../src/recon/linalg';
 import { eulerFromRotation, fitPoseProcrustes, rotationFromEuler } from '../../src/recon/pose';
 import { FIXTURES_DIR } from '../fixtures';
@@ -162,6 +162,15 @@ describe('reconstructFaceGeometry', () => {
     const [x, y] = projectHeadPoint(g.camera, g.points[3 * 4], g.points[3 * 4 + 1], g.points[3 * 4 + 2]);
     expect(x).toBeCloseTo(lm[3 * 4], 3);
     expect(y).toBeCloseTo(lm[3 * 4 + 1], 3);
+  });
+
+  it('headYawDeg: the pose fit yaw on a posed face; undefined, not a throw, on points that carry no pose', () => {
+    const { lm } = syntheticLandmarks({ yaw: -30, pitch: 5, roll: 0, k: 2, size: 1, irisMm: IRIS_DIAMETER_MM });
+    expect(headYawDeg(lm, canonical)).toBeCloseTo(-30, 1);
+    expect(headYawDeg(new Float32Array(478 * 3).fill(200), canonical)).toBeUndefined();
+    const nan = lm.slice();
+    nan[3 * 4] = Number.NaN;
+    expect(headYawDeg(nan, canonical)).toBeUndefined();
   });
 
   it('falls back to the average face size, and says so, when the irises are implausible', () => {
