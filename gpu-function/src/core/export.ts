@@ -14,7 +14,7 @@ import { ASSET_FILES, createRgbImage, type AssetKind, type RgbImage } from '@fac
 import { encodeImage, encodePng } from '../adapters/image-io';
 import { writeGlb } from '../recon/export-glb';
 import { optimizeGlb } from '../recon/optimize-glb';
-import { writeMtl, writeObj, type ObjMaterial } from '../recon/export-obj';
+import { writeMtl, writeObjBytes, type ObjMaterial } from '../recon/export-obj';
 import { packUsdz, writeUsda } from '../recon/export-usdz';
 import { renderMesh } from '../recon/render';
 import { gltfTangents } from '../recon/tangents';
@@ -54,7 +54,7 @@ const NORMAL_WEBP_EFFORT = 0;
 
 export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, head: H, textures: TextureSet, extra: { result: object; usdz?: boolean; glbOptimized?: boolean; texture?: 'lit' | 'albedo' }): Promise<ExportedAssets> {
   const timings: ExportTimings = { png: 0, obj: 0, glb: 0, glbOptimized: 0, usdz: 0, preview: 0 };
-  // The texture PNGs encode on libuv's pool while the previews render on this thread.
+  // The texture PNGs encode on libuv's pool while the previews render and the OBJ is written on this thread.
   let t = performance.now();
   const desc = model.exportDescription(head);
   // Textures the model paints itself (the ICT eyes), one asset each, encoded with the baked tiles.
@@ -68,41 +68,54 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const tp = performance.now();
   const { preview, geometry } = renderPreviews(model, head, textures, 512, headTangents);
   timings.preview = performance.now() - tp;
-  const [pngs, previewPng, geometryPng] = await Promise.all([texturePngs, encodePng(preview), encodePng(geometry)]);
-  timings.png = performance.now() - t - timings.preview;
-  const tilePngs = pngs.slice(0, textures.tiles.length);
-  const files: Partial<Record<AssetKind, Uint8Array>> = { texture_grid: pngs.at(-1)!, preview: previewPng, preview_geometry: geometryPng };
-  model.layout.tiles.forEach((tile, i) => (files[tile.asset] = tilePngs[i]));
-  painted.forEach(([asset], i) => (files[asset] = pngs[textures.tiles.length + i]));
-  if (albedoPng) files.albedo = await albedoPng;
-  if (detailPngs) [files.normal, files.displacement] = await detailPngs;
+  const previewPngs = Promise.all([encodePng(preview), encodePng(geometry)]);
+
   /** Whether a material carries the shading detail: the detail maps are tile 0's. */
   const detailed = (m: ExportMaterial) => detail !== undefined && m.tile === 0;
   const anyDetailed = desc.materials.some(detailed);
   // With texture=albedo the meshes carry the albedo as their face tile (tile 0).
   const useAlbedo = extra.texture === 'albedo' && textures.albedo !== undefined;
   const tileImages = useAlbedo ? [textures.albedo!, ...textures.tiles.slice(1)] : textures.tiles;
-  if (useAlbedo) tilePngs[0] = files.albedo!;
   const tileAsset = (tile: number): AssetKind => (useAlbedo && tile === 0 ? 'albedo' : model.layout.tiles[tile].asset);
-  /** The PNG and file name of a material's texture: a baked tile or a painted one. */
-  const textureOf = (m: ExportMaterial): { file: string; png: Uint8Array } | undefined =>
-    m.tile !== undefined ? { file: ASSET_FILES[tileAsset(m.tile)].file, png: tilePngs[m.tile] } : m.texture ? { file: ASSET_FILES[m.texture.asset].file, png: files[m.texture.asset]! } : undefined;
+  /** The file name of a material's texture: a baked tile or a painted one. */
+  const textureFileOf = (m: ExportMaterial): string | undefined =>
+    m.tile !== undefined ? ASSET_FILES[tileAsset(m.tile)].file : m.texture ? ASSET_FILES[m.texture.asset].file : undefined;
 
-  t = performance.now();
+  // The OBJ needs only the textures' names, so it is written while the PNGs still encode on the pool.
+  const files: Partial<Record<AssetKind, Uint8Array>> = {};
+  const tObj = performance.now();
   const enc = new TextEncoder();
-  const fileOfTile = (tile: number) => ASSET_FILES[tileAsset(tile)].file;
   const objDetail = detail ? { normal: ASSET_FILES.normal.file, displacement: ASSET_FILES.displacement.file, rangeMm: detail.rangeMm } : undefined;
-  const objMaterials: ObjMaterial[] = desc.materials.map((m) => ({ name: m.name, ...(textureOf(m) ? { texture: textureOf(m)!.file } : {}), ...(m.color ? { color: m.color } : {}), ...(detailed(m) ? { detail: objDetail } : {}) }));
+  const objMaterials: ObjMaterial[] = desc.materials.map((m) => {
+    const texture = textureFileOf(m);
+    return { name: m.name, ...(texture ? { texture } : {}), ...(m.color ? { color: m.color } : {}), ...(detailed(m) ? { detail: objDetail } : {}) };
+  });
   const names = {
     mtl: ASSET_FILES.mtl.file,
-    texture: fileOfTile(0),
+    texture: ASSET_FILES[tileAsset(0)].file,
     material: objMaterials[0].name,
     detail: objMaterials[0].detail,
     ...(desc.groups ? { groups: desc.groups.map((g) => ({ start: g.start, count: g.count, material: objMaterials[g.material] })) } : {}),
   };
-  files.obj = enc.encode(writeObj(desc.obj, names, { weld: desc.objWeld }));
+  files.obj = writeObjBytes(desc.obj, names, { weld: desc.objWeld });
   files.mtl = enc.encode(writeMtl(names));
-  timings.obj = performance.now() - t;
+  timings.obj = performance.now() - tObj;
+
+  const [pngs, [previewPng, geometryPng]] = await Promise.all([texturePngs, previewPngs]);
+  timings.png = performance.now() - t - timings.preview - timings.obj;
+  const tilePngs = pngs.slice(0, textures.tiles.length);
+  files.texture_grid = pngs.at(-1)!;
+  files.preview = previewPng;
+  files.preview_geometry = geometryPng;
+  model.layout.tiles.forEach((tile, i) => (files[tile.asset] = tilePngs[i]));
+  painted.forEach(([asset], i) => (files[asset] = pngs[textures.tiles.length + i]));
+  if (albedoPng) files.albedo = await albedoPng;
+  if (detailPngs) [files.normal, files.displacement] = await detailPngs;
+  if (useAlbedo) tilePngs[0] = files.albedo!;
+  /** The PNG and file name of a material's texture: a baked tile or a painted one. */
+  const textureOf = (m: ExportMaterial): { file: string; png: Uint8Array } | undefined =>
+    m.tile !== undefined ? { file: ASSET_FILES[tileAsset(m.tile)].file, png: tilePngs[m.tile] } : m.texture ? { file: ASSET_FILES[m.texture.asset].file, png: files[m.texture.asset]! } : undefined;
+
   t = performance.now();
   files.glb = writeGlb({
     mesh: desc.glb,

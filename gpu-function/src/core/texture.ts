@@ -17,7 +17,7 @@ import { dropFillOnly, fitSkinColourModel, gateBySkin, scalpHairTone } from '../
 import { interpolateAtTexels, rasterizeUvTriangles, type TexelMap } from '../recon/texel-map';
 import { albedoTexture } from '../recon/albedo';
 import { estimatePhotoLighting, type PhotoLighting } from '../recon/photo-lighting';
-import { drawUvGrid, toRgbImage, uvGridCoverage } from '../recon/uv-grid';
+import { drawUvGrid, toRgbImage, uvGridCoverage, type UvGridCoverage } from '../recon/uv-grid';
 import type { PersonMask } from '../face/person-mask';
 import { computeShadingDetail, type ShadingDetail } from '../recon/shading-detail';
 import { uvTangentFrames } from '../recon/tangents';
@@ -84,7 +84,7 @@ export function createTextureBaker(layout: UvLayout): TextureBaker {
   };
   for (let t = 0; t < layout.tiles.length; t++) texelMap(t, 1024);
   for (let t = 0; t < layout.tiles.length; t++) texelMap(t, 512);
-  const grids = new Map<number, Float32Array>();
+  const grids = new Map<number, UvGridCoverage>();
   const gridFor = (size: number) => {
     let g = grids.get(size);
     if (!g) grids.set(size, (g = uvGridCoverage(layout.wire.uvs, layout.wire.indices, size)));

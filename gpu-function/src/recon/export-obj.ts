@@ -65,14 +65,123 @@ export function f6(x: number): string {
 }
 
 /**
+ * An ASCII byte buffer that grows: the OBJ is written straight into bytes, numbers included, rather
+ * than as strings joined and then encoded (a 7k-vertex face: ~16 ms as strings, most of it building
+ * and encoding them).
+ */
+class AsciiWriter {
+  buf: Uint8Array;
+  len = 0;
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.len + n));
+    grown.set(this.buf.subarray(0, this.len));
+    this.buf = grown;
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  /** A string; anything outside ASCII (a caller's file name) through UTF-8. */
+  text(s: string): void {
+    this.room(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        this.bytes(utf8.encode(s.slice(i)));
+        return;
+      }
+      this.buf[this.len++] = c;
+    }
+  }
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.len++] = c;
+  }
+  /** A non-negative integer below 2^53, in decimal. */
+  uint(v: number): void {
+    this.room(16);
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    for (let i = this.len + digits - 1; i >= this.len; i--) {
+      const q = Math.floor(v / 10);
+      this.buf[i] = 48 + (v - 10 * q);
+      v = q;
+    }
+    this.len += digits;
+  }
+  /** x as f6(x) writes it. */
+  num6(x: number): void {
+    const k = Math.round(x * 1e6);
+    if (!(Math.abs(k) < 1e15)) return this.text((k / 1e6).toString());
+    const a = k < 0 ? -k : k;
+    if (k < 0) this.byte(45); // '-'; a negative zero (k = -0) writes "0", as f6
+    const whole = Math.floor(a / 1e6);
+    let frac = a - whole * 1e6;
+    this.uint(whole);
+    if (frac === 0) return;
+    this.room(7);
+    this.buf[this.len++] = 46; // '.'
+    let digits = 6;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      digits--;
+    }
+    for (let i = this.len + digits - 1; i >= this.len; i--) {
+      const q = Math.floor(frac / 10);
+      this.buf[i] = 48 + (frac - 10 * q);
+      frac = q;
+    }
+    this.len += digits;
+  }
+  /** `prefix x y z` and a newline, each number as f6 writes it. */
+  triple(prefix: Uint8Array, a: Float32Array, i: number, scale: number): void {
+    this.bytes(prefix);
+    this.num6(a[3 * i] * scale);
+    this.byte(32);
+    this.num6(a[3 * i + 1] * scale);
+    this.byte(32);
+    this.num6(a[3 * i + 2] * scale);
+    this.byte(10);
+  }
+  result(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+const utf8 = new TextEncoder();
+const V = utf8.encode('v '), VN = utf8.encode('vn ');
+
+interface TopologyBlocks {
+  /** The `vt` lines, each ending in a newline. */
+  vt: Uint8Array;
+  /** The `f` lines, each ending in a newline; `lineStart[t]` is where triangle t's line begins (one more entry at the end). */
+  f: Uint8Array;
+  lineStart: Uint32Array;
+}
+
+/** The `vt` and `f` blocks as bytes, with where each face line starts (groups take runs of them). */
+function encodeBlocks(vt: string[], f: string[]): TopologyBlocks {
+  const vtBytes = utf8.encode(vt.map((l) => `${l}\n`).join(''));
+  const fBytes = utf8.encode(f.map((l) => `${l}\n`).join(''));
+  const lineStart = new Uint32Array(f.length + 1);
+  for (let t = 0; t < f.length; t++) lineStart[t + 1] = lineStart[t] + f[t].length + 1; // ASCII: one byte a character
+  return { vt: vtBytes, f: fBytes, lineStart };
+}
+
+/**
  * The `vt` and `f` blocks depend only on the topology, which is the same for every face: callers
  * reconstructing many faces pass the same `uvs`/`indices` arrays and get them from this cache.
  */
-const staticBlocks = new WeakMap<Uint32Array, { uvs: Float32Array; vt: string; f: string; faceLines: string[] }>();
+const staticBlocks = new WeakMap<Uint32Array, { uvs: Float32Array; blocks: TopologyBlocks }>();
 
-function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; f: string; faceLines: string[] } {
+function topologyBlocks(uvs: Float32Array, indices: Uint32Array): TopologyBlocks {
   const hit = staticBlocks.get(indices);
-  if (hit && hit.uvs === uvs) return hit;
+  if (hit && hit.uvs === uvs) return hit.blocks;
   const vt: string[] = [];
   for (let i = 0; i < uvs.length / 2; i++) vt.push(`vt ${f6(uvs[2 * i])} ${f6(1 - uvs[2 * i + 1])}`);
   const f: string[] = [];
@@ -80,8 +189,8 @@ function topologyBlocks(uvs: Float32Array, indices: Uint32Array): { vt: string; 
     const [a, b, c] = [indices[k] + 1, indices[k + 1] + 1, indices[k + 2] + 1];
     f.push(`f ${a}/${a}/${a} ${b}/${b}/${b} ${c}/${c}/${c}`);
   }
-  const blocks = { uvs, vt: vt.join('\n'), f: f.join('\n'), faceLines: f };
-  staticBlocks.set(indices, blocks);
+  const blocks = encodeBlocks(vt, f);
+  staticBlocks.set(indices, { uvs, blocks });
   return blocks;
 }
 
@@ -91,15 +200,15 @@ export interface ObjWriteOptions {
   weld?: Uint32Array;
 }
 
+/** writeObjBytes as a string. */
 export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNames, opts: ObjWriteOptions = {}): string {
+  return new TextDecoder().decode(writeObjBytes(mesh, names, opts));
+}
+
+/** The OBJ file's bytes (UTF-8; ASCII unless a name is not). */
+export function writeObjBytes(mesh: TriMesh & { normals: Float32Array }, names: ObjNames, opts: ObjWriteOptions = {}): Uint8Array {
   const unitsPerMm = opts.unitsPerMm ?? OBJ_UNITS_PER_MM;
   const material = names.material ?? 'face';
-  const lines: string[] = [
-    '# facerecon face mesh',
-    '# units: metres; right-handed, +Y up, +Z out of the face, origin between the eyes',
-    `mtllib ${names.mtl}`,
-    'o face',
-  ];
   const n = mesh.positions.length / 3;
   // The vertex that stands for each welded position (its first copy).
   const weld = opts.weld;
@@ -108,23 +217,30 @@ export function writeObj(mesh: TriMesh & { normals: Float32Array }, names: ObjNa
     const seen = new Int32Array(n).fill(-1);
     for (let i = 0; i < n; i++) if (seen[weld[i]] < 0) seen[weld[i]] = reps.push(i) - 1;
   } else for (let i = 0; i < n; i++) reps.push(i);
-  for (const i of reps) lines.push(`v ${f6(mesh.positions[3 * i] * unitsPerMm)} ${f6(mesh.positions[3 * i + 1] * unitsPerMm)} ${f6(mesh.positions[3 * i + 2] * unitsPerMm)}`);
   const blocks = weld ? weldedBlocks(mesh.uvs, mesh.indices, weld) : topologyBlocks(mesh.uvs, mesh.indices);
-  lines.push(blocks.vt);
-  for (const i of reps) lines.push(`vn ${f6(mesh.normals[3 * i])} ${f6(mesh.normals[3 * i + 1])} ${f6(mesh.normals[3 * i + 2])}`);
-  if (!names.groups) lines.push(`usemtl ${material}`, 's 1', blocks.f);
-  else {
+  const out = new AsciiWriter(blocks.vt.length + blocks.f.length + reps.length * 2 * 40 + 4096);
+  out.text(`# facerecon face mesh\n# units: metres; right-handed, +Y up, +Z out of the face, origin between the eyes\nmtllib ${names.mtl}\no face\n`);
+  for (const i of reps) out.triple(V, mesh.positions, i, unitsPerMm);
+  out.bytes(blocks.vt);
+  for (const i of reps) out.triple(VN, mesh.normals, i, 1);
+  if (!names.groups) {
+    out.text(`usemtl ${material}\ns 1\n`);
+    out.bytes(blocks.f);
+  } else {
     // One face line per triangle, in index order: each group is a run of them.
-    for (const g of names.groups) lines.push(`g ${g.material.name}`, `usemtl ${g.material.name}`, 's 1', ...blocks.faceLines.slice(g.start / 3, (g.start + g.count) / 3));
+    for (const g of names.groups) {
+      out.text(`g ${g.material.name}\nusemtl ${g.material.name}\ns 1\n`);
+      out.bytes(blocks.f.subarray(blocks.lineStart[g.start / 3], blocks.lineStart[(g.start + g.count) / 3]));
+    }
   }
-  return `${lines.join('\n')}\n`;
+  return out.result();
 }
 
 /** Face lines with welded position and normal indices (in first-copy order) and per-copy `vt`. */
-const weldedCache = new WeakMap<Uint32Array, { uvs: Float32Array; indices: Uint32Array; vt: string; f: string; faceLines: string[] }>();
-function weldedBlocks(uvs: Float32Array, indices: Uint32Array, weld: Uint32Array): { vt: string; f: string; faceLines: string[] } {
+const weldedCache = new WeakMap<Uint32Array, { uvs: Float32Array; indices: Uint32Array; blocks: TopologyBlocks }>();
+function weldedBlocks(uvs: Float32Array, indices: Uint32Array, weld: Uint32Array): TopologyBlocks {
   const hit = weldedCache.get(weld);
-  if (hit && hit.uvs === uvs && hit.indices === indices) return hit;
+  if (hit && hit.uvs === uvs && hit.indices === indices) return hit.blocks;
   const n = uvs.length / 2;
   const order = new Int32Array(n).fill(-1);
   let next = 0;
@@ -136,8 +252,8 @@ function weldedBlocks(uvs: Float32Array, indices: Uint32Array, weld: Uint32Array
     const c = [indices[k], indices[k + 1], indices[k + 2]].map((i) => `${order[weld[i]] + 1}/${i + 1}/${order[weld[i]] + 1}`);
     f.push(`f ${c.join(' ')}`);
   }
-  const blocks = { uvs, indices, vt: vt.join('\n'), f: f.join('\n'), faceLines: f };
-  weldedCache.set(weld, blocks);
+  const blocks = encodeBlocks(vt, f);
+  weldedCache.set(weld, { uvs, indices, blocks });
   return blocks;
 }
 

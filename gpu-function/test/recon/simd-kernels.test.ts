@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps } from '../../src/recon/bilinear-taps';
 import { boxSums } from '../../src/recon/box-filter';
-import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, gainFieldKernel, liftCutKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
+import { boxSumKernel, chromaAlbedoKernel, detailMapsKernel, floatsToBytesKernel, gainFieldKernel, liftCutKernel, slopeNormalsKernel } from '../../src/recon/simd/kernels';
 import { LOG_LINEAR_TABLE, srgbToLinear } from '../../src/recon/srgb';
 import { rasterizeUvTriangles } from '../../src/recon/texel-map';
 
@@ -305,3 +305,21 @@ describe('liftCutKernel (WebAssembly)', () => {
   });
 });
 
+
+describe('floatsToBytesKernel (WebAssembly, sixteen values at a time)', () => {
+  it('gives the bytes a Uint8ClampedArray store gives: ties to even, clamped, NaN and -0 to 0, tails of any length', () => {
+    const special = [0.5, 1.5, 2.5, 126.5, 127.5, 254.5, 255.5, -0.5, -0, Number.NaN, Infinity, -Infinity, 127.49999, 1e9, -1e9, 0.49999997, 3.5000002, 254.49998];
+    for (const n of [1, 15, 16, 17, 3 * 7 * 7, 4099]) {
+      const src = noise(n, n).map((v) => v * 160 + 128);
+      for (let i = 0; i < n; i += 3) src[i] = Math.round(src[i]) + 0.5; // ties
+      special.forEach((v, k) => k < n && (src[(k * 5) % n] = v));
+      const expected = new Uint8ClampedArray(n);
+      for (let i = 0; i < n; i++) expected[i] = src[i];
+      const out = new Uint8Array(n + 3).fill(77);
+      floatsToBytesKernel(src, out);
+      expect(Array.from(out.subarray(0, n)), `n = ${n}`).toEqual(Array.from(expected));
+      expect(Array.from(out.subarray(n)), 'nothing past n is written').toEqual([77, 77, 77]);
+    }
+    expect(() => floatsToBytesKernel(new Float32Array(8), new Uint8Array(7))).toThrow(RangeError);
+  });
+});
