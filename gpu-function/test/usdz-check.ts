@@ -65,6 +65,11 @@ export function checkUsdStage(u: UsdzContents, expected: { vertices: number; tri
   expect(bound.length).toBeGreaterThan(0);
   for (const m of bound) expect(defined).toContain(m);
   for (const [, file] of s.matchAll(/asset inputs:file = @([^@]+)@/g)) expect(u.entries.map((e) => e.name)).toContain(file);
+  // Each prim that binds a material applies MaterialBindingAPI in its metadata (usdchecker's rule): the
+  // prim's header, up to its opening brace, is the text between its def and the next '{'.
+  for (const m of s.matchAll(/def (Mesh|GeomSubset) "\w+"([^{]*)\{([^{}]*)/g)) {
+    if (/rel material:binding/.test(m[3])) expect(m[2], `${m[1]} binding a material`).toMatch(/prepend apiSchemas = \["MaterialBindingAPI"\]/);
+  }
   // With GeomSubsets, every face is in exactly one.
   const subsets = [...s.matchAll(/def GeomSubset[\s\S]*?int\[\] indices = \[([^\]]*)\]/g)].map((m) => m[1].split(',').map(Number));
   if (subsets.length) expect(subsets.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: expected.triangles }, (_, i) => i));

@@ -1,7 +1,7 @@
 """Modal deployment of the gpu-function container (same image as Cloud Run), scale to zero.
 
     modal secret create facerecon FACERECON_SIGNING_SECRET=... S3_ENDPOINT=... S3_BUCKET=... \
-        S3_ACCESS_KEY_ID=... S3_SECRET_ACCESS_KEY=...
+        S3_ACCESS_KEY_ID=... S3_SECRET_ACCESS_KEY=... [FACERECON_METRICS_TOKEN=...]
     modal deploy infra/modal/app.py      # run from the repository root
 """
 import os
@@ -9,7 +9,9 @@ import subprocess
 
 import modal
 
-image = modal.Image.from_dockerfile("infra/Dockerfile", context_dir=".")
+# The image has no Python of its own, and Modal's function runner needs one (add_python); Modal's build
+# steps after the Dockerfile need root (RUN_AS, see the Dockerfile's runtime stage).
+image = modal.Image.from_dockerfile("infra/Dockerfile", context_dir=".", add_python="3.12", build_args={"RUN_AS": "root"})
 app = modal.App("facerecon-gpu-function")
 
 

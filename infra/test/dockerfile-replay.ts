@@ -287,7 +287,7 @@ export function replayPlan(plan: Plan, opts: ReplayOptions): ReplayResult {
           runStep(st, step, opts);
           break;
         case 'USER':
-          st.user = step.args;
+          st.user = substitute(step.args, vars);
           break;
         case 'EXPOSE':
           st.expose.push(...step.args.split(/\s+/));

@@ -61,7 +61,9 @@ describe('infra/Dockerfile', () => {
     const workdirs = [...dockerfile.matchAll(/^WORKDIR (.+)$/gm)].map((m) => m[1]);
     expect(workdirs.at(-1)).toBe('/app/gpu-function');
     expect(existsSync(join(ROOT, 'gpu-function', cmd.at(-1)!))).toBe(true);
-    expect(dockerfile).toMatch(/^USER facerecon$/m);
+    // Non-root by default; only Modal's build (build_args) overrides it.
+    expect(dockerfile).toMatch(/^ARG RUN_AS=facerecon$/m);
+    expect(dockerfile).toMatch(/^USER \$\{RUN_AS\}$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     expect(dockerfile).toMatch(/--onnxruntime-node-install=cuda12/);
   });
@@ -112,6 +114,9 @@ describe('infra/Dockerfile', () => {
     const modal = readFileSync(join(ROOT, 'infra/modal/app.py'), 'utf8');
     expect(modal).toMatch(/web_server\(port=8080/);
     expect(modal).toMatch(/min_containers=0/);
+    // The image has no Python; Modal's runner needs one, and its own build steps run as the final user.
+    expect(modal).toMatch(/from_dockerfile\([^)]*add_python="3\.\d+"/);
+    expect(modal).toMatch(/build_args=\{"RUN_AS": "root"\}/);
     expect(dockerfile).toMatch(/PORT=8080/);
     const lifecycle = JSON.parse(readFileSync(join(ROOT, 'infra/storage/s3-lifecycle.json'), 'utf8'));
     expect(lifecycle.Rules[0].Expiration.Days).toBe(1);

@@ -37,8 +37,8 @@ export type ModelName = (typeof MODELS)[number];
  * Formats a caller may ask for; `obj` brings its MTL, `preview` its geometry view; the result JSON
  * always comes. `detail` is the face's shading detail: normal.png (tangent-space normal map of the
  * face texture, glTF / OpenGL convention: R = +u, G = up the image, B = out of the surface, 128 = 0)
- * and displacement.png (grey, 128 = 0, along the normal; the MTL's `bump -bm` states its scale in
- * metres), and the meshes asked for carry them (GLB normalTexture with tangents, MTL norm and bump,
+ * and displacement.png (8-bit grey, 128 = 0, along the normal; result.json's detail states its range
+ * in mm), and the meshes asked for carry the normal map (GLB normalTexture with tangents, MTL norm,
  * USDZ normal input).
  */
 export const OUTPUT_FORMATS = ['obj', 'glb', 'glb_optimized', 'usdz', 'texture', 'texture_grid', 'albedo', 'detail', 'preview'] as const;

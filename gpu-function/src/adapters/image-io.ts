@@ -115,12 +115,14 @@ export interface PngOptions {
    * at level 6 for 1.35 MB (bench/RESULTS.md); the encode is on every request's critical path.
    */
   compressionLevel?: number;
+  /** Write the first channel alone, as an 8-bit greyscale PNG (a map whose channels are equal: the displacement). */
+  grey?: boolean;
 }
 
 export async function encodePng(image: RgbImage, options: PngOptions = {}): Promise<Uint8Array> {
-  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .png({ compressionLevel: options.compressionLevel ?? 1, adaptiveFiltering: false })
-    .toBuffer();
+  let p = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (options.grey) p = p.extractChannel(0).toColourspace('b-w');
+  const buf = await p.png({ compressionLevel: options.compressionLevel ?? 1, adaptiveFiltering: false }).toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 

@@ -7,7 +7,7 @@
  * Shading detail (TextureSet.detail, formats=detail): normal.png and displacement.png, and the
  * materials that carry the face tile (tile 0, whose UVs the maps share) get the normal map in every
  * mesh format: the GLB's normalTexture with a TANGENT attribute computed on the GLB's own mesh, the
- * MTL's `norm` and `bump` lines, the USDZ's UsdPreviewSurface normal input. Other materials (the ICT
+ * MTL's `norm` line, the USDZ's UsdPreviewSurface normal input. Other materials (the ICT
  * head tile, eyes, flat colours) get nothing. The geometry preview shows it too.
  */
 import { ASSET_FILES, createRgbImage, type AssetKind, type RgbImage } from '@facerecon/shared';
@@ -62,7 +62,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), ...painted.map(([, img]) => encodePng(img)), encodePng(textures.grid)]);
   const albedoPng = textures.albedo ? encodePng(textures.albedo) : undefined;
   const { detail } = textures;
-  const detailPngs = detail ? Promise.all([encodePng(detail.normal), encodePng(detail.displacement)]) : undefined;
+  const detailPngs = detail ? Promise.all([encodePng(detail.normal), encodePng(detail.displacement, { grey: true })]) : undefined;
   // The render mesh's tangents, once: the preview reads them, and so does the GLB when it is that mesh.
   const headTangents = detail ? gltfTangents(head.mesh) : undefined;
   const tp = performance.now();
@@ -85,7 +85,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const files: Partial<Record<AssetKind, Uint8Array>> = {};
   const tObj = performance.now();
   const enc = new TextEncoder();
-  const objDetail = detail ? { normal: ASSET_FILES.normal.file, displacement: ASSET_FILES.displacement.file, rangeMm: detail.rangeMm } : undefined;
+  const objDetail = detail ? { normal: ASSET_FILES.normal.file } : undefined;
   const objMaterials: ObjMaterial[] = desc.materials.map((m) => {
     const texture = textureFileOf(m);
     return { name: m.name, ...(texture ? { texture } : {}), ...(m.color ? { color: m.color } : {}), ...(detailed(m) ? { detail: objDetail } : {}) };

@@ -3,12 +3,13 @@
  * and three.js load it textured as is. Positions in metres (as the GLB, whose unit glTF fixes), +Y up,
  * +Z out of the face; vt with v flipped to OBJ's bottom-left origin; faces v/vt/vn (1-based).
  * With shading detail the face material also names its normal map (`norm`, from the PBR extension of
- * MTL; three.js's MTLLoader reads it as its normalMap) and its displacement map (`bump -bm`, the
- * original spec's scalar bump map; three.js: bumpMap with bumpScale = -bm).
+ * MTL; three.js's MTLLoader reads it as its normalMap). The displacement map is not named: `bump` is
+ * read as a height map by three.js but as a normal map by Blender's importer (which would shade with
+ * the grey displacement as normals), so no line serves both; it stays a file of its own.
  */
 import type { TriMesh } from '@facerecon/shared';
 
-/** The OBJ's unit: metres (writeObj's default unitsPerMm, and what writeMtl's bump scale is in). */
+/** The OBJ's unit: metres (writeObj's default unitsPerMm). */
 export const OBJ_UNITS_PER_MM = 0.001;
 
 export interface ObjNames {
@@ -31,13 +32,10 @@ export interface ObjMaterial {
   detail?: ObjDetailMaps;
 }
 
-/** A material's shading detail (detail-maps.ts DetailMaps, as files next to the MTL). */
+/** A material's shading detail (detail-maps.ts DetailMaps, as a file next to the MTL). */
 export interface ObjDetailMaps {
   /** Tangent-space normal map, glTF / OpenGL convention (R = +u, G = up the image, B = out; 128 = 0). */
   normal: string;
-  /** Grey displacement map along the normal: level L is (L - 128) / 127 * rangeMm millimetres. */
-  displacement: string;
-  rangeMm: number;
 }
 
 /**
@@ -258,22 +256,18 @@ function weldedBlocks(uvs: Float32Array, indices: Uint32Array, weld: Uint32Array
 }
 
 /**
- * The MTL of writeObj's materials. A material with `detail` gets two more lines:
- * - `norm <normal>`: the tangent-space normal map (glTF / OpenGL convention: green is up the image,
- *   i.e. +v of the OBJ's bottom-left vt; tangents are the importer's, from the UVs).
- * - `bump -bm <k> <displacement>`: the displacement along the normal. A scalar map reads 0..1 (level
- *   L / 255) and -bm multiplies it, so k is the OBJ-unit length of that whole range: level L stands for
- *   (L - 128) / 127 * rangeMm mm, so 0..1 spans 255 / 127 * rangeMm mm, k = that in `unitsPerMm`
- *   (metres by default, as writeObj). Zero displacement is mid-grey, 128 / 255 = 0.502: a renderer's
- *   displacement midlevel (Blender's Displacement node: Midlevel 0.502, Scale k).
+ * The MTL of writeObj's materials. A material with `detail` gets one more line, `norm <normal>`: the
+ * tangent-space normal map (glTF / OpenGL convention: green is up the image, i.e. +v of the OBJ's
+ * bottom-left vt; tangents are the importer's, from the UVs). three.js's MTLLoader reads it as its
+ * normalMap; Blender's OBJ importer skips it (its normal maps come through `map_Bump`, which three.js
+ * reads as a height map), so Blender users take the detail from the GLB, whose normalTexture it reads.
  */
-export function writeMtl(names: ObjNames, opts: { unitsPerMm?: number } = {}): string {
-  const unitsPerMm = opts.unitsPerMm ?? OBJ_UNITS_PER_MM;
+export function writeMtl(names: ObjNames): string {
   const mats: ObjMaterial[] = names.groups ? [...new Map(names.groups.map((g) => [g.material.name, g.material])).values()] : [{ name: names.material ?? 'face', texture: names.texture, detail: names.detail }];
   const lines = ['# facerecon material'];
   for (const m of mats) {
     const kd = m.color ? m.color.map((c) => f6(c / 255)).join(' ') : '1 1 1';
-    const detail = m.detail ? [`norm ${m.detail.normal}`, `bump -bm ${f6(((255 / 127) * m.detail.rangeMm * unitsPerMm))} ${m.detail.displacement}`] : [];
+    const detail = m.detail ? [`norm ${m.detail.normal}`] : [];
     lines.push(`newmtl ${m.name}`, 'Ka 1 1 1', `Kd ${kd}`, 'Ks 0 0 0', 'Ns 10', 'd 1', 'illum 1', ...(m.texture ? [`map_Kd ${m.texture}`] : []), ...detail, '');
   }
   return lines.join('\n');

@@ -64,7 +64,9 @@ export function writeUsda(o: UsdStageOptions): string {
     '    kind = "component"',
     ')',
     '{',
-    '    def Mesh "mesh"',
+    // Prims that author a material:binding apply MaterialBindingAPI (usdchecker's MaterialBindingAPIAppliedChecker;
+    // newer USD versions ignore a binding on a prim without it).
+    ...(groups.length === 1 ? ['    def Mesh "mesh" (', '        prepend apiSchemas = ["MaterialBindingAPI"]', '    )'] : ['    def Mesh "mesh"']),
     '    {',
     `        uniform bool doubleSided = ${o.doubleSided ? 1 : 0}`,
     `        float3[] extent = [${extent(P, k)}]`,
@@ -83,7 +85,9 @@ export function writeUsda(o: UsdStageOptions): string {
       ? [`        rel material:binding = </${root}/Materials/${mats[groups[0].material].id}>`]
       : groups.flatMap((g, gi) => [
           '',
-          `        def GeomSubset "${mats[g.material].id}_${gi}"`,
+          `        def GeomSubset "${mats[g.material].id}_${gi}" (`,
+          '            prepend apiSchemas = ["MaterialBindingAPI"]',
+          '        )',
           '        {',
           '            uniform token elementType = "face"',
           '            uniform token familyName = "materialBind"',

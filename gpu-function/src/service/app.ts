@@ -1,8 +1,8 @@
 /**
  * The gpu-function's HTTP API (internal: only the edge calls it).
  *   GET  /healthz            alive (no auth)
- *   GET  /readyz             models loaded and storage writable (no auth)
- *   GET  /metrics            Prometheus text (no auth; expose on the private network only)
+ *   GET  /readyz             models loaded and storage writable (no auth; the storage probe is cached)
+ *   GET  /metrics            Prometheus text (bearer token when configured; see AppDeps.metricsAccess)
  *   POST /v1/reconstruct     HMAC-signed; raw image body; options in the query; JSON or SSE
  *   DELETE /v1/assets/<day>/<folder>  HMAC-signed; erases one asset set (a deleted job); 204
  *   GET  /assets/<key>       local store only: HMAC-signed, expiring URLs
@@ -40,11 +40,31 @@ export interface AppDeps extends PipelineDeps {
   maxBodyBytes: number;
   /** True once SIGTERM arrived: refuse new work, finish what runs. */
   isDraining: () => boolean;
+  /**
+   * Who may read /metrics: holders of a bearer token, anyone (development), or no one (production
+   * without a token: the route is then simply not there).
+   */
+  metricsAccess: { token: string } | 'open' | 'closed';
 }
+
+/**
+ * How long a successful storage probe answers /readyz. Each probe is a PUT and a DELETE on the bucket
+ * (billed operations), and /readyz needs no credentials: uncached, any caller could make the service
+ * write to its bucket as fast as it can send GETs. Failures are not cached, so recovery shows at once.
+ */
+export const READY_PROBE_TTL_MS = 10_000;
 
 type Env = { Variables: { requestId: string; lang: Lang } };
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Compares two strings in time that depends only on their lengths (a token guessed byte by byte learns nothing). */
+function timingSafeEqualText(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i % Math.max(1, x.length)] ?? 0) ^ (y[i % Math.max(1, y.length)] ?? 0);
+  return diff === 0 && x.length > 0;
+}
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -63,10 +83,26 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
 
+  // One probe at a time, its success reused for READY_PROBE_TTL_MS.
+  let probe: { at: number; pending?: Promise<void> } | undefined;
+  const probeStore = async (): Promise<void> => {
+    if (probe && !probe.pending && performance.now() - probe.at < READY_PROBE_TTL_MS) return;
+    if (probe?.pending) return probe.pending;
+    const pending = deps.store.probe();
+    probe = { at: performance.now(), pending };
+    try {
+      await pending;
+      probe = { at: performance.now() };
+    } catch (err) {
+      probe = undefined;
+      throw err;
+    }
+  };
+
   app.get('/readyz', async (c) => {
     if (deps.isDraining()) return c.json({ ready: false, reason: 'shutting down' }, 503);
     try {
-      await deps.store.probe();
+      await probeStore();
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'storage probe failed');
       return c.json({ ready: false, reason: 'storage not writable' }, 503);
@@ -74,7 +110,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json({ ready: true, provider: deps.landmarker.provider, store: deps.store.kind, queue: { running: deps.queue.running, waiting: deps.queue.depth } });
   });
 
-  app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
+  app.get('/metrics', async (c) => {
+    const access = deps.metricsAccess;
+    if (access === 'closed') return fail(c, 'NOT_FOUND');
+    if (access !== 'open') {
+      const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+      if (!timingSafeEqualText(given, access.token)) return c.text('metrics need the bearer token (FACERECON_METRICS_TOKEN)', 401, { 'www-authenticate': 'Bearer' });
+    }
+    return c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
+  });
 
   app.get('/assets/*', async (c) => {
     if (!(deps.store instanceof LocalAssetStore)) return fail(c, 'NOT_FOUND');

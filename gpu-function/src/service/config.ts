@@ -38,6 +38,12 @@ const EnvSchema = z.object({
    * is simply not installed); a path must load or start-up fails; "off" disables it.
    */
   FACERECON_ICT_PACK: z.string().optional(),
+  /**
+   * Bearer token for GET /metrics. Without one, /metrics answers anyone in development and no one
+   * when NODE_ENV=production (a web endpoint on Modal or an `ingress: all` Cloud Run service is public).
+   */
+  FACERECON_METRICS_TOKEN: z.string().min(16, 'FACERECON_METRICS_TOKEN must be at least 16 characters').optional(),
+  NODE_ENV: z.string().optional(),
   FACERECON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
   S3_ENDPOINT: z.string().url().optional(),
   S3_REGION: z.string().default('auto'),

@@ -82,6 +82,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
     deadlineMs: config.FACERECON_DEADLINE_MS,
     maxBodyBytes: config.FACERECON_MAX_BODY_BYTES,
     isDraining: () => draining,
+    metricsAccess: config.FACERECON_METRICS_TOKEN ? { token: config.FACERECON_METRICS_TOKEN } : config.NODE_ENV === 'production' ? 'closed' : 'open',
   });
 
   // A port that cannot be bound (taken, not permitted) fails the start with its error, not an

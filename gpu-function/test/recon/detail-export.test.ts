@@ -1,6 +1,6 @@
 /**
  * Shading detail (formats=detail) in the exports: normal.png and displacement.png, and the normal map
- * on the face-tile materials of every mesh format (GLB normalTexture + TANGENT, MTL norm + bump,
+ * on the face-tile materials of every mesh format (GLB normalTexture + TANGENT, MTL norm,
  * USDZ UsdPreviewSurface normal, the optimised GLB with a lossless WebP), against the Khronos
  * validator and our own USDZ reader. The maps are synthetic (a Gaussian bump), so these tests do not
  * depend on the shading-detail solver; the service test of formats=detail runs the real one.
@@ -128,20 +128,16 @@ describe('the mesh writers with a normal map (synthetic plane)', () => {
     expect(() => writeGlb({ mesh, materials: [{ name: 'face', normalPng: png }], tangents: new Float32Array(4) })).toThrow(/tangents/);
   });
 
-  it('writeMtl: the face material names normal.png (norm) and displacement.png (bump -bm: the metres its 0..1 range spans); others nothing', () => {
-    const detail = { normal: 'normal.png', displacement: 'displacement.png', rangeMm: 2.54 };
+  it('writeMtl: the face material names normal.png (norm) and no bump line (Blender reads bump as a normal map, three.js as a height map); others nothing', () => {
+    const detail = { normal: 'normal.png' };
     const mtl = writeMtl({ mtl: 'face.mtl', texture: 'texture.png', groups: [{ start: 0, count: 3, material: { name: 'face', texture: 'texture.png', detail } }, { start: 3, count: 3, material: { name: 'eye', color: [250, 250, 250] } }] });
     const blocks = mtl.split('newmtl ').slice(1);
     expect(blocks[0]).toMatch(/^norm normal\.png$/m);
-    const bump = /^bump -bm (\S+) displacement\.png$/m.exec(blocks[0]);
-    expect(bump).not.toBeNull();
-    // Level L is (L - 128) / 127 * rangeMm mm; a scalar map reads L / 255, so 0..1 spans 255 / 127 * rangeMm mm.
-    expect(Number(bump![1])).toBeCloseTo(((255 / 127) * 2.54) / 1000, 6);
-    expect(Number(bump![1]) * (255 / 255 - 128 / 255) * 1000).toBeCloseTo(2.54, 3); // level 255: +rangeMm
+    expect(blocks[0]).not.toMatch(/bump|disp/i);
     expect(blocks[1]).not.toMatch(/norm|bump/);
     // The one-material form (no groups) carries it the same way.
     const single = writeMtl({ mtl: 'face.mtl', texture: 'texture.png', detail });
-    expect(single).toMatch(/^map_Kd texture\.png\nnorm normal\.png\nbump -bm \S+ displacement\.png$/m);
+    expect(single).toMatch(/^map_Kd texture\.png\nnorm normal\.png\n$/m);
     expect(writeMtl({ mtl: 'face.mtl', texture: 'texture.png' })).not.toMatch(/norm|bump/);
   });
 
@@ -218,6 +214,8 @@ describe.each(models)('shading detail through exportAssets, %s', (name, make) =>
       const back = (await decodeImage(files[kind]!)).image;
       expect(same(back.data, img.data), kind).toBe(true);
     }
+    // PNG colour type (IHDR byte 25): the normal map RGB (2), the displacement one grey channel (0), as result.json says.
+    expect([files.normal![25], files.displacement![25]]).toEqual([2, 0]);
 
     // GLB: valid; the tile-0 materials have the normal map over the albedo, the others nothing.
     const { errors } = await validate(files.glb!);
@@ -244,14 +242,14 @@ describe.each(models)('shading detail through exportAssets, %s', (name, make) =>
       expect(Array.from(t)).toEqual(Array.from(gltfTangents(desc.glb))); // the GLB's mesh (ICT: the neutral face), not the render mesh
     }
 
-    // MTL: the face material's block names the albedo, the normal map and the displacement.
+    // MTL: the face material's block names the albedo and the normal map (no bump line: see writeMtl).
     const mtl = new TextDecoder().decode(files.mtl!);
     for (const block of mtl.split('newmtl ').slice(1)) {
       const mat = desc.materials.find((m) => m.name === block.split('\n')[0].trim())!;
       if (mat.tile === 0) {
         expect(block).toMatch(/^map_Kd albedo\.png$/m);
         expect(block).toMatch(/^norm normal\.png$/m);
-        expect(Number(/^bump -bm (\S+) displacement\.png$/m.exec(block)![1])).toBeCloseTo(((255 / 127) * detail.rangeMm) / 1000, 6);
+        expect(block).not.toMatch(/bump/i);
       } else expect(block, mat.name).not.toMatch(/norm|bump/);
     }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import S3rver from 's3rver';
 import { LocalAssetStore, NONCE_LIFETIME_S } from '../../src/service/store/local';
-import { S3AssetStore } from '../../src/service/store/s3';
+import { isGcsEndpoint, S3AssetStore } from '../../src/service/store/s3';
 import { assertSafeKey } from '../../src/service/store/types';
 
 const SECRET = 's'.repeat(64);
@@ -192,6 +192,49 @@ describe('S3AssetStore against a store that misbehaves', () => {
       store.destroy();
       for (const s of sockets) s.destroy();
       silent.close();
+    }
+  });
+
+  it('GCS: the nonce claim also carries x-goog-if-generation-match: 0, signed; a GCS-style 412 answers "claimed already"', async () => {
+    expect(isGcsEndpoint('https://storage.googleapis.com')).toBe(true);
+    expect(isGcsEndpoint('https://facerecon.storage.googleapis.com/')).toBe(true);
+    expect(isGcsEndpoint('https://acct.r2.cloudflarestorage.com')).toBe(false);
+    expect(isGcsEndpoint('https://storage.googleapis.com.evil.example')).toBe(false);
+    expect(isGcsEndpoint(undefined)).toBe(false);
+    // A bucket that honours only GCS's header: first create wins, the second is refused with 412.
+    const seen: Array<Record<string, string | string[] | undefined>> = [];
+    const created = new Set<string>();
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(req.headers);
+        if (req.headers['x-goog-if-generation-match'] === '0' && created.has(req.url!)) {
+          res.writeHead(412, { 'content-type': 'application/xml' });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold.</Message></Error>');
+          return;
+        }
+        created.add(req.url!);
+        res.writeHead(200, { etag: '"x"' });
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const gcs = new S3AssetStore({ bucket: 'b', region: 'auto', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, gcsPreconditions: true });
+    const s3 = new S3AssetStore({ bucket: 'b', region: 'auto', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true });
+    try {
+      expect(await gcs.claimOnce('nonces/2030-01-01/abc')).toBe(true);
+      expect(await gcs.claimOnce('nonces/2030-01-01/abc')).toBe(false);
+      expect(seen[0]['x-goog-if-generation-match']).toBe('0');
+      expect(seen[0]['if-none-match']).toBe('*');
+      expect(String(seen[0].authorization)).toMatch(/SignedHeaders=[^,]*x-goog-if-generation-match/);
+      // Elsewhere the claim is as before: no GCS header.
+      await s3.claimOnce('nonces/2030-01-01/other');
+      expect(seen.at(-1)!['x-goog-if-generation-match']).toBeUndefined();
+    } finally {
+      gcs.destroy();
+      s3.destroy();
+      server.close();
     }
   });
 

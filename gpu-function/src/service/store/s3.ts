@@ -20,6 +20,24 @@ export interface S3StoreOptions {
    */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Also send GCS's own create-only precondition (`x-goog-if-generation-match: 0`) with the nonce
+   * claim. GCS documents that header for its XML API, not S3's `If-None-Match: *`; a bucket that
+   * ignored the latter would let a captured request be replayed. Default: when the endpoint is
+   * storage.googleapis.com.
+   */
+  gcsPreconditions?: boolean;
+}
+
+/** Whether an S3 endpoint is Google Cloud Storage's XML (interoperability) API. */
+export function isGcsEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint) return false;
+  try {
+    const host = new URL(endpoint).hostname.toLowerCase();
+    return host === 'storage.googleapis.com' || host.endsWith('.storage.googleapis.com');
+  } catch {
+    return false;
+  }
 }
 
 /** Connect within 3 s; a request within 20 s (a 1024 texture set is a few MB). The SDK retries twice more. */
@@ -66,7 +84,18 @@ export class S3AssetStore implements AssetStore {
     assertSafeKey(key);
     try {
       // Bounded: the claim sits before the work queue, on every signed request's path.
-      await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: `ledger/${key}`, Body: '', IfNoneMatch: '*' }), { abortSignal: AbortSignal.timeout(CLAIM_TIMEOUT_MS) });
+      const claim = new PutObjectCommand({ Bucket: this.opts.bucket, Key: `ledger/${key}`, Body: '', IfNoneMatch: '*' });
+      if (this.opts.gcsPreconditions ?? isGcsEndpoint(this.opts.endpoint)) {
+        // Added before signing (the build step), so the header is part of the SigV4 signature.
+        claim.middlewareStack.add(
+          (next) => async (args) => {
+            (args.request as { headers: Record<string, string> }).headers['x-goog-if-generation-match'] = '0';
+            return next(args);
+          },
+          { step: 'build', name: 'gcsCreateOnly' },
+        );
+      }
+      await this.client.send(claim, { abortSignal: AbortSignal.timeout(CLAIM_TIMEOUT_MS) });
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
