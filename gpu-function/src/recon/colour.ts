@@ -3,7 +3,7 @@
  *
  * Exposure: the gain that brings the photo's brightest 1% (sky, walls, clothes, sclera, highlights)
  * up to 215 in linear light, only upwards, at most 2x, and never past a skin luminance of
- * DIM_SKIN_TARGET (140). Over the 25 deep3d portraits that 99th percentile spans 167-255, so most
+ * DIM_SKIN_TARGET (140), or less for skin of a darker tone (dimSkinTarget). Over the 25 deep3d portraits that 99th percentile spans 167-255, so most
  * photos are left as they are. Keying on
  * the whole photo's highlights rather than on skin keeps dark skin dark: a well-exposed photo of dark
  * skin still has bright things in it, a dim photo does not.
@@ -163,6 +163,22 @@ export const BACKLIT_SKIN_TARGET = 110;
  */
 export const DIM_SKIN_TARGET = 140;
 
+/**
+ * The dim-photo limit for skin of the face's own tone: the well-exposed skin luminance that skin of this
+ * saturation has, so that darker skin is not lifted towards a lighter skin's level (issue 20: "until
+ * their skin luminance is in the range of well-lit skin of similar tone"). Saturation ((max - min) / max
+ * of the white-balanced mean skin colour, sRGB) does not change with exposure (a gain scales the three
+ * channels alike), and melanin raises it: on the 31 shared portraits the highlight rule leaves alone,
+ * skin luminance = 195.5 - 108.6 x saturation (r = -0.53, residual sd 16.5); the limit is that line
+ * at its lower quartile (-9), as DIM_SKIN_TARGET is the lower quartile of all skin, and never above
+ * DIM_SKIN_TARGET, so only tones more saturated than ~0.43 are lifted less than before. deep3d/000037
+ * (medium-brown skin, a well-lit face in a photo without highlights, saturation 0.60): lifted 1.37x in
+ * linear light with DIM_SKIN_TARGET alone, to a luminance of 140 its skin does not have; 1.08x now.
+ */
+export function dimSkinTarget(skinSaturation: number): number {
+  return Math.min(DIM_SKIN_TARGET, 195.5 - 9 - 108.6 * skinSaturation);
+}
+
 /** What the photo says about exposure beyond the face's own texels. */
 export interface ExposureContext {
   /** Luminance quantile 0.99 of the whole photo (photoLuminanceQuantile). */
@@ -193,7 +209,10 @@ export function estimateColourCorrection(color: Float32Array, weight: Float32Arr
   const lum1 = 0.2126 * r * wb[0] + 0.7152 * g + 0.0722 * b * wb[2];
   const norm = lum0 / lum1;
   const skinLum = 0.2126 * stats.mean[0] + 0.7152 * stats.mean[1] + 0.0722 * stats.mean[2];
-  const skinCap = toLinear(DIM_SKIN_TARGET) / Math.max(1e-6, toLinear(skinLum));
+  const balanced = [r * wb[0] * norm, g * norm, b * wb[2] * norm].map(toSrgb);
+  const top = Math.max(...balanced);
+  const skinSaturation = top > 0 ? (top - Math.min(...balanced)) / top : 0;
+  const skinCap = toLinear(dimSkinTarget(skinSaturation)) / Math.max(1e-6, toLinear(skinLum));
   let exposure = Math.max(1, Math.min(2, toLinear(215) / Math.max(1e-6, toLinear(ctx.photoP99)), skinCap));
   const bgMed = ctx.backgroundMedian;
   const backlit = bgMed !== undefined && bgMed >= 160 && bgMed >= 2 * skinLum && stats.p99 < 180;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, type TriMesh } from '@facerecon/shared';
 import { bakeUvTexture } from '../../src/recon/bake';
-import { applyColourLuts, BACKLIT_SKIN_TARGET, DIM_SKIN_TARGET, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
+import { applyColourLuts, BACKLIT_SKIN_TARGET, DIM_SKIN_TARGET, dimSkinTarget, downweightSpecular, estimateColourCorrection } from '../../src/recon/colour';
 import { completeMirrored, completeMirroredGradient, completeTexture, pushPullFill } from '../../src/recon/complete';
 import type { WeakPerspectiveCamera } from '../../src/recon/face-geometry';
 import { mat3Identity } from '../../src/recon/linalg';
@@ -395,12 +395,32 @@ describe('colour normalisation', () => {
     const f = face([190, 135, 115], [170, 165, 160]);
     const { report } = estimateColourCorrection(f.color, f.weight, f.covered, { photoP99: 170 });
     expect(report.exposureGain).toBe(1);
-    // A dimmer frame (skin luminance ~109) is lifted, to DIM_SKIN_TARGET and no further.
+    // A dimmer frame (skin luminance ~109) is lifted, to its tone's limit (dimSkinTarget) and no further.
     const dim = face([150, 100, 80], [150, 148, 145]);
     const lifted = estimateColourCorrection(dim.color, dim.weight, dim.covered, { photoP99: 150 });
+    const sat = (c: number[]) => (Math.max(...c) - Math.min(...c)) / Math.max(...c);
+    const limit = dimSkinTarget(sat(lifted.report.skinBefore));
     expect(lifted.report.exposureGain).toBeGreaterThan(1.3);
-    expect(lum(lifted.report.skinAfter)).toBeGreaterThan(DIM_SKIN_TARGET - 4);
-    expect(lum(lifted.report.skinAfter)).toBeLessThan(DIM_SKIN_TARGET + 2);
+    expect(lum(lifted.report.skinAfter)).toBeGreaterThan(limit - 4);
+    expect(lum(lifted.report.skinAfter)).toBeLessThan(limit + 2);
+  });
+
+  it('a dim photo is lifted to well-lit skin of the face\'s own tone: darker skin to a darker level', () => {
+    // Two faces at the same skin luminance (~116) in photos without highlights: light skin of low
+    // saturation, and medium-brown skin of high saturation (as deep3d/000037, a well-lit face).
+    const light = face([128, 114, 104], [150, 148, 145]);
+    const brown = face([168, 106, 70], [150, 148, 145]);
+    const a = estimateColourCorrection(light.color, light.weight, light.covered, { photoP99: 150 });
+    const b = estimateColourCorrection(brown.color, brown.weight, brown.covered, { photoP99: 150 });
+    expect(Math.abs(lum(a.report.skinBefore) - lum(b.report.skinBefore))).toBeLessThan(4);
+    expect(lum(a.report.skinAfter)).toBeGreaterThan(DIM_SKIN_TARGET - 4); // light skin: as before
+    expect(lum(b.report.skinAfter)).toBeLessThan(DIM_SKIN_TARGET - 12); // brown skin: not lifted to light skin's level
+    expect(lum(b.report.skinAfter)).toBeLessThan(1.08 * lum(b.report.skinBefore));
+    // The limit falls with saturation and never rises above DIM_SKIN_TARGET.
+    expect(dimSkinTarget(0)).toBe(DIM_SKIN_TARGET);
+    expect(dimSkinTarget(0.3)).toBe(DIM_SKIN_TARGET);
+    expect(dimSkinTarget(0.6)).toBeCloseTo(186.5 - 108.6 * 0.6, 6);
+    expect(dimSkinTarget(0.5)).toBeGreaterThan(dimSkinTarget(0.6));
   });
 
   it('brightens a dim photo, keeping the skin hue', () => {
