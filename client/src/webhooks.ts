@@ -3,7 +3,7 @@
  * base64(HMAC-SHA256(key, `${webhook-id}.${webhook-timestamp}.${raw body}`)) where key is the base64
  * part of the `whsec_...` secret; `webhook-signature` may list several space-separated `v1,<sig>`
  * (during a secret rotation). The timestamp must be within `toleranceS` of now (replays).
- * Uses WebCrypto (`crypto.subtle`): browsers, Node 18+, workers; on React Native pass `hmacSha256`.
+ * Uses WebCrypto (`crypto.subtle`): browsers, Node 19+, workers; on Node 18 (no global WebCrypto without a flag) and React Native pass `hmacSha256`.
  */
 import type { components } from './generated/api';
 

@@ -18,8 +18,10 @@ const doc = buildOpenApi('https://api.facerecon.example');
 
 const SAMPLE = `import type { paths, components } from './api';
 type Created = paths['/v1/reconstructions']['post']['responses'];
-declare const ok: Created['200']['content']['application/json'];
+declare const ok: components['schemas']['Reconstruction'];
 declare const accepted: Created['202']['content']['application/json'];
+// 200 is the reconstruction, or (Prefer: wait=N) the finished job: both are assignable to it.
+const answered: Array<Created['200']['content']['application/json']> = [ok, accepted];
 declare const job: paths['/v1/reconstructions/{id}']['get']['responses']['200']['content']['application/json'];
 declare const err: Created['422']['content']['application/json'];
 const glb: string | undefined = ok.assets.glb?.url;
@@ -37,7 +39,7 @@ type Body = NonNullable<paths['/v1/reconstructions']['post']['requestBody']>['co
 const kinds: Array<keyof Body> = ['image/jpeg', 'image/heic', 'image/avif', 'application/octet-stream', 'multipart/form-data'];
 type Stream = paths['/v1/reconstructions/stream']['post']['responses']['200']['content'];
 const sse: keyof Stream = 'text/event-stream';
-export const used = [glb, expires, eye, yaw, status, resultGlb, code, retryAfter, location, typo, kinds, sse] as const;
+export const used = [glb, expires, eye, yaw, status, resultGlb, code, retryAfter, location, typo, kinds, sse, answered] as const;
 export type Job = components['schemas']['ReconstructionJob'];
 `;
 

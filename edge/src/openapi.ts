@@ -77,6 +77,9 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '503': retryable('OVERLOADED, STORAGE_UNAVAILABLE'),
     '504': err('TIMEOUT'),
   };
+  // Every route behind an API key: a wrong key, a revoked one, and too many failed attempts from one address.
+  const keyErrors = { '401': err('UNAUTHORIZED'), '403': err('KEY_REVOKED, HTTPS_REQUIRED'), '429': retryable('RATE_LIMITED (failed-key attempts from this address, or the key\'s rate)') };
+  const lang = { name: 'lang', in: 'query', required: false, schema: { type: 'string', enum: ['en', 'zh'] }, description: 'Language of error messages (also from Accept-Language)' };
   return {
     openapi: '3.1.0',
     info: {
@@ -90,7 +93,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (fr_live_...)' } },
       headers: {
-        RequestId: { description: 'The id the API gave this call (128 random bits); the job id of a reconstruction', schema: { type: 'string' } },
+        RequestId: { description: 'The id the API gave this call (a random UUID v4, 122 random bits, without dashes); the job id of a reconstruction', schema: { type: 'string' } },
         RetryAfter: { description: 'Seconds to wait before retrying or polling again', schema: { type: 'integer', minimum: 0 } },
         IdempotentReplayed: { description: '"true" when this is the stored answer to an earlier call with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
         Location: { description: 'The job: /v1/reconstructions/{id}', schema: { type: 'string' } },
@@ -112,8 +115,9 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
           parameters: [
             { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
             { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'next_cursor of the previous page' },
+            lang,
           ],
-          responses: { '200': { description: 'A page of jobs', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJobList' } } } }, '401': err('UNAUTHORIZED') },
+          responses: { '200': { description: 'A page of jobs', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJobList' } } } }, '400': err('INVALID_REQUEST (limit not an integer 1-100, a cursor this list did not give, an option given twice)'), ...keyErrors },
         },
         post: {
           operationId: 'createReconstruction',
@@ -129,7 +133,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
             '200': {
               description: 'The reconstruction: signed, expiring asset URLs and metadata (with Prefer: wait=N, the finished job instead)',
               headers: { 'X-Request-Id': H.requestId, 'Idempotent-Replayed': H.replayed },
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Reconstruction' } } },
+              content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Reconstruction' }, { $ref: '#/components/schemas/ReconstructionJob' }] } } },
             },
             '202': {
               description: 'Accepted as a job (Prefer: respond-async or wait, or a webhook_url); poll Location',
@@ -159,15 +163,15 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
       },
       '/v1/reconstructions/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{32}$' }, description: 'The job id: the X-Request-Id of the call that made it' }],
-        get: { operationId: 'getReconstruction', summary: 'A job: status, attempts, stage events, the error or the result (kept 24 h)', responses: { '200': { description: 'The job', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, '401': err('UNAUTHORIZED'), '404': err('NOT_FOUND (also for another key\'s job)') } },
-        delete: { operationId: 'deleteReconstruction', summary: 'Cancel a queued or running job (not billed), or erase a finished one\'s assets and stored result; idempotent', responses: { '200': { description: 'The job after the deletion', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, '401': err('UNAUTHORIZED'), '404': err('NOT_FOUND'), '503': err('STORAGE_UNAVAILABLE (retry)') } },
+        get: { operationId: 'getReconstruction', summary: 'A job: status, attempts, stage events, the error or the result (kept 24 h)', parameters: [lang], responses: { '200': { description: 'The job', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, ...keyErrors, '404': err('NOT_FOUND (also for another key\'s job)') } },
+        delete: { operationId: 'deleteReconstruction', summary: 'Cancel a queued or running job (not billed), or erase a finished one\'s assets and stored result; idempotent', parameters: [lang], responses: { '200': { description: 'The job after the deletion', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, ...keyErrors, '404': err('NOT_FOUND'), '503': retryable('STORAGE_UNAVAILABLE (retry)') } },
       },
       '/v1/webhook-secret': {
-        get: { operationId: 'getWebhookSecret', summary: 'The key\'s Standard Webhooks signing secret (whsec_...)', responses: { '200': { description: 'The secret', content: { 'application/json': { schema: { type: 'object', properties: { secret: { type: 'string' }, scheme: { type: 'string' } } } } } }, '401': err('UNAUTHORIZED') } },
+        get: { operationId: 'getWebhookSecret', summary: 'The key\'s Standard Webhooks signing secret (whsec_...)', responses: { '200': { description: 'The secret', content: { 'application/json': { schema: { type: 'object', properties: { secret: { type: 'string' }, scheme: { type: 'string' } } } } } }, ...keyErrors } },
       },
       '/v1/openapi.json': { get: { operationId: 'getOpenApi', security: [], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, '403': err('HTTPS_REQUIRED (plain http beyond loopback)') } } },
       '/v1/usage': {
-        get: { operationId: 'getUsage', summary: 'Billable calls and remaining quota this month', responses: { '200': { description: 'Usage', content: { 'application/json': { schema: { $ref: '#/components/schemas/Usage' } } } }, '401': err('UNAUTHORIZED') } },
+        get: { operationId: 'getUsage', summary: 'Billable calls and remaining quota this month', responses: { '200': { description: 'Usage', content: { 'application/json': { schema: { $ref: '#/components/schemas/Usage' } } } }, ...keyErrors } },
       },
     },
   };

@@ -400,4 +400,27 @@ describe('documentation and the rest', () => {
     expect(nf.status).toBe(404);
     expect((await nf.json<{ error: { code: string } }>()).error.code).toBe('NOT_FOUND');
   });
+
+  it('CORS lets an allowed page do what the SDK does: POST with Prefer and Idempotency-Key, DELETE a job, read Location and Retry-After', async () => {
+    const origin = 'http://127.0.0.1:8787';
+    // The browser's preflight for each request the SDK makes (client/src/index.ts): the method and every
+    // non-safelisted header it sends must be allowed.
+    for (const [method, headers] of [
+      ['POST', 'authorization, content-type, idempotency-key, prefer, accept-language'],
+      ['DELETE', 'authorization'],
+      ['GET', 'authorization, x-request-id'],
+    ] as const) {
+      const pre = await send('/v1/reconstructions', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
+      expect(pre.status).toBe(204);
+      const methods = (pre.headers.get('access-control-allow-methods') ?? '').split(/,\s*/);
+      expect(methods, method).toContain(method);
+      const allowed = (pre.headers.get('access-control-allow-headers') ?? '').split(/,\s*/);
+      for (const h of headers.split(/,\s*/)) expect(allowed, `${method} ${h}`).toContain(h);
+    }
+    // Every answer to the page exposes what a caller acts on: a new job's Location and Retry-After among them.
+    const res = await send('/v1/usage', { headers: { origin } });
+    expect(res.status).toBe(401);
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
+    for (const h of ['location', 'retry-after', 'x-request-id', 'idempotent-replayed']) expect(exposed, h).toContain(h);
+  });
 });

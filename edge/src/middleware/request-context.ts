@@ -1,6 +1,6 @@
 /**
  * Request id on every response, the caller's language, baseline security headers, and CORS for the
- * configured origins only. The request id is always the edge's own (128 random bits): it names usage
+ * configured origins only. The request id is always the edge's own (122 random bits, a UUID v4): it names usage
  * rows, idempotency records and the upstream request, so a caller must never be able to choose or
  * reuse one. A caller's own `x-request-id` is kept for correlation only and echoed back as
  * `x-client-request-id`.
@@ -11,6 +11,16 @@ import { isLoopbackHost } from '@facerecon/shared';
 import { errorResponse, pickLang } from '../lib/respond';
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * What a browser on an allowed origin may send and read: every method the API has (jobs are
+ * cancelled and erased with DELETE), the headers the SDK and the docs use (Prefer for async jobs and
+ * waits, Idempotency-Key), and the response headers a caller acts on (Location of a new job,
+ * Retry-After, the rate limit's remaining count).
+ */
+export const CORS_ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
+export const CORS_ALLOW_HEADERS = 'authorization, content-type, idempotency-key, prefer, accept-language, x-request-id';
+export const CORS_EXPOSE_HEADERS = 'x-request-id, x-client-request-id, retry-after, idempotent-replayed, location, preference-applied, x-ratelimit-remaining';
 
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const given = c.req.header('x-request-id');
@@ -24,8 +34,8 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
       status: 204,
       headers: {
         'access-control-allow-origin': origin,
-        'access-control-allow-methods': 'GET, POST, OPTIONS',
-        'access-control-allow-headers': 'authorization, content-type, idempotency-key, accept-language, x-request-id',
+        'access-control-allow-methods': CORS_ALLOW_METHODS,
+        'access-control-allow-headers': CORS_ALLOW_HEADERS,
         'access-control-max-age': '600',
         vary: 'origin',
       },
@@ -45,7 +55,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.header('referrer-policy', 'no-referrer');
   if (allowed) {
     c.header('access-control-allow-origin', origin);
-    c.header('access-control-expose-headers', 'x-request-id, x-client-request-id, retry-after, idempotent-replayed');
+    c.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
     c.header('vary', 'origin');
   }
 };
