@@ -1,6 +1,6 @@
 /**
  * Reconstruction jobs in D1. Every request is a job, synchronous or not: its id is the request id
- * (128 random bits, unguessable), its unit is the usage row of that id (billing.ts), and a key only
+ * (a random UUID: 122 random bits, unguessable), its unit is the usage row of that id (billing.ts), and a key only
  * ever reads, lists or deletes its own jobs (every query is scoped by key_id).
  *
  * Status moves one way: queued -> running -> succeeded | failed, or -> canceled from queued/running.
