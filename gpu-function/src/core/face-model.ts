@@ -67,6 +67,12 @@ export interface FittedHead {
   mode: BakeMode;
   /** fit: landmarks to pose and model coefficients; mesh: building the render mesh. */
   timings: { fit: number; mesh: number };
+  /**
+   * Mean distance (photo px) between the landmarks and this head's own points for them, projected by
+   * the pose: result.json's `reprojection_error_px.reconstructed_mesh`. Absent: the head's mesh is
+   * the landmark mesh itself (geometry.meshReprojectionErrorPx).
+   */
+  meshReprojectionErrorPx?: number;
 }
 
 /** A material of the exported mesh: a baked tile, or a flat sRGB colour. */

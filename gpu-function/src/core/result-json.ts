@@ -98,7 +98,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
       projection: 'x_px = tx + s * (R X)_x, y_px = ty - s * (R X)_y, with s = pixels_per_mm and X in head-frame mm',
     },
     scale_prior: { method: g.scalePrior.method, value_mm: g.scalePrior.valueMm, measured_px: r(g.scalePrior.measuredPx), ...(g.scalePrior.note ? { note: g.scalePrior.note } : {}) },
-    reprojection_error_px: { canonical_face: r(g.canonicalReprojectionErrorPx), reconstructed_mesh: r(g.meshReprojectionErrorPx, 4) },
+    reprojection_error_px: { canonical_face: r(g.canonicalReprojectionErrorPx), reconstructed_mesh: r(head.meshReprojectionErrorPx ?? g.meshReprojectionErrorPx, 4) },
     confidences: {
       detection: r(face.detection.score, 4),
       face_presence: r(face.presence, 4),

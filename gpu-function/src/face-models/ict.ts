@@ -18,7 +18,7 @@ import { ictPackDir } from '@facerecon/models';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import type { CanonicalFace } from '../recon/canonical';
-import { reconstructFaceGeometry } from '../recon/face-geometry';
+import { projectHeadPoint, reconstructFaceGeometry, type WeakPerspectiveCamera } from '../recon/face-geometry';
 import { mat3Identity, type Mat3 } from '../recon/linalg';
 import { histQuantile } from '../recon/select';
 import { computeVertexNormals } from '../recon/subdivide';
@@ -146,6 +146,35 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
     return out;
   };
   const meanU = gather(pack.mean, 1);
+  // Model vertex -> its row among the exported vertices (-1: not exported), for the landmarks' points.
+  const packToUsed = new Int32Array(n).fill(-1);
+  used.forEach((v, i) => (packToUsed[v] = i));
+  /**
+   * The delivered head's own points for the landmarks (the pack's correspondence: a vertex, or a
+   * barycentric point of three), projected by the pose, against the landmarks: mean distance, px.
+   */
+  const meshReprojection = (usedPositions: Float32Array, camera: WeakPerspectiveCamera, points: Float32Array): number => {
+    const { vertices, barycentric } = pack.correspondence;
+    const arity = vertices.length / k;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < k; i++) {
+      const p = [0, 0, 0];
+      let ok = true;
+      for (let c = 0; c < arity && ok; c++) {
+        const u = packToUsed[vertices[i * arity + c]];
+        const b = arity === 1 ? 1 : barycentric[i * arity + c];
+        if (u < 0) ok = false;
+        else for (let d = 0; d < 3; d++) p[d] += b * usedPositions[3 * u + d];
+      }
+      if (!ok) continue;
+      const [x, y] = projectHeadPoint(camera, p[0], p[1], p[2]);
+      const id = landmarkIds[i];
+      sum += Math.hypot(x - points[3 * id], y - points[3 * id + 1]);
+      count++;
+    }
+    return count ? sum / count : Number.NaN;
+  };
   const identityU = gather(pack.identity, m);
   const expressionU = gather(pack.expression, q);
 
@@ -277,6 +306,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
         geometry,
         mesh,
         mode,
+        meshReprojectionErrorPx: meshReprojection(usedPos, geometry.camera, face.points),
         timings: { fit: tFit, mesh: performance.now() - t0 },
         morph: {
           identity: fit.identity,

@@ -7,9 +7,18 @@ import type { HeadTopology } from './head-topology';
 import type { MorphableModel } from './model-pack';
 
 /**
+ * Offsets shorter than this (mm, in the pack's frame) are left out of a morph target. ICT's blendshapes
+ * are not exactly zero where they do not act: a third of the full model's stored offsets moved a vertex
+ * by less than a micrometre (float noise from the source's export; eyeBlink_L touched 1,898 gum
+ * vertices), and morph data is most of the full head's GLB. A micrometre is 1/1000 of the mesh's own
+ * accuracy; all 55 targets at full weight together move no vertex by more than 55 um for it.
+ */
+export const MORPH_DELTA_FLOOR_MM = 1e-3;
+
+/**
  * One morph target per expression of the pack: the blendshape's offsets at the exported vertices,
- * rotated and scaled into the head frame (mm). ICT's blendshapes are exactly zero where they do not
- * act, so each target stores only the vertices it moves.
+ * rotated and scaled into the head frame (mm); each target stores only the vertices it moves by at
+ * least MORPH_DELTA_FLOOR_MM.
  */
 export function expressionTargets(opts: { pack: MorphableModel; topology: HeadTopology; expressionNames: string[]; rotation: Mat3; scale: number }): GlbMorphTarget[] {
   const { pack, topology, rotation: R, scale: s } = opts;
@@ -22,7 +31,7 @@ export function expressionTargets(opts: { pack: MorphableModel; topology: HeadTo
     for (let r = 0; r < nr; r++) {
       const v = topology.usedVertices[topology.renderToUsed[r]];
       const x = pack.expression[base + 3 * v], y = pack.expression[base + 3 * v + 1], z = pack.expression[base + 3 * v + 2];
-      if (x === 0 && y === 0 && z === 0) continue;
+      if (x * x + y * y + z * z < MORPH_DELTA_FLOOR_MM * MORPH_DELTA_FLOOR_MM) continue;
       idx.push(r);
       d.push(s * (R[0] * x + R[1] * y + R[2] * z), s * (R[3] * x + R[4] * y + R[5] * z), s * (R[6] * x + R[7] * y + R[8] * z));
     }
