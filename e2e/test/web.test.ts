@@ -120,11 +120,21 @@ describe('the web page', () => {
     await page.setInputFiles('#file', fixture('astronaut.png'));
     await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
     await page.click('#start');
-    // The job id is on the page (and saved) once the 202 came back; reload before it can finish.
+    // The job id is on the page (and saved) once the 202 came back. The gpu-function is stopped before
+    // the reload, so the job cannot have finished: the reloaded page must pick up an unfinished job.
     const id = await page.waitForFunction(() => document.body.dataset.job).then((h) => h.jsonValue());
     expect(id).toMatch(/^[0-9a-f]{32}$/);
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    await stack.stopGpu();
+    try {
+      const job = (await (await fetch(`${stack.edgeUrl}/v1/reconstructions/${id}`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { status: string };
+      expect(['queued', 'running']).toContain(job.status);
+      await page.reload();
+      await page.waitForFunction((jobId) => document.body.dataset.job === jobId, id, { timeout: 20_000 });
+      expect(await page.evaluate(() => document.body.dataset.state)).not.toBe('done');
+    } finally {
+      await stack.restartGpu();
+    }
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 90_000 });
     expect(await page.evaluate(() => document.body.dataset.job)).toBe(id);
     expect(await page.evaluate(() => localStorage.getItem('facerecon.job'))).toBeNull();
     const stages = await page.$$eval('#progress li', (lis) => lis.map((li) => li.className));
@@ -133,7 +143,7 @@ describe('the web page', () => {
     expect(posts).toHaveLength(1);
     expect(await usage()).toBe(before + 1);
     await page.context().close();
-  });
+  }, 180_000);
 
   it(`the full-head model: ${hasIct ? 'an animated head, one slider per ARKit weight driving its morph targets' : 'a clear "not installed" message (../shared/ict-facekit absent, so the stack runs without the pack)'}`, async () => {
     const page = await open();

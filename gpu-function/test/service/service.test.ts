@@ -457,11 +457,13 @@ describe('capacity and failure behaviour', () => {
     const svc = await start();
     const inflight = post(svc.url, astronaut, { query: '?formats=glb' });
     // Stop only once the request is being processed (readiness reports the running jobs).
-    for (let i = 0; i < 400; i++) {
+    let sawRunning = false;
+    for (let i = 0; i < 400 && !sawRunning; i++) {
       const r = (await (await fetch(`${svc.url}/readyz`)).json()) as { queue?: { running: number } };
-      if ((r.queue?.running ?? 0) > 0) break;
-      await new Promise((res) => setTimeout(res, 5));
+      sawRunning = (r.queue?.running ?? 0) > 0;
+      if (!sawRunning) await new Promise((res) => setTimeout(res, 5));
     }
+    expect(sawRunning, 'the request was running when the stop began').toBe(true);
     const stopping = svc.stop();
     const res = await inflight;
     expect(res.status).toBe(200);

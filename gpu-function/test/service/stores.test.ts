@@ -184,10 +184,20 @@ describe('S3AssetStore against a store that misbehaves', () => {
     const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, requestTimeoutMs: 500, connectTimeoutMs: 500 });
     try {
       await expect(store.put('2030-01-01/r/result.json', new Uint8Array(10), 'application/json')).rejects.toThrow();
-      const controller = new AbortController();
-      const put = store.put('2030-01-01/r/face.glb', new Uint8Array(10), 'model/gltf-binary', controller.signal);
-      controller.abort();
-      await expect(put).rejects.toThrow();
+      // The abort, alone: a store whose own time-out is far away, so only the caller's signal can end the put.
+      const patient = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, requestTimeoutMs: 60_000, connectTimeoutMs: 60_000 });
+      try {
+        const controller = new AbortController();
+        const put = patient.put('2030-01-01/r/face.glb', new Uint8Array(10), 'model/gltf-binary', controller.signal);
+        const settled = put.then(() => 'resolved', (e: Error) => e.name);
+        await new Promise((r) => setTimeout(r, 200)); // the request is out, the store silent
+        const t0 = performance.now();
+        controller.abort();
+        expect(await settled).toBe('AbortError');
+        expect(performance.now() - t0).toBeLessThan(2_000); // at once, not at the 60 s time-out
+      } finally {
+        patient.destroy();
+      }
     } finally {
       store.destroy();
       for (const s of sockets) s.destroy();
