@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RgbImage } from '@facerecon/shared';
+import { createRgbImage, type RgbImage } from '@facerecon/shared';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
 import { decodeImage } from '../../src/adapters/image-io';
@@ -311,6 +311,28 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     const dropped = r.morph.expression.reduce((a, w) => a + Math.abs(w), 0) * MORPH_DELTA_FLOOR_MM * r.morph.scale;
     expect(worst).toBeLessThan(1e-3 + dropped); // mm
     expect(dropped).toBeLessThan(0.05); // and that is far below anything a render shows
+  });
+});
+
+describe('sampleIrisColour', () => {
+  it('the median of the ring between the pupil and the limbus, from a drawn pair of eyes: not the pupil, the lid or the skin', () => {
+    const photo = createRgbImage(200, 100);
+    photo.data.fill(200); // skin-ish grey
+    const iris = [52, 104, 160] as const;
+    const points = new Float32Array(478 * 3);
+    for (const [c, cx] of [[468, 60], [473, 140]] as const) {
+      const cy = 50, r = 12;
+      for (let y = 0; y < 100; y++) for (let x = 0; x < 200; x++) {
+        const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+        if (d > r) continue;
+        // Pupil inside 0.35 r; an upper lid covers the top fifth of the eye.
+        const colour = y + 0.5 < cy - 0.6 * r ? [70, 50, 45] : d < 0.35 * r ? [5, 5, 5] : iris;
+        photo.data.set(colour, 3 * (y * 200 + x));
+      }
+      points.set([cx, cy, 0], 3 * c);
+      [[r, 0], [0, -r], [-r, 0], [0, r]].forEach(([dx, dy], k) => points.set([cx + dx, cy + dy, 0], 3 * (c + 1 + k)));
+    }
+    expect(Array.from(sampleIrisColour(photo, points))).toEqual(Array.from(iris));
   });
 });
 

@@ -77,5 +77,14 @@ describe('modes and hard photos', () => {
     const r = reconstructFace(installed, sideways, f, { uvSize: 512 });
     expect(Math.abs(Math.abs(r.head.geometry.pose.roll) - 90)).toBeLessThan(15);
     expect(noHoles(r.textures.tiles[0])).toBe(0);
+    // The same face: the upright landmarks, carried through the same 90-degree turn of the pixels
+    // ((x, y) -> (y, W - 1 - x), rotatePixelsCcw), land on the sideways photo's landmarks.
+    let d = 0;
+    for (let i = 0; i < 478; i++) d += Math.hypot(f.points[3 * i] - face.points[3 * i + 1], f.points[3 * i + 1] - (photo.width - 1 - face.points[3 * i]));
+    expect(d / 478).toBeLessThan(2.5); // px, on a ~100 px face
+    // And the same head: its shape in the head frame (pose removed) matches the upright one's.
+    let shape = 0;
+    for (let i = 0; i < 468 * 3; i++) shape = Math.max(shape, Math.abs(r.head.geometry.points[i] - recon.head.geometry.points[i]));
+    expect(shape).toBeLessThan(3); // mm
   });
 });

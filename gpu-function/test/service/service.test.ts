@@ -43,6 +43,22 @@ async function post(base: string, body: Uint8Array, opts: { query?: string; acce
   return fetch(`${base}${path}`, { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', ...(opts.accept ? { accept: opts.accept } : {}), ...signed, ...opts.headers } });
 }
 
+type Queue = { queue?: { running: number; waiting: number } };
+const queueOf = async (url: string) => ((await (await fetch(`${url}/readyz`)).json()) as Queue).queue ?? { running: 0, waiting: 0 };
+/** Until the service has a request running (true), or 10 s went by (false). */
+async function untilRunning(url: string): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < 10_000; await new Promise((r) => setTimeout(r, 5))) if ((await queueOf(url)).running > 0) return true;
+  return false;
+}
+/** Until nothing runs or waits (the work ended, one way or another); throws after 30 s. */
+async function untilIdle(url: string): Promise<void> {
+  for (const t0 = Date.now(); Date.now() - t0 < 30_000; await new Promise((r) => setTimeout(r, 20))) {
+    const q = await queueOf(url);
+    if (q.running === 0 && q.waiting === 0) return;
+  }
+  throw new Error('the service still has work running after 30 s');
+}
+
 // Asset files only: the nonce ledger (.ledger/) and probe files are the service's own bookkeeping.
 const files = (dir: string): string[] =>
   existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.') && !e.parentPath.includes('.ledger')).map((e) => e.name) : [];
@@ -435,7 +451,7 @@ describe('capacity and failure behaviour', () => {
     const res = await post(svc.url, astronaut);
     expect(res.status).toBe(504);
     expect((await res.json()).error.code).toBe('TIMEOUT');
-    await new Promise((r) => setTimeout(r, 1500)); // let the aborted job reach its next stage boundary
+    await untilIdle(svc.url); // the aborted job has ended (at its next stage boundary), however slow the machine
     expect(files(svc.dir)).toEqual([]);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
@@ -444,11 +460,13 @@ describe('capacity and failure behaviour', () => {
     const svc = await start();
     const path = '/v1/reconstruct';
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 40);
-    await expect(
-      fetch(`${svc.url}${path}`, { method: 'POST', body: astronaut as BodyInit, signal: ac.signal, headers: await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body: astronaut }) }),
-    ).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 1500));
+    const sent = fetch(`${svc.url}${path}`, { method: 'POST', body: astronaut as BodyInit, signal: ac.signal, headers: await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: path, body: astronaut }) });
+    const outcome = sent.then(() => 'answered', () => 'aborted');
+    // Hang up once the work is running, not before it started.
+    expect(await untilRunning(svc.url), 'the request was running when the caller hung up').toBe(true);
+    ac.abort();
+    expect(await outcome).toBe('aborted');
+    await untilIdle(svc.url);
     expect(files(svc.dir)).toEqual([]);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
