@@ -19,6 +19,7 @@ import {
   TIMESTAMP_HEADER,
   checkSignatureHeaders,
   readBodyWithLimit,
+  timingSafeEqualString,
   toErrorBody,
   verifyRequestSignature,
   type ErrorCode,
@@ -57,14 +58,6 @@ export const READY_PROBE_TTL_MS = 10_000;
 type Env = { Variables: { requestId: string; lang: Lang } };
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
-
-/** Compares two strings in time that depends only on their lengths (a token guessed byte by byte learns nothing). */
-function timingSafeEqualText(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i % Math.max(1, x.length)] ?? 0) ^ (y[i % Math.max(1, y.length)] ?? 0);
-  return diff === 0 && x.length > 0;
-}
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -115,7 +108,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (access === 'closed') return fail(c, 'NOT_FOUND');
     if (access !== 'open') {
       const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
-      if (!timingSafeEqualText(given, access.token)) return c.text('metrics need the bearer token (FACERECON_METRICS_TOKEN)', 401, { 'www-authenticate': 'Bearer' });
+      if (!timingSafeEqualString(given, access.token)) return c.text('metrics need the bearer token (FACERECON_METRICS_TOKEN)', 401, { 'www-authenticate': 'Bearer' });
     }
     return c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
   });
