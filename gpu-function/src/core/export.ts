@@ -113,8 +113,10 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   if (detailPngs) [files.normal, files.displacement] = await detailPngs;
   if (useAlbedo) tilePngs[0] = files.albedo!;
   /** The PNG and file name of a material's texture: a baked tile or a painted one. */
-  const textureOf = (m: ExportMaterial): { file: string; png: Uint8Array } | undefined =>
-    m.tile !== undefined ? { file: ASSET_FILES[tileAsset(m.tile)].file, png: tilePngs[m.tile] } : m.texture ? { file: ASSET_FILES[m.texture.asset].file, png: files[m.texture.asset]! } : undefined;
+  const textureOf = (m: ExportMaterial): { file: string; png: Uint8Array } | undefined => {
+    const file = textureFileOf(m);
+    return file === undefined ? undefined : { file, png: m.tile !== undefined ? tilePngs[m.tile] : files[m.texture!.asset]! };
+  };
 
   t = performance.now();
   files.glb = writeGlb({
