@@ -8,8 +8,10 @@
 #                  the face detector nonetheless scores >= 0.5: they keep the profile rule honest
 #   astronaut.heic, astronaut.avif   the portrait as a phone saves it (HEVC and AV1 in HEIF), made with
 #                  Debian's libheif-examples (heif-enc), installed here when missing
-#   astronaut-grid.heic, astronaut-rot.heic   grid-tiled as iPhones write them, the second with irot
-#                  (scripts/heic-fixtures.ts), and astronaut-frame.png, the picture both show
+#   astronaut-grid.heic, astronaut-rot.heic   grid-tiled as iPhones write them (with a 320 px thumbnail),
+#                  the second with irot (scripts/heic-fixtures.ts), and astronaut-frame.png, the picture both show;
+#   astronaut-wide.heic (+ -wide-badthumb.heic, its thumbnail of another picture) a small face in a wide
+#                  frame, for decoding only the tiles around the face
 # and, from the npm registry, @tensorflow-models/facemesh's UV table (dist/uv_coords.js, Apache-2.0)
 # as an independent copy of the face mesh UVs for a cross-check test. It is fetched with `npm pack`
 # rather than installed because its peer dependencies pin tfjs 2.x.
@@ -28,7 +30,7 @@ want=(astronaut.png coffee.png chelsea.png cell.png horse.png microaneurysms.png
 have=1
 for f in "${want[@]}"; do [[ -s "$dest/$f" ]] || have=0; done
 phone_fixtures() {
-  [[ -s $dest/astronaut.heic && -s $dest/astronaut.avif && -s $dest/astronaut-rot.heic ]] && return 0
+  [[ -s $dest/astronaut.heic && -s $dest/astronaut.avif && -s $dest/astronaut-rot.heic && -s $dest/astronaut-wide.heic ]] && return 0
   if ! command -v heif-enc >/dev/null 2>&1; then
     local sudo_=""
     [[ $(id -u) == 0 ]] || sudo_="sudo"

@@ -5,7 +5,8 @@
  */
 import sharp from 'sharp';
 import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
-import { assembleHeifGrid, planHeifGrid, type HeifGridPlan } from '../image/heif-grid';
+import { filledRects, previewDisagreement, previewFits, previewInStoredFrame, rgbaToRgb, tilesCovering, type NormRect, type PixelRect } from '../image/heif-focus';
+import { assembleHeifGrid, planHeifGrid, THUMBNAIL_MAX_PIXELS, type DecodedTile, type HeifGridPlan } from '../image/heif-grid';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { createHeicPool, type HeicPool } from './heic-pool';
 
@@ -18,6 +19,12 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** The request's deadline or hang-up: a HEIC's tiles not yet decoding are dropped (heic-pool.ts). */
   signal?: AbortSignal;
+  /**
+   * Where the picture matters, asked of a cheap preview when the file has one (a grid HEIC's
+   * thumbnail, upright): the regions (normalised, displayed frame) to decode at full resolution, or
+   * undefined for the whole picture. The rest is painted from the preview (heif-focus.ts).
+   */
+  focus?: (preview: RgbImage) => Promise<NormRect[] | undefined>;
 }
 
 export interface DecodedImage {
@@ -26,6 +33,11 @@ export interface DecodedImage {
   format: string;
   /** EXIF orientation tag found in the file (1 = none); the returned pixels are already upright. */
   orientation: number;
+  /**
+   * Set when `focus` was taken: the pixel rectangles painted from the preview rather than decoded
+   * (empty when every tile was decoded after all), and how many of the grid's tiles were decoded.
+   */
+  focused?: { filled: PixelRect[]; tilesDecoded: number; tiles: number };
 }
 
 const SUPPORTED = new Set(['jpeg', 'png', 'webp', 'heif']);
@@ -43,17 +55,53 @@ let pool: HeicPool | undefined;
 export function warmHeicDecoders(): void {
   (pool ??= createHeicPool()).warm();
 }
-async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, maxPixels: number, signal?: AbortSignal): Promise<RgbImage> {
-  pool ??= createHeicPool();
-  if (plan) return assembleHeifGrid(plan, await pool.decode(plan.tiles, { expect: { width: plan.tileWidth, height: plan.tileHeight }, signal }));
-  const [{ width, height, data }] = await pool.decode([bytes], { expect: { maxPixels }, signal });
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    rgb[i] = data[j];
-    rgb[i + 1] = data[j + 1];
-    rgb[i + 2] = data[j + 2];
+async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, maxPixels: number, signal?: AbortSignal, focus?: DecodeOptions['focus']): Promise<Pick<DecodedImage, 'image' | 'focused'>> {
+  const decoders = (pool ??= createHeicPool());
+  if (plan) {
+    const expect = { width: plan.tileWidth, height: plan.tileHeight };
+    const plannedFocus = plan.thumbnail && focus ? await focusTiles(decoders, plan, focus, signal) : undefined;
+    if (!plannedFocus) return { image: assembleHeifGrid(plan, await decoders.decode(plan.tiles, { expect, signal })) };
+    const { need, preview } = plannedFocus;
+    const tiles: Array<DecodedTile | undefined> = new Array(plan.tiles.length);
+    const first = need.flatMap((n, i) => (n ? [i] : []));
+    (await decoders.decode(first.map((i) => plan.tiles[i]), { expect, signal })).forEach((t, k) => (tiles[first[k]] = t));
+    let decoded = need;
+    if (previewDisagreement(plan, tiles, preview) > MAX_PREVIEW_DISAGREEMENT) {
+      // Not a preview of this picture as displayed: decode the rest rather than paint from it.
+      const rest = need.flatMap((n, i) => (n ? [] : [i]));
+      (await decoders.decode(rest.map((i) => plan.tiles[i]), { expect, signal })).forEach((t, k) => (tiles[rest[k]] = t));
+      decoded = need.map(() => true);
+    }
+    const tilesDecoded = decoded.filter(Boolean).length;
+    return { image: assembleHeifGrid(plan, tiles, preview), focused: { filled: filledRects(plan, decoded), tilesDecoded, tiles: plan.tiles.length } };
   }
-  return createRgbImage(width, height, rgb);
+  const [tile] = await decoders.decode([bytes], { expect: { maxPixels }, signal });
+  return { image: rgbaToRgb(tile) };
+}
+
+/**
+ * A thumbnail's preview differs from the mean of the tile pixels it stands for by 1-4 levels on the
+ * fixtures' HEICs (its own scaling and compression); turned half round or of another picture, by
+ * 30 and more.
+ */
+const MAX_PREVIEW_DISAGREEMENT = 12;
+
+/** The thumbnail decoded and asked where to look; undefined (decode everything) when it cannot help. */
+async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNullable<DecodeOptions['focus']>, signal?: AbortSignal): Promise<{ need: boolean[]; preview: RgbImage } | undefined> {
+  let thumb: DecodedTile;
+  try {
+    [thumb] = await decoders.decode([plan.thumbnail!.file], { expect: { maxPixels: THUMBNAIL_MAX_PIXELS }, signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return undefined; // a thumbnail that does not decode costs nothing but the shortcut
+  }
+  if (!previewFits(plan, thumb)) return undefined;
+  const upright = rgbaToRgb(thumb);
+  const regions = await focus(upright);
+  if (!regions?.length) return undefined;
+  const need = tilesCovering(plan, regions);
+  if (need.every(Boolean)) return undefined;
+  return { need, preview: previewInStoredFrame(upright, plan.transforms) };
 }
 
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
@@ -83,7 +131,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   if (meta.format === 'heif' && meta.compression === 'hevc') {
     try {
-      return { image: await decodeHeic(bytes, plan, maxPixels, options.signal), format: 'heic', orientation: 1 };
+      return { ...(await decodeHeic(bytes, plan, maxPixels, options.signal, options.focus)), format: 'heic', orientation: 1 };
     } catch (err) {
       if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file
       throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });

@@ -13,7 +13,7 @@
  * 4096x4096 tile, declared as a 1024x1024 picture, would otherwise decode 16 GiB from 5 KB.
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
-import { HeifFormatError, readGridDescriptor, readHeif, readIspe, writeHeif, type HeifFile } from './heif-container';
+import { HeifFormatError, readGridDescriptor, readHeif, readIspe, writeHeif, type HeifFile, type HeifItem } from './heif-container';
 
 export type HeifTransform = { irot: number } | { imir: 0 | 1 };
 
@@ -29,7 +29,16 @@ export interface HeifGridPlan {
   /** One standalone HEIF file per tile, row-major. */
   tiles: Uint8Array[];
   transforms: HeifTransform[];
+  /**
+   * The file's HEVC thumbnail of the picture (iPhones store one of 320 px on the long side), as a
+   * standalone HEIF file that keeps its own transforms, so it decodes upright; undefined when there is
+   * none or it is not a plausible preview (over THUMBNAIL_MAX_PIXELS, or not HEVC).
+   */
+  thumbnail?: { file: Uint8Array; width: number; height: number };
 }
+
+/** A thumbnail larger than this is not a cheap preview: the photo is decoded whole instead. */
+export const THUMBNAIL_MAX_PIXELS = 1024 * 1024;
 
 const TRANSFORMS = new Set(['irot', 'imir', 'clap']);
 
@@ -82,7 +91,24 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
     if (p.property.type === 'irot') transforms.push({ irot: payload & 3 });
     else if (p.property.type === 'imir') transforms.push({ imir: (payload & 1) as 0 | 1 });
   }
-  return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tileWidth, tileHeight, tiles, transforms };
+  return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tileWidth, tileHeight, tiles, transforms, thumbnail: thumbnailOf(f, gridColour) };
+}
+
+/** The primary item's `thmb` (ISO/IEC 23008-12 6.4.6: a thumbnail references the image it shows). */
+function thumbnailOf(f: HeifFile, gridColour: HeifItem['props'][number] | undefined): HeifGridPlan['thumbnail'] {
+  for (const r of f.refs) {
+    if (r.type !== 'thmb' || !r.to.includes(f.primary)) continue;
+    const t = f.items.get(r.from);
+    const ispe = t?.props.find((p) => p.property.type === 'ispe');
+    if (!t || t.type !== 'hvc1' || !ispe) continue;
+    const { width, height } = readIspe(ispe.property.box);
+    if (width === 0 || height === 0 || width * height > THUMBNAIL_MAX_PIXELS) continue;
+    const props = [...t.props];
+    if (gridColour && !props.some((p) => p.property.type === 'colr')) props.push(gridColour);
+    const file = writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: 'hvc1', data: t.data, props: props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
+    return { file, width, height };
+  }
+  return undefined;
 }
 
 /** The one size and coding every tile declares (its `ispe`, mandatory for image items); HeifFormatError otherwise. */
@@ -110,22 +136,33 @@ export interface DecodedTile {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-/** Tiles (row-major) into one RGB picture of the grid's output size, then the transforms. */
-export function assembleHeifGrid(plan: HeifGridPlan, tiles: DecodedTile[]): RgbImage {
+/**
+ * Tiles (row-major) into one RGB picture of the grid's output size, then the transforms. A tile left
+ * out (undefined: not decoded, heif-focus.ts) is painted from `fill`, a smaller picture of the same
+ * stored (untransformed) frame, scaled up bilinearly; without a fill every tile must be there.
+ */
+export function assembleHeifGrid(plan: HeifGridPlan, tiles: ReadonlyArray<DecodedTile | undefined>, fill?: RgbImage): RgbImage {
   const tw = plan.tileWidth;
   const th = plan.tileHeight;
   if (tiles.length !== plan.rows * plan.cols) throw new HeifFormatError(`${tiles.length} tiles for a ${plan.rows}x${plan.cols} grid`);
-  if (tiles.some((t) => t.width !== tw || t.height !== th)) throw new HeifFormatError('a grid tile decoded to another size than it declares');
+  if (tiles.some((t) => t && (t.width !== tw || t.height !== th))) throw new HeifFormatError('a grid tile decoded to another size than it declares');
+  if (!fill && tiles.some((t) => !t)) throw new HeifFormatError('a grid tile is missing');
   if (tw * plan.cols < plan.width || th * plan.rows < plan.height) throw new HeifFormatError('grid tiles do not cover the output');
   let img = createRgbImage(plan.width, plan.height);
   const out = img.data;
   for (let r = 0; r < plan.rows; r++) {
     for (let c = 0; c < plan.cols; c++) {
-      const t = tiles[r * plan.cols + c].data;
       const x0 = c * tw;
       const y0 = r * th;
       const w = Math.min(tw, plan.width - x0);
-      for (let y = 0; y < th && y0 + y < plan.height; y++) {
+      const h = Math.min(th, plan.height - y0);
+      const tile = tiles[r * plan.cols + c];
+      if (!tile) {
+        paintScaled(img, fill!, x0, y0, w, h);
+        continue;
+      }
+      const t = tile.data;
+      for (let y = 0; y < h; y++) {
         let s = y * tw * 4;
         let d = ((y0 + y) * plan.width + x0) * 3;
         for (let x = 0; x < w; x++, s += 4, d += 3) {
@@ -138,6 +175,32 @@ export function assembleHeifGrid(plan: HeifGridPlan, tiles: DecodedTile[]): RgbI
   }
   for (const t of plan.transforms) img = 'irot' in t ? rotateCcw(img, t.irot) : mirror(img, t.imir);
   return img;
+}
+
+/** The rectangle (x0, y0, w, h) of `img` painted from `src` stretched over the whole of `img` (bilinear, pixel centres). */
+function paintScaled(img: RgbImage, src: RgbImage, x0: number, y0: number, w: number, h: number): void {
+  const kx = src.width / img.width;
+  const ky = src.height / img.height;
+  const { data: s, width: sw } = src;
+  for (let y = y0; y < y0 + h; y++) {
+    const fy = Math.min(src.height - 1, Math.max(0, (y + 0.5) * ky - 0.5));
+    const sy0 = Math.floor(fy);
+    const sy1 = Math.min(src.height - 1, sy0 + 1);
+    const ay = fy - sy0;
+    for (let x = x0; x < x0 + w; x++) {
+      const fx = Math.min(sw - 1, Math.max(0, (x + 0.5) * kx - 0.5));
+      const sx0 = Math.floor(fx);
+      const sx1 = Math.min(sw - 1, sx0 + 1);
+      const ax = fx - sx0;
+      const a = (sy0 * sw + sx0) * 3, b = (sy0 * sw + sx1) * 3, c = (sy1 * sw + sx0) * 3, e = (sy1 * sw + sx1) * 3;
+      const d = (y * img.width + x) * 3;
+      for (let k = 0; k < 3; k++) {
+        const top = s[a + k] + (s[b + k] - s[a + k]) * ax;
+        const bottom = s[c + k] + (s[e + k] - s[c + k]) * ax;
+        img.data[d + k] = Math.round(top + (bottom - top) * ay);
+      }
+    }
+  }
 }
 
 /** Counter-clockwise quarter turns: displayed (x', y') takes stored pixel per turn (x, y) -> (y, W-1-x). */

@@ -5,13 +5,15 @@
  * caller's id, so no request can write into or over another's set), and URLs are handed out only
  * after every upload succeeded; a failure deletes exactly the files this request wrote.
  */
-import { ASSET_FILES, FaceReconError, toErrorBody, type AssetKind, type Notice, type ReconstructOptions, type ReconstructResponse, type Stage } from '@facerecon/shared';
-import { decodeImage } from '../adapters/image-io';
+import { ASSET_FILES, FaceReconError, toErrorBody, type AssetKind, type Notice, type ReconstructOptions, type ReconstructResponse, type RgbImage, type Stage } from '@facerecon/shared';
+import { decodeImage, type DecodedImage } from '../adapters/image-io';
 import { exportAssets } from '../core/export';
 import { reconstructFace } from '../core/reconstruct';
 import type { ModelRegistry } from '../core/registry';
 import { reconstructionResultJson } from '../core/result-json';
-import type { FaceLandmarker } from '../face/landmarker';
+import type { UvLayout } from '../core/face-model';
+import { faceFocusRegions, roiClearOf } from '../face/focus';
+import type { FaceLandmarker, LandmarkResult } from '../face/landmarker';
 import type { AssetStore } from './store/types';
 
 export interface PipelineDeps {
@@ -70,6 +72,24 @@ export function refuseMostlyUnseen(completion: { fromPhoto: number }): void {
   if (completion.fromPhoto < MIN_FACE_SEEN_SHARE) throw new FaceReconError('LOW_QUALITY', { detail: `only ${(100 * completion.fromPhoto).toFixed(1)}% of the face texture could be taken from the photo (< ${100 * MIN_FACE_SEEN_SHARE}%)` });
 }
 
+/**
+ * The photo decoded and landmarked. A grid HEIC with a thumbnail (every iPhone photo) decodes only the
+ * tiles around the faces the detector finds on the thumbnail (face/focus.ts), for a model whose bake
+ * reads only the face (a full head's scalp and neck lie outside those crops). The result stands only
+ * when the landmarker's crops lay wholly on decoded tiles; otherwise, and for any refusal (a refusal
+ * must never come from the shortcut), the photo is decoded whole and landmarked again.
+ */
+export async function decodeAndLandmark(bytes: Uint8Array, landmarker: FaceLandmarker, layout: UvLayout, signal: AbortSignal): Promise<{ image: RgbImage; lm: LandmarkResult; focused?: DecodedImage['focused'] }> {
+  const faceOnly = layout.tiles.every((t) => t.asset === 'texture');
+  const focus = faceOnly ? async (preview: RgbImage) => faceFocusRegions(await landmarker.detectFaces(preview), preview) : undefined;
+  const first = await decodeImage(bytes, { signal, focus });
+  const lm = await landmarker.landmarks(first.image);
+  const filled = first.focused?.filled ?? [];
+  if (!filled.length || (lm.ok && roiClearOf(lm.face.roi, filled))) return { image: first.image, lm, focused: first.focused };
+  const { image } = await decodeImage(bytes, { signal });
+  return { image, lm: await landmarker.landmarks(image), focused: first.focused };
+}
+
 /** A fresh asset folder name: 128 random bits, never derived from anything a caller sent. */
 export function newAssetFolderId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -90,8 +110,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
   const installed = deps.models.get(options.model);
 
-  const { image } = await decodeImage(bytes, { signal: ctx.signal });
-  const lm = await deps.landmarker.landmarks(image);
+  const { image, lm } = await decodeAndLandmark(bytes, deps.landmarker, installed.model.layout, ctx.signal);
   if (!lm.ok) throw new FaceReconError(lm.code, { detail: lm.detail });
   done('preprocess');
 
