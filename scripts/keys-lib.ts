@@ -29,7 +29,20 @@ export function createApiKey(where: string[], opts: { name: string; plan: string
  * reports no `changes` count for an UPDATE, so the statement returns the rows it touched instead.
  */
 export function revokeApiKey(where: string[], id: string): boolean {
-  const out = JSON.parse(d1Execute(where, `UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, ${sqlString(new Date().toISOString())}) WHERE id = ${sqlString(id)} RETURNING id`)) as Array<{ results: Array<{ id: string }> }>;
+  const now = sqlString(new Date().toISOString());
+  const key = sqlString(id);
+  // With the key, its async jobs not yet ended: released unbilled and canceled (the queue also refuses
+  // a revoked key's work, edge/src/queue.ts; this ends them now rather than at their next delivery).
+  const out = JSON.parse(
+    d1Execute(
+      where,
+      [
+        `UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${key} RETURNING id`,
+        `UPDATE usage SET outcome = 'KEY_REVOKED', units = 0 WHERE outcome = 'reserved' AND request_id IN (SELECT id FROM jobs WHERE key_id = ${key} AND mode = 'async' AND status IN ('queued', 'running'))`,
+        `UPDATE jobs SET status = 'canceled', error_code = 'KEY_REVOKED', finished_at = ${now}, lease_until = NULL WHERE key_id = ${key} AND mode = 'async' AND status IN ('queued', 'running')`,
+      ].join('; '),
+    ),
+  ) as Array<{ results: Array<{ id: string }> }>;
   return (out[0]?.results ?? []).some((r) => r.id === id);
 }
 

@@ -14,6 +14,7 @@ import type { Bindings } from './env';
 import { commitUnit, releaseUnit, type Settlement } from './lib/billing';
 import { parseSseBlock } from './lib/sse-relay';
 import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, type JobRow } from './lib/jobs';
+import { keyIsActive } from './lib/keys';
 import { eraseAssetsOnGpu, forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
 import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
 
@@ -74,6 +75,8 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     return { retryAfterS: delay };
   };
 
+  // Revoked since the job was queued (a leaked key): its work is not run, billed or reported.
+  if (!(await keyIsActive(db, job.key_id))) return fail('KEY_REVOKED');
   const photo = job.photo_key ? await env.UPLOADS.get(job.photo_key) : null;
   if (!photo) return fail('INTERNAL');
   const body = new Uint8Array(await photo.arrayBuffer());
@@ -145,6 +148,10 @@ export async function deadLetter(env: Bindings, jobId: string): Promise<void> {
 export async function sendWebhook(env: Bindings, jobId: string, attempt: number): Promise<Outcome> {
   const job = await getJobById(env.DB, jobId);
   if (!job?.webhook_url) return { ack: true };
+  if (!(await keyIsActive(env.DB, job.key_id))) {
+    await addJobEvent(env.DB, job.id, 'webhook.refused', { reason: 'the API key was revoked' });
+    return { ack: true };
+  }
   const problem = webhookUrlProblem(job.webhook_url, { allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' });
   if (problem) {
     await addJobEvent(env.DB, job.id, 'webhook.refused', { reason: problem });

@@ -111,8 +111,9 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
       .prepare("UPDATE usage SET outcome = ?, units = 0, bytes_forwarded = COALESCE(?, bytes_forwarded) WHERE request_id = ? AND outcome = 'reserved' AND (? IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND attempts <> ?))")
       .bind(outcome, s.bytesForwarded ?? null, s.requestId, claimed, s.requestId, claimed),
     db
-      .prepare("UPDATE jobs SET status = 'failed', error_code = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running') AND (? IS NULL OR attempts = ?)")
-      .bind(outcome, new Date().toISOString(), s.requestId, claimed, claimed),
+      // A caller's hang-up or cancel ends the job as canceled, not failed: nothing went wrong with it.
+      .prepare("UPDATE jobs SET status = CASE WHEN ? = 'CANCELED' THEN 'canceled' ELSE 'failed' END, error_code = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running') AND (? IS NULL OR attempts = ?)")
+      .bind(outcome, outcome, new Date().toISOString(), s.requestId, claimed, claimed),
   ];
   if (s.idempotencyKey) {
     stmts.push(
@@ -167,8 +168,25 @@ export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey
 }
 
 /** Binds the key to a response that is not a settlement: an async job's 202, replayed to retries. */
-export async function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: string, response: { status: number; body: string }): Promise<void> {
-  await db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, keyId, idemKey).run();
+export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: string, response: { status: number; body: string }): D1PreparedStatement {
+  return db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, keyId, idemKey);
+}
+
+/**
+ * A request canceled while it runs (DELETE of a synchronous job) keeps its Idempotency-Key bound to
+ * the cancellation: a retry with the key replays the 409 instead of running, and billing, the work
+ * again. The key is the one the request's usage row carries; an async job's key already replays its 202.
+ */
+export async function bindIdempotencyToCancel(db: D1Database, keyId: string, requestId: string, response: { status: number; body: string }): Promise<void> {
+  await db
+    .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND state = 'in_progress' AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
+    .bind(response.status, response.body, keyId, requestId, keyId)
+    .run();
+}
+
+/** Forgets the key whatever it holds: a request that failed after binding it (its 202 named a job that is gone). */
+export async function dropIdempotencyKey(db: D1Database, keyId: string, idemKey: string): Promise<void> {
+  await db.prepare('DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey).run();
 }
 
 /** Gives the key back without an outcome (a refusal before any work, e.g. the quota). */

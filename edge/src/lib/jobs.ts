@@ -34,12 +34,21 @@ export interface JobRow {
 /** How long a job record (and the result it holds) is kept: the assets' lifetime. */
 export const JOB_TTL_MS = 24 * 3600 * 1000;
 
-export async function insertJob(db: D1Database, j: Pick<JobRow, 'id' | 'key_id' | 'mode' | 'status' | 'query'> & Partial<Pick<JobRow, 'photo_key' | 'photo_type' | 'webhook_url'>>): Promise<void> {
-  const now = new Date().toISOString();
-  await db
+type NewJob = Pick<JobRow, 'id' | 'key_id' | 'mode' | 'status' | 'query'> & Partial<Pick<JobRow, 'photo_key' | 'photo_type' | 'webhook_url'>>;
+
+/** The row a new job starts as (what insertJobStatement writes), e.g. to answer with its view in the same batch. */
+export function newJobRow(j: NewJob, now = new Date().toISOString()): JobRow {
+  return { ...j, photo_key: j.photo_key ?? null, photo_type: j.photo_type ?? null, webhook_url: j.webhook_url ?? null, attempts: 0, lease_until: null, error_code: null, result: null, asset_id: null, erased_at: null, created_at: now, started_at: j.status === 'running' ? now : null, finished_at: null };
+}
+
+export function insertJobStatement(db: D1Database, row: JobRow): D1PreparedStatement {
+  return db
     .prepare('INSERT INTO jobs (id, key_id, mode, status, query, photo_key, photo_type, webhook_url, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .bind(j.id, j.key_id, j.mode, j.status, j.query, j.photo_key ?? null, j.photo_type ?? null, j.webhook_url ?? null, now, j.status === 'running' ? now : null)
-    .run();
+    .bind(row.id, row.key_id, row.mode, row.status, row.query, row.photo_key, row.photo_type, row.webhook_url, row.created_at, row.started_at);
+}
+
+export async function insertJob(db: D1Database, j: NewJob): Promise<void> {
+  await insertJobStatement(db, newJobRow(j)).run();
 }
 
 export async function getJob(db: D1Database, keyId: string, id: string): Promise<JobRow | null> {

@@ -20,3 +20,13 @@ export async function findApiKey(db: D1Database, key: string): Promise<ApiKeyRec
   const { key_hash: _drop, ...rec } = row;
   return rec;
 }
+
+/**
+ * Whether the key may still be served. Revocation is checked on every request (middleware/auth.ts), but
+ * an async job runs later, on the queue: its delivery and its webhook ask again, so that a key revoked
+ * (a leaked one) neither gets queued work run and billed nor has results sent to its webhook.
+ */
+export async function keyIsActive(db: D1Database, id: string): Promise<boolean> {
+  const row = await db.prepare('SELECT status FROM api_keys WHERE id = ?').bind(id).first<{ status: string }>();
+  return row?.status === 'active';
+}

@@ -30,6 +30,11 @@ export function parseSseBlock(block: string): SseEvent {
 export interface RelayHooks {
   /** Commits the charge for this result; false when it could not be committed (do not deliver). */
   commit(resultData: string): Promise<boolean>;
+  /**
+   * A result that will not be delivered (not committed, or arriving after a hang-up): erase what it
+   * stored and say which code the caller gets instead (CANCELED when its job was canceled).
+   */
+  discard(resultData: string): Promise<ErrorCode>;
   /** Releases the reserved unit with this outcome (the error body is what an idempotent retry replays). */
   release(code: ErrorCode | 'CANCELED', response?: { status: number; body: string }): Promise<void>;
 }
@@ -87,7 +92,11 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
   /** Handles one complete event; true when the stream is finished. */
   const handle = async (ev: SseEvent): Promise<boolean> => {
     if (ev.event === 'result') {
-      if (settled) return true; // the caller hung up and the unit was released: nothing is delivered
+      if (settled) {
+        // The caller hung up and the unit was released: nothing is delivered, and nothing kept.
+        opts.waitUntil(opts.hooks.discard(ev.data).catch(() => undefined));
+        return true;
+      }
       settled = true;
       let committed = false;
       try {
@@ -96,8 +105,9 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
         committed = false;
       }
       if (!committed) {
+        const code = await opts.hooks.discard(ev.data).catch((): ErrorCode => 'INTERNAL');
         settled = false;
-        await failWith('INTERNAL');
+        await failWith(code);
         return true;
       }
       send(ev);

@@ -6,7 +6,8 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
-import { releaseUnit, replaceIdempotentResponse } from '../lib/billing';
+import { ERROR_SPECS, toErrorBody } from '@facerecon/shared';
+import { bindIdempotencyToCancel, releaseUnit, replaceIdempotentResponse } from '../lib/billing';
 import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, parseCursor, TERMINAL } from '../lib/jobs';
 import { errorResponse, pickLang } from '../lib/respond';
 import { eraseAssetsOnGpu } from '../lib/upstream';
@@ -50,8 +51,10 @@ jobs.delete('/:id', async (c) => {
   const job = ID.test(id) ? await getJob(db, key.id, id) : null;
   if (!job) return errorResponse(c, 'NOT_FOUND');
   if (await cancelJob(db, key.id, id)) {
-    // Not billed; a result that arrives later is discarded and its assets erased (queue.ts).
+    // Not billed; a result that arrives later is discarded and its assets erased (queue.ts, and
+    // reconstructions.ts for a synchronous call), and a retry of the call replays the cancellation.
     await releaseUnit(db, { requestId: id, keyId: key.id }, 'CANCELED');
+    await bindIdempotencyToCancel(db, key.id, id, { status: ERROR_SPECS.CANCELED.status, body: JSON.stringify(toErrorBody('CANCELED', { requestId: id, lang: c.get('lang') })) });
     await afterJobEnded(c.env, job);
   } else if (job.result) {
     const folder = assetFolderOf(job.result);

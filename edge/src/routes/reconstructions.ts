@@ -7,13 +7,13 @@
 import { Hono, type Context } from 'hono';
 import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
-import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
+import { claimIdempotencyKey, commitUnit, dropIdempotencyKey, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
-import { getJob, insertJob, jobView, TERMINAL } from '../lib/jobs';
+import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, TERMINAL } from '../lib/jobs';
 import { webhookUrlProblem } from '../lib/webhooks';
 import { errorResponse, pickLang } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
-import { forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
+import { eraseAssetsOnGpu, forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
 import { validateUpload } from '../lib/validate';
 import { requireApiKey } from '../middleware/auth';
 import { rateLimit } from '../middleware/rate-limit';
@@ -130,7 +130,11 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
 
   const query = reconstructQuery(options);
   if (idemKey) {
-    const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${query}\n${asyncJob ? `async ${webhookUrl ?? ''}` : 'sync'}`);
+    // The language a retry's Accept-Language picks only words the messages: it is no new request, and
+    // a phone that changed its language between two attempts must get its paid result, not a 422.
+    const asked = new URLSearchParams(query);
+    if ((upload.fields.lang ?? c.req.query('lang')) === undefined) asked.delete('lang');
+    const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${asked}\n${asyncJob ? `async ${webhookUrl ?? ''}` : 'sync'}`);
     const state = await claimIdempotencyKey(db, key.id, idemKey, bodyHash, staleAfterMs(timeoutMs));
     if (state.kind === 'conflict') return refuse('IDEMPOTENCY_KEY_REUSED');
     if (state.kind === 'in_progress') return refuse('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '2' } });
@@ -148,6 +152,13 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   }
   const settlement: Settlement = { requestId, keyId: key.id, idempotencyKey: idemKey };
   const errorBody = (code: ErrorCode) => JSON.stringify(toErrorBody(code, { requestId, lang }));
+  // A result that cannot be delivered (its job was canceled while the GPU worked, or its reservation
+  // is gone) is not paid for: its assets belong to nobody and are erased, and the caller learns why.
+  const discard = async (result: string): Promise<ErrorCode> => {
+    const folder = assetFolderOf(result);
+    if (folder) waitUntil(c, eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId }));
+    return (await getJob(db, key.id, requestId))?.status === 'canceled' ? 'CANCELED' : 'INTERNAL';
+  };
   const fail = async (code: ErrorCode, extra: { headers?: Record<string, string> } = {}) => {
     await releaseUnit(db, settlement, code, { status: ERROR_SPECS[code].status, body: errorBody(code) });
     return errorResponse(c, code, extra);
@@ -192,6 +203,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       readErrorCode: upstreamFailureCode,
       hooks: {
         commit: (data) => commitUnit(db, settlement, { status: 200, body: data }),
+        discard,
         release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
       },
     });
@@ -205,7 +217,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     } catch (err) {
       return fail(upstreamFailureCode(err));
     }
-    if (!(await commitUnit(db, settlement, { status: 200, body: text }))) return fail('INTERNAL');
+    if (!(await commitUnit(db, settlement, { status: 200, body: text }))) return fail(await discard(text));
     c.header('x-edge-ms', String(Date.now() - started));
     return c.body(text, 200, { 'content-type': 'application/json' });
   }
@@ -240,23 +252,32 @@ async function acceptJob(
   const db = c.env.DB;
   const key = c.get('apiKey');
   const photoKey = `uploads/${a.requestId}`;
+  const lang = c.get('lang');
+  const row = newJobRow({ id: a.requestId, key_id: key.id, mode: 'async', status: 'queued', query: a.query.toString(), photo_key: photoKey, photo_type: a.forwarded.contentType, webhook_url: a.webhookUrl });
+  let bound = false;
   try {
     await c.env.UPLOADS.put(photoKey, a.forwarded.bytes, { httpMetadata: { contentType: a.forwarded.contentType } });
-    await insertJob(db, { id: a.requestId, key_id: key.id, mode: 'async', status: 'queued', query: a.query.toString(), photo_key: photoKey, photo_type: a.forwarded.contentType, webhook_url: a.webhookUrl });
+    // The job and the Idempotency-Key's 202 in one transaction: an isolate that dies between the two
+    // would leave a job the key does not know, and a retry after the key went stale would start (and
+    // bill) a second. The message may still be lost; the scheduled repair resends it (queue.ts).
+    const stmts = [insertJobStatement(db, row)];
+    if (a.idemKey) stmts.push(storeIdempotentResponse(db, key.id, a.idemKey, { status: 202, body: JSON.stringify(jobView(row, { lang })) }));
+    await db.batch(stmts);
+    bound = a.idemKey !== undefined;
     await c.env.JOBS.send({ jobId: a.requestId });
   } catch {
     await c.env.UPLOADS.delete(photoKey).catch(() => undefined);
     await db.prepare("DELETE FROM jobs WHERE id = ? AND status = 'queued'").bind(a.requestId).run().catch(() => undefined);
+    if (bound) await dropIdempotencyKey(db, key.id, a.idemKey!).catch(() => undefined);
     return a.fail('STORAGE_UNAVAILABLE');
   }
-  const lang = c.get('lang');
   const location = `/v1/reconstructions/${a.requestId}`;
   let view = jobView((await getJob(db, key.id, a.requestId))!, { lang });
-  if (a.idemKey) await storeIdempotentResponse(db, key.id, a.idemKey, { status: 202, body: JSON.stringify(view) });
   if (a.waitS) {
+    // Backing off: a wait of 60 s polled every 250 ms cost 240 reads per request.
     const until = Date.now() + a.waitS * 1000;
-    while (!TERMINAL.includes(view.status) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 250));
+    for (let pause = 250; !TERMINAL.includes(view.status) && Date.now() < until; pause = Math.min(2000, pause * 2)) {
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, until - Date.now()))));
       view = jobView((await getJob(db, key.id, a.requestId))!, { lang });
     }
   }

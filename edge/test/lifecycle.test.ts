@@ -1,0 +1,157 @@
+/**
+ * A job's life as a mobile app lives it, where it touches money: a call canceled while the GPU works,
+ * a retry with the same Idempotency-Key after the app was killed or its language changed, a key
+ * revoked with work still queued. Each case was reproduced as a defect first (a retry billed twice, a
+ * canceled call answered 500 and re-run, a revoked key's queued work run, billed and reported). msw
+ * stands in for the gpu-function in this tier only (e2e/test runs the real one).
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bindings } from '../src/env';
+import { app } from '../src/index';
+import { reserveUnit } from '../src/lib/billing';
+import { getJobById, insertJob, jobEvents } from '../src/lib/jobs';
+import { runJob, sendWebhook } from '../src/queue';
+import { createKey, makePng, usageRows } from './helpers';
+
+const E = env as unknown as Bindings;
+const FOLDER = '2026-11-30/0123456789abcdef0123456789abcdef';
+const RESULT = { request_id: 'x', assets: { glb: { url: `https://gpu.test/assets/${FOLDER}/face.glb?sig=1` } } };
+let gate: Promise<void> = Promise.resolve();
+let gpuCalls: string[] = [];
+let erased: string[] = [];
+let mode: 'json' | 'sse' = 'json';
+const server = setupServer(
+  http.post('https://gpu.test/v1/reconstruct', async ({ request }) => {
+    gpuCalls.push(request.headers.get('x-request-id')!);
+    await gate;
+    if (mode === 'sse') return new Response(`event: stage\ndata: {"stage":"preprocess","elapsed_ms":1}\n\nevent: result\ndata: ${JSON.stringify(RESULT)}\n\n`, { headers: { 'content-type': 'text/event-stream' } });
+    return HttpResponse.json(RESULT);
+  }),
+  http.delete('https://gpu.test/v1/assets/:day/:folder', ({ params }) => {
+    erased.push(`${params.day}/${params.folder}`);
+    return new HttpResponse(null, { status: 204 });
+  }),
+);
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => server.close());
+
+async function call(path: string, init: RequestInit & { key: string }, bindings: Bindings = E) {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${init.key}`);
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`https://edge.test${path}`, { ...init, headers }), bindings, ctx);
+  const text = await res.text();
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, text, headers: res.headers };
+}
+const errorCodeOf = (text: string) => (text.includes('event: error') ? JSON.parse(text.split('event: error\ndata: ')[1].split('\n')[0]).error.code : JSON.parse(text).error?.code);
+
+describe('a synchronous call canceled while the GPU works', () => {
+  for (const m of ['json', 'sse'] as const) {
+    it(`${m}: the caller gets CANCELED, the late result's assets are erased, and a retry with the key replays the cancellation unbilled`, async () => {
+      mode = m;
+      gpuCalls = [];
+      erased = [];
+      const k = await createKey();
+      const png = await makePng(200, 200);
+      let open!: () => void;
+      gate = new Promise((r) => (open = r));
+      const idem = `cancel-${crypto.randomUUID()}`;
+      const path = m === 'sse' ? '/v1/reconstructions/stream' : '/v1/reconstructions';
+      const post = call(path, { key: k.key, method: 'POST', body: png, headers: { 'idempotency-key': idem, 'content-type': 'image/png' } });
+      while (!gpuCalls.length) await new Promise((r) => setTimeout(r, 10));
+      const id = gpuCalls[0];
+      const del = await call(`/v1/reconstructions/${id}`, { key: k.key, method: 'DELETE' });
+      expect(del.status).toBe(200);
+      expect(JSON.parse(del.text).status).toBe('canceled');
+      open();
+      const r = await post;
+      expect(errorCodeOf(r.text)).toBe('CANCELED');
+      if (m === 'json') expect(r.status).toBe(409);
+      expect(erased).toEqual([FOLDER]);
+      expect(await getJobById(E.DB, id)).toMatchObject({ status: 'canceled', result: null });
+      expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
+      // The SDK retries what failed with the same key: the cancellation is replayed, nothing runs again.
+      gate = Promise.resolve();
+      const retry = await call(path, { key: k.key, method: 'POST', body: png, headers: { 'idempotency-key': idem, 'content-type': 'image/png' } });
+      expect(retry.status).toBe(409);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+      expect(gpuCalls).toHaveLength(1);
+      expect((await usageRows(k.id)).filter((u) => u.billed)).toEqual([]);
+    });
+  }
+});
+
+describe('idempotent retries', () => {
+  it("an app killed between the job's insert and the queue send: its retry after the key went stale gets the same job, billed once", async () => {
+    mode = 'sse';
+    gate = Promise.resolve();
+    const k = await createKey();
+    const png = await makePng(200, 200);
+    const idem = `stale-${crypto.randomUUID()}`;
+    const headers = { 'idempotency-key': idem, prefer: 'respond-async', 'content-type': 'image/png' };
+    // The first attempt's isolate never comes back from the queue send.
+    const stuck = { ...E, JOBS: { send: () => new Promise(() => undefined) } } as unknown as Bindings;
+    const h = new Headers(headers);
+    h.set('authorization', `Bearer ${k.key}`);
+    void app.fetch(new Request('https://edge.test/v1/reconstructions', { method: 'POST', body: png, headers: h }), stuck, createExecutionContext());
+    let first: { id: string } | null = null;
+    for (let i = 0; i < 300 && !first; i++) {
+      first = await E.DB.prepare('SELECT id FROM jobs WHERE key_id = ?').bind(k.id).first<{ id: string }>();
+      if (!first) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(first).not.toBeNull();
+    // Two minutes later (past staleAfterMs) the app retries with the same key.
+    await E.DB.prepare('UPDATE idempotency SET created_at = ? WHERE idempotency_key = ?').bind(new Date(Date.now() - 120_000).toISOString(), idem).run();
+    const sent: string[] = [];
+    const ok = { ...E, JOBS: { send: async (m: { jobId: string }) => void sent.push(m.jobId) } } as unknown as Bindings;
+    const retry = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers }, ok);
+    expect(retry.status).toBe(202);
+    expect(JSON.parse(retry.text).id).toBe(first!.id);
+    expect(retry.headers.get('location')).toBe(`/v1/reconstructions/${first!.id}`);
+    // The scheduled repair resends the job's lost message; it runs once and is billed once.
+    expect(await runJob(E, first!.id)).toEqual({ ack: true });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }, { outcome: 'IDEMPOTENT_REPLAY', billed: 0 }]);
+  });
+
+  it('a retry whose Accept-Language changed gets the stored result, not IDEMPOTENCY_KEY_REUSED', async () => {
+    mode = 'json';
+    gate = Promise.resolve();
+    gpuCalls = [];
+    const k = await createKey();
+    const png = await makePng(200, 200);
+    const idem = `lang-${crypto.randomUUID()}`;
+    const a = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: { 'idempotency-key': idem, 'content-type': 'image/png', 'accept-language': 'en-US' } });
+    const b = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: { 'idempotency-key': idem, 'content-type': 'image/png', 'accept-language': 'zh-CN' } });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    expect(gpuCalls).toHaveLength(1);
+    // An explicit lang is part of the request: another one is another request.
+    const c = await call('/v1/reconstructions?lang=zh', { key: k.key, method: 'POST', body: png, headers: { 'idempotency-key': idem, 'content-type': 'image/png' } });
+    expect(errorCodeOf(c.text)).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+});
+
+describe('a key revoked with work still queued', () => {
+  it('its queued job is not run or billed, and no webhook goes out', async () => {
+    gpuCalls = [];
+    const k = await createKey();
+    const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
+    await E.UPLOADS.put(`uploads/${id}`, new Uint8Array([1, 2, 3]));
+    await insertJob(E.DB, { id, key_id: k.id, mode: 'async', status: 'queued', query: 'formats=glb', photo_key: `uploads/${id}`, photo_type: 'image/png', webhook_url: 'https://hooks.example.com/x' });
+    await E.DB.prepare("UPDATE api_keys SET status = 'revoked' WHERE id = ?").bind(k.id).run();
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(gpuCalls).toEqual([]);
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'KEY_REVOKED' });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'KEY_REVOKED', billed: 0 }]);
+    expect(await E.UPLOADS.get(`uploads/${id}`)).toBeNull();
+    // The webhook the ending queued is refused for the revoked key (no delivery is attempted: msw would fail an unknown host).
+    expect(await sendWebhook(E, id, 1)).toEqual({ ack: true });
+    expect((await jobEvents(E.DB, id)).map((e) => e.type)).toContain('webhook.refused');
+  });
+});
