@@ -1,8 +1,10 @@
 /**
  * Request signing between the edge and the gpu-function: HMAC-SHA256 over
  *   METHOD \n PATH-WITH-QUERY \n UNIX-SECONDS \n NONCE \n hex(SHA-256(body))
- * sent as `x-facerecon-timestamp`, `x-facerecon-nonce` (16-64 hex chars, fresh per request) and
- * `x-facerecon-signature` (lowercase hex). Covering the query protects the options, the body hash
+ * sent as `x-facerecon-timestamp`, `x-facerecon-nonce` (16-64 hex chars, fresh per request),
+ * `x-facerecon-body-sha256` (the body's hash, so the verifier checks the HMAC, and claims the nonce,
+ * before it reads one byte of a body of up to 15 MB: an unauthenticated caller could otherwise make a
+ * public gpu-function buffer that much per connection) and `x-facerecon-signature` (lowercase hex). Covering the query protects the options, the body hash
  * the photo; the timestamp bounds a replay to the allowed skew and the verifier claims each nonce
  * once in a store every replica shares (the gpu-function's asset store), so the same signed request is
  * accepted once, even after a restart, and two identical photos sent in the same second still differ.
@@ -13,6 +15,7 @@
 export const SIGNATURE_HEADER = 'x-facerecon-signature';
 export const TIMESTAMP_HEADER = 'x-facerecon-timestamp';
 export const NONCE_HEADER = 'x-facerecon-nonce';
+export const BODY_SHA256_HEADER = 'x-facerecon-body-sha256';
 export const MAX_SKEW_SECONDS = 300;
 
 const enc = new TextEncoder();
@@ -46,13 +49,14 @@ export function canonicalRequest(method: string, pathWithQuery: string, timestam
   return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${bodySha256}`;
 }
 
-export type SignedHeaders = Record<typeof TIMESTAMP_HEADER | typeof NONCE_HEADER | typeof SIGNATURE_HEADER, string> & Record<string, string>;
+export type SignedHeaders = Record<typeof TIMESTAMP_HEADER | typeof NONCE_HEADER | typeof SIGNATURE_HEADER | typeof BODY_SHA256_HEADER, string> & Record<string, string>;
 
 export async function signRequest(opts: { secret: string; method: string; pathWithQuery: string; body: Uint8Array | string; now?: number; nonce?: string }): Promise<SignedHeaders> {
   const ts = String(Math.floor((opts.now ?? Date.now()) / 1000));
   const nonce = opts.nonce ?? toHex(crypto.getRandomValues(new Uint8Array(16)));
-  const sig = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, ts, nonce, await sha256Hex(opts.body)));
-  return { [TIMESTAMP_HEADER]: ts, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: sig };
+  const bodySha256 = await sha256Hex(opts.body);
+  const sig = await hmacSha256Hex(opts.secret, canonicalRequest(opts.method, opts.pathWithQuery, ts, nonce, bodySha256));
+  return { [TIMESTAMP_HEADER]: ts, [NONCE_HEADER]: nonce, [BODY_SHA256_HEADER]: bodySha256, [SIGNATURE_HEADER]: sig };
 }
 
 export type VerifyResult = { ok: true; nonce: string; timestamp: number } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
@@ -77,24 +81,35 @@ export function checkSignatureHeaders(opts: {
   return { ok: true, nonce: opts.nonce, timestamp: ts };
 }
 
-/**
- * Full verification (headers, then the HMAC over the body's hash). `secret` may list several secrets:
- * during a rotation the verifier accepts the new one and the previous one, the signer uses one.
- */
-export async function verifyRequestSignature(opts: {
+interface SignedFields {
   secret: string | readonly string[];
   method: string;
   pathWithQuery: string;
-  body: Uint8Array;
   timestamp: string | null | undefined;
   nonce: string | null | undefined;
   signature: string | null | undefined;
   now?: number;
   maxSkewSeconds?: number;
-}): Promise<VerifyResult> {
+}
+
+/**
+ * Full verification (headers, then the HMAC over the body's hash). `secret` may list several secrets:
+ * during a rotation the verifier accepts the new one and the previous one, the signer uses one.
+ */
+export async function verifyRequestSignature(opts: SignedFields & { body: Uint8Array }): Promise<VerifyResult> {
+  return verifySignedHash({ ...opts, bodySha256: await sha256Hex(opts.body) });
+}
+
+/**
+ * The HMAC checked against a body hash the request declares (BODY_SHA256_HEADER), before the body is
+ * read; the caller then reads the body and refuses it unless it hashes to `bodySha256`.
+ */
+export async function verifySignedHash(opts: SignedFields & { bodySha256: string | null | undefined }): Promise<VerifyResult> {
   const head = checkSignatureHeaders(opts);
   if (!head.ok) return head;
-  const canonical = canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp!, head.nonce, await sha256Hex(opts.body));
+  if (!opts.bodySha256) return { ok: false, reason: 'missing' };
+  if (!/^[0-9a-f]{64}$/.test(opts.bodySha256)) return { ok: false, reason: 'malformed' };
+  const canonical = canonicalRequest(opts.method, opts.pathWithQuery, opts.timestamp!, head.nonce, opts.bodySha256);
   const secrets = typeof opts.secret === 'string' ? [opts.secret] : opts.secret;
   let match = false;
   // Every secret is tried (no early exit), so timing does not tell which one matched.

@@ -14,14 +14,15 @@ import {
   ERROR_SPECS,
   FaceReconError,
   ReconstructOptionsSchema,
+  BODY_SHA256_HEADER,
   NONCE_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
-  checkSignatureHeaders,
   readBodyWithLimit,
+  sha256Hex,
   timingSafeEqualString,
   toErrorBody,
-  verifyRequestSignature,
+  verifySignedHash,
   type ErrorCode,
   type Lang,
 } from '@facerecon/shared';
@@ -139,9 +140,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   /**
    * The edge's signed request, checked in the order that costs an attacker most and us least: the
-   * headers before one body byte is read, then the capped body, the HMAC, and the nonce, single-use
-   * across restarts and replicas (the store is shared), keyed by the signed timestamp's day so a replay
-   * just after midnight still finds it. Returns the body, or the response that refuses the request.
+   * headers and the HMAC over the declared body hash before one body byte is read (the service is
+   * reachable from the internet on Cloud Run and Modal: a 15 MB body held for 30 s per forged request
+   * would be memory for the taking), then the nonce, single-use across restarts and replicas (the
+   * store is shared, keyed by the signed timestamp's day so a replay just after midnight still finds
+   * it), and last the capped body, which must hash to what was signed. Returns the body, or the
+   * response that refuses the request.
    */
   const verifySigned = async (c: Context<Env>, method: 'POST' | 'DELETE'): Promise<{ body: Uint8Array } | { refused: Response }> => {
     const reject = (reason: string) => {
@@ -149,10 +153,31 @@ export function createApp(deps: AppDeps): Hono<Env> {
       deps.metrics.requests.inc({ outcome: 'BAD_SIGNATURE' });
       return { refused: fail(c, 'BAD_SIGNATURE') };
     };
-    const head = checkSignatureHeaders({ timestamp: c.req.header(TIMESTAMP_HEADER), nonce: c.req.header(NONCE_HEADER), signature: c.req.header(SIGNATURE_HEADER) });
-    if (!head.ok) {
+    const url = new URL(c.req.url);
+    const declared = c.req.header(BODY_SHA256_HEADER);
+    const verdict = await verifySignedHash({
+      secret: deps.signingSecrets,
+      method,
+      pathWithQuery: url.pathname + url.search,
+      bodySha256: declared,
+      timestamp: c.req.header(TIMESTAMP_HEADER),
+      nonce: c.req.header(NONCE_HEADER),
+      signature: c.req.header(SIGNATURE_HEADER),
+    });
+    if (!verdict.ok) {
       await c.req.raw.body?.cancel().catch(() => undefined);
-      return reject(head.reason);
+      return reject(verdict.reason);
+    }
+    let fresh: boolean;
+    try {
+      fresh = await deps.store.claimOnce(`nonces/${new Date(verdict.timestamp * 1000).toISOString().slice(0, 10)}/${verdict.nonce}`);
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'nonce ledger unavailable');
+      return { refused: fail(c, 'STORAGE_UNAVAILABLE') };
+    }
+    if (!fresh) {
+      await c.req.raw.body?.cancel().catch(() => undefined);
+      return reject('replayed');
     }
     let body: Uint8Array;
     try {
@@ -161,25 +186,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       if (err instanceof FaceReconError) return { refused: fail(c, err.code) };
       throw err;
     }
-    const url = new URL(c.req.url);
-    const verdict = await verifyRequestSignature({
-      secret: deps.signingSecrets,
-      method,
-      pathWithQuery: url.pathname + url.search,
-      body,
-      timestamp: c.req.header(TIMESTAMP_HEADER),
-      nonce: c.req.header(NONCE_HEADER),
-      signature: c.req.header(SIGNATURE_HEADER),
-    });
-    if (!verdict.ok) return reject(verdict.reason);
-    let fresh: boolean;
-    try {
-      fresh = await deps.store.claimOnce(`nonces/${new Date(verdict.timestamp * 1000).toISOString().slice(0, 10)}/${verdict.nonce}`);
-    } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'nonce ledger unavailable');
-      return { refused: fail(c, 'STORAGE_UNAVAILABLE') };
-    }
-    if (!fresh) return reject('replayed');
+    if (!timingSafeEqualString(await sha256Hex(body), declared!)) return reject('body');
     return { body };
   };
 

@@ -357,14 +357,23 @@ describe('security: identities, replays, bodies (issue 12)', () => {
     }
   });
 
-  it('an unsigned chunked body is refused before it is read; a signed-looking one is cut off at the size cap', async () => {
+  it('an unsigned or forged chunked body is refused before it is read; a signed one is cut off at the size cap, and must hash to what was signed', async () => {
     const svc = await start({ FACERECON_MAX_BODY_BYTES: String(2 * 1024 * 1024) });
     const unsigned = await chunkedPost(`${svc.url}/v1/reconstruct`, {}, 1024 * 1024 * 1024);
     expect(unsigned.status).toBe(401);
     expect(unsigned.sent).toBeLessThan(64 * 1024 * 1024); // of the 1 GB offered
+    // Well-formed, current headers whose HMAC is made up: refused on the headers alone (it was read to
+    // the size cap first, 413, with the HMAC checked over the read body).
+    const forged = await chunkedPost(`${svc.url}/v1/reconstruct`, { 'x-facerecon-timestamp': String(Math.floor(Date.now() / 1000)), 'x-facerecon-nonce': 'ab'.repeat(8), 'x-facerecon-body-sha256': 'ef'.repeat(32), 'x-facerecon-signature': 'cd'.repeat(32) }, 1024 * 1024 * 1024);
+    expect(forged.status).toBe(401);
+    expect(forged.sent).toBeLessThan(64 * 1024 * 1024);
     const headers = await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: astronaut });
     const big = await chunkedPost(`${svc.url}/v1/reconstruct`, headers, 1024 * 1024 * 1024);
     expect(big.status).toBe(413);
+    // Signed for one photo, carrying another: the body must hash to what was signed.
+    const other = astronaut.slice(0, 4000);
+    const swapped = await fetch(`${svc.url}/v1/reconstruct`, { method: 'POST', body: other, headers: { ...(await signRequest({ secret: SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: astronaut })), 'content-type': 'application/octet-stream' } });
+    expect(swapped.status).toBe(401);
     expect(big.sent).toBeLessThan(64 * 1024 * 1024);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
