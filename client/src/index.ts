@@ -141,7 +141,8 @@ export class FaceReconClient {
         await res?.body?.cancel?.().catch(() => undefined);
         throw init.signal.reason ?? new Error('aborted');
       }
-      const retryable = !res || res.status === 408 || res.status === 409 || res.status === 429 || (res.status >= 500 && res.status !== 501);
+      // 409 only as IDEMPOTENCY_IN_PROGRESS says it (with Retry-After): a replayed CANCELED is final.
+      const retryable = !res || res.status === 408 || (res.status === 409 && res.headers.has('retry-after')) || res.status === 429 || (res.status >= 500 && res.status !== 501);
       const delay = retryable && attempt < attempts ? retryDelayMs(this.policy, attempt, res?.headers.get('retry-after')) : undefined;
       if (delay === undefined) {
         if (!res) {
@@ -203,10 +204,27 @@ export class FaceReconClient {
       const job = await this.create({ ...o, idempotencyKey: key });
       return (await this.wait(job.id, { onStage: o.onStage, signal: o.signal })).result!;
     }
-    const res = await this.call('POST', `/v1/reconstructions${o.onStage ? '/stream' : ''}${FaceReconClient.query(o)}`, { body: o.photo, signal: o.signal, headers: FaceReconClient.photoHeaders(o, key) });
-    // A retry's stored answer (Idempotent-Replayed) comes back as JSON even from /stream.
-    if (!o.onStage || !res.ok || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return this.json<Reconstruction>(res);
-    const parser = new SseParser(o.onStage);
+    const path = `/v1/reconstructions${o.onStage ? '/stream' : ''}${FaceReconClient.query(o)}`;
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.call('POST', path, { body: o.photo, signal: o.signal, headers: FaceReconClient.photoHeaders(o, key) });
+      // A retry's stored answer (Idempotent-Replayed) comes back as JSON even from /stream.
+      if (!o.onStage || !res.ok || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return this.json<Reconstruction>(res);
+      try {
+        return await this.readStream(res, o.onStage);
+      } catch (err) {
+        // Failures after the stream started are retried like those before it (the edge released the
+        // charge and the key when the stream failed), under the same Idempotency-Key; stages are
+        // reported again from the start. A caller's abort, and a final error, end the call.
+        const delay = !o.signal?.aborted && attempt < this.policy.attempts && retryableStreamFailure(err) ? retryDelayMs(this.policy, attempt, err instanceof FaceReconApiError && err.retryAfterS ? String(err.retryAfterS) : null) : undefined;
+        if (delay === undefined) throw err;
+        await sleep(delay, o.signal);
+      }
+    }
+  }
+
+  /** The progress stream read to its result (an `error` event throws), under the attempt's time-out. */
+  private async readStream(res: Response, onStage: NonNullable<ReconstructOptions['onStage']>): Promise<Reconstruction> {
+    const parser = new SseParser(onStage);
     const live = this.live.get(res);
     // A fetch that hands over no stream (React Native's, even with ReadableStream polyfilled): the events, whole.
     if (!res.body) return parser.end(await this.text(res));
@@ -294,6 +312,16 @@ export class FaceReconClient {
  * CRLF or CR, also when a CRLF is split between two chunks; multi-line data; comments; a last event
  * without its blank line is still read at the end.
  */
+/**
+ * What a failed progress stream may be retried for: a network failure or the attempt's time-out (not
+ * the API's errors), or an in-band error the API marks transient (408, 429, 5xx but 501), as `call`
+ * retries them before a stream starts.
+ */
+function retryableStreamFailure(err: unknown): boolean {
+  if (!(err instanceof FaceReconApiError)) return true;
+  return err.status === 408 || err.status === 429 || (err.status >= 500 && err.status !== 501);
+}
+
 export class SseParser {
   private buf = '';
   constructor(private readonly onStage: (stage: Stage, ms: number) => void) {}

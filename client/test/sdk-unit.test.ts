@@ -118,4 +118,45 @@ describe('@facerecon/client against a scripted fetch', () => {
     expect(await c.usage().catch((e: unknown) => e)).toMatchObject({ status: 503, code: 'OVERLOADED', retryAfterS: 3600 });
     expect(calls).toHaveLength(1);
   });
+
+  it('a stream that fails after it started (an in-band 503, a dropped connection) is retried with the same Idempotency-Key; a final in-band error is not', async () => {
+    const err = (status: number, code: string) => sse('error', { status, error: { code, message: code, message_zh: code, request_id: 'r' } });
+    const stream = (parts: string[], drop?: boolean) =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(ctl) {
+            for (const p of parts) ctl.enqueue(enc.encode(p));
+          },
+          // Once what was sent has been read: the end, or the connection dropping.
+          pull(ctl) {
+            if (drop) ctl.error(new TypeError('terminated'));
+            else ctl.close();
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    const script = [stream([sse('stage', { stage: 'preprocess', elapsed_ms: 5 }), err(503, 'OVERLOADED')]), stream([sse('stage', { stage: 'preprocess', elapsed_ms: 4 })], true), stream([sse('stage', { stage: 'preprocess', elapsed_ms: 6 }), sse('result', RESULT)])];
+    const { c, calls } = client(() => script.shift()!, { attempts: 3 });
+    const stages: number[] = [];
+    expect(await c.reconstruct({ photo: new Uint8Array([1]), onStage: (_s, ms) => stages.push(ms) })).toEqual(RESULT);
+    expect(calls).toHaveLength(3);
+    const keys = calls.map((k) => (k.init.headers as Record<string, string>)['idempotency-key']);
+    expect(new Set(keys).size).toBe(1);
+    expect(stages).toEqual([5, 4, 6]);
+    // A final error (422, 409 CANCELED) ends the call at once.
+    for (const [status, code] of [[422, 'NO_FACE'], [409, 'CANCELED']] as const) {
+      const once = client(() => stream([err(status, code)]), { attempts: 3 });
+      expect(await once.c.reconstruct({ photo: new Uint8Array([1]), onStage: () => undefined }).catch((e: unknown) => e)).toMatchObject({ status, code });
+      expect(once.calls).toHaveLength(1);
+    }
+    // A replayed 409 CANCELED (JSON, no Retry-After) is not retried either; IDEMPOTENCY_IN_PROGRESS (Retry-After) is.
+    const json = (status: number, code: string, headers: Record<string, string> = {}) => new Response(JSON.stringify({ error: { code, message: code, message_zh: code, request_id: 'r' } }), { status, headers: { 'content-type': 'application/json', ...headers } });
+    const canceled = client(() => json(409, 'CANCELED'), { attempts: 3 });
+    expect(await canceled.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e)).toMatchObject({ code: 'CANCELED' });
+    expect(canceled.calls).toHaveLength(1);
+    const busy = [json(409, 'IDEMPOTENCY_IN_PROGRESS', { 'retry-after': '0' }), new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json' } })];
+    const inProgress = client(() => busy.shift()!, { attempts: 3 });
+    expect(await inProgress.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
+    expect(inProgress.calls).toHaveLength(2);
+  });
 });
