@@ -114,9 +114,9 @@ export class FaceReconClient {
    * headers (for a stream, the time-out restarts with each chunk): an abort mid-stream cancels the
    * read, which is what tells the edge to release the charge.
    */
-  private async call(method: string, path: string, init: { body?: Photo; headers?: Record<string, string>; signal?: AbortSignal; retry?: boolean } = {}): Promise<Response> {
+  private async call(method: string, path: string, init: { body?: Photo; headers?: Record<string, string>; signal?: AbortSignal; retry?: boolean; timeoutMs?: number } = {}): Promise<Response> {
     const attempts = init.retry === false ? 1 : this.policy.attempts;
-    const timeoutMs = this.opts.timeoutMs ?? 60_000;
+    const timeoutMs = init.timeoutMs ?? this.opts.timeoutMs ?? 60_000;
     for (let attempt = 1; ; attempt++) {
       // Already aborted (before the first attempt, or during the wait for the next): nothing is sent.
       if (init.signal?.aborted) throw init.signal.reason ?? new Error('aborted');
@@ -246,8 +246,12 @@ export class FaceReconClient {
 
   /** Creates an async job: 202 with the job at once (or the finished job with `waitSeconds`). */
   async create(o: CreateOptions): Promise<ReconstructionJob> {
-    const prefer = o.waitSeconds ? `respond-async, wait=${Math.min(60, o.waitSeconds)}` : 'respond-async';
-    const res = await this.call('POST', `/v1/reconstructions${FaceReconClient.query(o)}`, { body: o.photo, signal: o.signal, headers: { ...FaceReconClient.photoHeaders(o, o.idempotencyKey ?? newIdempotencyKey()), prefer } });
+    const waitS = o.waitSeconds ? Math.min(60, o.waitSeconds) : 0;
+    const prefer = waitS ? `respond-async, wait=${waitS}` : 'respond-async';
+    // The server may hold the answer for the whole wait: the attempt's time-out must outlast it (a 60 s
+    // wait under the default 60 s time-out was cut off, and its retry got the stored 202 instead).
+    const timeoutMs = (this.opts.timeoutMs ?? 60_000) + waitS * 1000;
+    const res = await this.call('POST', `/v1/reconstructions${FaceReconClient.query(o)}`, { body: o.photo, signal: o.signal, timeoutMs, headers: { ...FaceReconClient.photoHeaders(o, o.idempotencyKey ?? newIdempotencyKey()), prefer } });
     return this.json<ReconstructionJob>(res);
   }
 

@@ -30,9 +30,17 @@ describe.each(Object.entries(blocks))('docs/mobile.md %s', (lang, code) => {
 
   it('sends only documented headers', () => {
     const documented = new Set(Object.values(doc.paths).flatMap((p) => Object.values(p).flatMap((op) => (op.parameters ?? []).filter((x) => x.in === 'header').map((x) => x.name.toLowerCase()))));
-    const sent = [...code.matchAll(/(?:forHTTPHeaderField: |\.header\()"([A-Za-z-]+)"/g)].map((m) => m[1].toLowerCase());
+    // Sent: Swift's setValue(_, forHTTPHeaderField:), OkHttp's .header(name, value).
+    const sent = [...code.matchAll(/(?:setValue\([^\n]*forHTTPHeaderField: |\.header\()"([A-Za-z-]+)",?/g)].filter((m) => lang === 'swift' || m[0].endsWith(',')).map((m) => m[1].toLowerCase());
     expect(sent).toEqual(expect.arrayContaining(['authorization', 'prefer', 'idempotency-key']));
     for (const h of sent) if (h !== 'authorization' && h !== 'content-type') expect(documented, `${lang}: ${h}`).toContain(h);
+    // Read from answers (Swift's value(forHTTPHeaderField:), OkHttp's header(name)): documented response headers.
+    const answered = new Set(
+      Object.values(doc.paths).flatMap((p) => Object.values(p).flatMap((op) => Object.values((op as { responses?: Record<string, { headers?: Record<string, unknown> }> }).responses ?? {}).flatMap((r) => Object.keys(r.headers ?? {}).map((h) => h.toLowerCase())))),
+    );
+    const read = [...code.matchAll(/(?:[^e]value\(forHTTPHeaderField: |\.header\()"([A-Za-z-]+)"\)/g)].map((m) => m[1].toLowerCase());
+    expect(read).toContain('retry-after');
+    for (const h of read) expect(answered, `${lang}: ${h}`).toContain(h);
   });
 
   it('decodes only documented fields, and compares with documented statuses', () => {
@@ -42,6 +50,7 @@ describe.each(Object.entries(blocks))('docs/mobile.md %s', (lang, code) => {
       Assets: props(reconstruction).assets,
       AssetLink: props(props(reconstruction).assets).glb,
       ApiError: props(job).error,
+      ErrorBody: doc.components.schemas.Error,
     };
     const re = lang === 'swift' ? /struct (\w+): Decodable \{([^}]*)\}/g : /data class (\w+)\(([^)]*)\)/g;
     const seen: string[] = [];

@@ -159,4 +159,19 @@ describe('@facerecon/client against a scripted fetch', () => {
     expect(await inProgress.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
     expect(inProgress.calls).toHaveLength(2);
   });
+
+  it('create() with waitSeconds gives the server the wait on top of the attempt time-out', async () => {
+    const job = { id: 'j', object: 'reconstruction', status: 'succeeded', mode: 'async' };
+    const { c, calls } = client(
+      ({ init }) =>
+        new Promise<Response>((resolve, reject) => {
+          // The edge holds the answer while the job runs (Prefer: wait), longer than the time-out alone.
+          const t = setTimeout(() => resolve(new Response(JSON.stringify(job), { headers: { 'content-type': 'application/json' } })), 400);
+          init.signal?.addEventListener('abort', () => (clearTimeout(t), reject(init.signal?.reason)));
+        }),
+      { timeoutMs: 100 },
+    );
+    expect(await c.create({ photo: new Uint8Array([1]), waitSeconds: 1 })).toMatchObject({ id: 'j', status: 'succeeded' });
+    expect((calls[0].init.headers as Record<string, string>).prefer).toBe('respond-async, wait=1');
+  });
 });

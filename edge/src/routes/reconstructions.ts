@@ -141,7 +141,10 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     if (state.kind === 'replay') {
       await recordUsage(db, { ...usage, outcome: 'IDEMPOTENT_REPLAY', billed: false });
       const replayed: Record<string, string> = { 'content-type': 'application/json', 'idempotent-replayed': 'true', 'x-request-id': requestId };
-      if (state.status === 202) replayed.location = `/v1/reconstructions/${(JSON.parse(state.body) as { id: string }).id}`;
+      if (state.status === 202) {
+        replayed.location = `/v1/reconstructions/${(JSON.parse(state.body) as { id: string }).id}`;
+        replayed['retry-after'] = '2'; // as the first 202 said: poll the job, not the POST
+      }
       return new Response(state.body, { status: state.status, headers: replayed });
     }
   }
