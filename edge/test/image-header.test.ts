@@ -95,3 +95,66 @@ describe('HEIC and AVIF from the container, before any decode', () => {
     expect(readHeifHeader(both)).toMatchObject({ format: 'heic', width: 1920, height: 1080 });
   });
 });
+
+describe('HEIF boxes said twice are read as libheif reads them: the first counts', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const cat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
+    return out;
+  };
+  const box = (type: string, ...parts: Uint8Array[]) => {
+    const payload = cat(...parts);
+    const out = cat(new Uint8Array(4), enc(type), payload);
+    new DataView(out.buffer).setUint32(0, out.length);
+    return out;
+  };
+  const u8 = (...v: number[]) => Uint8Array.from(v);
+  const u16 = (v: number) => u8(v >> 8, v & 255);
+  const u32 = (v: number) => u8(v >>> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
+  const ispe = (w: number, h: number) => box('ispe', u32(0), u32(w), u32(h));
+  /** An ipma box of entries for item 1, each a list of (essential) 1-based property indices. */
+  const ipma = (...entries: number[][]) => box('ipma', u32(0), u32(entries.length), ...entries.map((idx) => cat(u16(1), u8(idx.length, ...idx.map((i) => 0x80 | i)))));
+  /** A one-image HEIC (item 1, the primary) whose iprp holds `iprp`. */
+  const heicWith = (...iprp: Uint8Array[]) => {
+    const iinf = box('iinf', u32(0), u16(1), box('infe', u8(2, 0, 0, 0), u16(1), u16(0), enc('hvc1'), u8(0)));
+    const meta = box('meta', u32(0), box('hdlr', u32(0), u32(0), enc('pict'), new Uint8Array(13)), box('pitm', u32(0), u16(1)), iinf, box('iprp', ...iprp));
+    return cat(box('ftyp', enc('heic'), u32(0), enc('mif1'), enc('heic')), meta, box('mdat', new Uint8Array(256)));
+  };
+
+  it('a 64x64 picture with a second property list, ipma box, ipco box or ispe saying 512x512 is 64x64', () => {
+    // Property 1: the picture's real size; property 2: the claim.
+    const ipco = box('ipco', ispe(64, 64), ispe(512, 512));
+    const files = {
+      twoEntries: heicWith(ipco, ipma([1], [2])),
+      twoIpma: heicWith(ipco, ipma([1]), ipma([2])),
+      twoIpco: heicWith(box('ipco', ispe(64, 64)), box('ipco', ispe(512, 512)), ipma([1])),
+      twoIspe: heicWith(ipco, ipma([1, 2])),
+    };
+    for (const [name, f] of Object.entries(files)) {
+      expect(readHeifHeader(f), name).toMatchObject({ format: 'heic', width: 64, height: 64 });
+      expect(code(f), name).toBe('IMAGE_TOO_SMALL');
+    }
+    // The same file with one property list, as a control.
+    expect(readHeifHeader(heicWith(ipco, ipma([2])))).toMatchObject({ width: 512, height: 512 });
+  });
+
+  it('one brand list: the sniffer and the container reader take the major brands the decoder (libheif in sharp) opens', () => {
+    const withMajor = (f: Uint8Array, brand: string) => {
+      const out = Uint8Array.from(f);
+      out.set(enc(brand), 8);
+      return out;
+    };
+    const heic = makeHeif({ width: 1920, height: 1080 });
+    for (const brand of ['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1']) {
+      expect(sniffFormat(withMajor(heic, brand)), brand).toBe('heic');
+      expect(code(withMajor(heic, brand)), brand).toBe('ok');
+    }
+    // sharp's libheif does not open a file whose major brand is 'hevx': the gpu-function refused what the edge passed.
+    expect(sniffFormat(withMajor(heic, 'hevx'))).toBe('unknown');
+    expect(code(withMajor(heic, 'hevx'))).toBe('INVALID_IMAGE');
+    const onlyHevx = withMajor(heic, 'hevx');
+    onlyHevx.set(enc('hevxhevx'), 16); // compatible brands too
+    expect(readHeifHeader(onlyHevx)).toBeUndefined();
+  });
+});

@@ -12,7 +12,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
 import { app } from '../src/index';
-import { reserveUnit } from '../src/lib/billing';
+import { purgeExpired, reserveUnit } from '../src/lib/billing';
 import { getJobById, insertJob, jobEvents } from '../src/lib/jobs';
 import { runJob, sendWebhook } from '../src/queue';
 import { createKey, makePng, usageRows } from './helpers';
@@ -153,5 +153,26 @@ describe('a key revoked with work still queued', () => {
     // The webhook the ending queued is refused for the revoked key (no delivery is attempted: msw would fail an unknown host).
     expect(await sendWebhook(E, id, 1)).toEqual({ ack: true });
     expect((await jobEvents(E.DB, id)).map((e) => e.type)).toContain('webhook.refused');
+  });
+});
+
+describe('a synchronous call whose isolate died', () => {
+  it('its job ends as TIMEOUT at the next purge past the deadline, not an hour later; a live one is left alone', async () => {
+    const k = await createKey();
+    const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const [dead, live] = [newId(), newId()];
+    for (const id of [dead, live]) {
+      await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
+      await insertJob(E.DB, { id, key_id: k.id, mode: 'sync', status: 'running', query: 'formats=glb' });
+    }
+    const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+    await E.DB.prepare('UPDATE jobs SET created_at = ? WHERE id = ?').bind(twoMinutesAgo, dead).run();
+    await E.DB.prepare('UPDATE usage SET created_at = ? WHERE request_id = ?').bind(twoMinutesAgo, dead).run();
+    await purgeExpired(E.DB, { staleAfterMs: 105_000, jobMaxAgeMs: 3600_000, jobTtlMs: 86_400_000 });
+    expect(await getJobById(E.DB, dead)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT' });
+    expect(await getJobById(E.DB, live)).toMatchObject({ status: 'running' });
+    const units = await E.DB.prepare('SELECT request_id, outcome, units FROM usage WHERE key_id = ?').bind(k.id).all<{ request_id: string; outcome: string; units: number }>();
+    expect(units.results.find((u) => u.request_id === dead)).toMatchObject({ outcome: 'ABANDONED', units: 0 });
+    expect(units.results.find((u) => u.request_id === live)).toMatchObject({ outcome: 'reserved', units: 1 });
   });
 });

@@ -209,9 +209,11 @@ export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number;
     db.prepare("DELETE FROM idempotency WHERE state = 'in_progress' AND created_at < ?").bind(stale),
     // A queued job waits for its turn; one that never ran within jobMaxAgeMs fails with TIMEOUT. One
     // running under a live lease is left to its delivery, which is about to settle it.
+    // A synchronous call cannot outlive the upstream deadline: one still running past `staleAfterMs`
+    // lost its isolate, and its job ends now rather than showing "running" (and Retry-After: 1) for an hour.
     db
-      .prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE status IN ('queued', 'running') AND created_at < ? AND (status = 'queued' OR lease_until IS NULL OR lease_until < ?)")
-      .bind(new Date(now).toISOString(), tooOld, new Date(now).toISOString()),
+      .prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE status IN ('queued', 'running') AND ((created_at < ? AND (status = 'queued' OR lease_until IS NULL OR lease_until < ?)) OR (mode = 'sync' AND created_at < ?))")
+      .bind(new Date(now).toISOString(), tooOld, new Date(now).toISOString(), stale),
     // Reservations nobody will settle: a dead isolate's (sync, past the deadline), or a job's that ended.
     db.prepare("UPDATE usage SET outcome = 'ABANDONED', units = 0 WHERE outcome = 'reserved' AND created_at < ? AND request_id NOT IN (SELECT id FROM jobs WHERE mode = 'async' AND status IN ('queued', 'running'))").bind(stale),
     db.prepare('DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE created_at < ?)').bind(expired),

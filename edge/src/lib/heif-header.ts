@@ -24,8 +24,21 @@ export interface HeifHeader {
   complete: boolean;
 }
 
-const HEIC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'];
-const AVIF_BRANDS = ['avif', 'avis'];
+/**
+ * The brands the edge takes for HEIF, the one list image-header.ts sniffs with too: those the
+ * gpu-function's decoder (sharp's libheif) opens. 'hevx' is not among them: such a file passed here and
+ * was refused there. HEVC_BRANDS name the codec; 'mif1'/'msf1' only the structure (the compatible
+ * brands tell HEVC from AV1).
+ */
+const HEVC_BRANDS: readonly string[] = ['heic', 'heix', 'hevc', 'heim', 'heis'];
+const STRUCTURE_BRANDS: readonly string[] = ['mif1', 'msf1'];
+const HEIC_BRANDS: readonly string[] = [...HEVC_BRANDS, ...STRUCTURE_BRANDS];
+const AVIF_BRANDS: readonly string[] = ['avif', 'avis'];
+
+/** The format an ftyp major brand names; undefined for a brand the edge does not take for HEIF. */
+export function heifFormatOfMajorBrand(brand: string): HeifHeader['format'] | undefined {
+  return AVIF_BRANDS.includes(brand) ? 'avif' : HEIC_BRANDS.includes(brand) ? 'heic' : undefined;
+}
 
 interface Box {
   type: string;
@@ -66,7 +79,7 @@ function formatOfBrands(b: Uint8Array, box: Box): HeifHeader['format'] | undefin
   const major = brandAt(box.start);
   let avif = AVIF_BRANDS.includes(major);
   let heic = HEIC_BRANDS.includes(major);
-  const majorIsHeic = HEIC_BRANDS.slice(0, 6).includes(major);
+  const majorIsHeic = HEVC_BRANDS.includes(major);
   for (let k = 0, o = box.start + 8; k < MAX_BRANDS && o + 4 <= box.end; k++, o += 4) {
     const brand = brandAt(o);
     if (!majorIsHeic && AVIF_BRANDS.includes(brand)) avif = true;
@@ -91,45 +104,32 @@ export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
   }
   if (!format || !meta) return undefined;
   // meta is a full box: 4 bytes of version and flags before its children.
+  // Where a box or an entry comes twice, the first counts, as libheif reads it (its first pitm, iinf,
+  // iprp and ipco; every ipma box in order, the first entry of an item winning): reading the last one
+  // let a 64x64 picture with a second property list pass as 512x512.
   let primary = -1;
   let ipco: Box | undefined;
-  let ipma: Box | undefined;
+  const ipmas: Box[] = [];
   let iinf: Box | undefined;
+  let iprp = false;
   for (const box of boxes(b, dv, meta.start + 4, meta.end)) {
     if (box.type === '!truncated') return undefined;
-    if (box.type === 'pitm') primary = b[box.start] === 0 ? dv.getUint16(box.start + 4) : dv.getUint32(box.start + 4);
-    else if (box.type === 'iinf') iinf = box;
-    else if (box.type === 'iprp') {
+    if (box.type === 'pitm' && primary < 0) primary = b[box.start] === 0 ? dv.getUint16(box.start + 4) : dv.getUint32(box.start + 4);
+    else if (box.type === 'iinf' && !iinf) iinf = box;
+    else if (box.type === 'iprp' && !iprp) {
+      iprp = true;
       for (const p of boxes(b, dv, box.start, box.end)) {
-        if (p.type === 'ipco') ipco = p;
-        else if (p.type === 'ipma') ipma = p;
+        if (p.type === 'ipco' && !ipco) ipco = p;
+        else if (p.type === 'ipma') ipmas.push(p);
       }
     }
   }
-  if (primary < 0 || !ipco || !ipma) return undefined;
+  if (primary < 0 || !ipco || !ipmas.length) return undefined;
   // Only as many property boxes as ipma can point at (15-bit indices), however many ipco holds.
   const properties: Box[] = [];
   for (const p of boxes(b, dv, ipco.start, ipco.end)) if (properties.push(p) >= 0x7fff) break;
-  // ipma: full box; entry_count; per item: id, n, then n associations (7 or 15 bit index, 1-based).
-  const version = b[ipma.start];
-  const flags = b[ipma.start + 3];
-  let o = ipma.start + 4;
-  const count = dv.getUint32(o);
-  o += 4;
   let associated: number[] | undefined;
-  for (let e = 0; e < count && o < ipma.end; e++) {
-    const id = version < 1 ? dv.getUint16(o) : dv.getUint32(o);
-    o += version < 1 ? 2 : 4;
-    const n = b[o++];
-    const idx: number[] = [];
-    for (let k = 0; k < n; k++) {
-      if (flags & 1) {
-        idx.push(dv.getUint16(o) & 0x7fff);
-        o += 2;
-      } else idx.push(b[o++] & 0x7f);
-    }
-    if (id === primary) associated = idx;
-  }
+  for (const ipma of ipmas) if ((associated = primaryAssociations(b, dv, ipma, primary))) break;
   if (!associated) return undefined;
   let width = 0;
   let height = 0;
@@ -138,7 +138,8 @@ export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
   for (const i of associated) {
     const p = properties[i - 1];
     if (!p) continue;
-    if (p.type === 'ispe') {
+    if (p.type === 'ispe' && !width) {
+      // The first ispe, as libheif takes it.
       width = dv.getUint32(p.start + 4);
       height = dv.getUint32(p.start + 8);
     } else if (p.type === 'irot') rotation = b[p.start] & 3;
@@ -153,8 +154,44 @@ export function readHeifHeader(b: Uint8Array): HeifHeader | undefined {
       if (infe.type !== 'infe' || b[infe.start] < 2) continue;
       const id = b[infe.start] === 2 ? dv.getUint16(infe.start + 4) : dv.getUint32(infe.start + 4);
       const at = infe.start + 4 + (b[infe.start] === 2 ? 2 : 4) + 2;
-      if (id === primary) grid = String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]) === 'grid';
+      if (id === primary) {
+        grid = String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]) === 'grid';
+        break;
+      }
     }
   }
   return { format, width, height, rotation, ...(mirror ? { mirror } : {}), grid, complete };
+}
+
+/**
+ * The property indices (1-based) of the primary's first entry in one ipma box; undefined when it has none.
+ * ipma: full box; entry_count; per item: id, n, then n associations (7 or 15 bit index).
+ */
+function primaryAssociations(b: Uint8Array, dv: DataView, ipma: Box, primary: number): number[] | undefined {
+  const version = b[ipma.start];
+  const flags = b[ipma.start + 3];
+  let o = ipma.start + 4;
+  if (o + 4 > ipma.end) return undefined;
+  const count = dv.getUint32(o);
+  o += 4;
+  const size = flags & 1 ? 2 : 1;
+  for (let e = 0; e < count && o + (version < 1 ? 3 : 5) <= ipma.end; e++) {
+    const id = version < 1 ? dv.getUint16(o) : dv.getUint32(o);
+    o += version < 1 ? 2 : 4;
+    const n = b[o++];
+    if (id !== primary) {
+      o += n * size;
+      continue;
+    }
+    if (o + n * size > ipma.end) return undefined;
+    const idx: number[] = [];
+    for (let k = 0; k < n; k++) {
+      if (flags & 1) {
+        idx.push(dv.getUint16(o) & 0x7fff);
+        o += 2;
+      } else idx.push(b[o++] & 0x7f);
+    }
+    return idx;
+  }
+  return undefined;
 }

@@ -18,7 +18,7 @@ export interface ImageHeader {
   complete: boolean;
 }
 
-import { readHeifHeader } from './heif-header';
+import { heifFormatOfMajorBrand, readHeifHeader } from './heif-header';
 
 const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b.subarray(at, at + n));
 
@@ -28,9 +28,9 @@ export function sniffFormat(b: Uint8Array): SniffedFormat {
   if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
   if (b.length >= 12 && ascii(b, 4, 4) === 'ftyp') {
-    const brand = ascii(b, 8, 4);
-    if (brand === 'avif' || brand === 'avis') return 'avif';
-    if (['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return 'heic';
+    // heif-header.ts's brand list, the one the container reader uses too: two lists had drifted apart.
+    const format = heifFormatOfMajorBrand(ascii(b, 8, 4));
+    if (format) return format;
   }
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'bmp';
   if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a) || (b[0] === 0x4d && b[1] === 0x4d && b[3] === 0x2a))) return 'tiff';
