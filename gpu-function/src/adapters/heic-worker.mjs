@@ -1,29 +1,50 @@
-// One HEVC decoder (heic-decode over libheif-js, wasm) per thread: decodes whole HEIF files sent by
-// heic-pool.ts and returns RGBA, transferring the buffer instead of copying it. Plain JS so that a
-// thread starts the same way under node, tsx and vitest.
+// One HEVC decoder (libheif + libde265 compiled to wasm, libheif-js) per thread: decodes the primary
+// image of whole HEIF files sent by heic-pool.ts and returns RGBA, transferring the buffer instead of
+// copying it. Plain JS so that a thread starts the same way under node, tsx and vitest.
 // `expect` (heic-pool.ts TileExpectation) is checked against the size the file declares before any
 // pixel is decoded; libheif itself refuses a bitstream larger than that declared size.
+import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import decode from 'heic-decode';
+
+// libheif-js as heic-decode loads it (heic-decode's own dependency, resolved from there: the same copy).
+// heic-decode's API hands back the file's top-level images with no way to ask which is the primary and
+// decodes the first, so a file whose primary is its second image was decoded as another picture; its
+// brand sniffing also refused valid files (major brand heim, heis) that libheif, which checks the
+// compatible brands, reads. libheif's own image handles say which image is the primary.
+const libheif = createRequire(createRequire(import.meta.url).resolve('heic-decode'))('libheif-js/wasm-bundle');
+
+/** The primary image as RGBA, width * height * 4 bytes (libheif applies the item's transforms). */
+function rgba(image, width, height) {
+  return new Promise((resolve, reject) => {
+    image.display({ data: new Uint8ClampedArray(width * height * 4), width, height }, (out) => (out ? resolve(out.data) : reject(new Error('HEIF processing error'))));
+  });
+}
 
 parentPort.on('message', async ({ job, bytes, expect }) => {
-  let images;
+  const decoder = new libheif.HeifDecoder();
+  let images = [];
   try {
-    images = await decode.all({ buffer: bytes });
-    const image = images[0];
-    if (expect?.width !== undefined && (image.width !== expect.width || image.height !== expect.height)) {
-      throw new Error(`tile is ${image.width}x${image.height}, not the ${expect.width}x${expect.height} the grid was checked with`);
+    await libheif.ready;
+    images = decoder.decode(bytes);
+    if (!images.length) throw new Error('no image libheif can read in the file');
+    const image = images.find((i) => i.is_primary());
+    if (!image) throw new Error('no primary image');
+    const width = image.get_width();
+    const height = image.get_height();
+    if (expect?.width !== undefined && (width !== expect.width || height !== expect.height)) {
+      throw new Error(`image is ${width}x${height}, not the ${expect.width}x${expect.height} it was checked as`);
     }
-    if (expect?.maxPixels !== undefined && image.width * image.height > expect.maxPixels) {
-      throw new Error(`image is ${image.width}x${image.height}, over ${expect.maxPixels} pixels`);
+    if (expect?.maxPixels !== undefined && width * height > expect.maxPixels) {
+      throw new Error(`image is ${width}x${height}, over ${expect.maxPixels} pixels`);
     }
-    const { width, height, data } = await image.decode();
+    const data = await rgba(image, width, height);
     if (data.byteLength !== width * height * 4) throw new Error(`decoded ${data.byteLength} bytes for ${width}x${height}`);
     const px = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     parentPort.postMessage({ job, width, height, data: px }, [px.buffer]);
   } catch (err) {
     parentPort.postMessage({ job, error: String(err?.message ?? err) });
   } finally {
-    images?.dispose();
+    for (const image of images) image.free();
+    decoder.decoder?.delete();
   }
 });

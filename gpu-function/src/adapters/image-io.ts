@@ -44,7 +44,7 @@ const SUPPORTED = new Set(['jpeg', 'png', 'webp', 'heif']);
 
 /**
  * HEIC (HEVC in HEIF, what iPhones save) is decoded by libheif + libde265 compiled to wasm
- * (heic-decode, ISC, over libheif-js, LGPL-3.0): sharp's prebuilt libvips reads HEIF metadata and AV1
+ * (libheif-js, LGPL-3.0, the copy heic-decode (ISC) installs; heic-worker.mjs): sharp's prebuilt libvips reads HEIF metadata and AV1
  * (AVIF) but carries no HEVC decoder. The decodes run on a pool of threads (heic-pool.ts); a
  * grid-tiled photo (every iPhone photo) is cut into its tiles, which decode in parallel and are put
  * back together with the grid's irot/imir here (heif-grid.ts); any other HEIC goes whole to one
@@ -55,7 +55,7 @@ let pool: HeicPool | undefined;
 export function warmHeicDecoders(): void {
   (pool ??= createHeicPool()).warm();
 }
-async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, maxPixels: number, signal?: AbortSignal, focus?: DecodeOptions['focus']): Promise<Pick<DecodedImage, 'image' | 'focused'>> {
+async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, size: { width: number; height: number }, maxPixels: number, signal?: AbortSignal, focus?: DecodeOptions['focus']): Promise<Pick<DecodedImage, 'image' | 'focused'>> {
   const decoders = (pool ??= createHeicPool());
   if (plan) {
     const expect = { width: plan.tileWidth, height: plan.tileHeight };
@@ -75,8 +75,12 @@ async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, max
     const tilesDecoded = decoded.filter(Boolean).length;
     return { image: assembleHeifGrid(plan, tiles, preview), focused: { filled: filledRects(plan, decoded), tilesDecoded, tiles: plan.tiles.length } };
   }
-  const [tile] = await decoders.decode([bytes], { expect: { maxPixels }, signal });
-  return { image: rgbaToRgb(tile) };
+  // The whole file: its primary image must be the picture sharp's libheif measured for the upload
+  // limits (a file of two images once decoded the other one); the thread refuses another size before
+  // decoding, and what comes back is checked again here.
+  const [whole] = await decoders.decode([bytes], { expect: { ...size, maxPixels }, signal });
+  if (whole.width !== size.width || whole.height !== size.height) throw new Error(`decoded ${whole.width}x${whole.height}, not the ${size.width}x${size.height} the file declares`);
+  return { image: rgbaToRgb(whole) };
 }
 
 /**
@@ -131,7 +135,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   if (meta.format === 'heif' && meta.compression === 'hevc') {
     try {
-      return { ...(await decodeHeic(bytes, plan, maxPixels, options.signal, options.focus)), format: 'heic', orientation: 1 };
+      return { ...(await decodeHeic(bytes, plan, { width: meta.width ?? 0, height: meta.height ?? 0 }, maxPixels, options.signal, options.focus)), format: 'heic', orientation: 1 };
     } catch (err) {
       if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file
       throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });

@@ -8,6 +8,9 @@
  *
  * Failure modes: a structure this reader does not understand (a box past the end, an extent outside
  * the file, an unknown iloc version) throws `HeifFormatError`; the caller turns it into INVALID_IMAGE.
+ * An item's bytes are only located here, and copied when `data` is first read (see HeifItem.data).
+ * Where a file says a thing twice (two infe or iloc entries for one item, two ipco boxes, an item in
+ * two ipma entries) the first one counts, as libheif reads it: the decoder and this reader must agree.
  */
 
 export class HeifFormatError extends Error {}
@@ -21,8 +24,13 @@ export interface HeifProperty {
 export interface HeifItem {
   id: number;
   type: string;
-  /** The item's bytes (its extents concatenated). */
-  data: Uint8Array;
+  /**
+   * The item's bytes (its extents concatenated), copied on first read and kept: a file locates bytes
+   * for items nobody decodes, and copying every item up front let 150 KB of zero-length ("to the end
+   * of the file") extents allocate 1.3 GB. Reading it throws HeifFormatError when the item's extents
+   * cannot be followed or add up to more than the whole file.
+   */
+  readonly data: Uint8Array;
   /** Associated properties in ipma order (the order transformations apply in), with the essential flag. */
   props: Array<{ property: HeifProperty; essential: boolean }>;
 }
@@ -68,14 +76,17 @@ function readUint(dv: DataView, o: number, size: number): number {
   throw new HeifFormatError(`field size ${size}`);
 }
 
+const MAX_BRANDS = 64;
+
 export function readHeif(b: Uint8Array): HeifFile {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const top = boxes(b, 0, b.length);
   const ftyp = top.find((x) => x.type === 'ftyp');
   const meta = top.find((x) => x.type === 'meta');
   if (!ftyp || !meta) throw new HeifFormatError('no ftyp or meta box');
+  // At most MAX_BRANDS compatible brands, as the edge reads them: a megabytes-long ftyp is millions of strings.
   const brands = [str4(b, ftyp.start)];
-  for (let o = ftyp.start + 8; o + 4 <= ftyp.end; o += 4) brands.push(str4(b, o));
+  for (let o = ftyp.start + 8; o + 4 <= ftyp.end && brands.length <= MAX_BRANDS; o += 4) brands.push(str4(b, o));
   const children = boxes(b, meta.start + 4, meta.end);
   const child = (t: string) => children.find((x) => x.type === t);
   const pitm = child('pitm');
@@ -89,59 +100,25 @@ export function readHeif(b: Uint8Array): HeifFile {
       const v = b[infe.start];
       if (infe.type !== 'infe' || v < 2) continue;
       const id = v === 2 ? dv.getUint16(infe.start + 4) : dv.getUint32(infe.start + 4);
-      types.set(id, str4(b, infe.start + 4 + (v === 2 ? 2 : 4) + 2));
+      if (!types.has(id)) types.set(id, str4(b, infe.start + 4 + (v === 2 ? 2 : 4) + 2));
     }
   }
 
   const idat = child('idat');
-  const extents = new Map<number, Uint8Array>();
   const iloc = child('iloc');
   if (!iloc) throw new HeifFormatError('no iloc box');
-  {
-    const v = b[iloc.start];
-    if (v > 2) throw new HeifFormatError(`iloc version ${v}`);
-    let o = iloc.start + 4;
-    const offSize = b[o] >> 4;
-    const lenSize = b[o] & 15;
-    const baseSize = b[o + 1] >> 4;
-    const idxSize = v >= 1 ? b[o + 1] & 15 : 0;
-    o += 2;
-    const count = v < 2 ? dv.getUint16(o) : dv.getUint32(o);
-    o += v < 2 ? 2 : 4;
-    for (let k = 0; k < count; k++) {
-      const id = v < 2 ? dv.getUint16(o) : dv.getUint32(o);
-      o += v < 2 ? 2 : 4;
-      const method = v >= 1 ? dv.getUint16(o) & 15 : 0;
-      if (v >= 1) o += 2;
-      o += 2; // data_reference_index: 0, this file
-      const base = readUint(dv, o, baseSize);
-      o += baseSize;
-      const n = dv.getUint16(o);
-      o += 2;
-      const parts: Uint8Array[] = [];
-      for (let e = 0; e < n; e++) {
-        o += idxSize;
-        const off = base + readUint(dv, o, offSize);
-        o += offSize;
-        const len = readUint(dv, o, lenSize);
-        o += lenSize;
-        const [src, srcStart, srcEnd] = method === 1 ? [b, idat?.start ?? -1, idat?.end ?? -1] : [b, 0, b.length];
-        if (method > 1 || srcStart < 0) throw new HeifFormatError(`item ${id}: construction method ${method}`);
-        const from = srcStart + off;
-        const to = len === 0 ? srcEnd : from + len;
-        if (to > srcEnd) throw new HeifFormatError(`item ${id}: extent outside the file`);
-        parts.push(src.subarray(from, to));
-      }
-      extents.set(id, parts.length === 1 ? parts[0] : concat(parts));
-    }
-  }
+  const locations = readIloc(b, dv, iloc);
 
   const properties: HeifProperty[] = [];
   const assoc = new Map<number, Array<{ index: number; essential: boolean }>>();
   const iprp = child('iprp');
   if (iprp) {
+    let ipco = false;
     for (const p of boxes(b, iprp.start, iprp.end)) {
-      if (p.type === 'ipco') for (const q of boxes(b, p.start, p.end)) properties.push({ box: b.subarray(q.at, q.end), type: q.type });
+      if (p.type === 'ipco' && !ipco) {
+        ipco = true;
+        for (const q of boxes(b, p.start, p.end)) properties.push({ box: b.subarray(q.at, q.end), type: q.type });
+      }
       if (p.type !== 'ipma') continue;
       const v = b[p.start];
       const wide = b[p.start + 3] & 1;
@@ -149,16 +126,18 @@ export function readHeif(b: Uint8Array): HeifFile {
       const count = dv.getUint32(o);
       o += 4;
       for (let e = 0; e < count; e++) {
+        if (o + (v < 1 ? 3 : 5) > p.end) throw new HeifFormatError('ipma entries run past the box');
         const id = v < 1 ? dv.getUint16(o) : dv.getUint32(o);
         o += v < 1 ? 2 : 4;
         const n = b[o++];
         const list: Array<{ index: number; essential: boolean }> = [];
+        if (o + n * (wide ? 2 : 1) > p.end) throw new HeifFormatError('ipma entries run past the box');
         for (let k = 0; k < n; k++) {
           const raw = wide ? dv.getUint16(o) : b[o];
           o += wide ? 2 : 1;
           list.push({ index: raw & (wide ? 0x7fff : 0x7f), essential: (raw & (wide ? 0x8000 : 0x80)) !== 0 });
         }
-        assoc.set(id, list);
+        if (!assoc.has(id)) assoc.set(id, list);
       }
     }
   }
@@ -173,6 +152,8 @@ export function readHeif(b: Uint8Array): HeifFile {
       o += wide ? 4 : 2;
       const n = dv.getUint16(o);
       o += 2;
+      // n is read from the box, its ids must be in it: 12-byte boxes each claiming 65535 ids made millions.
+      if (o + n * (wide ? 4 : 2) > r.end) throw new HeifFormatError(`iref ${r.type} of item ${from} runs past its box`);
       const to: number[] = [];
       for (let k = 0; k < n; k++, o += wide ? 4 : 2) to.push(wide ? dv.getUint32(o) : dv.getUint16(o));
       refs.push({ type: r.type, from, to });
@@ -182,10 +163,101 @@ export function readHeif(b: Uint8Array): HeifFile {
   const items = new Map<number, HeifItem>();
   for (const [id, type] of types) {
     const props = (assoc.get(id) ?? []).filter((a) => properties[a.index - 1]).map((a) => ({ property: properties[a.index - 1], essential: a.essential }));
-    items.set(id, { id, type, data: extents.get(id) ?? new Uint8Array(0), props });
+    const location = locations.get(id);
+    let data: Uint8Array | undefined;
+    items.set(id, {
+      id,
+      type,
+      props,
+      get data() {
+        return (data ??= location ? itemBytes(b, dv, id, location, idat) : new Uint8Array(0));
+      },
+    });
   }
   if (!items.has(primary)) throw new HeifFormatError(`primary item ${primary} is not declared`);
   return { brands, primary, items, refs };
+}
+
+/**
+ * libheif's default security limits (heif_security_limits: max_items, max_iloc_extents_per_item). A file
+ * past them is one the decoder refuses anyway, and they bound what reading iloc and an item costs: an
+ * extent can take no bytes at all in iloc (field sizes 0), so an unbounded count is work for nothing.
+ */
+const MAX_ILOC_ITEMS = 1000;
+const MAX_EXTENTS_PER_ITEM = 32;
+
+/** Where an item's bytes lie, as its iloc entry says; read into bytes by itemBytes, on demand. */
+interface ItemLocation {
+  /** 0: in the file; 1: in idat. */
+  method: number;
+  base: number;
+  extents: number;
+  /** Offset of the first extent record in the file, and the sizes of its fields. */
+  at: number;
+  idxSize: number;
+  offSize: number;
+  lenSize: number;
+}
+
+/** The iloc box's entries by item id (the first entry of an id counts), without touching the items' bytes. */
+function readIloc(b: Uint8Array, dv: DataView, iloc: Box): Map<number, ItemLocation> {
+  const v = b[iloc.start];
+  if (v > 2) throw new HeifFormatError(`iloc version ${v}`);
+  const need = (o: number, n: number) => {
+    if (o + n > iloc.end) throw new HeifFormatError('iloc entries run past the box');
+  };
+  let o = iloc.start + 4;
+  need(o, 2);
+  const offSize = b[o] >> 4;
+  const lenSize = b[o] & 15;
+  const baseSize = b[o + 1] >> 4;
+  const idxSize = v >= 1 ? b[o + 1] & 15 : 0;
+  o += 2;
+  need(o, v < 2 ? 2 : 4);
+  const count = v < 2 ? dv.getUint16(o) : dv.getUint32(o);
+  o += v < 2 ? 2 : 4;
+  if (count > MAX_ILOC_ITEMS) throw new HeifFormatError(`iloc lists ${count} items, over ${MAX_ILOC_ITEMS}`);
+  const out = new Map<number, ItemLocation>();
+  for (let k = 0; k < count; k++) {
+    need(o, (v < 2 ? 2 : 4) + (v >= 1 ? 2 : 0) + 2 + baseSize + 2);
+    const id = v < 2 ? dv.getUint16(o) : dv.getUint32(o);
+    o += v < 2 ? 2 : 4;
+    const method = v >= 1 ? dv.getUint16(o) & 15 : 0;
+    if (v >= 1) o += 2;
+    o += 2; // data_reference_index: 0, this file
+    const base = readUint(dv, o, baseSize);
+    o += baseSize;
+    const extents = dv.getUint16(o);
+    o += 2;
+    if (extents > MAX_EXTENTS_PER_ITEM) throw new HeifFormatError(`item ${id} has ${extents} extents, over ${MAX_EXTENTS_PER_ITEM}`);
+    const record = idxSize + offSize + lenSize;
+    need(o, extents * record);
+    if (!out.has(id)) out.set(id, { method, base, extents, at: o, idxSize, offSize, lenSize });
+    o += extents * record;
+  }
+  return out;
+}
+
+/** An item's bytes: one extent is a view of the file, more are copied together. */
+function itemBytes(b: Uint8Array, dv: DataView, id: number, loc: ItemLocation, idat: Box | undefined): Uint8Array {
+  if (loc.method > 1 || (loc.method === 1 && !idat)) throw new HeifFormatError(`item ${id}: construction method ${loc.method}`);
+  const [srcStart, srcEnd] = loc.method === 1 ? [idat!.start, idat!.end] : [0, b.length];
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let e = 0, o = loc.at; e < loc.extents; e++) {
+    o += loc.idxSize;
+    const from = srcStart + loc.base + readUint(dv, o, loc.offSize);
+    o += loc.offSize;
+    const len = readUint(dv, o, loc.lenSize);
+    o += loc.lenSize;
+    const to = len === 0 ? srcEnd : from + len; // length 0: to the end of the source
+    if (from > srcEnd || to > srcEnd) throw new HeifFormatError(`item ${id}: extent outside the file`);
+    // Extents may repeat or overlap: bytes of their own never add up to more than the file.
+    total += to - from;
+    if (total > b.length) throw new HeifFormatError(`item ${id}: extents add up to more than the file's ${b.length} bytes`);
+    parts.push(b.subarray(from, to));
+  }
+  return parts.length === 1 ? parts[0] : concat(parts);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -79,12 +79,21 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
   if (tileType !== 'hvc1') return undefined; // AV1: sharp's libheif decodes the checked grid
   if (grid.props.some((p) => p.property.type === 'clap')) return undefined; // rare; libheif applies it on the whole-file path
   const gridColour = grid.props.find((p) => p.property.type === 'colr');
-  const tiles = ids.map((id) => {
+  // One file per distinct tile, however often the grid names it, and the distinct tiles' bytes together
+  // no more than the file's: each real tile is its own stretch of mdat, while 256 names of one item, or
+  // items sharing their extents, would copy the same bytes once per name (a 120 KB upload, 1.2 GB).
+  const files = new Map<number, Uint8Array>();
+  let tileBytes = 0;
+  for (const id of ids) {
+    if (files.has(id)) continue;
     const t = f.items.get(id)!;
+    tileBytes += t.data.byteLength;
+    if (tileBytes > bytes.byteLength) throw new HeifFormatError(`grid tiles add up to more than the file's ${bytes.byteLength} bytes`);
     const props = t.props.filter((p) => !TRANSFORMS.has(p.property.type));
     if (gridColour && !props.some((p) => p.property.type === 'colr')) props.push(gridColour);
-    return writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: 'hvc1', data: t.data, props: props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
-  });
+    files.set(id, standaloneHevc(t.data, props));
+  }
+  const tiles = ids.map((id) => files.get(id)!);
   const transforms: HeifTransform[] = [];
   for (const p of grid.props) {
     const payload = p.property.box[p.property.box.byteLength - 1];
@@ -103,12 +112,26 @@ function thumbnailOf(f: HeifFile, gridColour: HeifItem['props'][number] | undefi
     if (!t || t.type !== 'hvc1' || !ispe) continue;
     const { width, height } = readIspe(ispe.property.box);
     if (width === 0 || height === 0 || width * height > THUMBNAIL_MAX_PIXELS) continue;
+    let data: Uint8Array;
+    try {
+      data = t.data;
+    } catch (err) {
+      if (err instanceof HeifFormatError) continue; // bytes that cannot be read cost the shortcut, not the photo
+      throw err;
+    }
     const props = [...t.props];
     if (gridColour && !props.some((p) => p.property.type === 'colr')) props.push(gridColour);
-    const file = writeHeif({ brands: f.brands, primary: 1, items: [{ id: 1, type: 'hvc1', data: t.data, props: props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
-    return { file, width, height };
+    return { file: standaloneHevc(data, props), width, height };
   }
   return undefined;
+}
+
+/**
+ * One HEVC image item as a file of its own. Its brands say HEVC still image whatever the photo's say: a
+ * photo's major brand may be heim, heis or msf1, which not every HEIC reader opens as a still image.
+ */
+function standaloneHevc(data: Uint8Array, props: HeifItem['props']): Uint8Array {
+  return writeHeif({ brands: ['heic', 'mif1'], primary: 1, items: [{ id: 1, type: 'hvc1', data, props: props.map((p) => ({ box: p.property.box, essential: p.essential })) }] });
 }
 
 /** The one size and coding every tile declares (its `ispe`, mandatory for image items); HeifFormatError otherwise. */
