@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createRgbImage, FaceReconError, type RgbImage } from '@facerecon/shared';
 import { decodeImage, readImageFile } from '../../src/adapters/image-io';
 import { gridDescriptor, HeifFormatError, heifProperty, readGridDescriptor, readHeif, readIspe, writeHeif } from '../../src/image/heif-container';
-import { assembleHeifGrid, mirror, planHeifGrid, rotateCcw } from '../../src/image/heif-grid';
+import { assembleHeifGrid, MAX_TILE_OVERHANG, mirror, planHeifGrid, rotateCcw } from '../../src/image/heif-grid';
 import { FIXTURES_DIR } from '../fixtures';
 
 const bytesOf = (f: string) => new Uint8Array(readFileSync(join(FIXTURES_DIR, f)));
@@ -142,8 +142,13 @@ describe('decoding grid-tiled and rotated HEIC', () => {
     const ok = gridOfOneTile(2, 3, 1400, 1000);
     const plan = planHeifGrid(ok)!;
     expect([plan.tileWidth, plan.tileHeight, plan.tiles.length]).toEqual([512, 512, 6]);
-    expect(() => planHeifGrid(ok, { maxPixels: 6 * 512 * 512 })).not.toThrow();
-    expect(() => planHeifGrid(ok, { maxPixels: 6 * 512 * 512 - 1 })).toThrow('over');
+    // The bound: the limit plus the overhang a real grid has (MAX_TILE_OVERHANG).
+    expect(() => planHeifGrid(ok, { maxPixels: (6 * 512 * 512) / MAX_TILE_OVERHANG })).not.toThrow();
+    expect(() => planHeifGrid(ok, { maxPixels: (6 * 512 * 512) / MAX_TILE_OVERHANG - 1 })).toThrow('over');
+    // An iPhone 48 MP photo: 8064 x 6048 (48.8 MP, under the 50 MP limit) in 16 x 12 tiles of 512 (50.3 MP).
+    expect(planHeifGrid(gridOfOneTile(12, 16, 8064, 6048), { maxPixels: 50_000_000 })!.tiles).toHaveLength(192);
+    // One column of one tile declared far wider than its picture passes the cover rule; the bound refuses it.
+    expect(() => planHeifGrid(gridOfOneTile(1, 1, 1000, 1000, (b) => (String.fromCharCode(...b.subarray(4, 8)) === 'ispe' && new DataView(b.buffer, b.byteOffset).getUint32(12) === 512 ? heifProperty.ispe(100_000, 100_000) : b)), { maxPixels: 50_000_000 })).toThrow('over');
     // A whole spare column (3 x 512 > 1024 + 512) or too few tiles is refused.
     expect(() => planHeifGrid(gridOfOneTile(2, 3, 1024, 1000))).toThrow('does not fit');
     expect(() => planHeifGrid(gridOfOneTile(2, 2, 1400, 1000))).toThrow('does not fit');
