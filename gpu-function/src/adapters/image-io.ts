@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
-import { filledRects, previewDisagreement, previewFits, previewInStoredFrame, rgbaToRgb, tilesCovering, type NormRect, type PixelRect } from '../image/heif-focus';
+import { filledRects, previewDisagreement, previewFits, previewInStoredFrame, rgbaToRgb, stretchPreview, tilesCovering, type NormRect, type PixelRect } from '../image/heif-focus';
 import { assembleHeifGrid, planHeifGrid, THUMBNAIL_MAX_PIXELS, type DecodedTile, type HeifGridPlan } from '../image/heif-grid';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { createHeicPool, type HeicPool } from './heic-pool';
@@ -73,7 +73,8 @@ async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, siz
       decoded = need.map(() => true);
     }
     const tilesDecoded = decoded.filter(Boolean).length;
-    return { image: assembleHeifGrid(plan, tiles, preview), focused: { filled: filledRects(plan, decoded), tilesDecoded, tiles: plan.tiles.length } };
+    const canvas = decoded.every(Boolean) ? undefined : stretchPreview(preview, plan.width, plan.height);
+    return { image: assembleHeifGrid(plan, tiles, canvas), focused: { filled: filledRects(plan, decoded), tilesDecoded, tiles: plan.tiles.length } };
   }
   // The whole file: its primary image must be the picture sharp's libheif measured for the upload
   // limits (a file of two images once decoded the other one); the thread refuses another size before

@@ -170,32 +170,30 @@ export interface DecodedTile {
 }
 
 /**
- * Tiles (row-major) into one RGB picture of the grid's output size, then the transforms. A tile left
- * out (undefined: not decoded, heif-focus.ts) is painted from `fill`, a smaller picture of the same
- * stored (untransformed) frame, scaled up bilinearly; without a fill every tile must be there.
+ * Tiles (row-major) into one RGB picture of the grid's output size, then the transforms. With
+ * `canvas` (the picture at its stored size, e.g. the thumbnail scaled up: heif-focus.ts), a tile left
+ * out (undefined: not decoded) keeps the canvas's pixels there, and the canvas itself becomes the
+ * picture (it is written into, not copied); without it every tile must be there.
  */
-export function assembleHeifGrid(plan: HeifGridPlan, tiles: ReadonlyArray<DecodedTile | undefined>, fill?: RgbImage): RgbImage {
+export function assembleHeifGrid(plan: HeifGridPlan, tiles: ReadonlyArray<DecodedTile | undefined>, canvas?: RgbImage): RgbImage {
   const tw = plan.tileWidth;
   const th = plan.tileHeight;
   if (tiles.length !== plan.rows * plan.cols) throw new HeifFormatError(`${tiles.length} tiles for a ${plan.rows}x${plan.cols} grid`);
   if (tiles.some((t) => t && (t.width !== tw || t.height !== th))) throw new HeifFormatError('a grid tile decoded to another size than it declares');
-  if (!fill && tiles.some((t) => !t)) throw new HeifFormatError('a grid tile is missing');
+  if (canvas && (canvas.width !== plan.width || canvas.height !== plan.height)) throw new Error(`canvas ${canvas.width}x${canvas.height} for a ${plan.width}x${plan.height} picture`);
+  if (!canvas && tiles.some((t) => !t)) throw new HeifFormatError('a grid tile is missing');
   if (tw * plan.cols < plan.width || th * plan.rows < plan.height) throw new HeifFormatError('grid tiles do not cover the output');
-  let img = createRgbImage(plan.width, plan.height);
+  let img = canvas ?? createRgbImage(plan.width, plan.height);
   const out = img.data;
   for (let r = 0; r < plan.rows; r++) {
     for (let c = 0; c < plan.cols; c++) {
+      const tile = tiles[r * plan.cols + c];
+      if (!tile) continue;
+      const t = tile.data;
       const x0 = c * tw;
       const y0 = r * th;
       const w = Math.min(tw, plan.width - x0);
-      const h = Math.min(th, plan.height - y0);
-      const tile = tiles[r * plan.cols + c];
-      if (!tile) {
-        paintScaled(img, fill!, x0, y0, w, h);
-        continue;
-      }
-      const t = tile.data;
-      for (let y = 0; y < h; y++) {
+      for (let y = 0; y < th && y0 + y < plan.height; y++) {
         let s = y * tw * 4;
         let d = ((y0 + y) * plan.width + x0) * 3;
         for (let x = 0; x < w; x++, s += 4, d += 3) {
@@ -208,32 +206,6 @@ export function assembleHeifGrid(plan: HeifGridPlan, tiles: ReadonlyArray<Decode
   }
   for (const t of plan.transforms) img = 'irot' in t ? rotateCcw(img, t.irot) : mirror(img, t.imir);
   return img;
-}
-
-/** The rectangle (x0, y0, w, h) of `img` painted from `src` stretched over the whole of `img` (bilinear, pixel centres). */
-function paintScaled(img: RgbImage, src: RgbImage, x0: number, y0: number, w: number, h: number): void {
-  const kx = src.width / img.width;
-  const ky = src.height / img.height;
-  const { data: s, width: sw } = src;
-  for (let y = y0; y < y0 + h; y++) {
-    const fy = Math.min(src.height - 1, Math.max(0, (y + 0.5) * ky - 0.5));
-    const sy0 = Math.floor(fy);
-    const sy1 = Math.min(src.height - 1, sy0 + 1);
-    const ay = fy - sy0;
-    for (let x = x0; x < x0 + w; x++) {
-      const fx = Math.min(sw - 1, Math.max(0, (x + 0.5) * kx - 0.5));
-      const sx0 = Math.floor(fx);
-      const sx1 = Math.min(sw - 1, sx0 + 1);
-      const ax = fx - sx0;
-      const a = (sy0 * sw + sx0) * 3, b = (sy0 * sw + sx1) * 3, c = (sy1 * sw + sx0) * 3, e = (sy1 * sw + sx1) * 3;
-      const d = (y * img.width + x) * 3;
-      for (let k = 0; k < 3; k++) {
-        const top = s[a + k] + (s[b + k] - s[a + k]) * ax;
-        const bottom = s[c + k] + (s[e + k] - s[c + k]) * ax;
-        img.data[d + k] = Math.round(top + (bottom - top) * ay);
-      }
-    }
-  }
 }
 
 /** Counter-clockwise quarter turns: displayed (x', y') takes stored pixel per turn (x, y) -> (y, W-1-x). */

@@ -11,7 +11,7 @@ import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { decodeImage } from '../../src/adapters/image-io';
 import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
 import { faceFocusRegions, roiBounds } from '../../src/face/focus';
-import { filledRects, previewDisagreement, previewInStoredFrame, tilesCovering, type NormRect } from '../../src/image/heif-focus';
+import { filledRects, previewDisagreement, previewInStoredFrame, stretchPreview, tilesCovering, type NormRect } from '../../src/image/heif-focus';
 import { assembleHeifGrid, mirror, planHeifGrid, rotateCcw, type HeifGridPlan, type HeifTransform } from '../../src/image/heif-grid';
 import { decodeAndLandmark } from '../../src/service/pipeline';
 import { FIXTURES_DIR } from '../fixtures';
@@ -52,6 +52,17 @@ describe('tile bookkeeping under the grid transforms', () => {
       }
     });
   }
+
+  it('stretchPreview: linear across a row between pixel centres, each preview row repeated down the rows it stands for', () => {
+    const preview = createRgbImage(2, 2, Uint8Array.from([0, 0, 0, 100, 200, 40, 10, 10, 10, 250, 250, 250]));
+    const big = stretchPreview(preview, 8, 4);
+    const R = (x: number, y: number) => big.data[(y * 8 + x) * 3];
+    // Picture x = 0..7 maps to preview x (x + 0.5) / 4 - 0.5: -0.375 (clamped to 0), -0.125 (0), 0.125, ... 1.375 (clamped to 1).
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((x) => R(x, 0))).toEqual([0, 0, 13, 38, 63, 88, 100, 100]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((x) => R(x, 3))).toEqual([10, 10, 40, 100, 160, 220, 250, 250]);
+    expect(big.data.subarray(0, 24)).toEqual(big.data.subarray(24, 48)); // rows 0 and 1 are preview row 0
+    expect(big.data[(2 * 8 + 4) * 3 + 1]).toBe(big.data[(3 * 8 + 4) * 3 + 1]);
+  });
 
   it('the preview in the stored frame is the stored picture: turning it back undoes each transform', () => {
     const stored = createRgbImage(5, 3, Uint8Array.from({ length: 45 }, (_, i) => i));
