@@ -158,9 +158,13 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   // A result that cannot be delivered (its job was canceled while the GPU worked, or its reservation
   // is gone) is not paid for: its assets belong to nobody and are erased, and the caller learns why.
   const discard = async (result: string): Promise<ErrorCode> => {
+    const status = (await getJob(db, key.id, requestId))?.status;
+    // A commit whose reply was lost may have landed: then the result is billed and stored for the
+    // key's replay, and its assets stay.
+    if (status === 'succeeded') return 'INTERNAL';
     const folder = assetFolderOf(result);
     if (folder) waitUntil(c, eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId }));
-    return (await getJob(db, key.id, requestId))?.status === 'canceled' ? 'CANCELED' : 'INTERNAL';
+    return status === 'canceled' ? 'CANCELED' : 'INTERNAL';
   };
   const fail = async (code: ErrorCode, extra: { headers?: Record<string, string> } = {}) => {
     await releaseUnit(db, settlement, code, { status: ERROR_SPECS[code].status, body: errorBody(code) });

@@ -102,7 +102,14 @@ async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNull
   }
   if (!previewFits(plan, thumb)) return undefined;
   const upright = rgbaToRgb(thumb);
-  const regions = await focus(upright);
+  let regions: NormRect[] | undefined;
+  try {
+    regions = await focus(upright);
+  } catch (err) {
+    // The shortcut's own failure (the detector on the thumbnail) must not fail a good photo as INVALID_IMAGE.
+    if (signal?.aborted) throw err;
+    return undefined;
+  }
   if (!regions?.length) return undefined;
   const need = tilesCovering(plan, regions);
   if (need.every(Boolean)) return undefined;

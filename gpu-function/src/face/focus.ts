@@ -3,20 +3,22 @@
  * HEIC's thumbnail, heif-focus.ts) before the photo is decoded, and checked afterwards against what
  * the landmarker really used.
  *
- * The landmarker's crops around a face: the mesh model's ROI (1.5x the detector's box, FACE_ROI_SCALE,
- * turned with the face's roll), the quality gate's second look at it zoomed out by 1.1 and rolled by
- * 0.2 rad, the iris crops inside it; the default model's bake samples only the face inside that ROI.
- * A square of FOCUS_SCALE x the box's larger side holds the rolled, zoomed ROI of an upright face
- * (1.5 x 1.1 x (cos 0.2 + sin 0.2) = 1.95) with room for a preview's coarser box; a face rolled
- * further, or boxed differently on the full picture, is caught by `roiClearOf` and the photo decoded
- * whole. The person segmentation's wider crop (3.3x the box) reads the rest at about the preview's
- * resolution, which is what its 256 px input keeps of it anyway.
+ * The crops around a face: the mesh model's ROI (1.5x the detector's box, FACE_ROI_SCALE, turned with
+ * the face's roll), the quality gate's second look at it zoomed out by 1.1 and rolled by 0.2 rad, the
+ * iris crops inside it, the default model's bake inside it, and the person segmentation's crop, the
+ * widest (2.2x the ROI, 0.3 of it lower: SEGMENTATION_CROP), whose mask weighs the bake and decides
+ * the share of the face seen. So what is decoded is that crop's square for the preview's box, turned
+ * by the roll its eye keypoints show, with a margin for a preview's coarser box; a face boxed
+ * differently on the full picture is caught by `roiClearOf` and the photo decoded whole. Only the
+ * detector's own view of the whole photo (downscaled to 128 px) reads painted pixels.
  */
 import type { NormRect, PixelRect } from '../image/heif-focus';
+import { segmentationRect } from './person-mask';
 import type { RotatedRect } from './raster';
-import type { ImageDetection } from './roi';
+import { roiFromDetection, type ImageDetection } from './roi';
 
-export const FOCUS_SCALE = 2.4;
+/** Margin on the segmentation crop's square for the preview's box, whose pixels are 12-18 photo pixels. */
+export const FOCUS_MARGIN = 1.1;
 /**
  * Candidates under this share of the largest box's width are left to the preview: the landmarker
  * compares faces at half the main face's width (multiFaceRatio), so anything that could make a
@@ -36,10 +38,8 @@ export function faceFocusRegions(detections: readonly ImageDetection[], preview:
   return detections
     .filter((d) => d.box.width >= FOCUS_MIN_RELATIVE_WIDTH * largest)
     .map((d) => {
-      const half = (FOCUS_SCALE * Math.max(d.box.width, d.box.height)) / 2;
-      const cx = d.box.x + d.box.width / 2;
-      const cy = d.box.y + d.box.height / 2;
-      return { x0: (cx - half) / preview.width, y0: (cy - half) / preview.height, x1: (cx + half) / preview.width, y1: (cy + half) / preview.height };
+      const r = roiBounds(segmentationRect(roiFromDetection(d)), FOCUS_MARGIN);
+      return { x0: r.x0 / preview.width, y0: r.y0 / preview.height, x1: r.x1 / preview.width, y1: r.y1 / preview.height };
     });
 }
 
@@ -49,8 +49,8 @@ export function roiBounds(roi: RotatedRect, scale = 1): PixelRect {
   return { x0: Math.floor(roi.cx - h), y0: Math.floor(roi.cy - h), x1: Math.ceil(roi.cx + h), y1: Math.ceil(roi.cy + h) };
 }
 
-/** Whether the landmarker's ROI, with the second look's margin, lies wholly outside `filled`. */
+/** Whether the landmarker's ROI, with the second look's margin, and the segmentation's crop lie wholly outside `filled`. */
 export function roiClearOf(roi: RotatedRect, filled: readonly PixelRect[]): boolean {
-  const r = roiBounds(roi, ROI_CHECK_SCALE);
-  return filled.every((f) => r.x1 <= f.x0 || r.x0 >= f.x1 || r.y1 <= f.y0 || r.y0 >= f.y1);
+  const clear = (r: PixelRect) => filled.every((f) => r.x1 <= f.x0 || r.x0 >= f.x1 || r.y1 <= f.y0 || r.y0 >= f.y1);
+  return clear(roiBounds(roi, ROI_CHECK_SCALE)) && clear(roiBounds(segmentationRect(roi)));
 }

@@ -8,7 +8,7 @@
  *
  * Frame: pixel (0,0) top-left, x right, y down; irot turns counter-clockwise in the displayed image.
  * Failure modes: a grid whose tiles are missing, of mixed sizes, or whose tiles together are more
- * than the grid's picture (or than `maxPixels`) throws HeifFormatError before anything is decoded: the
+ * than the grid's picture (or than `maxPixels` x MAX_TILE_OVERHANG) throws HeifFormatError before anything is decoded: the
  * grid's own size is what the upload limits were checked against, so a grid of 256 references to one
  * 4096x4096 tile, declared as a 1024x1024 picture, would otherwise decode 16 GiB from 5 KB.
  */
@@ -43,23 +43,23 @@ export const THUMBNAIL_MAX_PIXELS = 1024 * 1024;
 const TRANSFORMS = new Set(['irot', 'imir', 'clap']);
 
 /**
- * The grid plan of a HEIC whose primary item is a grid of HEVC tiles; undefined for a file that is not
- * a grid, or a grid decoded whole (AV1 tiles, which sharp decodes; a grid with `clap`, which libheif
- * crops on the whole-file path). Every grid, whatever its tiles, is checked first: its `ispe` is its
- * output size, its tiles (one size, as their `ispe` declares) just cover that picture, and together they
- * hold at most `maxPixels`. That is what keeps the decode to the size the upload limits saw: a grid of
- * 256 references to one 4096 px tile declared as 1024x1024, or a grid whose descriptor says 16384 px
- * under an `ispe` of 1000, would otherwise decode hundreds of megapixels from a few KB.
- * A container this reader cannot follow is refused too (HeifFormatError), never passed on whole: the
- * whole-file path would decode whatever grid is inside it unchecked.
- */
-/**
  * How much more than the pixel limit a grid's tiles may hold. Real grids overhang their picture by a
  * few percent (iPhone 12 MP 3%, 48 MP 3%); the bound keeps a single tile declared far larger than
  * its picture (a one-column grid passes the cover rule with any tile width) from decoding unbounded.
  */
 export const MAX_TILE_OVERHANG = 1.25;
 
+/**
+ * The grid plan of a HEIC whose primary item is a grid of HEVC tiles; undefined for a file that is not
+ * a grid, or a grid decoded whole (AV1 tiles, which sharp decodes; a grid with `clap`, which libheif
+ * crops on the whole-file path). Every grid, whatever its tiles, is checked first: its `ispe` is its
+ * output size, its tiles (one size, as their `ispe` declares) just cover that picture, and together they
+ * hold at most `maxPixels` x MAX_TILE_OVERHANG. That is what keeps the decode to the size the upload limits saw: a grid of
+ * 256 references to one 4096 px tile declared as 1024x1024, or a grid whose descriptor says 16384 px
+ * under an `ispe` of 1000, would otherwise decode hundreds of megapixels from a few KB.
+ * A container this reader cannot follow is refused too (HeifFormatError), never passed on whole: the
+ * whole-file path would decode whatever grid is inside it unchecked.
+ */
 export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {}): HeifGridPlan | undefined {
   const f: HeifFile = readHeif(bytes);
   const grid = f.items.get(f.primary);

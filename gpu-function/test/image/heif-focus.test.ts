@@ -126,6 +126,17 @@ describe('decoding only the tiles around the face', () => {
     expect(differ).toBe(0);
   });
 
+  it("the shortcut's own failure (the detector on the thumbnail throws) decodes the whole photo, never INVALID_IMAGE", async () => {
+    const bytes = bytesOf('astronaut-wide.heic');
+    const part = await decodeImage(bytes, {
+      focus: async () => {
+        throw new Error('inference session failed');
+      },
+    });
+    expect(part.focused).toBeUndefined();
+    expect(samePixels(part.image, (await decodeImage(bytes)).image)).toBe(true);
+  });
+
   it('a thumbnail that is not this picture (turned half round) is noticed: every tile is decoded instead', async () => {
     const bytes = bytesOf('astronaut-wide-badthumb.heic');
     const whole = (await decodeImage(bytes)).image;
