@@ -66,7 +66,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '401': err('UNAUTHORIZED'),
     '402': err('QUOTA_EXCEEDED'),
     '403': err('KEY_REVOKED, HTTPS_REQUIRED'),
-    '409': retryable('IDEMPOTENCY_IN_PROGRESS'),
+    '409': err('IDEMPOTENCY_IN_PROGRESS (with Retry-After: retry), CANCELED (the call was canceled with DELETE while it ran: final, and what a retry with its Idempotency-Key replays)', { 'Retry-After': H.retryAfter }),
     '413': err('IMAGE_TOO_LARGE'),
     '415': err('UNSUPPORTED_FORMAT'),
     '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
