@@ -12,8 +12,8 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
 import { app } from '../src/index';
-import { purgeExpired, reserveUnit } from '../src/lib/billing';
-import { getJobById, insertJob, jobEvents } from '../src/lib/jobs';
+import { commitUnit, purgeExpired, reserveUnit } from '../src/lib/billing';
+import { cancelJob, getJobById, insertJob, jobEvents, settleUndelivered } from '../src/lib/jobs';
 import { runJob, sendWebhook } from '../src/queue';
 import { createKey, makePng, usageRows } from './helpers';
 
@@ -176,3 +176,30 @@ describe('a synchronous call whose isolate died', () => {
     expect(units.results.find((u) => u.request_id === live)).toMatchObject({ outcome: 'reserved', units: 1 });
   });
 });
+
+describe('a result that cannot be delivered', () => {
+  it('is erased and answered CANCELED or INTERNAL, unless its commit landed after all (a lost reply): then it is billed, replayable, and kept', async () => {
+    const k = await createKey();
+    const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const job = async () => {
+      const id = newId();
+      await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
+      await insertJob(E.DB, { id, key_id: k.id, mode: 'sync', status: 'running', query: 'formats=glb' });
+      return id;
+    };
+    const outcome = async (id: string) => {
+      let erased = 0;
+      const code = await settleUndelivered(E.DB, k.id, id, () => void erased++);
+      return { code, erased };
+    };
+    const landed = await job();
+    expect(await commitUnit(E.DB, { requestId: landed, keyId: k.id }, { status: 200, body: '{"assets":{}}' })).toBe(true);
+    expect(await outcome(landed)).toEqual({ code: 'INTERNAL', erased: 0 });
+    const canceled = await job();
+    expect(await cancelJob(E.DB, k.id, canceled)).toBe(true);
+    expect(await outcome(canceled)).toEqual({ code: 'CANCELED', erased: 1 });
+    const unpaid = await job(); // its reservation released by the purge: the commit did not land
+    expect(await outcome(unpaid)).toEqual({ code: 'INTERNAL', erased: 1 });
+  });
+});
+

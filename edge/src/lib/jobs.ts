@@ -165,3 +165,18 @@ export function jobView(j: JobRow, opts: { lang: Lang; events?: Array<{ at: stri
 export async function jobEvents(db: D1Database, id: string): Promise<Array<{ at: string; type: string; detail: string | null }>> {
   return (await db.prepare('SELECT at, type, detail FROM job_events WHERE job_id = ? ORDER BY at, rowid').bind(id).all<{ at: string; type: string; detail: string | null }>()).results;
 }
+
+/**
+ * A result that will not be delivered (its commit failed, or it arrived after the caller hung up):
+ * what the caller is told instead, and whether its assets go. A commit whose reply was lost may have
+ * landed (the job then reads succeeded: billed, stored for the key's replay), so those assets stay;
+ * otherwise nobody will ever hold their URLs and `erase` removes them. CANCELED when the job was
+ * canceled while the GPU worked, else INTERNAL.
+ */
+export async function settleUndelivered(db: D1Database, keyId: string, id: string, erase: () => void): Promise<'CANCELED' | 'INTERNAL'> {
+  const status = (await getJob(db, keyId, id))?.status;
+  if (status === 'succeeded') return 'INTERNAL';
+  erase();
+  return status === 'canceled' ? 'CANCELED' : 'INTERNAL';
+}
+

@@ -9,7 +9,7 @@ import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, r
 import type { AppEnv } from '../env';
 import { claimIdempotencyKey, commitUnit, dropIdempotencyKey, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
-import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, TERMINAL } from '../lib/jobs';
+import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, settleUndelivered, TERMINAL } from '../lib/jobs';
 import { webhookUrlProblem } from '../lib/webhooks';
 import { errorResponse, pickLang } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
@@ -157,15 +157,11 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const errorBody = (code: ErrorCode) => JSON.stringify(toErrorBody(code, { requestId, lang }));
   // A result that cannot be delivered (its job was canceled while the GPU worked, or its reservation
   // is gone) is not paid for: its assets belong to nobody and are erased, and the caller learns why.
-  const discard = async (result: string): Promise<ErrorCode> => {
-    const status = (await getJob(db, key.id, requestId))?.status;
-    // A commit whose reply was lost may have landed: then the result is billed and stored for the
-    // key's replay, and its assets stay.
-    if (status === 'succeeded') return 'INTERNAL';
-    const folder = assetFolderOf(result);
-    if (folder) waitUntil(c, eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId }));
-    return status === 'canceled' ? 'CANCELED' : 'INTERNAL';
-  };
+  const discard = (result: string): Promise<ErrorCode> =>
+    settleUndelivered(db, key.id, requestId, () => {
+      const folder = assetFolderOf(result);
+      if (folder) waitUntil(c, eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId }));
+    });
   const fail = async (code: ErrorCode, extra: { headers?: Record<string, string> } = {}) => {
     await releaseUnit(db, settlement, code, { status: ERROR_SPECS[code].status, body: errorBody(code) });
     return errorResponse(c, code, extra);
