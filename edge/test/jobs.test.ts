@@ -240,7 +240,9 @@ describe('webhooks and preferences', () => {
   it('webhook URLs: https to public hosts only; loopback http only where allowed', () => {
     const prod = (u: string) => webhookUrlProblem(u, { allowLoopback: false });
     expect(prod('https://hooks.example.com/facerecon')).toBeUndefined();
-    for (const bad of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost/x', 'https://169.254.169.254/latest/meta-data', 'https://10.1.2.3/', 'https://172.20.0.1/', 'https://192.168.1.1/', 'https://100.64.0.1/', 'https://[::1]/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://metadata.google.internal/', 'https://printer.local/', 'https://intranet/', 'https://localhost./x', 'https://metadata.google.internal./', 'https://printer.local./', 'https://u:p@hooks.example.com/', 'ftp://hooks.example.com/', 'not a url', `https://a.example/${'x'.repeat(2100)}`]) {
+    // Public neighbours of the special-purpose ranges stay allowed.
+    for (const ok of ['https://192.0.1.1/', 'https://198.17.255.1/', 'https://198.20.0.1/', 'https://93.184.216.34/']) expect(prod(ok), ok).toBeUndefined();
+    for (const bad of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost/x', 'https://169.254.169.254/latest/meta-data', 'https://10.1.2.3/', 'https://172.20.0.1/', 'https://192.168.1.1/', 'https://100.64.0.1/', 'https://192.0.0.8/', 'https://198.18.0.1/', 'https://198.19.255.254/', 'https://[::1]/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://metadata.google.internal/', 'https://printer.local/', 'https://intranet/', 'https://localhost./x', 'https://metadata.google.internal./', 'https://printer.local./', 'https://u:p@hooks.example.com/', 'ftp://hooks.example.com/', 'not a url', `https://a.example/${'x'.repeat(2100)}`]) {
       expect(prod(bad), bad).toBeDefined();
     }
     expect(webhookUrlProblem('http://127.0.0.1:9999/hook', { allowLoopback: true })).toBeUndefined();

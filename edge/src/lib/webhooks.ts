@@ -6,8 +6,8 @@
  *
  * SSRF: the URL is checked when the job is created and again before each delivery: https only
  * (http to loopback only where WEBHOOK_ALLOW_LOOPBACK is set, i.e. local development), no userinfo,
- * no IP literal in private, loopback, link-local (cloud metadata: 169.254.169.254), CGNAT or
- * unique-local ranges, no `localhost`/`.internal`/`.local` names. A Worker's fetch leaves from
+ * no IP literal in private, loopback, link-local (cloud metadata: 169.254.169.254), CGNAT,
+ * special-purpose (192.0.0.0/24, 198.18.0.0/15) or unique-local ranges, no `localhost`/`.internal`/`.local` names. A Worker's fetch leaves from
  * Cloudflare's network, never from ours, so a public name that resolves to a private address reaches
  * nothing of ours. Redirects are not followed, the response body is read to at most 1 KiB, and each
  * attempt has a 10 s deadline.
@@ -37,7 +37,10 @@ function ipv4Private(host: string): boolean {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   if (!m) return false;
   const [a, b] = [Number(m[1]), Number(m[2])];
-  return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || a >= 224;
+  const c = Number(m[3]);
+  // Also the special-purpose ranges no public receiver uses (RFC 6890): IETF protocol assignments
+  // 192.0.0.0/24 and the benchmarking 198.18.0.0/15, which some networks route internally.
+  return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 192 && b === 0 && c === 0) || (a === 198 && (b === 18 || b === 19)) || a >= 224;
 }
 
 function ipv6Private(host: string): boolean {
