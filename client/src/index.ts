@@ -142,7 +142,7 @@ export class FaceReconClient {
         throw init.signal.reason ?? new Error('aborted');
       }
       // 409 only as IDEMPOTENCY_IN_PROGRESS says it (with Retry-After): a replayed CANCELED is final.
-      const retryable = !res || res.status === 408 || (res.status === 409 && res.headers.has('retry-after')) || res.status === 429 || (res.status >= 500 && res.status !== 501);
+      const retryable = !res || transientStatus(res.status) || (res.status === 409 && res.headers.has('retry-after'));
       const delay = retryable && attempt < attempts ? retryDelayMs(this.policy, attempt, res?.headers.get('retry-after')) : undefined;
       if (delay === undefined) {
         if (!res) {
@@ -316,14 +316,16 @@ export class FaceReconClient {
  * CRLF or CR, also when a CRLF is split between two chunks; multi-line data; comments; a last event
  * without its blank line is still read at the end.
  */
+/** Statuses worth another attempt with the same key: a time-out, the rate limit, the server's own failures but 501. */
+const transientStatus = (status: number) => status === 408 || status === 429 || (status >= 500 && status !== 501);
+
 /**
  * What a failed progress stream may be retried for: a network failure or the attempt's time-out (not
- * the API's errors), or an in-band error the API marks transient (408, 429, 5xx but 501), as `call`
- * retries them before a stream starts.
+ * the API's errors), or an in-band error with a transient status, as `call` retries them before a
+ * stream starts.
  */
 function retryableStreamFailure(err: unknown): boolean {
-  if (!(err instanceof FaceReconApiError)) return true;
-  return err.status === 408 || err.status === 429 || (err.status >= 500 && err.status !== 501);
+  return !(err instanceof FaceReconApiError) || transientStatus(err.status);
 }
 
 export class SseParser {

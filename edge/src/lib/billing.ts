@@ -127,14 +127,17 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
 }
 
 /**
- * After a result is erased (DELETE of a finished job), the Idempotency-Key's stored response must not
- * hand it back: a retry replays `response` (the erased job's view) instead, still without a GPU call or
- * a charge. Only a finished record is rewritten; the key is the one the request's usage row carries.
+ * Binds the Idempotency-Key a request carried (the one its usage row names) to a new answer, for
+ * retries to replay instead of what it held. After a result is erased (DELETE of a finished job,
+ * `from: 'done'`), the key must not hand the result back: it replays the erased job's view. A request
+ * canceled while it runs (DELETE of a synchronous job, `from: 'in_progress'`) binds its key to the
+ * cancellation, so a retry replays the 409 instead of running, and billing, the work again; an async
+ * job's key already replays its 202. Neither means a GPU call or a charge.
  */
-export async function replaceIdempotentResponse(db: D1Database, keyId: string, requestId: string, response: { status: number; body: string }): Promise<void> {
+export async function rebindIdempotentResponse(db: D1Database, keyId: string, requestId: string, response: { status: number; body: string }, from: 'done' | 'in_progress'): Promise<void> {
   await db
-    .prepare("UPDATE idempotency SET status = ?, response = ? WHERE key_id = ? AND state = 'done' AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
-    .bind(response.status, response.body, keyId, requestId, keyId)
+    .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND state = ? AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
+    .bind(response.status, response.body, keyId, from, requestId, keyId)
     .run();
 }
 
@@ -173,25 +176,12 @@ export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: 
 }
 
 /**
- * A request canceled while it runs (DELETE of a synchronous job) keeps its Idempotency-Key bound to
- * the cancellation: a retry with the key replays the 409 instead of running, and billing, the work
- * again. The key is the one the request's usage row carries; an async job's key already replays its 202.
+ * Gives the key back without an outcome: a refusal before any work (e.g. the quota) gives back a key in
+ * progress; `bound: true` also one already bound to an answer (an async create that failed after
+ * storing its 202, which names a job that is gone).
  */
-export async function bindIdempotencyToCancel(db: D1Database, keyId: string, requestId: string, response: { status: number; body: string }): Promise<void> {
-  await db
-    .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND state = 'in_progress' AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
-    .bind(response.status, response.body, keyId, requestId, keyId)
-    .run();
-}
-
-/** Forgets the key whatever it holds: a request that failed after binding it (its 202 named a job that is gone). */
-export async function dropIdempotencyKey(db: D1Database, keyId: string, idemKey: string): Promise<void> {
-  await db.prepare('DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey).run();
-}
-
-/** Gives the key back without an outcome (a refusal before any work, e.g. the quota). */
-export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string): Promise<void> {
-  await db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(keyId, idemKey).run();
+export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string, opts: { bound?: boolean } = {}): Promise<void> {
+  await db.prepare(`DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ?${opts.bound ? '' : " AND state = 'in_progress'"}`).bind(keyId, idemKey).run();
 }
 
 /**

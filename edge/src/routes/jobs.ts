@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { ERROR_SPECS, toErrorBody } from '@facerecon/shared';
-import { bindIdempotencyToCancel, releaseUnit, replaceIdempotentResponse } from '../lib/billing';
+import { rebindIdempotentResponse, releaseUnit } from '../lib/billing';
 import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, parseCursor, TERMINAL } from '../lib/jobs';
 import { errorResponse, pickLang } from '../lib/respond';
 import { eraseAssetsOnGpu } from '../lib/upstream';
@@ -54,7 +54,7 @@ jobs.delete('/:id', async (c) => {
     // Not billed; a result that arrives later is discarded and its assets erased (queue.ts, and
     // reconstructions.ts for a synchronous call), and a retry of the call replays the cancellation.
     await releaseUnit(db, { requestId: id, keyId: key.id }, 'CANCELED');
-    await bindIdempotencyToCancel(db, key.id, id, { status: ERROR_SPECS.CANCELED.status, body: JSON.stringify(toErrorBody('CANCELED', { requestId: id, lang: c.get('lang') })) });
+    await rebindIdempotentResponse(db, key.id, id, { status: ERROR_SPECS.CANCELED.status, body: JSON.stringify(toErrorBody('CANCELED', { requestId: id, lang: c.get('lang') })) }, 'in_progress');
     await afterJobEnded(c.env, job);
   } else if (job.result) {
     const folder = assetFolderOf(job.result);
@@ -64,7 +64,7 @@ jobs.delete('/:id', async (c) => {
     await eraseJobResult(db, key.id, id);
     // A retry of the request with its Idempotency-Key now replays the erasure, not the result.
     const erased = jobView((await getJob(db, key.id, id))!, { lang: c.get('lang') });
-    await replaceIdempotentResponse(db, key.id, id, { status: 200, body: JSON.stringify(erased) });
+    await rebindIdempotentResponse(db, key.id, id, { status: 200, body: JSON.stringify(erased) }, 'done');
   }
   return c.json(jobView((await getJob(db, key.id, id))!, { lang: c.get('lang') }));
 });

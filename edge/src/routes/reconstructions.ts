@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono';
 import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
-import { claimIdempotencyKey, commitUnit, dropIdempotencyKey, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
+import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
 import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, settleUndelivered, TERMINAL } from '../lib/jobs';
 import { webhookUrlProblem } from '../lib/webhooks';
@@ -271,7 +271,7 @@ async function acceptJob(
   } catch {
     await c.env.UPLOADS.delete(photoKey).catch(() => undefined);
     await db.prepare("DELETE FROM jobs WHERE id = ? AND status = 'queued'").bind(a.requestId).run().catch(() => undefined);
-    if (bound) await dropIdempotencyKey(db, key.id, a.idemKey!).catch(() => undefined);
+    if (bound) await releaseIdempotencyKey(db, key.id, a.idemKey!, { bound: true }).catch(() => undefined);
     return a.fail('STORAGE_UNAVAILABLE');
   }
   const location = `/v1/reconstructions/${a.requestId}`;

@@ -63,13 +63,16 @@ async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, siz
     if (!plannedFocus) return { image: assembleHeifGrid(plan, await decoders.decode(plan.tiles, { expect, signal })) };
     const { need, preview } = plannedFocus;
     const tiles: Array<DecodedTile | undefined> = new Array(plan.tiles.length);
-    const first = need.flatMap((n, i) => (n ? [i] : []));
-    (await decoders.decode(first.map((i) => plan.tiles[i]), { expect, signal })).forEach((t, k) => (tiles[first[k]] = t));
+    /** The tiles whose `want` is true, decoded into their slots. */
+    const decodeWhere = async (want: (needed: boolean) => boolean) => {
+      const at = need.flatMap((n, i) => (want(n) ? [i] : []));
+      (await decoders.decode(at.map((i) => plan.tiles[i]), { expect, signal })).forEach((t, k) => (tiles[at[k]] = t));
+    };
+    await decodeWhere((n) => n);
     let decoded = need;
     if (previewDisagreement(plan, tiles, preview) > MAX_PREVIEW_DISAGREEMENT) {
       // Not a preview of this picture as displayed: decode the rest rather than paint from it.
-      const rest = need.flatMap((n, i) => (n ? [] : [i]));
-      (await decoders.decode(rest.map((i) => plan.tiles[i]), { expect, signal })).forEach((t, k) => (tiles[rest[k]] = t));
+      await decodeWhere((n) => !n);
       decoded = need.map(() => true);
     }
     const tilesDecoded = decoded.filter(Boolean).length;
@@ -78,9 +81,8 @@ async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, siz
   }
   // The whole file: its primary image must be the picture sharp's libheif measured for the upload
   // limits (a file of two images once decoded the other one); the thread refuses another size before
-  // decoding, and what comes back is checked again here.
+  // decoding a pixel (heic-worker.mjs), and returns that size.
   const [whole] = await decoders.decode([bytes], { expect: { ...size, maxPixels }, signal });
-  if (whole.width !== size.width || whole.height !== size.height) throw new Error(`decoded ${whole.width}x${whole.height}, not the ${size.width}x${size.height} the file declares`);
   return { image: rgbaToRgb(whole) };
 }
 
