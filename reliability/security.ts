@@ -21,6 +21,8 @@ export interface SecurityRow {
 
 const MB = 2 ** 20;
 const mb = (b: number) => `${(b / MB).toFixed(0)} MB`;
+/** chunkedPost's status, 0 being a reset before any answer. */
+const answer = (status: number) => (status === 0 ? 'connection reset' : String(status));
 
 /** RSS of all workerd processes (the edge under wrangler dev). */
 function workerdRss(): number {
@@ -69,16 +71,16 @@ export async function runSecurityAttacks(opts: { stack: LocalStack; persistTo: s
     const rss0 = process.memoryUsage().rss;
     const unsigned = await chunkedPost(`${stack.gpuUrl}/v1/reconstruct`, {}, 1024 * MB, MB);
     const rss1 = process.memoryUsage().rss;
-    rows.push({ attack: '3a. Unsigned 1 GB chunked POST to the gpu-function', saw: `${unsigned.status} after ${mb(unsigned.sent)} were sent`, billed: '-', memory: `gpu-function process RSS ${mb(rss0)} -> ${mb(rss1)}` });
+    rows.push({ attack: '3a. Unsigned 1 GB chunked POST to the gpu-function', saw: `${answer(unsigned.status)} after ${mb(unsigned.sent)} were sent`, billed: '-', memory: `gpu-function process RSS ${mb(rss0)} -> ${mb(rss1)}` });
     const headers = await signRequest({ secret: localEnv().FACERECON_SIGNING_SECRET, method: 'POST', pathWithQuery: '/v1/reconstruct', body: photo });
     const signed = await chunkedPost(`${stack.gpuUrl}/v1/reconstruct`, headers, 1024 * MB, MB);
     const rss2 = process.memoryUsage().rss;
-    rows.push({ attack: '3b. Validly signed headers, 1 GB chunked body', saw: `${signed.status} after ${mb(signed.sent)} were sent`, billed: '-', memory: `gpu-function process RSS ${mb(rss1)} -> ${mb(rss2)}` });
+    rows.push({ attack: '3b. Validly signed headers, 1 GB chunked body', saw: `${answer(signed.status)} after ${mb(signed.sent)} were sent`, billed: '-', memory: `gpu-function process RSS ${mb(rss1)} -> ${mb(rss2)}` });
     const k = createApiKey(where, { name: 'big', plan: 'test', quota: 1000, rate: 1000 });
     const w0 = workerdRss();
     const edge = await chunkedPost(`${stack.edgeUrl}/v1/reconstructions`, { authorization: `Bearer ${k.key}` }, 1024 * MB, MB);
     const w1 = workerdRss();
-    rows.push({ attack: '3c. Authenticated 1 GB chunked upload to the edge', saw: `${edge.status} after ${mb(edge.sent)} were sent`, billed: String(await usageOf(k.key)), memory: `workerd RSS ${mb(w0)} -> ${mb(w1)}` });
+    rows.push({ attack: '3c. Authenticated 1 GB chunked upload to the edge', saw: `${answer(edge.status)} after ${mb(edge.sent)} were sent`, billed: String(await usageOf(k.key)), memory: `workerd RSS ${mb(w0)} -> ${mb(w1)}` });
   }
   // 4. Quota overrun by concurrency.
   {
