@@ -23,7 +23,7 @@ import { validateUpload } from '../edge/src/lib/validate';
 import { localEnv } from '../scripts/local-env';
 import { startLocalStack } from '../scripts/local-stack';
 import { createMemoryProbe, type MemorySample } from '../scripts/lib/memory-probe';
-import { composeSelfie, phoneHeic, phoneJpeg, PHONE_SIZES } from './phone-photos';
+import { composeSelfie, phoneHeic, phoneJpeg, phoneJpegTurned, PHONE_SIZES } from './phone-photos';
 import { fmt, machineLine, median, p95 } from './stats';
 import { writeResultsSection } from './results-file';
 
@@ -78,9 +78,13 @@ const ref = await viaEdge(new Uint8Array(readFileSync(join(ROOT, '.cache/fixture
 const rows = ['| photo | upload | edge CPU median / p95 ms | peak edge memory (workerd, MB) | via edge p50 ms | direct p50 ms | edge adds | decode + landmarks p50 ms | face width received / captured |', '|---|---|---|---|---|---|---|---|---|'];
 let detailLine = '';
 for (const size of sizes) {
-  const { image, scale } = composeSelfie(portrait, size.width, size.height);
-  for (const [fmtName, encode] of [['JPEG', phoneJpeg], ['HEIC', phoneHeic]] as const) {
-    const bytes = await encode(image);
+  const { image, scale: landscapeScale } = composeSelfie(portrait, size.width, size.height);
+  // A phone held upright: the picture is portrait, the sensor stores it turned, and EXIF 6 turns it back.
+  const upright = composeSelfie(portrait, size.height, size.width);
+  for (const [fmtName, encode] of [['JPEG', phoneJpeg], ['HEIC', phoneHeic], ['JPEG held upright, EXIF 6', phoneJpegTurned]] as const) {
+    const turned = encode === phoneJpegTurned;
+    const bytes = await encode(turned ? upright.image : image);
+    const scale = turned ? upright.scale : landscapeScale;
     const cpu: number[] = [];
     for (let i = 0; i < 200; i++) {
       const t = performance.now();
@@ -102,7 +106,7 @@ for (const size of sizes) {
     }
     const peak = mem.length ? `${Math.max(...mem.map((m) => m.deltaMb)).toFixed(1)} (RSS ${mem[0].beforeMb.toFixed(0)} -> ${Math.max(...mem.map((m) => m.peakMb)).toFixed(0)})` : 'probe unavailable (clear_refs not writable)';
     const faceRatio = iod(last!) / (scale * iod(ref.r));
-    rows.push(`| ${size.label} ${fmtName} (${size.width}x${size.height}) | ${(bytes.byteLength / 1e6).toFixed(1)} MB | ${cpu.length ? `${median(cpu).toFixed(3)} / ${p95(cpu).toFixed(3)}` : ''} | ${peak} | ${fmt(median(edge))} | ${fmt(median(dir))} | ${((median(edge) / median(dir) - 1) * 100).toFixed(1)}% | ${fmt(median(pre))} | ${faceRatio.toFixed(2)} |`);
+    rows.push(`| ${size.label} ${fmtName} (${turned ? `${size.height}x${size.width}` : `${size.width}x${size.height}`}) | ${(bytes.byteLength / 1e6).toFixed(1)} MB | ${cpu.length ? `${median(cpu).toFixed(3)} / ${p95(cpu).toFixed(3)}` : ''} | ${peak} | ${fmt(median(edge))} | ${fmt(median(dir))} | ${((median(edge) / median(dir) - 1) * 100).toFixed(1)}% | ${fmt(median(pre))} | ${faceRatio.toFixed(2)} |`);
     console.log(rows.at(-1));
     if (size.label === '12 MP' && fmtName === 'JPEG') {
       // The face as the edge forwarded it before: the whole photo reduced to 1536 px.

@@ -7,6 +7,7 @@
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { encodeImage } from '../gpu-function/src/adapters/image-io';
+import { rotateCcw } from '../gpu-function/src/image/heif-grid';
 import { encodeGridHeic } from '../scripts/lib/heic-grid-encode';
 
 export const PHONE_SIZES: Array<{ label: string; width: number; height: number }> = [
@@ -42,4 +43,6 @@ export function composeSelfie(src: RgbImage, width: number, height: number, opts
 }
 
 export const phoneJpeg = (img: RgbImage) => encodeImage(img, 'jpeg', { quality: 90, exifOrientation: 1 });
+/** A portrait picture as a phone held upright saves it: the pixels a quarter turn counter-clockwise, EXIF orientation 6. */
+export const phoneJpegTurned = (img: RgbImage) => encodeImage(rotateCcw(img, 1), 'jpeg', { quality: 90, exifOrientation: 6 });
 export const phoneHeic = (img: RgbImage) => encodeGridHeic(img, { quality: 60 }); // about an iPhone's own HEIC size

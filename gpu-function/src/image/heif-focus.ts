@@ -83,21 +83,21 @@ export function tilesCovering(plan: HeifGridPlan, regions: readonly NormRect[]):
   return need;
 }
 
+/** A stored-frame pixel rectangle of the picture, where it lands once displayed. */
+export function displayedRect(plan: Pick<HeifGridPlan, 'width' | 'height' | 'transforms'>, stored: PixelRect): PixelRect {
+  const { width, height } = displayedSize(plan);
+  const norm: NormRect = { x0: stored.x0 / plan.width, y0: stored.y0 / plan.height, x1: stored.x1 / plan.width, y1: stored.y1 / plan.height };
+  const r = mapRect(norm, (u, v) => toDisplayed(plan.transforms, u, v));
+  return { x0: Math.round(r.x0 * width), y0: Math.round(r.y0 * height), x1: Math.round(r.x1 * width), y1: Math.round(r.y1 * height) };
+}
+
 /** The displayed pixel rectangles of the tiles not decoded (painted from the preview). */
 export function filledRects(plan: HeifGridPlan, decoded: readonly boolean[]): PixelRect[] {
-  const { width, height } = displayedSize(plan);
   const out: PixelRect[] = [];
   decoded.forEach((d, i) => {
     if (d) return;
     const row = Math.floor(i / plan.cols), col = i % plan.cols;
-    const stored: NormRect = {
-      x0: (col * plan.tileWidth) / plan.width,
-      y0: (row * plan.tileHeight) / plan.height,
-      x1: Math.min(1, ((col + 1) * plan.tileWidth) / plan.width),
-      y1: Math.min(1, ((row + 1) * plan.tileHeight) / plan.height),
-    };
-    const r = mapRect(stored, (u, v) => toDisplayed(plan.transforms, u, v));
-    out.push({ x0: Math.round(r.x0 * width), y0: Math.round(r.y0 * height), x1: Math.round(r.x1 * width), y1: Math.round(r.y1 * height) });
+    out.push(displayedRect(plan, { x0: col * plan.tileWidth, y0: row * plan.tileHeight, x1: Math.min(plan.width, (col + 1) * plan.tileWidth), y1: Math.min(plan.height, (row + 1) * plan.tileHeight) }));
   });
   return out;
 }

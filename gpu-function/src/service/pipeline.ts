@@ -74,7 +74,8 @@ export function refuseMostlyUnseen(completion: { fromPhoto: number }): void {
 
 /**
  * The photo decoded and landmarked. A grid HEIC with a thumbnail (every iPhone photo) decodes only the
- * tiles around the faces the detector finds on the thumbnail (face/focus.ts), for a model whose bake
+ * tiles around the faces the detector finds on the thumbnail, and a turned JPEG of 8 MP and more (a phone held upright) only the
+ * cells around those it finds on its 1/8-scale decode (face/focus.ts, image-io.ts), for a model whose bake
  * reads only the face (a full head's scalp and neck lie outside those crops). The result stands only
  * when the landmarker's crops lay wholly on decoded tiles; otherwise, and for any refusal (a refusal
  * must never come from the shortcut), the photo is decoded whole and landmarked again.

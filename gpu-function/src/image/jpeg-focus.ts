@@ -1,0 +1,89 @@
+/**
+ * Decoding only the part of a large JPEG that the face needs, the way heif-focus.ts does it for a grid
+ * HEIC. A JPEG has no tiles and no thumbnail worth trusting, but libjpeg gives both cheaply: at 1/8
+ * scale it decodes only each block's DC coefficient (~40 ms for 12 MP here, against ~240 ms for the
+ * whole picture and ~430 ms with a portrait's EXIF turn applied), and libvips decodes a region of the
+ * stored picture without the rows below it or the colour work outside it (~90 ms for half a 12 MP
+ * frame), bit-equal to the same pixels of the whole decode, and turns only that part where the whole
+ * decode turns the whole picture. So the 1/8 decode, upright, is the preview
+ * the detector looks at; the picture is cut into virtual cells (the tiles of heif-focus.ts's
+ * bookkeeping), and only the cells under each face's crops are decoded, in the stored frame, then
+ * turned with the rest by the EXIF orientation.
+ *
+ * Frames: "stored" is the JPEG's own pixel grid; "displayed" is it after the EXIF orientation (what the
+ * user saw, what the caller's rectangles are in). Pure functions; the decoding is image-io.ts's.
+ */
+import type { NormRect, PixelRect } from './heif-focus';
+import { tilesCovering } from './heif-focus';
+import type { HeifGridPlan, HeifTransform } from './heif-grid';
+
+/**
+ * Side of the virtual cells (px). A multiple of every JPEG's MCU (8 or 16), small enough that a
+ * face's crop does not drag in much beyond it (a 12 MP frame is 16 x 12 cells).
+ */
+export const JPEG_FOCUS_CELL = 256;
+
+/**
+ * The EXIF orientation (1-8) as the transforms heif-focus.ts and heif-grid.ts apply, stored to
+ * displayed, in order (irot: counter-clockwise quarter turns; imir 0: left-right, 1: top-bottom).
+ * 6, a phone held upright, is one clockwise turn; 5 is the transpose, 7 the transverse. Anything else
+ * (0, absent, out of range) is 1, as libvips reads it.
+ */
+export function exifTransforms(orientation: number): HeifTransform[] {
+  switch (orientation) {
+    case 2:
+      return [{ imir: 0 }];
+    case 3:
+      return [{ irot: 2 }];
+    case 4:
+      return [{ imir: 1 }];
+    case 5:
+      return [{ imir: 0 }, { irot: 1 }];
+    case 6:
+      return [{ irot: 3 }];
+    case 7:
+      return [{ irot: 1 }, { imir: 0 }];
+    case 8:
+      return [{ irot: 1 }];
+    default:
+      return [];
+  }
+}
+
+/** The stored picture as a grid of JPEG_FOCUS_CELL cells, for heif-focus.ts's bookkeeping (no tile files). */
+export function jpegCellPlan(width: number, height: number, orientation: number): HeifGridPlan {
+  return {
+    rows: Math.ceil(height / JPEG_FOCUS_CELL),
+    cols: Math.ceil(width / JPEG_FOCUS_CELL),
+    width,
+    height,
+    tileWidth: JPEG_FOCUS_CELL,
+    tileHeight: JPEG_FOCUS_CELL,
+    tiles: [],
+    transforms: exifTransforms(orientation),
+  };
+}
+
+/**
+ * The stored-frame pixel rectangles to decode for displayed regions: per region, the block of cells
+ * it overlaps (a rectangle, since a rectangle stays one under quarter turns and mirrors), clipped to
+ * the picture. Together they are exactly the cells `tilesCovering` marks for all the regions.
+ */
+export function storedExtracts(plan: HeifGridPlan, regions: readonly NormRect[]): PixelRect[] {
+  const out: PixelRect[] = [];
+  for (const region of regions) {
+    const need = tilesCovering(plan, [region]);
+    let r0 = Infinity, r1 = -1, c0 = Infinity, c1 = -1;
+    need.forEach((n, i) => {
+      if (!n) return;
+      const row = Math.floor(i / plan.cols), col = i % plan.cols;
+      r0 = Math.min(r0, row);
+      r1 = Math.max(r1, row);
+      c0 = Math.min(c0, col);
+      c1 = Math.max(c1, col);
+    });
+    if (r1 < 0) continue;
+    out.push({ x0: c0 * plan.tileWidth, y0: r0 * plan.tileHeight, x1: Math.min(plan.width, (c1 + 1) * plan.tileWidth), y1: Math.min(plan.height, (r1 + 1) * plan.tileHeight) });
+  }
+  return out;
+}
