@@ -5,13 +5,18 @@
  */
 import { createServer, request, type Server } from 'node:http';
 
-export type FaultMode = { kind: 'pass' } | { kind: 'delay'; ms: number } | { kind: 'error500' } | { kind: 'drop' };
+export type FaultMode = { kind: 'pass' } | { kind: 'delay'; ms: number } | { kind: 'error500' } | { kind: 'drop' } | { kind: 'dropWhileWorking'; afterMs: number };
 
 export interface FaultProxy {
   url: string;
   mode: FaultMode;
   /** Requests that reached the proxy, by mode at the time. */
   seen: string[];
+  /**
+   * dropWhileWorking: how each drop went, in order: 'working' when the gpu-function had the request
+   * and had not answered yet (the fault as meant), 'answered' when its answer came first.
+   */
+  drops: Array<'working' | 'answered'>;
   /** Points the proxy at another gpu-function (e.g. once the stack has bound its port). */
   retarget(target: string): void;
   close(): Promise<void>;
@@ -20,7 +25,7 @@ export interface FaultProxy {
 /** A proxy to `target`, or to nothing yet (502) until `retarget` names the gpu-function. */
 export async function startFaultProxy(target?: string): Promise<FaultProxy> {
   let t = target === undefined ? undefined : new URL(target);
-  const state: FaultProxy = { url: '', mode: { kind: 'pass' }, seen: [], retarget: (next) => void (t = new URL(next)), close: async () => undefined };
+  const state: FaultProxy = { url: '', mode: { kind: 'pass' }, seen: [], drops: [], retarget: (next) => void (t = new URL(next)), close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const mode = state.mode;
     state.seen.push(mode.kind);
@@ -50,10 +55,28 @@ export async function startFaultProxy(target?: string): Promise<FaultProxy> {
         res.writeHead(502).end();
         return;
       }
+      let dropTimer: ReturnType<typeof setTimeout> | undefined;
       const up = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
+        if (mode.kind === 'dropWhileWorking') {
+          // Answered before the drop: the fault did not happen as meant; the caller still loses the answer.
+          clearTimeout(dropTimer);
+          state.drops.push('answered');
+          upRes.destroy();
+          req.socket.destroy();
+          return;
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
       });
+      if (mode.kind === 'dropWhileWorking') {
+        // The gpu-function has the request and is working on it; the connection dies both ways, as
+        // when the host between them fails: the gpu-function sees its caller gone, the edge its upstream.
+        dropTimer = setTimeout(() => {
+          state.drops.push('working');
+          up.destroy();
+          req.socket.destroy();
+        }, mode.afterMs);
+      }
       up.on('error', () => {
         if (!res.headersSent) res.writeHead(502).end();
         else res.destroy();

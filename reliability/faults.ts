@@ -20,6 +20,18 @@ export interface FaultResult {
   billedAfterRetries: number;
 }
 
+/** `count()` once it has not changed over four polls 250 ms apart (or after 15 s). */
+async function settledCount(count: () => number): Promise<number> {
+  let last = count(), same = 0;
+  for (let t = 0; t < 60 && same < 4; t++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = count();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, storeDir: string, photo: Uint8Array): Promise<FaultResult[]> {
   const send = (idem: string) =>
     fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: photo as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png', 'idempotency-key': idem } });
@@ -34,7 +46,7 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
     }
   };
   const scenarios: Array<[string, () => Promise<void> | void, () => Promise<void> | void]> = [
-    ['gpu-function drops the connection mid-request', () => void (proxy.mode = { kind: 'drop' }), () => void (proxy.mode = { kind: 'pass' })],
+    ['gpu-function drops the connection mid-request', () => void (proxy.mode = { kind: 'dropWhileWorking', afterMs: 150 }), () => void (proxy.mode = { kind: 'pass' })],
     ['gpu-function slower than the edge deadline', () => void (proxy.mode = { kind: 'delay', ms: 6000 }), () => void (proxy.mode = { kind: 'pass' })],
     ['gpu-function answers 500', () => void (proxy.mode = { kind: 'error500' }), () => void (proxy.mode = { kind: 'pass' })],
     [
@@ -65,7 +77,10 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
       // not JSON
     }
     const billedForFailure = (await billed()) - b0;
-    const partialAssets = Math.max(0, assetFiles() - files0);
+    // What the failed request left in the store once the gpu-function is done with it: a request it
+    // was working on when its caller vanished is stopped and its files deleted, so wait until the
+    // count has not changed for a second (at most 15 s).
+    const partialAssets = Math.max(0, (await settledCount(assetFiles)) - files0);
     await repair();
     const retry = await send(idem);
     await retry.arrayBuffer();

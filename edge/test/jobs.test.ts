@@ -118,8 +118,10 @@ describe('the jobs consumer', () => {
       if (attempt === 2) gpu = () => sse(['stage', { stage: 'preprocess', elapsed_ms: 1 }]); // the stream breaks off
       if (attempt === 3) gpu = () => new Response(JSON.stringify({ error: { code: 'OVERLOADED' } }), { status: 503 });
     }
-    expect(delays).toEqual([...delays].sort((a, b) => a - b));
-    expect(delays[0]).toBeGreaterThanOrEqual(2);
+    // Strictly growing, and the documented schedule (queue.ts: 2, 4, 8 ... capped at 60 s; a Retry-After of 1 s is shorter).
+    delays.slice(1).forEach((d, i) => expect(d).toBeGreaterThan(delays[i]));
+    expect(delays).toEqual(Array.from({ length: MAX_ATTEMPTS - 1 }, (_, i) => Math.min(60, 2 ** (i + 1))));
+    expect(delays.slice(0, 5)).toEqual([2, 4, 8, 16, 32]);
     expect(await runJob(E, id)).toEqual({ ack: true });
     expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'OVERLOADED', attempts: MAX_ATTEMPTS, photo_key: null });
     expect(await usageRows(k.id)).toEqual([{ outcome: 'OVERLOADED', billed: 0 }]);

@@ -102,7 +102,14 @@ describe('photos without exactly one usable face', () => {
     const crop = rotatePixelsCcw(rotatePixelsCcw(cropImage(astronaut, 161, 59, 128, 128)));
     const r = await landmarker.landmarks(crop);
     expect(r.faces.length).toBeGreaterThanOrEqual(2);
-    expect(r.ok ? 'ok' : r.code).not.toBe('MULTIPLE_FACES');
+    // Merged into one face, which then reaches the quality gate: upside down in 128 px its landmarks are
+    // unstable under mirroring, rotation and zoom, so the outcome is LOW_QUALITY for that one face,
+    // with its landmarks attached (only a single landmarked face gets there).
+    expect(r.ok ? 'ok' : r.code).toBe('LOW_QUALITY');
+    if (r.ok) return;
+    expect(r.detail).toMatch(/unstable/);
+    expect(r.refused?.points).toHaveLength(478 * 3);
+    expect(r.faces).toContain(r.refused!.detection);
   });
 
   it('sameFace: meshes offset by a third of the face are one face; side by side, or overlapping short of the centre, two', () => {

@@ -59,5 +59,8 @@ it('every fault is a clear unbilled error without asset URLs, and the idempotent
     expect(r.billedAfterRetries, where).toBe(1);
   }
   expect(results).toHaveLength(5);
+  // The drop hit a request the real gpu-function was working on (not one it had answered), so "no
+  // partial assets" says it stopped and cleaned up.
+  expect(proxy.drops[0]).toBe('working');
   expect((await fetch(`${stack.edgeUrl}/healthz`)).status).toBe(200);
 }, 300_000);

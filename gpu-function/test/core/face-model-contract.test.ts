@@ -74,7 +74,13 @@ describe.each(models)('FaceModel contract: %s', (name, make) => {
     expect(mesh.normals.length).toBe(3 * n);
     for (let i = 0; i < n; i += 97) expect(Math.hypot(mesh.normals[3 * i], mesh.normals[3 * i + 1], mesh.normals[3 * i + 2])).toBeCloseTo(1, 3);
     expect(Math.abs(recon.head.geometry.pose.yaw)).toBeLessThan(15);
-    for (const k of ['fit', 'mesh', 'bake', 'colour', 'completion', 'grid']) expect(recon.timings[k], k).toBeGreaterThanOrEqual(0);
+    for (const k of ['fit', 'mesh', 'bake', 'colour', 'completion', 'grid']) {
+      expect(Number.isFinite(recon.timings[k]), k).toBe(true);
+      expect(recon.timings[k], k).toBeGreaterThanOrEqual(0);
+    }
+    const times = Object.values(recon.timings);
+    expect(times.every(Number.isFinite)).toBe(true);
+    expect(times.reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // a real reconstruction takes measurable time
   });
 
   it('bakes every tile at its size with no holes, the face mostly from the photo', async () => {
@@ -87,7 +93,12 @@ describe.each(models)('FaceModel contract: %s', (name, make) => {
     });
     expect(recon.textures.completion.fromPhoto).toBeGreaterThan(0.3);
     // (How the three shares are counted is checked against an independent count in texture.test.ts.)
-    for (const share of [recon.textures.completion.fromMirror, recon.textures.completion.interpolated]) expect(share).toBeGreaterThanOrEqual(0);
+    const { fromPhoto, fromMirror, interpolated } = recon.textures.completion;
+    for (const share of [fromPhoto, fromMirror, interpolated]) {
+      expect(share).toBeGreaterThanOrEqual(0);
+      expect(share).toBeLessThanOrEqual(1);
+    }
+    expect(Math.abs(fromPhoto + fromMirror + interpolated - 1)).toBeLessThan(1e-6); // every chart texel counted once
   });
 
   it('the grid image differs from the face tile only along the wireframe', async () => {

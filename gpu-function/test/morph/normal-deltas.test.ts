@@ -45,17 +45,44 @@ describe('withNormalDeltas', () => {
 
   it('copies split at a seam share one normal (weld), as the base mesh\'s smooth normals do', () => {
     const { positions, indices } = grid();
-    // Split vertex 14 into a copy (36) used by half of its triangles.
+    // Split vertex 14 (x 2, y 2) into a copy (36) used by the triangles below it (centroid y < 20 mm), as at a UV seam.
     const p = new Float32Array(positions.length + 3);
     p.set(positions);
     p.set(positions.subarray(42, 45), positions.length);
     const I = Uint32Array.from(indices);
-    for (let k = 0; k < I.length / 2; k++) if (I[k] === 14) I[k] = 36;
+    for (let t = 0; t < I.length / 3; t++) {
+      const cy = (positions[3 * I[3 * t] + 1] + positions[3 * I[3 * t + 1] + 1] + positions[3 * I[3 * t + 2] + 1]) / 3;
+      if (cy < 20) for (let c = 0; c < 3; c++) if (I[3 * t + c] === 14) I[3 * t + c] = 36;
+    }
+    expect(Array.from(I).filter((v) => v === 14).length).toBeGreaterThan(0); // a real split: both copies in use
+    expect(Array.from(I).filter((v) => v === 36).length).toBeGreaterThan(0);
     const weld = Uint32Array.from({ length: 37 }, (_, i) => (i === 36 ? 14 : i));
-    const [t] = withNormalDeltas([{ name: 'bump', indices: Uint32Array.of(14, 36), deltas: Float32Array.of(0, 0, 4, 0, 0, 4) }], { positions: p, indices: I, weld });
+    // Both copies of 14 move with it, and so does its neighbour 15 (a vertex's own move leaves its closed fan's
+    // area-weighted normal unchanged, so 15 is what turns the normal at 14).
+    const target = { name: 'bump', indices: Uint32Array.of(14, 36, 15), deltas: Float32Array.of(0, 0, 4, 0, 0, 4, 0, 0, 3) };
+    const [t] = withNormalDeltas([target], { positions: p, indices: I, weld });
     const k14 = Array.from(t.normalIndices!).indexOf(14);
     const k36 = Array.from(t.normalIndices!).indexOf(36);
+    expect(k14).toBeGreaterThanOrEqual(0);
+    expect(k36).toBeGreaterThanOrEqual(0);
     expect(Array.from(t.normalDeltas!.subarray(3 * k14, 3 * k14 + 3))).toEqual(Array.from(t.normalDeltas!.subarray(3 * k36, 3 * k36 + 3)));
+    // Independent: the welded mesh is the unsplit grid; every render copy carries its welded vertex's full-mesh normal change.
+    const moved = Float32Array.from(positions);
+    moved[3 * 14 + 2] += 4;
+    moved[3 * 15 + 2] += 3;
+    const a = computeVertexNormals(moved, indices);
+    const b = computeVertexNormals(positions, indices);
+    const expected = new Map<number, number[]>();
+    for (let v = 0; v < 37; v++) {
+      const w = weld[v];
+      const d = [0, 1, 2].map((j) => a[3 * w + j] - b[3 * w + j]);
+      if (Math.abs(d[0]) + Math.abs(d[1]) + Math.abs(d[2]) > 1e-5) expected.set(v, d);
+    }
+    expect(Math.hypot(...expected.get(14)!)).toBeGreaterThan(1e-3); // the normal at the seam really turns
+    expect(Array.from(t.normalIndices!)).toEqual([...expected.keys()].sort((x, y) => x - y));
+    Array.from(t.normalIndices!).forEach((v, k) => {
+      for (let d = 0; d < 3; d++) expect(t.normalDeltas![3 * k + d]).toBeCloseTo(expected.get(v)![d], 4);
+    });
   });
 });
 

@@ -123,3 +123,8 @@ describe.each(models)('formats=glb_optimized, %s', (name, make) => {
     expect(clampedCount).toBeLessThanOrEqual(0.001 * Math.max(1, components));
   }, 120_000);
 });
+
+// describe.each(models) has no ICT entry without ../shared: say so as a visible skipped test, not a silent gap.
+it.skipIf(!hasIct)(`formats=glb_optimized, ict: ${hasIct ? 'in the cases above' : `ICT cases skipped: ${ICT_SOURCE} absent`}`, () => {
+  expect(models.map(([name]) => name)).toEqual(['mediapipe', 'ict']);
+});

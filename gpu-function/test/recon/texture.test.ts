@@ -439,13 +439,25 @@ describe('colour normalisation', () => {
     const a = estimateColourCorrection(light.color, light.weight, light.covered, { photoP99: 150 });
     const b = estimateColourCorrection(brown.color, brown.weight, brown.covered, { photoP99: 150 });
     expect(Math.abs(lum(a.report.skinBefore) - lum(b.report.skinBefore))).toBeLessThan(4);
-    expect(lum(a.report.skinAfter)).toBeGreaterThan(DIM_SKIN_TARGET - 4); // light skin: as before
-    expect(lum(b.report.skinAfter)).toBeLessThan(DIM_SKIN_TARGET - 12); // brown skin: not lifted to light skin's level
-    expect(lum(b.report.skinAfter)).toBeLessThan(1.08 * lum(b.report.skinBefore));
+    // The spec, stated on its own (bench/RESULTS.md): on the 31 shared portraits the highlight rule leaves
+    // alone, well-lit skin luminance = 195.5 - 108.6 x saturation; the limit is that line's lower quartile
+    // (9 below it, colour.ts) and never above the old 140 (the lower quartile of all skin).
+    const wellLitSkin = (saturation: number) => Math.min(140, 195.5 - 108.6 * saturation - 9);
+    const sat = (c: number[]) => (Math.max(...c) - Math.min(...c)) / Math.max(...c);
+    // What the returned tables do to each face's skin colour, not what the report says they do.
+    const lightAfter = skinThroughLuts([128, 114, 104], a.luts!);
+    const brownAfter = skinThroughLuts([168, 106, 70], b.luts!);
+    expect(DIM_SKIN_TARGET).toBe(140);
+    expect(lum(lightAfter)).toBeGreaterThan(140 - 4); // light skin: as before
+    expect(lum(lightAfter)).toBeLessThan(wellLitSkin(sat(lightAfter)) + 2);
+    expect(lum(brownAfter)).toBeLessThan(140 - 12); // brown skin: not lifted to light skin's level
+    expect(lum(brownAfter)).toBeLessThan(1.08 * lum([168, 106, 70]));
+    expect(lum(brownAfter)).toBeGreaterThan(lum([168, 106, 70])); // yet lifted, to its own tone's level
+    expect(Math.abs(lum(brownAfter) - wellLitSkin(sat(brownAfter)))).toBeLessThan(4);
     // The limit falls with saturation and never rises above DIM_SKIN_TARGET.
     expect(dimSkinTarget(0)).toBe(DIM_SKIN_TARGET);
     expect(dimSkinTarget(0.3)).toBe(DIM_SKIN_TARGET);
-    expect(dimSkinTarget(0.6)).toBeCloseTo(186.5 - 108.6 * 0.6, 6);
+    expect(dimSkinTarget(0.6)).toBeCloseTo(wellLitSkin(0.6), 6);
     expect(dimSkinTarget(0.5)).toBeGreaterThan(dimSkinTarget(0.6));
   });
 
