@@ -14,9 +14,10 @@ export interface FaultProxy {
   seen: string[];
   /**
    * dropWhileWorking: how each drop went, in order: 'working' when the gpu-function had the request
-   * and had not answered yet (the fault as meant), 'answered' when its answer came first.
+   * and had not answered yet (the fault as meant), 'answered' when its answer came first, 'not sent'
+   * when its body had not been sent to it yet.
    */
-  drops: Array<'working' | 'answered'>;
+  drops: Array<'working' | 'answered' | 'not sent'>;
   /** Points the proxy at another gpu-function (e.g. once the stack has bound its port). */
   retarget(target: string): void;
   close(): Promise<void>;
@@ -69,15 +70,19 @@ export async function startFaultProxy(target?: string): Promise<FaultProxy> {
         upRes.pipe(res);
       });
       if (mode.kind === 'dropWhileWorking') {
-        // The gpu-function has the request and is working on it; the connection dies both ways, as
-        // when the host between them fails: the gpu-function sees its caller gone, the edge its upstream.
+        // The gpu-function has the request (its body sent) and is working on it; the connection dies
+        // both ways, as when the host between them fails: the gpu-function sees its caller gone, the
+        // edge its upstream. A request that never got through is said so, not counted as the fault.
+        let sent = false;
+        up.once('finish', () => (sent = true));
         dropTimer = setTimeout(() => {
-          state.drops.push('working');
+          state.drops.push(sent ? 'working' : 'not sent');
           up.destroy();
           req.socket.destroy();
         }, mode.afterMs);
       }
       up.on('error', () => {
+        if (dropTimer) clearTimeout(dropTimer);
         if (!res.headersSent) res.writeHead(502).end();
         else res.destroy();
       });

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
 import { displayedRect, filledRects, previewDisagreement, previewFits, previewInStoredFrame, rgbaToRgb, stretchPreview, tilesCovering, type NormRect, type PixelRect } from '../image/heif-focus';
 import { assembleHeifGrid, planHeifGrid, THUMBNAIL_MAX_PIXELS, type DecodedTile, type HeifGridPlan } from '../image/heif-grid';
-import { jpegCellPlan, storedExtracts } from '../image/jpeg-focus';
+import { jpegCellPlan, storedExtract } from '../image/jpeg-focus';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { createHeicPool, type HeicPool } from './heic-pool';
 
@@ -132,9 +132,20 @@ async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNull
  * decoded whole, as are smaller photos: cheap, and exact.
  */
 export const JPEG_FOCUS_MIN_PIXELS = 8_000_000;
-export const jpegFocusPays = (width: number, height: number, orientation: number) => width * height >= JPEG_FOCUS_MIN_PIXELS && orientation >= 2 && orientation <= 8;
-/** The JPEG preview's long side: libjpeg's 1/8 scale of a 12 MP photo, a little over the HEIC thumbnail's 320. */
-const JPEG_PREVIEW_SIDE = 512;
+/**
+ * Whether a JPEG is decoded around the face. Not a progressive one: libjpeg holds every scan of it
+ * before it gives a row, so each part cut from it would cost a whole decode on top of the preview's.
+ */
+export const jpegFocusPays = (width: number, height: number, orientation: number, progressive = false) =>
+  width * height >= JPEG_FOCUS_MIN_PIXELS && orientation >= 2 && orientation <= 8 && !progressive;
+/**
+ * The JPEG preview's long side: at most 512 px, and small enough that libjpeg decodes at 1/8 (libvips
+ * asks libjpeg for 1/8 only when the shrink is 9 or more; 12 MP at 512 got 1/4, ~39 ms against ~31).
+ */
+const jpegPreviewSide = (width: number, height: number) => Math.min(512, Math.floor(Math.max(width, height) / 9));
+
+/** What an aborted decode throws: the signal's reason (the queue's TIMEOUT), so a deadline is never INVALID_IMAGE. */
+const abortReason = (signal: AbortSignal, err?: unknown) => (signal.reason instanceof Error ? signal.reason : err ?? new Error('decode aborted'));
 
 /** sharp's output as the neutral RGB image (sRGB, no alpha). */
 async function rgbOf(p: ReturnType<typeof sharp>): Promise<RgbImage> {
@@ -144,7 +155,8 @@ async function rgbOf(p: ReturnType<typeof sharp>): Promise<RgbImage> {
 }
 
 /**
- * A large JPEG decoded around the faces `focus` finds on its 1/8-scale preview (jpeg-focus.ts); undefined
+ * A large JPEG decoded around the faces `focus` finds on its 1/8-scale preview (jpeg-focus.ts), the
+ * cells under them cut as one rectangle; undefined
  * (decode it whole) when the preview cannot be had, finds no face, or the faces' crops need every cell.
  * The parts are cut from the stored picture and turned by the EXIF orientation on their own (sharp:
  * flip/flop, then rotate), bit-equal to the same pixels of the whole decode turned; the canvas they are
@@ -158,30 +170,31 @@ async function decodeJpegFocused(bytes: Uint8Array, meta: SharpMetadata, maxPixe
   try {
     // libjpeg scales by 1/8 while decoding (shrink-on-load); every scan is still read, so a damaged
     // file fails here as it would whole.
-    preview = await rgbOf(input().rotate().resize(JPEG_PREVIEW_SIDE, JPEG_PREVIEW_SIDE, { fit: 'inside', fastShrinkOnLoad: true }));
+    const side = jpegPreviewSide(plan.width, plan.height);
+    preview = await rgbOf(input().rotate().resize(side, side, { fit: 'inside', fastShrinkOnLoad: true }));
     regions = await focus(preview);
   } catch (err) {
-    if (signal?.aborted) throw err;
+    if (signal?.aborted) throw abortReason(signal, err);
     return undefined; // the whole decode says whether the file is bad; the detector's failure costs only the shortcut
   }
   if (!regions?.length) return undefined;
-  const need = tilesCovering(plan, regions);
-  if (need.every(Boolean)) return undefined;
+  const part = storedExtract(plan, regions);
+  if (!part || part.cells.every(Boolean)) return undefined;
+  if (signal?.aborted) throw abortReason(signal);
   const displayed = displayedRect(plan, { x0: 0, y0: 0, x1: plan.width, y1: plan.height });
   const image = stretchPreview(preview, displayed.x1, displayed.y1);
   const o = meta.orientation ?? 1;
-  for (const part of storedExtracts(plan, regions)) {
-    let p = input().extract({ left: part.x0, top: part.y0, width: part.x1 - part.x0, height: part.y1 - part.y0 });
-    if (o === 2 || o === 5 || o === 7) p = p.flop();
-    else if (o === 4) p = p.flip();
-    const angle = o === 3 ? 180 : o === 6 || o === 7 ? 90 : o === 5 || o === 8 ? 270 : 0;
-    if (angle) p = p.rotate(angle);
-    const piece = await rgbOf(p);
-    const at = displayedRect(plan, part);
-    if (piece.width !== at.x1 - at.x0 || piece.height !== at.y1 - at.y0) throw new Error(`a ${piece.width}x${piece.height} part for ${at.x1 - at.x0}x${at.y1 - at.y0}`);
-    for (let y = 0; y < piece.height; y++) image.data.set(piece.data.subarray(y * piece.width * 3, (y + 1) * piece.width * 3), ((at.y0 + y) * image.width + at.x0) * 3);
-  }
-  return { image, focused: { filled: filledRects(plan, need), tilesDecoded: need.filter(Boolean).length, tiles: need.length } };
+  const { rect } = part;
+  let p = input().extract({ left: rect.x0, top: rect.y0, width: rect.x1 - rect.x0, height: rect.y1 - rect.y0 });
+  if (o === 2 || o === 5 || o === 7) p = p.flop();
+  else if (o === 4) p = p.flip();
+  const angle = o === 3 ? 180 : o === 6 || o === 7 ? 90 : o === 5 || o === 8 ? 270 : 0;
+  if (angle) p = p.rotate(angle);
+  const piece = await rgbOf(p);
+  const at = displayedRect(plan, rect);
+  if (piece.width !== at.x1 - at.x0 || piece.height !== at.y1 - at.y0) throw new Error(`a ${piece.width}x${piece.height} part for ${at.x1 - at.x0}x${at.y1 - at.y0}`);
+  for (let y = 0; y < piece.height; y++) image.data.set(piece.data.subarray(y * piece.width * 3, (y + 1) * piece.width * 3), ((at.y0 + y) * image.width + at.x0) * 3);
+  return { image, focused: { filled: filledRects(plan, part.cells), tilesDecoded: part.cells.filter(Boolean).length, tiles: part.cells.length } };
 }
 
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
@@ -218,7 +231,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     }
   }
   try {
-    if (meta.format === 'jpeg' && options.focus && jpegFocusPays(meta.width ?? 0, meta.height ?? 0, meta.orientation ?? 1)) {
+    if (meta.format === 'jpeg' && options.focus && jpegFocusPays(meta.width ?? 0, meta.height ?? 0, meta.orientation ?? 1, meta.isProgressive)) {
       const part = await decodeJpegFocused(bytes, meta, maxPixels, options.focus, options.signal);
       if (part) return { ...part, format: meta.format, orientation: meta.orientation ?? 1 };
     }

@@ -13,7 +13,8 @@ import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landma
 import { faceFocusRegions } from '../../src/face/focus';
 import type { PixelRect } from '../../src/image/heif-focus';
 import { rotateCcw } from '../../src/image/heif-grid';
-import { exifTransforms, jpegCellPlan, storedExtracts } from '../../src/image/jpeg-focus';
+import { exifTransforms, jpegCellPlan, storedExtract } from '../../src/image/jpeg-focus';
+import { roiClearOf } from '../../src/face/focus';
 import { decodeAndLandmark } from '../../src/service/pipeline';
 import { fixture } from '../fixtures';
 
@@ -69,9 +70,16 @@ describe('decoding a large JPEG around the face', () => {
     const plan = jpegCellPlan(1000, 600, 1);
     expect(plan).toMatchObject({ rows: 3, cols: 4, tileWidth: 256, tileHeight: 256 });
     // x 0.3-0.6 of 1000 px is 300-600: cells 1 and 2; y 0.1-0.5 of 600 is 60-300: rows 0 and 1.
-    expect(storedExtracts(plan, [{ x0: 0.3, y0: 0.1, x1: 0.6, y1: 0.5 }])).toEqual([{ x0: 256, y0: 0, x1: 768, y1: 512 }]);
+    const one = storedExtract(plan, [{ x0: 0.3, y0: 0.1, x1: 0.6, y1: 0.5 }])!;
+    expect(one.rect).toEqual({ x0: 256, y0: 0, x1: 768, y1: 512 });
+    expect(one.cells.flatMap((c, i) => (c ? [i] : []))).toEqual([1, 2, 5, 6]);
     // The last cells are clipped to the picture.
-    expect(storedExtracts(plan, [{ x0: 0.9, y0: 0.9, x1: 1, y1: 1 }])).toEqual([{ x0: 768, y0: 512, x1: 1000, y1: 600 }]);
+    expect(storedExtract(plan, [{ x0: 0.9, y0: 0.9, x1: 1, y1: 1 }])!.rect).toEqual({ x0: 768, y0: 512, x1: 1000, y1: 600 });
+    // Two faces: one rectangle around both (the rows above a part are decoded anyway), its cells all decoded.
+    const two = storedExtract(plan, [{ x0: 0.01, y0: 0.01, x1: 0.1, y1: 0.1 }, { x0: 0.8, y0: 0.5, x1: 0.9, y1: 0.6 }])!;
+    expect(two.rect).toEqual({ x0: 0, y0: 0, x1: 1000, y1: 512 });
+    expect(two.cells.filter(Boolean)).toHaveLength(8);
+    expect(storedExtract(plan, [{ x0: 1.2, y0: 0, x1: 1.5, y1: 1 }])).toBeUndefined();
   });
 
   for (const orientation of [2, 3, 4, 5, 6, 7, 8]) {
@@ -82,7 +90,8 @@ describe('decoding a large JPEG around the face', () => {
       // A region of the displayed picture, wherever its stored pixels are.
       const part = await decodeImage(bytes, { focus: async (p) => ((seen = p), [{ x0: 0.55, y0: 0.2, x1: 0.8, y1: 0.6 }]) });
       expect(part.orientation).toBe(orientation);
-      expect(Math.max(seen!.width, seen!.height)).toBe(512);
+      // libjpeg's 1/8 (4096 / 9 = 455 asked of libvips, which then decodes at 1/8: 512, and scales down).
+      expect(Math.max(seen!.width, seen!.height)).toBe(455);
       expect(Math.abs(seen!.width / seen!.height / (whole.width / whole.height) - 1)).toBeLessThan(0.01);
       expect([part.image.width, part.image.height]).toEqual([whole.width, whole.height]);
       const f = part.focused!;
@@ -100,8 +109,24 @@ describe('decoding a large JPEG around the face', () => {
     });
   }
 
+  it('a picture whose sides are not a multiple of the cell, a region reaching its corner, transposed (5) and transversed (7): the clipped cells land where the whole decode has them', async () => {
+    const odd = createRgbImage(4000, 2100);
+    for (let y = 0; y < odd.height; y++) for (let x = 0; x < odd.width; x++) odd.data.set([(x * 3) & 255, (y * 5) & 255, ((x + y) * 7) & 255], 3 * (y * odd.width + x));
+    for (const orientation of [5, 7]) {
+      const bytes = await encodeImage(odd, 'jpeg', { quality: 90, exifOrientation: orientation });
+      const whole = (await decodeImage(bytes)).image;
+      const part = await decodeImage(bytes, { focus: async () => [{ x0: 0.7, y0: 0.75, x1: 1, y1: 1 }] });
+      expect(part.focused!.tilesDecoded).toBeLessThan(part.focused!.tiles);
+      const r = compare(part.image, whole, part.focused!.filled);
+      expect(r.decodedDiffer).toBe(0);
+      const W = whole.width, H = whole.height;
+      expect(part.focused!.filled.every((q) => q.x1 <= 0.7 * W || q.y1 <= 0.75 * H)).toBe(true);
+    }
+  });
+
   it('upright, below JPEG_FOCUS_MIN_PIXELS, with no face on the preview, or when the shortcut fails, the photo is decoded whole', async () => {
     expect([1, 2, 6, 8, 9].map((o) => jpegFocusPays(4096, 2048, o))).toEqual([false, true, true, true, false]);
+    expect(jpegFocusPays(4096, 2048, 6, true)).toBe(false); // progressive: every part would cost a whole decode
     let askedUpright = false;
     const upright = await decodeImage(await encodeImage(photo, 'jpeg', { quality: 90, exifOrientation: 1 }), { focus: async () => ((askedUpright = true), [{ x0: 0, y0: 0, x1: 0.1, y1: 0.1 }]) });
     expect(askedUpright).toBe(false);
@@ -127,17 +152,26 @@ describe('decoding a large JPEG around the face', () => {
     expect(decoded.focused).toBeUndefined();
   });
 
+  it("a request whose deadline passed while the preview was looked at ends with the deadline's TIMEOUT, not INVALID_IMAGE", async () => {
+    const bytes = await encodeImage(photo, 'jpeg', { quality: 90, exifOrientation: 6 });
+    const deadline = new AbortController();
+    const err = await decodeImage(bytes, { signal: deadline.signal, focus: async () => (deadline.abort(new FaceReconError('TIMEOUT')), [{ x0: 0.5, y0: 0.2, x1: 0.8, y1: 0.5 }]) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FaceReconError);
+    expect((err as FaceReconError).code).toBe('TIMEOUT');
+  });
+
   it('a damaged large JPEG gets the answer the whole decode gives it', async () => {
     const bytes = await encodeImage(photo, 'jpeg', { quality: 90, exifOrientation: 8 });
-    const damaged = bytes.slice();
-    damaged.fill(0xff, Math.floor(bytes.length * 0.4), Math.floor(bytes.length * 0.4) + 4000);
+    // Cut off after 60%: the face's rows (the top) are all there, the end of the file is not.
+    const damaged = bytes.slice(0, Math.floor(bytes.length * 0.6));
     const outcome = async (focus?: Parameters<typeof decodeImage>[1]) =>
       decodeImage(damaged, focus).then(
         (d) => `ok ${d.image.width}x${d.image.height}`,
         (e) => (e instanceof FaceReconError ? e.code : 'thrown'),
       );
     const whole = await outcome();
-    expect(await outcome({ focus: async () => [{ x0: 0.6, y0: 0.2, x1: 0.9, y1: 0.7 }] })).toBe(whole);
+    expect(whole).toBe('INVALID_IMAGE');
+    expect(await outcome({ focus: async () => [{ x0: 0.6, y0: 0.0, x1: 0.9, y1: 0.3 }] })).toBe(whole);
   });
 
   it("decodeAndLandmark on a phone-held JPEG (orientation 6): the face's cells only, and the whole decode's landmarks within the mesh model's jitter", async () => {
@@ -148,6 +182,9 @@ describe('decoding a large JPEG around the face', () => {
     const focused = await decodeAndLandmark(bytes, landmarker, layout, new AbortController().signal);
     expect(whole.ok && focused.lm.ok).toBe(true);
     expect(focused.focused!.tilesDecoded).toBeLessThan(0.5 * focused.focused!.tiles);
+    // The focused picture stood (the landmarker's crops lie on decoded cells), not a second, whole decode.
+    expect(focused.focused!.filled.length).toBeGreaterThan(0);
+    expect(focused.lm.ok && roiClearOf(focused.lm.face.roi, focused.focused!.filled)).toBe(true);
     // The detector on the preview found the face: its regions are what was decoded.
     const preview = (await decodeImage(bytes, { focus: async (p) => faceFocusRegions(await landmarker.detectFaces(p), p) })).focused!;
     expect(preview.tilesDecoded).toBe(focused.focused!.tilesDecoded);
