@@ -45,11 +45,21 @@ const JOB_MAX_AGE_MS = 3600 * 1000;
  * hour that no live job owns, are deleted from the uploads bucket.
  */
 export async function scheduled(_controller: ScheduledController, env: AppEnv['Bindings'], _ctx: ExecutionContext): Promise<void> {
-  const purged = await purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)), jobMaxAgeMs: JOB_MAX_AGE_MS, jobTtlMs: JOB_TTL_MS });
-  const repaired = await repairJobs(env, { jobMaxAgeMs: JOB_MAX_AGE_MS });
-  const photos = await deleteEndedPhotos(env.DB, env.UPLOADS);
-  const swept = await sweepOrphanUploads(env.DB, env.UPLOADS, { olderThanMs: JOB_MAX_AGE_MS });
-  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos, orphans: swept.orphans, uploadsListed: swept.listed, sweepTruncated: swept.truncated }));
+  // Each step on its own: one that fails (D1 or R2 unavailable) must not skip the others until the next run.
+  const failed: string[] = [];
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (err) {
+      failed.push(`${name}: ${String(err)}`);
+      return undefined;
+    }
+  };
+  const purged = await step('purge', () => purgeExpired(env.DB, { staleAfterMs: staleAfterMs(Number(env.UPSTREAM_TIMEOUT_MS ?? 45_000)), jobMaxAgeMs: JOB_MAX_AGE_MS, jobTtlMs: JOB_TTL_MS }));
+  const repaired = await step('repair', () => repairJobs(env, { jobMaxAgeMs: JOB_MAX_AGE_MS }));
+  const photos = await step('photos', () => deleteEndedPhotos(env.DB, env.UPLOADS));
+  const swept = await step('sweep', () => sweepOrphanUploads(env.DB, env.UPLOADS, { olderThanMs: JOB_MAX_AGE_MS }));
+  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos, orphans: swept?.orphans, uploadsListed: swept?.listed, sweepTruncated: swept?.truncated, ...(failed.length ? { failed } : {}) }));
 }
 
 export { app };

@@ -11,7 +11,7 @@
  */
 import { FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
-import { commitUnit, releaseUnit, type Settlement } from './lib/billing';
+import { commitUnit, looksLikeResult, releaseUnit, type Settlement } from './lib/billing';
 import { parseSseBlock } from './lib/sse-relay';
 import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, type JobRow } from './lib/jobs';
 import { keyIsActive } from './lib/keys';
@@ -98,6 +98,8 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   }
   if ('code' in outcome) return transientOr(outcome.code);
   const text = outcome.result;
+  // A result event that is not a result (billed, it would break every read of the job): a failed delivery.
+  if (!looksLikeResult(text)) return transientOr('UPSTREAM_UNAVAILABLE');
   if (!(await commitUnit(db, settlement, { status: 200, body: text }))) {
     // Canceled (or settled by another delivery) while the GPU worked: not billed again, and the
     // assets of this run belong to nobody.

@@ -278,6 +278,19 @@ describe('forwarding and billing', () => {
     expect((await usageRows(k.id)).map((r) => r.billed)).toEqual([1, 0]);
   });
 
+  it("a 200 that is not a result (a proxy's page in front of the gpu-function) is a failed call, not a billed one, as JSON and as a stream", async () => {
+    const k = await createKey();
+    reply = () => new HttpResponse('<html><body>Service temporarily rerouted</body></html>', { status: 200, headers: { 'content-type': 'text/html' } });
+    const res = await post(k.key, await makePng(300, 300));
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
+    reply = () => new HttpResponse(`event: result\ndata: <html>rerouted</html>\n\n`, { headers: { 'content-type': 'text/event-stream' } });
+    const streamed = await (await post(k.key, await makePng(300, 300), { accept: 'text/event-stream' })).text();
+    expect(streamed).toMatch(/event: error/);
+    expect(streamed).not.toMatch(/event: result/);
+    expect((await usageRows(k.id)).map((r) => r.billed)).toEqual([0, 0]);
+  });
+
   it('relays the progress stream and bills on the result event', async () => {
     const k = await createKey();
     reply = () =>

@@ -101,6 +101,31 @@ export async function commitUnit(db: D1Database, s: Settlement, response: { stat
 }
 
 /**
+ * commitUnit for a result about to be delivered. A body that is not a result (a proxy's page in front
+ * of the gpu-function answering 200) is never committed: billed, it would also break every read of the
+ * job. When D1 throws (the commit's reply lost), whether it landed is read back, since the job succeeds
+ * exactly when its unit is billed: a paid result is then delivered, never answered as a failure.
+ */
+export async function commitResult(db: D1Database, s: Settlement, body: string): Promise<boolean> {
+  if (!looksLikeResult(body)) return false;
+  try {
+    return await commitUnit(db, s, { status: 200, body });
+  } catch {
+    return (await db.prepare('SELECT status FROM jobs WHERE id = ?').bind(s.requestId).first<{ status: string }>())?.status === 'succeeded';
+  }
+}
+
+/** A reconstruction result's outline: a JSON object with its request id and its assets. */
+export function looksLikeResult(body: string): boolean {
+  try {
+    const r = JSON.parse(body) as unknown;
+    return typeof r === 'object' && r !== null && typeof (r as { request_id?: unknown }).request_id === 'string' && typeof (r as { assets?: unknown }).assets === 'object' && (r as { assets?: unknown }).assets !== null;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Releases the reserved unit with the failure's outcome. A final failure (4xx) is kept on the
  * idempotency key and replayed; a transient one (5xx), a cancellation or a time-out releases the key.
  */

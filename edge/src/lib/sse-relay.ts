@@ -161,7 +161,7 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
       opts.abortUpstream();
       if (!settled) {
         settled = true;
-        opts.waitUntil(opts.hooks.release('CANCELED'));
+        opts.waitUntil(opts.hooks.release('CANCELED').catch(() => undefined)); // the purge releases what this could not
       }
     },
   });

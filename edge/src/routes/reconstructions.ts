@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono';
 import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
-import { claimIdempotencyKey, commitUnit, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
+import { claimIdempotencyKey, commitResult, looksLikeResult, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
 import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, settleUndelivered, TERMINAL } from '../lib/jobs';
 import { webhookUrlProblem } from '../lib/webhooks';
@@ -69,10 +69,12 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
 }
 
 function waitUntil(c: Context<AppEnv>, p: Promise<unknown>): void {
+  // Background work's failure is logged, never an unhandled rejection (which ends a Node dev server).
+  const logged = p.catch((err: unknown) => console.error(JSON.stringify({ event: 'background-failed', requestId: c.get('requestId'), error: String(err) })));
   try {
-    c.executionCtx.waitUntil(p);
+    c.executionCtx.waitUntil(logged);
   } catch {
-    void p; // no execution context (a direct app.fetch): the promise still runs
+    void logged; // no execution context (a direct app.fetch): the promise still runs
   }
 }
 
@@ -87,7 +89,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const usage = { requestId, keyId: key.id, clientRequestId: c.get('clientRequestId'), idempotencyKey: idemKey, bytesIn: 0 };
   // A refusal before a unit was reserved: one unbilled usage row.
   const refuse = async (code: ErrorCode, extra: { headers?: Record<string, string>; hint?: string } = {}) => {
-    await recordUsage(db, { ...usage, outcome: code, billed: false });
+    // The unbilled row is bookkeeping: D1 failing to write it must not turn NO_FACE into INTERNAL.
+    await recordUsage(db, { ...usage, outcome: code, billed: false }).catch((err: unknown) => console.error(JSON.stringify({ event: 'usage-write-failed', requestId, outcome: code, error: String(err) })));
     return errorResponse(c, code, extra);
   };
 
@@ -205,7 +208,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       waitUntil: (p) => waitUntil(c, p),
       readErrorCode: upstreamFailureCode,
       hooks: {
-        commit: (data) => commitUnit(db, settlement, { status: 200, body: data }),
+        commit: (data) => commitResult(db, settlement, data),
         discard,
         release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
       },
@@ -220,7 +223,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     } catch (err) {
       return fail(upstreamFailureCode(err));
     }
-    if (!(await commitUnit(db, settlement, { status: 200, body: text }))) return fail(await discard(text));
+    if (!looksLikeResult(text)) return fail('UPSTREAM_UNAVAILABLE'); // a proxy's page in front of the gpu-function, not a result
+    if (!(await commitResult(db, settlement, text))) return fail(await discard(text));
     c.header('x-edge-ms', String(Date.now() - started));
     return c.body(text, 200, { 'content-type': 'application/json' });
   }
@@ -275,13 +279,17 @@ async function acceptJob(
     return a.fail('STORAGE_UNAVAILABLE');
   }
   const location = `/v1/reconstructions/${a.requestId}`;
-  let view = jobView((await getJob(db, key.id, a.requestId))!, { lang });
+  // The job is committed and queued: from here a failed read must not answer 500 for a job that runs
+  // (and is billed), so the first view is the row just written and the wait's reads end on an error.
+  let view = jobView(row, { lang });
   if (a.waitS) {
     // Backing off: a wait of 60 s polled every 250 ms cost 240 reads per request.
     const until = Date.now() + a.waitS * 1000;
     for (let pause = 250; !TERMINAL.includes(view.status) && Date.now() < until; pause = Math.min(2000, pause * 2)) {
       await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, until - Date.now()))));
-      view = jobView((await getJob(db, key.id, a.requestId))!, { lang });
+      const now = await getJob(db, key.id, a.requestId).catch(() => undefined);
+      if (!now) break;
+      view = jobView(now, { lang });
     }
   }
   const done = TERMINAL.includes(view.status);
