@@ -27,7 +27,8 @@ app = modal.App("facerecon-gpu-function")
 @modal.concurrent(max_inputs=12)  # FACERECON_CONCURRENCY + FACERECON_QUEUE_MAX
 @modal.web_server(port=8080, startup_timeout=180)
 def gpu_function():
-    env = {"FACERECON_STORE": "s3", "FACERECON_CONCURRENCY": "4", "FACERECON_QUEUE_MAX": "8", "HOST": "0.0.0.0", "PORT": "8080"}
+    # CUDA only: a container whose CUDA provider cannot load fails at start instead of serving from the CPU.
+    env = {"FACERECON_STORE": "s3", "FACERECON_PROVIDERS": "cuda", "FACERECON_CONCURRENCY": "4", "FACERECON_QUEUE_MAX": "8", "HOST": "0.0.0.0", "PORT": "8080"}
     subprocess.Popen(
         ["node", "--import", "tsx", "src/service/main.ts"],
         cwd="/app/gpu-function",

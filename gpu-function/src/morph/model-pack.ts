@@ -33,7 +33,12 @@ export class ModelPackError extends Error {
 export function loadModelPack(dir: string): MorphableModel {
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) throw new ModelPackError(`${mf} is missing (build the pack: npm run models:ict -- <FaceXModel dir>)`);
-  const manifest = JSON.parse(readFileSync(mf, 'utf8')) as PackManifest;
+  let manifest: PackManifest;
+  try {
+    manifest = JSON.parse(readFileSync(mf, 'utf8')) as PackManifest;
+  } catch (err) {
+    throw new ModelPackError(`${mf} is not valid JSON (rebuild the pack: npm run models:ict -- <FaceXModel dir>): ${(err as Error).message}`);
+  }
   if (manifest.format !== PACK_FORMAT || manifest.version !== PACK_VERSION) throw new ModelPackError(`${mf}: pack ${manifest.format} v${manifest.version}, this build reads ${PACK_FORMAT} v${PACK_VERSION}: rebuild it with npm run models:ict -- <FaceXModel dir>`);
   const n = manifest.vertexCount;
   const f32 = (file: string, count: number) => {

@@ -29,12 +29,16 @@ export class CanonicalFaceError extends Error {
 
 export function loadCanonicalFace(path = canonicalFacePath()): CanonicalFace {
   if (!existsSync(path)) throw new CanonicalFaceError(`${path} is missing (run \`npm run models:build\`)`);
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as {
-    positions: number[]; uvs: number[]; triangles: number[]; procrustes: Array<{ id: number; weight: number }>; source: string;
-  };
+  let raw: { positions: number[]; uvs: number[]; triangles: number[]; procrustes: Array<{ id: number; weight: number }>; source: string };
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CanonicalFaceError(`${path} is not valid JSON (rebuild it: npm run models:build): ${(err as Error).message}`);
+  }
   if (raw.positions?.length !== 468 * 3 || raw.uvs?.length !== 468 * 2 || raw.triangles?.length !== 898 * 3 || !raw.procrustes?.length) {
     throw new CanonicalFaceError(`${path} is not a 468-vertex, 898-triangle canonical face`);
   }
+  if (!raw.positions.every(Number.isFinite) || !raw.uvs.every(Number.isFinite)) throw new CanonicalFaceError(`${path} holds a coordinate that is not a finite number`);
   const positions = Float32Array.from(raw.positions, (v) => v * 10); // cm -> mm
   return {
     positions,
