@@ -114,6 +114,9 @@ describe('infra/Dockerfile', () => {
     const modal = readFileSync(join(ROOT, 'infra/modal/app.py'), 'utf8');
     expect(modal).toMatch(/web_server\(port=8080/);
     expect(modal).toMatch(/min_containers=0/);
+    // The GPU deployments ask for CUDA alone: a broken CUDA fails start-up rather than serving from the CPU.
+    expect(run).toMatch(/name: FACERECON_PROVIDERS\s+value: cuda\s/);
+    expect(modal).toMatch(/"FACERECON_PROVIDERS": "cuda"/);
     // The image has no Python; Modal's runner needs one, and its own build steps run as the final user.
     expect(modal).toMatch(/from_dockerfile\([^)]*add_python="3\.\d+"/);
     expect(modal).toMatch(/build_args=\{"RUN_AS": "root"\}/);
