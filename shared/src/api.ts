@@ -199,7 +199,8 @@ export const ReconstructionJobSchema = z.object({
   started_at: z.iso.datetime().nullable(),
   finished_at: z.iso.datetime().nullable(),
   attempts: z.number().int(),
-  error: z.object({ code: z.string(), status: z.number().int(), message: z.string(), message_zh: z.string() }).optional(),
+  /** What ended a failed or canceled job: the code and messages an error response has, and its hint in the job's language. */
+  error: z.object({ code: z.string(), status: z.number().int(), message: z.string(), message_zh: z.string(), hint: z.string().optional() }).optional(),
   /** The synchronous response, while it is retained (24 h) and not erased. */
   result: ReconstructResponseSchema.optional(),
   erased_at: z.iso.datetime().optional(),

@@ -31,11 +31,13 @@ export const ERROR_SPECS = {
     status: 422,
     en: 'The face is too small in the photo: move closer or crop the photo',
     zh: '照片中的人脸太小，请靠近镜头或裁剪照片',
+    hint: { en: 'Move closer, or crop the photo around the face.', zh: '请靠近一些拍摄，或将照片裁剪到面部周围。' },
   },
   LOW_CONFIDENCE: {
     status: 422,
     en: 'The face could not be read reliably: use a sharper, better lit, unobstructed photo',
     zh: '无法可靠识别人脸，请使用更清晰、光线更好且无遮挡的照片',
+    hint: { en: 'Use a sharper photo in good light, with nothing covering the face.', zh: '请使用光线充足、清晰且面部无遮挡的照片。' },
   },
   FACE_TURNED_AWAY: {
     status: 422,
@@ -59,6 +61,7 @@ export const ERROR_SPECS = {
     status: 400,
     en: 'The file is not a readable image (it may be truncated or corrupt)',
     zh: '文件不是可读取的图片（可能已损坏或不完整）',
+    hint: { en: 'Send the photo file again as the camera saved it; a file cut off in transfer cannot be read.', zh: '请重新发送相机保存的原始照片文件；传输中被截断的文件无法读取。' },
   },
   UNSUPPORTED_FORMAT: {
     status: 415,
@@ -114,11 +117,13 @@ export const ERROR_SPECS = {
     status: 403,
     en: 'This API key has been revoked',
     zh: '此 API 密钥已被吊销',
+    hint: { en: 'Ask the account owner for a new API key.', zh: '请向账户所有者申请新的 API 密钥。' },
   },
   RATE_LIMITED: {
     status: 429,
     en: 'Too many requests: slow down and retry after the indicated time',
     zh: '请求过于频繁，请稍后重试',
+    hint: { en: 'Wait the seconds Retry-After gives, then retry.', zh: '请等待 Retry-After 指定的秒数后重试。' },
   },
   QUOTA_EXCEEDED: {
     status: 402,
@@ -136,16 +141,19 @@ export const ERROR_SPECS = {
     status: 409,
     en: 'A request with this Idempotency-Key is still being processed',
     zh: '使用此 Idempotency-Key 的请求仍在处理中',
+    hint: { en: 'Retry after the Retry-After seconds with the same Idempotency-Key to get the result.', zh: '请在 Retry-After 指定的秒数后使用相同的 Idempotency-Key 重试以获取结果。' },
   },
   IMAGE_TOO_SMALL: {
     status: 422,
     en: `The image is too small: the short side must be at least ${UPLOAD_LIMITS.minShortSide} pixels`,
     zh: `图片太小，短边至少需要 ${UPLOAD_LIMITS.minShortSide} 像素`,
+    hint: { en: `Send the photo as the camera saved it: at least ${UPLOAD_LIMITS.minShortSide} pixels on its short side.`, zh: `请发送相机保存的原始照片：短边至少 ${UPLOAD_LIMITS.minShortSide} 像素。` },
   },
   UPSTREAM_UNAVAILABLE: {
     status: 502,
     en: 'The reconstruction service is unavailable: try again shortly',
     zh: '重建服务暂不可用，请稍后重试',
+    hint: { en: 'Retry shortly (after Retry-After, when given) with the same Idempotency-Key: a retry is never billed twice.', zh: '请稍后（如有 Retry-After，则在其指定的秒数后）使用相同的 Idempotency-Key 重试，重试不会重复计费。' },
   },
   MODEL_NOT_INSTALLED: {
     status: 501,
@@ -162,16 +170,19 @@ export const ERROR_SPECS = {
     status: 503,
     en: 'The service is busy: retry after a short wait',
     zh: '服务繁忙，请稍后重试',
+    hint: { en: 'Retry shortly (after Retry-After, when given) with the same Idempotency-Key: a retry is never billed twice.', zh: '请稍后（如有 Retry-After，则在其指定的秒数后）使用相同的 Idempotency-Key 重试，重试不会重复计费。' },
   },
   TIMEOUT: {
     status: 504,
     en: 'Processing took too long and was stopped',
     zh: '处理超时，已停止',
+    hint: { en: 'Retry shortly (after Retry-After, when given) with the same Idempotency-Key: a retry is never billed twice.', zh: '请稍后（如有 Retry-After，则在其指定的秒数后）使用相同的 Idempotency-Key 重试，重试不会重复计费。' },
   },
   STORAGE_UNAVAILABLE: {
     status: 503,
     en: 'Result storage is unavailable: try again shortly',
     zh: '结果存储暂不可用，请稍后重试',
+    hint: { en: 'Retry shortly (after Retry-After, when given) with the same Idempotency-Key: a retry is never billed twice.', zh: '请稍后（如有 Retry-After，则在其指定的秒数后）使用相同的 Idempotency-Key 重试，重试不会重复计费。' },
   },
   CANCELED: {
     status: 409,
@@ -182,6 +193,7 @@ export const ERROR_SPECS = {
     status: 500,
     en: 'Internal error',
     zh: '内部错误',
+    hint: { en: 'Retry with the same Idempotency-Key; if it persists, contact support with the request_id.', zh: '请使用相同的 Idempotency-Key 重试；若问题持续，请携带 request_id 联系支持。' },
   },
 } as const satisfies Record<string, ErrorSpec>;
 

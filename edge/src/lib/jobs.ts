@@ -154,7 +154,7 @@ export function jobView(j: JobRow, opts: { lang: Lang; events?: Array<{ at: stri
     started_at: j.started_at,
     finished_at: j.finished_at,
     attempts: j.attempts,
-    ...(err && code ? { error: { code, status: ERROR_SPECS[code].status, message: err.message, message_zh: err.message_zh } } : {}),
+    ...(err && code ? { error: { code, status: ERROR_SPECS[code].status, message: err.message, message_zh: err.message_zh, ...(err.hint ? { hint: err.hint } : {}) } } : {}),
     ...(j.result ? { result: JSON.parse(j.result) } : {}),
     ...(j.erased_at ? { erased_at: j.erased_at } : {}),
     ...(j.webhook_url ? { webhook: { url: j.webhook_url, deliveries: events.filter((e) => e.type.startsWith('webhook.')) } } : {}),
