@@ -278,6 +278,17 @@ describe('forwarding and billing', () => {
     expect((await usageRows(k.id)).map((r) => r.billed)).toEqual([1, 0]);
   });
 
+  it("codes that are not the gpu-function's to give (a misrouted URL's NOT_FOUND, the edge's own QUOTA_EXCEEDED) reach the caller as UPSTREAM_UNAVAILABLE, unbilled", async () => {
+    const k = await createKey();
+    for (const [status, code] of [[404, 'NOT_FOUND'], [402, 'QUOTA_EXCEEDED'], [403, 'FORBIDDEN']] as const) {
+      reply = () => HttpResponse.json({ error: { code, message: 'x', message_zh: 'y', request_id: 'internal-id' } }, { status });
+      const res = await post(k.key, await makePng(300, 300));
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
+    }
+    expect((await usageRows(k.id)).map((r) => r.billed)).toEqual([0, 0, 0]);
+  });
+
   it("a 200 that is not a result (a proxy's page in front of the gpu-function) is a failed call, not a billed one, as JSON and as a stream", async () => {
     const k = await createKey();
     reply = () => new HttpResponse('<html><body>Service temporarily rerouted</body></html>', { status: 200, headers: { 'content-type': 'text/html' } });

@@ -57,14 +57,20 @@ export function upstreamFailureCode(err: unknown): ErrorCode {
 }
 
 /**
- * The gpu-function's error code as the caller may see it: one of ours, but never its authentication
- * codes (a signature the gpu-function refused is our fault, not the caller's). Parses an error body
- * (`{ error: { code } }`) given as JSON text or object; undefined for anything else.
+ * Codes that are never the gpu-function's to give a caller: its authentication (a signature it refused
+ * is our fault), its asset links' (a misrouted GPU_FUNCTION_URL answering NOT_FOUND to a POST), and
+ * the ones this edge owns (the caller's key, quota, rate and idempotency; a notice, not an error).
+ */
+const NOT_FROM_UPSTREAM = new Set<string>(['UNAUTHORIZED', 'BAD_SIGNATURE', 'HTTPS_REQUIRED', 'NOT_FOUND', 'LINK_EXPIRED', 'FORBIDDEN', 'KEY_REVOKED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'LIGHTING_UNAVAILABLE']);
+
+/**
+ * The gpu-function's error code as the caller may see it: one of ours, but none of NOT_FROM_UPSTREAM.
+ * Parses an error body (`{ error: { code } }`) given as JSON text or object; undefined for anything else.
  */
 export function passableErrorCode(body: unknown): ErrorCode | undefined {
   try {
     const code = (typeof body === 'string' ? (JSON.parse(body) as { error?: { code?: string } }) : (body as { error?: { code?: string } }))?.error?.code;
-    return code && (ERROR_CODES as string[]).includes(code) && code !== 'UNAUTHORIZED' && code !== 'BAD_SIGNATURE' ? (code as ErrorCode) : undefined;
+    return code && (ERROR_CODES as string[]).includes(code) && !NOT_FROM_UPSTREAM.has(code) ? (code as ErrorCode) : undefined;
   } catch {
     return undefined;
   }

@@ -127,7 +127,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     // The one table of asset types (shared's ASSET_FILES), as the S3 store sets them on upload.
     const known = Object.values(ASSET_FILES).find((a) => a.file === key.split('/').pop())?.contentType;
     const type = known === 'text/plain' ? 'text/plain; charset=utf-8' : (known ?? 'application/octet-stream');
-    const body = await deps.store.read(check.path);
+    let body: Uint8Array;
+    try {
+      body = await deps.store.read(check.path);
+    } catch (err) {
+      // Swept (expired or erased) between the check and the read: gone, not an internal fault.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fail(c, 'NOT_FOUND');
+      throw err;
+    }
     // The signed URL is the credential, so any origin may read it (the web page loads the GLB with fetch).
     return c.body(new Uint8Array(body), 200, {
       'content-type': type,

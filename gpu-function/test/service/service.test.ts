@@ -2,7 +2,7 @@
  * The gpu-function over real HTTP on loopback: real models, real photos, the local store, signed
  * requests built the way the edge builds them.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -416,6 +416,26 @@ describe('security: identities, replays, bodies (issue 12)', () => {
   it('a malformed %-escape in an asset path is a 404, not a 500', async () => {
     const svc = await start();
     const res = await fetch(`${svc.url}/assets/%E0%A4%A?expires=1&sig=${'a'.repeat(64)}`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('NOT_FOUND');
+  });
+
+  it('an asset swept between its URL check and its read is a 404, not a 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-race-'));
+    class SweptOnRead extends LocalAssetStore {
+      override read(): Promise<Buffer> {
+        return Promise.reject(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }));
+      }
+    }
+    const store = new SweptOnRead({ dir, publicUrl: 'http://127.0.0.1', secret: 's'.repeat(32) });
+    const config = loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: dir, FACERECON_LOG_LEVEL: 'silent' });
+    const svc = await startService(config, { landmarker, face, head: null, logger: createLogger('silent'), store });
+    services.push(svc);
+    const key = '2026-12-02/0123456789abcdef0123456789abcdef/face.glb';
+    mkdirSync(join(dir, '2026-12-02/0123456789abcdef0123456789abcdef'), { recursive: true });
+    writeFileSync(join(dir, key), 'glb');
+    const url = new URL(await store.signedUrl(key, 60));
+    const res = await fetch(`${svc.url}${url.pathname}${url.search}`);
     expect(res.status).toBe(404);
     expect((await res.json()).error.code).toBe('NOT_FOUND');
   });
