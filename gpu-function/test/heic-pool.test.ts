@@ -6,8 +6,10 @@
  * and a thread refuses a file whose declared size is not the expected one before decoding it.
  */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createHeicPool } from '../src/adapters/heic-pool';
 import { readHeif, writeHeif } from '../src/image/heif-container';
@@ -23,6 +25,19 @@ function runsToExit(lines: string[], timeout: number): string {
 }
 
 describe('HEIC decoder pool', () => {
+  it('warm() resolves once every thread can decode, and rejects when a thread cannot start (start-up fails there, not on the first photo)', async () => {
+    const pool = createHeicPool(2);
+    await expect(pool.warm()).resolves.toBeUndefined();
+    await pool.close();
+    const dir = mkdtempSync(join(tmpdir(), 'heic-broken-'));
+    const broken = join(dir, 'broken-worker.mjs');
+    writeFileSync(broken, "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ ready: false, error: 'wasm failed to compile' });\n");
+    await expect(createHeicPool(2, pathToFileURL(broken)).warm()).rejects.toThrow(/could not start: wasm failed to compile/);
+    const throws = join(dir, 'throwing-worker.mjs');
+    writeFileSync(throws, "throw new Error('libheif-js missing');\n");
+    await expect(createHeicPool(1, pathToFileURL(throws)).warm()).rejects.toThrow(/libheif-js missing/);
+  });
+
   it('an idle, warmed pool lets the process exit', () => {
     // Killed after 20 s if it hangs: exiting on its own is what is checked.
     const out = runsToExit(["import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';", 'const pool = createHeicPool(2);', 'pool.warm();', "setTimeout(() => console.log('idle'), 500);"], 20_000);

@@ -43,26 +43,40 @@ export interface DecodeBatchOptions {
 interface Slot {
   worker: Worker;
   job?: Job;
+  /** Settles when the thread's decoder is ready, or failed to start (heic-worker.mjs). */
+  ready: Promise<void>;
 }
 
 export interface HeicPool {
   decode(files: Uint8Array[], options?: DecodeBatchOptions): Promise<DecodedTile[]>;
-  /** Start every thread now (each compiles the decoder's wasm once, ~0.3 s), off the first request's path. */
-  warm(): void;
+  /**
+   * Start every thread now (each compiles the decoder's wasm once, ~0.3 s), off the first request's
+   * path; resolves when all are ready, rejects when one cannot start (start-up fails there).
+   */
+  warm(): Promise<void>;
   readonly threads: number;
   /** Files waiting for a thread (not those decoding). */
   readonly queued: number;
   close(): Promise<void>;
 }
 
-export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS) || Math.min(4, availableParallelism())): HeicPool {
+/** `workerUrl`: the thread's script (heic-worker.mjs; a test gives one that cannot start). */
+export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS) || Math.min(4, availableParallelism()), workerUrl = new URL('./heic-worker.mjs', import.meta.url)): HeicPool {
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let seq = 0;
 
   const spawn = (): Slot => {
-    const slot: Slot = { worker: new Worker(new URL('./heic-worker.mjs', import.meta.url), { execArgv: [] }) };
-    slot.worker.on('message', (m: { error?: string; width: number; height: number; data: Uint8Array }) => {
+    let started!: { resolve: () => void; reject: (err: Error) => void };
+    const ready = new Promise<void>((resolve, reject) => (started = { resolve, reject }));
+    ready.catch(() => undefined); // awaited by warm() only; a lazily started thread's failure shows on its job
+    const slot: Slot = { worker: new Worker(workerUrl, { execArgv: [] }), ready };
+    slot.worker.on('message', (m: { ready?: boolean; error?: string; width: number; height: number; data: Uint8Array }) => {
+      if (m.ready !== undefined) {
+        if (m.ready) started.resolve();
+        else started.reject(new Error(`heic decoder thread could not start: ${m.error}`));
+        return;
+      }
       const job = slot.job;
       slot.job = undefined;
       slot.worker.unref();
@@ -70,6 +84,7 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
       pump();
     });
     const lost = (err: Error) => {
+      started.reject(err);
       slot.job?.reject(err);
       slot.job = undefined;
       const at = slots.indexOf(slot);
@@ -107,8 +122,9 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
     get queued() {
       return queue.length;
     },
-    warm: () => {
+    warm: async () => {
       while (slots.length < threads) spawn();
+      await Promise.all(slots.map((s) => s.ready));
     },
     decode: (files, options = {}) => {
       const batch: Batch = {};

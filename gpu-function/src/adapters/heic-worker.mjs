@@ -20,6 +20,13 @@ function rgba(image, width, height) {
   });
 }
 
+// Said once the decoder's wasm is compiled, so that start-up can wait for it (heic-pool.ts warm) and
+// fail there, not on the first iPhone photo, when the decoder cannot start.
+Promise.resolve(libheif.ready).then(
+  () => parentPort.postMessage({ ready: true }),
+  (err) => parentPort.postMessage({ ready: false, error: String(err) }),
+);
+
 parentPort.on('message', async ({ job, bytes, expect }) => {
   const decoder = new libheif.HeifDecoder();
   let images = [];

@@ -55,9 +55,12 @@ type SharpMetadata = Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
  * thread, where libheif applies its transforms itself.
  */
 let pool: HeicPool | undefined;
-/** Called at service start-up so that the first iPhone photo does not pay for starting the threads. */
-export function warmHeicDecoders(): void {
-  (pool ??= createHeicPool()).warm();
+/**
+ * Called at service start-up so that the first iPhone photo does not pay for starting the threads, and
+ * so that a decoder that cannot start fails start-up rather than that photo.
+ */
+export function warmHeicDecoders(): Promise<void> {
+  return (pool ??= createHeicPool()).warm();
 }
 async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, size: { width: number; height: number }, maxPixels: number, signal?: AbortSignal, focus?: DecodeOptions['focus']): Promise<Pick<DecodedImage, 'image' | 'focused'>> {
   const decoders = (pool ??= createHeicPool());

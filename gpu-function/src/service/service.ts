@@ -41,7 +41,11 @@ export interface ServiceParts {
 export async function startService(config: ServiceConfig, parts: ServiceParts = {}): Promise<RunningService> {
   const logger = parts.logger ?? createLogger(config.FACERECON_LOG_LEVEL);
   const landmarker = parts.landmarker ?? (await createFaceLandmarker());
-  warmHeicDecoders();
+  // The decoder threads compile their wasm while the rest loads; one that cannot start fails start-up below.
+  const heicReady = warmHeicDecoders().then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
   const face = parts.face ?? createMediaPipeFaceModel();
   const head = parts.head === undefined ? loadIctFaceModel(config.FACERECON_ICT_PACK, face) : (parts.head ?? undefined);
   const models = new ModelRegistry([face, head]);
@@ -59,6 +63,8 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
         })
       : new LocalAssetStore({ dir: config.FACERECON_LOCAL_STORE_DIR, publicUrl: config.publicUrl, secret: assetSecret }));
   await store.probe(); // fail fast on an unwritable store
+  const heicFailed = await heicReady;
+  if (heicFailed) throw new Error(`HEIC decoders: ${heicFailed.message}`);
 
   const metrics = createMetrics();
   const queue = new WorkQueue({
