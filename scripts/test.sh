@@ -14,6 +14,8 @@ status=$?
 node -e '
 const r = JSON.parse(require("fs").readFileSync(".cache/test-results.json", "utf8"));
 const skipped = r.numPendingTests + r.numTodoTests;
-console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? ` (${skipped} skipped)` : ""));
+// A suite whose set-up failed fails none of its tests (they are skipped): count it as a failure, by name.
+const broken = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).map((f) => f.name.replace(process.cwd() + "/", ""));
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken.length} failed` + (skipped ? ` (${skipped} skipped)` : "") + (broken.length ? `; suites that failed before their tests: ${broken.join(", ")}` : ""));
 ' || echo "0 passed, 1 failed (no test report)"
 exit $status

@@ -38,6 +38,11 @@ describe('HEIC decoder pool', () => {
     await expect(createHeicPool(1, pathToFileURL(throws)).warm()).rejects.toThrow(/libheif-js missing/);
   });
 
+  it('a script that awaits warm() and nothing else gets its answer (the starting threads keep it up), then exits', () => {
+    const out = runsToExit(["import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';", 'await createHeicPool(2).warm();', "console.log('ready');"], 20_000);
+    expect(out).toContain('ready');
+  });
+
   it('an idle, warmed pool lets the process exit', () => {
     // Killed after 20 s if it hangs: exiting on its own is what is checked.
     const out = runsToExit(["import { createHeicPool } from './gpu-function/src/adapters/heic-pool.ts';", 'const pool = createHeicPool(2);', 'pool.warm();', "setTimeout(() => console.log('idle'), 500);"], 20_000);

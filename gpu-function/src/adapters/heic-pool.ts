@@ -75,6 +75,7 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
       if (m.ready !== undefined) {
         if (m.ready) started.resolve();
         else started.reject(new Error(`heic decoder thread could not start: ${m.error}`));
+        if (!slot.job) slot.worker.unref(); // started: an idle thread no longer keeps the process up
         return;
       }
       const job = slot.job;
@@ -94,9 +95,10 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
     };
     slot.worker.on('error', lost);
     slot.worker.on('exit', (code) => lost(new Error(`heic decoder thread exited (${code})`)));
-    // After the listeners: adding a 'message' listener refs the worker's port again, and an idle pool
+    // Held until the thread says it started (above): a start-up awaiting warm() has nothing else to keep
+    // the process up, and Node ends a top-level await that nothing can settle (exit 13). Unref'd then,
+    // after the listeners: adding a 'message' listener refs the worker's port again, and an idle pool
     // then kept the process alive after the service had stopped.
-    slot.worker.unref();
     slots.push(slot);
     return slot;
   };
