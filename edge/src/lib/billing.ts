@@ -16,6 +16,8 @@
  * IDEMPOTENCY_KEY_REUSED. Upstream 5xx outcomes and cancellations release the key, and a key left
  * in progress longer than the upstream deadline (an isolate that died) is taken over by the next retry.
  */
+import { getJobById } from './jobs';
+
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export interface UsageRow {
@@ -101,17 +103,17 @@ export async function commitUnit(db: D1Database, s: Settlement, response: { stat
 }
 
 /**
- * commitUnit for a result about to be delivered. A body that is not a result (a proxy's page in front
- * of the gpu-function answering 200) is never committed: billed, it would also break every read of the
- * job. When D1 throws (the commit's reply lost), whether it landed is read back, since the job succeeds
- * exactly when its unit is billed: a paid result is then delivered, never answered as a failure.
+ * commitUnit for a result about to be delivered. Precondition: `looksLikeResult(body)` (a proxy's page
+ * in front of the gpu-function answering 200, billed, would also break every read of the job; the
+ * callers check it, each answering in its own way). When D1 throws (the commit's reply lost), whether it
+ * landed is read back, since the job succeeds exactly when its unit is billed: a paid result is then
+ * delivered, never answered as a failure.
  */
 export async function commitResult(db: D1Database, s: Settlement, body: string): Promise<boolean> {
-  if (!looksLikeResult(body)) return false;
   try {
     return await commitUnit(db, s, { status: 200, body });
   } catch {
-    return (await db.prepare('SELECT status FROM jobs WHERE id = ?').bind(s.requestId).first<{ status: string }>())?.status === 'succeeded';
+    return (await getJobById(db, s.requestId))?.status === 'succeeded';
   }
 }
 

@@ -208,7 +208,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       waitUntil: (p) => waitUntil(c, p),
       readErrorCode: upstreamFailureCode,
       hooks: {
-        commit: (data) => commitResult(db, settlement, data),
+        commit: async (data) => looksLikeResult(data) && (await commitResult(db, settlement, data)),
         discard,
         release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
       },

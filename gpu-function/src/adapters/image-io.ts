@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { FaceReconError, UPLOAD_LIMITS, createRgbImage, type RgbImage } from '@facerecon/shared';
 import { displayedRect, filledRects, previewDisagreement, previewFits, previewInStoredFrame, rgbaToRgb, stretchPreview, tilesCovering, type NormRect, type PixelRect } from '../image/heif-focus';
 import { assembleHeifGrid, planHeifGrid, THUMBNAIL_MAX_PIXELS, type DecodedTile, type HeifGridPlan } from '../image/heif-grid';
-import { jpegCellPlan, storedExtract } from '../image/jpeg-focus';
+import { exifSharpOps, jpegCellPlan, storedExtract } from '../image/jpeg-focus';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { createHeicPool, type HeicPool } from './heic-pool';
 
@@ -186,13 +186,12 @@ async function decodeJpegFocused(bytes: Uint8Array, meta: SharpMetadata, maxPixe
   if (signal?.aborted) throw abortReason(signal);
   const displayed = displayedRect(plan, { x0: 0, y0: 0, x1: plan.width, y1: plan.height });
   const image = stretchPreview(preview, displayed.x1, displayed.y1);
-  const o = meta.orientation ?? 1;
   const { rect } = part;
+  const turn = exifSharpOps(meta.orientation ?? 1);
   let p = input().extract({ left: rect.x0, top: rect.y0, width: rect.x1 - rect.x0, height: rect.y1 - rect.y0 });
-  if (o === 2 || o === 5 || o === 7) p = p.flop();
-  else if (o === 4) p = p.flip();
-  const angle = o === 3 ? 180 : o === 6 || o === 7 ? 90 : o === 5 || o === 8 ? 270 : 0;
-  if (angle) p = p.rotate(angle);
+  if (turn.flop) p = p.flop();
+  if (turn.flip) p = p.flip();
+  if (turn.angle) p = p.rotate(turn.angle);
   const piece = await rgbOf(p);
   const at = displayedRect(plan, rect);
   if (piece.width !== at.x1 - at.x0 || piece.height !== at.y1 - at.y0) throw new Error(`a ${piece.width}x${piece.height} part for ${at.x1 - at.x0}x${at.y1 - at.y0}`);

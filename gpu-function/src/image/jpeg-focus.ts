@@ -50,6 +50,15 @@ export function exifTransforms(orientation: number): HeifTransform[] {
   }
 }
 
+/**
+ * The same orientation as sharp's operations on a part cut from the stored picture (sharp mirrors
+ * before it rotates, clockwise): 5 is a flop then 270, 7 a flop then 90.
+ */
+export function exifSharpOps(orientation: number): { flop: boolean; flip: boolean; angle: 0 | 90 | 180 | 270 } {
+  const o = orientation;
+  return { flop: o === 2 || o === 5 || o === 7, flip: o === 4, angle: o === 3 ? 180 : o === 6 || o === 7 ? 90 : o === 5 || o === 8 ? 270 : 0 };
+}
+
 /** The stored picture as a grid of JPEG_FOCUS_CELL cells, for heif-focus.ts's bookkeeping (no tile files). */
 export function jpegCellPlan(width: number, height: number, orientation: number): HeifGridPlan {
   return {
