@@ -9,10 +9,11 @@
  * ICT-FaceKit clone, onnxruntime's CUDA provider download), and useradd. FACERECON_PROVIDERS is cpu.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../shared/src/signing';
 import { dockerignoreMatcher, hostPath, mappedEnv, oneLine, planDockerfile, replayPlan, skippedSteps, type ReplayResult } from './dockerfile-replay';
@@ -21,6 +22,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(join(ROOT, 'infra/Dockerfile'), 'utf8');
 const ICT = resolve(ROOT, '../shared/ict-facekit');
 const hasIct = existsSync(join(ICT, 'generic_neutral_mesh.obj'));
+const ICT_FULL = resolve(ROOT, '../shared/ict-facekit-full');
+const hasIctFull = existsSync(join(ICT_FULL, 'generic_neutral_mesh.obj.gz'));
 const hasGit = (() => {
   try {
     execFileSync('git', ['--version'], { stdio: 'pipe' });
@@ -82,29 +85,80 @@ describe('infra/Dockerfile', () => {
     expect(script).toMatch(/models\/scripts\/build-ict\.ts/);
   });
 
-  it.skipIf(!hasIct || !hasGit)(hasIct && hasGit ? 'fetch-ict.sh clones a FaceXModel repository at a commit and builds a loadable pack' : 'fetch-ict.sh run skipped: ../shared/ict-facekit or git not available', () => {
-    // A local stand-in for the public repository: the team's subset as FaceXModel/, the licence at the root.
-    const repo = mkdtempSync(join(tmpdir(), 'ict-repo-'));
-    mkdirSync(join(repo, 'FaceXModel'));
-    for (const f of readdirSync(ICT)) if (f !== 'LICENSE') copyFileSync(join(ICT, f), join(repo, 'FaceXModel', f));
-    copyFileSync(join(ICT, 'LICENSE'), join(repo, 'LICENSE'));
-    writeFileSync(join(repo, 'README.md'), 'not part of the checkout\n');
+  describe.skipIf(!hasIct || !hasGit)(hasIct && hasGit ? 'fetch-ict.sh' : 'fetch-ict.sh skipped: ../shared/ict-facekit or git not available', () => {
+    // A local stand-in for the public repository: the team's subset as FaceXModel/, the licence at the root,
+    // and a checksum list of it written the way infra/scripts/hash-ict.ts writes the real one.
+    let repo: string;
+    let sums: string;
     const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.invalid', '-c', 'user.name=ci', ...args], { encoding: 'utf8' });
-    git('init', '--quiet');
-    git('add', '.');
-    git('commit', '--quiet', '-m', 'subset');
-    const ref = git('rev-parse', 'HEAD').trim();
-    const out = join(mkdtempSync(join(tmpdir(), 'ict-out-')), 'ict');
-    try {
-      execFileSync('bash', [join(ROOT, 'infra/scripts/fetch-ict.sh'), out], { env: { ...process.env, ICT_REPO: `file://${repo}`, ICT_REF: ref }, stdio: 'pipe' });
-      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-      expect(manifest).toMatchObject({ format: 'facerecon-3dmm', vertexCount: 26719 });
-      expect(readFileSync(join(out, 'LICENSE'), 'utf8')).toMatch(/MIT License/);
-    } finally {
+    const fetchIct = (ref: string) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'ict-out-')), 'ict');
+      try {
+        execFileSync('bash', [join(ROOT, 'infra/scripts/fetch-ict.sh'), out], { env: { ...process.env, ICT_REPO: `file://${repo}`, ICT_REF: ref, ICT_SHA256: sums }, stdio: 'pipe' });
+        return { ok: true as const, manifest: JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')), licence: readFileSync(join(out, 'LICENSE'), 'utf8') };
+      } catch (err) {
+        return { ok: false as const, stderr: String((err as { stderr?: Buffer }).stderr ?? '') };
+      } finally {
+        rmSync(resolve(out, '..'), { recursive: true, force: true });
+      }
+    };
+    beforeAll(() => {
+      repo = mkdtempSync(join(tmpdir(), 'ict-repo-'));
+      mkdirSync(join(repo, 'FaceXModel'));
+      for (const f of readdirSync(ICT)) if (f !== 'LICENSE') copyFileSync(join(ICT, f), join(repo, 'FaceXModel', f));
+      copyFileSync(join(ICT, 'LICENSE'), join(repo, 'LICENSE'));
+      writeFileSync(join(repo, 'README.md'), 'not part of the checkout\n');
+      git('init', '--quiet');
+      git('add', '.');
+      git('commit', '--quiet', '-m', 'subset');
+      sums = join(repo, '..', `${repo.split('/').pop()}.sha256`);
+      execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'infra/scripts/hash-ict.ts'), ICT, '--out', sums], { cwd: ROOT, stdio: 'pipe' });
+    });
+    afterAll(() => {
       rmSync(repo, { recursive: true, force: true });
-      rmSync(resolve(out, '..'), { recursive: true, force: true });
-    }
-  }, 120_000);
+      rmSync(sums, { force: true });
+    });
+
+    it('clones a FaceXModel repository at a commit, checks every file against the list and builds a loadable pack', () => {
+      const r = fetchIct(git('rev-parse', 'HEAD').trim());
+      expect(r.ok, r.ok ? '' : r.stderr).toBe(true);
+      if (!r.ok) return;
+      expect(r.manifest).toMatchObject({ format: 'facerecon-3dmm', vertexCount: 26719 });
+      expect(r.licence).toMatch(/MIT License/);
+    }, 120_000);
+
+    it('refuses a commit whose files differ from the list, or that holds a file the list does not name', () => {
+      const good = git('rev-parse', 'HEAD').trim();
+      // One identity mode changed by a single vertex coordinate: a build that converted it would ship another model.
+      const obj = join(repo, 'FaceXModel', 'identity003.obj');
+      const text = readFileSync(obj, 'utf8');
+      writeFileSync(obj, text.replace(/^v (\S+)/m, (_m, x: string) => `v ${String(Number(x) + 0.001)}`));
+      git('commit', '--quiet', '-am', 'tampered');
+      const tampered = fetchIct(git('rev-parse', 'HEAD').trim());
+      expect(tampered.ok).toBe(false);
+      if (!tampered.ok) expect(tampered.stderr).toMatch(/FaceXModel\/identity003\.obj: FAILED[\s\S]*does not match/);
+      // The list's files intact, one more mode beside them (the converter reads every identityNNN.obj).
+      git('checkout', '--quiet', good, '--', 'FaceXModel/identity003.obj');
+      copyFileSync(join(ICT, 'identity002.obj'), join(repo, 'FaceXModel', 'identity010.obj'));
+      git('add', '.');
+      git('commit', '--quiet', '-m', 'extra mode');
+      const extra = fetchIct(git('rev-parse', 'HEAD').trim());
+      expect(extra.ok).toBe(false);
+      if (!extra.ok) expect(extra.stderr).toMatch(/has FaceXModel\/identity010\.obj, which .* does not list/);
+    }, 120_000);
+  });
+
+  it.skipIf(!hasIctFull)(hasIctFull ? 'infra/ict-facekit.sha256 names every file of the full model at the pinned commit, with its hash' : 'the checksum list against the full model skipped: ../shared/ict-facekit-full not available', () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const expected = readdirSync(ICT_FULL).map((f) => {
+      const bytes = readFileSync(join(ICT_FULL, f));
+      if (f === 'LICENSE') return `${sha(bytes)}  LICENSE`;
+      return f.endsWith('.gz') ? `${sha(gunzipSync(bytes))}  FaceXModel/${f.slice(0, -3)}` : `${sha(bytes)}  FaceXModel/${f}`;
+    });
+    const listed = readFileSync(join(ROOT, 'infra/ict-facekit.sha256'), 'utf8').trim().split('\n');
+    expect([...listed].sort()).toEqual([...expected].sort());
+    expect(listed.filter((l) => /FaceXModel\/identity\d{3}\.obj$/.test(l))).toHaveLength(100);
+  });
 
   it('deploy configs point at the same port and health routes', () => {
     const run = readFileSync(join(ROOT, 'infra/cloud-run/service.yaml'), 'utf8');
