@@ -2,7 +2,7 @@
  * Service configuration from the environment, validated once at start-up: a missing secret or a
  * malformed number stops the process with a message naming the variable, never a half-configured service.
  */
-import { insecureUrlReason } from '@facerecon/shared';
+import { insecureUrlReason, isLoopbackHost } from '@facerecon/shared';
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
@@ -72,6 +72,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.FACERECON_STORE === 's3' && (!c.S3_BUCKET || !c.S3_ACCESS_KEY_ID || !c.S3_SECRET_ACCESS_KEY)) {
     throw new ConfigError('FACERECON_STORE=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
+  }
+  // The local store signs links to this service's own address. Listening beyond loopback (HOST=0.0.0.0 in
+  // the image) without FACERECON_PUBLIC_URL, those links would name http://0.0.0.0:8080: no client could
+  // fetch them, and the result would be billed. A deployment says where its assets are served from, or uses s3.
+  if (c.FACERECON_STORE === 'local' && c.FACERECON_PUBLIC_URL === undefined && !isLoopbackHost(c.HOST)) {
+    throw new ConfigError(`FACERECON_STORE=local listening on ${c.HOST} needs FACERECON_PUBLIC_URL (the https address clients fetch assets from), or FACERECON_STORE=s3`);
   }
   return { ...c, publicUrl: c.FACERECON_PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}` };
 }

@@ -534,6 +534,16 @@ describe('capacity and failure behaviour', () => {
     expect(loadConfig({ ...base, FACERECON_PUBLIC_URL: 'https://assets.facerecon.example' }).publicUrl).toBe('https://assets.facerecon.example');
   });
 
+  it('refuses the local store listening beyond loopback without a public URL (its links would name http://0.0.0.0)', () => {
+    const base = { FACERECON_SIGNING_SECRET: SECRET };
+    // The image's own settings (HOST=0.0.0.0, NODE_ENV=production) with no store configured.
+    expect(() => loadConfig({ ...base, HOST: '0.0.0.0', NODE_ENV: 'production' })).toThrow(/FACERECON_STORE=local listening on 0\.0\.0\.0 needs FACERECON_PUBLIC_URL/);
+    expect(() => loadConfig({ ...base, HOST: '::' })).toThrow(/needs FACERECON_PUBLIC_URL/);
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', FACERECON_PUBLIC_URL: 'https://gpu.facerecon.example' }).publicUrl).toBe('https://gpu.facerecon.example');
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', FACERECON_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' }).FACERECON_STORE).toBe('s3');
+    expect(loadConfig({ ...base, HOST: '127.0.0.1', NODE_ENV: 'production' }).publicUrl).toBe('http://127.0.0.1:8788');
+  });
+
   it('refuses to start without a signing secret or with an unwritable store', async () => {
     expect(() => loadConfig({})).toThrow(/FACERECON_SIGNING_SECRET/);
     expect(() => loadConfig({ FACERECON_SIGNING_SECRET: 'short' })).toThrow(/at least 32/);
