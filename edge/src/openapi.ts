@@ -74,7 +74,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
     '500': err('INTERNAL'),
     '502': err('UPSTREAM_UNAVAILABLE'),
-    '503': retryable('OVERLOADED, STORAGE_UNAVAILABLE'),
+    '503': retryable('OVERLOADED, STORAGE_UNAVAILABLE, MODEL_UNAVAILABLE (the face models could not run on this instance)'),
     '504': err('TIMEOUT'),
   };
   // Every route behind an API key: a wrong key, a revoked one, and too many failed attempts from one address.

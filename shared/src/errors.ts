@@ -163,8 +163,9 @@ export const ERROR_SPECS = {
   },
   MODEL_UNAVAILABLE: {
     status: 503,
-    en: 'The face models are not loaded yet: try again shortly',
-    zh: '人脸模型尚未加载，请稍后重试',
+    en: 'The face models could not run: try again shortly',
+    zh: '人脸模型暂时无法运行，请稍后重试',
+    hint: { en: 'Retry shortly (after Retry-After, when given) with the same Idempotency-Key: a retry is never billed twice.', zh: '请稍后（如有 Retry-After，则在其指定的秒数后）使用相同的 Idempotency-Key 重试，重试不会重复计费。' },
   },
   OVERLOADED: {
     status: 503,

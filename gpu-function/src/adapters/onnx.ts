@@ -4,6 +4,7 @@
  * over typed arrays.
  */
 import { existsSync, statSync } from 'node:fs';
+import { FaceReconError } from '@facerecon/shared';
 import * as ort from 'onnxruntime-node';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
@@ -93,8 +94,8 @@ export async function createModelSession(path: string, options: SessionOptions =
     try {
       await wrapped.run(options.warmup);
     } catch (err) {
-      await session.release();
-      throw new ModelLoadError(path, `warm-up run failed: ${(err as Error).message}`, err);
+      await wrapped.release();
+      throw new ModelLoadError(path, `warm-up run failed: ${(err as FaceReconError).detail ?? (err as Error).message}`, err);
     }
   }
   return wrapped;
@@ -106,7 +107,43 @@ export async function createModelSessionFromBytes(name: string, bytes: Uint8Arra
   return wrapSession(name, 'cpu', s);
 }
 
+/**
+ * Runs that fail in a row, per live session, before the runtime counts as broken. One failed run is a
+ * request's bad luck (a GPU allocation under a burst); several with no success between them is a lost
+ * CUDA context or a device fault, which does not heal in this process.
+ */
+export const MODEL_FAILURES_UNHEALTHY = 3;
+
+interface SessionHealth {
+  name: string;
+  provider: ExecutionProvider;
+  failuresInARow: number;
+  lastError?: string;
+}
+const live = new Set<SessionHealth>();
+
+/**
+ * The loaded models, each with its execution provider, and the ones whose last MODEL_FAILURES_UNHEALTHY
+ * or more runs all failed. Process-wide, as the CUDA context is: /healthz and /readyz report it, so a
+ * platform's liveness probe replaces an instance whose models cannot run instead of routing to it.
+ */
+export interface ModelRuntimeHealth {
+  providers: Record<string, ExecutionProvider>;
+  failing: { model: string; provider: ExecutionProvider; failuresInARow: number; lastError?: string }[];
+}
+export function modelRuntimeHealth(): ModelRuntimeHealth {
+  const providers: Record<string, ExecutionProvider> = {};
+  const failing: ModelRuntimeHealth['failing'] = [];
+  for (const h of live) {
+    providers[h.name] = h.provider;
+    if (h.failuresInARow >= MODEL_FAILURES_UNHEALTHY) failing.push({ model: h.name, provider: h.provider, failuresInARow: h.failuresInARow, lastError: h.lastError });
+  }
+  return { providers, failing };
+}
+
 function wrapSession(name: string, provider: ExecutionProvider, s: ort.InferenceSession): ModelSession {
+  const health: SessionHealth = { name, provider, failuresInARow: 0 };
+  live.add(health);
   return {
     name,
     provider,
@@ -115,7 +152,17 @@ function wrapSession(name: string, provider: ExecutionProvider, s: ort.Inference
     async run(inputs) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.dims);
-      const res = await s.run(feeds);
+      let res: ort.InferenceSession.ReturnType;
+      try {
+        res = await s.run(feeds);
+      } catch (err) {
+        // The runtime, not the photo, failed (out of device memory, a lost CUDA context): 503 and
+        // retryable, unbilled, instead of a 500 that reads as our bug and is not retried.
+        health.failuresInARow++;
+        health.lastError = (err as Error).message;
+        throw new FaceReconError('MODEL_UNAVAILABLE', { detail: `${name} (${provider}) run failed: ${(err as Error).message}`, cause: err });
+      }
+      health.failuresInARow = 0;
       const out: Record<string, TensorOut> = {};
       for (const [k, t] of Object.entries(res)) {
         if (t.type !== 'float32') throw new Error(`${name}: output ${k} is ${t.type}, expected float32`);
@@ -123,6 +170,9 @@ function wrapSession(name: string, provider: ExecutionProvider, s: ort.Inference
       }
       return out;
     },
-    release: () => s.release(),
+    release: async () => {
+      live.delete(health);
+      await s.release();
+    },
   };
 }

@@ -26,6 +26,7 @@ import {
   type ErrorCode,
   type Lang,
 } from '@facerecon/shared';
+import type { ModelRuntimeHealth } from '../adapters/onnx';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { runReconstruction, type PipelineDeps } from './pipeline';
@@ -34,6 +35,8 @@ import { LocalAssetStore } from './store/local';
 
 export interface AppDeps extends PipelineDeps {
   queue: WorkQueue;
+  /** The loaded models' providers and the ones failing run after run (adapters/onnx.ts modelRuntimeHealth). */
+  modelHealth: () => ModelRuntimeHealth;
   metrics: ServiceMetrics;
   logger: Logger;
   /** Accepted signing secrets: the current one, and the previous one during a rotation. */
@@ -75,7 +78,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(toErrorBody(code, { requestId: c.get('requestId'), lang: c.get('lang') }), ERROR_SPECS[code].status as 400);
   };
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  // Alive unless the face models keep failing to run (a lost CUDA context does not heal in this process):
+  // then a liveness probe (Cloud Run's) replaces the instance rather than routing requests to it.
+  const modelsFailing = () => {
+    const failing = deps.modelHealth().failing;
+    return failing.length ? `face models failing: ${failing.map((f) => `${f.model} (${f.provider}) ${f.failuresInARow} runs in a row`).join(', ')}` : undefined;
+  };
+  app.get('/healthz', (c) => {
+    const failing = modelsFailing();
+    return failing ? c.json({ ok: false, reason: failing }, 503) : c.json({ ok: true });
+  });
 
   // One probe at a time, its success reused for READY_PROBE_TTL_MS.
   let probe: { at: number; pending?: Promise<void> } | undefined;
@@ -95,13 +107,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get('/readyz', async (c) => {
     if (deps.isDraining()) return c.json({ ready: false, reason: 'shutting down' }, 503);
+    const failing = modelsFailing();
+    if (failing) return c.json({ ready: false, reason: failing }, 503);
     try {
       await probeStore();
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'storage probe failed');
       return c.json({ ready: false, reason: 'storage not writable' }, 503);
     }
-    return c.json({ ready: true, provider: deps.landmarker.provider, store: deps.store.kind, queue: { running: deps.queue.running, waiting: deps.queue.depth } });
+    // provider: the detector's (kept for probes that read it); providers: every loaded model's.
+    return c.json({ ready: true, provider: deps.landmarker.provider, providers: deps.modelHealth().providers, store: deps.store.kind, queue: { running: deps.queue.running, waiting: deps.queue.depth } });
   });
 
   app.get('/metrics', async (c) => {
@@ -290,7 +305,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     } catch (err) {
       const code = errorCode(err);
       finish(code, { detail: err instanceof FaceReconError ? err.detail : undefined });
-      return fail(c, code, code === 'OVERLOADED' ? { 'retry-after': String(deps.queue.retryAfterSeconds()) } : {});
+      return fail(c, code, code === 'OVERLOADED' ? { 'retry-after': String(deps.queue.retryAfterSeconds()) } : code === 'MODEL_UNAVAILABLE' ? { 'retry-after': '1' } : {});
     }
   });
 

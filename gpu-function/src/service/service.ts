@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { hmacSha256Hex } from '@facerecon/shared';
 import { createFaceLandmarker, type FaceLandmarker } from '../face/landmarker';
 import { warmHeicDecoders } from '../adapters/image-io';
+import { modelRuntimeHealth } from '../adapters/onnx';
 import { ModelRegistry } from '../core/registry';
 import { loadIctFaceModel, type IctFaceModel } from '../face-models/ict';
 import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../face-models/mediapipe';
@@ -88,6 +89,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
     deadlineMs: config.FACERECON_DEADLINE_MS,
     maxBodyBytes: config.FACERECON_MAX_BODY_BYTES,
     isDraining: () => draining,
+    modelHealth: modelRuntimeHealth,
     metricsAccess: config.FACERECON_METRICS_TOKEN ? { token: config.FACERECON_METRICS_TOKEN } : config.NODE_ENV === 'production' ? 'closed' : 'open',
   });
 
@@ -118,7 +120,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
         }, config.FACERECON_SWEEP_INTERVAL_S * 1000)
       : undefined;
   sweeper?.unref();
-  logger.info({ port, provider: landmarker.provider, store: store.kind, concurrency: config.FACERECON_CONCURRENCY, models: models.names() }, 'gpu-function ready');
+  logger.info({ port, provider: landmarker.provider, providers: modelRuntimeHealth().providers, store: store.kind, concurrency: config.FACERECON_CONCURRENCY, models: models.names() }, 'gpu-function ready');
 
   return {
     url: `http://${config.HOST}:${port}`,

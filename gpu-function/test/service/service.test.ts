@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReconstructResponseSchema, signRequest } from '@facerecon/shared';
 import { chunkedPost } from '../../../e2e/support/chunked-post';
+import { onnxModelPath } from '@facerecon/models';
+import { createModelSession } from '../../src/adapters/onnx';
 import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landmarker';
 import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadConfig } from '../../src/service/config';
@@ -464,6 +466,54 @@ describe.skipIf(!hasIct)(hasIct ? `model=ict with the ICT-FaceKit pack (${ICT})`
 });
 
 describe('capacity and failure behaviour', () => {
+  it('a face model that fails to run: 503 MODEL_UNAVAILABLE with Retry-After and nothing stored; three in a row turn /healthz and /readyz unhealthy until a run succeeds', async () => {
+    // A real onnxruntime session fed a tensor of the wrong shape: the runtime's own failure, standing in
+    // for a lost CUDA context or an out-of-memory run (which this machine cannot produce on demand).
+    const iris = await createModelSession(onnxModelPath('iris'), { providers: ['cpu'] });
+    const input = iris.inputNames[0];
+    let failing = true;
+    const flaky: FaceLandmarker = {
+      get provider() {
+        return landmarker.provider;
+      },
+      detectFaces: (image, pyramid) => landmarker.detectFaces(image, pyramid),
+      async landmarks(image) {
+        await iris.run({ [input]: failing ? { data: new Float32Array(3), dims: [1, 1, 1, 3] } : { data: new Float32Array(64 * 64 * 3), dims: [1, 64, 64, 3] } });
+        return landmarker.landmarks(image);
+      },
+      close: async () => undefined,
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-svc-'));
+    const svc = await startService(loadConfig({ FACERECON_SIGNING_SECRET: SECRET, PORT: '0', FACERECON_LOCAL_STORE_DIR: dir, FACERECON_LOG_LEVEL: 'silent' }), { landmarker: flaky, face, head: null, logger: createLogger('silent') });
+    services.push(svc);
+    try {
+      const ready = (await (await fetch(`${svc.url}/readyz`)).json()) as { providers: Record<string, string> };
+      expect(ready.providers).toMatchObject({ blazeface: 'cpu', facemesh: 'cpu', iris: 'cpu', selfie: 'cpu' });
+      for (let i = 1; i <= 3; i++) {
+        const res = await post(svc.url, astronaut, { query: '?lang=zh' });
+        expect(res.status).toBe(503);
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        const body = await res.json();
+        expect(body.error).toMatchObject({ code: 'MODEL_UNAVAILABLE', message: '人脸模型暂时无法运行，请稍后重试' });
+        expect(body.error.hint).toMatch(/Idempotency-Key/);
+        expect((await fetch(`${svc.url}/healthz`)).status, `after ${i} failed runs`).toBe(i < 3 ? 200 : 503);
+      }
+      expect(files(dir)).toEqual([]);
+      const health = await fetch(`${svc.url}/healthz`);
+      expect(await health.json()).toMatchObject({ ok: false, reason: expect.stringMatching(/iris \(cpu\) 3 runs in a row/) });
+      expect((await fetch(`${svc.url}/readyz`)).status).toBe(503);
+      // The runtime recovers (a run succeeds): alive and ready again, and the request is served.
+      failing = false;
+      expect((await post(svc.url, astronaut, { query: '?formats=glb' })).status).toBe(200);
+      expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
+    } finally {
+      await iris.release();
+    }
+    // A released session no longer counts.
+    expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
+  });
+
   it('sheds load beyond the queue with 503 OVERLOADED and Retry-After', async () => {
     const svc = await start({ FACERECON_CONCURRENCY: '1', FACERECON_QUEUE_MAX: '1' });
     const responses = await Promise.all([1, 2, 3, 4].map((i) => post(svc.url, astronaut, { query: `?formats=glb&n=${i}` })));
