@@ -183,6 +183,32 @@ describe('forwarding and billing', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('the edge\'s own INVALID_REQUEST hints come in the caller\'s language (query, Accept-Language or the form\'s lang field), quoting the validator\'s detail', async () => {
+    const k = await createKey();
+    type E = { error: { code: string; message: string; hint: string } };
+    const bad = await (await post(k.key, await makePng(300, 300), {}, '?lang=zh&uv_size=77')).json<E>();
+    expect(bad.error).toMatchObject({ code: 'INVALID_REQUEST', message: '请求格式错误' });
+    expect(bad.error.hint).toMatch(/^请求参数有误（uv_size: .+）$/);
+    const badEn = await (await post(k.key, await makePng(300, 300), {}, '?uv_size=77')).json<E>();
+    expect(badEn.error.hint).toMatch(/^uv_size: /);
+    expect(badEn.error.hint).not.toMatch(/[\u4e00-\u9fff]/);
+    const twice = await (await post(k.key, await makePng(300, 300), { 'accept-language': 'zh-CN' }, '?uv_size=512&uv_size=1024')).json<E>();
+    expect(twice.error.hint).toMatch(/查询参数 uv_size 重复出现/);
+    const form = new FormData();
+    form.append('image', new Blob([await makePng(300, 300)], { type: 'image/png' }), 'me.png');
+    form.append('lang', 'zh');
+    form.append('formats', 'glb,stl');
+    const formBad = await (await send('/v1/reconstructions', { method: 'POST', body: form, key: k.key })).json<E>();
+    expect(formBad.error.message).toBe('请求格式错误');
+    expect(formBad.error.hint).toMatch(/^请求参数有误（formats: .*stl/);
+    const key = await (await post(k.key, await makePng(300, 300), { 'idempotency-key': 'short', 'accept-language': 'zh' })).json<E>();
+    expect(key.error.hint).toMatch(/8 到 128 个可打印 ASCII 字符/);
+    const limit = await (await send('/v1/reconstructions?limit=0&lang=zh', { key: k.key })).json<E>();
+    expect(limit.error.hint).toMatch(/1 到 100 之间的整数/);
+    expect(calls).toHaveLength(0);
+    expect((await usageRows(k.id)).every((r) => r.billed === 0)).toBe(true);
+  });
+
   it('a multipart text field of megabytes, or a form of many parts, is a 400 before any option is parsed; nothing is billed or forwarded', async () => {
     const k = await createKey();
     const huge = new FormData();

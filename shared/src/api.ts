@@ -3,6 +3,7 @@
  * The edge's public API reuses these shapes.
  */
 import { z } from 'zod';
+import { ERROR_CODES } from './errors';
 
 export const ASSET_KINDS = ['obj', 'mtl', 'texture', 'texture_head', 'texture_eye', 'texture_grid', 'albedo', 'normal', 'displacement', 'glb', 'glb_optimized', 'usdz', 'preview', 'preview_geometry', 'result'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
@@ -140,7 +141,7 @@ export const AssetsSchema = z.object({
  * texture=albedo then carry the lit texture).
  */
 export const NoticeSchema = z.object({
-  code: z.string(),
+  code: z.enum(ERROR_CODES),
   message: z.string(),
   message_zh: z.string(),
   hint: z.string().optional(),
@@ -200,7 +201,7 @@ export const ReconstructionJobSchema = z.object({
   finished_at: z.iso.datetime().nullable(),
   attempts: z.number().int(),
   /** What ended a failed or canceled job: the code and messages an error response has, and its hint in the job's language. */
-  error: z.object({ code: z.string(), status: z.number().int(), message: z.string(), message_zh: z.string(), hint: z.string().optional() }).optional(),
+  error: z.object({ code: z.enum(ERROR_CODES), status: z.number().int(), message: z.string(), message_zh: z.string(), hint: z.string().optional() }).optional(),
   /** The synchronous response, while it is retained (24 h) and not erased. */
   result: ReconstructResponseSchema.optional(),
   erased_at: z.iso.datetime().optional(),

@@ -27,11 +27,11 @@ const ID = /^[0-9a-f]{32}$/;
 jobs.get('/', async (c) => {
   const rawLimit = c.req.query('limit');
   const limit = rawLimit === undefined ? 20 : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) return errorResponse(c, 'INVALID_REQUEST', { hint: 'limit: a whole number from 1 to 100.' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) return errorResponse(c, 'INVALID_REQUEST', { hint: { en: 'limit: a whole number from 1 to 100.', zh: 'limit：1 到 100 之间的整数。' } });
   const cursor = c.req.query('cursor');
   const after = cursor === undefined ? undefined : parseCursor(cursor);
   // A cursor we did not write would restart the list from the top, and a client could page forever.
-  if (after === null) return errorResponse(c, 'INVALID_REQUEST', { hint: 'cursor: pass next_cursor from the previous page as it is.' });
+  if (after === null) return errorResponse(c, 'INVALID_REQUEST', { hint: { en: 'cursor: pass next_cursor from the previous page as it is.', zh: 'cursor：请原样传入上一页返回的 next_cursor。' } });
   const { jobs: rows, next } = await listJobs(c.env.DB, c.get('apiKey').id, { limit, after });
   return c.json({ object: 'list', data: rows.map((j) => jobView(j, { lang: c.get('lang') })), next_cursor: next ?? null });
 });

@@ -11,7 +11,7 @@ import { claimIdempotencyKey, commitResult, looksLikeResult, recordUsage, releas
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
 import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, settleUndelivered, TERMINAL } from '../lib/jobs';
 import { webhookUrlProblem } from '../lib/webhooks';
-import { errorResponse, pickLang } from '../lib/respond';
+import { errorResponse, pickLang, type LocalizedHint } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
 import { eraseAssetsOnGpu, forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
 import { validateUpload } from '../lib/validate';
@@ -84,11 +84,11 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const requestId = c.get('requestId');
   const db = c.env.DB;
   const idemKey = c.req.header('idempotency-key');
-  if (idemKey !== undefined && !/^[\x21-\x7e]{8,128}$/.test(idemKey)) return errorResponse(c, 'INVALID_REQUEST', { hint: 'Idempotency-Key: 8-128 printable ASCII characters.' });
+  if (idemKey !== undefined && !/^[\x21-\x7e]{8,128}$/.test(idemKey)) return errorResponse(c, 'INVALID_REQUEST', { hint: { en: 'Idempotency-Key: 8-128 printable ASCII characters.', zh: 'Idempotency-Key：8 到 128 个可打印 ASCII 字符。' } });
   const timeoutMs = Number(c.env.UPSTREAM_TIMEOUT_MS ?? 45_000);
   const usage = { requestId, keyId: key.id, clientRequestId: c.get('clientRequestId'), idempotencyKey: idemKey, bytesIn: 0 };
   // A refusal before a unit was reserved: one unbilled usage row.
-  const refuse = async (code: ErrorCode, extra: { headers?: Record<string, string>; hint?: string } = {}) => {
+  const refuse = async (code: ErrorCode, extra: { headers?: Record<string, string>; hint?: LocalizedHint } = {}) => {
     // The unbilled row is bookkeeping: D1 failing to write it must not turn NO_FACE into INTERNAL.
     await recordUsage(db, { ...usage, outcome: code, billed: false }).catch((err: unknown) => console.error(JSON.stringify({ event: 'usage-write-failed', requestId, outcome: code, error: String(err) })));
     return errorResponse(c, code, extra);
@@ -99,17 +99,21 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     upload = await readUpload(c);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_REQUEST';
-    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[c.get('lang')] } : {});
+    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint } : {});
   }
   usage.bytesIn = upload.bytes.byteLength;
+  // Language: an explicit `lang` (field or query) wins, else Accept-Language; set before validating the
+  // options so that their refusals come in it too.
+  c.set('lang', pickLang(upload.fields.lang ?? c.req.query('lang'), c.req.header('accept-language')));
   const search = new URL(c.req.url).searchParams;
   // One value per option: with two, one would be validated (the last) and another used (the first).
   const repeated = [...new Set(search.keys())].find((k) => search.getAll(k).length > 1);
-  if (repeated !== undefined) return refuse('INVALID_REQUEST', { hint: `query parameter ${repeated.slice(0, 40)} given more than once` });
+  if (repeated !== undefined) return refuse('INVALID_REQUEST', { hint: { en: `query parameter ${repeated.slice(0, 40)} given more than once`, zh: `查询参数 ${repeated.slice(0, 40)} 重复出现，每个参数只能给一次` } });
   const parsed = ReconstructOptionsSchema.safeParse({ ...Object.fromEntries(search), ...upload.fields });
-  if (!parsed.success) return refuse('INVALID_REQUEST', { hint: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-  // Language: an explicit `lang` (field or query) wins, else Accept-Language.
-  c.set('lang', pickLang(upload.fields.lang ?? c.req.query('lang'), c.req.header('accept-language')));
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    return refuse('INVALID_REQUEST', { hint: { en: detail, zh: `请求参数有误（${detail}）` } });
+  }
   const lang = c.get('lang');
   const options = { ...parsed.data, lang };
   // Async jobs (RFC 7240 Prefer: respond-async, wait=N); a webhook_url asks for one too.
@@ -117,10 +121,10 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const webhookUrl = upload.fields.webhook_url ?? c.req.query('webhook_url');
   const asyncJob = prefer.respondAsync || prefer.waitS !== undefined || webhookUrl !== undefined;
   // /stream always streams: an async job or a webhook asked of it would be billed and then ignored.
-  if (stream && asyncJob) return refuse('INVALID_REQUEST', { hint: 'POST /v1/reconstructions/stream streams the result: send webhook_url or Prefer: respond-async to POST /v1/reconstructions.' });
+  if (stream && asyncJob) return refuse('INVALID_REQUEST', { hint: { en: 'POST /v1/reconstructions/stream streams the result: send webhook_url or Prefer: respond-async to POST /v1/reconstructions.', zh: 'POST /v1/reconstructions/stream 以流式返回结果：webhook_url 或 Prefer: respond-async 请发送到 POST /v1/reconstructions。' } });
   if (webhookUrl !== undefined) {
     const problem = webhookUrlProblem(webhookUrl, { allowLoopback: c.env.WEBHOOK_ALLOW_LOOPBACK === 'true' });
-    if (problem) return refuse('INVALID_REQUEST', { hint: `webhook_url: ${problem}` });
+    if (problem) return refuse('INVALID_REQUEST', { hint: { en: `webhook_url: ${problem}`, zh: `webhook_url 不可用（${problem}）` } });
   }
 
   let header;
@@ -128,7 +132,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     header = validateUpload(upload.bytes);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_IMAGE';
-    return refuse(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > UPLOAD_LIMITS.hintBytes ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint[lang] } : {});
+    return refuse(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > UPLOAD_LIMITS.hintBytes ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint } : {});
   }
 
   const query = reconstructQuery(options);
