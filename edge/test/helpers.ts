@@ -59,7 +59,7 @@ const str = (s: string) => new TextEncoder().encode(s);
  * (a `grid` or a single `hvc1` image), its `ispe` size and optional `irot`, and an mdat. Enough for
  * the header checks; `truncate` cuts the file short, `ispe: false` leaves the size out.
  */
-export function makeHeif(opts: { width: number; height: number; brand?: 'heic' | 'avif'; grid?: boolean; irot?: number; ispe?: boolean; truncate?: number }): Uint8Array {
+export function makeHeif(opts: { width: number; height: number; brand?: 'heic' | 'avif'; grid?: boolean; irot?: number; ispe?: boolean; truncate?: number; emptyIpmas?: number; freeBoxesInMeta?: number }): Uint8Array {
   const brand = opts.brand ?? 'heic';
   const ftyp = box('ftyp', str(brand), u32(0), str('mif1'), str(brand === 'heic' ? 'heic' : 'miaf'));
   const itemType = opts.grid ? 'grid' : brand === 'heic' ? 'hvc1' : 'av01';
@@ -69,7 +69,15 @@ export function makeHeif(opts: { width: number; height: number; brand?: 'heic' |
   const ipco = box('ipco', ...props);
   const assoc = props.map((_, i) => 0x80 | (i + 1));
   const ipma = box('ipma', u8(0, 0, 0, 0), u32(1), u16(1), u8(assoc.length, ...assoc));
-  const meta = box('meta', u8(0, 0, 0, 0), box('hdlr', u8(0, 0, 0, 0), u32(0), str('pict'), new Uint8Array(13)), box('pitm', u8(0, 0, 0, 0), u16(1)), iinf, box('iprp', ipco, ipma));
+  // `emptyIpmas` ipma boxes of no entries before the real one, `freeBoxesInMeta` free boxes in meta: floods.
+  const repeated = (one: Uint8Array, n: number) => {
+    const out = new Uint8Array(one.length * n);
+    for (let k = 0; k < n; k++) out.set(one, k * one.length);
+    return out;
+  };
+  const empties = repeated(box('ipma', u8(0, 0, 0, 0), u32(0)), opts.emptyIpmas ?? 0);
+  const frees = repeated(box('free'), opts.freeBoxesInMeta ?? 0);
+  const meta = box('meta', u8(0, 0, 0, 0), box('hdlr', u8(0, 0, 0, 0), u32(0), str('pict'), new Uint8Array(13)), box('pitm', u8(0, 0, 0, 0), u16(1)), iinf, frees, box('iprp', ipco, empties, ipma));
   const mdat = box('mdat', new Uint8Array(256));
   const file = new Uint8Array(ftyp.length + meta.length + mdat.length);
   file.set(ftyp, 0);

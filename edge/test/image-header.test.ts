@@ -62,6 +62,17 @@ describe('HEIC and AVIF from the container, before any decode', () => {
     expect(code(makeHeif({ width: 4032, height: 3024, truncate: 40 }))).toBe('INVALID_IMAGE');
     expect(code(HEIC)).toBe('INVALID_IMAGE'); // a bare ftyp box: no image in it
   });
+  it('a meta box flooded with boxes (a million empty ipma, thousands of free boxes) is refused at a bound, not collected', () => {
+    // libheif reads every ipma in order, the primary's first entry winning: a few before the real one still read.
+    expect(code(makeHeif({ width: 4032, height: 3024, grid: true, emptyIpmas: 3 }))).toBe('ok');
+    expect(code(makeHeif({ width: 4032, height: 3024, grid: true, emptyIpmas: 16 }))).toBe('INVALID_IMAGE');
+    // 10.4 MB of 16-byte ipma boxes under one iprp: once ~100 MB of objects in the Worker before the refusal.
+    const flood = makeHeif({ width: 4032, height: 3024, grid: true, emptyIpmas: 650_000 });
+    expect(flood.byteLength).toBeGreaterThan(10_000_000);
+    expect(code(flood)).toBe('INVALID_IMAGE');
+    expect(code(makeHeif({ width: 4032, height: 3024, grid: true, freeBoxesInMeta: 1000 }))).toBe('ok');
+    expect(code(makeHeif({ width: 4032, height: 3024, grid: true, freeBoxesInMeta: 2000 }))).toBe('INVALID_IMAGE');
+  });
   it('a huge ftyp box (10 MB of brands, "to the end of the file") is read in place: refused, without millions of strings', () => {
     const n = 10 * 2 ** 20;
     const b = new Uint8Array(n);
