@@ -53,6 +53,29 @@ async function open(viewport = { width: 1280, height: 860 }, locale = 'en-US'): 
 }
 
 describe('the web page', () => {
+  it('a link carrying another API key does not replace the saved one unless the user agrees', async () => {
+    const page = await open();
+    const other = 'fr_live_' + '0'.repeat(56) + 'beef';
+    const dialogs: string[] = [];
+    page.once('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(`${stack.edgeUrl}/?key=${other}`);
+    expect(dialogs).toHaveLength(1);
+    expect(dialogs[0]).toMatch(/another API key \(ending …beef\)/);
+    expect(page.url()).not.toMatch(/key=/);
+    expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
+    expect(await page.evaluate(() => localStorage.getItem('apiKey'))).toBe(stack.apiKey);
+    // The same key again asks nothing; agreeing takes the other one.
+    await page.goto(`${stack.edgeUrl}/?key=${encodeURIComponent(stack.apiKey)}`);
+    expect(dialogs).toHaveLength(1);
+    page.once('dialog', (d) => void d.accept());
+    await page.goto(`${stack.edgeUrl}/?key=${other}`);
+    expect(await page.inputValue('#api-key')).toBe(other);
+    await page.context().close();
+  });
+
   it('uploads a real photo, shows three timed stages, the 3D viewer, the UV image and working downloads', async () => {
     const page = await open();
     expect(await page.locator('#start').isDisabled()).toBe(true);

@@ -34,12 +34,17 @@ const viewer = createViewer($<HTMLCanvasElement>('viewer'));
 const params = new URLSearchParams(location.search);
 const keyFromUrl = params.get('key');
 if (keyFromUrl) {
-  // A key in the address bar would stay in history, bookmarks and screenshots: keep it, drop the URL's copy.
-  localStorage.setItem('apiKey', keyFromUrl.trim());
+  const given = keyFromUrl.trim();
+  const saved = localStorage.getItem('apiKey');
+  // Taken without asking only when no other key is saved: a link from someone else would otherwise swap
+  // the key unseen (the field is a password field), and the next selfies would be reconstructed under,
+  // and readable with, their key.
+  if (given && (!saved || saved === given || confirm(t(lang, 'replaceKey', { given: given.slice(-4), saved: saved.slice(-4) })))) localStorage.setItem('apiKey', given);
+  // A key in the address bar would stay in history, bookmarks and screenshots: drop the URL's copy.
   params.delete('key');
   history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
 }
-els.key.value = keyFromUrl ?? localStorage.getItem('apiKey') ?? '';
+els.key.value = localStorage.getItem('apiKey') ?? '';
 // On every edit, not only on leaving the field: a key cleared and the tab closed must be gone.
 els.key.addEventListener('input', () => {
   const k = els.key.value.trim();
