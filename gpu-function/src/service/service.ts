@@ -50,7 +50,11 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
   const face = parts.face ?? createMediaPipeFaceModel();
   const head = parts.head === undefined ? loadIctFaceModel(config.FACERECON_ICT_PACK, face) : (parts.head ?? undefined);
   const models = new ModelRegistry([face, head]);
-  const assetSecret = config.FACERECON_ASSET_SECRET ?? (await hmacSha256Hex(config.FACERECON_SIGNING_SECRET, 'facerecon asset urls'));
+  // Derived from the signing secret unless set; during a signing-secret rotation the previous secret's key
+  // still verifies the links signed before it (paid results, up to FACERECON_ASSET_TTL_S old).
+  const assetKey = (secret: string) => hmacSha256Hex(secret, 'facerecon asset urls');
+  const assetSecret = config.FACERECON_ASSET_SECRET ?? (await assetKey(config.FACERECON_SIGNING_SECRET));
+  const previousAssetSecrets = config.FACERECON_ASSET_SECRET === undefined && config.FACERECON_SIGNING_SECRET_PREVIOUS ? [await assetKey(config.FACERECON_SIGNING_SECRET_PREVIOUS)] : [];
   const store =
     parts.store ??
     (config.FACERECON_STORE === 's3'
@@ -62,7 +66,7 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
           secretAccessKey: config.S3_SECRET_ACCESS_KEY!,
           forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
         })
-      : new LocalAssetStore({ dir: config.FACERECON_LOCAL_STORE_DIR, publicUrl: config.publicUrl, secret: assetSecret }));
+      : new LocalAssetStore({ dir: config.FACERECON_LOCAL_STORE_DIR, publicUrl: config.publicUrl, secret: assetSecret, previousSecrets: previousAssetSecrets }));
   await store.probe(); // fail fast on an unwritable store
   const heicFailed = await heicReady;
   if (heicFailed) throw new Error(`HEIC decoders: ${heicFailed.message}`);

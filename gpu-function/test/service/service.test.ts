@@ -415,6 +415,28 @@ describe('security: identities, replays, bodies (issue 12)', () => {
     expect((await fetch(`${after.url}/v1/reconstruct`, { method: 'POST', body: corrupt, headers: await signedWith(NEW) })).status).toBe(400);
   });
 
+  it('local asset links signed before a signing-secret rotation keep working during it (paid results), and stop once the old secret is removed', async () => {
+    const NEW = 'n'.repeat(48);
+    const before = await start();
+    const res = await post(before.url, astronaut, { query: '?formats=glb' });
+    expect(res.status).toBe(200);
+    const glb = new URL(((await res.json()) as { assets: { glb: { url: string } } }).assets.glb.url);
+    const at = (svc: { url: string }) => fetch(`${svc.url}${glb.pathname}${glb.search}`);
+    const store = { FACERECON_LOCAL_STORE_DIR: before.dir };
+    const during = await start({ ...store, FACERECON_SIGNING_SECRET: NEW, FACERECON_SIGNING_SECRET_PREVIOUS: SECRET });
+    expect((await at(during)).status).toBe(200);
+    // A link that was never signed, or one the new key signs for another file, is still refused.
+    expect((await fetch(`${during.url}${glb.pathname}?expires=${glb.searchParams.get('expires')}&sig=${'0'.repeat(64)}`)).status).toBe(403);
+    const after = await start({ ...store, FACERECON_SIGNING_SECRET: NEW });
+    expect((await at(after)).status).toBe(403);
+    // With its own FACERECON_ASSET_SECRET a deployment's links do not depend on the signing secret at all.
+    const own = { ...store, FACERECON_ASSET_SECRET: 'a'.repeat(48) };
+    const first = await start(own);
+    const linked = new URL(((await (await post(first.url, astronaut, { query: '?formats=glb' })).json()) as { assets: { glb: { url: string } } }).assets.glb.url);
+    const rotated = await start({ ...own, FACERECON_SIGNING_SECRET: NEW });
+    expect((await fetch(`${rotated.url}${linked.pathname}${linked.search}`)).status).toBe(200);
+  });
+
   it('a malformed %-escape in an asset path is a 404, not a 500', async () => {
     const svc = await start();
     const res = await fetch(`${svc.url}/assets/%E0%A4%A?expires=1&sig=${'a'.repeat(64)}`);

@@ -14,6 +14,11 @@ export interface LocalStoreOptions {
   /** Base URL the service is reachable at, e.g. http://127.0.0.1:8788. */
   publicUrl: string;
   secret: string;
+  /**
+   * Keys links signed before a rotation were signed with, still accepted (never used to sign): the
+   * links handed out up to FACERECON_ASSET_TTL_S ago were paid for and must keep working.
+   */
+  previousSecrets?: readonly string[];
   now?: () => number;
 }
 
@@ -68,8 +73,12 @@ export class LocalAssetStore implements AssetStore {
       return { ok: false, code: 'NOT_FOUND' };
     }
     if (!expires || !sig || !/^\d{1,12}$/.test(expires) || !/^[0-9a-f]{64}$/.test(sig)) return { ok: false, code: 'FORBIDDEN' };
-    const expected = await hmacSha256Hex(this.opts.secret, `${key}\n${expires}`);
-    if (!timingSafeEqualString(expected, sig)) return { ok: false, code: 'FORBIDDEN' };
+    // Every key is tried (no early exit), each comparison in constant time.
+    let signed = false;
+    for (const secret of [this.opts.secret, ...(this.opts.previousSecrets ?? [])]) {
+      if (timingSafeEqualString(await hmacSha256Hex(secret, `${key}\n${expires}`), sig)) signed = true;
+    }
+    if (!signed) return { ok: false, code: 'FORBIDDEN' };
     if (Number(expires) * 1000 < this.now()) return { ok: false, code: 'LINK_EXPIRED' };
     try {
       await stat(path);
