@@ -45,6 +45,11 @@ export interface ReconstructOptions {
   lang?: 'en' | 'zh';
   /** 'mediapipe' (default): the face; 'ict': the full head with identity and ARKit weights. */
   model?: 'mediapipe' | 'ict';
+  /**
+   * The texture the meshes (OBJ, GLB, USDZ) carry: 'lit' (default, the photo as it was lit) or 'albedo'
+   * (the photo's estimated lighting divided out, for relighting in an engine; albedo.png then comes too).
+   */
+  texture?: 'lit' | 'albedo';
   /** model=ict: ARKit's blendshape names (default) or ICT-FaceKit's own. */
   expressionNames?: 'arkit' | 'ict';
   /** Made for you when absent, and the same across this call's retries: never billed twice. */
@@ -117,6 +122,8 @@ export class FaceReconClient {
   private async call(method: string, path: string, init: { body?: Photo; headers?: Record<string, string>; signal?: AbortSignal; retry?: boolean; timeoutMs?: number } = {}): Promise<Response> {
     const attempts = init.retry === false ? 1 : this.policy.attempts;
     const timeoutMs = init.timeoutMs ?? this.opts.timeoutMs ?? 60_000;
+    /** Until when 409 IDEMPOTENCY_IN_PROGRESS is waited out (from the first one: our own earlier attempt may run that long). */
+    let inProgressUntil: number | undefined;
     for (let attempt = 1; ; attempt++) {
       // Already aborted (before the first attempt, or during the wait for the next): nothing is sent.
       if (init.signal?.aborted) throw init.signal.reason ?? new Error('aborted');
@@ -142,8 +149,14 @@ export class FaceReconClient {
         throw init.signal.reason ?? new Error('aborted');
       }
       // 409 only as IDEMPOTENCY_IN_PROGRESS says it (with Retry-After): a replayed CANCELED is final.
-      const retryable = !res || transientStatus(res.status) || (res.status === 409 && res.headers.has('retry-after'));
-      const delay = retryable && attempt < attempts ? retryDelayMs(this.policy, attempt, res?.headers.get('retry-after')) : undefined;
+      const inProgress = init.retry !== false && res?.status === 409 && res.headers.has('retry-after');
+      const retryable = !res || transientStatus(res.status) || inProgress;
+      // An attempt that dropped while the edge kept working answers 409 to the retry until it ends (up to
+      // the edge's 45 s deadline): that wait is not a failed attempt, and counting it against `attempts`
+      // gave up after a few seconds on a call that was about to succeed.
+      if (inProgress) inProgressUntil ??= Date.now() + timeoutMs;
+      const delay = retryable && (inProgress ? Date.now() < inProgressUntil! : attempt < attempts) ? retryDelayMs(this.policy, inProgress ? 1 : attempt, res?.headers.get('retry-after')) : undefined;
+      if (inProgress && delay !== undefined) attempt--;
       if (delay === undefined) {
         if (!res) {
           done();
@@ -178,12 +191,13 @@ export class FaceReconClient {
     throw new FaceReconApiError(res.status, errorBodyOf(res, text), Number.isFinite(after) && after > 0 ? after : undefined);
   }
 
-  private static query(o: Pick<CreateOptions, 'uvSize' | 'formats' | 'lang' | 'model' | 'expressionNames' | 'webhookUrl'>): string {
+  private static query(o: Pick<CreateOptions, 'uvSize' | 'formats' | 'lang' | 'model' | 'texture' | 'expressionNames' | 'webhookUrl'>): string {
     return queryString([
       ['uv_size', o.uvSize],
       ['formats', o.formats?.join(',')],
       ['lang', o.lang],
       ['model', o.model],
+      ['texture', o.texture],
       ['expression_names', o.expressionNames],
       ['webhook_url', o.webhookUrl],
     ]);
@@ -199,7 +213,10 @@ export class FaceReconClient {
    */
   async reconstruct(o: ReconstructOptions): Promise<Reconstruction> {
     const key = o.idempotencyKey ?? newIdempotencyKey();
-    const streaming = typeof ReadableStream !== 'undefined' && typeof TextDecoder !== 'undefined';
+    // React Native's fetch hands over no streaming body even where ReadableStream is polyfilled, so the
+    // stream's stages would all arrive with the result: there, progress comes from polling a job.
+    const reactNative = typeof navigator !== 'undefined' && (navigator as { product?: string }).product === 'ReactNative';
+    const streaming = typeof ReadableStream !== 'undefined' && typeof TextDecoder !== 'undefined' && !reactNative;
     if (o.onStage && !streaming) {
       const job = await this.create({ ...o, idempotencyKey: key });
       return (await this.wait(job.id, { onStage: o.onStage, signal: o.signal })).result!;
@@ -279,7 +296,7 @@ export class FaceReconClient {
       if (job.status === 'succeeded') return job;
       if (TERMINAL.includes(job.status)) {
         const e = job.error ?? { code: 'CANCELED', status: 409, message: 'The reconstruction was canceled', message_zh: '重建已取消' };
-        throw new FaceReconApiError(e.status, { error: { code: e.code as ErrorBody['error']['code'], message: e.message, message_zh: e.message_zh, request_id: job.id } });
+        throw new FaceReconApiError(e.status, { error: { code: e.code as ErrorBody['error']['code'], message: e.message, message_zh: e.message_zh, request_id: job.id, ...('hint' in e && e.hint ? { hint: e.hint } : {}) } });
       }
       if (Date.now() > until) throw new Error(`job ${id} is still ${job.status}`);
       const after = Number(res.headers.get('retry-after'));

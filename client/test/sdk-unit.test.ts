@@ -160,6 +160,47 @@ describe('@facerecon/client against a scripted fetch', () => {
     expect(inProgress.calls).toHaveLength(2);
   });
 
+  it('409 IDEMPOTENCY_IN_PROGRESS is waited out for as long as the earlier attempt may run (the time-out), not for `attempts` tries; a 503 still counts', async () => {
+    const json = (status: number, code: string, headers: Record<string, string> = {}) => new Response(JSON.stringify({ error: { code, message: code, message_zh: code, request_id: 'r' } }), { status, headers: { 'content-type': 'application/json', ...headers } });
+    // A dropped first attempt still running at the edge: eight 409s, then its stored result; 2 attempts allowed.
+    const answers = [json(503, 'UPSTREAM_UNAVAILABLE'), ...Array.from({ length: 8 }, () => json(409, 'IDEMPOTENCY_IN_PROGRESS', { 'retry-after': '0' })), new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json' } })];
+    const waits = client(() => answers.shift()!, { attempts: 2, timeoutMs: 5_000 });
+    expect(await waits.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
+    expect(waits.calls).toHaveLength(10);
+    const keys = new Set(waits.calls.map((c) => (c.init.headers as Record<string, string>)['idempotency-key']));
+    expect(keys.size).toBe(1);
+    // Past the time-out it gives up with the 409 (the caller may come back with the same key later).
+    const forever = client(() => json(409, 'IDEMPOTENCY_IN_PROGRESS', { 'retry-after': '0' }), { attempts: 2, timeoutMs: 30 });
+    expect(await forever.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e)).toMatchObject({ code: 'IDEMPOTENCY_IN_PROGRESS', status: 409 });
+    expect(forever.calls.length).toBeGreaterThan(2);
+  });
+
+  it('on React Native (navigator.product), onStage polls an async job even with ReadableStream polyfilled: its fetch has no streaming body', async () => {
+    const job = (status: string, events: unknown[] = [], result?: unknown) => new Response(JSON.stringify({ id: 'j1', object: 'reconstruction', mode: 'async', status, events, ...(result ? { result } : {}) }), { status: status === 'queued' ? 202 : 200, headers: { 'content-type': 'application/json', 'retry-after': '0' } });
+    const answers = [job('queued'), job('running', [{ type: 'stage', detail: { stage: 'preprocess', elapsed_ms: 5 } }]), job('succeeded', [{ type: 'stage', detail: { stage: 'preprocess', elapsed_ms: 5 } }, { type: 'stage', detail: { stage: 'geometry', elapsed_ms: 50 } }], RESULT)];
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { product: 'ReactNative' }, configurable: true });
+    try {
+      const { c, calls } = client(() => answers.shift()!);
+      const stages: string[] = [];
+      expect(await c.reconstruct({ photo: new Uint8Array([1]), onStage: (s) => stages.push(s) })).toEqual(RESULT);
+      expect(calls[0].url).toBe('https://api.test/v1/reconstructions');
+      expect((calls[0].init.headers as Record<string, string>).prefer).toBe('respond-async');
+      expect(calls.slice(1).map((x) => x.url)).toEqual(['https://api.test/v1/reconstructions/j1', 'https://api.test/v1/reconstructions/j1']);
+      expect(stages).toEqual(['preprocess', 'geometry']);
+    } finally {
+      if (had) Object.defineProperty(globalThis, 'navigator', had);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  }, 15_000);
+
+  it('texture=albedo and the other options go into the query string', async () => {
+    const { c, calls } = client(() => new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json' } }));
+    await c.reconstruct({ photo: new Uint8Array([1]), texture: 'albedo', formats: ['glb', 'albedo'], uvSize: 512 });
+    const q = new URL(calls[0].url).searchParams;
+    expect(Object.fromEntries(q)).toEqual({ texture: 'albedo', formats: 'glb,albedo', uv_size: '512' });
+  });
+
   it('create() with waitSeconds gives the server the wait on top of the attempt time-out', async () => {
     const job = { id: 'j', object: 'reconstruction', status: 'succeeded', mode: 'async' };
     const { c, calls } = client(

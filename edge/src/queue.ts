@@ -9,7 +9,7 @@
  * MAX_ATTEMPTS the job fails with the last code and its unit is released. A message the consumer
  * could not handle at all lands in the dead-letter queue, whose consumer fails and releases the job.
  */
-import { FaceReconError, type ErrorCode } from '@facerecon/shared';
+import { ERROR_SPECS, FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
 import { commitUnit, looksLikeResult, releaseUnit, type Settlement } from './lib/billing';
 import { parseSseBlock } from './lib/sse-relay';
@@ -64,7 +64,8 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   const settlement: Settlement = { requestId: job.id, keyId: job.key_id, claimedAttempt: job.attempts };
   const fail = async (code: ErrorCode) => {
     // Only the delivery that ended the job (not one that found it canceled) deletes and notifies.
-    if ((await releaseUnit(db, settlement, code)).jobEnded) await afterJobEnded(env, job);
+    // A failure on our side (5xx) frees the job's Idempotency-Key: the client's retry with it runs again.
+    if ((await releaseUnit(db, settlement, code, undefined, { unbindJobKey: ERROR_SPECS[code].status >= 500 })).jobEnded) await afterJobEnded(env, job);
     return { ack: true } as const;
   };
   const transientOr = async (code: ErrorCode, retryAfter?: string | null): Promise<Outcome> => {

@@ -9,7 +9,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
-import { commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
+import { claimIdempotencyKey, commitUnit, purgeExpired, releaseUnit, reserveUnit, storeIdempotentResponse } from '../src/lib/billing';
 import { cancelJob, claimJob, getJobById, insertJob, jobEvents, requeueJob } from '../src/lib/jobs';
 import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
 import { deadLetter, MAX_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
@@ -25,12 +25,15 @@ afterAll(() => server.close());
 afterEach(() => server.resetHandlers());
 
 const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-async function queuedJob(keyId: string, opts: { photo?: boolean } = {}) {
+/** A queued async job as POST with Prefer: respond-async leaves it; with `idemKey`, that key bound to its 202. */
+async function queuedJob(keyId: string, opts: { photo?: boolean; idemKey?: string } = {}) {
   const id = newId();
-  expect(await reserveUnit(E.DB, { requestId: id, keyId }, 100)).toBe(true);
+  if (opts.idemKey) expect(await claimIdempotencyKey(E.DB, keyId, opts.idemKey, 'body-sha', 60_000)).toEqual({ kind: 'new' });
+  expect(await reserveUnit(E.DB, { requestId: id, keyId, idempotencyKey: opts.idemKey }, 100)).toBe(true);
   const photoKey = `uploads/${id}`;
   if (opts.photo !== false) await E.UPLOADS.put(photoKey, new Uint8Array([1, 2, 3]));
   await insertJob(E.DB, { id, key_id: keyId, mode: 'async', status: 'queued', query: 'formats=glb', photo_key: photoKey, photo_type: 'image/png' });
+  if (opts.idemKey) await storeIdempotentResponse(E.DB, keyId, opts.idemKey, { status: 202, body: JSON.stringify({ id }) }).run();
   return id;
 }
 const sse = (...events: Array<[string, unknown]>) => new Response(events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join(''), { headers: { 'content-type': 'text/event-stream' } });
@@ -125,6 +128,33 @@ describe('the jobs consumer', () => {
     expect(await runJob(E, id)).toEqual({ ack: true });
     expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'OVERLOADED', attempts: MAX_ATTEMPTS, photo_key: null });
     expect(await usageRows(k.id)).toEqual([{ outcome: 'OVERLOADED', billed: 0 }]);
+  });
+
+  it('a job that failed on our side (5xx, or the purge\'s TIMEOUT) frees its Idempotency-Key for the client\'s retry; a final failure (422) keeps replaying its 202', async () => {
+    const k = await createKey();
+    const claim = (key: string) => claimIdempotencyKey(E.DB, k.id, key, 'body-sha', 60_000);
+    const busy = await queuedJob(k.id, { idemKey: 'photo-0001-busy' });
+    gpu = () => new Response(JSON.stringify({ error: { code: 'OVERLOADED' } }), { status: 503 });
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) await runJob(E, busy);
+    // Retries in between replay the job's 202: it is still being worked on.
+    expect(await claim('photo-0001-busy')).toMatchObject({ kind: 'replay', status: 202 });
+    expect(await runJob(E, busy)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, busy)).toMatchObject({ status: 'failed', error_code: 'OVERLOADED' });
+    expect(await claim('photo-0001-busy')).toEqual({ kind: 'new' });
+    const noFace = await queuedJob(k.id, { idemKey: 'photo-0002-noface' });
+    gpu = () => sse(['error', { status: 422, error: { code: 'NO_FACE' } }]);
+    await runJob(E, noFace);
+    expect(await getJobById(E.DB, noFace)).toMatchObject({ status: 'failed', error_code: 'NO_FACE' });
+    expect(await claim('photo-0002-noface')).toMatchObject({ kind: 'replay', status: 202, body: JSON.stringify({ id: noFace }) });
+    // Never run within the hour: the purge fails it with TIMEOUT and frees its key; another job's key stays.
+    const stuck = await queuedJob(k.id, { idemKey: 'photo-0003-stuck' });
+    await queuedJob(k.id, { idemKey: 'photo-0004-fresh' });
+    await E.DB.prepare('UPDATE jobs SET created_at = ? WHERE id = ?').bind(new Date(Date.now() - 2 * 3600_000).toISOString(), stuck).run();
+    await purgeExpired(E.DB, { staleAfterMs: 60_000, jobMaxAgeMs: 3600_000, jobTtlMs: 86_400_000 });
+    expect(await getJobById(E.DB, stuck)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT' });
+    expect(await claim('photo-0003-stuck')).toEqual({ kind: 'new' });
+    expect(await claim('photo-0004-fresh')).toMatchObject({ kind: 'replay', status: 202 });
+    expect((await usageRows(k.id)).every((r) => r.billed === 0)).toBe(true);
   });
 
   it('a final failure (no face) ends the job at once with its code; a lost photo is INTERNAL, never a stuck job', async () => {

@@ -125,6 +125,13 @@ describe('validation before forwarding', () => {
     expect(big.error.hint).toMatch(/5 MB/);
     const gif = await (await post(k.key, GIF)).json<{ error: { hint: string; message: string } }>();
     expect(gif.error.message).toMatch(/JPEG, PNG, WebP, HEIC or AVIF/);
+    // Small in bytes but over in pixels: compressing would not help, resizing does.
+    const huge = await post(k.key, makeJpegHeader(9000, 9000), { 'accept-language': 'zh' });
+    expect(huge.status).toBe(413);
+    const hint = (await huge.json<{ error: { code: string; hint: string } }>()).error;
+    expect(hint).toMatchObject({ code: 'IMAGE_TOO_LARGE', hint: expect.stringMatching(/长边不超过 8192 像素/) });
+    expect(hint.hint).not.toMatch(/压缩/);
+    expect(calls).toHaveLength(0);
   });
 
   it('a 12 MP phone JPEG is forwarded as sent, EXIF and all, never decoded in the isolate', async () => {

@@ -85,7 +85,7 @@ function renderError() {
 
 /** HEIC or AVIF (an ISOBMFF `ftyp` box), as phones save photos. */
 function isHeif(head: Uint8Array): boolean {
-  return head.length >= 12 && String.fromCharCode(...head.subarray(4, 8)) === 'ftyp' && /^(heic|heix|hevc|hevx|heim|heis|mif1|msf1|avif|avis)$/.test(String.fromCharCode(...head.subarray(8, 12)));
+  return head.length >= 12 && String.fromCharCode(...head.subarray(4, 8)) === 'ftyp' && /^(heic|heix|hevc|heim|heis|mif1|msf1|avif|avis)$/.test(String.fromCharCode(...head.subarray(8, 12)));
 }
 
 /** Type by magic bytes, as the API does; size advice before any upload. */
@@ -210,7 +210,8 @@ async function showResult(r: ReconstructResponse) {
   if (r.assets.glb) {
     const glb = await fetch(r.assets.glb.url);
     // An expired or erased link answers a JSON error, which is no model to show.
-    if (!glb.ok) throw new ApiError(glb.status, { error: { code: glb.status === 403 ? 'LINK_EXPIRED' : 'NOT_FOUND', message: `the model's link answered ${glb.status}`, message_zh: `模型链接返回 ${glb.status}`, request_id: '' } });
+    // Expired: 410 from the local store, 403 from an S3 presigned URL (the page's own fresh link is not forged).
+    if (!glb.ok) throw new ApiError(glb.status, { error: { code: glb.status === 403 || glb.status === 410 ? 'LINK_EXPIRED' : 'NOT_FOUND', message: `the model's link answered ${glb.status}`, message_zh: `模型链接返回 ${glb.status}`, request_id: '' } });
     await viewer.show(await glb.arrayBuffer());
   }
   showExpressions(r.morph?.expressions);
@@ -244,8 +245,9 @@ async function follow(client: FaceReconClient, job: SavedJob) {
   } catch (err) {
     if (err instanceof ApiError) {
       localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
-      // The photo's key is bound to this failed job for a day: pressing Start again must run anew.
-      if (photo) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+      // A final failure (4xx) stays bound to the photo's key for a day: pressing Start again must run
+      // anew. A failure on our side (5xx) freed the key, and the retry with it is the one never billed twice.
+      if (photo && err.status < 500) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
     }
     els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
     showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');

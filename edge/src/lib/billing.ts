@@ -130,8 +130,9 @@ export function looksLikeResult(body: string): boolean {
 /**
  * Releases the reserved unit with the failure's outcome. A final failure (4xx) is kept on the
  * idempotency key and replayed; a transient one (5xx), a cancellation or a time-out releases the key.
+ * `unbindJobKey`: an async job's key, bound to its 202, is released too (the job failed on our side).
  */
-export async function releaseUnit(db: D1Database, s: Settlement, outcome: string, response?: { status: number; body: string }): Promise<{ jobEnded: boolean }> {
+export async function releaseUnit(db: D1Database, s: Settlement, outcome: string, response?: { status: number; body: string }, opts: { unbindJobKey?: boolean } = {}): Promise<{ jobEnded: boolean }> {
   const claimed = s.claimedAttempt ?? null;
   const stmts = [
     db
@@ -147,6 +148,17 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
       response && response.status < 500
         ? db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, s.keyId, s.idempotencyKey)
         : db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(s.keyId, s.idempotencyKey),
+    );
+  }
+  if (opts.unbindJobKey) {
+    // An async job's key was bound to its 202 when it was queued. A job that failed for a reason on our
+    // side (5xx: the service busy, down or timed out) must not pin it for a day: a retry with the same
+    // key, as the docs tell clients to send, starts a new job instead of replaying the failed one. In
+    // the same transaction, after the job's update: only when the job did end failed.
+    stmts.push(
+      db
+        .prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?) AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'failed')")
+        .bind(s.keyId, s.requestId, s.keyId, s.requestId),
     );
   }
   const [, job] = await db.batch(stmts);
@@ -211,6 +223,10 @@ export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemK
   await db.prepare(`DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ?${opts.bound ? '' : " AND state = 'in_progress'"}`).bind(keyId, idemKey).run();
 }
 
+/** The jobs the purge fails with TIMEOUT, columns prefixed with `t` (binds: too old, now, stale). */
+const timedOutJob = (t: string) =>
+  `${t}status IN ('queued', 'running') AND ((${t}created_at < ? AND (${t}status = 'queued' OR ${t}lease_until IS NULL OR ${t}lease_until < ?)) OR (${t}mode = 'sync' AND ${t}created_at < ?))`;
+
 /**
  * The scheduled purge (cron trigger): idempotency records and the responses they hold (asset URLs,
  * landmarks: face data) go after IDEMPOTENCY_TTL_MS, which equals the assets' lifetime, so no face
@@ -221,15 +237,19 @@ export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number;
   const stale = new Date(now - opts.staleAfterMs).toISOString();
   const tooOld = new Date(now - opts.jobMaxAgeMs).toISOString();
   const expired = new Date(now - opts.jobTtlMs).toISOString();
-  const [idem, stuck, failed, released, events, jobs] = await db.batch([
+  const [idem, stuck, , failed, released, events, jobs] = await db.batch([
     db.prepare('DELETE FROM idempotency WHERE created_at < ?').bind(new Date(now - IDEMPOTENCY_TTL_MS).toISOString()),
     db.prepare("DELETE FROM idempotency WHERE state = 'in_progress' AND created_at < ?").bind(stale),
     // A queued job waits for its turn; one that never ran within jobMaxAgeMs fails with TIMEOUT. One
     // running under a live lease is left to its delivery, which is about to settle it.
     // A synchronous call cannot outlive the upstream deadline: one still running past `staleAfterMs`
     // lost its isolate, and its job ends now rather than showing "running" (and Retry-After: 1) for an hour.
+    // Their async keys first (bound to the 202): a TIMEOUT is ours, and a retry with the key starts anew.
     db
-      .prepare("UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE status IN ('queued', 'running') AND ((created_at < ? AND (status = 'queued' OR lease_until IS NULL OR lease_until < ?)) OR (mode = 'sync' AND created_at < ?))")
+      .prepare(`DELETE FROM idempotency WHERE (key_id, idempotency_key) IN (SELECT u.key_id, u.idempotency_key FROM usage u JOIN jobs j ON j.id = u.request_id WHERE u.idempotency_key IS NOT NULL AND j.mode = 'async' AND ${timedOutJob('j.')})`)
+      .bind(tooOld, new Date(now).toISOString(), stale),
+    db
+      .prepare(`UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE ${timedOutJob('')}`)
       .bind(new Date(now).toISOString(), tooOld, new Date(now).toISOString(), stale),
     // Reservations nobody will settle: a dead isolate's (sync, past the deadline), or a job's that ended.
     db.prepare("UPDATE usage SET outcome = 'ABANDONED', units = 0 WHERE outcome = 'reserved' AND created_at < ? AND request_id NOT IN (SELECT id FROM jobs WHERE mode = 'async' AND status IN ('queued', 'running'))").bind(stale),

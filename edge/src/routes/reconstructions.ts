@@ -5,7 +5,7 @@
  * every failure, time-out and hang-up releases it.
  */
 import { Hono, type Context } from 'hono';
-import { ERROR_SPECS, FaceReconError, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
+import { ERROR_SPECS, FaceReconError, IMAGE_TOO_LARGE_PIXELS_HINT, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
 import { claimIdempotencyKey, commitResult, looksLikeResult, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
@@ -132,7 +132,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     header = validateUpload(upload.bytes);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_IMAGE';
-    return refuse(code, code === 'IMAGE_TOO_LARGE' && upload.bytes.byteLength > UPLOAD_LIMITS.hintBytes ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint } : {});
+    // Over in bytes: compress; within the bytes but over in pixels: compressing would not help, resize.
+    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: upload.bytes.byteLength > UPLOAD_LIMITS.hintBytes ? ERROR_SPECS.IMAGE_TOO_LARGE.hint : IMAGE_TOO_LARGE_PIXELS_HINT } : {});
   }
 
   const query = reconstructQuery(options);
