@@ -33,7 +33,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
   const options = schema(ReconstructOptionsSchema, 'input') as { properties: Record<string, Record<string, unknown>> };
   const params = Object.entries(options.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
   const callHeaders = [
-    { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 8, maxLength: 128 }, description: 'Retries with the same key and body within 24 h return the first response, uncharged.' },
+    { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[!-~]{8,128}$' }, description: '8-128 printable ASCII characters (no spaces). Retries with the same key and body within 24 h return the first response, uncharged; while the first is still running they get 409 IDEMPOTENCY_IN_PROGRESS with Retry-After. An async job that fails on the service\'s side (5xx) frees its key.' },
     { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' }, description: 'Your own id for correlation: echoed as X-Client-Request-Id and kept with the usage record; the request itself is named by the X-Request-Id the API returns.' },
   ];
   const H = {
@@ -41,8 +41,13 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     retryAfter: { $ref: '#/components/headers/RetryAfter' },
     replayed: { $ref: '#/components/headers/IdempotentReplayed' },
     location: { $ref: '#/components/headers/Location' },
+    clientRequestId: { $ref: '#/components/headers/ClientRequestId' },
+    rateLimitRemaining: { $ref: '#/components/headers/RateLimitRemaining' },
+    preferenceApplied: { $ref: '#/components/headers/PreferenceApplied' },
   };
-  const err = (description: string, headers: Record<string, unknown> = {}) => ({ description, headers: { 'X-Request-Id': H.requestId, ...headers }, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  const err = (description: string, headers: Record<string, unknown> = {}) => ({ description, headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, ...headers }, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  // A stored final answer (a 4xx such as NO_FACE, or 409 CANCELED) is replayed to a retry with its key.
+  const replayable = (description: string) => err(description, { 'Idempotent-Replayed': H.replayed });
   const retryable = (description: string) => err(description, { 'Retry-After': H.retryAfter });
   // Photos are binary bodies; no JSON Schema type (generators then accept Blob, bytes or a stream).
   const photo = { description: 'The photo, as the phone saved it' };
@@ -66,10 +71,10 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '401': err('UNAUTHORIZED'),
     '402': err('QUOTA_EXCEEDED'),
     '403': err('KEY_REVOKED, HTTPS_REQUIRED'),
-    '409': err('IDEMPOTENCY_IN_PROGRESS (with Retry-After: retry), CANCELED (the call was canceled with DELETE while it ran: final, and what a retry with its Idempotency-Key replays)', { 'Retry-After': H.retryAfter }),
+    '409': err('IDEMPOTENCY_IN_PROGRESS (with Retry-After: retry), CANCELED (the call was canceled with DELETE while it ran: final, and what a retry with its Idempotency-Key replays)', { 'Retry-After': H.retryAfter, 'Idempotent-Replayed': H.replayed }),
     '413': err('IMAGE_TOO_LARGE'),
     '415': err('UNSUPPORTED_FORMAT'),
-    '422': err('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
+    '422': replayable('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
     '429': retryable('RATE_LIMITED'),
     '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
     '500': err('INTERNAL'),
@@ -97,6 +102,9 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
         RetryAfter: { description: 'Seconds to wait before retrying or polling again', schema: { type: 'integer', minimum: 0 } },
         IdempotentReplayed: { description: '"true" when this is the stored answer to an earlier call with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
         Location: { description: 'The job: /v1/reconstructions/{id}', schema: { type: 'string' } },
+        ClientRequestId: { description: 'Your X-Request-Id, echoed when you sent one', schema: { type: 'string' } },
+        RateLimitRemaining: { description: 'Calls left in the key\'s current rate window', schema: { type: 'integer', minimum: 0 } },
+        PreferenceApplied: { description: 'RFC 7240: the Prefer the answer honoured (respond-async, or wait=N)', schema: { type: 'string' } },
       },
       schemas: {
         Reconstruction: schema(ReconstructResponseSchema),
@@ -117,7 +125,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
             { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'next_cursor of the previous page' },
             lang,
           ],
-          responses: { '200': { description: 'A page of jobs', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJobList' } } } }, '400': err('INVALID_REQUEST (limit not an integer 1-100, a cursor this list did not give, an option given twice)'), ...keyErrors },
+          responses: { '200': { description: 'A page of jobs', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJobList' } } } }, '400': err('INVALID_REQUEST (limit not an integer 1-100, a cursor this list did not give)'), ...keyErrors },
         },
         post: {
           operationId: 'createReconstruction',
@@ -127,17 +135,20 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
             { name: 'webhook_url', in: 'query', required: false, schema: { type: 'string', format: 'uri' }, description: 'https URL (public host) that receives the job\'s final state, signed as Standard Webhooks with the key\'s secret (GET /v1/webhook-secret). Makes the call async.' },
             ...callHeaders,
             { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', examples: ['respond-async', 'wait=10'] }, description: 'RFC 7240. respond-async: answer 202 with the job at once; wait=N (<= 60): wait up to N seconds for the job, then 202.' },
+            { name: 'Accept', in: 'header', required: false, schema: { type: 'string', examples: ['text/event-stream'] }, description: 'text/event-stream: the answer is the event stream of POST /v1/reconstructions/stream, described there (not with Prefer or webhook_url)' },
           ],
           requestBody: photoBody,
           responses: {
             '200': {
-              description: 'The reconstruction: signed, expiring asset URLs and metadata (with Prefer: wait=N, the finished job instead)',
-              headers: { 'X-Request-Id': H.requestId, 'Idempotent-Replayed': H.replayed },
+              description: 'The reconstruction: signed, expiring asset URLs and metadata (with Prefer: wait=N, the finished job instead, with its Location; with Accept: text/event-stream, the events of POST /v1/reconstructions/stream)',
+              headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, 'X-RateLimit-Remaining': H.rateLimitRemaining, 'Idempotent-Replayed': H.replayed, Location: H.location },
+              // The event stream that Accept: text/event-stream asks for is described once, as its own
+              // operation (POST /v1/reconstructions/stream), so that generated clients type this one as JSON.
               content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Reconstruction' }, { $ref: '#/components/schemas/ReconstructionJob' }] } } },
             },
             '202': {
               description: 'Accepted as a job (Prefer: respond-async or wait, or a webhook_url); poll Location',
-              headers: { 'X-Request-Id': H.requestId, Location: H.location, 'Retry-After': H.retryAfter, 'Idempotent-Replayed': H.replayed },
+              headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, 'X-RateLimit-Remaining': H.rateLimitRemaining, Location: H.location, 'Retry-After': H.retryAfter, 'Preference-Applied': H.preferenceApplied, 'Idempotent-Replayed': H.replayed },
               content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } },
             },
             ...reconstructErrors,
@@ -153,9 +164,12 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
           requestBody: photoBody,
           responses: {
             '200': {
-              description: 'text/event-stream: event `stage` data { stage, elapsed_ms }; event `result` data Reconstruction; event `error` data Error with `status`',
-              headers: { 'X-Request-Id': H.requestId },
-              content: { 'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events', contentMediaType: 'text/event-stream' } } },
+              description: 'text/event-stream: event `stage` data { stage, elapsed_ms }; event `result` data Reconstruction; event `error` data Error with `status`. A retry of a finished call with its Idempotency-Key gets the stored Reconstruction as application/json (Idempotent-Replayed: true).',
+              headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, 'X-RateLimit-Remaining': H.rateLimitRemaining, 'Idempotent-Replayed': H.replayed },
+              content: {
+                'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events', contentMediaType: 'text/event-stream' } },
+                'application/json': { schema: { $ref: '#/components/schemas/Reconstruction' } },
+              },
             },
             ...reconstructErrors,
           },
@@ -163,7 +177,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
       },
       '/v1/reconstructions/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{32}$' }, description: 'The job id: the X-Request-Id of the call that made it' }],
-        get: { operationId: 'getReconstruction', summary: 'A job: status, attempts, stage events, the error or the result (kept 24 h)', parameters: [lang], responses: { '200': { description: 'The job', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, ...keyErrors, '404': err('NOT_FOUND (also for another key\'s job)') } },
+        get: { operationId: 'getReconstruction', summary: 'A job: status, attempts, stage events, the error or the result (kept 24 h)', parameters: [lang], responses: { '200': { description: 'The job; while it is queued or running, Retry-After says when to poll again', headers: { 'X-Request-Id': H.requestId, 'Retry-After': H.retryAfter }, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, ...keyErrors, '404': err('NOT_FOUND (also for another key\'s job)') } },
         delete: { operationId: 'deleteReconstruction', summary: 'Cancel a queued or running job (not billed), or erase a finished one\'s assets and stored result; idempotent', parameters: [lang], responses: { '200': { description: 'The job after the deletion', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReconstructionJob' } } } }, ...keyErrors, '404': err('NOT_FOUND'), '503': retryable('STORAGE_UNAVAILABLE (retry)') } },
       },
       '/v1/webhook-secret': {
