@@ -98,7 +98,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (fr_live_...)' } },
       headers: {
-        RequestId: { description: 'The id the API gave this call (a random UUID v4, 122 random bits, without dashes); the job id of a reconstruction', schema: { type: 'string' } },
+        RequestId: { description: 'The id the API gave this call (a random UUID v4, 122 random bits, without dashes); the job id of a reconstruction. An idempotent replay is a call of its own: its Location names the job whose answer it replays.', schema: { type: 'string' } },
         RetryAfter: { description: 'Seconds to wait before retrying or polling again', schema: { type: 'integer', minimum: 0 } },
         IdempotentReplayed: { description: '"true" when this is the stored answer to an earlier call with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
         Location: { description: 'The job: /v1/reconstructions/{id}', schema: { type: 'string' } },

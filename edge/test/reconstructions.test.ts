@@ -362,6 +362,10 @@ describe('idempotency, quota and rate limits', () => {
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await again.json()).toEqual(await first.json());
+    // The replay is its own request; Location names the job that answered it, which GET finds.
+    expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
+    expect(again.headers.get('location')).toBe(`/v1/reconstructions/${first.headers.get('x-request-id')}`);
+    expect((await send(again.headers.get('location')!, { key: k.key })).status).toBe(200);
     expect(calls).toHaveLength(1);
     const other = await post(k.key, await makePng(310, 300), { 'idempotency-key': 'retry-key-0001' });
     expect(other.status).toBe(422);

@@ -152,6 +152,15 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       if (state.status === 202) {
         replayed.location = `/v1/reconstructions/${(JSON.parse(state.body) as { id: string }).id}`;
         replayed['retry-after'] = '2'; // as the first 202 said: poll the job, not the POST
+      } else {
+        // The replay is a request of its own (its x-request-id names no job); Location names the job
+        // whose answer it replays, for a GET or DELETE.
+        const original = await db
+          .prepare('SELECT u.request_id AS id FROM usage u JOIN jobs j ON j.id = u.request_id WHERE u.key_id = ? AND u.idempotency_key = ? ORDER BY u.created_at DESC LIMIT 1')
+          .bind(key.id, idemKey)
+          .first<{ id: string }>()
+          .catch(() => null);
+        if (original) replayed.location = `/v1/reconstructions/${original.id}`;
       }
       return new Response(state.body, { status: state.status, headers: replayed });
     }
