@@ -437,6 +437,27 @@ describe('idempotency, quota and rate limits', () => {
     const other = await createKey({ rate: 2 });
     expect((await post(other.key, await makePng(300, 300))).status).toBe(200); // limits are per key
   });
+
+  it('reads (jobs, the list, usage, the webhook secret) have a bucket of their own: polling never eats the calls, a loop of reads is stopped', async () => {
+    const k = await createKey({ rate: 2 });
+    const first = await post(k.key, await makePng(300, 300));
+    const id = first.headers.get('x-request-id')!;
+    // The key's calls and its reads are separate: 60 reads a minute at least (READS_MIN_PER_MINUTE), here all used.
+    const paths = [`/v1/reconstructions/${id}`, '/v1/reconstructions?limit=100', '/v1/usage', '/v1/webhook-secret'];
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await send(paths[i % paths.length], { key: k.key })).status);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const limited = await send(`/v1/reconstructions/${id}?lang=zh`, { key: k.key });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await limited.json<{ error: { code: string; message: string } }>()).error).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/[\u4e00-\u9fff]/) });
+    for (const p of paths.slice(1)) expect((await send(p, { key: k.key })).status, p).toBe(429);
+    // The call bucket is untouched by the reads: its second call of the minute still passes.
+    expect((await post(k.key, await makePng(300, 300))).status).toBe(200);
+    // Another key reads on.
+    const other = await createKey({ rate: 2 });
+    expect((await send('/v1/usage', { key: other.key })).status).toBe(200);
+  });
 });
 
 describe('documentation and the rest', () => {

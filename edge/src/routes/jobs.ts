@@ -13,14 +13,21 @@ import { errorResponse, pickLang } from '../lib/respond';
 import { eraseAssetsOnGpu } from '../lib/upstream';
 import { webhookSecretFor } from '../lib/webhooks';
 import { requireApiKey } from '../middleware/auth';
+import { rateLimitReads } from '../middleware/rate-limit';
 import { afterJobEnded } from '../queue';
 
 export const jobs = new Hono<AppEnv>();
 // Only on the job routes: POST (reconstructions.ts) authenticates for itself.
-jobs.on(['GET', 'DELETE'], ['/', '/:id'], requireApiKey, async (c, next) => {
-  c.set('lang', pickLang(c.req.query('lang'), c.req.header('accept-language')));
-  await next();
-});
+jobs.on(
+  ['GET', 'DELETE'],
+  ['/', '/:id'],
+  requireApiKey,
+  async (c, next) => {
+    c.set('lang', pickLang(c.req.query('lang'), c.req.header('accept-language')));
+    await next();
+  },
+  rateLimitReads,
+);
 
 const ID = /^[0-9a-f]{32}$/;
 
@@ -71,4 +78,4 @@ jobs.delete('/:id', async (c) => {
 
 /** GET /v1/webhook-secret: the key's Standard Webhooks secret (whsec_...), made on first use. */
 export const webhookSecret = new Hono<AppEnv>();
-webhookSecret.get('/', requireApiKey, async (c) => c.json({ secret: await webhookSecretFor(c.env.DB, c.get('apiKey').id), scheme: 'standard-webhooks v1' }));
+webhookSecret.get('/', requireApiKey, rateLimitReads, async (c) => c.json({ secret: await webhookSecretFor(c.env.DB, c.get('apiKey').id), scheme: 'standard-webhooks v1' }));

@@ -3,10 +3,11 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { billedThisMonth, monthStart } from '../lib/billing';
 import { requireApiKey } from '../middleware/auth';
+import { rateLimitReads } from '../middleware/rate-limit';
 
 export const usage = new Hono<AppEnv>();
 
-usage.get('/', requireApiKey, async (c) => {
+usage.get('/', requireApiKey, rateLimitReads, async (c) => {
   const key = c.get('apiKey');
   const billed = await billedThisMonth(c.env.DB, key.id);
   const attempts = await c.env.DB.prepare('SELECT COUNT(*) AS n FROM usage WHERE key_id = ? AND created_at >= ?').bind(key.id, monthStart()).first<{ n: number }>();
