@@ -23,6 +23,12 @@ export interface JobMessage {
 }
 
 export const MAX_ATTEMPTS = 6;
+/**
+ * A TIMEOUT is the gpu-function's own deadline (queue time included): a busy instance may cause one,
+ * but a photo that times out twice will time out again, and each try holds a GPU slot for the whole
+ * deadline, unbilled. A full queue answers OVERLOADED, which keeps its MAX_ATTEMPTS.
+ */
+export const MAX_TIMEOUT_ATTEMPTS = 2;
 const TRANSIENT = new Set<ErrorCode>(['OVERLOADED', 'TIMEOUT', 'UPSTREAM_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'MODEL_UNAVAILABLE']);
 export const backoffSeconds = (attempt: number) => Math.min(60, 2 ** attempt);
 
@@ -69,7 +75,7 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     return { ack: true } as const;
   };
   const transientOr = async (code: ErrorCode, retryAfter?: string | null): Promise<Outcome> => {
-    if (!TRANSIENT.has(code) || job.attempts >= MAX_ATTEMPTS) return fail(code);
+    if (!TRANSIENT.has(code) || job.attempts >= (code === 'TIMEOUT' ? MAX_TIMEOUT_ATTEMPTS : MAX_ATTEMPTS)) return fail(code);
     await requeueJob(db, job.id, job.attempts);
     const delay = Math.max(backoffSeconds(job.attempts), Math.min(60, Number(retryAfter) || 0));
     await addJobEvent(db, job.id, 'retry', { attempt: job.attempts, code, delay_s: delay });

@@ -12,7 +12,7 @@ import type { Bindings } from '../src/env';
 import { claimIdempotencyKey, commitUnit, purgeExpired, releaseUnit, reserveUnit, storeIdempotentResponse } from '../src/lib/billing';
 import { cancelJob, claimJob, getJobById, insertJob, jobEvents, requeueJob } from '../src/lib/jobs';
 import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
-import { deadLetter, MAX_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
+import { deadLetter, MAX_ATTEMPTS, MAX_TIMEOUT_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
 import { sweepOrphanUploads } from '../src/lib/retention';
 import { parsePrefer } from '../src/routes/reconstructions';
 import { createKey, usageRows } from './helpers';
@@ -155,6 +155,17 @@ describe('the jobs consumer', () => {
     expect(await claim('photo-0003-stuck')).toEqual({ kind: 'new' });
     expect(await claim('photo-0004-fresh')).toMatchObject({ kind: 'replay', status: 202 });
     expect((await usageRows(k.id)).every((r) => r.billed === 0)).toBe(true);
+  });
+
+  it('a photo that hits the gpu-function\'s deadline is tried MAX_TIMEOUT_ATTEMPTS times, not MAX_ATTEMPTS (each try holds a GPU slot for the whole deadline, unbilled)', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    gpu = () => sse(['stage', { stage: 'preprocess', elapsed_ms: 1 }], ['error', { status: 504, error: { code: 'TIMEOUT' } }]);
+    for (let attempt = 1; attempt < MAX_TIMEOUT_ATTEMPTS; attempt++) expect(await runJob(E, id)).toHaveProperty('retryAfterS');
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT', attempts: MAX_TIMEOUT_ATTEMPTS });
+    expect(MAX_TIMEOUT_ATTEMPTS).toBeLessThan(MAX_ATTEMPTS);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'TIMEOUT', billed: 0 }]);
   });
 
   it('a final failure (no face) ends the job at once with its code; a lost photo is INTERNAL, never a stuck job', async () => {
