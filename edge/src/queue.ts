@@ -166,7 +166,9 @@ export async function sendWebhook(env: Bindings, jobId: string, attempt: number)
     await addJobEvent(env.DB, job.id, 'webhook.refused', { reason: problem });
     return { ack: true };
   }
-  const body = JSON.stringify({ type: `reconstruction.${job.status}`, timestamp: new Date().toISOString(), data: jobView(job, { lang: 'en', events: await jobEvents(env.DB, job.id) }) });
+  // The job's own language (its call's lang or Accept-Language, kept in its query): the receiver shows the error to that user.
+  const lang = new URLSearchParams(job.query).get('lang') === 'zh' ? 'zh' : 'en';
+  const body = JSON.stringify({ type: `reconstruction.${job.status}`, timestamp: new Date().toISOString(), data: jobView(job, { lang, events: await jobEvents(env.DB, job.id) }) });
   const d = await deliverWebhook({ url: job.webhook_url, secret: await webhookSecretFor(env.DB, job.key_id), id: `evt_${job.id}_${job.status}`, body });
   await addJobEvent(env.DB, job.id, d.ok ? 'webhook.delivered' : 'webhook.failed', { attempt, status: d.status ?? null, error: d.error ?? null, ms: d.ms });
   // 410 Gone: the receiver says the endpoint is no more; retrying would only be refused again.

@@ -276,6 +276,16 @@ describe('no job depends on one message', () => {
 });
 
 describe('webhooks and preferences', () => {
+  it('a failed job\'s webhook carries its error in the job\'s language (the call\'s lang), not always English', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    await E.DB.prepare("UPDATE jobs SET status = 'failed', error_code = 'NO_FACE', finished_at = ?, query = 'formats=glb&lang=zh', webhook_url = 'https://hooks.example.com/zh' WHERE id = ?").bind(new Date().toISOString(), id).run();
+    const bodies: Array<{ data: { error: { code: string; message: string } } }> = [];
+    server.use(http.post('https://hooks.example.com/zh', async ({ request }) => (bodies.push(await request.json()), new HttpResponse(null, { status: 204 }))));
+    expect(await sendWebhook(E, id, 1)).toEqual({ ack: true });
+    expect(bodies[0].data.error).toMatchObject({ code: 'NO_FACE', message: '未检测到人脸，请上传一张清晰可见人脸的照片' });
+  });
+
   it('signs as Standard Webhooks: the specification\'s published example', async () => {
     expect(await signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
