@@ -281,7 +281,7 @@ describe('webhooks and preferences', () => {
     const id = await queuedJob(k.id);
     await E.DB.prepare("UPDATE jobs SET status = 'failed', error_code = 'NO_FACE', finished_at = ?, query = 'formats=glb&lang=zh', webhook_url = 'https://hooks.example.com/zh' WHERE id = ?").bind(new Date().toISOString(), id).run();
     const bodies: Array<{ data: { error: { code: string; message: string } } }> = [];
-    server.use(http.post('https://hooks.example.com/zh', async ({ request }) => (bodies.push(await request.json()), new HttpResponse(null, { status: 204 }))));
+    server.use(http.post('https://hooks.example.com/zh', async ({ request }) => (bodies.push((await request.json()) as (typeof bodies)[number]), new HttpResponse(null, { status: 204 }))));
     expect(await sendWebhook(E, id, 1)).toEqual({ ack: true });
     expect(bodies[0].data.error).toMatchObject({ code: 'NO_FACE', message: '未检测到人脸，请上传一张清晰可见人脸的照片' });
   });

@@ -17,6 +17,14 @@ import { HeifFormatError, readGridDescriptor, readHeif, readIspe, writeHeif, typ
 
 export type HeifTransform = { irot: number } | { imir: 0 | 1 };
 
+/** A clean aperture (`clap`) as the pixel rectangle it keeps, in the picture as it is when the crop applies. */
+export interface HeifCrop {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface HeifGridPlan {
   rows: number;
   cols: number;
@@ -29,6 +37,11 @@ export interface HeifGridPlan {
   /** One standalone HEIF file per tile, row-major. */
   tiles: Uint8Array[];
   transforms: HeifTransform[];
+  /**
+   * The item's `clap`, applied after the first `after` transforms (the properties' order, as for the
+   * turns and mirrors). A plan with a crop has no thumbnail: heif-focus.ts maps the uncropped picture.
+   */
+  crop?: { after: number; rect: HeifCrop };
   /**
    * The file's HEVC thumbnail of the picture (iPhones store one of 320 px on the long side), as a
    * standalone HEIF file that keeps its own transforms, so it decodes upright; undefined when there is
@@ -64,6 +77,7 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
   const f: HeifFile = readHeif(bytes);
   const grid = f.items.get(f.primary);
   if (!grid) throw new HeifFormatError(`primary item ${f.primary} is missing`);
+  if (grid.type === 'hvc1' && grid.props.some((p) => p.property.type === 'clap')) return planCroppedImage(grid, opts);
   if (grid.type !== 'grid') return undefined;
   const ids = f.refs.find((r) => r.type === 'dimg' && r.from === f.primary)?.to ?? [];
   const g = readGridDescriptor(grid.data);
@@ -87,7 +101,6 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
     throw new HeifFormatError(`grid tiles hold ${g.rows * g.cols * tileWidth * tileHeight} pixels, over ${tileBound}`);
   }
   if (tileType !== 'hvc1') return undefined; // AV1: sharp's libheif decodes the checked grid
-  if (grid.props.some((p) => p.property.type === 'clap')) return undefined; // rare; libheif applies it on the whole-file path
   const gridColour = grid.props.find((p) => p.property.type === 'colr');
   // One file per distinct tile, however often the grid names it, and the distinct tiles' bytes together
   // no more than the file's: each real tile is its own stretch of mdat, while 256 names of one item, or
@@ -104,13 +117,83 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
     files.set(id, standaloneHevc(t.data, props));
   }
   const tiles = ids.map((id) => files.get(id)!);
+  const { transforms, crop } = transformsOf(grid, g.width, g.height);
+  return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tileWidth, tileHeight, tiles, transforms, ...(crop ? { crop } : { thumbnail: thumbnailOf(f, gridColour) }) };
+}
+
+/**
+ * A single HEVC image with a `clap`, planned as a grid of one tile that carries no transforms: libheif
+ * (libheif-js 1.23) refuses to decode such an image once the crop takes more than 64 px off a side (it
+ * checks the decoded picture against the cropped size plus a margin), so the crop is applied here.
+ */
+function planCroppedImage(item: HeifItem, opts: { maxPixels?: number }): HeifGridPlan {
+  const ispe = item.props.find((p) => p.property.type === 'ispe');
+  if (!ispe) throw new HeifFormatError(`image item ${item.id} declares no size`);
+  const { width, height } = readIspe(ispe.property.box);
+  if (width === 0 || height === 0) throw new HeifFormatError(`image item ${item.id} of no size`);
+  if (opts.maxPixels !== undefined && width * height > opts.maxPixels * MAX_TILE_OVERHANG) throw new HeifFormatError(`image of ${width}x${height} pixels, over ${opts.maxPixels}`);
+  const tile = standaloneHevc(item.data, item.props.filter((p) => !TRANSFORMS.has(p.property.type)));
+  return { rows: 1, cols: 1, width, height, tileWidth: width, tileHeight: height, tiles: [tile], ...transformsOf(item, width, height) };
+}
+
+/** An item's turns and mirrors, and its clean aperture, in the properties' order (ISO/IEC 23008-12 6.5.1). */
+function transformsOf(item: HeifItem, width: number, height: number): Pick<HeifGridPlan, 'transforms' | 'crop'> {
   const transforms: HeifTransform[] = [];
-  for (const p of grid.props) {
-    const payload = p.property.box[p.property.box.byteLength - 1];
-    if (p.property.type === 'irot') transforms.push({ irot: payload & 3 });
-    else if (p.property.type === 'imir') transforms.push({ imir: (payload & 1) as 0 | 1 });
+  let crop: HeifGridPlan['crop'];
+  let w = width;
+  let h = height;
+  for (const p of item.props) {
+    const box = p.property.box;
+    const payload = box[box.byteLength - 1];
+    if (p.property.type === 'irot') {
+      transforms.push({ irot: payload & 3 });
+      if (payload & 1) [w, h] = [h, w];
+    } else if (p.property.type === 'imir') transforms.push({ imir: (payload & 1) as 0 | 1 });
+    else if (p.property.type === 'clap') {
+      if (crop) throw new HeifFormatError('more than one clap');
+      crop = { after: transforms.length, rect: readClap(box, w, h) };
+      w = crop.rect.width;
+      h = crop.rect.height;
+    }
   }
-  return { rows: g.rows, cols: g.cols, width: g.width, height: g.height, tileWidth, tileHeight, tiles, transforms, thumbnail: thumbnailOf(f, gridColour) };
+  return crop ? { transforms, crop } : { transforms };
+}
+
+/**
+ * The pixels a `clap` keeps of a w x h picture (ISO/IEC 14496-12 12.1.4: the aperture's centre is
+ * the picture's centre plus the offsets; all four values are fractions), rounded as libheif rounds
+ * them (box.cc Box_clap): the left edge down, the top edge and the sides to the nearest pixel, halves up. HeifFormatError when the aperture
+ * is empty or reaches outside the picture.
+ */
+export function readClap(box: Uint8Array, w: number, h: number): HeifCrop {
+  if (box.byteLength < 40) throw new HeifFormatError('clap box too short');
+  const dv = new DataView(box.buffer, box.byteOffset, box.byteLength);
+  const frac = (o: number, signed: boolean) => {
+    const d = dv.getUint32(o + 4);
+    if (d === 0) throw new HeifFormatError('clap fraction with a zero denominator');
+    return (signed ? dv.getInt32(o) : dv.getUint32(o)) / d;
+  };
+  const cw = frac(8, false);
+  const ch = frac(16, false);
+  const x = Math.floor(frac(24, true) + (w - 1) / 2 - (cw - 1) / 2);
+  const y = Math.floor(frac(32, true) + (h - 1) / 2 - (ch - 1) / 2 + 0.5);
+  const width = Math.round(cw);
+  const height = Math.round(ch);
+  if (width < 1 || height < 1 || x < 0 || y < 0 || x + width > w || y + height > h) {
+    throw new HeifFormatError(`clap ${width}x${height} at ${x},${y} outside its ${w}x${h} picture`);
+  }
+  return { x, y, width, height };
+}
+
+/** The rectangle of a picture, copied. */
+export function cropImage(img: RgbImage, r: HeifCrop): RgbImage {
+  if (r.x === 0 && r.y === 0 && r.width === img.width && r.height === img.height) return img;
+  const out = createRgbImage(r.width, r.height);
+  for (let y = 0; y < r.height; y++) {
+    const s = ((r.y + y) * img.width + r.x) * 3;
+    out.data.set(img.data.subarray(s, s + r.width * 3), y * r.width * 3);
+  }
+  return out;
 }
 
 /** The primary item's `thmb` (ISO/IEC 23008-12 6.4.6: a thumbnail references the image it shows). */
@@ -204,7 +287,11 @@ export function assembleHeifGrid(plan: HeifGridPlan, tiles: ReadonlyArray<Decode
       }
     }
   }
-  for (const t of plan.transforms) img = 'irot' in t ? rotateCcw(img, t.irot) : mirror(img, t.imir);
+  plan.transforms.forEach((t, i) => {
+    if (plan.crop?.after === i) img = cropImage(img, plan.crop.rect);
+    img = 'irot' in t ? rotateCcw(img, t.irot) : mirror(img, t.imir);
+  });
+  if (plan.crop && plan.crop.after >= plan.transforms.length) img = cropImage(img, plan.crop.rect);
   return img;
 }
 

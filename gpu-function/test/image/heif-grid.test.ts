@@ -6,17 +6,30 @@
  */
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, FaceReconError, type RgbImage } from '@facerecon/shared';
 import { decodeImage, readImageFile } from '../../src/adapters/image-io';
 import { gridDescriptor, HeifFormatError, heifProperty, readGridDescriptor, readHeif, readIspe, writeHeif } from '../../src/image/heif-container';
-import { assembleHeifGrid, MAX_TILE_OVERHANG, mirror, planHeifGrid, rotateCcw } from '../../src/image/heif-grid';
+import { assembleHeifGrid, cropImage, MAX_TILE_OVERHANG, mirror, planHeifGrid, readClap, rotateCcw } from '../../src/image/heif-grid';
 import { FIXTURES_DIR } from '../fixtures';
 
 const bytesOf = (f: string) => new Uint8Array(readFileSync(join(FIXTURES_DIR, f)));
+/** A clap box: width and height in pixels, the centre's offsets as [numerator, denominator]. */
+function withClapBox(w: number, h: number, dx: [number, number], dy: [number, number]): Uint8Array {
+  const box = new Uint8Array(40);
+  const dv = new DataView(box.buffer);
+  dv.setUint32(0, 40);
+  box.set([0x63, 0x6c, 0x61, 0x70], 4);
+  [w, 1, h, 1].forEach((v, i) => dv.setUint32(8 + 4 * i, v));
+  dv.setInt32(24, dx[0]);
+  dv.setUint32(28, dx[1]);
+  dv.setInt32(32, dy[0]);
+  dv.setUint32(36, dy[1]);
+  return box;
+}
 const meanAbs = (a: RgbImage, b: RgbImage) => {
   expect([a.width, a.height]).toEqual([b.width, b.height]);
   let s = 0;
@@ -94,6 +107,54 @@ describe('decoding grid-tiled and rotated HEIC', () => {
     const native = (await readImageFile(out)).image;
     expect(meanAbs(ours, native)).toBeLessThan(0.5); // two decoders of the same bitstream: rounding only
     expect(meanAbs(ours, frame)).toBeLessThan(1.5); // HEVC at q80 against the source
+  });
+
+  /**
+   * The file with a `clap` (width, height, offsets as numerator/denominator) added to its primary item,
+   * after its other properties. Its ICC profile is left out: heif-convert's PNG writer refuses the
+   * encoder's (libpng: "known incorrect sRGB profile"), and a profile does not change the decoded values.
+   */
+  const withClap = (file: string, c: { w: number; h: number; dx: [number, number]; dy: [number, number] }) => {
+    const f = readHeif(bytesOf(file));
+    const box = withClapBox(c.w, c.h, c.dx, c.dy);
+    return writeHeif({ brands: f.brands, primary: f.primary, items: [...f.items.values()].map((it) => ({ id: it.id, type: it.type, data: it.data, hidden: it.id !== f.primary, props: [...it.props.filter((p) => p.property.type !== 'colr').map((p) => ({ box: p.property.box, essential: p.essential })), ...(it.id === f.primary ? [{ box, essential: true }] : [])] })), refs: f.refs });
+  };
+  const native = async (bytes: Uint8Array) => {
+    const dir = mkdtempSync(join(tmpdir(), 'heif-clap-'));
+    writeFileSync(join(dir, 'in.heic'), bytes);
+    execFileSync('heif-convert', [join(dir, 'in.heic'), join(dir, 'out.png')], { stdio: 'ignore' });
+    return (await readImageFile(join(dir, 'out.png'))).image;
+  };
+
+  it('a clean aperture (clap) crops where libheif does: a single image, a grid, and a grid turned by irot before the crop', async () => {
+    // 512 x 512 -> 412 x 452, centre moved by (-20, +10): left = -20 + 511/2 - 411/2 = 30, top = 10 + 511/2 - 451/2 = 40.
+    expect(readClap(withClapBox(412, 452, [-20, 1], [10, 1]), 512, 512)).toEqual({ x: 30, y: 40, width: 412, height: 452 });
+    // Half-pixel edges round as libheif rounds them: the left one down (29.5 -> 29), the top one up (40.5 -> 41).
+    expect(readClap(withClapBox(412, 452, [-41, 2], [21, 2]), 512, 512)).toEqual({ x: 29, y: 41, width: 412, height: 452 });
+    expect(() => readClap(withClapBox(412, 452, [60, 1], [0, 1]), 512, 512)).toThrow(HeifFormatError);
+    expect(() => readClap(withClapBox(412, 452, [0, 0], [0, 1]), 512, 512)).toThrow('zero denominator');
+    const whole = (await decodeImage(bytesOf('astronaut.heic'))).image;
+    for (const c of [{ w: 500, h: 490, dx: [-3, 1], dy: [2, 1] }, { w: 412, h: 452, dx: [-41, 2], dy: [21, 2] }] as const) {
+      const bytes = withClap('astronaut.heic', { ...c, dx: [...c.dx], dy: [...c.dy] });
+      const ours = (await decodeImage(bytes)).image;
+      const rect = readClap(withClapBox(c.w, c.h, [...c.dx], [...c.dy]), 512, 512);
+      expect([ours.width, ours.height]).toEqual([c.w, c.h]);
+      // The same HEVC picture, cropped: bit-equal to the uncropped decode's rectangle.
+      expect(meanAbs(ours, cropImage(whole, rect))).toBe(0);
+      // And where libheif itself can crop (it refuses past 64 px off a side), where it crops.
+      if (c.w >= 512 - 64) expect(meanAbs(ours, await native(bytes))).toBeLessThan(0.5);
+    }
+    for (const file of ['astronaut-grid.heic', 'astronaut-rot.heic']) {
+      const bytes = withClap(file, { w: 901, h: 941, dx: [-7, 2], dy: [15, 1] });
+      const turned = file.includes('rot');
+      const plan = planHeifGrid(bytes)!;
+      expect(plan.crop).toMatchObject({ after: turned ? 1 : 0 });
+      expect(plan.thumbnail).toBeUndefined();
+      const ours = (await decodeImage(bytes)).image;
+      const ref = await native(bytes);
+      expect([ours.width, ours.height]).toEqual([ref.width, ref.height]);
+      expect(meanAbs(ours, ref)).toBeLessThan(0.5);
+    }
   });
 
   it('a grid that lies about its tiles is INVALID_IMAGE', async () => {
