@@ -225,7 +225,7 @@ export class FaceReconClient {
     for (let attempt = 1; ; attempt++) {
       const res = await this.call('POST', path, { body: o.photo, signal: o.signal, headers: FaceReconClient.photoHeaders(o, key) });
       // A retry's stored answer (Idempotent-Replayed) comes back as JSON even from /stream.
-      if (!o.onStage || !res.ok || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return this.json<Reconstruction>(res);
+      if (!o.onStage || !res.ok || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return FaceReconClient.resultOf(await this.json<Reconstruction | ReconstructionJob>(res));
       try {
         return await this.readStream(res, o.onStage);
       } catch (err) {
@@ -237,6 +237,17 @@ export class FaceReconClient {
         await sleep(delay, o.signal);
       }
     }
+  }
+
+  /**
+   * The reconstruction a 200 holds. A retry whose key's result was erased (DELETE of its job) is answered
+   * with that job, not a reconstruction: thrown as 410 NOT_FOUND rather than returned as a result without
+   * assets. A new Idempotency-Key reconstructs the photo again.
+   */
+  private static resultOf(body: Reconstruction | ReconstructionJob): Reconstruction {
+    if (!('object' in body) || body.object !== 'reconstruction') return body as Reconstruction;
+    if (body.result) return body.result;
+    throw new FaceReconApiError(410, { error: { code: 'NOT_FOUND', message: 'The result of this call was erased (DELETE); send the photo with a new Idempotency-Key to reconstruct it again', message_zh: '此调用的结果已被删除（DELETE）；如需重新重建，请使用新的 Idempotency-Key 再次发送照片', request_id: body.id } });
   }
 
   /** The progress stream read to its result (an `error` event throws), under the attempt's time-out. */

@@ -194,6 +194,17 @@ describe('@facerecon/client against a scripted fetch', () => {
     }
   }, 15_000);
 
+  it('a retry whose result was erased (its key replays the erased job) throws 410 NOT_FOUND, not a result without assets', async () => {
+    const erased = { id: 'a'.repeat(32), object: 'reconstruction', mode: 'sync', status: 'succeeded', erased_at: '2026-12-02T10:00:00.000Z' };
+    const { c } = client(() => new Response(JSON.stringify(erased), { headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' } }));
+    const err = await c.reconstruct({ photo: new Uint8Array([1]), idempotencyKey: 'photo-0001-erased' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FaceReconApiError);
+    expect(err).toMatchObject({ status: 410, code: 'NOT_FOUND', requestId: 'a'.repeat(32) });
+    // A finished job that still holds its result (Prefer: wait answered with the job) gives the result.
+    const waited = client(() => new Response(JSON.stringify({ ...erased, erased_at: undefined, result: RESULT }), { headers: { 'content-type': 'application/json' } }));
+    expect(await waited.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
+  });
+
   it('texture=albedo and the other options go into the query string', async () => {
     const { c, calls } = client(() => new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json' } }));
     await c.reconstruct({ photo: new Uint8Array([1]), texture: 'albedo', formats: ['glb', 'albedo'], uvSize: 512 });
