@@ -175,6 +175,10 @@ describe('infra/Dockerfile', () => {
     expect(modal).toMatch(/from_dockerfile\([^)]*add_python="3\.\d+"/);
     expect(modal).toMatch(/build_args=\{"RUN_AS": "root"\}/);
     expect(dockerfile).toMatch(/PORT=8080/);
+    // libuv's pool larger than the GPU concurrency, so signature checks never queue behind decodes.
+    const pool = Number(/UV_THREADPOOL_SIZE=(\d+)/.exec(dockerfile)?.[1]);
+    const concurrency = Number(/name: FACERECON_CONCURRENCY\s+value: "(\d+)"/.exec(run)?.[1]);
+    expect(pool).toBeGreaterThanOrEqual(concurrency + 4);
     const lifecycle = JSON.parse(readFileSync(join(ROOT, 'infra/storage/s3-lifecycle.json'), 'utf8'));
     expect(lifecycle.Rules[0].Expiration.Days).toBe(1);
   });

@@ -9,6 +9,7 @@ import { displayedRect, filledRects, previewDisagreement, previewFits, previewIn
 import { assembleHeifGrid, planHeifGrid, THUMBNAIL_MAX_PIXELS, type DecodedTile, type HeifGridPlan } from '../image/heif-grid';
 import { exifSharpOps, jpegCellPlan, storedExtract } from '../image/jpeg-focus';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
+import { stripPngText } from '../image/png-chunks';
 import { createHeicPool, type HeicPool } from './heic-pool';
 
 // One request must not hog every core of the host; the pool above us gives the parallelism.
@@ -201,6 +202,8 @@ async function decodeJpegFocused(bytes: Uint8Array, meta: SharpMetadata, maxPixe
 
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? UPLOAD_LIMITS.maxPixels;
+  // Before libvips sees it: libpng would inflate every compressed text chunk (png-chunks.ts).
+  bytes = stripPngText(bytes);
   let meta: SharpMetadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();

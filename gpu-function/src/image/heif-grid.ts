@@ -78,28 +78,11 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
   const grid = f.items.get(f.primary);
   if (!grid) throw new HeifFormatError(`primary item ${f.primary} is missing`);
   if (grid.type === 'hvc1' && grid.props.some((p) => p.property.type === 'clap')) return planCroppedImage(grid, opts);
-  if (grid.type !== 'grid') return undefined;
-  const ids = f.refs.find((r) => r.type === 'dimg' && r.from === f.primary)?.to ?? [];
-  const g = readGridDescriptor(grid.data);
-  if (ids.length !== g.rows * g.cols) throw new HeifFormatError(`grid ${g.rows}x${g.cols} has ${ids.length} tiles`);
-  const gridIspe = grid.props.find((p) => p.property.type === 'ispe');
-  const declared = gridIspe ? readIspe(gridIspe.property.box) : undefined;
-  if (!declared || declared.width !== g.width || declared.height !== g.height) {
-    throw new HeifFormatError(`grid of ${g.width}x${g.height} declares ${declared ? `${declared.width}x${declared.height}` : 'no size'}`);
+  if (grid.type !== 'grid') {
+    if (DERIVED_TYPES.has(grid.type)) checkDerivedImage(f, grid, opts);
+    return undefined;
   }
-  const { tileWidth, tileHeight, tileType } = tileSize(f, ids);
-  // The tiles must just cover the picture (ISO/IEC 23008-12 6.6.2.3: the last row and column may overhang
-  // it, no more), so that what is decoded is what the upload limits were checked against.
-  const covers = (tile: number, n: number, size: number) => tile * (n - 1) < size && tile * n >= size;
-  if (!covers(tileWidth, g.cols, g.width) || !covers(tileHeight, g.rows, g.height)) {
-    throw new HeifFormatError(`grid ${g.rows}x${g.cols} of ${tileWidth}x${tileHeight} tiles does not fit its ${g.width}x${g.height} picture`);
-  }
-  // The picture itself is within maxPixels (the upload limits); its tiles may overhang it by up to a
-  // tile row and column, which an iPhone's 48 MP photo does (16 x 12 tiles of 512: 50.3 MP for 48.8).
-  const tileBound = opts.maxPixels === undefined ? undefined : opts.maxPixels * MAX_TILE_OVERHANG;
-  if (tileBound !== undefined && g.rows * g.cols * tileWidth * tileHeight > tileBound) {
-    throw new HeifFormatError(`grid tiles hold ${g.rows * g.cols * tileWidth * tileHeight} pixels, over ${tileBound}`);
-  }
+  const { ids, g, tileWidth, tileHeight, tileType } = checkGrid(f, grid, opts);
   if (tileType !== 'hvc1') return undefined; // AV1: sharp's libheif decodes the checked grid
   const gridColour = grid.props.find((p) => p.property.type === 'colr');
   // One file per distinct tile, however often the grid names it, and the distinct tiles' bytes together
@@ -194,6 +177,73 @@ export function cropImage(img: RgbImage, r: HeifCrop): RgbImage {
     out.data.set(img.data.subarray(s, s + r.width * 3), y * r.width * 3);
   }
   return out;
+}
+
+/**
+ * A grid's checks, wherever it sits: its `ispe` is its output size, its tiles (one size, as their `ispe`
+ * declares) just cover that picture, and together they hold at most `maxPixels` x MAX_TILE_OVERHANG.
+ */
+function checkGrid(f: HeifFile, grid: HeifItem, opts: { maxPixels?: number }) {
+  const ids = f.refs.find((r) => r.type === 'dimg' && r.from === grid.id)?.to ?? [];
+  const g = readGridDescriptor(grid.data);
+  if (ids.length !== g.rows * g.cols) throw new HeifFormatError(`grid ${g.rows}x${g.cols} has ${ids.length} tiles`);
+  const gridIspe = grid.props.find((p) => p.property.type === 'ispe');
+  const declared = gridIspe ? readIspe(gridIspe.property.box) : undefined;
+  if (!declared || declared.width !== g.width || declared.height !== g.height) {
+    throw new HeifFormatError(`grid of ${g.width}x${g.height} declares ${declared ? `${declared.width}x${declared.height}` : 'no size'}`);
+  }
+  const { tileWidth, tileHeight, tileType } = tileSize(f, ids);
+  // The tiles must just cover the picture (ISO/IEC 23008-12 6.6.2.3: the last row and column may overhang
+  // it, no more), so that what is decoded is what the upload limits were checked against.
+  const covers = (tile: number, n: number, size: number) => tile * (n - 1) < size && tile * n >= size;
+  if (!covers(tileWidth, g.cols, g.width) || !covers(tileHeight, g.rows, g.height)) {
+    throw new HeifFormatError(`grid ${g.rows}x${g.cols} of ${tileWidth}x${tileHeight} tiles does not fit its ${g.width}x${g.height} picture`);
+  }
+  // The picture itself is within maxPixels (the upload limits); its tiles may overhang it by up to a
+  // tile row and column, which an iPhone's 48 MP photo does (16 x 12 tiles of 512: 50.3 MP for 48.8).
+  const tileBound = opts.maxPixels === undefined ? undefined : opts.maxPixels * MAX_TILE_OVERHANG;
+  if (tileBound !== undefined && g.rows * g.cols * tileWidth * tileHeight > tileBound) {
+    throw new HeifFormatError(`grid tiles hold ${g.rows * g.cols * tileWidth * tileHeight} pixels, over ${tileBound}`);
+  }
+  return { ids, g, tileWidth, tileHeight, tileType };
+}
+
+/** Derived image items a decoder builds from the images they reference (`dimg`). */
+const DERIVED_TYPES = new Set(['iden', 'iovl', 'tmap']);
+const MAX_DERIVED_VISITS = 512;
+
+/**
+ * A derived primary (an `iden`, `iovl` or `tmap` item) decodes every image it references, whole, in
+ * libheif or sharp: every grid it reaches gets the grid checks, and all it reaches together hold at most
+ * `maxPixels` x MAX_TILE_OVERHANG. Without this, a grid wrapped in an `iden` skipped the checks (a 957 KB
+ * file declared 1024x1024 decoded 4 gigapixels of tiles, 12.7 s on a thread that cannot be stopped).
+ */
+function checkDerivedImage(f: HeifFile, primary: HeifItem, opts: { maxPixels?: number }): void {
+  const bound = (opts.maxPixels ?? Number.POSITIVE_INFINITY) * MAX_TILE_OVERHANG;
+  let pixels = 0;
+  let visits = 0;
+  const walk = (item: HeifItem, depth: number) => {
+    if (++visits > MAX_DERIVED_VISITS || depth > 4) throw new HeifFormatError(`the ${primary.type} image references too many images, or nests them too deep`);
+    if (item.type === 'grid') {
+      const c = checkGrid(f, item, opts);
+      pixels += c.g.rows * c.g.cols * c.tileWidth * c.tileHeight;
+    } else if (DERIVED_TYPES.has(item.type)) {
+      const to = f.refs.find((r) => r.type === 'dimg' && r.from === item.id)?.to ?? [];
+      if (!to.length) throw new HeifFormatError(`${item.type} item ${item.id} names no image`);
+      for (const id of to) {
+        const next = f.items.get(id);
+        if (!next) throw new HeifFormatError(`${item.type} item ${item.id} names missing item ${id}`);
+        walk(next, depth + 1);
+      }
+    } else {
+      const ispe = item.props.find((p) => p.property.type === 'ispe');
+      if (!ispe) throw new HeifFormatError(`image item ${item.id} declares no size`);
+      const { width, height } = readIspe(ispe.property.box);
+      pixels += width * height;
+    }
+    if (pixels > bound) throw new HeifFormatError(`the ${primary.type} image decodes ${pixels} pixels, over ${bound}`);
+  };
+  walk(primary, 0);
 }
 
 /** The primary item's `thmb` (ISO/IEC 23008-12 6.4.6: a thumbnail references the image it shows). */

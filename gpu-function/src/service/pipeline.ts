@@ -151,12 +151,15 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     if (failed) throw failed.reason;
     if (ctx.signal.aborted) throw new FaceReconError('TIMEOUT');
     for (const kind of kinds) assets[kind]!.url = await deps.store.signedUrl(`${prefix}/${ASSET_FILES[kind].file}`, deps.ttlSeconds);
+    // Inside the clean-up's reach: a deadline that passes while the URLs are signed (the last await) is
+    // seen here, and what was written is deleted, as for any other stage. After it nothing awaits, so the
+    // queue cannot time the job out between this check and its result.
+    done('upload');
   } catch (err) {
     await deps.store.deleteKeys(written).catch(() => undefined);
     if (err instanceof FaceReconError) throw err;
     throw new FaceReconError('STORAGE_UNAVAILABLE', { detail: (err as Error).message, cause: err });
   }
-  done('upload');
 
   const r = (x: number) => Math.round(x * 100) / 100;
   return {

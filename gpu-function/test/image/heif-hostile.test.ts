@@ -103,6 +103,20 @@ describe('item bytes are read when used, and never more of them than the file', 
     expect(() => readHeif(many)).toThrow('1001 items, over 1000');
   });
 
+  it('more than 1024 boxes at one level (2000 free boxes after the photo) is a format error, not a list built box by box', async () => {
+    const photo = bytesOf('astronaut.heic');
+    const free = Uint8Array.from([0, 0, 0, 8, 0x66, 0x72, 0x65, 0x65]);
+    const padded = (n: number) => {
+      const out = new Uint8Array(photo.length + 8 * n);
+      out.set(photo);
+      for (let k = 0; k < n; k++) out.set(free, photo.length + 8 * k);
+      return out;
+    };
+    expect(readHeif(padded(100)).primary).toBe(readHeif(photo).primary);
+    expect(() => readHeif(padded(2000))).toThrow('more than 1024 boxes at one level');
+    expect(await codeOf(decodeImage(padded(2000)))).toBe('INVALID_IMAGE');
+  });
+
   it('a long ftyp is read to its first 64 compatible brands, not made into a string per brand', () => {
     const file = writeHeif({ brands: Array(100_000).fill('heic'), primary: 1, items: [{ id: 1, type: 'hvc1', data: Uint8Array.of(1), props: [] }] });
     expect(readHeif(file).brands).toHaveLength(65);
@@ -202,5 +216,50 @@ describe('brands', () => {
   it('a grid\'s tiles and thumbnail are written as HEVC stills (heic, mif1), whatever the photo\'s brands', () => {
     const plan = planHeifGrid(withMajorBrand(bytesOf('astronaut-grid.heic'), 'heis'))!;
     for (const f of [...plan.tiles, plan.thumbnail!.file]) expect(readHeif(f).brands.slice(0, 3)).toEqual(['heic', 'heic', 'mif1']);
+  });
+});
+
+describe('derived primaries (iden, iovl, tmap)', () => {
+  /** `file` with its primary wrapped in an `iden` item (id 99, the new primary) declared w x h. */
+  const inIden = (file: Uint8Array, w: number, h: number) => {
+    const f = readHeif(file);
+    return writeHeif({
+      brands: f.brands,
+      primary: 99,
+      items: [{ id: 99, type: 'iden', data: new Uint8Array(0), props: [{ box: heifProperty.ispe(w, h) }] }, ...[...f.items.values()].map((it) => asWritten(it, it.id, true))],
+      refs: [...f.refs, { type: 'dimg', from: 99, to: [f.primary] }],
+    });
+  };
+
+  it('a grid wrapped in an iden item gets the grid checks: 256 names of one 512 px tile under a 512x512 picture are refused before any decode', async () => {
+    const pic = astronaut().items.get(1)!;
+    const tiled = writeHeif({
+      brands: ['heic', 'mif1'],
+      primary: 1,
+      items: [{ id: 1, type: 'grid', data: gridDescriptor({ rows: 16, cols: 16, width: 512, height: 512 }), props: [{ box: heifProperty.ispe(512, 512) }] }, asWritten(pic, 2, true)],
+      refs: [{ type: 'dimg', from: 1, to: Array(256).fill(2) }],
+    });
+    const bomb = inIden(tiled, 512, 512);
+    // As a primary grid this was always refused; under an iden it went to the decoder whole (64 MP of tiles).
+    expect(() => planHeifGrid(tiled)).toThrow('does not fit');
+    expect(() => planHeifGrid(bomb, { maxPixels: 50_000_000 })).toThrow('does not fit');
+    expect(await codeOf(decodeImage(bomb))).toBe('INVALID_IMAGE');
+    // Several images that each pass but together decode past the limit: refused by their sum.
+    const many = writeHeif({
+      brands: ['heic', 'mif1'],
+      primary: 99,
+      items: [{ id: 99, type: 'iovl', data: new Uint8Array(0), props: [{ box: heifProperty.ispe(512, 512) }] }, asWritten(pic, 2, true)],
+      refs: [{ type: 'dimg', from: 99, to: Array(8).fill(2) }],
+    });
+    expect(() => planHeifGrid(many, { maxPixels: 1_000_000 })).toThrow('over');
+  });
+
+  it('a valid grid under an iden item is not refused, and decodes as the grid does', async () => {
+    const ok = inIden(bytesOf('astronaut-grid.heic'), 1400, 1000);
+    expect(planHeifGrid(ok, { maxPixels: 50_000_000 })).toBeUndefined();
+    const ours = (await decodeImage(ok)).image;
+    const reference = (await decodeImage(bytesOf('astronaut-grid.heic'))).image;
+    expect([ours.width, ours.height]).toEqual([1400, 1000]);
+    expect(meanAbs(ours, reference)).toBeLessThan(0.5);
   });
 });

@@ -62,4 +62,19 @@ describe('JPEG scans', () => {
     expect(countJpegScans(few)).toBe(30);
     expect((await decodeImage(few)).image.width).toBe(320);
   });
+
+  it('stray bytes between segments (skipped by libjpeg with a warning) do not hide the scans after them', async () => {
+    const progressive = new Uint8Array(await flat(true));
+    const bomb = withEmptyScans(progressive, 500, 320, 240);
+    // One 0x00, then FF 00, right after the spliced DHT segment (before the first empty scan): libjpeg skips both.
+    const at = progressive.length - 2 + 22;
+    const stray = Uint8Array.from([...bomb.subarray(0, at), 0x00, 0xff, 0x00, ...bomb.subarray(at)]);
+    expect(countJpegScans(stray)).toBe(MAX_JPEG_SCANS + 1);
+    expect(((await decodeImage(stray).catch((e: unknown) => e)) as FaceReconError).code).toBe('INVALID_IMAGE');
+    // Under the limit, the same stray bytes decode (a warning, not an error), and every scan is counted.
+    const few = withEmptyScans(progressive, 20, 320, 240);
+    const fewStray = Uint8Array.from([...few.subarray(0, at), 0x00, 0xff, 0x00, ...few.subarray(at)]);
+    expect(countJpegScans(fewStray)).toBe(30);
+    expect((await decodeImage(fewStray)).image.width).toBe(320);
+  });
 });

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReconstructResponseSchema, signRequest } from '@facerecon/shared';
+import { FaceReconError, ReconstructOptionsSchema, ReconstructResponseSchema, signRequest } from '@facerecon/shared';
 import { chunkedPost } from '../../../e2e/support/chunked-post';
 import { onnxModelPath } from '@facerecon/models';
 import { createModelSession } from '../../src/adapters/onnx';
@@ -15,6 +15,8 @@ import { createFaceLandmarker, type FaceLandmarker } from '../../src/face/landma
 import { createMediaPipeFaceModel, type MediaPipeFaceModel } from '../../src/face-models/mediapipe';
 import { loadConfig } from '../../src/service/config';
 import { startService, type RunningService } from '../../src/service/service';
+import { runReconstruction } from '../../src/service/pipeline';
+import { ModelRegistry } from '../../src/core/registry';
 import { LocalAssetStore } from '../../src/service/store/local';
 import { READY_PROBE_TTL_MS } from '../../src/service/app';
 import { ICT_SOURCE, ictTestPack, fixture, hasIct } from '../fixtures';
@@ -555,6 +557,21 @@ describe('capacity and failure behaviour', () => {
     await untilIdle(svc.url); // the aborted job has ended (at its next stage boundary), however slow the machine
     expect(files(svc.dir)).toEqual([]);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a deadline that passes while the asset URLs are signed (the last await) leaves nothing in the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-sign-'));
+    const deadline = new AbortController();
+    class AbortsWhileSigning extends LocalAssetStore {
+      override async signedUrl(key: string, ttlSeconds: number): Promise<string> {
+        deadline.abort(new FaceReconError('TIMEOUT', { detail: 'deadline passed while signing' }));
+        return super.signedUrl(key, ttlSeconds);
+      }
+    }
+    const store = new AbortsWhileSigning({ dir, publicUrl: 'http://127.0.0.1:1', secret: 's'.repeat(48) });
+    const err = await runReconstruction(astronaut, ReconstructOptionsSchema.parse({}), { landmarker, models: new ModelRegistry([face]), store, ttlSeconds: 60 }, { requestId: 'sign-abort-0001', signal: deadline.signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TIMEOUT' });
+    expect(files(dir)).toEqual([]);
   });
 
   it('a caller that hangs up mid-request stops the work: no asset set is stored for nobody', async () => {

@@ -52,6 +52,14 @@ describe('LocalAssetStore', () => {
     await expect(store.put('../outside.txt', new Uint8Array(1), 'text/plain')).rejects.toThrow(/unsafe/);
   });
 
+  it('a write that fails (here the file cannot replace what is at its name) leaves no temporary file behind', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'facerecon-put-'));
+    const st = new LocalAssetStore({ dir: d, publicUrl: 'http://127.0.0.1:1', secret: SECRET });
+    mkdirSync(join(d, '2026-11-25/req9/face.glb/occupied'), { recursive: true }); // a non-empty folder at the file's name
+    await expect(st.put('2026-11-25/req9/face.glb', new Uint8Array([7]), 'model/gltf-binary')).rejects.toThrow();
+    expect(readdirSync(join(d, '2026-11-25/req9'))).toEqual(['face.glb']);
+  });
+
   it('sweeps files older than the TTL and the folders they leave, keeps fresh ones', async () => {
     clock = Date.now();
     await store.put('2026-11-20/old/texture.png', new Uint8Array(4), 'image/png');

@@ -53,8 +53,14 @@ export class LocalAssetStore implements AssetStore {
     const p = this.pathOf(key);
     await mkdir(dirname(p), { recursive: true });
     const tmp = `${p}.${process.pid}.tmp`;
-    await writeFile(tmp, body);
-    await rename(tmp, p);
+    try {
+      await writeFile(tmp, body);
+      await rename(tmp, p);
+    } catch (err) {
+      // A half-written temporary (a full disk) is no asset anyone deletes by its key: remove it here.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   async signedUrl(key: string, ttlSeconds: number): Promise<string> {
