@@ -124,6 +124,7 @@ export class FaceReconClient {
     const timeoutMs = init.timeoutMs ?? this.opts.timeoutMs ?? 60_000;
     /** Until when 409 IDEMPOTENCY_IN_PROGRESS is waited out (from the first one: our own earlier attempt may run that long). */
     let inProgressUntil: number | undefined;
+    let inProgressWaits = 0;
     for (let attempt = 1; ; attempt++) {
       // Already aborted (before the first attempt, or during the wait for the next): nothing is sent.
       if (init.signal?.aborted) throw init.signal.reason ?? new Error('aborted');
@@ -155,7 +156,9 @@ export class FaceReconClient {
       // the edge's 45 s deadline): that wait is not a failed attempt, and counting it against `attempts`
       // gave up after a few seconds on a call that was about to succeed.
       if (inProgress) inProgressUntil ??= Date.now() + timeoutMs;
-      const delay = retryable && (inProgress ? Date.now() < inProgressUntil! : attempt < attempts) ? retryDelayMs(this.policy, inProgress ? 1 : attempt, res?.headers.get('retry-after')) : undefined;
+      // Each wait for it longer than the last (0.5, 1, 2 ... s, never under Retry-After): every retry sends the
+      // photo again and takes a token of the key's rate, so a minute of 2 s waits would cost 30 uploads.
+      const delay = retryable && (inProgress ? Date.now() < inProgressUntil! : attempt < attempts) ? retryDelayMs(this.policy, inProgress ? ++inProgressWaits : attempt, res?.headers.get('retry-after')) : undefined;
       if (inProgress && delay !== undefined) attempt--;
       if (delay === undefined) {
         if (!res) {

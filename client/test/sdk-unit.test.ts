@@ -5,7 +5,7 @@
  * a fetch without a streaming body still gets its events, an error that is not the API's JSON keeps its
  * status, the event parser's line ends, and Retry-After beyond the backoff cap.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FaceReconApiError, FaceReconClient, SseParser, type Reconstruction } from '../src/index';
 import { MAX_RETRY_AFTER_MS, retryDelayMs } from '../src/retry';
 
@@ -169,6 +169,23 @@ describe('@facerecon/client against a scripted fetch', () => {
     expect(waits.calls).toHaveLength(10);
     const keys = new Set(waits.calls.map((c) => (c.init.headers as Record<string, string>)['idempotency-key']));
     expect(keys.size).toBe(1);
+    // The waits between them grow (each retry re-sends the photo and takes a token of the key's rate).
+    const growing = [json(503, 'UPSTREAM_UNAVAILABLE'), ...Array.from({ length: 5 }, () => json(409, 'IDEMPOTENCY_IN_PROGRESS', { 'retry-after': '0' })), new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json' } })];
+    const sleeps: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms !== undefined && ms < 5_000) sleeps.push(ms); // the waits, not the 5 s per-attempt time-out
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout);
+    const random = vi.spyOn(Math, 'random').mockReturnValue(1);
+    try {
+      const c = new FaceReconClient({ baseUrl: 'https://api.test', apiKey: 'k', timeoutMs: 5_000, retry: { attempts: 2, baseDelayMs: 8, maxDelayMs: 1000 }, fetch: (async () => growing.shift()!) as unknown as typeof fetch });
+      expect(await c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
+    } finally {
+      spy.mockRestore();
+      random.mockRestore();
+    }
+    expect(sleeps).toEqual([8, 8, 16, 32, 64, 128]);
     // Past the time-out it gives up with the 409 (the caller may come back with the same key later).
     const forever = client(() => json(409, 'IDEMPOTENCY_IN_PROGRESS', { 'retry-after': '0' }), { attempts: 2, timeoutMs: 30 });
     expect(await forever.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e)).toMatchObject({ code: 'IDEMPOTENCY_IN_PROGRESS', status: 409 });

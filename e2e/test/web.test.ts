@@ -56,10 +56,12 @@ describe('the web page', () => {
   it('a link carrying another API key does not replace the saved one unless the user agrees', async () => {
     const page = await open();
     const other = 'fr_live_' + '0'.repeat(56) + 'beef';
+    // One handler records every dialog (a `once` one would let a second prompt pass unseen) and answers as told.
     const dialogs: string[] = [];
-    page.once('dialog', (d) => {
+    let answer: 'dismiss' | 'accept' = 'dismiss';
+    page.on('dialog', (d) => {
       dialogs.push(d.message());
-      void d.dismiss();
+      void (answer === 'accept' ? d.accept() : d.dismiss());
     });
     await page.goto(`${stack.edgeUrl}/?key=${other}`);
     expect(dialogs).toHaveLength(1);
@@ -70,8 +72,9 @@ describe('the web page', () => {
     // The same key again asks nothing; agreeing takes the other one.
     await page.goto(`${stack.edgeUrl}/?key=${encodeURIComponent(stack.apiKey)}`);
     expect(dialogs).toHaveLength(1);
-    page.once('dialog', (d) => void d.accept());
+    answer = 'accept';
     await page.goto(`${stack.edgeUrl}/?key=${other}`);
+    expect(dialogs).toHaveLength(2);
     expect(await page.inputValue('#api-key')).toBe(other);
     await page.context().close();
   });

@@ -13,7 +13,7 @@ import { ERROR_SPECS, FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
 import { commitUnit, looksLikeResult, releaseUnit, type Settlement } from './lib/billing';
 import { parseSseBlock } from './lib/sse-relay';
-import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, type JobRow } from './lib/jobs';
+import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, retriesWith, type JobRow } from './lib/jobs';
 import { keyIsActive } from './lib/keys';
 import { eraseAssetsOnGpu, forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
 import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
@@ -24,9 +24,9 @@ export interface JobMessage {
 
 export const MAX_ATTEMPTS = 6;
 /**
- * A TIMEOUT is the gpu-function's own deadline (queue time included): a busy instance may cause one,
- * but a photo that times out twice will time out again, and each try holds a GPU slot for the whole
- * deadline, unbilled. A full queue answers OVERLOADED, which keeps its MAX_ATTEMPTS.
+ * Timeouts a job may meet (the gpu-function's own deadline, queue time included): a busy instance may
+ * cause one, but a photo that times out twice will time out again, and each try holds a GPU slot for the
+ * whole deadline, unbilled. Other failures (a full queue's OVERLOADED) keep MAX_ATTEMPTS.
  */
 export const MAX_TIMEOUT_ATTEMPTS = 2;
 const TRANSIENT = new Set<ErrorCode>(['OVERLOADED', 'TIMEOUT', 'UPSTREAM_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'MODEL_UNAVAILABLE']);
@@ -75,7 +75,9 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     return { ack: true } as const;
   };
   const transientOr = async (code: ErrorCode, retryAfter?: string | null): Promise<Outcome> => {
-    if (!TRANSIENT.has(code) || job.attempts >= (code === 'TIMEOUT' ? MAX_TIMEOUT_ATTEMPTS : MAX_ATTEMPTS)) return fail(code);
+    if (!TRANSIENT.has(code) || job.attempts >= MAX_ATTEMPTS) return fail(code);
+    // Timeouts are counted apart: a job that timed out once after being OVERLOADED still gets its second.
+    if (code === 'TIMEOUT' && (await retriesWith(db, job.id, 'TIMEOUT')) + 1 >= MAX_TIMEOUT_ATTEMPTS) return fail(code);
     await requeueJob(db, job.id, job.attempts);
     const delay = Math.max(backoffSeconds(job.attempts), Math.min(60, Number(retryAfter) || 0));
     await addJobEvent(db, job.id, 'retry', { attempt: job.attempts, code, delay_s: delay });
@@ -149,7 +151,8 @@ export async function deadLetter(env: Bindings, jobId: string): Promise<void> {
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
   // A duplicate message may die while another delivery still runs the job: that one settles it.
   if (leaseLeftMs(job) > 0) return;
-  const { jobEnded } = await releaseUnit(env.DB, { requestId: job.id, keyId: job.key_id }, 'INTERNAL');
+  // INTERNAL is ours: the job's Idempotency-Key is freed for the client's retry, as for any 5xx.
+  const { jobEnded } = await releaseUnit(env.DB, { requestId: job.id, keyId: job.key_id }, 'INTERNAL', undefined, { unbindJobKey: true });
   await addJobEvent(env.DB, job.id, 'dead_letter', null);
   if (jobEnded) await afterJobEnded(env, job);
 }

@@ -154,16 +154,43 @@ describe('the jobs consumer', () => {
     expect(await getJobById(E.DB, stuck)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT' });
     expect(await claim('photo-0003-stuck')).toEqual({ kind: 'new' });
     expect(await claim('photo-0004-fresh')).toMatchObject({ kind: 'replay', status: 202 });
+    // A dead-lettered job (INTERNAL) frees its key too.
+    const dead = await queuedJob(k.id, { idemKey: 'photo-0005-dead' });
+    await deadLetter(E, dead);
+    expect(await getJobById(E.DB, dead)).toMatchObject({ status: 'failed', error_code: 'INTERNAL' });
+    expect(await claim('photo-0005-dead')).toEqual({ kind: 'new' });
     expect((await usageRows(k.id)).every((r) => r.billed === 0)).toBe(true);
+  });
+
+  it('a stale delivery (its lease taken over) frees no key: not one another delivery left bound to a final failure, nor one a retry bound to a new job', async () => {
+    const k = await createKey();
+    const claim = (key: string) => claimIdempotencyKey(E.DB, k.id, key, 'body-sha', 60_000);
+    const stale = (id: string) => releaseUnit(E.DB, { requestId: id, keyId: k.id, claimedAttempt: 99 }, 'OVERLOADED', undefined, { unbindJobKey: true });
+    // Ended by another delivery with a final NO_FACE: the stale delivery's OVERLOADED changes nothing.
+    const final = await queuedJob(k.id, { idemKey: 'photo-0006-final' });
+    await claimJob(E.DB, final, 60_000);
+    await releaseUnit(E.DB, { requestId: final, keyId: k.id, claimedAttempt: 1 }, 'NO_FACE');
+    expect((await stale(final)).jobEnded).toBe(false);
+    expect(await claim('photo-0006-final')).toMatchObject({ kind: 'replay', status: 202, body: JSON.stringify({ id: final }) });
+    // Failed on our side, its key freed, and bound by the client's retry to a second job: the first job's stale delivery leaves that binding alone.
+    const first = await queuedJob(k.id, { idemKey: 'photo-0007-retried' });
+    await claimJob(E.DB, first, 60_000);
+    await releaseUnit(E.DB, { requestId: first, keyId: k.id, claimedAttempt: 1 }, 'TIMEOUT', undefined, { unbindJobKey: true });
+    const second = await queuedJob(k.id, { idemKey: 'photo-0007-retried' });
+    await stale(first);
+    expect(await claim('photo-0007-retried')).toMatchObject({ kind: 'replay', status: 202, body: JSON.stringify({ id: second }) });
   });
 
   it('a photo that hits the gpu-function\'s deadline is tried MAX_TIMEOUT_ATTEMPTS times, not MAX_ATTEMPTS (each try holds a GPU slot for the whole deadline, unbilled)', async () => {
     const k = await createKey();
     const id = await queuedJob(k.id);
+    // A full queue first (not a timeout), then the deadline: the timeouts are counted on their own.
+    gpu = () => new Response(JSON.stringify({ error: { code: 'OVERLOADED' } }), { status: 503 });
+    expect(await runJob(E, id)).toHaveProperty('retryAfterS');
     gpu = () => sse(['stage', { stage: 'preprocess', elapsed_ms: 1 }], ['error', { status: 504, error: { code: 'TIMEOUT' } }]);
     for (let attempt = 1; attempt < MAX_TIMEOUT_ATTEMPTS; attempt++) expect(await runJob(E, id)).toHaveProperty('retryAfterS');
     expect(await runJob(E, id)).toEqual({ ack: true });
-    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT', attempts: MAX_TIMEOUT_ATTEMPTS });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'failed', error_code: 'TIMEOUT', attempts: MAX_TIMEOUT_ATTEMPTS + 1 });
     expect(MAX_TIMEOUT_ATTEMPTS).toBeLessThan(MAX_ATTEMPTS);
     expect(await usageRows(k.id)).toEqual([{ outcome: 'TIMEOUT', billed: 0 }]);
   });

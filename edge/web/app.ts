@@ -247,7 +247,8 @@ async function follow(client: FaceReconClient, job: SavedJob) {
       localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
       // A final failure (4xx) stays bound to the photo's key for a day: pressing Start again must run
       // anew. A failure on our side (5xx) freed the key, and the retry with it is the one never billed twice.
-      if (photo && err.status < 500) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+      // (A 408, 409 or 429 while polling is no failure of the job: the key stays, so Start again finds it.)
+      if (photo && err.status < 500 && ![408, 409, 429].includes(err.status)) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
     }
     els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
     showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');

@@ -223,13 +223,13 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; message_zh: string; request_id?: string; hint?: string };
 }
 
-/** The one response shape for every failure; `lang` picks which language `hint` is in. */
 /** IMAGE_TOO_LARGE's hint when the picture's size, not its bytes, is over (a small PNG of 9000 x 9000 px). */
 export const IMAGE_TOO_LARGE_PIXELS_HINT = {
   en: `Resize the photo to at most ${UPLOAD_LIMITS.maxLongSide} px on its long side and ${UPLOAD_LIMITS.maxPixels / 1e6} megapixels.`,
   zh: `请将照片缩小到长边不超过 ${UPLOAD_LIMITS.maxLongSide} 像素、总像素不超过 ${UPLOAD_LIMITS.maxPixels / 1e4} 万。`,
 } as const;
 
+/** The one response shape for every failure; `lang` picks which language `hint` is in. */
 export function toErrorBody(code: ErrorCode, opts: { requestId?: string; lang?: Lang } = {}): ErrorBody {
   const spec: ErrorSpec = ERROR_SPECS[code];
   const lang = opts.lang ?? 'en';

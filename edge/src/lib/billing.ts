@@ -157,8 +157,13 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
     // the same transaction, after the job's update: only when the job did end failed.
     stmts.push(
       db
-        .prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?) AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'failed')")
-        .bind(s.keyId, s.requestId, s.keyId, s.requestId),
+        // Only the binding this job made (its own 202: a retry may since have bound the key to another
+        // job), and only when this batch failed it (a stale delivery whose update did nothing must not
+        // free a key another delivery left bound, to a final failure or to a job of its own).
+        .prepare(
+          "DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?) AND status = 202 AND json_extract(response, '$.id') = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'failed' AND error_code = ? AND (? IS NULL OR attempts = ?))",
+        )
+        .bind(s.keyId, s.requestId, s.keyId, s.requestId, s.requestId, outcome, claimed, claimed),
     );
   }
   const [, job] = await db.batch(stmts);
@@ -246,7 +251,7 @@ export async function purgeExpired(db: D1Database, opts: { staleAfterMs: number;
     // lost its isolate, and its job ends now rather than showing "running" (and Retry-After: 1) for an hour.
     // Their async keys first (bound to the 202): a TIMEOUT is ours, and a retry with the key starts anew.
     db
-      .prepare(`DELETE FROM idempotency WHERE (key_id, idempotency_key) IN (SELECT u.key_id, u.idempotency_key FROM usage u JOIN jobs j ON j.id = u.request_id WHERE u.idempotency_key IS NOT NULL AND j.mode = 'async' AND ${timedOutJob('j.')})`)
+      .prepare(`DELETE FROM idempotency WHERE status = 202 AND json_extract(response, '$.id') IN (SELECT j.id FROM jobs j WHERE j.mode = 'async' AND ${timedOutJob('j.')})`)
       .bind(tooOld, new Date(now).toISOString(), stale),
     db
       .prepare(`UPDATE jobs SET status = 'failed', error_code = 'TIMEOUT', finished_at = ?, lease_until = NULL WHERE ${timedOutJob('')}`)

@@ -121,6 +121,12 @@ export async function addJobEvent(db: D1Database, id: string, type: string, deta
   await db.prepare('INSERT INTO job_events (job_id, at, type, detail) VALUES (?, ?, ?, ?)').bind(id, new Date().toISOString(), type, detail === undefined ? null : JSON.stringify(detail)).run();
 }
 
+/** How many times the job was put back after failing with `code` (its `retry` events). */
+export async function retriesWith(db: D1Database, id: string, code: string): Promise<number> {
+  const row = await db.prepare("SELECT COUNT(*) AS n FROM job_events WHERE job_id = ? AND type = 'retry' AND json_extract(detail, '$.code') = ?").bind(id, code).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
 /**
  * The asset folder of a result, read from its signed URLs (`.../<YYYY-MM-DD>/<32 hex>/<file>?...`,
  * the layout the gpu-function writes in every store), so erasing needs nothing the result lacks.

@@ -132,8 +132,9 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     header = validateUpload(upload.bytes);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_IMAGE';
-    // Over in bytes: compress; within the bytes but over in pixels: compressing would not help, resize.
-    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: upload.bytes.byteLength > UPLOAD_LIMITS.hintBytes ? ERROR_SPECS.IMAGE_TOO_LARGE.hint : IMAGE_TOO_LARGE_PIXELS_HINT } : {});
+    // The bytes were within the limit (readUpload refuses more), so this is the picture's size: compressing
+    // would not help, resizing does.
+    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: IMAGE_TOO_LARGE_PIXELS_HINT } : {});
   }
 
   const query = reconstructQuery(options);

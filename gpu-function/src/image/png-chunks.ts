@@ -6,8 +6,8 @@
  * process that runs out of heap. Nothing here reads the text, and a chunk's CRC covers only itself, so
  * the others stay valid.
  *
- * Failure modes: none thrown; a file that is not a PNG, or whose chunk structure cannot be followed
- * (a length running past the end), is returned as it is and the decoder judges it.
+ * Failure modes: none thrown; a file that is not a PNG is returned as it is; from a chunk whose length
+ * runs past the end on, the bytes are kept as they are, and the decoder judges them.
  */
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const TEXT = new Set(['tEXt', 'zTXt', 'iTXt']);
@@ -27,7 +27,9 @@ export function stripPngText(b: Uint8Array): Uint8Array {
   while (i + 12 <= b.length) {
     const len = dv.getUint32(i);
     const end = i + 12 + len;
-    if (end > b.length) return b;
+    // A chunk running past the end: the rest is copied as it is (the decoder judges it), but the text
+    // before it is still left out (returning the file whole let text chunks through behind one bad length).
+    if (end > b.length) break;
     const type = String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
     if (TEXT.has(type)) dropped = true;
     else keep.push([i, end]);

@@ -81,6 +81,17 @@ describe('PNG text chunks', () => {
     const noText = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, ...chunk('IEND', new Uint8Array(0))]);
     expect(stripPngText(noText)).toBe(noText);
     const truncated = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, ...ztxt(100).subarray(0, 20)]);
-    expect(stripPngText(truncated)).toBe(truncated);
+    expect([...stripPngText(truncated)]).toEqual([...truncated]);
+  });
+
+  it('text before a chunk whose length runs past the end is still left out; the rest is kept as it is', async () => {
+    const png = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toBuffer());
+    // Ten 4 MB text chunks, then a chunk header claiming 2 GB, then the real IDAT and IEND (a file the edge calls complete).
+    const liar = Uint8Array.from([0x7f, 0xff, 0xff, 0xff, ...latin1('tEXt')]);
+    const bomb = withChunks(png, [...Array.from({ length: 10 }, () => ztxt(4 << 20)), liar]);
+    const out = stripPngText(bomb);
+    expect(out.byteLength).toBe(bomb.byteLength - 10 * ztxt(4 << 20).byteLength);
+    expect(Buffer.from(out.subarray(out.byteLength - 12)).equals(Buffer.from(bomb.subarray(bomb.byteLength - 12)))).toBe(true);
+    expect((await sharp(out).metadata().catch(() => ({ comments: [] }))).comments ?? []).toEqual([]);
   });
 });
