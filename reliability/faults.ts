@@ -18,6 +18,8 @@ export interface FaultResult {
   retryStatus: number;
   retryReplayed: boolean;
   billedAfterRetries: number;
+  /** The drop scenario: how the drop fell (the proxy's record): 'working' is the fault as meant. */
+  drop?: 'working' | 'answered' | 'not sent';
 }
 
 /** `count()` once it has not changed over four polls 250 ms apart (or after 15 s). */
@@ -97,6 +99,7 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
       retryStatus: retry.status,
       retryReplayed: replay.headers.get('idempotent-replayed') === 'true',
       billedAfterRetries: (await billed()) - b0,
+      ...(name.startsWith('gpu-function drops') ? { drop: proxy.drops.at(-1) } : {}),
     });
   }
   return results;

@@ -107,6 +107,14 @@ try {
     '|---|---|---|---|---|---|---|---|---|',
     ...faults.map((f) => `| ${f.scenario} | ${f.status} \`${f.code}\` | ${f.leaked ? 'yes' : 'no'} | ${f.assetUrlsInFailure ? 'yes' : 'no'} | ${f.billedForFailure} | ${f.partialAssets} | ${f.retryStatus} | ${f.retryReplayed ? 'replayed' : 'not replayed'} | ${f.billedAfterRetries} |`),
     '',
+    ...faults.filter((f) => f.drop).map((f) =>
+      f.drop === 'working'
+        ? 'The drop came while the gpu-function was working on the request: it saw its caller gone, stopped, and deleted what it had written.'
+        : f.drop === 'answered'
+          ? `The gpu-function answered before the drop (the astronaut, 150 ms in): its finished set of ${f.partialAssets} files is the one the edge never received, unbilled and unreachable (no URL left the edge), removed with the store's TTL; \`reliability/test/faults.test.ts\` checks the drop while working.`
+          : 'The drop came before the request reached the gpu-function.',
+    ),
+    '',
     '## Load',
     '',
     `Closed loop, ${SECONDS} s per level, real photos (${photos.length}), capacity = 1 running + 1 queued job in the gpu-function (CPU); callers back off as Retry-After says.`,
