@@ -48,7 +48,7 @@ export async function runFaultScenarios(stack: LocalStack, proxy: FaultProxy, st
     }
   };
   const scenarios: Array<[string, () => Promise<void> | void, () => Promise<void> | void]> = [
-    ['gpu-function drops the connection mid-request', () => void (proxy.mode = { kind: 'dropWhileWorking', afterMs: 150 }), () => void (proxy.mode = { kind: 'pass' })],
+    ['gpu-function drops the connection mid-request', () => void (proxy.mode = { kind: 'dropWhileWorking', afterMs: 40 }), () => void (proxy.mode = { kind: 'pass' })],
     ['gpu-function slower than the edge deadline', () => void (proxy.mode = { kind: 'delay', ms: 6000 }), () => void (proxy.mode = { kind: 'pass' })],
     ['gpu-function answers 500', () => void (proxy.mode = { kind: 'error500' }), () => void (proxy.mode = { kind: 'pass' })],
     [

@@ -111,7 +111,7 @@ try {
       f.drop === 'working'
         ? 'The drop came while the gpu-function was working on the request: it saw its caller gone, stopped, and deleted what it had written.'
         : f.drop === 'answered'
-          ? `The gpu-function answered before the drop (the astronaut, 150 ms in): its finished set of ${f.partialAssets} files is the one the edge never received, unbilled and unreachable (no URL left the edge), removed with the store's TTL; \`reliability/test/faults.test.ts\` checks the drop while working.`
+          ? `The gpu-function answered before the drop (the astronaut, 40 ms in): its finished set of ${f.partialAssets} files is the one the edge never received, unbilled and unreachable (no URL left the edge), removed with the store's TTL; \`reliability/test/faults.test.ts\` checks the drop while working.`
           : 'The drop came before the request reached the gpu-function.',
     ),
     '',
