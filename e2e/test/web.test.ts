@@ -49,6 +49,8 @@ async function open(viewport = { width: 1280, height: 860 }, locale = 'en-US'): 
   // The key is taken from the link and removed from the address bar (and so from history).
   expect(page.url()).not.toMatch(/key=/);
   expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
+  // The key in use is shown by its last characters (the field is a password field).
+  expect(await page.textContent('#key-in-use')).toContain(`…${stack.apiKey.slice(-4)}`);
   return page;
 }
 
@@ -76,6 +78,7 @@ describe('the web page', () => {
     await page.goto(`${stack.edgeUrl}/?key=${other}`);
     expect(dialogs).toHaveLength(2);
     expect(await page.inputValue('#api-key')).toBe(other);
+    expect(await page.textContent('#key-in-use')).toContain('…beef');
     await page.context().close();
   });
 

@@ -45,11 +45,19 @@ if (keyFromUrl) {
   history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
 }
 els.key.value = localStorage.getItem('apiKey') ?? '';
+/** The key in use, by its last characters (the field is a password field): a key someone else's link set is seen. */
+function showKeyInUse() {
+  const k = els.key.value.trim();
+  const note = $('key-in-use');
+  note.hidden = k.length < 8;
+  note.textContent = note.hidden ? '' : t(lang, 'keyInUse', { tail: k.slice(-4) });
+}
 // On every edit, not only on leaving the field: a key cleared and the tab closed must be gone.
 els.key.addEventListener('input', () => {
   const k = els.key.value.trim();
   if (k) localStorage.setItem('apiKey', k);
   else localStorage.removeItem('apiKey');
+  showKeyInUse();
 });
 
 function applyLang(next: Lang) {
@@ -59,6 +67,7 @@ function applyLang(next: Lang) {
   $('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
   $('lang-zh').setAttribute('aria-pressed', String(lang === 'zh'));
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(lang, el.dataset.i18n as StringKey);
+  showKeyInUse();
   if (busy) els.start.textContent = t(lang, 'running');
   renderError();
 }

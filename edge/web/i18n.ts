@@ -5,6 +5,7 @@ export const STRINGS = {
   en: {
     title: 'One selfie, one 3D face',
     apiKey: 'API key',
+    keyInUse: 'Key in use: …{tail}. Photos are reconstructed under it, and whoever holds it can read the results.',
     replaceKey: 'This link carries another API key (ending …{given}). Photos you reconstruct are stored under the key you use, and its owner can read them. Replace your saved key (ending …{saved}) with it?',
     drop: 'Drop a photo here or choose one (JPEG, PNG, WebP, HEIC or AVIF)',
     noPreview: 'HEIC photo ({kb} KB): this browser cannot show it, the server will read it.',
@@ -37,6 +38,7 @@ export const STRINGS = {
   zh: {
     title: '一张自拍，一个 3D 人脸',
     apiKey: 'API 密钥',
+    keyInUse: '当前使用的密钥：…{tail}。照片将以此密钥重建，持有该密钥者可以读取结果。',
     replaceKey: '此链接带有另一个 API 密钥（末尾 …{given}）。您重建的照片会存放在所用密钥名下，其所有者可以读取。要用它替换您已保存的密钥（末尾 …{saved}）吗？',
     drop: '拖入照片或点击选择（JPEG、PNG、WebP、HEIC 或 AVIF）',
     noPreview: 'HEIC 照片（{kb} KB）：此浏览器无法预览，服务器会读取它。',
