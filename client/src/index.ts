@@ -155,11 +155,15 @@ export class FaceReconClient {
       // An attempt that dropped while the edge kept working answers 409 to the retry until it ends (up to
       // the edge's 45 s deadline): that wait is not a failed attempt, and counting it against `attempts`
       // gave up after a few seconds on a call that was about to succeed.
-      if (inProgress) inProgressUntil ??= Date.now() + timeoutMs;
       // Each wait for it longer than the last (0.5, 1, 2 ... s, never under Retry-After): every retry sends the
       // photo again and takes a token of the key's rate, so a minute of 2 s waits would cost 30 uploads.
-      const delay = retryable && (inProgress ? Date.now() < inProgressUntil! : attempt < attempts) ? retryDelayMs(this.policy, inProgress ? ++inProgressWaits : attempt, res?.headers.get('retry-after')) : undefined;
-      if (inProgress && delay !== undefined) attempt--;
+      const retryAfter = res?.headers.get('retry-after');
+      let delay: number | undefined;
+      if (inProgress) {
+        inProgressUntil ??= Date.now() + timeoutMs;
+        if (Date.now() < inProgressUntil) delay = retryDelayMs(this.policy, ++inProgressWaits, retryAfter);
+        if (delay !== undefined) attempt--; // not a failed attempt
+      } else if (retryable && attempt < attempts) delay = retryDelayMs(this.policy, attempt, retryAfter);
       if (delay === undefined) {
         if (!res) {
           done();

@@ -99,7 +99,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     upload = await readUpload(c);
   } catch (err) {
     const code = err instanceof FaceReconError ? err.code : 'INVALID_REQUEST';
-    return refuse(code, code === 'IMAGE_TOO_LARGE' ? { hint: ERROR_SPECS.IMAGE_TOO_LARGE.hint } : {});
+    return refuse(code); // IMAGE_TOO_LARGE's own hint (compress) comes with the error body
   }
   usage.bytesIn = upload.bytes.byteLength;
   // Language: an explicit `lang` (field or query) wins, else Accept-Language; set before validating the

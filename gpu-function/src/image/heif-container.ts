@@ -312,6 +312,12 @@ export function readIspe(ispe: Uint8Array): { width: number; height: number } {
   return { width: dv.getUint32(12), height: dv.getUint32(16) };
 }
 
+/** An item's size as its `ispe` property declares it (mandatory for image items); undefined without one. */
+export function declaredSize(item: HeifItem): { width: number; height: number } | undefined {
+  const ispe = item.props.find((p) => p.property.type === 'ispe');
+  return ispe ? readIspe(ispe.property.box) : undefined;
+}
+
 /** The payload of a `grid` item (ISO/IEC 23008-12 6.6.2.3.2). */
 export function gridDescriptor(g: { rows: number; cols: number; width: number; height: number }): Uint8Array {
   const wide = g.width > 65535 || g.height > 65535;

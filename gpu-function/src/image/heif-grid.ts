@@ -13,7 +13,7 @@
  * 4096x4096 tile, declared as a 1024x1024 picture, would otherwise decode 16 GiB from 5 KB.
  */
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
-import { HeifFormatError, readGridDescriptor, readHeif, readIspe, writeHeif, type HeifFile, type HeifItem } from './heif-container';
+import { declaredSize, HeifFormatError, readGridDescriptor, readHeif, writeHeif, type HeifFile, type HeifItem } from './heif-container';
 
 export type HeifTransform = { irot: number } | { imir: 0 | 1 };
 
@@ -110,9 +110,9 @@ export function planHeifGrid(bytes: Uint8Array, opts: { maxPixels?: number } = {
  * checks the decoded picture against the cropped size plus a margin), so the crop is applied here.
  */
 function planCroppedImage(item: HeifItem, opts: { maxPixels?: number }): HeifGridPlan {
-  const ispe = item.props.find((p) => p.property.type === 'ispe');
-  if (!ispe) throw new HeifFormatError(`image item ${item.id} declares no size`);
-  const { width, height } = readIspe(ispe.property.box);
+  const size = declaredSize(item);
+  if (!size) throw new HeifFormatError(`image item ${item.id} declares no size`);
+  const { width, height } = size;
   if (width === 0 || height === 0) throw new HeifFormatError(`image item ${item.id} of no size`);
   if (opts.maxPixels !== undefined && width * height > opts.maxPixels * MAX_TILE_OVERHANG) throw new HeifFormatError(`image of ${width}x${height} pixels, over ${opts.maxPixels}`);
   const tile = standaloneHevc(item.data, item.props.filter((p) => !TRANSFORMS.has(p.property.type)));
@@ -187,8 +187,7 @@ function checkGrid(f: HeifFile, grid: HeifItem, opts: { maxPixels?: number }) {
   const ids = f.refs.find((r) => r.type === 'dimg' && r.from === grid.id)?.to ?? [];
   const g = readGridDescriptor(grid.data);
   if (ids.length !== g.rows * g.cols) throw new HeifFormatError(`grid ${g.rows}x${g.cols} has ${ids.length} tiles`);
-  const gridIspe = grid.props.find((p) => p.property.type === 'ispe');
-  const declared = gridIspe ? readIspe(gridIspe.property.box) : undefined;
+  const declared = declaredSize(grid);
   if (!declared || declared.width !== g.width || declared.height !== g.height) {
     throw new HeifFormatError(`grid of ${g.width}x${g.height} declares ${declared ? `${declared.width}x${declared.height}` : 'no size'}`);
   }
@@ -236,10 +235,9 @@ function checkDerivedImage(f: HeifFile, primary: HeifItem, opts: { maxPixels?: n
         walk(next, depth + 1);
       }
     } else {
-      const ispe = item.props.find((p) => p.property.type === 'ispe');
-      if (!ispe) throw new HeifFormatError(`image item ${item.id} declares no size`);
-      const { width, height } = readIspe(ispe.property.box);
-      pixels += width * height;
+      const size = declaredSize(item);
+      if (!size) throw new HeifFormatError(`image item ${item.id} declares no size`);
+      pixels += size.width * size.height;
     }
     if (pixels > bound) throw new HeifFormatError(`the ${primary.type} image decodes ${pixels} pixels, over ${bound}`);
   };
@@ -251,9 +249,9 @@ function thumbnailOf(f: HeifFile, gridColour: HeifItem['props'][number] | undefi
   for (const r of f.refs) {
     if (r.type !== 'thmb' || !r.to.includes(f.primary)) continue;
     const t = f.items.get(r.from);
-    const ispe = t?.props.find((p) => p.property.type === 'ispe');
-    if (!t || t.type !== 'hvc1' || !ispe) continue;
-    const { width, height } = readIspe(ispe.property.box);
+    const size = t?.type === 'hvc1' ? declaredSize(t) : undefined;
+    if (!t || !size) continue;
+    const { width, height } = size;
     if (width === 0 || height === 0 || width * height > THUMBNAIL_MAX_PIXELS) continue;
     let data: Uint8Array;
     try {
@@ -285,9 +283,8 @@ function tileSize(f: HeifFile, ids: readonly number[]): { tileWidth: number; til
   for (const id of ids) {
     const t = f.items.get(id);
     if (!t || !TILE_TYPES.has(t.type) || t.type !== type) throw new HeifFormatError(`grid tile ${id} is ${t?.type ?? 'missing'}`);
-    const ispe = t.props.find((p) => p.property.type === 'ispe');
-    if (!ispe) throw new HeifFormatError(`grid tile ${id} declares no size`);
-    const s = readIspe(ispe.property.box);
+    const s = declaredSize(t);
+    if (!s) throw new HeifFormatError(`grid tile ${id} declares no size`);
     if (size && (s.width !== size.width || s.height !== size.height)) throw new HeifFormatError('grid tiles of different sizes');
     size = s;
   }
