@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
@@ -45,7 +45,16 @@ async function open(viewport = { width: 1280, height: 860 }, locale = 'en-US'): 
   const ctx = await browser.newContext({ viewport, locale });
   const page = await ctx.newPage();
   page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text()));
+  // A fresh context has no saved key: the link's key is asked about once, and taken when the user agrees.
+  const prompts: string[] = [];
+  const agree = (d: Dialog) => {
+    prompts.push(d.message());
+    void d.accept();
+  };
+  page.on('dialog', agree);
   await page.goto(`${stack.edgeUrl}/?key=${encodeURIComponent(stack.apiKey)}`);
+  page.off('dialog', agree);
+  expect(prompts).toEqual([locale.startsWith('zh') ? expect.stringContaining(`…${stack.apiKey.slice(-4)}`) : expect.stringMatching(new RegExp(`^This link carries an API key \\(ending …${stack.apiKey.slice(-4)}\\)`))]);
   // The key is taken from the link and removed from the address bar (and so from history).
   expect(page.url()).not.toMatch(/key=/);
   expect(await page.inputValue('#api-key')).toBe(stack.apiKey);
@@ -79,6 +88,16 @@ describe('the web page', () => {
     expect(dialogs).toHaveLength(2);
     expect(await page.inputValue('#api-key')).toBe(other);
     expect(await page.textContent('#key-in-use')).toContain('…beef');
+    // A first visit (nothing saved) is asked too, and declining keeps the page without a key.
+    await page.evaluate(() => localStorage.removeItem('apiKey'));
+    answer = 'dismiss';
+    await page.goto(`${stack.edgeUrl}/?key=${other}`);
+    expect(dialogs).toHaveLength(3);
+    expect(dialogs[2]).toMatch(/^This link carries an API key \(ending …beef\)/);
+    expect(page.url()).not.toMatch(/key=/);
+    expect(await page.inputValue('#api-key')).toBe('');
+    expect(await page.evaluate(() => localStorage.getItem('apiKey'))).toBeNull();
+    expect(await page.isHidden('#key-in-use')).toBe(true);
     await page.context().close();
   });
 

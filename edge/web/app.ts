@@ -36,10 +36,11 @@ const keyFromUrl = params.get('key');
 if (keyFromUrl) {
   const given = keyFromUrl.trim();
   const saved = localStorage.getItem('apiKey');
-  // Taken without asking only when no other key is saved: a link from someone else would otherwise swap
-  // the key unseen (the field is a password field), and the next selfies would be reconstructed under,
-  // and readable with, their key.
-  if (given && (!saved || saved === given || confirm(t(lang, 'replaceKey', { given: given.slice(-4), saved: saved.slice(-4) })))) localStorage.setItem('apiKey', given);
+  // Asked every time the link's key is not the one saved, a first visit included: a link from someone
+  // else would otherwise set their key unseen (the field is a password field), and the next selfies would
+  // be reconstructed under, and readable with, their key.
+  const ask = () => (saved ? t(lang, 'replaceKey', { given: given.slice(-4), saved: saved.slice(-4) }) : t(lang, 'useLinkKey', { given: given.slice(-4) }));
+  if (given && (saved === given || confirm(ask()))) localStorage.setItem('apiKey', given);
   // A key in the address bar would stay in history, bookmarks and screenshots: drop the URL's copy.
   params.delete('key');
   history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
