@@ -21,7 +21,8 @@ export const UsageSchema = z.object({
   billable_calls: z.number().int(),
   requests: z.number().int(),
   quota: z.number().int(),
-  remaining: z.number().int(),
+  in_flight: z.number().int().describe('Units held by calls and jobs still running: billed if they succeed, given back if they fail.'),
+  remaining: z.number().int().describe('quota - billable_calls - in_flight: the calls that can start now.'),
 });
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {

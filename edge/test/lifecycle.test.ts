@@ -12,7 +12,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
 import { app } from '../src/index';
-import { commitUnit, purgeExpired, reserveUnit } from '../src/lib/billing';
+import { claimIdempotencyKey, commitUnit, purgeExpired, reserveUnit } from '../src/lib/billing';
 import { cancelJob, getJobById, insertJob, jobEvents, settleUndelivered } from '../src/lib/jobs';
 import { runJob, sendWebhook } from '../src/queue';
 import { createKey, makePng, usageRows } from './helpers';
@@ -47,6 +47,35 @@ async function call(path: string, init: RequestInit & { key: string }, bindings:
   const text = await res.text();
   await waitOnExecutionContext(ctx);
   return { status: res.status, text, headers: res.headers };
+}
+/**
+ * `db` with another request's write landing right before or after each statement matching `sql` that
+ * runs on its own (`.run()`): the interleavings D1's serial execution allows between two round trips
+ * of one request. Statements inside a `db.batch` (one transaction) cannot be interleaved, and are not.
+ */
+function interleaved(db: D1Database, sql: RegExp, hooks: { before?: () => Promise<void>; after?: () => Promise<void> }): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop !== 'prepare') return Reflect.get(target, prop, target);
+      return (text: string) => {
+        const stmt = target.prepare(text);
+        if (!sql.test(text)) return stmt;
+        const bind = stmt.bind.bind(stmt);
+        stmt.bind = (...values: unknown[]) => {
+          const bound = bind(...values);
+          const run = bound.run.bind(bound);
+          bound.run = (async () => {
+            await hooks.before?.();
+            const r = await run();
+            await hooks.after?.();
+            return r;
+          }) as typeof bound.run;
+          return bound;
+        };
+        return stmt;
+      };
+    },
+  });
 }
 const errorCodeOf = (text: string) => (text.includes('event: error') ? JSON.parse(text.split('event: error\ndata: ')[1].split('\n')[0]).error.code : JSON.parse(text).error?.code);
 
@@ -116,6 +145,76 @@ describe('idempotent retries', () => {
     // The scheduled repair resends the job's lost message; it runs once and is billed once.
     expect(await runJob(E, first!.id)).toEqual({ ack: true });
     expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }, { outcome: 'IDEMPOTENT_REPLAY', billed: 0 }]);
+  });
+
+  it("a retry racing the first attempt's 5xx release never runs without owning the key (it would run, and bill, the same key twice)", async () => {
+    const k = await createKey();
+    const idem = `race-${crypto.randomUUID()}`;
+    // The first attempt holds the key while its GPU call runs.
+    expect(await claimIdempotencyKey(E.DB, k.id, idem, 'body-sha', 60_000)).toEqual({ kind: 'new' });
+    // The first attempt fails on our side (503): its release deletes the key's record. It lands right after
+    // the retry's INSERT OR IGNORE found the record, if that runs as a statement of its own, or else once
+    // the retry's claim is over: either way the retry saw the first attempt in progress.
+    const release = () => E.DB.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(k.id, idem).run();
+    let released = false;
+    const db = interleaved(E.DB, /^INSERT OR IGNORE INTO idempotency/, {
+      after: async () => {
+        await release();
+        released = true;
+      },
+    });
+    const retry = await claimIdempotencyKey(db, k.id, idem, 'body-sha', 60_000);
+    if (!released) await release();
+    expect(retry).toEqual({ kind: 'in_progress' });
+    // Once released, the next retry owns the key.
+    expect(await claimIdempotencyKey(E.DB, k.id, idem, 'body-sha', 60_000)).toEqual({ kind: 'new' });
+  });
+
+  it("an async create whose job batch landed but whose reply was lost: the key is freed with the job, and the retry starts a job that exists", async () => {
+    mode = 'sse';
+    gate = Promise.resolve();
+    const k = await createKey();
+    const png = await makePng(200, 200);
+    const idem = `lost-${crypto.randomUUID()}`;
+    const headers = { 'idempotency-key': idem, prefer: 'respond-async', 'content-type': 'image/png' };
+    // The batch that writes the job and binds the key to its 202 lands, and then throws.
+    const jobInserts = new WeakSet<object>();
+    const lostReply = new Proxy(E.DB, {
+      get(target, prop) {
+        if (prop === 'prepare') {
+          return (text: string) => {
+            const stmt = target.prepare(text);
+            if (!/^INSERT INTO jobs/.test(text)) return stmt;
+            const bind = stmt.bind.bind(stmt);
+            stmt.bind = (...values: unknown[]) => {
+              const bound = bind(...values);
+              jobInserts.add(bound);
+              return bound;
+            };
+            return stmt;
+          };
+        }
+        if (prop === 'batch') {
+          return async (stmts: D1PreparedStatement[]) => {
+            const r = await target.batch(stmts);
+            if (stmts.some((x) => jobInserts.has(x))) throw new Error('D1_ERROR: network connection lost');
+            return r;
+          };
+        }
+        return Reflect.get(target, prop, target);
+      },
+    });
+    const sent: string[] = [];
+    const jobs = { send: async (m: { jobId: string }) => void sent.push(m.jobId) };
+    const first = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers }, { ...E, DB: lostReply, JOBS: jobs } as unknown as Bindings);
+    expect(first.status).toBe(503);
+    expect(errorCodeOf(first.text)).toBe('STORAGE_UNAVAILABLE');
+    const retry = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers }, { ...E, JOBS: jobs } as unknown as Bindings);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const id = JSON.parse(retry.text).id as string;
+    expect(sent).toEqual([id]);
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'queued' });
   });
 
   it('a retry whose Accept-Language changed gets the stored result, not IDEMPOTENCY_KEY_REUSED', async () => {
@@ -200,6 +299,26 @@ describe('a result that cannot be delivered', () => {
     expect(await outcome(canceled)).toEqual({ code: 'CANCELED', erased: 1 });
     const unpaid = await job(); // its reservation released by the purge: the commit did not land
     expect(await outcome(unpaid)).toEqual({ code: 'INTERNAL', erased: 1 });
+  });
+});
+
+describe('DELETE racing the commit', () => {
+  it('a result committed between the DELETE\'s read and its cancel is erased, as asked, not kept with a 200', async () => {
+    const k = await createKey();
+    const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
+    await insertJob(E.DB, { id, key_id: k.id, mode: 'async', status: 'running', query: 'formats=glb' });
+    erased = [];
+    // The job's delivery commits its result just before the DELETE's cancel runs.
+    const db = interleaved(E.DB, /^UPDATE jobs SET status = 'canceled'/, {
+      before: async () => void expect(await commitUnit(E.DB, { requestId: id, keyId: k.id }, { status: 200, body: JSON.stringify(RESULT) })).toBe(true),
+    });
+    const del = await call(`/v1/reconstructions/${id}`, { key: k.key, method: 'DELETE' }, { ...E, DB: db } as Bindings);
+    expect(del.status).toBe(200);
+    expect(erased).toEqual([FOLDER]);
+    expect(JSON.parse(del.text)).toMatchObject({ id, status: 'succeeded' });
+    expect(JSON.parse(del.text).result ?? null).toBeNull();
+    expect((await getJobById(E.DB, id))?.result ?? null).toBeNull();
   });
 });
 

@@ -10,6 +10,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, ReconstructOptionsSchema, verifyRequestSignature } from '@facerecon/shared';
 import { app } from '../src/index';
+import { reserveUnit } from '../src/lib/billing';
 import { READS_MIN_PER_MINUTE } from '../src/middleware/rate-limit';
 import { GIF, HEIC, createKey, makeHeif, makeJpegHeader, makePng, usageRows } from './helpers';
 
@@ -421,7 +422,18 @@ describe('idempotency, quota and rate limits', () => {
     expect((await over.json<{ error: { code: string } }>()).error.code).toBe('QUOTA_EXCEEDED');
     expect(calls).toHaveLength(1);
     const usage = await send('/v1/usage', { key: k.key });
-    expect(await usage.json()).toMatchObject({ billable_calls: 1, quota: 1, remaining: 0, requests: 2 });
+    expect(await usage.json()).toMatchObject({ billable_calls: 1, in_flight: 0, quota: 1, remaining: 0, requests: 2 });
+  });
+
+  it('usage counts the units running calls and jobs hold, as the quota does: remaining is what can start now', async () => {
+    const k = await createKey({ quota: 2 });
+    // A queued async job holds its unit until it is billed or released.
+    expect(await reserveUnit(env.DB, { requestId: crypto.randomUUID().replaceAll('-', ''), keyId: k.id }, 2)).toBe(true);
+    expect(await (await send('/v1/usage', { key: k.key })).json()).toMatchObject({ billable_calls: 0, in_flight: 1, remaining: 1 });
+    expect((await post(k.key, await makePng(300, 300))).status).toBe(200);
+    expect(await (await send('/v1/usage', { key: k.key })).json()).toMatchObject({ billable_calls: 1, in_flight: 1, remaining: 0 });
+    // remaining 0 means what it says.
+    expect((await post(k.key, await makePng(300, 300))).status).toBe(402);
   });
 
   it('rate-limits per key with 429 and Retry-After', async () => {

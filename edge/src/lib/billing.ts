@@ -45,9 +45,17 @@ export function monthStart(now = new Date()): string {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
 }
 
-export async function billedThisMonth(db: D1Database, keyId: string): Promise<number> {
-  const row = await db.prepare('SELECT COALESCE(SUM(units), 0) AS n FROM usage WHERE key_id = ? AND billed = 1 AND created_at >= ?').bind(keyId, monthStart()).first<{ n: number }>();
-  return row?.n ?? 0;
+/**
+ * This month's units as the quota counts them: billed, and reserved by calls and jobs still running
+ * (each holds its unit until it is billed or released). `remaining` must come from the same count that
+ * reserveUnit checks, or a client with queued jobs is told it has calls left and then refused.
+ */
+export async function unitsThisMonth(db: D1Database, keyId: string): Promise<{ billed: number; inFlight: number }> {
+  const row = await db
+    .prepare("SELECT COALESCE(SUM(CASE WHEN billed = 1 THEN units ELSE 0 END), 0) AS billed, COALESCE(SUM(CASE WHEN outcome = 'reserved' THEN units ELSE 0 END), 0) AS in_flight FROM usage WHERE key_id = ? AND created_at >= ?")
+    .bind(keyId, monthStart())
+    .first<{ billed: number; in_flight: number }>();
+  return { billed: row?.billed ?? 0, inFlight: row?.in_flight ?? 0 };
 }
 
 /** Reserves one unit against the monthly quota; false (and no row) when the quota is used up. */
@@ -198,17 +206,19 @@ export type IdempotencyState =
  */
 export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey: string, bodySha256: string, staleAfterMs: number): Promise<IdempotencyState> {
   const now = Date.now();
-  await db
-    .prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (created_at < ? OR (state = 'in_progress' AND created_at < ?))")
-    .bind(keyId, idemKey, new Date(now - IDEMPOTENCY_TTL_MS).toISOString(), new Date(now - staleAfterMs).toISOString())
-    .run();
-  const inserted = await db
-    .prepare("INSERT OR IGNORE INTO idempotency (key_id, idempotency_key, body_sha256, state, created_at) VALUES (?, ?, ?, 'in_progress', ?)")
-    .bind(keyId, idemKey, bodySha256, new Date(now).toISOString())
-    .run();
+  // One transaction: a record another request deletes between a separate INSERT and SELECT (its 5xx
+  // release, the quota's give-back, the purge) would leave this request running without owning the key,
+  // and a later retry would run, and bill, the same key again.
+  const [, inserted, read] = await db.batch([
+    db
+      .prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (created_at < ? OR (state = 'in_progress' AND created_at < ?))")
+      .bind(keyId, idemKey, new Date(now - IDEMPOTENCY_TTL_MS).toISOString(), new Date(now - staleAfterMs).toISOString()),
+    db.prepare("INSERT OR IGNORE INTO idempotency (key_id, idempotency_key, body_sha256, state, created_at) VALUES (?, ?, ?, 'in_progress', ?)").bind(keyId, idemKey, bodySha256, new Date(now).toISOString()),
+    db.prepare('SELECT body_sha256, state, status, response FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey),
+  ]);
   if (inserted.meta.changes === 1) return { kind: 'new' };
-  const row = await db.prepare('SELECT body_sha256, state, status, response FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey).first<{ body_sha256: string; state: string; status: number; response: string }>();
-  if (!row) return { kind: 'new' };
+  const row = (read.results as { body_sha256: string; state: string; status: number; response: string }[])[0];
+  if (!row) throw new Error('idempotency record missing inside its own transaction');
   if (row.body_sha256 !== bodySha256) return { kind: 'conflict' };
   if (row.state !== 'done') return { kind: 'in_progress' };
   return { kind: 'replay', status: row.status, body: row.response };
@@ -221,11 +231,14 @@ export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: 
 
 /**
  * Gives the key back without an outcome: a refusal before any work (e.g. the quota) gives back a key in
- * progress; `bound: true` also one already bound to an answer (an async create that failed after
- * storing its 202, which names a job that is gone).
+ * progress; `boundToJob` also one bound to that async job's 202 (a create that failed after storing it,
+ * or whose batch landed while its reply was lost: the 202 names a job that is gone).
  */
-export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string, opts: { bound?: boolean } = {}): Promise<void> {
-  await db.prepare(`DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ?${opts.bound ? '' : " AND state = 'in_progress'"}`).bind(keyId, idemKey).run();
+export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string, opts: { boundToJob?: string } = {}): Promise<void> {
+  const bound = opts.boundToJob === undefined ? '' : " OR (status = 202 AND json_extract(response, '$.id') = ?)";
+  const binds: unknown[] = [keyId, idemKey];
+  if (opts.boundToJob !== undefined) binds.push(opts.boundToJob);
+  await db.prepare(`DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (state = 'in_progress'${bound})`).bind(...binds).run();
 }
 
 /** The jobs the purge fails with TIMEOUT, columns prefixed with `t` (binds: too old, now, stale). */

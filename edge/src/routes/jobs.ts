@@ -63,8 +63,12 @@ jobs.delete('/:id', async (c) => {
     await releaseUnit(db, { requestId: id, keyId: key.id }, 'CANCELED');
     await rebindIdempotentResponse(db, key.id, id, { status: ERROR_SPECS.CANCELED.status, body: JSON.stringify(toErrorBody('CANCELED', { requestId: id, lang: c.get('lang') })) }, 'in_progress');
     await afterJobEnded(c.env, job);
-  } else if (job.result) {
-    const folder = assetFolderOf(job.result);
+  } else {
+    // Read again: a commit that landed between the first read and the cancel left a result, which the
+    // caller asked to erase (the first read's copy had none).
+    const ended = await getJob(db, key.id, id);
+    if (!ended?.result) return c.json(jobView(ended ?? job, { lang: c.get('lang') }));
+    const folder = assetFolderOf(ended.result);
     if (folder && !(await eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId: c.get('requestId') }))) {
       return errorResponse(c, 'STORAGE_UNAVAILABLE', { headers: { 'retry-after': '5' } });
     }

@@ -276,7 +276,6 @@ async function acceptJob(
   const photoKey = `uploads/${a.requestId}`;
   const lang = c.get('lang');
   const row = newJobRow({ id: a.requestId, key_id: key.id, mode: 'async', status: 'queued', query: a.query.toString(), photo_key: photoKey, photo_type: a.forwarded.contentType, webhook_url: a.webhookUrl });
-  let bound = false;
   try {
     await c.env.UPLOADS.put(photoKey, a.forwarded.bytes, { httpMetadata: { contentType: a.forwarded.contentType } });
     // The job and the Idempotency-Key's 202 in one transaction: an isolate that dies between the two
@@ -285,12 +284,13 @@ async function acceptJob(
     const stmts = [insertJobStatement(db, row)];
     if (a.idemKey) stmts.push(storeIdempotentResponse(db, key.id, a.idemKey, { status: 202, body: JSON.stringify(jobView(row, { lang })) }));
     await db.batch(stmts);
-    bound = a.idemKey !== undefined;
     await c.env.JOBS.send({ jobId: a.requestId });
   } catch {
     await c.env.UPLOADS.delete(photoKey).catch(() => undefined);
     await db.prepare("DELETE FROM jobs WHERE id = ? AND status = 'queued'").bind(a.requestId).run().catch(() => undefined);
-    if (bound) await releaseIdempotencyKey(db, key.id, a.idemKey!, { bound: true }).catch(() => undefined);
+    // Whether or not the batch reported success: one that landed while its reply was lost bound the
+    // key to a 202 naming the job just deleted, and retries would replay it for a day.
+    if (a.idemKey) await releaseIdempotencyKey(db, key.id, a.idemKey, { boundToJob: a.requestId }).catch(() => undefined);
     return a.fail('STORAGE_UNAVAILABLE');
   }
   const location = `/v1/reconstructions/${a.requestId}`;
