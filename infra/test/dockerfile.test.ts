@@ -71,6 +71,24 @@ describe('infra/Dockerfile', () => {
     expect(dockerfile).toMatch(/--onnxruntime-node-install=cuda12/);
   });
 
+  it("pairs onnxruntime-node with a base image of the CUDA major its NuGet provider is built for, and checks the provider's libraries at build time", () => {
+    // The installer downloads NuGet's Microsoft.ML.OnnxRuntime.Gpu.Linux of the package's own version:
+    // CUDA 12 builds up to 1.26, CUDA 13 from 1.27 (onnxruntime's 1.27 release: "CUDA 12 packages are
+    // deprecated", moved off nuget.org). Cloud Run's L4 driver (535, CUDA 12.2) runs CUDA 12 only.
+    const ort = (JSON.parse(readFileSync(join(ROOT, 'gpu-function/package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['onnxruntime-node'];
+    const [major, minor] = ort.split('.').map(Number);
+    const providerCuda = major === 1 && minor <= 26 ? 12 : 13;
+    const image = /^ARG CUDA_IMAGE=nvidia\/cuda:(\d+)\.\d+\.\d+-cudnn-runtime-/m.exec(dockerfile);
+    expect(image, 'a CUDA + cuDNN runtime base image').not.toBeNull();
+    expect(Number(image![1])).toBe(providerCuda);
+    expect(providerCuda, 'Cloud Run L4 (infra/cloud-run/service.yaml) runs CUDA 12 only').toBe(12);
+    expect(readFileSync(join(ROOT, 'infra/cloud-run/service.yaml'), 'utf8')).toMatch(/nvidia-l4/);
+    // The same RUN as the download links the provider against the image and fails on a missing library.
+    const step = dockerfile.split(/\n(?=RUN |COPY |FROM |ARG |ENV )/).find((s) => s.startsWith('RUN ') && s.includes('--onnxruntime-node-install=cuda12'))!;
+    expect(step).toMatch(/ldd "\$provider" \| grep 'not found'/);
+    expect(step).toMatch(/exit 1/);
+  });
+
   it('installs without the root postinstall, converts the models, then builds the ICT-FaceKit pack before dropping the converter inputs', () => {
     const at = (s: string) => {
       const i = dockerfile.indexOf(s);
