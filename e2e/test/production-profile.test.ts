@@ -28,7 +28,8 @@ let stack: LocalStack;
 const photo = new Uint8Array(readFileSync(fixture('astronaut.png')));
 
 beforeAll(async () => {
-  s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(tmpdir(), 'facerecon-prod-s3-')), configureBuckets: [{ name: 'facerecon-assets', configs: [] }] });
+  // The bucket's CORS as the deploy sets it (infra/storage/s3-cors.json), in the XML form of the S3 API.
+  s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(tmpdir(), 'facerecon-prod-s3-')), configureBuckets: [{ name: 'facerecon-assets', configs: [corsXml()] }] });
   const { port } = await s3.run();
   gateway = await startSigv4Gateway({ target: `http://127.0.0.1:${port}`, credentials: { [S3_KEY]: S3_SECRET } });
   stack = await startLocalStack({
@@ -44,6 +45,14 @@ afterAll(async () => {
   await s3?.close();
 });
 
+/** infra/storage/s3-cors.json (put-bucket-cors's JSON) as the S3 API's CORSConfiguration XML. */
+function corsXml(): string {
+  const { CORSRules } = JSON.parse(readFileSync(join(import.meta.dirname, '../../infra/storage/s3-cors.json'), 'utf8')) as { CORSRules: Record<string, string[] | number | string>[] };
+  const tags = (name: string, values: unknown) => [values ?? []].flat().map((v) => `<${name}>${String(v)}</${name}>`).join('');
+  const rules = CORSRules.map((r) => `<CORSRule>${tags('AllowedOrigin', r.AllowedOrigins)}${tags('AllowedMethod', r.AllowedMethods)}${tags('AllowedHeader', r.AllowedHeaders)}${tags('ExposeHeader', r.ExposeHeaders)}${tags('MaxAgeSeconds', r.MaxAgeSeconds)}</CORSRule>`);
+  return `<CORSConfiguration>${rules.join('')}</CORSConfiguration>`;
+}
+
 const reconstruct = (headers: Record<string, string> = {}) =>
   fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb,texture`, { method: 'POST', body: photo as BodyInit, headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/png', ...headers } });
 
@@ -57,8 +66,12 @@ describe('the production profile (wrangler env production, S3 with SigV4 checks,
       const u = new URL(a.url);
       expect(u.origin, kind).toBe(gateway.url);
       expect(u.searchParams.get('X-Amz-Signature'), kind).toMatch(/^[0-9a-f]{64}$/);
-      const got = await fetch(a.url);
+      // As a customer's web app fetches it (a viewer loading the GLB): the bucket's CORS lets it read.
+      const got = await fetch(a.url, { headers: { origin: 'https://customer-app.example' } });
       expect(got.status, kind).toBe(200);
+      expect(got.headers.get('access-control-allow-origin'), kind).toBe('*');
+      // A download is named for the file, not for the signed URL's last segment.
+      expect(got.headers.get('content-disposition'), kind).toBe(`attachment; filename="${u.pathname.split('/').pop()}"`);
       expect((await got.arrayBuffer()).byteLength, kind).toBe(a.bytes);
     }
     // The gpu-function's own writes (assets, nonce claims) all passed the signature check.

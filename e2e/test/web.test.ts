@@ -209,6 +209,13 @@ describe('the web page', () => {
     }
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
     expect(await page.locator('#dl-texture_head').isVisible()).toBe(true);
+    // Everything the full head's MTL names can be downloaded from the page (a missing eye texture leaves
+    // pink eyeballs in Blender).
+    const offered = await page.$$eval('.downloads a:not([hidden])', (as) => as.map((a) => new URL((a as HTMLAnchorElement).href).pathname.split('/').pop()!));
+    const mtl = await (await fetch(await page.getAttribute('#dl-mtl', 'href') as string)).text();
+    const mapped = [...mtl.matchAll(/^(?:map_\w+|norm|bump)\s+(\S+)$/gm)].map((m) => m[1]);
+    expect(mapped).toContain('texture_eye.png');
+    expect(mapped.filter((f) => !offered.includes(f))).toEqual([]);
     const sliders = page.locator('#expression-list input[type="range"]');
     // The model's ICT shapes under ARKit's names: the two split pairs fold into one each; shapes ARKit
     // has no name for are extras, which get no slider.

@@ -209,7 +209,8 @@ function showExpressions(weights: Record<string, number> | undefined) {
 }
 
 async function showResult(r: ReconstructResponse) {
-  for (const kind of ['texture_grid', 'texture', 'obj', 'mtl', 'glb', 'texture_head'] as const) {
+  // Every file the MTL names has its link (the full head's material also maps texture_eye.png).
+  for (const kind of ['texture_grid', 'texture', 'obj', 'mtl', 'glb', 'texture_head', 'texture_eye'] as const) {
     const a = $<HTMLAnchorElement>(`dl-${kind}`);
     const asset = r.assets[kind];
     a.hidden = !asset;

@@ -34,6 +34,7 @@ export const STRINGS = {
     modelFace: 'Face',
     modelHead: 'Full head + ARKit',
     dlHead: 'Back-of-head texture (PNG)',
+    dlEye: 'Eye texture (PNG)',
     expressions: 'Expressions (ARKit weights, drag to animate)',
   },
   zh: {
@@ -68,6 +69,7 @@ export const STRINGS = {
     modelFace: '面部',
     modelHead: '完整头部 + ARKit',
     dlHead: '后脑纹理（PNG）',
+    dlEye: '眼睛纹理（PNG）',
     expressions: '表情（ARKit 权重，拖动即可驱动）',
   },
 } as const satisfies Record<Lang, Record<string, string>>;

@@ -199,6 +199,12 @@ describe('infra/Dockerfile', () => {
     expect(pool).toBeGreaterThanOrEqual(concurrency + 4);
     const lifecycle = JSON.parse(readFileSync(join(ROOT, 'infra/storage/s3-lifecycle.json'), 'utf8'));
     expect(lifecycle.Rules[0].Expiration.Days).toBe(1);
+    // Browsers read the signed asset URLs from any origin (the URL is the credential, as the local store
+    // serves them), and only read: the S3/R2 and GCS CORS files say the same thing.
+    const s3Cors = JSON.parse(readFileSync(join(ROOT, 'infra/storage/s3-cors.json'), 'utf8')).CORSRules as { AllowedOrigins: string[]; AllowedMethods: string[]; ExposeHeaders: string[] }[];
+    const gcsCors = JSON.parse(readFileSync(join(ROOT, 'infra/storage/gcs-cors.json'), 'utf8')) as { origin: string[]; method: string[]; responseHeader: string[] }[];
+    expect(s3Cors.map((r) => [r.AllowedOrigins, [...r.AllowedMethods].sort(), [...r.ExposeHeaders].sort()])).toEqual(gcsCors.map((r) => [r.origin, [...r.method].sort(), [...r.responseHeader].sort()]));
+    expect(s3Cors.flatMap((r) => r.AllowedMethods).sort()).toEqual(['GET', 'HEAD']);
   });
 
   it('the replay plan skips only the base image, apt-get/git, the CUDA download and useradd', () => {

@@ -61,7 +61,10 @@ export class S3AssetStore implements AssetStore {
 
   async put(key: string, body: Uint8Array, contentType: string, signal?: AbortSignal): Promise<void> {
     assertSafeKey(key);
-    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: signal });
+    // A download gets its file name (face.obj, not the signed URL's last segment with its query), as the
+    // local store serves it: browsers ignore <a download> across origins, and curl -OJ reads this.
+    const ContentDisposition = `attachment; filename="${key.slice(key.lastIndexOf('/') + 1)}"`;
+    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType, ContentDisposition }), { abortSignal: signal });
   }
 
   signedUrl(key: string, ttlSeconds: number): Promise<string> {
