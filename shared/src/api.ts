@@ -156,7 +156,8 @@ export const ReconstructResponseSchema = z.object({
   pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number(), rotation: z.array(z.number()).length(9), translation_px: z.array(z.number()).length(2) }),
   camera: z.object({ model: z.literal('weak_perspective'), pixels_per_mm: z.number() }),
   scale_prior: z.object({ method: z.string(), value_mm: z.number(), measured_px: z.number() }).passthrough(),
-  landmarks: z.object({ count: z.number(), image_px: z.array(z.array(z.number()).length(2)) }),
+  /** image: the displayed photo's size (EXIF orientation and HEIF irot/imir applied), the frame image_px is in. */
+  landmarks: z.object({ count: z.number(), image_px: z.array(z.array(z.number()).length(2)), image: z.object({ width: z.number().int(), height: z.number().int(), frame: z.string() }).optional() }),
   /** landmarks: how far the landmarks can be trusted, 0-1 (0.5 is the refusal threshold: LOW_QUALITY, FACE_TURNED_AWAY). */
   confidences: z.object({ detection: z.number(), face_presence: z.number(), landmarks: z.number() }),
   conservative: z.boolean(),

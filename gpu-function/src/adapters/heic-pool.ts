@@ -14,10 +14,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DecodedTile } from '../image/heif-grid';
+import type { SrgbTables } from '../image/icc-apply.mjs';
 
 interface Job {
   bytes: Uint8Array;
   expect?: TileExpectation;
+  colour?: SrgbTables;
   batch: Batch;
   resolve: (t: DecodedTile) => void;
   reject: (e: Error) => void;
@@ -38,6 +40,8 @@ export interface TileExpectation {
 export interface DecodeBatchOptions {
   expect?: TileExpectation;
   signal?: AbortSignal;
+  /** The file's colours to sRGB, applied by the thread to each decoded picture (icc-srgb.ts). */
+  colour?: SrgbTables;
 }
 
 interface Slot {
@@ -115,7 +119,7 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
       slot.job = job;
       // A thread with work keeps the process up (a script awaiting a decode must get its answer); an idle one does not.
       slot.worker.ref();
-      slot.worker.postMessage({ job: seq++, bytes: job.bytes, expect: job.expect });
+      slot.worker.postMessage({ job: seq++, bytes: job.bytes, expect: job.expect, colour: job.colour });
     }
   };
 
@@ -148,6 +152,7 @@ export function createHeicPool(threads = Number(process.env.HEIC_DECODE_THREADS)
               queue.push({
                 bytes,
                 expect: options.expect,
+                colour: options.colour,
                 batch,
                 resolve,
                 reject: (e) => {

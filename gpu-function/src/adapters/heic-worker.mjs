@@ -5,6 +5,7 @@
 // pixel is decoded; libheif itself refuses a bitstream larger than that declared size.
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
+import { applySrgbTables } from '../image/icc-apply.mjs';
 
 // libheif-js as heic-decode loads it (heic-decode's own dependency, resolved from there: the same copy).
 // heic-decode's API hands back the file's top-level images with no way to ask which is the primary and
@@ -27,7 +28,7 @@ Promise.resolve(libheif.ready).then(
   (err) => parentPort.postMessage({ ready: false, error: String(err) }),
 );
 
-parentPort.on('message', async ({ job, bytes, expect }) => {
+parentPort.on('message', async ({ job, bytes, expect, colour }) => {
   const decoder = new libheif.HeifDecoder();
   let images = [];
   try {
@@ -47,6 +48,8 @@ parentPort.on('message', async ({ job, bytes, expect }) => {
     const data = await rgba(image, width, height);
     if (data.byteLength !== width * height * 4) throw new Error(`decoded ${data.byteLength} bytes for ${width}x${height}`);
     const px = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // The file's colours to sRGB (icc-srgb.ts), here on each tile's thread rather than on the whole photo after.
+    if (colour) applySrgbTables(px, 4, colour);
     parentPort.postMessage({ job, width, height, data: px }, [px.buffer]);
   } catch (err) {
     parentPort.postMessage({ job, error: String(err?.message ?? err) });

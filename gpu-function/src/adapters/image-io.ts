@@ -11,6 +11,8 @@ import { exifSharpOps, jpegCellPlan, storedExtract } from '../image/jpeg-focus';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { stripPngText } from '../image/png-chunks';
 import { createHeicPool, type HeicPool } from './heic-pool';
+import { isSrgbProfile, parseMatrixShaperIcc, srgbConversionTables } from '../image/icc-srgb';
+import type { SrgbTables } from '../image/icc-apply.mjs';
 
 // One request must not hog every core of the host; the pool above us gives the parallelism.
 sharp.concurrency(1);
@@ -63,18 +65,18 @@ let pool: HeicPool | undefined;
 export function warmHeicDecoders(): Promise<void> {
   return (pool ??= createHeicPool()).warm();
 }
-async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, size: { width: number; height: number }, maxPixels: number, signal?: AbortSignal, focus?: DecodeOptions['focus']): Promise<Pick<DecodedImage, 'image' | 'focused'>> {
+async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, size: { width: number; height: number }, maxPixels: number, signal?: AbortSignal, focus?: DecodeOptions['focus'], colour?: SrgbTables): Promise<Pick<DecodedImage, 'image' | 'focused'>> {
   const decoders = (pool ??= createHeicPool());
   if (plan) {
     const expect = { width: plan.tileWidth, height: plan.tileHeight };
-    const plannedFocus = plan.thumbnail && focus ? await focusTiles(decoders, plan, focus, signal) : undefined;
-    if (!plannedFocus) return { image: assembleHeifGrid(plan, await decoders.decode(plan.tiles, { expect, signal })) };
+    const plannedFocus = plan.thumbnail && focus ? await focusTiles(decoders, plan, focus, signal, colour) : undefined;
+    if (!plannedFocus) return { image: assembleHeifGrid(plan, await decoders.decode(plan.tiles, { expect, signal, colour })) };
     const { need, preview } = plannedFocus;
     const tiles: Array<DecodedTile | undefined> = new Array(plan.tiles.length);
     /** The tiles whose `want` is true, decoded into their slots. */
     const decodeWhere = async (want: (needed: boolean) => boolean) => {
       const at = need.flatMap((n, i) => (want(n) ? [i] : []));
-      (await decoders.decode(at.map((i) => plan.tiles[i]), { expect, signal })).forEach((t, k) => (tiles[at[k]] = t));
+      (await decoders.decode(at.map((i) => plan.tiles[i]), { expect, signal, colour })).forEach((t, k) => (tiles[at[k]] = t));
     };
     await decodeWhere((n) => n);
     let decoded = need;
@@ -90,7 +92,7 @@ async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, siz
   // The whole file: its primary image must be the picture sharp's libheif measured for the upload
   // limits (a file of two images once decoded the other one); the thread refuses another size before
   // decoding a pixel (heic-worker.mjs), and returns that size.
-  const [whole] = await decoders.decode([bytes], { expect: { ...size, maxPixels }, signal });
+  const [whole] = await decoders.decode([bytes], { expect: { ...size, maxPixels }, signal, colour });
   return { image: rgbaToRgb(whole) };
 }
 
@@ -102,10 +104,10 @@ async function decodeHeic(bytes: Uint8Array, plan: HeifGridPlan | undefined, siz
 const MAX_PREVIEW_DISAGREEMENT = 12;
 
 /** The thumbnail decoded and asked where to look; undefined (decode everything) when it cannot help. */
-async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNullable<DecodeOptions['focus']>, signal?: AbortSignal): Promise<{ need: boolean[]; preview: RgbImage } | undefined> {
+async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNullable<DecodeOptions['focus']>, signal?: AbortSignal, colour?: SrgbTables): Promise<{ need: boolean[]; preview: RgbImage } | undefined> {
   let thumb: DecodedTile;
   try {
-    [thumb] = await decoders.decode([plan.thumbnail!.file], { expect: { maxPixels: THUMBNAIL_MAX_PIXELS }, signal });
+    [thumb] = await decoders.decode([plan.thumbnail!.file], { expect: { maxPixels: THUMBNAIL_MAX_PIXELS }, signal, colour });
   } catch (err) {
     if (signal?.aborted) throw err;
     return undefined; // a thumbnail that does not decode costs nothing but the shortcut
@@ -229,7 +231,12 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   if (meta.format === 'heif' && meta.compression === 'hevc') {
     try {
-      return { ...(await decodeHeic(bytes, plan, { width: meta.width ?? 0, height: meta.height ?? 0 }, maxPixels, options.signal, options.focus)), format: 'heic', orientation: 1 };
+      // libheif hands back the file's own RGB, where sharp converts every other format to sRGB: an
+      // iPhone's Display P3 would otherwise be taken for sRGB (icc-srgb.ts). The decoder threads convert
+      // each tile as it is decoded.
+      const profile = meta.icc ? parseMatrixShaperIcc(new Uint8Array(meta.icc)) : undefined;
+      const colour = profile && !isSrgbProfile(profile) ? srgbConversionTables(profile) : undefined;
+      return { ...(await decodeHeic(bytes, plan, { width: meta.width ?? 0, height: meta.height ?? 0 }, maxPixels, options.signal, options.focus, colour)), format: 'heic', orientation: 1 };
     } catch (err) {
       if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file
       throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });

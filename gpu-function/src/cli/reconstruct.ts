@@ -49,7 +49,7 @@ async function main(): Promise<number> {
     t = performance.now();
     const recon = reconstructFace(installed, image, lm.face, { uvSize: Number(values.uv) as 512 | 1024, detail: values.detail });
     const timings: Record<string, number> = { decode, ...lm.timings, ...recon.timings };
-    const resultOf = () => reconstructionResultJson({ model: installed.model, face: lm.face, head: recon.head, textures: recon.textures, timings });
+    const resultOf = () => reconstructionResultJson({ model: installed.model, face: lm.face, head: recon.head, textures: recon.textures, timings, image });
     const assets = await exportAssets(installed.model, recon.head, recon.textures, { result: resultOf() });
     Object.assign(timings, assets.timings, { total_after_landmarks: performance.now() - t });
     const result = resultOf();

@@ -39,7 +39,7 @@ export interface ResultJson {
   model: string;
   /** The model's own fields (ICT: identity, ARKit expressions, fit). */
   morph?: Record<string, unknown>;
-  landmarks: { count: number; layout: string; image_px: number[][]; head_mm: number[][] };
+  landmarks: { count: number; layout: string; image_px: number[][]; head_mm: number[][]; image?: { width: number; height: number; frame: string } };
   /** The 68 iBUG points (300-W order), from the landmarks by face/ibug68.ts. */
   landmarks_68: { layout: string; image_px: number[][]; head_mm: number[][] };
   /** The photo's estimated lighting (absent when too little of the face was seen clearly). */
@@ -72,7 +72,10 @@ function landmarks68Json(points: Float32Array, head: number[][], camera: FaceGeo
   };
 }
 
-export function reconstructionResultJson<H extends FittedHead>(opts: { model: FaceModel<H>; face: FaceLandmarks; head: H; textures: TextureSet; timings: Record<string, number> }): ResultJson {
+/** What image_px is measured in: tools that open a phone photo without applying EXIF get another frame. */
+const IMAGE_FRAME = 'pixels of the photo as displayed: EXIF orientation and HEIF irot/imir applied, origin top-left, x right, y down; a reader that ignores EXIF (e.g. PIL Image.open without ImageOps.exif_transpose) sees a rotated photo whose width and height differ from these';
+
+export function reconstructionResultJson<H extends FittedHead>(opts: { model: FaceModel<H>; face: FaceLandmarks; head: H; textures: TextureSet; timings: Record<string, number>; image?: { width: number; height: number } }): ResultJson {
   const { model, face, head, textures } = opts;
   const g = head.geometry;
   const pts2: number[][] = [];
@@ -118,7 +121,7 @@ export function reconstructionResultJson<H extends FittedHead>(opts: { model: Fa
     mesh: model.meshNote(head),
     model: model.name,
     ...(extras ? { morph: extras.result } : {}),
-    landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3 },
+    landmarks: { count: pts2.length, layout: '468 MediaPipe mesh points, then right iris (468-472) and left iris (473-477): centre + 4 contour points', image_px: pts2, head_mm: pts3, ...(opts.image ? { image: { width: opts.image.width, height: opts.image.height, frame: IMAGE_FRAME } } : {}) },
     landmarks_68: landmarks68Json(face.points, pts3, g.camera),
     ...(textures.lighting
       ? {

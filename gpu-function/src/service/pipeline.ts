@@ -123,7 +123,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
   done('texture');
 
   const { model } = installed;
-  const result = reconstructionResultJson({ model, face: lm.face, head: recon.head, textures: recon.textures, timings: { ...lm.timings, ...recon.timings } });
+  const result = reconstructionResultJson({ model, face: lm.face, head: recon.head, textures: recon.textures, timings: { ...lm.timings, ...recon.timings }, image });
   const exported = await exportAssets(model, recon.head, recon.textures, { result, usdz: options.formats.includes('usdz'), glbOptimized: options.formats.includes('glb_optimized'), texture: options.texture });
   done('export');
 
@@ -168,7 +168,7 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     pose: result.pose,
     camera: { model: 'weak_perspective', pixels_per_mm: result.camera.pixels_per_mm },
     scale_prior: result.scale_prior,
-    landmarks: { count: result.landmarks.count, image_px: result.landmarks.image_px },
+    landmarks: { count: result.landmarks.count, image_px: result.landmarks.image_px, ...(result.landmarks.image ? { image: result.landmarks.image } : {}) },
     confidences: result.confidences,
     conservative: result.conservative,
     conservative_reasons: result.conservative_reasons,

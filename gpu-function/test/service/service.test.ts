@@ -22,6 +22,8 @@ import { READY_PROBE_TTL_MS } from '../../src/service/app';
 import { ICT_SOURCE, ictTestPack, fixture, hasIct } from '../fixtures';
 import { readUsdz } from '../usdz-check';
 import { createLogger } from '../../src/service/logger';
+import { decodeImage, encodeImage } from '../../src/adapters/image-io';
+import { cropImage, rotatePixelsCcw } from '../image-ops';
 import { ModelPackError, loadModelPack } from '../../src/morph/model-pack';
 import { createIctFaceModel, loadIctFaceModel, type IctFaceModel } from '../../src/face-models/ict';
 
@@ -156,6 +158,23 @@ describe('gpu-function HTTP API', () => {
     }
     // The selfie itself is never stored.
     expect(files(svc.dir).sort()).toEqual(['face.glb', 'face.mtl', 'face.obj', 'preview.png', 'preview_geometry.png', 'result.json', 'texture.png', 'texture_grid.png']);
+  });
+
+  it("result.json says which frame the landmarks are in: a phone photo stored sideways (EXIF orientation 6) as displayed", async () => {
+    // 512 wide and 400 tall as displayed, stored 400 x 512 on its side with the tag that turns it upright.
+    const displayed = cropImage((await decodeImage(astronaut)).image, 0, 40, 512, 400);
+    const sideways = await encodeImage(rotatePixelsCcw(displayed), 'jpeg', { quality: 95, exifOrientation: 6 });
+    const res = await post(svc.url, sideways, { query: '?formats=glb' });
+    expect(res.status).toBe(200);
+    const body = ReconstructResponseSchema.parse(await res.json());
+    const result = (await (await fetch(body.assets.result!.url)).json()) as { landmarks: { image: { width: number; height: number; frame: string }; image_px: number[][] } };
+    expect(result.landmarks.image).toMatchObject({ width: 512, height: 400 });
+    expect(result.landmarks.image.frame).toMatch(/EXIF orientation .* applied/);
+    expect(body.landmarks.image).toEqual(result.landmarks.image);
+    // The points are in that frame: where the same picture sent upright puts them (within JPEG's loss).
+    const upright = ReconstructResponseSchema.parse(await (await post(svc.url, await encodeImage(displayed, 'png'), { query: '?formats=glb' })).json());
+    const gap = Math.max(...upright.landmarks.image_px.map(([x, y], i) => Math.hypot(x - result.landmarks.image_px[i][0], y - result.landmarks.image_px[i][1])));
+    expect(gap).toBeLessThan(4);
   });
 
   it('returns only the requested formats (plus the result JSON)', async () => {
