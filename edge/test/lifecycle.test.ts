@@ -217,6 +217,40 @@ describe('idempotent retries', () => {
     expect(await getJobById(E.DB, id)).toMatchObject({ status: 'queued' });
   });
 
+  it('a replay whose unbilled usage row cannot be written still answers the paid result, not 500', async () => {
+    mode = 'json';
+    gate = Promise.resolve();
+    const k = await createKey();
+    const png = await makePng(200, 200);
+    const headers = { 'idempotency-key': `record-${crypto.randomUUID()}`, 'content-type': 'image/png' };
+    const first = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers });
+    expect(first.status).toBe(200);
+    // D1 refuses the replay's usage row.
+    const noUsageWrites = new Proxy(E.DB, {
+      get(target, prop) {
+        if (prop !== 'prepare') return Reflect.get(target, prop, target);
+        return (text: string) => {
+          const stmt = target.prepare(text);
+          if (!/^INSERT INTO usage/.test(text)) return stmt;
+          const bind = stmt.bind.bind(stmt);
+          stmt.bind = (...values: unknown[]) => {
+            const bound = bind(...values);
+            bound.run = (async () => {
+              throw new Error('D1_ERROR: storage operation exceeded timeout');
+            }) as typeof bound.run;
+            return bound;
+          };
+          return stmt;
+        };
+      },
+    });
+    const retry = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers }, { ...E, DB: noUsageWrites } as Bindings);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(JSON.parse(retry.text)).toEqual(JSON.parse(first.text));
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
+  });
+
   it('a retry whose Accept-Language changed gets the stored result, not IDEMPOTENCY_KEY_REUSED', async () => {
     mode = 'json';
     gate = Promise.resolve();

@@ -62,7 +62,9 @@ jobs.delete('/:id', async (c) => {
     // reconstructions.ts for a synchronous call), and a retry of the call replays the cancellation.
     await releaseUnit(db, { requestId: id, keyId: key.id }, 'CANCELED');
     await rebindIdempotentResponse(db, key.id, id, { status: ERROR_SPECS.CANCELED.status, body: JSON.stringify(toErrorBody('CANCELED', { requestId: id, lang: c.get('lang') })) }, 'in_progress');
-    await afterJobEnded(c.env, job);
+    // The cancel happened: a failure here (the webhook's queue, the photo's delete) must not answer 500
+    // for it. The purge queues a webhook an ended job lacks and deletes ended jobs' photos.
+    await afterJobEnded(c.env, job).catch(() => undefined);
   } else {
     // Read again: a commit that landed between the first read and the cancel left a result, which the
     // caller asked to erase (the first read's copy had none).

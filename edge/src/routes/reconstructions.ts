@@ -148,7 +148,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     if (state.kind === 'conflict') return refuse('IDEMPOTENCY_KEY_REUSED');
     if (state.kind === 'in_progress') return refuse('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '2' } });
     if (state.kind === 'replay') {
-      await recordUsage(db, { ...usage, outcome: 'IDEMPOTENT_REPLAY', billed: false });
+      // A row of record only (unbilled): a failed write must not turn a paid result's replay into a 500.
+      await recordUsage(db, { ...usage, outcome: 'IDEMPOTENT_REPLAY', billed: false }).catch(() => undefined);
       const replayed: Record<string, string> = { 'content-type': 'application/json', 'idempotent-replayed': 'true', 'x-request-id': requestId };
       if (state.status === 202) {
         replayed.location = `/v1/reconstructions/${(JSON.parse(state.body) as { id: string }).id}`;
