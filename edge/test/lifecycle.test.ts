@@ -215,6 +215,71 @@ describe('idempotent retries', () => {
     const id = JSON.parse(retry.text).id as string;
     expect(sent).toEqual([id]);
     expect(await getJobById(E.DB, id)).toMatchObject({ status: 'queued' });
+
+    // And when the job's delete fails too, the release ends the job (unbilled) and the key is freed all the same.
+    const idem2 = `lost-${crypto.randomUUID()}`;
+    const h2 = { ...headers, 'idempotency-key': idem2 };
+    const stuck = new Proxy(lostReply, {
+      get(target, prop) {
+        if (prop !== 'prepare') return Reflect.get(target, prop, target);
+        return (text: string) => {
+          const stmt = target.prepare(text);
+          if (!/^DELETE FROM jobs/.test(text)) return stmt;
+          const bind = stmt.bind.bind(stmt);
+          stmt.bind = (...values: unknown[]) => {
+            const bound = bind(...values);
+            bound.run = (async () => {
+              throw new Error('D1_ERROR: network connection lost');
+            }) as typeof bound.run;
+            return bound;
+          };
+          return stmt;
+        };
+      },
+    });
+    const failed = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: h2 }, { ...E, DB: stuck, JOBS: jobs } as unknown as Bindings);
+    expect(failed.status).toBe(503);
+    const left = await E.DB.prepare('SELECT id, status FROM jobs WHERE key_id = ? AND id <> ?').bind(k.id, id).first<{ id: string; status: string }>();
+    expect(left).toMatchObject({ status: 'failed' });
+    const again = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: h2 }, { ...E, JOBS: jobs } as unknown as Bindings);
+    expect(again.status).toBe(202);
+    expect(JSON.parse(again.text).id).not.toBe(left!.id);
+    // Had the release failed as well, the job would still be queued (the repair resends it): its key then
+    // keeps replaying it, so a retry cannot start, and bill, a second job.
+    const releases = new WeakSet<object>();
+    const meltdown = new Proxy(stuck, {
+      get(target, prop) {
+        if (prop === 'prepare') {
+          return (text: string) => {
+            const stmt = target.prepare(text);
+            if (!/^UPDATE usage SET outcome = \?, units = 0/.test(text)) return stmt;
+            const bind = stmt.bind.bind(stmt);
+            stmt.bind = (...values: unknown[]) => {
+              const bound = bind(...values);
+              releases.add(bound);
+              return bound;
+            };
+            return stmt;
+          };
+        }
+        if (prop === 'batch') {
+          return async (stmts: D1PreparedStatement[]) => {
+            if (stmts.some((x) => releases.has(x))) throw new Error('D1_ERROR: network connection lost');
+            return target.batch(stmts);
+          };
+        }
+        return Reflect.get(target, prop, target);
+      },
+    });
+    const idem3 = `lost-${crypto.randomUUID()}`;
+    const h3 = { ...headers, 'idempotency-key': idem3 };
+    const down = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: h3 }, { ...E, DB: meltdown, JOBS: jobs } as unknown as Bindings);
+    expect(down.status).toBeGreaterThanOrEqual(500);
+    const live = await E.DB.prepare("SELECT id FROM jobs WHERE key_id = ? AND status = 'queued' AND id NOT IN (?, ?)").bind(k.id, id, JSON.parse(again.text).id).first<{ id: string }>();
+    expect(live).not.toBeNull();
+    const replay = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: h3 }, { ...E, JOBS: jobs } as unknown as Bindings);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(JSON.parse(replay.text).id).toBe(live!.id);
   });
 
   it('a replay whose unbilled usage row cannot be written still answers the paid result, not 500', async () => {

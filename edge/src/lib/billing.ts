@@ -235,10 +235,10 @@ export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: 
  * or whose batch landed while its reply was lost: the 202 names a job that is gone).
  */
 export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string, opts: { boundToJob?: string } = {}): Promise<void> {
-  const bound = opts.boundToJob === undefined ? '' : " OR (status = 202 AND json_extract(response, '$.id') = ?)";
-  const binds: unknown[] = [keyId, idemKey];
-  if (opts.boundToJob !== undefined) binds.push(opts.boundToJob);
-  await db.prepare(`DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (state = 'in_progress'${bound})`).bind(...binds).run();
+  // Only while that job is not live: a job left queued (its delete and its release failed) is resent by
+  // the repair and billed, and its key must keep replaying it rather than let a retry start, and bill, a second.
+  const bound = opts.boundToJob === undefined ? '' : " OR (status = 202 AND json_extract(response, '$.id') = ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND status IN ('queued', 'running')))";
+  await db.prepare(`DELETE FROM idempotency WHERE key_id = ?2 AND idempotency_key = ?3 AND (state = 'in_progress'${bound})`).bind(opts.boundToJob ?? null, keyId, idemKey).run();
 }
 
 /** The jobs the purge fails with TIMEOUT, columns prefixed with `t` (binds: too old, now, stale). */

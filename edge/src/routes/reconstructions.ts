@@ -289,10 +289,12 @@ async function acceptJob(
   } catch {
     await c.env.UPLOADS.delete(photoKey).catch(() => undefined);
     await db.prepare("DELETE FROM jobs WHERE id = ? AND status = 'queued'").bind(a.requestId).run().catch(() => undefined);
+    const refused = await a.fail('STORAGE_UNAVAILABLE');
     // Whether or not the batch reported success: one that landed while its reply was lost bound the
-    // key to a 202 naming the job just deleted, and retries would replay it for a day.
+    // key to a 202 naming this job, and retries would replay it for a day. After the release above,
+    // which ends the job if its delete failed (the key then stays only with a job still live).
     if (a.idemKey) await releaseIdempotencyKey(db, key.id, a.idemKey, { boundToJob: a.requestId }).catch(() => undefined);
-    return a.fail('STORAGE_UNAVAILABLE');
+    return refused;
   }
   const location = `/v1/reconstructions/${a.requestId}`;
   // The job is committed and queued: from here a failed read must not answer 500 for a job that runs

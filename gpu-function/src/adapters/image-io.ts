@@ -107,7 +107,12 @@ const MAX_PREVIEW_DISAGREEMENT = 12;
 async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNullable<DecodeOptions['focus']>, signal?: AbortSignal, colour?: SrgbTables): Promise<{ need: boolean[]; preview: RgbImage } | undefined> {
   let thumb: DecodedTile;
   try {
-    [thumb] = await decoders.decode([plan.thumbnail!.file], { expect: { maxPixels: THUMBNAIL_MAX_PIXELS }, signal, colour });
+    // The thumbnail in its own profile when it has one (an encoder may store it in sRGB beside a P3
+    // picture), else in its picture's: the painted parts and the preview check then compare like with like.
+    const own = (await sharp(plan.thumbnail!.file).metadata()).icc;
+    const profile = own ? parseMatrixShaperIcc(new Uint8Array(own)) : undefined;
+    const thumbColour = own ? (profile && !isSrgbProfile(profile) ? srgbConversionTables(profile) : undefined) : colour;
+    [thumb] = await decoders.decode([plan.thumbnail!.file], { expect: { maxPixels: THUMBNAIL_MAX_PIXELS }, signal, colour: thumbColour });
   } catch (err) {
     if (signal?.aborted) throw err;
     return undefined; // a thumbnail that does not decode costs nothing but the shortcut

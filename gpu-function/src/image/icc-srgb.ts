@@ -8,7 +8,9 @@
  * sRGB, Adobe RGB, Rec. 2020 SDR): per channel a tone curve (curv or para) to linear light, then the
  * 3x3 colorant matrix to the D50 PCS, then sRGB's own D50 colorants inverted and sRGB's encoding
  * (ICC.1:2010 sections 10.6, 10.18, F.3; IEC 61966-2-1). LUT-based profiles (A2B0 only) are not
- * read: parseMatrixShaperIcc returns undefined, and the pixels stay as decoded.
+ * read: parseMatrixShaperIcc returns undefined, and the pixels stay as decoded. A profile with both a
+ * table and matrix/TRC tags goes through the matrix, where lcms would take the table (camera profiles
+ * that carry both agree within a few codes).
  */
 import type { RgbImage } from '@facerecon/shared';
 import { applySrgbTables, type SrgbTables } from './icc-apply.mjs';
@@ -55,6 +57,8 @@ export function parseMatrixShaperIcc(icc: Uint8Array): MatrixShaperProfile | und
     const g = xyz('gXYZ');
     const b = xyz('bXYZ');
     if (!r || !g || !b) return undefined;
+    // Real colorants are XYZ within [0, 1.1]; huge ones (a hostile file) would overflow the integer tables.
+    if ([...r, ...g, ...b].some((x) => Math.abs(x) > 4)) return undefined;
     const trc = (['rTRC', 'gTRC', 'bTRC'] as const).map((name) => {
       const t = tags.get(name);
       return t ? toneCurve(icc, v, t.at, t.size) : undefined;

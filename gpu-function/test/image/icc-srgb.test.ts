@@ -78,6 +78,46 @@ describe('ICC matrix/TRC profiles to sRGB (icc-srgb.ts)', () => {
     expect(parseMatrixShaperIcc(new Uint8Array(10))).toBeUndefined();
   });
 
+  it('a focused decode (tiles around the face, the rest painted from the thumbnail) converts tiles and thumbnail alike', async () => {
+    const heic = new Uint8Array(readFileSync(join(FIXTURES_DIR, 'astronaut-wide.heic')));
+    const p3 = new Uint8Array((await sharp(await p3Png()).metadata()).icc!);
+    const colr = box('colr', [0x70, 0x72, 0x6f, 0x66], p3);
+    // Display P3 on every image item, the grid and its thumbnail, as an iPhone writes them.
+    const f = readHeif(heic);
+    const images = new Set(['grid', 'hvc1']);
+    const asP3 = writeHeif({
+      brands: f.brands,
+      primary: f.primary,
+      items: [...f.items.values()].map((it) => ({ id: it.id, type: it.type, data: it.data, hidden: it.id !== f.primary && !f.refs.some((r) => r.type === 'thmb' && r.from === it.id), props: [...it.props.filter((p) => p.property.type !== 'colr').map((p) => ({ box: p.property.box, essential: p.essential })), ...(images.has(it.type) ? [{ box: colr }] : [])] })),
+      refs: f.refs,
+    });
+    const focus = async () => [{ x0: 0.55, y0: 0.2, x1: 0.85, y1: 0.65 }];
+    /** Mean difference over the painted rects between the focused and the whole decode (the painting's own error). */
+    const painted = async (bytes: Uint8Array) => {
+      const whole = (await decodeImage(bytes)).image;
+      const part = await decodeImage(bytes, { focus });
+      expect(part.focused!.tilesDecoded).toBeLessThan(part.focused!.tiles);
+      let n = 0, sum = 0, decodedDiffer = 0;
+      for (let y = 0; y < whole.height; y++) {
+        for (let x = 0; x < whole.width; x++) {
+          const o = (y * whole.width + x) * 3;
+          const inPainted = part.focused!.filled.some((r) => x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1);
+          for (let c = 0; c < 3; c++) {
+            if (inPainted) sum += Math.abs(part.image.data[o + c] - whole.data[o + c]);
+            else if (part.image.data[o + c] !== whole.data[o + c]) decodedDiffer++;
+          }
+          if (inPainted) n += 3;
+        }
+      }
+      expect(decodedDiffer).toBe(0);
+      return sum / n;
+    };
+    const original = await painted(heic);
+    const converted = await painted(asP3);
+    // Converted tiles beside an unconverted thumbnail would add the P3-sRGB difference to the painting's error.
+    expect(Math.abs(converted - original)).toBeLessThan(1);
+  });
+
   for (const file of ['astronaut.heic', 'astronaut-grid.heic']) {
     it(`${file}: decoded with a Display P3 profile in its colr box (an iPhone's), it has the colours lcms gives its pixels`, async () => {
       const heic = new Uint8Array(readFileSync(join(FIXTURES_DIR, file)));
