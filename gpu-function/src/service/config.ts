@@ -73,6 +73,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.FACERECON_STORE === 's3' && (!c.S3_BUCKET || !c.S3_ACCESS_KEY_ID || !c.S3_SECRET_ACCESS_KEY)) {
     throw new ConfigError('FACERECON_STORE=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
   }
+  // A SigV4 presigned URL lasts at most 7 days: a longer TTL would promise clients an expires_at the links
+  // do not keep (and the bucket's lifecycle rule must keep the objects as long: infra/storage).
+  if (c.FACERECON_STORE === 's3' && c.FACERECON_ASSET_TTL_S > 604_800) {
+    throw new ConfigError(`FACERECON_ASSET_TTL_S: ${c.FACERECON_ASSET_TTL_S} s is past the 7 days (604800 s) an S3 presigned URL can last`);
+  }
   // The local store signs links to this service's own address. Listening beyond loopback (HOST=0.0.0.0 in
   // the image) without FACERECON_PUBLIC_URL, those links would name http://0.0.0.0:8080: no client could
   // fetch them, and the result would be billed. A deployment says where its assets are served from, or uses s3.

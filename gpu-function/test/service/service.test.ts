@@ -642,6 +642,12 @@ describe('capacity and failure behaviour', () => {
     expect(loadConfig({ ...base, FACERECON_PUBLIC_URL: 'https://assets.facerecon.example' }).publicUrl).toBe('https://assets.facerecon.example');
   });
 
+  it('refuses an asset TTL an S3 presigned URL cannot keep (7 days at most), where expires_at would promise it', () => {
+    const s3 = { FACERECON_SIGNING_SECRET: SECRET, FACERECON_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' };
+    expect(() => loadConfig({ ...s3, FACERECON_ASSET_TTL_S: String(8 * 86_400) })).toThrow(/FACERECON_ASSET_TTL_S: .*7 days/);
+    expect(loadConfig({ ...s3, FACERECON_ASSET_TTL_S: '604800' }).FACERECON_ASSET_TTL_S).toBe(604_800);
+  });
+
   it('refuses the local store listening beyond loopback without a public URL (its links would name http://0.0.0.0)', () => {
     const base = { FACERECON_SIGNING_SECRET: SECRET };
     // The image's own settings (HOST=0.0.0.0, NODE_ENV=production) with no store configured.
