@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeImage } from '../src/adapters/image-io';
+import { crc32 } from 'node:zlib';
+import { createRgbImage } from '@facerecon/shared';
+import { decodeImage, encodePng } from '../src/adapters/image-io';
 import { FIXTURES_DIR, fixture } from './fixtures';
 
 describe('decodeImage for phone formats', () => {
@@ -35,5 +37,33 @@ describe('decodeImage for phone formats', () => {
     }
     const again = await decodeImage(bytes);
     expect([again.image.width, again.image.height]).toEqual([512, 512]);
+  });
+});
+
+describe('encodePng', () => {
+  /** The PNG's chunks: type and data, each CRC checked. */
+  const chunks = (png: Uint8Array) => {
+    const out: Array<{ type: string; data: Uint8Array }> = [];
+    const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    for (let at = 8; at < png.byteLength; ) {
+      const len = v.getUint32(at);
+      const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+      expect(v.getUint32(at + 8 + len), type).toBe(crc32(png.subarray(at + 4, at + 8 + len)));
+      out.push({ type, data: png.subarray(at + 8, at + 8 + len) });
+      at += 12 + len;
+    }
+    return out;
+  };
+
+  it('tags colour images sRGB (right after IHDR, a valid chunk) and leaves data maps untagged; the pixels are the same', async () => {
+    const img = createRgbImage(37, 21);
+    for (let i = 0; i < img.data.length; i++) img.data[i] = (i * 31) & 255;
+    const colour = await encodePng(img);
+    const data = await encodePng(img, { data: true });
+    const types = chunks(colour).map((c) => c.type);
+    expect(types.slice(0, 2)).toEqual(['IHDR', 'sRGB']);
+    expect(Array.from(chunks(colour)[1].data)).toEqual([0]);
+    expect(chunks(data).map((c) => c.type)).not.toContain('sRGB');
+    for (const png of [colour, data]) expect(Array.from((await decodeImage(png)).image.data)).toEqual(Array.from(img.data));
   });
 });

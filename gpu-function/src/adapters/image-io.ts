@@ -274,13 +274,29 @@ export interface PngOptions {
   compressionLevel?: number;
   /** Write the first channel alone, as an 8-bit greyscale PNG (a map whose channels are equal: the displacement). */
   grey?: boolean;
+  /**
+   * The values are data (a normal map, a displacement), not colours: no sRGB chunk. Colour images get
+   * one, so colour-managed editors read them as the sRGB they are rather than in their working space.
+   */
+  data?: boolean;
 }
+
+/** PNG's sRGB chunk, rendering intent perceptual (0): length 1, type, the intent, CRC-32 of type and data. */
+const SRGB_CHUNK = Uint8Array.of(0, 0, 0, 1, 0x73, 0x52, 0x47, 0x42, 0, 0xae, 0xce, 0x1c, 0xe9);
+/** The signature (8) and the IHDR chunk (25): chunks that qualify the colours go right after. */
+const AFTER_IHDR = 33;
 
 export async function encodePng(image: RgbImage, options: PngOptions = {}): Promise<Uint8Array> {
   let p = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (options.grey) p = p.extractChannel(0).toColourspace('b-w');
   const buf = await p.png({ compressionLevel: options.compressionLevel ?? 1, adaptiveFiltering: false }).toBuffer();
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const png = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (options.data) return png;
+  const out = new Uint8Array(png.byteLength + SRGB_CHUNK.byteLength);
+  out.set(png.subarray(0, AFTER_IHDR));
+  out.set(SRGB_CHUNK, AFTER_IHDR);
+  out.set(png.subarray(AFTER_IHDR), AFTER_IHDR + SRGB_CHUNK.byteLength);
+  return out;
 }
 
 /**

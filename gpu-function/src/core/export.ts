@@ -62,7 +62,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   const texturePngs = Promise.all([...textures.tiles.map((tile) => encodePng(tile)), ...painted.map(([, img]) => encodePng(img)), encodePng(textures.grid)]);
   const albedoPng = textures.albedo ? encodePng(textures.albedo) : undefined;
   const { detail } = textures;
-  const detailPngs = detail ? Promise.all([encodePng(detail.normal), encodePng(detail.displacement, { grey: true })]) : undefined;
+  const detailPngs = detail ? Promise.all([encodePng(detail.normal, { data: true }), encodePng(detail.displacement, { grey: true, data: true })]) : undefined;
   // The render mesh's tangents, once: the preview reads them, and so does the GLB when it is that mesh.
   const headTangents = detail ? gltfTangents(head.mesh) : undefined;
   const tp = performance.now();
