@@ -40,6 +40,11 @@ export function revokeApiKey(where: string[], id: string): boolean {
         `UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${key} RETURNING id`,
         `UPDATE usage SET outcome = 'KEY_REVOKED', units = 0 WHERE outcome = 'reserved' AND request_id IN (SELECT id FROM jobs WHERE key_id = ${key} AND mode = 'async' AND status IN ('queued', 'running'))`,
         `UPDATE jobs SET status = 'canceled', error_code = 'KEY_REVOKED', finished_at = ${now}, lease_until = NULL WHERE key_id = ${key} AND mode = 'async' AND status IN ('queued', 'running')`,
+        // The stored results (signed links, landmarks, pose) go too: a revoked key can neither read nor
+        // DELETE them, and a leaked key's holder must not find them again through a restore or a bug.
+        // The assets themselves lapse with their links (FACERECON_ASSET_TTL_S and the bucket lifecycle).
+        `UPDATE jobs SET result = NULL, asset_id = NULL, erased_at = COALESCE(erased_at, ${now}) WHERE key_id = ${key} AND result IS NOT NULL`,
+        `DELETE FROM idempotency WHERE key_id = ${key}`,
       ].join('; '),
     ),
   ) as Array<{ results: Array<{ id: string }> }>;

@@ -18,6 +18,7 @@ import { parseObjCounts } from '../../gpu-function/src/recon/export-obj';
 import { rotatePixelsCcw, tileHorizontally } from '../../gpu-function/test/image-ops';
 import { FIXTURES_DIR, fixture, SHARED_PHOTOS, hasSharedPhotos, hasIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { d1Execute } from '../../scripts/keys-lib';
 
 
 let stack: LocalStack;
@@ -221,10 +222,29 @@ describe('security through the real stack (issue 12)', () => {
     expect(created.status, created.stderr).toBe(0);
     const id = /created (key_[0-9a-f]+)/.exec(created.stdout)![1];
     const key = /API key \(shown once\): (\S+)/.exec(created.stdout)![1];
+    // A result made with the key, kept in D1 (the job's result, the Idempotency-Key's stored response).
+    const photo = readFileSync(fixture('astronaut.png'));
+    // (`keys create` changed the local D1 under wrangler dev, which drops its pooled sockets once: retried.)
+    let made: Response | undefined;
+    for (let i = 0; !made; i++) {
+      try {
+        made = await fetch(`${stack.edgeUrl}/v1/reconstructions?formats=glb`, { method: 'POST', body: photo, headers: { authorization: `Bearer ${key}`, 'content-type': 'image/png', 'idempotency-key': `revoke-${id}` } });
+      } catch (err) {
+        if (i >= 5) throw err;
+      }
+    }
+    expect(made.status).toBe(200);
+    const stored = () => {
+      const out = JSON.parse(d1Execute(['--local', '--persist-to', persistTo], `SELECT (SELECT COUNT(*) FROM jobs WHERE key_id = '${id}' AND result IS NOT NULL) AS results, (SELECT COUNT(*) FROM idempotency WHERE key_id = '${id}') AS replays`)) as Array<{ results: Array<{ results: number; replays: number }> }>;
+      return out[0].results[0];
+    };
+    expect(stored()).toEqual({ results: 1, replays: 1 });
     const revoked = run('revoke', id);
     expect(revoked.status, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(new RegExp(`revoked ${id}`));
     expect(run('revoke', 'key_000000000000').status).toBe(1);
+    // Its stored results are gone with it: it can no longer read or DELETE them.
+    expect(stored()).toEqual({ results: 0, replays: 0 });
     // `keys create` applies the migrations, and wrangler dev drops its open connections when the local
     // D1 changes under it: the pooled keep-alive sockets fail once each, so retry a few times.
     const get = async (): Promise<Response> => {

@@ -114,15 +114,15 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   // With an ephemeral port (tests, benches) the port is only known now; signed URLs must carry it.
   if (store instanceof LocalAssetStore && config.FACERECON_PUBLIC_URL === undefined) store.setPublicUrl(`http://${config.HOST}:${port}`);
-  const sweeper =
-    store instanceof LocalAssetStore
-      ? setInterval(() => {
-          store.sweep(config.FACERECON_ASSET_TTL_S).then(
-            (n) => n && logger.info({ deleted: n }, 'swept expired assets'),
-            (err) => logger.warn({ err: (err as Error).message }, 'sweep failed'),
-          );
-        }, config.FACERECON_SWEEP_INTERVAL_S * 1000)
-      : undefined;
+  const sweep = () =>
+    (store as LocalAssetStore).sweep(config.FACERECON_ASSET_TTL_S).then(
+      (n) => n && logger.info({ deleted: n }, 'swept expired assets'),
+      (err) => logger.warn({ err: (err as Error).message }, 'sweep failed'),
+    );
+  // Once at start-up too: files that expired while the service was stopped (a persistent store folder)
+  // must not wait another interval.
+  if (store instanceof LocalAssetStore) void sweep();
+  const sweeper = store instanceof LocalAssetStore ? setInterval(sweep, config.FACERECON_SWEEP_INTERVAL_S * 1000) : undefined;
   sweeper?.unref();
   logger.info({ port, provider: landmarker.provider, providers: modelRuntimeHealth().providers, store: store.kind, concurrency: config.FACERECON_CONCURRENCY, models: models.names() }, 'gpu-function ready');
 

@@ -2,7 +2,7 @@
  * The gpu-function over real HTTP on loopback: real models, real photos, the local store, signed
  * requests built the way the edge builds them.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -640,6 +640,22 @@ describe('capacity and failure behaviour', () => {
     expect(() => loadConfig({ ...base, FACERECON_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_ENDPOINT: 'http://storage.example.com' })).toThrow(/S3_ENDPOINT: .*must use https/);
     expect(loadConfig({ ...base, FACERECON_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_ENDPOINT: 'http://127.0.0.1:9000' }).S3_ENDPOINT).toBe('http://127.0.0.1:9000');
     expect(loadConfig({ ...base, FACERECON_PUBLIC_URL: 'https://assets.facerecon.example' }).publicUrl).toBe('https://assets.facerecon.example');
+  });
+
+  it('sweeps expired local assets at start-up, not one interval later (files that expired while the service was stopped)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facerecon-svc-'));
+    const old = join(dir, '2020-01-01', 'a'.repeat(32), 'texture.png');
+    const kept = join(dir, '2099-01-01', 'b'.repeat(32), 'texture.png');
+    for (const f of [old, kept]) {
+      mkdirSync(join(f, '..'), { recursive: true });
+      writeFileSync(f, 'x');
+    }
+    const past = new Date(Date.now() - 3 * 86_400_000);
+    utimesSync(old, past, past);
+    await start({ FACERECON_LOCAL_STORE_DIR: dir, FACERECON_SWEEP_INTERVAL_S: '86400' });
+    for (let i = 0; i < 200 && existsSync(old); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(kept)).toBe(true);
   });
 
   it('refuses an asset TTL an S3 presigned URL cannot keep (7 days at most), where expires_at would promise it', () => {
