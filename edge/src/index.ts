@@ -14,6 +14,7 @@ import { reconstructions } from './routes/reconstructions';
 import { queue, repairJobs, type JobMessage } from './queue';
 import { JOB_TTL_MS } from './lib/jobs';
 import { deleteEndedPhotos, sweepOrphanUploads } from './lib/retention';
+import { retryAssetErasures } from './lib/erasures';
 import { usage } from './routes/usage';
 
 export { RateLimiter } from './durable/rate-limiter';
@@ -59,7 +60,8 @@ export async function scheduled(_controller: ScheduledController, env: AppEnv['B
   const repaired = await step('repair', () => repairJobs(env, { jobMaxAgeMs: JOB_MAX_AGE_MS }));
   const photos = await step('photos', () => deleteEndedPhotos(env.DB, env.UPLOADS));
   const swept = await step('sweep', () => sweepOrphanUploads(env.DB, env.UPLOADS, { olderThanMs: JOB_MAX_AGE_MS }));
-  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos, orphans: swept?.orphans, uploadsListed: swept?.listed, sweepTruncated: swept?.truncated, ...(failed.length ? { failed } : {}) }));
+  const erasures = await step('erasures', () => retryAssetErasures(env));
+  console.log(JSON.stringify({ event: 'purge', ...purged, ...repaired, photos, orphans: swept?.orphans, uploadsListed: swept?.listed, sweepTruncated: swept?.truncated, ...(erasures ? { erasures } : {}), ...(failed.length ? { failed } : {}) }));
 }
 
 export { app };

@@ -15,7 +15,8 @@ import { commitUnit, looksLikeResult, releaseUnit, type Settlement } from './lib
 import { parseSseBlock } from './lib/sse-relay';
 import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, retriesWith, type JobRow } from './lib/jobs';
 import { keyIsActive } from './lib/keys';
-import { eraseAssetsOnGpu, forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
+import { forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
+import { eraseAssets } from './lib/erasures';
 import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
 
 export interface JobMessage {
@@ -113,7 +114,7 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     // Canceled (or settled by another delivery) while the GPU worked: not billed again, and the
     // assets of this run belong to nobody.
     const folder = assetFolderOf(text);
-    if (folder) await eraseAssetsOnGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, folder, requestId: job.id });
+    if (folder) await eraseAssets(env, folder, job.id);
     await addJobEvent(db, job.id, 'discarded', { reason: 'job ended before the result arrived' });
     return { ack: true };
   }

@@ -14,6 +14,7 @@ import { cancelJob, claimJob, getJobById, insertJob, jobEvents, requeueJob } fro
 import { signWebhook, webhookUrlProblem } from '../src/lib/webhooks';
 import { deadLetter, MAX_ATTEMPTS, MAX_TIMEOUT_ATTEMPTS, repairJobs, runJob, sendWebhook, WEBHOOK_RETRY_DELAYS_S } from '../src/queue';
 import { sweepOrphanUploads } from '../src/lib/retention';
+import { ERASURE_GIVE_UP_MS, retryAssetErasures } from '../src/lib/erasures';
 import { parsePrefer } from '../src/routes/reconstructions';
 import { createKey, usageRows } from './helpers';
 
@@ -64,6 +65,37 @@ describe('exactly once, whatever Queues redeliver', () => {
     expect(await getJobById(E.DB, id)).toMatchObject({ status: 'canceled', result: null });
     expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
     expect(await cancelJob(E.DB, k.id, id)).toBe(false); // already ended
+  });
+
+  it("a late result's erase that fails (the gpu-function down a moment) is recorded and retried by the purge until the assets are gone", async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    const erases: number[] = [];
+    let eraseStatus = 503;
+    server.use(http.delete('https://gpu.test/v1/assets/:day/:folder', () => (erases.push(eraseStatus), new HttpResponse(null, { status: eraseStatus }))));
+    // Canceled while the GPU works: its result belongs to nobody.
+    gpu = (async () => {
+      expect(await cancelJob(E.DB, k.id, id)).toBe(true);
+      await releaseUnit(E.DB, { requestId: id, keyId: k.id }, 'CANCELED');
+      return sse(['result', RESULT]);
+    }) as unknown as () => Response;
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(erases).toEqual([503]);
+    const pending = () => E.DB.prepare('SELECT folder, attempts FROM asset_erasures WHERE request_id = ?').bind(id).all<{ folder: string; attempts: number }>().then((r) => r.results);
+    expect(await pending()).toEqual([{ folder: '2026-11-30/0123456789abcdef0123456789abcdef', attempts: 1 }]);
+    // Still down at the next purge: kept, counted.
+    expect(await retryAssetErasures(E)).toMatchObject({ erased: 0 });
+    expect(await pending()).toEqual([{ folder: '2026-11-30/0123456789abcdef0123456789abcdef', attempts: 2 }]);
+    // Back: erased, and the row goes.
+    eraseStatus = 204;
+    expect(await retryAssetErasures(E)).toMatchObject({ erased: 1 });
+    expect(await pending()).toEqual([]);
+    expect(erases).toEqual([503, 503, 204]);
+    // A row older than the assets' own lifetime is dropped without a call (the lifecycle rule took them).
+    await E.DB.prepare('INSERT INTO asset_erasures (folder, request_id, created_at) VALUES (?, ?, ?)').bind('2026-01-01/ffffffffffffffffffffffffffffffff', id, new Date(Date.now() - ERASURE_GIVE_UP_MS - 1000).toISOString()).run();
+    expect(await retryAssetErasures(E)).toMatchObject({ erased: 0, dropped: 1 });
+    expect(erases).toHaveLength(3);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
   });
 
   it('a result that lands between the cancel and its release is not billed either (DELETE takes two round trips)', async () => {

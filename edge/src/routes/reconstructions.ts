@@ -13,7 +13,8 @@ import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRo
 import { webhookUrlProblem } from '../lib/webhooks';
 import { errorResponse, pickLang, type LocalizedHint } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
-import { eraseAssetsOnGpu, forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
+import { forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
+import { eraseAssets } from '../lib/erasures';
 import { validateUpload } from '../lib/validate';
 import { requireApiKey } from '../middleware/auth';
 import { rateLimit } from '../middleware/rate-limit';
@@ -179,7 +180,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const discard = (result: string): Promise<ErrorCode> =>
     settleUndelivered(db, key.id, requestId, () => {
       const folder = assetFolderOf(result);
-      if (folder) waitUntil(c, eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId }));
+      if (folder) waitUntil(c, eraseAssets(c.env, folder, requestId));
     });
   const fail = async (code: ErrorCode, extra: { headers?: Record<string, string> } = {}) => {
     await releaseUnit(db, settlement, code, { status: ERROR_SPECS[code].status, body: errorBody(code) });
