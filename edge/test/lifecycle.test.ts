@@ -219,22 +219,9 @@ describe('idempotent retries', () => {
     // And when the job's delete fails too, the release ends the job (unbilled) and the key is freed all the same.
     const idem2 = `lost-${crypto.randomUUID()}`;
     const h2 = { ...headers, 'idempotency-key': idem2 };
-    const stuck = new Proxy(lostReply, {
-      get(target, prop) {
-        if (prop !== 'prepare') return Reflect.get(target, prop, target);
-        return (text: string) => {
-          const stmt = target.prepare(text);
-          if (!/^DELETE FROM jobs/.test(text)) return stmt;
-          const bind = stmt.bind.bind(stmt);
-          stmt.bind = (...values: unknown[]) => {
-            const bound = bind(...values);
-            bound.run = (async () => {
-              throw new Error('D1_ERROR: network connection lost');
-            }) as typeof bound.run;
-            return bound;
-          };
-          return stmt;
-        };
+    const stuck = interleaved(lostReply, /^DELETE FROM jobs/, {
+      before: async () => {
+        throw new Error('D1_ERROR: network connection lost');
       },
     });
     const failed = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: h2 }, { ...E, DB: stuck, JOBS: jobs } as unknown as Bindings);
@@ -291,22 +278,9 @@ describe('idempotent retries', () => {
     const first = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers });
     expect(first.status).toBe(200);
     // D1 refuses the replay's usage row.
-    const noUsageWrites = new Proxy(E.DB, {
-      get(target, prop) {
-        if (prop !== 'prepare') return Reflect.get(target, prop, target);
-        return (text: string) => {
-          const stmt = target.prepare(text);
-          if (!/^INSERT INTO usage/.test(text)) return stmt;
-          const bind = stmt.bind.bind(stmt);
-          stmt.bind = (...values: unknown[]) => {
-            const bound = bind(...values);
-            bound.run = (async () => {
-              throw new Error('D1_ERROR: storage operation exceeded timeout');
-            }) as typeof bound.run;
-            return bound;
-          };
-          return stmt;
-        };
+    const noUsageWrites = interleaved(E.DB, /^INSERT INTO usage/, {
+      before: async () => {
+        throw new Error('D1_ERROR: storage operation exceeded timeout');
       },
     });
     const retry = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers }, { ...E, DB: noUsageWrites } as Bindings);
