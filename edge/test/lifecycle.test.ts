@@ -48,12 +48,8 @@ async function call(path: string, init: RequestInit & { key: string }, bindings:
   await waitOnExecutionContext(ctx);
   return { status: res.status, text, headers: res.headers };
 }
-/**
- * `db` with another request's write landing right before or after each statement matching `sql` that
- * runs on its own (`.run()`): the interleavings D1's serial execution allows between two round trips
- * of one request. Statements inside a `db.batch` (one transaction) cannot be interleaved, and are not.
- */
-function interleaved(db: D1Database, sql: RegExp, hooks: { before?: () => Promise<void>; after?: () => Promise<void> }): D1Database {
+/** `db` whose statements matching `sql` are handed to `onBound` once bound (to mark or wrap them). */
+function onBoundStatements(db: D1Database, sql: RegExp, onBound: (bound: D1PreparedStatement) => void): D1Database {
   return new Proxy(db, {
     get(target, prop) {
       if (prop !== 'prepare') return Reflect.get(target, prop, target);
@@ -63,13 +59,7 @@ function interleaved(db: D1Database, sql: RegExp, hooks: { before?: () => Promis
         const bind = stmt.bind.bind(stmt);
         stmt.bind = (...values: unknown[]) => {
           const bound = bind(...values);
-          const run = bound.run.bind(bound);
-          bound.run = (async () => {
-            await hooks.before?.();
-            const r = await run();
-            await hooks.after?.();
-            return r;
-          }) as typeof bound.run;
+          onBound(bound);
           return bound;
         };
         return stmt;
@@ -77,6 +67,45 @@ function interleaved(db: D1Database, sql: RegExp, hooks: { before?: () => Promis
     },
   });
 }
+
+/**
+ * `db` with another request's write landing right before or after each statement matching `sql` that
+ * runs on its own (`.run()`): the interleavings D1's serial execution allows between two round trips
+ * of one request. Statements inside a `db.batch` (one transaction) cannot be interleaved, and are not.
+ */
+function interleaved(db: D1Database, sql: RegExp, hooks: { before?: () => Promise<void>; after?: () => Promise<void> }): D1Database {
+  return onBoundStatements(db, sql, (bound) => {
+    const run = bound.run.bind(bound);
+    bound.run = (async () => {
+      await hooks.before?.();
+      const r = await run();
+      await hooks.after?.();
+      return r;
+    }) as typeof bound.run;
+  });
+}
+
+/**
+ * `db` whose batches holding a statement matching `sql` throw: after they landed (`landed`: the reply
+ * lost), or without running.
+ */
+function failingBatches(db: D1Database, sql: RegExp, opts: { landed: boolean }): D1Database {
+  const marked = new WeakSet<object>();
+  const marking = onBoundStatements(db, sql, (bound) => marked.add(bound));
+  return new Proxy(marking, {
+    get(target, prop) {
+      if (prop !== 'batch') return Reflect.get(target, prop, target);
+      return async (stmts: D1PreparedStatement[]) => {
+        const hit = stmts.some((x) => marked.has(x));
+        if (hit && !opts.landed) throw new Error('D1_ERROR: network connection lost');
+        const r = await target.batch(stmts);
+        if (hit) throw new Error('D1_ERROR: network connection lost');
+        return r;
+      };
+    },
+  });
+}
+
 const errorCodeOf = (text: string) => (text.includes('event: error') ? JSON.parse(text.split('event: error\ndata: ')[1].split('\n')[0]).error.code : JSON.parse(text).error?.code);
 
 describe('a synchronous call canceled while the GPU works', () => {
@@ -178,32 +207,7 @@ describe('idempotent retries', () => {
     const idem = `lost-${crypto.randomUUID()}`;
     const headers = { 'idempotency-key': idem, prefer: 'respond-async', 'content-type': 'image/png' };
     // The batch that writes the job and binds the key to its 202 lands, and then throws.
-    const jobInserts = new WeakSet<object>();
-    const lostReply = new Proxy(E.DB, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (text: string) => {
-            const stmt = target.prepare(text);
-            if (!/^INSERT INTO jobs/.test(text)) return stmt;
-            const bind = stmt.bind.bind(stmt);
-            stmt.bind = (...values: unknown[]) => {
-              const bound = bind(...values);
-              jobInserts.add(bound);
-              return bound;
-            };
-            return stmt;
-          };
-        }
-        if (prop === 'batch') {
-          return async (stmts: D1PreparedStatement[]) => {
-            const r = await target.batch(stmts);
-            if (stmts.some((x) => jobInserts.has(x))) throw new Error('D1_ERROR: network connection lost');
-            return r;
-          };
-        }
-        return Reflect.get(target, prop, target);
-      },
-    });
+    const lostReply = failingBatches(E.DB, /^INSERT INTO jobs/, { landed: true });
     const sent: string[] = [];
     const jobs = { send: async (m: { jobId: string }) => void sent.push(m.jobId) };
     const first = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers }, { ...E, DB: lostReply, JOBS: jobs } as unknown as Bindings);
@@ -233,31 +237,7 @@ describe('idempotent retries', () => {
     expect(JSON.parse(again.text).id).not.toBe(left!.id);
     // Had the release failed as well, the job would still be queued (the repair resends it): its key then
     // keeps replaying it, so a retry cannot start, and bill, a second job.
-    const releases = new WeakSet<object>();
-    const meltdown = new Proxy(stuck, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (text: string) => {
-            const stmt = target.prepare(text);
-            if (!/^UPDATE usage SET outcome = \?, units = 0/.test(text)) return stmt;
-            const bind = stmt.bind.bind(stmt);
-            stmt.bind = (...values: unknown[]) => {
-              const bound = bind(...values);
-              releases.add(bound);
-              return bound;
-            };
-            return stmt;
-          };
-        }
-        if (prop === 'batch') {
-          return async (stmts: D1PreparedStatement[]) => {
-            if (stmts.some((x) => releases.has(x))) throw new Error('D1_ERROR: network connection lost');
-            return target.batch(stmts);
-          };
-        }
-        return Reflect.get(target, prop, target);
-      },
-    });
+    const meltdown = failingBatches(stuck, /^UPDATE usage SET outcome = \?, units = 0/, { landed: false });
     const idem3 = `lost-${crypto.randomUUID()}`;
     const h3 = { ...headers, 'idempotency-key': idem3 };
     const down = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: h3 }, { ...E, DB: meltdown, JOBS: jobs } as unknown as Bindings);

@@ -11,7 +11,7 @@ import { exifSharpOps, jpegCellPlan, storedExtract } from '../image/jpeg-focus';
 import { countJpegScans, MAX_JPEG_SCANS } from '../image/jpeg-scans';
 import { stripPngText } from '../image/png-chunks';
 import { createHeicPool, type HeicPool } from './heic-pool';
-import { isSrgbProfile, parseMatrixShaperIcc, srgbConversionTables } from '../image/icc-srgb';
+import { srgbTablesFor } from '../image/icc-srgb';
 import type { SrgbTables } from '../image/icc-apply.mjs';
 
 // One request must not hog every core of the host; the pool above us gives the parallelism.
@@ -110,8 +110,7 @@ async function focusTiles(decoders: HeicPool, plan: HeifGridPlan, focus: NonNull
     // The thumbnail in its own profile when it has one (an encoder may store it in sRGB beside a P3
     // picture), else in its picture's: the painted parts and the preview check then compare like with like.
     const own = (await sharp(plan.thumbnail!.file).metadata()).icc;
-    const profile = own ? parseMatrixShaperIcc(new Uint8Array(own)) : undefined;
-    const thumbColour = own ? (profile && !isSrgbProfile(profile) ? srgbConversionTables(profile) : undefined) : colour;
+    const thumbColour = own ? srgbTablesFor(new Uint8Array(own)) : colour;
     [thumb] = await decoders.decode([plan.thumbnail!.file], { expect: { maxPixels: THUMBNAIL_MAX_PIXELS }, signal, colour: thumbColour });
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -239,8 +238,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       // libheif hands back the file's own RGB, where sharp converts every other format to sRGB: an
       // iPhone's Display P3 would otherwise be taken for sRGB (icc-srgb.ts). The decoder threads convert
       // each tile as it is decoded.
-      const profile = meta.icc ? parseMatrixShaperIcc(new Uint8Array(meta.icc)) : undefined;
-      const colour = profile && !isSrgbProfile(profile) ? srgbConversionTables(profile) : undefined;
+      const colour = meta.icc ? srgbTablesFor(new Uint8Array(meta.icc)) : undefined;
       return { ...(await decodeHeic(bytes, plan, { width: meta.width ?? 0, height: meta.height ?? 0 }, maxPixels, options.signal, options.focus, colour)), format: 'heic', orientation: 1 };
     } catch (err) {
       if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file

@@ -12,8 +12,7 @@
  * table and matrix/TRC tags goes through the matrix, where lcms would take the table (camera profiles
  * that carry both agree within a few codes).
  */
-import type { RgbImage } from '@facerecon/shared';
-import { applySrgbTables, type SrgbTables } from './icc-apply.mjs';
+import type { SrgbTables } from './icc-apply.mjs';
 
 export interface MatrixShaperProfile {
   /** Linear device RGB -> PCS XYZ (D50), row-major: columns are the red, green and blue colorants. */
@@ -153,7 +152,8 @@ export function srgbConversionTables(profile: MatrixShaperProfile): SrgbTables {
   return { shares, encode };
 }
 
-/** convertMatrixShaperToSrgb: the image's pixels, in the profile's RGB, re-expressed in sRGB in place. */
-export function convertMatrixShaperToSrgb(image: RgbImage, profile: MatrixShaperProfile): void {
-  applySrgbTables(image.data, 3, srgbConversionTables(profile));
+/** The tables for a file's embedded profile, or undefined when there is nothing to convert (sRGB, or a profile this module cannot read). */
+export function srgbTablesFor(icc: Uint8Array): SrgbTables | undefined {
+  const profile = parseMatrixShaperIcc(icc);
+  return profile && !isSrgbProfile(profile) ? srgbConversionTables(profile) : undefined;
 }
