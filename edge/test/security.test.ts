@@ -164,6 +164,49 @@ describe('hang-ups and time-outs release what they hold', () => {
     expect(await retry.text()).toMatch(/event: result/);
   });
 
+  it.each([
+    ['while the GPU works', 'working'],
+    ['while the result is on its way', 'answering'],
+  ])('a JSON caller who hangs up %s: upstream aborted, nothing billed, the Idempotency-Key retry runs at once', async (_label, when) => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    const caller = new AbortController();
+    let upstreamAborted = false;
+    reply = (request) => {
+      request.signal.addEventListener('abort', () => (upstreamAborted = true));
+      if (when === 'working') {
+        setTimeout(() => caller.abort(), 50);
+        return new Promise<Response>(() => undefined); // still working when the caller goes
+      }
+      // Half the result, then the caller goes; the rest would follow.
+      const enc = new TextEncoder();
+      const text = JSON.stringify(fakeResult());
+      const body = new ReadableStream<Uint8Array>({
+        start(ctl) {
+          ctl.enqueue(enc.encode(text.slice(0, 20)));
+          setTimeout(() => caller.abort(), 50);
+          request.signal.addEventListener('abort', () => ctl.error(new DOMException('aborted', 'AbortError')));
+        },
+      });
+      return new HttpResponse(body, { headers: { 'content-type': 'application/json' } });
+    };
+    const ctx = createExecutionContext();
+    // The request's signal is what workerd aborts when the client's connection drops (enable_request_signal).
+    const req = new Request('https://edge.test/v1/reconstructions', { method: 'POST', body: png, signal: caller.signal, headers: { authorization: `Bearer ${k.key}`, 'content-type': 'image/png', 'idempotency-key': `json-hang-up-${when}` } });
+    const res = await app.fetch(req, env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(409); // CANCELED, which nobody reads
+    expect(upstreamAborted).toBe(true);
+    expect((await rows(k.id)).map((x) => [x.outcome, x.units, x.billed])).toEqual([['CANCELED', 0, 0]]);
+    const job = await env.DB.prepare('SELECT status FROM jobs WHERE key_id = ?').bind(k.id).first<{ status: string }>();
+    expect(job?.status).toBe('canceled');
+    reply = () => HttpResponse.json(fakeResult());
+    const retry = await post(k.key, png, { 'idempotency-key': `json-hang-up-${when}` });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect((await rows(k.id)).map((x) => [x.outcome, x.billed])).toEqual([['CANCELED', 0], ['ok', 1]]);
+  });
+
   it('a caller who vanishes without the platform noticing: the stream still settles, and the retry replays the paid result', async () => {
     const k = await createKey();
     const png = await makePng(300, 300);

@@ -49,6 +49,11 @@ export interface RelayOptions {
   waitUntil: (p: Promise<unknown>) => void;
   /** How a read failure maps to a code (a time-out aborts the upstream body mid-stream). */
   readErrorCode?: (err: unknown) => ErrorCode;
+  /**
+   * The caller's connection (request.signal): its abort is a hang-up, settled as a cancel of the body
+   * is (the platform may end the invocation without cancelling the body first).
+   */
+  callerGone?: AbortSignal;
 }
 
 const enc = new TextEncoder();
@@ -87,6 +92,19 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
     }
     send(errorEvent(code));
     end();
+  };
+
+  /**
+   * The caller hung up: stop the GPU work and release the unit with no response to keep, so the
+   * Idempotency-Key's retry runs at once.
+   */
+  const callerLeft = () => {
+    canceled = true;
+    opts.abortUpstream();
+    if (!settled) {
+      settled = true;
+      opts.waitUntil(opts.hooks.release('CANCELED').catch(() => undefined)); // the purge releases what this could not
+    }
   };
 
   /** Handles one complete event; true when the stream is finished. */
@@ -138,7 +156,11 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
       try {
         chunk = await reader.read();
       } catch (err) {
-        return failWith(canceled ? 'UPSTREAM_UNAVAILABLE' : (opts.readErrorCode?.(err) ?? 'UPSTREAM_UNAVAILABLE'));
+        if (canceled || opts.callerGone?.aborted) {
+          callerLeft();
+          return end();
+        }
+        return failWith(opts.readErrorCode?.(err) ?? 'UPSTREAM_UNAVAILABLE');
       }
       if (chunk.done) {
         buffer += decoder.decode();
@@ -153,16 +175,12 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
   return new ReadableStream<Uint8Array>({
     start(controller) {
       ctl = controller;
+      opts.callerGone?.addEventListener('abort', callerLeft, { once: true });
       opts.waitUntil(pump().catch(() => failWith('INTERNAL')));
     },
     cancel() {
-      // The caller hung up (the platform cancels the body): stop the GPU work and release the unit.
-      canceled = true;
-      opts.abortUpstream();
-      if (!settled) {
-        settled = true;
-        opts.waitUntil(opts.hooks.release('CANCELED').catch(() => undefined)); // the purge releases what this could not
-      }
+      // The platform cancels the body when the caller hangs up.
+      callerLeft();
     },
   });
 }

@@ -199,7 +199,29 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   }
   const wantsStream = stream || (c.req.header('accept') ?? '').includes('text/event-stream');
 
+  // The caller's own connection (workerd's request.signal, compatibility flag enable_request_signal).
+  // A JSON caller that hangs up (a phone's client time-out, an app sent to the background) stops the
+  // GPU work and pays nothing, as a stream's caller does (sse-relay.ts): the unit stayed reserved until
+  // the purge, the key in progress, and the sync job running. Settled from the listener itself: on the
+  // platform a hang-up ends the invocation, so code after an await may never run, while waitUntil
+  // keeps the release going. releaseUnit changes only what is still reserved and in progress, so a
+  // hang-up after the commit (the result on its way) leaves the paid result as it is.
+  const callerGone = c.req.raw.signal;
   const hangUp = new AbortController();
+  const onCallerGone = () => {
+    hangUp.abort();
+    waitUntil(c, releaseUnit(db, settlement, 'CANCELED')); // no response kept: the key's retry runs at once
+  };
+  callerGone.addEventListener('abort', onCallerGone, { once: true });
+  const hungUp = (result?: string) => {
+    const folder = result ? assetFolderOf(result) : undefined;
+    if (folder) waitUntil(c, eraseAssets(c.env, folder, requestId));
+    return errorResponse(c, 'CANCELED'); // read by nobody
+  };
+  if (callerGone.aborted) {
+    onCallerGone();
+    return hungUp();
+  }
   let res: Response;
   try {
     res = await forwardToGpu({
@@ -214,16 +236,19 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       signal: hangUp.signal,
     });
   } catch (err) {
+    if (callerGone.aborted) return hungUp();
     return fail(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
   }
 
   if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body) {
+    callerGone.removeEventListener('abort', onCallerGone); // the relay settles a hang-up from here
     const body = relayWithBilling(res.body, {
       requestId,
       lang,
       abortUpstream: () => hangUp.abort(),
       waitUntil: (p) => waitUntil(c, p),
       readErrorCode: upstreamFailureCode,
+      callerGone,
       hooks: {
         commit: async (data) => looksLikeResult(data) && (await commitResult(db, settlement, data)),
         discard,
@@ -238,14 +263,16 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     try {
       text = await res.text();
     } catch (err) {
-      return fail(upstreamFailureCode(err));
+      return callerGone.aborted ? hungUp() : fail(upstreamFailureCode(err));
     }
     if (!looksLikeResult(text)) return fail('UPSTREAM_UNAVAILABLE'); // a proxy's page in front of the gpu-function, not a result
+    if (callerGone.aborted) return hungUp(text); // nobody to deliver to: not committed, its assets erased
     if (!(await commitResult(db, settlement, text))) return fail(await discard(text));
     c.header('x-edge-ms', String(Date.now() - started));
     return c.body(text, 200, { 'content-type': 'application/json' });
   }
   const code = await upstreamErrorCode(res);
+  if (callerGone.aborted) return hungUp();
   const retryAfter = res.headers.get('retry-after');
   return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
 }
