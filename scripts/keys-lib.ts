@@ -1,5 +1,6 @@
 /** API key records in D1 through wrangler (local D1 of `wrangler dev`, or --remote). */
 import { createHash, randomBytes } from 'node:crypto';
+import { assetFolderOf } from '../edge/src/lib/jobs';
 import { wranglerSync } from './wrangler';
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -40,15 +41,28 @@ export function revokeApiKey(where: string[], id: string): boolean {
         `UPDATE api_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${key} RETURNING id`,
         `UPDATE usage SET outcome = 'KEY_REVOKED', units = 0 WHERE outcome = 'reserved' AND request_id IN (SELECT id FROM jobs WHERE key_id = ${key} AND mode = 'async' AND status IN ('queued', 'running'))`,
         `UPDATE jobs SET status = 'canceled', error_code = 'KEY_REVOKED', finished_at = ${now}, lease_until = NULL WHERE key_id = ${key} AND mode = 'async' AND status IN ('queued', 'running')`,
-        // The stored results (signed links, landmarks, pose) go too: a revoked key can neither read nor
-        // DELETE them, and a leaked key's holder must not find them again through a restore or a bug.
-        // The assets themselves lapse with their links (FACERECON_ASSET_TTL_S and the bucket lifecycle).
-        `UPDATE jobs SET result = NULL, asset_id = NULL, erased_at = COALESCE(erased_at, ${now}) WHERE key_id = ${key} AND result IS NOT NULL`,
-        `DELETE FROM idempotency WHERE key_id = ${key}`,
       ].join('; '),
     ),
   ) as Array<{ results: Array<{ id: string }> }>;
-  return (out[0]?.results ?? []).some((r) => r.id === id);
+  const revoked = (out[0]?.results ?? []).some((r) => r.id === id);
+  if (!revoked) return false;
+  // The stored results (signed links, landmarks, pose) go too: a revoked key can neither read nor
+  // DELETE them, and a leaked key's holder must not find them again through a restore or a bug. Their
+  // asset sets (the faces themselves) are recorded for erasure, which the edge's scheduled purge does
+  // on the gpu-function (edge/src/lib/erasures.ts): they no longer wait for their links' expiry. Read
+  // after the key stopped authenticating; a call already past authentication that commits between this
+  // read and the statements below loses its result row, and its assets lapse with their links.
+  const held = JSON.parse(d1Execute(where, `SELECT id, result FROM jobs WHERE key_id = ${key} AND result IS NOT NULL`)) as Array<{ results: Array<{ id: string; result: string }> }>;
+  const rows = (held[0]?.results ?? []).flatMap((r) => {
+    const folder = assetFolderOf(r.result);
+    return folder ? [`(${sqlString(folder)}, ${sqlString(r.id)}, ${now})`] : [];
+  });
+  // In statements of 500 rows (~55 kB each): one command line holds at most 128 kB.
+  for (let i = 0; i < rows.length; i += 500) {
+    d1Execute(where, `INSERT INTO asset_erasures (folder, request_id, created_at) VALUES ${rows.slice(i, i + 500).join(', ')} ON CONFLICT (folder) DO NOTHING`);
+  }
+  d1Execute(where, [`UPDATE jobs SET result = NULL, asset_id = NULL, erased_at = COALESCE(erased_at, ${now}) WHERE key_id = ${key} AND result IS NOT NULL`, `DELETE FROM idempotency WHERE key_id = ${key}`].join('; '));
+  return true;
 }
 
 export function listApiKeys(where: string[]): unknown[] {

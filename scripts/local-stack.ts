@@ -87,6 +87,8 @@ export interface LocalStackOptions {
   signingSecret?: string;
   /** More API keys (same quota and rate), for tests of what one key may see of another's. */
   extraKeys?: number;
+  /** Tests only: wrangler dev's `--test-scheduled`, so GET /__scheduled runs the cron handler (the purge). */
+  testScheduled?: boolean;
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -122,6 +124,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       'dev', '--port', String(port), '--ip', '127.0.0.1', '--var', `GPU_FUNCTION_URL:${opts.edgeUpstream ? opts.edgeUpstream(gpuUrl) : gpuUrl}`, '--log-level', 'warn', '--show-interactive-dev-session=false',
       ...Object.entries({ ...opts.edgeVars, ...(opts.signingSecret ? { GPU_SIGNING_SECRET: opts.signingSecret } : {}) }).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
       ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+      ...(opts.testScheduled ? ['--test-scheduled'] : []),
       // An environment with routes makes wrangler dev present requests as for the route's host; keep the
       // loopback origin the caller really used (the HTTPS rule is relaxed for loopback only).
       ...(opts.wranglerEnv ? ['--env', opts.wranglerEnv, '--local-upstream', `127.0.0.1:${port}`] : []),

@@ -26,7 +26,7 @@ const persistTo = mkdtempSync(join(tmpdir(), 'facerecon-wrangler-'));
 beforeAll(async () => {
   // The ICT pack is built from the team's subset when it is there; otherwise the model is off, and
   // model=ict must be refused cleanly through the whole stack.
-  stack = await startLocalStack({ keyRate: 600, persistTo, gpuEnv: { FACERECON_ICT_PACK: ictPackSetting() } });
+  stack = await startLocalStack({ keyRate: 600, persistTo, testScheduled: true, gpuEnv: { FACERECON_ICT_PACK: ictPackSetting() } });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
@@ -234,6 +234,8 @@ describe('security through the real stack (issue 12)', () => {
       }
     }
     expect(made.status).toBe(200);
+    const glbUrl = ReconstructResponseSchema.parse(await made.json()).assets.glb!.url;
+    expect((await fetch(glbUrl)).status).toBe(200);
     const stored = () => {
       const out = JSON.parse(d1Execute(['--local', '--persist-to', persistTo], `SELECT (SELECT COUNT(*) FROM jobs WHERE key_id = '${id}' AND result IS NOT NULL) AS results, (SELECT COUNT(*) FROM idempotency WHERE key_id = '${id}') AS replays`)) as Array<{ results: Array<{ results: number; replays: number }> }>;
       return out[0].results[0];
@@ -245,6 +247,21 @@ describe('security through the real stack (issue 12)', () => {
     expect(run('revoke', 'key_000000000000').status).toBe(1);
     // Its stored results are gone with it: it can no longer read or DELETE them.
     expect(stored()).toEqual({ results: 0, replays: 0 });
+    // Its asset sets are recorded for erasure, and the edge's next scheduled purge erases them on the
+    // gpu-function (wrangler dev --test-scheduled runs the cron handler on GET /__scheduled).
+    const folder = new URL(glbUrl).pathname.split('/').slice(-3, -1).join('/');
+    const pending = () => (JSON.parse(d1Execute(['--local', '--persist-to', persistTo], `SELECT folder FROM asset_erasures WHERE folder = '${folder}'`)) as Array<{ results: unknown[] }>)[0].results.length;
+    expect(pending()).toBe(1);
+    for (let i = 0; ; i++) {
+      try {
+        expect((await fetch(`${stack.edgeUrl}/__scheduled?cron=*/5+*+*+*+*`)).status).toBe(200);
+        break;
+      } catch (err) {
+        if (i >= 5) throw err; // the pooled sockets wrangler dev dropped, as below
+      }
+    }
+    expect(pending()).toBe(0);
+    expect((await fetch(glbUrl)).status).toBe(404);
     // `keys create` applies the migrations, and wrangler dev drops its open connections when the local
     // D1 changes under it: the pooled keep-alive sockets fail once each, so retry a few times.
     const get = async (): Promise<Response> => {
