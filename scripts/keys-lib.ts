@@ -1,6 +1,6 @@
 /** API key records in D1 through wrangler (local D1 of `wrangler dev`, or --remote). */
 import { createHash, randomBytes } from 'node:crypto';
-import { assetFolderOf } from '../edge/src/lib/jobs';
+import { assetFolderOf } from '@facerecon/shared';
 import { wranglerSync } from './wrangler';
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;

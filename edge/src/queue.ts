@@ -9,11 +9,11 @@
  * MAX_ATTEMPTS the job fails with the last code and its unit is released. A message the consumer
  * could not handle at all lands in the dead-letter queue, whose consumer fails and releases the job.
  */
-import { ERROR_SPECS, FaceReconError, type ErrorCode } from '@facerecon/shared';
+import { assetFolderOf, ERROR_SPECS, FaceReconError, type ErrorCode } from '@facerecon/shared';
 import type { Bindings } from './env';
 import { commitUnit, looksLikeResult, releaseUnit, type Settlement } from './lib/billing';
 import { parseSseBlock } from './lib/sse-relay';
-import { addJobEvent, assetFolderOf, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, retriesWith, type JobRow } from './lib/jobs';
+import { addJobEvent, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, retriesWith, type JobRow } from './lib/jobs';
 import { keyIsActive } from './lib/keys';
 import { forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
 import { eraseAssets } from './lib/erasures';

@@ -127,22 +127,6 @@ export async function retriesWith(db: D1Database, id: string, code: string): Pro
   return row?.n ?? 0;
 }
 
-/**
- * The asset folder of a result, read from its signed URLs (`.../<YYYY-MM-DD>/<32 hex>/<file>?...`,
- * the layout the gpu-function writes in every store), so erasing needs nothing the result lacks.
- */
-export function assetFolderOf(resultJson: string): string | null {
-  try {
-    const r = JSON.parse(resultJson) as { assets?: Record<string, { url?: string }> };
-    for (const a of Object.values(r.assets ?? {})) {
-      const m = a.url ? /\/(\d{4}-\d{2}-\d{2})\/([0-9a-f]{32})\/[^/?]+(?:\?|$)/.exec(new URL(a.url).pathname + '?') : null;
-      if (m) return `${m[1]}/${m[2]}`;
-    }
-  } catch {
-    // not a result
-  }
-  return null;
-}
 
 export type JobView = ReconstructionJob;
 

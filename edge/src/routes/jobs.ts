@@ -6,9 +6,9 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
-import { ERROR_SPECS, toErrorBody } from '@facerecon/shared';
+import { assetFolderOf, ERROR_SPECS, toErrorBody } from '@facerecon/shared';
 import { rebindIdempotentResponse, releaseUnit } from '../lib/billing';
-import { assetFolderOf, cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, parseCursor, TERMINAL } from '../lib/jobs';
+import { cancelJob, eraseJobResult, getJob, jobEvents, jobView, listJobs, parseCursor, TERMINAL } from '../lib/jobs';
 import { errorResponse, pickLang } from '../lib/respond';
 import { eraseAssetsOnGpu } from '../lib/upstream';
 import { webhookSecretFor } from '../lib/webhooks';

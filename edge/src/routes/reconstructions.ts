@@ -5,11 +5,11 @@
  * every failure, time-out and hang-up releases it.
  */
 import { Hono, type Context } from 'hono';
-import { ERROR_SPECS, FaceReconError, IMAGE_TOO_LARGE_PIXELS_HINT, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
+import { assetFolderOf, ERROR_SPECS, FaceReconError, IMAGE_TOO_LARGE_PIXELS_HINT, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
 import { claimIdempotencyKey, commitResult, looksLikeResult, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
 import { forwardedPhoto, type ForwardedPhoto } from '../lib/forward';
-import { assetFolderOf, getJob, insertJob, insertJobStatement, jobView, newJobRow, settleUndelivered, TERMINAL } from '../lib/jobs';
+import { getJob, insertJob, insertJobStatement, jobView, newJobRow, settleUndelivered, TERMINAL } from '../lib/jobs';
 import { webhookUrlProblem } from '../lib/webhooks';
 import { errorResponse, pickLang, type LocalizedHint } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
