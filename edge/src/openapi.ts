@@ -75,7 +75,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '409': err('IDEMPOTENCY_IN_PROGRESS (with Retry-After: retry), CANCELED (the call was canceled with DELETE while it ran: final, and what a retry with its Idempotency-Key replays)', { 'Retry-After': H.retryAfter, 'Idempotent-Replayed': H.replayed }),
     '413': err('IMAGE_TOO_LARGE'),
     '415': err('UNSUPPORTED_FORMAT'),
-    '422': replayable('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
+    '422': replayable('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, FACE_CUT_OFF, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
     '429': retryable('RATE_LIMITED'),
     '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
     '500': err('INTERNAL'),

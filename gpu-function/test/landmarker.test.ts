@@ -158,6 +158,28 @@ describe('photos without exactly one usable face', () => {
     expect(r.faces[0].box.width).toBeLessThan(64);
   });
 
+  it('a face cut by the border: FACE_CUT_OFF from a third of it, while a tight crop through the forehead passes', async () => {
+    const whole = await landmarker.landmarks(astronaut);
+    if (!whole.ok) throw new Error(whole.code);
+    const p = whole.face.points;
+    const xs = Array.from({ length: 468 }, (_, i) => p[3 * i]);
+    const ys = Array.from({ length: 468 }, (_, i) => p[3 * i + 1]);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const W = astronaut.width;
+    const H = astronaut.height;
+    // A third of the landmarks' box cut away on the left, or at the chin.
+    const left = Math.round(x0 + 0.3 * (x1 - x0));
+    const cutLeft = await landmarker.landmarks(cropImage(astronaut, left, 0, W - left, H));
+    expect(cutLeft.ok ? 'ok' : cutLeft.code).toBe('FACE_CUT_OFF');
+    if (!cutLeft.ok) expect(cutLeft.detail).toMatch(/% of the face's landmarks lie outside the photo/);
+    const chin = await landmarker.landmarks(cropImage(astronaut, 0, 0, W, Math.round(y1 - 0.3 * (y1 - y0))));
+    expect(chin.ok ? 'ok' : chin.code).toBe('FACE_CUT_OFF');
+    // A tenth of the box off the top (the hairline and the top of the forehead): a selfie held close.
+    const top = Math.round(y0 + 0.1 * (y1 - y0));
+    const tight = await landmarker.landmarks(cropImage(astronaut, 0, top, W, H - top));
+    expect(tight.ok ? 'ok' : tight.code).toBe('ok');
+  });
+
   it('failures are results, not exceptions, and carry what was detected', async () => {
     const r = await landmarker.landmarks(tileHorizontally(astronaut, astronaut));
     expect(r.ok).toBe(false);

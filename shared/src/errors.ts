@@ -33,6 +33,12 @@ export const ERROR_SPECS = {
     zh: '照片中的人脸太小，请靠近镜头或裁剪照片',
     hint: { en: 'Move closer, or crop the photo around the face.', zh: '请靠近一些拍摄，或将照片裁剪到面部周围。' },
   },
+  FACE_CUT_OFF: {
+    status: 422,
+    en: 'Part of the face is outside the photo: include the whole face',
+    zh: '部分面部超出照片范围，请让整张脸都在画面内',
+    hint: { en: 'Hold the phone a little further away, with your face in the middle of the frame.', zh: '请将手机拿远一些，让脸位于画面中央。' },
+  },
   LOW_CONFIDENCE: {
     status: 422,
     en: 'The face could not be read reliably: use a sharper, better lit, unobstructed photo',

@@ -15,10 +15,11 @@ import { createPersonSegmenter, type PersonSegmenter } from './segmenter';
 import { roiFromDetection, roiFromEyeCorners, roiFromLandmarks, type ImageDetection } from './roi';
 import { detectorProfile, profileDetail } from './detector-profile';
 import { assessLandmarks, augmentDisagreement, detectorEyeSpan, LANDMARK_GATE, needsSecondLook, secondLookRois, type LandmarkAssessment, type LandmarkEvidence, type LandmarkGate } from './landmark-quality';
+import { MAX_SHARE_OUTSIDE_FRAME, shareOutsideFrame } from './framing';
 import { headYawDeg } from '../recon/face-geometry';
 import type { CanonicalFace } from '../recon/canonical';
 
-export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'LOW_CONFIDENCE' | 'FACE_TURNED_AWAY' | 'LOW_QUALITY';
+export type LandmarkFailure = 'NO_FACE' | 'MULTIPLE_FACES' | 'FACE_TOO_SMALL' | 'FACE_CUT_OFF' | 'LOW_CONFIDENCE' | 'FACE_TURNED_AWAY' | 'LOW_QUALITY';
 
 export interface FaceLandmarks {
   detection: ImageDetection;
@@ -90,6 +91,11 @@ export interface LandmarkerOptions {
    * gate; default LANDMARK_GATE, false to return every face (measurement only).
    */
   qualityGate?: LandmarkGate | false;
+  /**
+   * Refuse a face more than this share of whose 468 landmarks lie outside the photo as FACE_CUT_OFF
+   * (framing.ts); default MAX_SHARE_OUTSIDE_FRAME, off with the quality gate.
+   */
+  maxShareOutsideFrame?: number;
 }
 
 export interface FaceLandmarker {
@@ -254,6 +260,11 @@ class OnnxFaceLandmarker implements FaceLandmarker {
       if (second.presence >= minPresence || second.presence >= first.presence) best = { ...second, pass: 2 };
     }
     timings.mesh += performance.now() - t;
+    // Before any judgement of the face: a face cut by the border reads as a poor or turned one, and
+    // what the user must change is the framing (framing.ts).
+    const maxOutside = this.opts.maxShareOutsideFrame ?? (this.opts.qualityGate === false ? 1 : MAX_SHARE_OUTSIDE_FRAME);
+    const outside = shareOutsideFrame(best.points, 468, image.width, image.height);
+    if (outside > maxOutside) return fail('FACE_CUT_OFF', `${(100 * outside).toFixed(0)}% of the face's landmarks lie outside the photo (> ${(100 * maxOutside).toFixed(0)}%)`);
     if (best.presence < minPresence) {
       // A profile reads as a poor face to the mesh model; say it is turned when the points say so.
       const yaw = headYawDeg(best.points, this.canonical);
