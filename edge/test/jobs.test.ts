@@ -29,12 +29,12 @@ const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =
 /** A queued async job as POST with Prefer: respond-async leaves it; with `idemKey`, that key bound to its 202. */
 async function queuedJob(keyId: string, opts: { photo?: boolean; idemKey?: string } = {}) {
   const id = newId();
-  if (opts.idemKey) expect(await claimIdempotencyKey(E.DB, keyId, opts.idemKey, 'body-sha', 60_000)).toEqual({ kind: 'new' });
+  if (opts.idemKey) expect(await claimIdempotencyKey(E.DB, { keyId, idemKey: opts.idemKey, bodySha256: 'body-sha', staleAfterMs: 60_000, owner: id })).toEqual({ kind: 'new' });
   expect(await reserveUnit(E.DB, { requestId: id, keyId, idempotencyKey: opts.idemKey }, 100)).toBe(true);
   const photoKey = `uploads/${id}`;
   if (opts.photo !== false) await E.UPLOADS.put(photoKey, new Uint8Array([1, 2, 3]));
   await insertJob(E.DB, { id, key_id: keyId, mode: 'async', status: 'queued', query: 'formats=glb', photo_key: photoKey, photo_type: 'image/png' });
-  if (opts.idemKey) await storeIdempotentResponse(E.DB, keyId, opts.idemKey, { status: 202, body: JSON.stringify({ id }) }).run();
+  if (opts.idemKey) await storeIdempotentResponse(E.DB, keyId, opts.idemKey, { status: 202, body: JSON.stringify({ id }) }, id).run();
   return id;
 }
 const sse = (...events: Array<[string, unknown]>) => new Response(events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join(''), { headers: { 'content-type': 'text/event-stream' } });
@@ -164,7 +164,7 @@ describe('the jobs consumer', () => {
 
   it('a job that failed on our side (5xx, or the purge\'s TIMEOUT) frees its Idempotency-Key for the client\'s retry; a final failure (422) keeps replaying its 202', async () => {
     const k = await createKey();
-    const claim = (key: string) => claimIdempotencyKey(E.DB, k.id, key, 'body-sha', 60_000);
+    const claim = (key: string) => claimIdempotencyKey(E.DB, { keyId: k.id, idemKey: key, bodySha256: 'body-sha', staleAfterMs: 60_000, owner: newId() });
     const busy = await queuedJob(k.id, { idemKey: 'photo-0001-busy' });
     gpu = () => new Response(JSON.stringify({ error: { code: 'OVERLOADED' } }), { status: 503 });
     for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) await runJob(E, busy);
@@ -196,7 +196,7 @@ describe('the jobs consumer', () => {
 
   it('a stale delivery (its lease taken over) frees no key: not one another delivery left bound to a final failure, nor one a retry bound to a new job', async () => {
     const k = await createKey();
-    const claim = (key: string) => claimIdempotencyKey(E.DB, k.id, key, 'body-sha', 60_000);
+    const claim = (key: string) => claimIdempotencyKey(E.DB, { keyId: k.id, idemKey: key, bodySha256: 'body-sha', staleAfterMs: 60_000, owner: newId() });
     const stale = (id: string) => releaseUnit(E.DB, { requestId: id, keyId: k.id, claimedAttempt: 99 }, 'OVERLOADED', undefined, { unbindJobKey: true });
     // Ended by another delivery with a final NO_FACE: the stale delivery's OVERLOADED changes nothing.
     const final = await queuedJob(k.id, { idemKey: 'photo-0006-final' });

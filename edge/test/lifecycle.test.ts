@@ -12,7 +12,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
 import { app } from '../src/index';
-import { claimIdempotencyKey, commitUnit, purgeExpired, reserveUnit } from '../src/lib/billing';
+import { claimIdempotencyKey, commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
 import { cancelJob, getJobById, insertJob, jobEvents, settleUndelivered } from '../src/lib/jobs';
 import { runJob, sendWebhook } from '../src/queue';
 import { createKey, makePng, usageRows } from './helpers';
@@ -180,7 +180,7 @@ describe('idempotent retries', () => {
     const k = await createKey();
     const idem = `race-${crypto.randomUUID()}`;
     // The first attempt holds the key while its GPU call runs.
-    expect(await claimIdempotencyKey(E.DB, k.id, idem, 'body-sha', 60_000)).toEqual({ kind: 'new' });
+    expect(await claimIdempotencyKey(E.DB, { keyId: k.id, idemKey: idem, bodySha256: 'body-sha', staleAfterMs: 60_000, owner: crypto.randomUUID() })).toEqual({ kind: 'new' });
     // The first attempt fails on our side (503): its release deletes the key's record. It lands right after
     // the retry's INSERT OR IGNORE found the record, if that runs as a statement of its own, or else once
     // the retry's claim is over: either way the retry saw the first attempt in progress.
@@ -192,11 +192,33 @@ describe('idempotent retries', () => {
         released = true;
       },
     });
-    const retry = await claimIdempotencyKey(db, k.id, idem, 'body-sha', 60_000);
+    const retry = await claimIdempotencyKey(db, { keyId: k.id, idemKey: idem, bodySha256: 'body-sha', staleAfterMs: 60_000, owner: crypto.randomUUID() });
     if (!released) await release();
     expect(retry).toEqual({ kind: 'in_progress' });
     // Once released, the next retry owns the key.
-    expect(await claimIdempotencyKey(E.DB, k.id, idem, 'body-sha', 60_000)).toEqual({ kind: 'new' });
+    expect(await claimIdempotencyKey(E.DB, { keyId: k.id, idemKey: idem, bodySha256: 'body-sha', staleAfterMs: 60_000, owner: crypto.randomUUID() })).toEqual({ kind: 'new' });
+  });
+
+  it('a stale claim taken over by a retry: the first request, waking late, neither frees nor overwrites the retry\'s record', async () => {
+    const k = await createKey();
+    const idem = `takeover-${crypto.randomUUID()}`;
+    const claim = (owner: string) => claimIdempotencyKey(E.DB, { keyId: k.id, idemKey: idem, bodySha256: 'body-sha', staleAfterMs: 60_000, owner });
+    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+    expect(await claim(a)).toEqual({ kind: 'new' });
+    expect(await reserveUnit(E.DB, { requestId: a, keyId: k.id, idempotencyKey: idem }, 100)).toBe(true);
+    // A stalls past the deadline; B takes the key over and runs.
+    await E.DB.prepare('UPDATE idempotency SET created_at = ? WHERE key_id = ? AND idempotency_key = ?').bind(new Date(Date.now() - 120_000).toISOString(), k.id, idem).run();
+    expect(await claim(b)).toEqual({ kind: 'new' });
+    expect(await reserveUnit(E.DB, { requestId: b, keyId: k.id, idempotencyKey: idem }, 100)).toBe(true);
+    // A wakes with a 5xx: its release must not free B's key (a third request would run, and bill, it again).
+    await releaseUnit(E.DB, { requestId: a, keyId: k.id, idempotencyKey: idem }, 'OVERLOADED', { status: 503, body: 'a' });
+    expect(await claim(crypto.randomUUID())).toEqual({ kind: 'in_progress' });
+    // Nor may a late success of A's write its answer over B's record: B's own answer is the key's.
+    await E.DB.prepare("UPDATE usage SET outcome = 'reserved', units = 1 WHERE request_id = ?").bind(a).run();
+    expect(await commitUnit(E.DB, { requestId: a, keyId: k.id, idempotencyKey: idem }, { status: 200, body: 'answer of a' })).toBe(true);
+    expect(await claim(crypto.randomUUID())).toEqual({ kind: 'in_progress' });
+    expect(await commitUnit(E.DB, { requestId: b, keyId: k.id, idempotencyKey: idem }, { status: 200, body: 'answer of b' })).toBe(true);
+    expect(await claim(crypto.randomUUID())).toEqual({ kind: 'replay', status: 200, body: 'answer of b' });
   });
 
   it("an async create whose job batch landed but whose reply was lost: the key is freed with the job, and the retry starts a job that exists", async () => {

@@ -102,8 +102,8 @@ export async function commitUnit(db: D1Database, s: Settlement, response: { stat
   if (s.idempotencyKey) {
     stmts.push(
       db
-        .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ? AND EXISTS (SELECT 1 FROM usage WHERE request_id = ? AND outcome = 'ok' AND billed = 1)")
-        .bind(response.status, response.body, s.keyId, s.idempotencyKey, s.requestId),
+        .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ? AND (owner IS NULL OR owner = ?) AND EXISTS (SELECT 1 FROM usage WHERE request_id = ? AND outcome = 'ok' AND billed = 1)")
+        .bind(response.status, response.body, s.keyId, s.idempotencyKey, s.requestId, s.requestId),
     );
   }
   const [usage] = await db.batch(stmts);
@@ -154,8 +154,8 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
   if (s.idempotencyKey) {
     stmts.push(
       response && response.status < 500
-        ? db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, s.keyId, s.idempotencyKey)
-        : db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress'").bind(s.keyId, s.idempotencyKey),
+        ? db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ? AND (owner IS NULL OR owner = ?)").bind(response.status, response.body, s.keyId, s.idempotencyKey, s.requestId)
+        : db.prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND state = 'in_progress' AND (owner IS NULL OR owner = ?)").bind(s.keyId, s.idempotencyKey, s.requestId),
     );
   }
   if (opts.unbindJobKey) {
@@ -188,8 +188,8 @@ export async function releaseUnit(db: D1Database, s: Settlement, outcome: string
  */
 export async function rebindIdempotentResponse(db: D1Database, keyId: string, requestId: string, response: { status: number; body: string }, from: 'done' | 'in_progress'): Promise<void> {
   await db
-    .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND state = ? AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
-    .bind(response.status, response.body, keyId, from, requestId, keyId)
+    .prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND state = ? AND (owner IS NULL OR owner = ?) AND idempotency_key = (SELECT idempotency_key FROM usage WHERE request_id = ? AND key_id = ?)")
+    .bind(response.status, response.body, keyId, from, requestId, requestId, keyId)
     .run();
 }
 
@@ -202,9 +202,11 @@ export type IdempotencyState =
 /**
  * Claims the key for this body, or reports what an earlier request with it left. A record still in
  * progress after `staleAfterMs` (longer than any request can run) belonged to an isolate that died;
- * it is taken over instead of answering 409 for a day.
+ * it is taken over instead of answering 409 for a day. `owner` (the claiming request's id) is written
+ * on the record, and the request's settlements touch it only while it is still theirs.
  */
-export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey: string, bodySha256: string, staleAfterMs: number): Promise<IdempotencyState> {
+export async function claimIdempotencyKey(db: D1Database, c: { keyId: string; idemKey: string; bodySha256: string; staleAfterMs: number; owner: string }): Promise<IdempotencyState> {
+  const { keyId, idemKey, bodySha256, staleAfterMs } = c;
   const now = Date.now();
   // One transaction: a record another request deletes between a separate INSERT and SELECT (its 5xx
   // release, the quota's give-back, the purge) would leave this request running without owning the key,
@@ -213,7 +215,7 @@ export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey
     db
       .prepare("DELETE FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (created_at < ? OR (state = 'in_progress' AND created_at < ?))")
       .bind(keyId, idemKey, new Date(now - IDEMPOTENCY_TTL_MS).toISOString(), new Date(now - staleAfterMs).toISOString()),
-    db.prepare("INSERT OR IGNORE INTO idempotency (key_id, idempotency_key, body_sha256, state, created_at) VALUES (?, ?, ?, 'in_progress', ?)").bind(keyId, idemKey, bodySha256, new Date(now).toISOString()),
+    db.prepare("INSERT OR IGNORE INTO idempotency (key_id, idempotency_key, body_sha256, state, owner, created_at) VALUES (?, ?, ?, 'in_progress', ?, ?)").bind(keyId, idemKey, bodySha256, c.owner, new Date(now).toISOString()),
     db.prepare('SELECT body_sha256, state, status, response FROM idempotency WHERE key_id = ? AND idempotency_key = ?').bind(keyId, idemKey),
   ]);
   if (inserted.meta.changes === 1) return { kind: 'new' };
@@ -224,9 +226,9 @@ export async function claimIdempotencyKey(db: D1Database, keyId: string, idemKey
   return { kind: 'replay', status: row.status, body: row.response };
 }
 
-/** Binds the key to a response that is not a settlement: an async job's 202, replayed to retries. */
-export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: string, response: { status: number; body: string }): D1PreparedStatement {
-  return db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ?").bind(response.status, response.body, keyId, idemKey);
+/** Binds the key `owner` claimed to a response that is not a settlement: an async job's 202, replayed to retries. */
+export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: string, response: { status: number; body: string }, owner: string): D1PreparedStatement {
+  return db.prepare("UPDATE idempotency SET state = 'done', status = ?, response = ? WHERE key_id = ? AND idempotency_key = ? AND (owner IS NULL OR owner = ?)").bind(response.status, response.body, keyId, idemKey, owner);
 }
 
 /**
@@ -234,11 +236,14 @@ export function storeIdempotentResponse(db: D1Database, keyId: string, idemKey: 
  * progress; `boundToJob` also one bound to that async job's 202 (a create that failed after storing it,
  * or whose batch landed while its reply was lost: the 202 names a job that is gone).
  */
-export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string, opts: { boundToJob?: string } = {}): Promise<void> {
+export async function releaseIdempotencyKey(db: D1Database, keyId: string, idemKey: string, opts: { owner: string; boundToJob?: string }): Promise<void> {
   // Only while that job is not live: a job left queued (its delete and its release failed) is resent by
   // the repair and billed, and its key must keep replaying it rather than let a retry start, and bill, a second.
   const bound = opts.boundToJob === undefined ? '' : " OR (status = 202 AND json_extract(response, '$.id') = ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND status IN ('queued', 'running')))";
-  await db.prepare(`DELETE FROM idempotency WHERE key_id = ?2 AND idempotency_key = ?3 AND (state = 'in_progress'${bound})`).bind(opts.boundToJob ?? null, keyId, idemKey).run();
+  await db
+    .prepare(`DELETE FROM idempotency WHERE key_id = ?2 AND idempotency_key = ?3 AND (owner IS NULL OR owner = ?4) AND (state = 'in_progress'${bound})`)
+    .bind(opts.boundToJob ?? null, keyId, idemKey, opts.owner)
+    .run();
 }
 
 /** The jobs the purge fails with TIMEOUT, columns prefixed with `t` (binds: too old, now, stale). */

@@ -145,7 +145,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     const asked = new URLSearchParams(query);
     if ((upload.fields.lang ?? c.req.query('lang')) === undefined) asked.delete('lang');
     const bodyHash = await sha256Hex(`${await sha256Hex(upload.bytes)}\n${asked}\n${asyncJob ? `async ${webhookUrl ?? ''}` : 'sync'}`);
-    const state = await claimIdempotencyKey(db, key.id, idemKey, bodyHash, staleAfterMs(timeoutMs));
+    const state = await claimIdempotencyKey(db, { keyId: key.id, idemKey, bodySha256: bodyHash, staleAfterMs: staleAfterMs(timeoutMs), owner: requestId });
     if (state.kind === 'conflict') return refuse('IDEMPOTENCY_KEY_REUSED');
     if (state.kind === 'in_progress') return refuse('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '2' } });
     if (state.kind === 'replay') {
@@ -170,7 +170,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   }
   // The unit is reserved before any work: concurrent calls cannot pass the quota.
   if (!(await reserveUnit(db, usage, key.monthly_quota))) {
-    if (idemKey) await releaseIdempotencyKey(db, key.id, idemKey);
+    if (idemKey) await releaseIdempotencyKey(db, key.id, idemKey, { owner: requestId });
     return refuse('QUOTA_EXCEEDED');
   }
   const settlement: Settlement = { requestId, keyId: key.id, idempotencyKey: idemKey };
@@ -311,7 +311,7 @@ async function acceptJob(
     // would leave a job the key does not know, and a retry after the key went stale would start (and
     // bill) a second. The message may still be lost; the scheduled repair resends it (queue.ts).
     const stmts = [insertJobStatement(db, row)];
-    if (a.idemKey) stmts.push(storeIdempotentResponse(db, key.id, a.idemKey, { status: 202, body: JSON.stringify(jobView(row, { lang })) }));
+    if (a.idemKey) stmts.push(storeIdempotentResponse(db, key.id, a.idemKey, { status: 202, body: JSON.stringify(jobView(row, { lang })) }, a.requestId));
     await db.batch(stmts);
     await c.env.JOBS.send({ jobId: a.requestId });
   } catch {
@@ -321,7 +321,7 @@ async function acceptJob(
     // Whether or not the batch reported success: one that landed while its reply was lost bound the
     // key to a 202 naming this job, and retries would replay it for a day. After the release above,
     // which ends the job if its delete failed (the key then stays only with a job still live).
-    if (a.idemKey) await releaseIdempotencyKey(db, key.id, a.idemKey, { boundToJob: a.requestId }).catch(() => undefined);
+    if (a.idemKey) await releaseIdempotencyKey(db, key.id, a.idemKey, { owner: a.requestId, boundToJob: a.requestId }).catch(() => undefined);
     return refused;
   }
   const location = `/v1/reconstructions/${a.requestId}`;
