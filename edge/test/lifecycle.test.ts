@@ -12,7 +12,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bindings } from '../src/env';
 import { app } from '../src/index';
-import { claimIdempotencyKey, commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
+import { claimIdempotencyKey, commitResult, commitUnit, purgeExpired, releaseUnit, reserveUnit } from '../src/lib/billing';
 import { cancelJob, getJobById, insertJob, jobEvents, settleUndelivered } from '../src/lib/jobs';
 import { runJob, sendWebhook } from '../src/queue';
 import { createKey, makePng, usageRows } from './helpers';
@@ -374,6 +374,49 @@ describe('a result that cannot be delivered', () => {
     expect(await outcome(canceled)).toEqual({ code: 'CANCELED', erased: 1 });
     const unpaid = await job(); // its reservation released by the purge: the commit did not land
     expect(await outcome(unpaid)).toEqual({ code: 'INTERNAL', erased: 1 });
+  });
+});
+
+describe('a commit whose reply is lost', () => {
+  it('is read back, tried again while the read fails too, and the paid result delivered; an unpaid one is not', async () => {
+    const k = await createKey();
+    const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const job = async () => {
+      const id = newId();
+      await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
+      await insertJob(E.DB, { id, key_id: k.id, mode: 'sync', status: 'running', query: 'formats=glb' });
+      return id;
+    };
+    // The commit lands and its reply is lost; the first two reads of the job fail as well.
+    const flaky = (landed: boolean) => {
+      let reads = 0;
+      const lost = failingBatches(E.DB, /^UPDATE usage SET outcome = 'ok'/, { landed });
+      return new Proxy(lost, {
+        get(target, prop) {
+          if (prop !== 'prepare') return Reflect.get(target, prop, target);
+          return (text: string) => {
+            if (/^SELECT \* FROM jobs WHERE id = \?/.test(text) && reads++ < 2) throw new Error('D1_ERROR: network connection lost');
+            return target.prepare(text);
+          };
+        },
+      });
+    };
+    const paid = await job();
+    expect(await commitResult(flaky(true), { requestId: paid, keyId: k.id }, '{"assets":{}}', { readBackDelaysMs: [1, 1, 1] })).toBe(true);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+    const unpaid = await job();
+    expect(await commitResult(flaky(false), { requestId: unpaid, keyId: k.id }, '{"assets":{}}', { readBackDelaysMs: [1, 1, 1] })).toBe(false);
+    // A read that keeps failing: the commit's own error, as before (INTERNAL, the key's retry replays).
+    const stuck = new Proxy(failingBatches(E.DB, /^UPDATE usage SET outcome = 'ok'/, { landed: true }), {
+      get(target, prop) {
+        if (prop !== 'prepare') return Reflect.get(target, prop, target);
+        return (text: string) => {
+          if (/^SELECT \* FROM jobs/.test(text)) throw new Error('D1_ERROR: still down');
+          return target.prepare(text);
+        };
+      },
+    });
+    await expect(commitResult(stuck, { requestId: await job(), keyId: k.id }, '{"assets":{}}', { readBackDelaysMs: [1, 1] })).rejects.toThrow(/network connection lost/);
   });
 });
 

@@ -117,11 +117,21 @@ export async function commitUnit(db: D1Database, s: Settlement, response: { stat
  * landed is read back, since the job succeeds exactly when its unit is billed: a paid result is then
  * delivered, never answered as a failure.
  */
-export async function commitResult(db: D1Database, s: Settlement, body: string): Promise<boolean> {
+export async function commitResult(db: D1Database, s: Settlement, body: string, opts: { readBackDelaysMs?: readonly number[] } = {}): Promise<boolean> {
   try {
     return await commitUnit(db, s, { status: 200, body });
-  } catch {
-    return (await getJobById(db, s.requestId))?.status === 'succeeded';
+  } catch (err) {
+    // The fault that lost the reply often fails the next read too (a D1 blip lasts a moment): a read
+    // that failed once would answer INTERNAL for a result the caller has paid for, so it is tried again.
+    const delays = opts.readBackDelaysMs ?? [100, 400, 1600];
+    for (let i = 0; ; i++) {
+      try {
+        return (await getJobById(db, s.requestId))?.status === 'succeeded';
+      } catch {
+        if (i >= delays.length) throw err;
+        await new Promise((r) => setTimeout(r, delays[i]));
+      }
+    }
   }
 }
 
