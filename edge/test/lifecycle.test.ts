@@ -351,16 +351,18 @@ describe('a synchronous call whose isolate died', () => {
   });
 });
 
+/** A synchronous call's job, running, with its unit reserved. */
+async function runningSyncJob(keyId: string): Promise<string> {
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  await reserveUnit(E.DB, { requestId: id, keyId }, 100);
+  await insertJob(E.DB, { id, key_id: keyId, mode: 'sync', status: 'running', query: 'formats=glb' });
+  return id;
+}
+
 describe('a result that cannot be delivered', () => {
   it('is erased and answered CANCELED or INTERNAL, unless its commit landed after all (a lost reply): then it is billed, replayable, and kept', async () => {
     const k = await createKey();
-    const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-    const job = async () => {
-      const id = newId();
-      await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
-      await insertJob(E.DB, { id, key_id: k.id, mode: 'sync', status: 'running', query: 'formats=glb' });
-      return id;
-    };
+    const job = () => runningSyncJob(k.id);
     const outcome = async (id: string) => {
       let erased = 0;
       const code = await settleUndelivered(E.DB, k.id, id, () => void erased++);
@@ -380,13 +382,7 @@ describe('a result that cannot be delivered', () => {
 describe('a commit whose reply is lost', () => {
   it('is read back, tried again while the read fails too, and the paid result delivered; an unpaid one is not', async () => {
     const k = await createKey();
-    const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-    const job = async () => {
-      const id = newId();
-      await reserveUnit(E.DB, { requestId: id, keyId: k.id }, 100);
-      await insertJob(E.DB, { id, key_id: k.id, mode: 'sync', status: 'running', query: 'formats=glb' });
-      return id;
-    };
+    const job = () => runningSyncJob(k.id);
     // The commit lands and its reply is lost; the first two reads of the job fail as well.
     const flaky = (landed: boolean) => {
       let reads = 0;
