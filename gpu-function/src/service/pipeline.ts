@@ -15,6 +15,7 @@ import type { UvLayout } from '../core/face-model';
 import { faceFocusRegions, roiClearOf } from '../face/focus';
 import type { FaceLandmarker, LandmarkResult } from '../face/landmarker';
 import type { AssetStore } from './store/types';
+import type { Logger } from './logger';
 
 export interface PipelineDeps {
   landmarker: FaceLandmarker;
@@ -22,6 +23,7 @@ export interface PipelineDeps {
   models: ModelRegistry;
   store: AssetStore;
   ttlSeconds: number;
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface PipelineContext {
@@ -156,7 +158,8 @@ export async function runReconstruction(bytes: Uint8Array, options: ReconstructO
     // queue cannot time the job out between this check and its result.
     done('upload');
   } catch (err) {
-    await deps.store.deleteKeys(written).catch(() => undefined);
+    // Logged: an asset set a failed clean-up leaves stays until the bucket's lifecycle rule, unseen otherwise.
+    await deps.store.deleteKeys(written).catch((e: unknown) => deps.logger?.warn({ requestId: ctx.requestId, err: (e as Error).message, files: written.length }, 'clean-up of a failed request\'s assets failed'));
     if (err instanceof FaceReconError) throw err;
     throw new FaceReconError('STORAGE_UNAVAILABLE', { detail: (err as Error).message, cause: err });
   }

@@ -256,6 +256,55 @@ describe('S3AssetStore against a store that misbehaves', () => {
     }
   });
 
+  it('a nonce claim that lands but answers 503 is an error (STORAGE_UNAVAILABLE upstream), never "claimed already": it is not retried into its own 412', async () => {
+    const created = new Set<string>();
+    let puts = 0;
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        puts++;
+        if (req.headers['if-none-match'] === '*' && created.has(req.url!)) {
+          res.writeHead(412, { 'content-type': 'application/xml' });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>x</Message></Error>');
+          return;
+        }
+        created.add(req.url!); // written, and then the reply is lost
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>x</Message></Error>');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true });
+    try {
+      await expect(store.claimOnce('nonces/2030-01-01/lost-reply')).rejects.toThrow();
+      expect(puts).toBe(1);
+    } finally {
+      store.destroy();
+      server.close();
+    }
+  });
+
+  it('a clean-up against a store that never answers gives up within seconds, not after 3 x the request time-out', async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((sock) => {
+      sockets.push(sock);
+      sock.on('data', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, requestTimeoutMs: 60_000, connectTimeoutMs: 60_000 });
+    try {
+      const t0 = performance.now();
+      await expect(store.deleteKeys(['2030-01-01/r/face.glb'])).rejects.toThrow();
+      expect(performance.now() - t0).toBeLessThan(15_000); // bounded (5 s), not the 60 s request time-out
+    } finally {
+      store.destroy();
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 30_000);
+
   it('DeleteObjects that reports per-key errors (quiet mode, HTTP 200) is a failed erase, not a success', async () => {
     const server = createHttpServer((req, res) => {
       req.resume();

@@ -44,19 +44,33 @@ export function isGcsEndpoint(endpoint: string | undefined): boolean {
 const CONNECT_TIMEOUT_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 20_000;
 const CLAIM_TIMEOUT_MS = 10_000;
+/**
+ * A clean-up's deletes, all attempts together. Unbounded, the SDK's 3 x 20 s held a failed request's
+ * work slot for a minute after its deadline when the bucket stopped answering, and ran an erase past
+ * Cloud Run's request timeout; the bucket's lifecycle rule removes what a failed delete leaves.
+ */
+const DELETE_TIMEOUT_MS = 5_000;
 
 export class S3AssetStore implements AssetStore {
   readonly kind = 's3' as const;
   private readonly client: S3Client;
+  /**
+   * The nonce claims' client: one attempt. A create-only PUT retried after its first attempt landed
+   * and lost its reply finds its own object (412) and would call a fresh request a replay (401, no
+   * retry at the edge); a failure is STORAGE_UNAVAILABLE instead, which the edge retries with a new nonce.
+   */
+  private readonly claims: S3Client;
 
   constructor(private readonly opts: S3StoreOptions) {
-    this.client = new S3Client({
+    const config = {
       region: opts.region,
       endpoint: opts.endpoint,
       forcePathStyle: opts.forcePathStyle,
       credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
       requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, requestTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
-    });
+    };
+    this.client = new S3Client(config);
+    this.claims = new S3Client({ ...config, maxAttempts: 1 });
   }
 
   async put(key: string, body: Uint8Array, contentType: string, signal?: AbortSignal): Promise<void> {
@@ -78,7 +92,7 @@ export class S3AssetStore implements AssetStore {
     for (let i = 0; i < keys.length; i += 1000) {
       const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
       // Quiet mode answers 200 and lists only the keys it could not delete: those are a failure here.
-      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }));
+      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }), { abortSignal: AbortSignal.timeout(DELETE_TIMEOUT_MS) });
       if (res.Errors?.length) throw new Error(`${res.Errors.length} of ${Objects.length} objects not deleted (${res.Errors[0].Code ?? 'error'}: ${res.Errors[0].Key ?? ''})`);
     }
   }
@@ -98,7 +112,7 @@ export class S3AssetStore implements AssetStore {
           { step: 'build', name: 'gcsCreateOnly' },
         );
       }
-      await this.client.send(claim, { abortSignal: AbortSignal.timeout(CLAIM_TIMEOUT_MS) });
+      await this.claims.send(claim, { abortSignal: AbortSignal.timeout(CLAIM_TIMEOUT_MS) });
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -116,5 +130,6 @@ export class S3AssetStore implements AssetStore {
 
   destroy(): void {
     this.client.destroy();
+    this.claims.destroy();
   }
 }
