@@ -253,19 +253,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
       deps.metrics.requests.inc({ outcome });
       log.info({ outcome, ms: Math.round(performance.now() - started), ...extra }, 'reconstruct');
     };
-    // A caller that hangs up (the edge's deadline passed) stops the work at the next stage boundary,
-    // so no orphaned asset set is stored for a request nobody will see.
+    // A caller that hangs up (the edge's deadline passed) leaves the queue, or stops the work at the
+    // next stage boundary, so no orphaned asset set is stored for a request nobody will see.
     const gone = c.req.raw.signal;
-    const job = (onStage?: (stage: string, ms: number) => void) =>
-      deps.queue.run(
-        (signal) =>
-          runReconstruction(body, options, deps, {
-            requestId,
-            signal: gone ? AbortSignal.any([signal, gone]) : signal,
-            onStage,
-          }),
-        deps.deadlineMs,
-      );
+    const job = (onStage?: (stage: string, ms: number) => void) => deps.queue.run((signal) => runReconstruction(body, options, deps, { requestId, signal, onStage }), deps.deadlineMs, gone);
     const errorCode = (err: unknown): ErrorCode => {
       if (err instanceof FaceReconError) return err.code;
       log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unexpected failure');

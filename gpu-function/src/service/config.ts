@@ -26,6 +26,11 @@ const EnvSchema = z.object({
   FACERECON_CONCURRENCY: int(1),
   FACERECON_QUEUE_MAX: z.coerce.number().int().min(0).default(8),
   FACERECON_DEADLINE_MS: int(30_000),
+  /**
+   * At shutdown (SIGTERM), how long running reconstructions may finish before they are aborted with
+   * OVERLOADED. Cloud Run kills the container 10 s after SIGTERM; the rest of the stop takes ~1.5 s.
+   */
+  FACERECON_SHUTDOWN_GRACE_MS: int(7_000),
   FACERECON_MAX_BODY_BYTES: int(15 * 1024 * 1024),
   /**
    * Milliseconds a client may take to send a whole request (headers and body). The edge sends its

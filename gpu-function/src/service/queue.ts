@@ -2,7 +2,11 @@
  * A bounded work queue: at most `concurrency` jobs run, at most `maxQueue` wait; beyond that a job is
  * refused at once with OVERLOADED so the caller can retry elsewhere. Each job has a deadline: one
  * still waiting when it passes is dropped with TIMEOUT; a running one sees its AbortSignal fire and
- * stops at its next stage boundary, while the caller gets TIMEOUT without waiting for it.
+ * stops at its next stage boundary, while the caller gets TIMEOUT without waiting for it. A caller
+ * that hangs up (`caller` signal) leaves the queue at once: a waiting job that nobody will read held a
+ * place that live callers were refused for. At shutdown (`shutdown`) the waiting are refused and the
+ * running get a grace, then are aborted, both with OVERLOADED, which the edge retries on another
+ * instance: the platform kills the container ten seconds after SIGTERM.
  */
 import { FaceReconError } from '@facerecon/shared';
 
@@ -15,12 +19,16 @@ export interface WorkQueueOptions {
 interface Waiter {
   start: () => void;
   cancel: (err: Error) => void;
+  /** Aborts the job's signal with `err` and answers its caller with it. */
+  abort: (err: Error) => void;
 }
 
 export class WorkQueue {
   private active = 0;
   private readonly waiting: Waiter[] = [];
+  private readonly runningJobs = new Set<Waiter>();
   private idleResolvers: Array<() => void> = [];
+  private closed = false;
 
   constructor(private readonly opts: WorkQueueOptions) {}
 
@@ -42,10 +50,12 @@ export class WorkQueue {
     return Math.max(1, Math.ceil(((this.waiting.length + 1) * typicalJobSeconds) / this.opts.concurrency));
   }
 
-  run<T>(job: (signal: AbortSignal) => Promise<T>, deadlineMs: number): Promise<T> {
+  run<T>(job: (signal: AbortSignal) => Promise<T>, deadlineMs: number, caller?: AbortSignal): Promise<T> {
+    if (this.closed) return Promise.reject(new FaceReconError('OVERLOADED', { detail: 'shutting down' }));
     if (this.full) {
       return Promise.reject(new FaceReconError('OVERLOADED', { detail: `${this.active} running, ${this.waiting.length} queued` }));
     }
+    if (caller?.aborted) return Promise.reject(new FaceReconError('TIMEOUT', { detail: 'the caller hung up before the job started' }));
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -55,29 +65,46 @@ export class WorkQueue {
           fn();
         }
       };
+      const leaveQueue = (): boolean => {
+        const i = this.waiting.indexOf(waiter);
+        if (i < 0) return false;
+        this.waiting.splice(i, 1);
+        this.changed();
+        this.idleIfDone();
+        return true;
+      };
       const waiter: Waiter = {
         start: () => {
           this.active++;
+          this.runningJobs.add(waiter);
           this.changed();
           job(controller.signal)
             .then((v) => settle(() => resolve(v)), (e) => settle(() => reject(e)))
             .finally(() => {
               clearTimeout(timer);
+              caller?.removeEventListener('abort', hungUp);
+              this.runningJobs.delete(waiter);
               this.active--;
               this.next();
             });
         },
         cancel: (err) => settle(() => reject(err)),
+        abort: (err) => {
+          clearTimeout(timer);
+          leaveQueue();
+          controller.abort(err);
+          waiter.cancel(err);
+        },
       };
       const timer = setTimeout(() => {
-        const i = this.waiting.indexOf(waiter);
-        if (i >= 0) {
-          this.waiting.splice(i, 1);
-          this.changed();
-        }
-        controller.abort(new FaceReconError('TIMEOUT', { detail: `deadline ${deadlineMs} ms` }));
-        waiter.cancel(new FaceReconError('TIMEOUT', { detail: `deadline ${deadlineMs} ms ${i >= 0 ? 'while queued' : 'while running'}` }));
+        const queued = this.waiting.includes(waiter);
+        waiter.abort(new FaceReconError('TIMEOUT', { detail: `deadline ${deadlineMs} ms ${queued ? 'while queued' : 'while running'}` }));
       }, deadlineMs);
+      const hungUp = () => {
+        clearTimeout(timer);
+        waiter.abort(new FaceReconError('TIMEOUT', { detail: 'the caller hung up' }));
+      };
+      caller?.addEventListener('abort', hungUp, { once: true });
       if (this.active < this.opts.concurrency) waiter.start();
       else {
         this.waiting.push(waiter);
@@ -92,10 +119,29 @@ export class WorkQueue {
     return new Promise((r) => this.idleResolvers.push(r));
   }
 
+  /**
+   * Stops taking work: every waiting job is refused with OVERLOADED at once, running ones get `graceMs`
+   * to finish and are then aborted with OVERLOADED (the pipeline deletes what they wrote at its next
+   * stage boundary). Resolves once nothing runs, or `graceMs + settleMs` after the call.
+   */
+  async shutdown(opts: { graceMs: number; settleMs?: number }): Promise<boolean> {
+    this.closed = true;
+    const refusal = () => new FaceReconError('OVERLOADED', { detail: 'the instance is shutting down' });
+    for (const w of [...this.waiting]) w.abort(refusal());
+    const within = (ms: number) => Promise.race([this.drain().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (await within(opts.graceMs)) return true;
+    for (const w of [...this.runningJobs]) w.abort(refusal());
+    return within(opts.settleMs ?? 1_000);
+  }
+
   private next(): void {
-    const w = this.waiting.shift();
+    const w = this.closed ? undefined : this.waiting.shift();
     if (w) w.start();
     this.changed();
+    this.idleIfDone();
+  }
+
+  private idleIfDone(): void {
     if (this.active === 0 && this.waiting.length === 0) {
       const rs = this.idleResolvers;
       this.idleResolvers = [];

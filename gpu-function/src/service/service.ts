@@ -134,13 +134,15 @@ export async function startService(config: ServiceConfig, parts: ServiceParts = 
     async stop() {
       draining = true;
       if (sweeper) clearInterval(sweeper);
-      // Every accepted job has its deadline: past it (and a grace), what still runs is stuck (a store
-      // that stopped answering), and shutdown goes on without it rather than hanging.
-      const drained = await Promise.race([queue.drain().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), config.FACERECON_DEADLINE_MS + 5_000).unref())]);
-      if (!drained) logger.warn('stopping with work still running past its deadline');
+      // Cloud Run kills the container 10 s after SIGTERM: the waiting are refused now (OVERLOADED, which
+      // the edge retries elsewhere), the running get FACERECON_SHUTDOWN_GRACE_MS and are then aborted the
+      // same way, and the listener closes within about a second after, so every caller gets an answer
+      // rather than a reset, and aborted work deletes what it wrote.
+      const drained = await queue.shutdown({ graceMs: config.FACERECON_SHUTDOWN_GRACE_MS });
+      if (!drained) logger.warn('stopping with work still running after its abort (a store that stopped answering)');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as ServerType & { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      const forced = setTimeout(() => (server as ServerType & { closeAllConnections?: () => void }).closeAllConnections?.(), 5_000);
+      const forced = setTimeout(() => (server as ServerType & { closeAllConnections?: () => void }).closeAllConnections?.(), 500);
       await closed;
       clearTimeout(forced);
       if (!parts.landmarker) await landmarker.close();

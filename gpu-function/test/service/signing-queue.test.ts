@@ -98,6 +98,78 @@ describe('WorkQueue', () => {
     expect(q.depth).toBe(0);
   });
 
+  it('a waiting job whose caller hangs up leaves the queue at once: a live caller takes its place', async () => {
+    const q = new WorkQueue({ concurrency: 1, maxQueue: 1 });
+    let release!: () => void;
+    const running = q.run(() => new Promise<string>((r) => (release = () => r('first'))), 5000);
+    const caller = new AbortController();
+    let abandonedStarted = false;
+    const abandoned = q.run(async () => {
+      abandonedStarted = true;
+    }, 5000, caller.signal);
+    await expect(q.run(async () => 'refused', 5000)).rejects.toMatchObject({ code: 'OVERLOADED' });
+    caller.abort();
+    await expect(abandoned).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(q.depth).toBe(0);
+    const live = q.run(async () => 'live', 5000);
+    release();
+    expect(await running).toBe('first');
+    expect(await live).toBe('live');
+    expect(abandonedStarted).toBe(false);
+  });
+
+  it('a running job whose caller hangs up sees its signal fire; its slot is free once the work stops', async () => {
+    const q = new WorkQueue({ concurrency: 1, maxQueue: 1 });
+    const caller = new AbortController();
+    let sawAbort = false;
+    const job = q.run(
+      (signal) =>
+        new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => {
+            sawAbort = true;
+            setTimeout(resolve, 20); // stops at its next stage boundary
+          });
+        }),
+      5000,
+      caller.signal,
+    );
+    caller.abort();
+    await expect(job).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(sawAbort).toBe(true);
+    await q.drain();
+    expect(q.running).toBe(0);
+  });
+
+  it('shutdown refuses the waiting at once and gives the running a grace, then aborts them, all with OVERLOADED; later work is refused', async () => {
+    const q = new WorkQueue({ concurrency: 2, maxQueue: 4 });
+    let quickSawAbort = false;
+    const quick = q.run(async (signal) => {
+      await sleep(30);
+      quickSawAbort = signal.aborted;
+      return 'finished within the grace';
+    }, 5000);
+    let stuckSawAbort = false;
+    const stuck = q.run(
+      (signal) =>
+        new Promise<string>((resolve) => {
+          signal.addEventListener('abort', () => {
+            stuckSawAbort = true;
+            resolve('stopped');
+          });
+        }),
+      5000,
+    );
+    const waiting = q.run(async () => 'never', 5000);
+    const stopped = q.shutdown({ graceMs: 150, settleMs: 500 });
+    await expect(waiting).rejects.toMatchObject({ code: 'OVERLOADED' });
+    expect(await quick).toBe('finished within the grace');
+    expect(quickSawAbort).toBe(false);
+    await expect(stuck).rejects.toMatchObject({ code: 'OVERLOADED' });
+    expect(stuckSawAbort).toBe(true);
+    expect(await stopped).toBe(true);
+    await expect(q.run(async () => 'late', 5000)).rejects.toMatchObject({ code: 'OVERLOADED' });
+  });
+
   it('drain waits for running work', async () => {
     const q = new WorkQueue({ concurrency: 1, maxQueue: 1 });
     let finished = false;
