@@ -38,6 +38,13 @@ describe('decodeImage for phone formats', () => {
     const again = await decodeImage(bytes);
     expect([again.image.width, again.image.height]).toEqual([512, 512]);
   });
+
+  it.each(['astronaut-grid.heic', 'astronaut.heic'])('%s: a decode aborted by a hang-up (a server aborts with a string reason) is TIMEOUT, not INVALID_IMAGE', async (file) => {
+    const bytes = new Uint8Array(readFileSync(join(FIXTURES_DIR, file)));
+    const hungUp = new AbortController();
+    hungUp.abort('client closed the connection');
+    await expect(decodeImage(bytes, { signal: hungUp.signal })).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
 });
 
 describe('encodePng', () => {

@@ -154,8 +154,11 @@ export const jpegFocusPays = (width: number, height: number, orientation: number
  */
 const jpegPreviewSide = (width: number, height: number) => Math.min(512, Math.floor(Math.max(width, height) / 9));
 
-/** What an aborted decode throws: the signal's reason (the queue's TIMEOUT), so a deadline is never INVALID_IMAGE. */
-const abortReason = (signal: AbortSignal, err?: unknown) => (signal.reason instanceof Error ? signal.reason : err ?? new Error('decode aborted'));
+/**
+ * What an aborted decode throws: the signal's reason (the queue's TIMEOUT or OVERLOADED), so a deadline,
+ * a hang-up or a shutdown is never INVALID_IMAGE; a reason that is no Error (a server's string) is TIMEOUT.
+ */
+const abortReason = (signal: AbortSignal, err?: unknown) => (signal.reason instanceof Error ? signal.reason : new FaceReconError('TIMEOUT', { detail: 'decode aborted', cause: err }));
 
 /** sharp's output as the neutral RGB image (sRGB, no alpha). */
 async function rgbOf(p: ReturnType<typeof sharp>): Promise<RgbImage> {
@@ -242,6 +245,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       return { ...(await decodeHeic(bytes, plan, { width: meta.width ?? 0, height: meta.height ?? 0 }, maxPixels, options.signal, options.focus, colour)), format: 'heic', orientation: 1 };
     } catch (err) {
       if (err instanceof FaceReconError) throw err; // the deadline's TIMEOUT, not a bad file
+      if (options.signal?.aborted) throw abortReason(options.signal, err); // a hang-up or a shutdown, not a bad file
       throw new FaceReconError('INVALID_IMAGE', { detail: `heic decode: ${(err as Error).message}`, cause: err });
     }
   }
@@ -255,6 +259,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     return { image, format: meta.format, orientation: meta.orientation ?? 1 };
   } catch (err) {
     if (err instanceof FaceReconError) throw err;
+    if (options.signal?.aborted) throw abortReason(options.signal, err);
     throw new FaceReconError('INVALID_IMAGE', { detail: `decode: ${(err as Error).message}`, cause: err });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Entry point of the gpu-function container (`npm start` locally). Configuration from the
  * environment (see config.ts); exits non-zero at once on bad configuration or missing models.
- * SIGTERM/SIGINT: stop taking work, finish in-flight requests, exit 0.
+ * SIGTERM/SIGINT: stop taking work, refuse what waits, give what runs a grace (service.ts), exit 0.
  */
 import { ConfigError, loadConfig } from './config';
 import { startService } from './service';
