@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onnxModelPath } from '@facerecon/models';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { decodeImage, encodeImage, readImageFile } from '../src/adapters/image-io';
-import { ModelLoadError, createModelSession } from '../src/adapters/onnx';
+import { ModelLoadError, createModelSession, modelRuntimeHealth } from '../src/adapters/onnx';
 import { createFaceLandmarker, sameFace, type FaceLandmarker, type FaceLandmarks } from '../src/face/landmarker';
 import { detectorProfile, noseOffCentre } from '../src/face/detector-profile';
 import { MESH_TOPOLOGY } from '../src/face/landmarks';
@@ -206,6 +206,15 @@ describe('start-up fails fast on bad models', () => {
     // npm ci skips the CUDA binaries (.npmrc), so in any checkout that ran it CUDA cannot initialise.
     const s = await createModelSession(onnxModelPath('iris'), { providers: ['cuda', 'cpu'] });
     expect(s.provider).toBe('cpu');
+    // And says why, for /readyz and the log: an image meant for the GPU silently on CPU is a deploy fault.
+    expect(modelRuntimeHealth().fallbacks?.iris?.[0]).toMatch(/^cuda: /);
     await s.release();
+  });
+
+  it('a provider whose session loads but whose warm-up run fails is passed over like one that does not load', async () => {
+    const bad = { input: { data: new Float32Array(3), dims: [1, 3] } }; // no such input, wrong shape
+    const err = await createModelSession(onnxModelPath('iris'), { providers: ['cpu', 'cpu'], warmup: bad }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(String((err as Error).message).match(/cpu: warm-up run failed/g)).toHaveLength(2);
   });
 });

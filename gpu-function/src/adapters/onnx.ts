@@ -68,38 +68,41 @@ export async function createModelSession(path: string, options: SessionOptions =
     throw new ModelLoadError(path, 'file is missing or empty (run `npm run models:build`)');
   }
   const providers = options.providers ?? providersFromEnv();
-  let session: ort.InferenceSession | undefined;
-  let provider: ExecutionProvider | undefined;
+  const name = path.replace(/^.*\//, '').replace(/\.onnx$/, '');
   const errors: string[] = [];
+  // The warm-up runs inside the loop: a CUDA session that loads but cannot run (a library opened only
+  // at the first run, a device it cannot use) falls back to the next provider, rather than failing
+  // start-up where CPU would have served.
   for (const p of providers) {
+    let wrapped: ModelSession | undefined;
     try {
-      session = await ort.InferenceSession.create(path, {
+      const session = await ort.InferenceSession.create(path, {
         executionProviders: [p],
         graphOptimizationLevel: 'all',
         intraOpNumThreads: options.threads ?? 0,
         interOpNumThreads: 1,
         executionMode: 'sequential',
       });
-      provider = p;
-      break;
+      wrapped = wrapSession(name, p, session);
+      if (options.warmup) await wrapped.run(options.warmup);
     } catch (err) {
-      errors.push(`${p}: ${(err as Error).message}`);
+      await wrapped?.release().catch(() => undefined);
+      errors.push(`${p}: ${wrapped ? 'warm-up run failed: ' : ''}${(err as FaceReconError).detail ?? (err as Error).message}`);
+      continue;
     }
-  }
-  if (!session || !provider) throw new ModelLoadError(path, `no execution provider could load it (${errors.join('; ')})`);
-
-  const name = path.replace(/^.*\//, '').replace(/\.onnx$/, '');
-  const wrapped = wrapSession(name, provider, session);
-  if (options.warmup) {
-    try {
-      await wrapped.run(options.warmup);
-    } catch (err) {
-      await wrapped.release();
-      throw new ModelLoadError(path, `warm-up run failed: ${(err as FaceReconError).detail ?? (err as Error).message}`, err);
+    // A fallback says why (a log line, and /readyz through modelRuntimeHealth): an image meant for the
+    // GPU running on CPU was otherwise only a provider name.
+    if (errors.length) {
+      console.warn(JSON.stringify({ level: 'warn', msg: 'execution provider fallback', model: name, provider: p, failed: errors }));
+      fallbacks.set(name, errors.slice());
     }
+    return wrapped;
   }
-  return wrapped;
+  throw new ModelLoadError(path, `no execution provider could load and run it (${errors.join('; ')})`);
 }
+
+/** Per model, the providers that failed before the one it runs on, with their errors. */
+const fallbacks = new Map<string, string[]>();
 
 /** Loads a model from bytes (tests use this for graphs they build or damage in memory). */
 export async function createModelSessionFromBytes(name: string, bytes: Uint8Array): Promise<ModelSession> {
@@ -130,6 +133,8 @@ const live = new Set<SessionHealth>();
 export interface ModelRuntimeHealth {
   providers: Record<string, ExecutionProvider>;
   failing: { model: string; provider: ExecutionProvider; failuresInARow: number; lastError?: string }[];
+  /** Models that run on a later provider than the first listed, with why the earlier ones failed. */
+  fallbacks?: Record<string, string[]>;
 }
 export function modelRuntimeHealth(): ModelRuntimeHealth {
   const providers: Record<string, ExecutionProvider> = {};
@@ -138,7 +143,7 @@ export function modelRuntimeHealth(): ModelRuntimeHealth {
     providers[h.name] = h.provider;
     if (h.failuresInARow >= MODEL_FAILURES_UNHEALTHY) failing.push({ model: h.name, provider: h.provider, failuresInARow: h.failuresInARow, lastError: h.lastError });
   }
-  return { providers, failing };
+  return { providers, failing, ...(fallbacks.size ? { fallbacks: Object.fromEntries(fallbacks) } : {}) };
 }
 
 function wrapSession(name: string, provider: ExecutionProvider, s: ort.InferenceSession): ModelSession {

@@ -116,7 +116,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
       return c.json({ ready: false, reason: 'storage not writable' }, 503);
     }
     // provider: the detector's (kept for probes that read it); providers: every loaded model's.
-    return c.json({ ready: true, provider: deps.landmarker.provider, providers: deps.modelHealth().providers, store: deps.store.kind, queue: { running: deps.queue.running, waiting: deps.queue.depth } });
+    const health = deps.modelHealth();
+    return c.json({ ready: true, provider: deps.landmarker.provider, providers: health.providers, ...(health.fallbacks ? { provider_fallbacks: health.fallbacks } : {}), store: deps.store.kind, queue: { running: deps.queue.running, waiting: deps.queue.depth } });
   });
 
   app.get('/metrics', async (c) => {
