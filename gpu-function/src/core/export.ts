@@ -154,6 +154,7 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
         ...(textureOf(m) ? { texture: `textures/${textureOf(m)!.file}` } : {}),
         ...(m.color ? { color: m.color } : {}),
         ...(detailed(m) ? { normalTexture: `textures/${ASSET_FILES.normal.file}` } : {}),
+        ...(m.roughness !== undefined ? { roughness: m.roughness } : {}),
       })),
       groups: desc.groups,
       doubleSided: desc.materials.some((m) => m.doubleSided),

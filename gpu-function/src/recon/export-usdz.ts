@@ -21,6 +21,8 @@ export interface UsdMaterial {
   color?: readonly [number, number, number];
   /** A tangent-space normal map's file name inside the package (glTF / OpenGL convention). */
   normalTexture?: string;
+  /** UsdPreviewSurface roughness (default 0.85, skin-like), as the GLB's: low for the wet eye. */
+  roughness?: number;
 }
 
 export interface UsdStageOptions {
@@ -131,7 +133,7 @@ export function writeUsda(o: UsdStageOptions): string {
         '                uniform token info:id = "UsdPreviewSurface"',
         ...colour,
         ...normal,
-        '                float inputs:roughness = 0.85',
+        `                float inputs:roughness = ${m.roughness ?? 0.85}`,
         '                float inputs:metallic = 0',
         '                token outputs:surface',
         '            }',

@@ -158,6 +158,14 @@ describe('the mesh writers with a normal map (synthetic plane)', () => {
     // Without a normal map the stage is as before: no normal input.
     expect(writeUsda({ mesh, materials: [{ name: 'face', texture: 'textures/texture.png' }] })).not.toMatch(/normal\.png|inputs:normal/);
   });
+
+  it("writeUsda: each material's roughness as the GLB's (the wet eye glossy in AR Quick Look too), skin's 0.85 by default", () => {
+    const mesh = planeMesh({ cells: 2 });
+    const stage = writeUsda({ mesh, materials: [{ name: 'face', texture: 'textures/texture.png' }, { name: 'eye', color: [250, 250, 250], roughness: 0.15 }] });
+    const surface = (m: string) => new RegExp(`def Material "${m}"[\\s\\S]*?float inputs:roughness = ([0-9.]+)`).exec(stage)![1];
+    expect(surface('face')).toBe('0.85');
+    expect(surface('eye')).toBe('0.15');
+  });
 });
 
 const mediapipe = createMediaPipeFaceModel();
