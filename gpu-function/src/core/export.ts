@@ -66,7 +66,9 @@ export async function exportAssets<H extends FittedHead>(model: FaceModel<H>, he
   // The render mesh's tangents, once: the preview reads them, and so does the GLB when it is that mesh.
   const headTangents = detail ? gltfTangents(head.mesh) : undefined;
   const tp = performance.now();
-  const { preview, geometry } = renderPreviews(model, head, textures, 512, headTangents);
+  // The preview shows what the meshes carry: with texture=albedo, the face tile's albedo.
+  const carried = extra.texture === 'albedo' && textures.albedo ? { ...textures, tiles: [textures.albedo, ...textures.tiles.slice(1)] } : textures;
+  const { preview, geometry } = renderPreviews(model, head, carried, 512, headTangents);
   timings.preview = performance.now() - tp;
   const previewPngs = Promise.all([encodePng(preview), encodePng(geometry)]);
 

@@ -268,6 +268,12 @@ describe.each(models)('shading detail through exportAssets, %s', (name, make) =>
     expect(u.stage.match(/normal3f inputs:normal\.connect/g)).toHaveLength(faceMaterials.length);
     expect(u.stage).toMatch(/asset inputs:file = @textures\/albedo\.png@/);
 
+    // The preview shows the texture the meshes carry: rendered over the albedo, not the lit tile.
+    const preview = (await decodeImage(files.preview!)).image;
+    const overAlbedo = renderPreviews(model, recon.head, { ...textures, tiles: [textures.albedo!, ...textures.tiles.slice(1)] }, 512).preview;
+    expect(same(preview.data, overAlbedo.data)).toBe(true);
+    expect(same(preview.data, renderPreviews(model, recon.head, textures, 512).preview.data)).toBe(false);
+
     // Optimised GLB: valid as written and decoded; the normal map a lossless WebP, tangents int8 with w = +-1.
     const asWritten = await validate(files.glb_optimized!);
     expect(asWritten.errors, JSON.stringify(asWritten.errors.slice(0, 5))).toEqual([]);
