@@ -245,7 +245,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
     const { rotation: R, scale, expression } = head.morph;
     return {
       morphTargets: targets.map((t) => ({ ...t, deltas: turn(t.deltas, R, scale), ...(t.normalDeltas ? { normalDeltas: turn(t.normalDeltas, R, 1) } : {}) })),
-      morphWeights: Float32Array.from(parts, (p) => p.reduce((sum, i) => sum + expression[i], 0) / p.length),
+      morphWeights: Float32Array.from(parts, (p) => (p.length ? p.reduce((sum, i) => sum + expression[i], 0) / p.length : 0)),
     };
   };
 

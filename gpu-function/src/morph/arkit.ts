@@ -14,7 +14,9 @@ export type ExpressionNaming = 'arkit' | 'ict';
 
 /** The model's shapes an exported target is made of (under ARKit naming a split pair has two). */
 export function targetParts(name: string, naming: ExpressionNaming): readonly string[] {
-  return naming === 'arkit' && FROM_ICT[name] ? FROM_ICT[name] : [name];
+  if (naming !== 'arkit') return [name];
+  if (FROM_ICT[name]) return FROM_ICT[name];
+  return ARKIT_NAMES.includes(name) ? [] : [name]; // an ARKit shape the model lacks: made of nothing
 }
 
 export interface NamedWeights {
@@ -52,7 +54,10 @@ export function namedExpressionWeights(names: readonly string[], weights: ArrayL
 /**
  * Morph targets renamed the same way: a split pair becomes one target whose offsets are the sum of
  * the halves (so weight w on it equals w on each half), extras keep their names, the order is
- * ARKit's then the extras'. `weights` are the fitted weights, returned in the targets' order.
+ * ARKit's then the extras'. `weights` are the fitted weights, returned in the targets' order. An ARKit
+ * shape the model lacks (ICT's tongueOut) is an empty target at weight 0, so targets 0-51 are Apple's
+ * 52 in ARBlendShapeLocation's order: a driver binding by index finds the extras after them, not
+ * PupilDilate_L where tongueOut belongs.
  */
 export function namedMorphTargets(targets: readonly GlbMorphTarget[], weights: ArrayLike<number>, naming: ExpressionNaming): { targets: GlbMorphTarget[]; weights: Float32Array } {
   if (naming === 'ict') return { targets: [...targets], weights: Float32Array.from(weights) };
@@ -62,7 +67,11 @@ export function namedMorphTargets(targets: readonly GlbMorphTarget[], weights: A
   const used = new Set<string>();
   for (const a of ARKIT_NAMES) {
     const parts = FROM_ICT[a]?.map((p) => byName.get(p));
-    if (!parts || parts.some((p) => !p)) continue;
+    if (!parts || parts.some((p) => !p)) {
+      out.push({ name: a, indices: new Uint32Array(0), deltas: new Float32Array(0) });
+      w.push(0);
+      continue;
+    }
     for (const p of FROM_ICT[a]) used.add(p);
     out.push(parts.length === 1 ? { ...parts[0]!.t, name: a } : { name: a, ...sumTargets(parts.map((p) => p!.t)) });
     w.push(parts.reduce((s, p) => s + p!.w, 0) / parts.length);

@@ -42,14 +42,20 @@ describe('ARKit names for ICT-FaceKit', () => {
     expect(namedExpressionWeights(names, [0.6, 0.2, 0.9, 0.25, 0.1], 'ict').expressions).toEqual({ browInnerUp_L: 0.6, browInnerUp_R: 0.2, eyeBlink_L: 0.9, jawOpen: 0.25, cheekRaiser_L: 0.1 });
   });
 
-  it('morph targets: a pair becomes one target with the halves\' offsets added; order ARKit then extras', () => {
+  it('morph targets: a pair becomes one target with the halves\' offsets added; Apple\'s 52 in Apple\'s order (empty at weight 0 where the model lacks a shape), then extras', () => {
     const t = (name: string, idx: number[], d: number[]) => ({ name, indices: Uint32Array.from(idx), deltas: Float32Array.from(d) });
     const L = t('browInnerUp_L', [1, 4], [1, 0, 0, 0, 2, 0]);
     const R = t('browInnerUp_R', [2, 4], [0, 0, 3, 0, 0.5, 1]);
     const { targets, weights } = namedMorphTargets([t('cheekRaiser_R', [0], [1, 1, 1]), L, t('jawOpen', [7], [0, -5, 0]), R], [0.3, 0.8, 0.5, 0.2], 'arkit');
-    expect(targets.map((x) => x.name)).toEqual(['browInnerUp', 'jawOpen', 'cheekRaiser_R']);
-    expect(Array.from(targets[0].indices)).toEqual([1, 2, 4]);
-    expect(Array.from(targets[0].deltas)).toEqual([1, 0, 0, 0, 0, 3, 0, 2.5, 1]);
-    expect(Array.from(weights)).toEqual([Math.fround(0.5), Math.fround(0.5), Math.fround(0.3)]);
+    expect(targets.map((x) => x.name)).toEqual([...ARKIT_NAMES, 'cheekRaiser_R']);
+    const at = (name: string) => targets.findIndex((x) => x.name === name);
+    expect(Array.from(targets[at('browInnerUp')].indices)).toEqual([1, 2, 4]);
+    expect(Array.from(targets[at('browInnerUp')].deltas)).toEqual([1, 0, 0, 0, 0, 3, 0, 2.5, 1]);
+    expect(targets[at('tongueOut')].indices).toHaveLength(0);
+    expect(weights[at('browInnerUp')]).toBe(Math.fround(0.5));
+    expect(weights[at('jawOpen')]).toBe(Math.fround(0.5));
+    expect(weights[at('cheekRaiser_R')]).toBe(Math.fround(0.3));
+    expect(weights[at('tongueOut')]).toBe(0);
+    expect(weights.reduce((s, x) => s + x, 0)).toBeCloseTo(1.3, 6); // every other ARKit target at 0
   });
 });
