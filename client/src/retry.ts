@@ -30,16 +30,29 @@ export function retryDelayMs(p: RetryPolicy, attempt: number, retryAfter: string
   return Math.max(backoff, asked);
 }
 
+const reasons = new WeakMap<AbortSignal, unknown>();
+
+/**
+ * What an aborted signal ends a call with: its reason, or where the platform's AbortSignal has none
+ * (React Native's) one Error per signal, the same wherever it is thrown, so that an abort can be told
+ * from any other failure by identity.
+ */
+export function abortReason(signal: AbortSignal): unknown {
+  if (signal.reason !== undefined) return signal.reason;
+  if (!reasons.has(signal)) reasons.set(signal, new Error('aborted'));
+  return reasons.get(signal);
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    if (signal?.aborted) return reject(abortReason(signal));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', stop);
       resolve();
     }, ms);
     const stop = () => {
       clearTimeout(t);
-      reject(signal?.reason ?? new Error('aborted'));
+      reject(abortReason(signal!));
     };
     signal?.addEventListener('abort', stop, { once: true });
   });

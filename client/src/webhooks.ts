@@ -27,10 +27,18 @@ async function subtleHmac(key: Uint8Array, message: Uint8Array): Promise<Uint8Ar
 
 /**
  * Returns the parsed event when the delivery is genuine and fresh; throws otherwise. Pass the raw
- * body exactly as received (before any JSON parsing) and the headers as a plain object or Headers.
+ * body exactly as received (before any JSON parsing) and the headers as Headers or a plain object (any
+ * spelling of the names).
  */
 export async function verifyWebhook(opts: { secret: string; body: string; headers: Record<string, string | undefined> | Headers; toleranceS?: number; now?: number; hmacSha256?: Hmac }): Promise<WebhookEvent> {
-  const get = (name: string) => (opts.headers instanceof Object && typeof (opts.headers as Headers).get === 'function' ? (opts.headers as Headers).get(name) ?? undefined : (opts.headers as Record<string, string | undefined>)[name]);
+  const get = (name: string): string | undefined => {
+    const h = opts.headers;
+    if (typeof (h as Headers).get === 'function') return (h as Headers).get(name) ?? undefined;
+    // Header names are case-insensitive, and frameworks hand plain objects over in their own spelling
+    // (Node's lower case, others' Webhook-Id as sent).
+    const key = Object.keys(h).find((k) => k.toLowerCase() === name);
+    return key === undefined ? undefined : (h as Record<string, string | undefined>)[key];
+  };
   const id = get('webhook-id');
   const ts = get('webhook-timestamp');
   const sigs = get('webhook-signature');

@@ -3,10 +3,14 @@
  * API): an abort mid-stream ends the call and cancels the read (which is what releases the charge at
  * the edge), an already-aborted signal sends nothing, a replayed JSON answer to /stream is the result,
  * a fetch without a streaming body still gets its events, an error that is not the API's JSON keeps its
- * status, the event parser's line ends, and Retry-After beyond the backoff cap.
+ * status, the event parser's line ends, Retry-After beyond the backoff cap, a body that drops after a
+ * 200 read again, the key on every error, the polled job canceled when its caller gives up, the
+ * language on job calls, onStage's exceptions, the base URL's slash, 504's one retry, wait()'s
+ * Retry-After, whole wait seconds, webhook header names in any case and the upload's time allowance.
  */
-import { describe, expect, it, vi } from 'vitest';
-import { FaceReconApiError, FaceReconClient, SseParser, type Reconstruction } from '../src/index';
+import { createHmac } from 'node:crypto';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { FaceReconAbortError, FaceReconApiError, FaceReconClient, FaceReconNetworkError, SseParser, verifyWebhook, type ErrorCode, type Reconstruction } from '../src/index';
 import { MAX_RETRY_AFTER_MS, retryDelayMs } from '../src/retry';
 
 const RESULT = { request_id: 'r', landmarks: { count: 478 } } as unknown as Reconstruction;
@@ -14,12 +18,13 @@ const enc = new TextEncoder();
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 type Call = { url: string; init: RequestInit };
 
-function client(respond: (call: Call) => Response | Promise<Response>, opts: { attempts?: number; timeoutMs?: number } = {}) {
+function client(respond: (call: Call) => Response | Promise<Response>, opts: { attempts?: number; timeoutMs?: number; lang?: 'en' | 'zh'; baseUrl?: string } = {}) {
   const calls: Call[] = [];
   const c = new FaceReconClient({
-    baseUrl: 'https://api.test',
+    baseUrl: opts.baseUrl ?? 'https://api.test',
     apiKey: 'fr_test_key',
     timeoutMs: opts.timeoutMs,
+    lang: opts.lang,
     retry: { attempts: opts.attempts ?? 1, baseDelayMs: 1, maxDelayMs: 1 },
     fetch: (async (url: string, init: RequestInit) => {
       const call = { url, init };
@@ -211,12 +216,12 @@ describe('@facerecon/client against a scripted fetch', () => {
     }
   }, 15_000);
 
-  it('a retry whose result was erased (its key replays the erased job) throws 410 NOT_FOUND, not a result without assets', async () => {
+  it('a retry whose result was erased (its key replays the erased job) throws 404 NOT_FOUND (the status the code has), not a result without assets', async () => {
     const erased = { id: 'a'.repeat(32), object: 'reconstruction', mode: 'sync', status: 'succeeded', erased_at: '2026-12-02T10:00:00.000Z' };
     const { c } = client(() => new Response(JSON.stringify(erased), { headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' } }));
     const err = await c.reconstruct({ photo: new Uint8Array([1]), idempotencyKey: 'photo-0001-erased' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FaceReconApiError);
-    expect(err).toMatchObject({ status: 410, code: 'NOT_FOUND', requestId: 'a'.repeat(32) });
+    expect(err).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: 'a'.repeat(32), idempotencyKey: 'photo-0001-erased' });
     // A finished job that still holds its result (Prefer: wait answered with the job) gives the result.
     const waited = client(() => new Response(JSON.stringify({ ...erased, erased_at: undefined, result: RESULT }), { headers: { 'content-type': 'application/json' } }));
     expect(await waited.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
@@ -242,5 +247,259 @@ describe('@facerecon/client against a scripted fetch', () => {
     );
     expect(await c.create({ photo: new Uint8Array([1]), waitSeconds: 1 })).toMatchObject({ id: 'j', status: 'succeeded' });
     expect((calls[0].init.headers as Record<string, string>).prefer).toBe('respond-async, wait=1');
+  });
+  it('a body that drops or stalls after a 200 or 202 is read again under the same key (the retry gets the stored answer, unbilled)', async () => {
+    // The headers came, then the connection dropped partway through the body.
+    const dropped = (status = 200) =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(ctl) {
+            ctl.enqueue(enc.encode('{"request_id":'));
+          },
+          pull(ctl) {
+            ctl.error(new TypeError('terminated'));
+          },
+        }),
+        { status, headers: { 'content-type': 'application/json' } },
+      );
+    const ok = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const job = { id: 'j1', object: 'reconstruction', mode: 'async', status: 'queued' };
+    const keyOf = (x: Call) => (x.init.headers as Record<string, string>)['idempotency-key'];
+    const sync = [dropped(), ok(RESULT)];
+    const r = client(() => sync.shift()!, { attempts: 3 });
+    expect(await r.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
+    expect(r.calls).toHaveLength(2);
+    expect(keyOf(r.calls[1])).toBe(keyOf(r.calls[0]));
+    const created = [dropped(202), ok(job, 202)];
+    const a = client(() => created.shift()!, { attempts: 3 });
+    expect(await a.c.create({ photo: new Uint8Array([1]) })).toMatchObject({ id: 'j1' });
+    expect(a.calls).toHaveLength(2);
+    expect(keyOf(a.calls[1])).toBe(keyOf(a.calls[0]));
+    const polled = [dropped(), ok(job)];
+    const g = client(() => polled.shift()!, { attempts: 3 });
+    expect(await g.c.get('j1')).toMatchObject({ id: 'j1' });
+    expect(g.calls).toHaveLength(2);
+    // A body that stalls is cut off at the attempt's time-out and read again.
+    const stalls = [
+      ({ init }: Call) =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(ctl) {
+              ctl.enqueue(enc.encode('{'));
+              init.signal?.addEventListener('abort', () => ctl.error(init.signal?.reason));
+            },
+          }),
+          { headers: { 'content-type': 'application/json' } },
+        ),
+      () => ok(RESULT),
+    ];
+    const s = client((x) => stalls.shift()!(x), { attempts: 3, timeoutMs: 100 });
+    expect(await s.c.reconstruct({ photo: new Uint8Array([1]) })).toEqual(RESULT);
+    expect(s.calls).toHaveLength(2);
+  });
+
+  it('every error from reconstruct() and create() carries the Idempotency-Key it used: the API\'s, a network failure after the last attempt, an abort', async () => {
+    const keyOf = (x: Call) => (x.init.headers as Record<string, string>)['idempotency-key'];
+    const noFace = () => new Response(JSON.stringify({ error: { code: 'NO_FACE', message: 'no face', message_zh: '未检测到人脸', request_id: 'r' } }), { status: 422, headers: { 'content-type': 'application/json' } });
+    const api = client(noFace);
+    const e1 = await api.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(FaceReconApiError);
+    expect(e1).toMatchObject({ code: 'NO_FACE', idempotencyKey: keyOf(api.calls[0]) });
+    expect(keyOf(api.calls[0])).toMatch(/^fr-[0-9a-f]{32}$/);
+    const api2 = client(noFace);
+    expect(await api2.c.create({ photo: new Uint8Array([1]), idempotencyKey: 'mine-1' }).catch((e: unknown) => e)).toMatchObject({ code: 'NO_FACE', idempotencyKey: 'mine-1' });
+    // The network fails on every attempt: a FaceReconNetworkError with the key and the failure as its cause.
+    const down = new TypeError('fetch failed');
+    const net = client(() => Promise.reject(down), { attempts: 2 });
+    const e2 = await net.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e);
+    expect(e2).toBeInstanceOf(FaceReconNetworkError);
+    expect(e2).toMatchObject({ message: 'fetch failed', cause: down, idempotencyKey: keyOf(net.calls[0]) });
+    expect(net.calls).toHaveLength(2);
+    const net2 = client(() => Promise.reject(down));
+    expect(await net2.c.create({ photo: new Uint8Array([1]), idempotencyKey: 'mine-2' }).catch((e: unknown) => e)).toMatchObject({ name: 'FaceReconNetworkError', idempotencyKey: 'mine-2' });
+    // An abort: the caller's reason, shared by every call on its signal, is wrapped (its message kept), not written to.
+    const reason = new Error('user left');
+    const gone = client(() => new Response(JSON.stringify(RESULT)));
+    const e3 = await gone.c.reconstruct({ photo: new Uint8Array([1]), idempotencyKey: 'mine-3', signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+    expect(e3).toBeInstanceOf(FaceReconAbortError);
+    expect(e3).toMatchObject({ name: 'AbortError', message: 'user left', cause: reason, idempotencyKey: 'mine-3' });
+    expect(reason).not.toHaveProperty('idempotencyKey');
+  });
+
+  it('on React Native, an abort or the wait\'s time-out cancels the polled job (a DELETE not under the aborted signal) and throws with the job and the key', async () => {
+    const job = (status: string, events: unknown[] = []) => new Response(JSON.stringify({ id: 'j1', object: 'reconstruction', mode: 'async', status, events }), { status: status === 'queued' ? 202 : 200, headers: { 'content-type': 'application/json', 'retry-after': '1' } });
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { product: 'ReactNative' }, configurable: true });
+    const now = vi.spyOn(Date, 'now');
+    try {
+      const answer = ({ init }: Call) => (init.method === 'POST' ? job('queued') : init.method === 'DELETE' ? job('canceled') : job('running', [{ type: 'stage', detail: { stage: 'preprocess', elapsed_ms: 5 } }]));
+      // The caller aborts while the job runs.
+      const aborted = client(answer);
+      const ctl = new AbortController();
+      const reason = new Error('user left');
+      const err = await aborted.c.reconstruct({ photo: new Uint8Array([1]), idempotencyKey: 'photo-7', signal: ctl.signal, onStage: () => ctl.abort(reason) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FaceReconAbortError);
+      expect(err).toMatchObject({ name: 'AbortError', message: 'user left', cause: reason, jobId: 'j1', idempotencyKey: 'photo-7' });
+      await vi.waitFor(() => expect(aborted.calls.map((x) => x.init.method)).toEqual(['POST', 'GET', 'DELETE']));
+      expect(aborted.calls[2].url).toBe('https://api.test/v1/reconstructions/j1');
+      expect(aborted.calls[2].init.signal?.aborted).toBe(false);
+      // The job still runs when the wait gives up (3 min by default; the clock jumps past it).
+      let t = 1_000_000;
+      now.mockImplementation(() => t);
+      const late = client((x) => {
+        if (x.init.method === 'GET') t += 200_000;
+        return answer(x);
+      });
+      const err2 = await late.c.reconstruct({ photo: new Uint8Array([1]), idempotencyKey: 'photo-8', onStage: () => undefined }).catch((e: unknown) => e);
+      expect(err2).toBeInstanceOf(FaceReconAbortError);
+      expect(err2).toMatchObject({ name: 'TimeoutError', message: 'job j1 is still running', jobId: 'j1', idempotencyKey: 'photo-8' });
+      await vi.waitFor(() => expect(late.calls.map((x) => x.init.method)).toEqual(['POST', 'GET', 'DELETE']));
+      now.mockRestore();
+      // onStage throwing ends the call with its exception as it is, and the job is canceled too.
+      const boom = new Error('boom');
+      const threw = client(answer);
+      expect(await threw.c.reconstruct({ photo: new Uint8Array([1]), onStage: () => { throw boom; } }).catch((e: unknown) => e)).toBe(boom);
+      await vi.waitFor(() => expect(threw.calls.map((x) => x.init.method)).toEqual(['POST', 'GET', 'DELETE']));
+    } finally {
+      now.mockRestore();
+      if (had) Object.defineProperty(globalThis, 'navigator', had);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  });
+
+  it('job calls send the language (the client\'s, or the call\'s own), so a failed job\'s error comes back in it; reconstruct() passes its own to the polling', async () => {
+    // An edge that words a job's error in the GET's Accept-Language.
+    const edge = ({ init }: Call) => {
+      const zh = (init.headers as Record<string, string>)['accept-language'] === 'zh';
+      const failed = { id: 'j1', object: 'reconstruction', mode: 'async', status: init.method === 'POST' ? 'queued' : 'failed', error: { code: 'NO_FACE', status: 422, message: 'No face found', message_zh: '未检测到人脸' } };
+      if (zh && init.method !== 'POST') Object.assign(failed.error, { message: '未检测到人脸' });
+      return new Response(JSON.stringify(failed), { status: init.method === 'POST' ? 202 : 200, headers: { 'content-type': 'application/json' } });
+    };
+    const langOf = (x: Call) => (x.init.headers as Record<string, string>)['accept-language'];
+    const { c, calls } = client(edge, { lang: 'zh' });
+    expect(await c.wait('j1').catch((e: unknown) => e)).toMatchObject({ code: 'NO_FACE', message: '未检测到人脸' });
+    await c.get('j1');
+    await c.list({ limit: 5 });
+    await c.cancel('j1');
+    await c.usage();
+    expect(calls.map(langOf)).toEqual(['zh', 'zh', 'zh', 'zh', 'zh']);
+    await c.get('j1', { lang: 'en' });
+    expect(langOf(calls[5])).toBe('en');
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { product: 'ReactNative' }, configurable: true });
+    try {
+      const rn = client(edge);
+      expect(await rn.c.reconstruct({ photo: new Uint8Array([1]), lang: 'zh', onStage: () => undefined }).catch((e: unknown) => e)).toMatchObject({ code: 'NO_FACE', message: '未检测到人脸', jobId: 'j1' });
+      expect(rn.calls.map((x) => [x.init.method, langOf(x)])).toEqual([['POST', 'zh'], ['GET', 'zh']]);
+    } finally {
+      if (had) Object.defineProperty(globalThis, 'navigator', had);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  });
+
+  it('FaceReconApiError.code is the API\'s code union (ErrorCode), not any string', async () => {
+    const { c } = client(() => new Response(JSON.stringify({ error: { code: 'NO_FACE', message: 'm', message_zh: 'z', request_id: 'r' } }), { status: 422 }));
+    const err = (await c.usage().catch((e: unknown) => e)) as FaceReconApiError;
+    expectTypeOf(err.code).toEqualTypeOf<ErrorCode>();
+    // @ts-expect-error: no such code, which the compiler now knows
+    expect(err.code === 'NO_SUCH_CODE').toBe(false);
+    expect(err.code).toBe('NO_FACE');
+  });
+
+  it('an exception from onStage ends the call at once, as it is, with the stream\'s read cancelled: no re-upload', async () => {
+    let cancelled = 0;
+    const { c, calls } = client(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(ctl) {
+              ctl.enqueue(enc.encode(sse('stage', { stage: 'preprocess', elapsed_ms: 5 })));
+            },
+            cancel() {
+              cancelled++;
+            },
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+      { attempts: 4 },
+    );
+    const boom = new Error('boom');
+    const err = await c.reconstruct({ photo: new Uint8Array([1]), onStage: () => { throw boom; } }).catch((e: unknown) => e);
+    expect(err).toBe(boom);
+    expect(calls).toHaveLength(1);
+    expect(cancelled).toBe(1);
+  });
+
+  it('a base URL with trailing slashes calls /v1/..., not //v1/...', async () => {
+    const { c, calls } = client(() => new Response(JSON.stringify({ object: 'usage' })), { baseUrl: 'https://api.test//' });
+    await c.usage();
+    await c.get('j1');
+    expect(calls.map((x) => x.url)).toEqual(['https://api.test/v1/usage', 'https://api.test/v1/reconstructions/j1']);
+  });
+
+  it('a 504 TIMEOUT is retried once, not `attempts` times (a photo that timed out twice will again); a 503 still gets every attempt', async () => {
+    const json = (status: number, code: string) => new Response(JSON.stringify({ error: { code, message: code, message_zh: code, request_id: 'r' } }), { status, headers: { 'content-type': 'application/json' } });
+    const timeout = client(() => json(504, 'TIMEOUT'), { attempts: 4 });
+    expect(await timeout.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e)).toMatchObject({ status: 504, code: 'TIMEOUT' });
+    expect(timeout.calls).toHaveLength(2);
+    // The same in-band, on a progress stream.
+    const stream = client(() => new Response(sse('error', { status: 504, error: { code: 'TIMEOUT', message: 't', message_zh: 't', request_id: 'r' } }), { headers: { 'content-type': 'text/event-stream' } }), { attempts: 4 });
+    expect(await stream.c.reconstruct({ photo: new Uint8Array([1]), onStage: () => undefined }).catch((e: unknown) => e)).toMatchObject({ status: 504, code: 'TIMEOUT' });
+    expect(stream.calls).toHaveLength(2);
+    const busy = client(() => json(503, 'OVERLOADED'), { attempts: 4 });
+    expect(await busy.c.reconstruct({ photo: new Uint8Array([1]) }).catch((e: unknown) => e)).toMatchObject({ status: 503 });
+    expect(busy.calls).toHaveLength(4);
+  });
+
+  it('wait() polls as the job\'s Retry-After says, beyond 5 s, up to 60 s', async () => {
+    const answers = [7, 600].map((after) => new Response(JSON.stringify({ id: 'j1', object: 'reconstruction', mode: 'async', status: 'running', events: [] }), { headers: { 'content-type': 'application/json', 'retry-after': String(after) } }));
+    answers.push(new Response(JSON.stringify({ id: 'j1', object: 'reconstruction', mode: 'async', status: 'succeeded', events: [] }), { headers: { 'content-type': 'application/json' } }));
+    const sleeps: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms !== 30_000) sleeps.push(ms!); // the waits, not the per-attempt time-out
+      return realSetTimeout(fn, ms === 30_000 ? ms : 0);
+    }) as typeof setTimeout);
+    try {
+      const { c } = client(() => answers.shift()!, { timeoutMs: 30_000 });
+      expect(await c.wait('j1')).toMatchObject({ status: 'succeeded' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(sleeps).toEqual([7_000, 60_000]);
+  });
+
+  it('create() sends waitSeconds as whole seconds from 0 to 60 (the edge ignores wait=2.5)', async () => {
+    const job = { id: 'j', object: 'reconstruction', status: 'queued', mode: 'async' };
+    const { c, calls } = client(() => new Response(JSON.stringify(job), { status: 202, headers: { 'content-type': 'application/json' } }));
+    for (const waitSeconds of [2.5, 90, -3, 0.4]) await c.create({ photo: new Uint8Array([1]), waitSeconds });
+    expect(calls.map((x) => (x.init.headers as Record<string, string>).prefer)).toEqual(['respond-async, wait=2', 'respond-async, wait=60', 'respond-async', 'respond-async']);
+  });
+
+  it('verifyWebhook finds the headers of a plain object in any case (Webhook-Id as a framework kept it)', async () => {
+    const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+    const body = JSON.stringify({ type: 'reconstruction.succeeded', timestamp: '2026-01-01T00:00:00Z', data: { id: 'j1' } });
+    const ts = '1767225600';
+    const sig = createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(`msg_1.${ts}.${body}`).digest('base64');
+    const headers = { 'Webhook-Id': 'msg_1', 'Webhook-Timestamp': ts, 'WEBHOOK-SIGNATURE': `v1,${sig}` };
+    expect(await verifyWebhook({ secret, body, headers, now: Number(ts) * 1000 })).toMatchObject({ type: 'reconstruction.succeeded' });
+    await expect(verifyWebhook({ secret, body: `${body} `, headers, now: Number(ts) * 1000 })).rejects.toThrow('does not match');
+  });
+
+  it('an upload gets time on top of the per-attempt time-out, at a floor of 64 kB/s: a slow uplink is not cut off', async () => {
+    const photo = new Uint8Array(64_000); // 1 s at 64 kB/s
+    // The edge answers once the photo is up: 500 ms, past the 100 ms time-out but within its allowance.
+    const slow = client(
+      ({ init }) =>
+        new Promise<Response>((resolve, reject) => {
+          const t = setTimeout(() => resolve(new Response(JSON.stringify(RESULT), { headers: { 'content-type': 'application/json' } })), 500);
+          init.signal?.addEventListener('abort', () => (clearTimeout(t), reject(init.signal?.reason)));
+        }),
+      { timeoutMs: 100 },
+    );
+    expect(await slow.c.reconstruct({ photo })).toEqual(RESULT);
+    // Never an answer: cut off at timeoutMs + bytes / 64 kB/s.
+    const never = client(({ init }) => new Promise<Response>((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason))), { timeoutMs: 100 });
+    await expect(never.c.create({ photo: photo.buffer })).rejects.toThrow('no answer within 1100 ms');
   });
 });
