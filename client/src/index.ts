@@ -234,9 +234,12 @@ export class FaceReconClient {
     const reactNative = typeof navigator !== 'undefined' && (navigator as { product?: string }).product === 'ReactNative';
     const streaming = typeof ReadableStream !== 'undefined' && typeof TextDecoder !== 'undefined' && !reactNative;
     const onStage = o.onStage;
-    if (onStage && !streaming) return this.polled({ ...o, lang, idempotencyKey: key }, onStage);
+    // The client's language goes as Accept-Language only, a call's own also in the query: the edge counts
+    // a query `lang` as part of the request, so a default put there would make a retry after the app's
+    // language changed a different request under the same key (422 IDEMPOTENCY_KEY_REUSED).
+    if (onStage && !streaming) return this.polled({ ...o, idempotencyKey: key }, onStage);
     try {
-      return await this.call('POST', `/v1/reconstructions${onStage ? '/stream' : ''}${FaceReconClient.query({ ...o, lang })}`, {
+      return await this.call('POST', `/v1/reconstructions${onStage ? '/stream' : ''}${FaceReconClient.query(o)}`, {
         body: o.photo,
         signal: o.signal,
         lang,
@@ -269,12 +272,12 @@ export class FaceReconClient {
       }
     };
     try {
-      return FaceReconClient.resultOf(await this.wait(job.id, { onStage: report, signal: o.signal, lang: o.lang }));
+      return FaceReconClient.resultOf(await this.wait(job.id, { onStage: report, signal: o.signal, lang: o.lang ?? this.opts.lang }));
     } catch (err) {
       const stopped = threw || o.signal?.aborted || (err instanceof FaceReconAbortError && err.name === 'TimeoutError');
       // Not under the caller's signal, which has fired; not awaited: the DELETE is on its way and the
       // caller who gave up is not kept waiting for its answer.
-      if (stopped) this.cancel(job.id, { lang: o.lang }).catch(() => undefined);
+      if (stopped) this.cancel(job.id, { lang: o.lang ?? this.opts.lang }).catch(() => undefined);
       throw threw ? err : keyed(err, o.signal, o.idempotencyKey, job.id);
     }
   }
@@ -330,7 +333,7 @@ export class FaceReconClient {
     // wait under the default 60 s time-out was cut off, and its retry got the stored 202 instead).
     const timeoutMs = (this.opts.timeoutMs ?? 60_000) + waitS * 1000;
     try {
-      return await this.call<ReconstructionJob>('POST', `/v1/reconstructions${FaceReconClient.query({ ...o, lang })}`, { body: o.photo, signal: o.signal, timeoutMs, lang, headers: { ...FaceReconClient.photoHeaders(key), prefer } });
+      return await this.call<ReconstructionJob>('POST', `/v1/reconstructions${FaceReconClient.query(o)}`, { body: o.photo, signal: o.signal, timeoutMs, lang, headers: { ...FaceReconClient.photoHeaders(key), prefer } });
     } catch (err) {
       throw keyed(err, o.signal, key);
     }

@@ -397,6 +397,16 @@ describe('@facerecon/client against a scripted fetch', () => {
     }
   });
 
+  it("the client's language goes to a POST as Accept-Language only (the edge counts a query lang as part of the request), a call's own into the query too", async () => {
+    const { c, calls } = client(() => new Response(JSON.stringify({ id: 'j', object: 'reconstruction', status: 'queued' }), { status: 202 }), { lang: 'zh' });
+    await c.create({ photo: new Uint8Array([1]), idempotencyKey: 'k-0001' });
+    await c.create({ photo: new Uint8Array([1]), idempotencyKey: 'k-0002', lang: 'en' });
+    expect(calls.map((x) => [new URL(x.url).searchParams.get('lang'), (x.init.headers as Record<string, string>)['accept-language']])).toEqual([
+      [null, 'zh'],
+      ['en', 'en'],
+    ]);
+  });
+
   it('FaceReconApiError.code is the API\'s code union (ErrorCode), not any string', async () => {
     const { c } = client(() => new Response(JSON.stringify({ error: { code: 'NO_FACE', message: 'm', message_zh: 'z', request_id: 'r' } }), { status: 422 }));
     const err = (await c.usage().catch((e: unknown) => e)) as FaceReconApiError;

@@ -254,6 +254,33 @@ describe('the web page', () => {
     await page.context().close();
   });
 
+  it('a browser without WebGL still gets its result and its files; after a switch of language, Start again on the same photo replays it (no 422)', async () => {
+    const page = await open();
+    // As a browser with WebGL blocklisted or disabled: every WebGL context refused.
+    await page.addInitScript(() => {
+      const get = HTMLCanvasElement.prototype.getContext;
+      HTMLCanvasElement.prototype.getContext = function (this: HTMLCanvasElement, type: string, ...rest: unknown[]) {
+        return /webgl/i.test(type) ? null : (get as (...a: unknown[]) => RenderingContext | null).call(this, type, ...rest);
+      } as typeof get;
+    });
+    await page.reload();
+    await page.setInputFiles('#file', fixture('astronaut.png'));
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    expect(await page.isVisible('#viewer-note')).toBe(true);
+    expect(await page.textContent('#viewer-note')).toMatch(/no WebGL 2/);
+    expect(await page.$$eval('.downloads a:not([hidden])', (as) => as.map((a) => a.id))).toEqual(expect.arrayContaining(['dl-glb', 'dl-obj', 'dl-texture']));
+    const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number }).billable_calls;
+    const billed = await usage();
+    await page.click('#lang-zh');
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state !== 'running' && !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+    expect(await usage()).toBe(billed); // the same photo's stored result, not a second call
+    await page.context().close();
+  });
+
   it('a photo with two faces shows the multi-face message in English and in Chinese', async () => {
     const page = await open();
     const two = join(tmp, 'two-faces.jpg');

@@ -3,10 +3,10 @@
  * (polled, and resumed after a reload), view the GLB,
  * show the UV texture, offer the downloads, explain errors in the user's language.
  */
-import { FaceReconApiError as ApiError, FaceReconClient, type Reconstruction as ReconstructResponse } from '@facerecon/client';
+import { FaceReconApiError as ApiError, FaceReconClient, FaceReconNetworkError, type Reconstruction as ReconstructResponse } from '@facerecon/client';
 import { ERROR_SPECS, type ErrorCode } from '@facerecon/shared';
 import { t, type Lang, type StringKey } from './i18n';
-import { createViewer } from './viewer';
+import { createViewer, type Viewer } from './viewer';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const els = {
@@ -28,8 +28,23 @@ let lang: Lang = (localStorage.getItem('lang') as Lang | null) ?? (navigator.lan
 let photo: { blob: Blob; idempotencyKey: string } | undefined;
 let lastError: ErrorCode | 'local' | undefined;
 let localErrorKey: StringKey | undefined;
+let lastRequestId: string | undefined;
 let busy = false;
-const viewer = createViewer($<HTMLCanvasElement>('viewer'));
+/**
+ * Made when the first result is shown, not at load: without WebGL 2 three.js throws, which at load left
+ * every control of the page dead; and an idle page does not render 60 frames a second on a phone.
+ */
+let viewer: Viewer | undefined;
+function ensureViewer(): Viewer | undefined {
+  if (viewer) return viewer;
+  try {
+    viewer = createViewer($<HTMLCanvasElement>('viewer'));
+  } catch {
+    $('viewer').hidden = true;
+    $('viewer-note').hidden = false;
+  }
+  return viewer;
+}
 
 const params = new URLSearchParams(location.search);
 const keyFromUrl = params.get('key');
@@ -75,10 +90,17 @@ function applyLang(next: Lang) {
 $('lang-en').addEventListener('click', () => applyLang('en'));
 $('lang-zh').addEventListener('click', () => applyLang('zh'));
 
-function showError(code: ErrorCode | undefined, key?: StringKey) {
+function showError(code: ErrorCode | undefined, key?: StringKey, requestId?: string) {
   lastError = code ?? (key ? 'local' : undefined);
   localErrorKey = key;
+  lastRequestId = requestId || undefined;
   renderError();
+}
+/** An error as the page shows it: the API's code, a lost connection, or (anything else) the service unavailable. */
+function showFailure(err: unknown) {
+  if (err instanceof ApiError) return showError(err.code as ErrorCode, undefined, err.requestId);
+  if (err instanceof FaceReconNetworkError) return showError(undefined, 'connectionLost');
+  showError('UPSTREAM_UNAVAILABLE');
 }
 function renderError() {
   els.error.hidden = !lastError;
@@ -88,9 +110,12 @@ function renderError() {
     els.errorHint.textContent = '';
     return;
   }
-  const spec = ERROR_SPECS[lastError] as { en: string; zh: string; hint?: { en: string; zh: string } };
+  // A code this page does not know (a newer API, a proxy's JSON) is shown as an internal error, not a blank box.
+  const spec = (ERROR_SPECS[lastError] ?? ERROR_SPECS.INTERNAL) as { status: number; en: string; zh: string; hint?: { en: string; zh: string } };
   els.errorMessage.textContent = spec[lang];
-  els.errorHint.textContent = spec.hint?.[lang] ?? '';
+  // The request id, with which support finds the call, on our side's failures.
+  const id = lastRequestId && spec.status >= 500 ? ` ${t(lang, 'requestId', { id: lastRequestId })}` : '';
+  els.errorHint.textContent = (spec.hint?.[lang] ?? '') + id;
 }
 
 /** HEIC or AVIF (an ISOBMFF `ftyp` box), as phones save photos. */
@@ -157,6 +182,9 @@ els.drop.addEventListener('dragover', (e) => {
   els.drop.classList.add('over');
 });
 els.drop.addEventListener('dragleave', () => els.drop.classList.remove('over'));
+// A photo dropped anywhere else must not replace the page (the browser opens a dropped file): the
+// result on screen would be lost.
+for (const type of ['dragover', 'drop'] as const) document.addEventListener(type, (e) => e.preventDefault());
 els.drop.addEventListener('drop', (e) => {
   e.preventDefault();
   els.drop.classList.remove('over');
@@ -189,7 +217,7 @@ function showExpressions(weights: Record<string, number> | undefined) {
   list.replaceChildren();
   $('expressions').hidden = !weights;
   if (!weights) return;
-  const names = viewer.morphTargets().filter((n) => n in weights);
+  const names = viewer?.morphTargets().filter((n) => n in weights) ?? [];
   for (const name of names) {
     const label = document.createElement('label');
     const text = document.createElement('span');
@@ -200,7 +228,7 @@ function showExpressions(weights: Record<string, number> | undefined) {
     const out = document.createElement('output');
     out.textContent = weights[name].toFixed(2);
     input.addEventListener('input', () => {
-      viewer.setMorph(name, Number(input.value));
+      viewer?.setMorph(name, Number(input.value));
       out.textContent = Number(input.value).toFixed(2);
     });
     label.append(text, input, out);
@@ -223,7 +251,7 @@ async function showResult(r: ReconstructResponse) {
     // An expired or erased link answers a JSON error, which is no model to show.
     // Expired: 410 from the local store, 403 from an S3 presigned URL (the page's own fresh link is not forged).
     if (!glb.ok) throw new ApiError(glb.status, { error: { code: glb.status === 403 || glb.status === 410 ? 'LINK_EXPIRED' : 'NOT_FOUND', message: `the model's link answered ${glb.status}`, message_zh: `模型链接返回 ${glb.status}`, request_id: '' } });
-    await viewer.show(await glb.arrayBuffer());
+    await ensureViewer()?.show(await glb.arrayBuffer());
   }
   showExpressions(r.morph?.expressions);
 }
@@ -249,7 +277,9 @@ async function follow(client: FaceReconClient, job: SavedJob) {
   showError(undefined);
   resetProgress();
   try {
-    const done = await client.wait(job.id, { onStage: markStage });
+    // A queued job may wait up to an hour (the edge fails it after that): the SDK's 3 minutes would say
+    // the service failed while the job was still on its way, and billed.
+    const done = await client.wait(job.id, { onStage: markStage, timeoutMs: 3_600_000 });
     localStorage.removeItem(JOB_KEY);
     await showResult(done.result!);
     document.body.dataset.state = 'done';
@@ -262,7 +292,7 @@ async function follow(client: FaceReconClient, job: SavedJob) {
       if (photo && err.status < 500 && ![408, 409, 429].includes(err.status)) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
     }
     els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
-    showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');
+    showFailure(err);
     document.body.dataset.state = 'error';
   } finally {
     busy = false;
@@ -275,39 +305,43 @@ els.start.addEventListener('click', async () => {
   const apiKey = els.key.value.trim();
   if (!apiKey) return showError(undefined, 'needKey');
   if (!photo || busy) return;
-  const client = new FaceReconClient({ baseUrl: location.origin, apiKey });
+  // The language as Accept-Language only: in the query it would make the same photo another request
+  // after a switch of language, refused under its key (IDEMPOTENCY_KEY_REUSED) until a new photo.
+  const client = new FaceReconClient({ baseUrl: location.origin, apiKey, lang });
   const model = selectedModel();
   busy = true;
   els.start.disabled = true;
   try {
     // An async job: the page polls it, so a reload or a dropped connection loses nothing. The
     // idempotency key identifies the photo; another model is another call.
-    const job = await client.create({ photo: photo.blob, idempotencyKey: `${photo.idempotencyKey}-${model}`, lang, model });
+    const job = await client.create({ photo: photo.blob, idempotencyKey: `${photo.idempotencyKey}-${model}`, model });
     localStorage.setItem(JOB_KEY, JSON.stringify({ id: job.id, model } satisfies SavedJob));
     await follow(client, { id: job.id, model });
   } catch (err) {
-    showError(err instanceof ApiError ? (err.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE');
+    // A final refusal of the create (4xx) is bound to the key: Start again must be a new request.
+    if (photo && err instanceof ApiError && err.status < 500 && ![408, 409, 429].includes(err.status)) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+    showFailure(err);
     document.body.dataset.state = 'error';
     busy = false;
     els.start.disabled = !photo;
   }
 });
 
-$('reset-view').addEventListener('click', () => viewer.reset());
+$('reset-view').addEventListener('click', () => viewer?.reset());
 $('toggle-wire').addEventListener('click', (e) => {
   const b = e.currentTarget as HTMLButtonElement;
   const on = b.getAttribute('aria-pressed') !== 'true';
   b.setAttribute('aria-pressed', String(on));
-  viewer.setWireframe(on);
+  viewer?.setWireframe(on);
 });
 $('toggle-texture').addEventListener('click', (e) => {
   const b = e.currentTarget as HTMLButtonElement;
   const on = b.getAttribute('aria-pressed') !== 'true';
   b.setAttribute('aria-pressed', String(on));
-  viewer.setTextured(on);
+  viewer?.setTextured(on);
 });
 
 applyLang(lang);
 document.body.dataset.state = 'idle';
 const pending = savedJob();
-if (pending && els.key.value) void follow(new FaceReconClient({ baseUrl: location.origin, apiKey: els.key.value.trim() }), pending);
+if (pending && els.key.value) void follow(new FaceReconClient({ baseUrl: location.origin, apiKey: els.key.value.trim(), lang }), pending);

@@ -36,6 +36,9 @@ export const STRINGS = {
     dlHead: 'Back-of-head texture (PNG)',
     dlEye: 'Eye texture (PNG)',
     expressions: 'Expressions (ARKit weights, drag to animate)',
+    noWebgl: 'This browser cannot show the 3D preview (no WebGL 2); the files below are complete.',
+    connectionLost: 'The connection was lost. The reconstruction may still be running: check your connection and press Start again (it is never billed twice).',
+    requestId: 'Request id: {id}',
   },
   zh: {
     title: '一张自拍，一个 3D 人脸',
@@ -71,6 +74,9 @@ export const STRINGS = {
     dlHead: '后脑纹理（PNG）',
     dlEye: '眼睛纹理（PNG）',
     expressions: '表情（ARKit 权重，拖动即可驱动）',
+    noWebgl: '此浏览器无法显示 3D 预览（不支持 WebGL 2）；下方文件完整可用。',
+    connectionLost: '连接已断开。重建可能仍在进行：请检查网络后再次点击开始（不会重复计费）。',
+    requestId: '请求 ID：{id}',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
