@@ -11,6 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 import { startWebhookReceiver } from '../support/webhook-receiver';
+import { unknownKeys } from '../support/schema-keys';
+import { buildOpenApi } from '../../edge/src/openapi';
+
+const openApi = buildOpenApi('http://127.0.0.1') as unknown as Record<string, unknown>;
 
 interface Hook {
   headers: Record<string, string>;
@@ -101,6 +105,9 @@ describe('async reconstruction jobs (Queues, R2, D1, webhooks)', () => {
 
     const job = (await (await getJob(accepted.id)).json()) as JobView;
     expect(job).toMatchObject({ id: accepted.id, status: 'succeeded', mode: 'async', attempts: 1 });
+    // The job and the webhook's event as the OpenAPI document types them (strict: no key it lacks).
+    expect(unknownKeys(job, { $ref: '#/components/schemas/ReconstructionJob' }, openApi)).toEqual([]);
+    expect(unknownKeys(event.data, { $ref: '#/components/schemas/ReconstructionJob' }, openApi)).toEqual([]);
     expect(job.events?.map((e) => e.type)).toContain('attempt');
     const glb = job.result!.assets.glb.url;
     expect((await fetch(glb)).status).toBe(200);

@@ -19,6 +19,10 @@ import { rotatePixelsCcw, tileHorizontally } from '../../gpu-function/test/image
 import { FIXTURES_DIR, fixture, SHARED_PHOTOS, hasSharedPhotos, hasIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
 import { d1Execute } from '../../scripts/keys-lib';
+import { buildOpenApi } from '../../edge/src/openapi';
+import { unknownKeys } from '../support/schema-keys';
+
+const openApi = buildOpenApi('http://127.0.0.1') as unknown as Record<string, unknown>;
 
 
 let stack: LocalStack;
@@ -70,6 +74,10 @@ describe(`the local stack end to end (${photos.length} real photos${hasSharedPho
     const text = await res.text();
     expect(res.status, text.slice(0, 300)).toBe(200);
     const r = ReconstructResponseSchema.parse(JSON.parse(text));
+    // And against the OpenAPI document as strict validators and generated clients read it: zod drops
+    // keys it does not know, so a field the service sends and the contract lacks passed the parse above.
+    expect(unknownKeys(JSON.parse(text), { $ref: '#/components/schemas/Reconstruction' }, openApi)).toEqual([]);
+    expect(unknownKeys({ ...JSON.parse(text), pose: { ...r.pose, extra: 1 } }, { $ref: '#/components/schemas/Reconstruction' }, openApi)).toEqual(['$.pose.extra']); // the check can fail
     await checkAssets(r);
   });
 

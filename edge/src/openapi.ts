@@ -68,13 +68,14 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     },
   };
   const reconstructErrors = {
-    '400': err('INVALID_IMAGE, INVALID_REQUEST'),
+    // A final refusal (any 4xx but 401/402/403/429) is stored under an Idempotency-Key and replayed.
+    '400': replayable('INVALID_IMAGE, INVALID_REQUEST'),
     '401': err('UNAUTHORIZED'),
     '402': err('QUOTA_EXCEEDED'),
     '403': err('KEY_REVOKED, HTTPS_REQUIRED'),
     '409': err('IDEMPOTENCY_IN_PROGRESS (with Retry-After: retry), CANCELED (the call was canceled with DELETE while it ran: final, and what a retry with its Idempotency-Key replays)', { 'Retry-After': H.retryAfter, 'Idempotent-Replayed': H.replayed }),
-    '413': err('IMAGE_TOO_LARGE'),
-    '415': err('UNSUPPORTED_FORMAT'),
+    '413': replayable('IMAGE_TOO_LARGE'),
+    '415': replayable('UNSUPPORTED_FORMAT'),
     '422': replayable('NO_FACE, MULTIPLE_FACES, FACE_TOO_SMALL, FACE_CUT_OFF, LOW_CONFIDENCE, FACE_TURNED_AWAY, LOW_QUALITY, IMAGE_TOO_SMALL, IDEMPOTENCY_KEY_REUSED'),
     '429': retryable('RATE_LIMITED'),
     '501': err('MODEL_NOT_INSTALLED (model=ict on a deployment without the ICT-FaceKit pack)'),
@@ -84,7 +85,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
     '504': err('TIMEOUT'),
   };
   // Every route behind an API key: a wrong key, a revoked one, and too many failed attempts from one address.
-  const keyErrors = { '401': err('UNAUTHORIZED'), '403': err('KEY_REVOKED, HTTPS_REQUIRED'), '429': retryable('RATE_LIMITED (failed-key attempts from this address, or the key\'s rate)') };
+  const keyErrors = { '401': err('UNAUTHORIZED'), '403': err('KEY_REVOKED, HTTPS_REQUIRED'), '429': retryable('RATE_LIMITED (failed-key attempts from this address, or the key\'s rate)'), '500': err('INTERNAL (the database failed: retry)') };
   const lang = { name: 'lang', in: 'query', required: false, schema: { type: 'string', enum: ['en', 'zh'] }, description: 'Language of error messages (also from Accept-Language)' };
   return {
     openapi: '3.1.0',
@@ -142,7 +143,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
           responses: {
             '200': {
               description: 'The reconstruction: signed, expiring asset URLs and metadata (with Prefer: wait=N, the finished job instead, with its Location; with Accept: text/event-stream, the events of POST /v1/reconstructions/stream)',
-              headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, 'X-RateLimit-Remaining': H.rateLimitRemaining, 'Idempotent-Replayed': H.replayed, Location: H.location },
+              headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, 'X-RateLimit-Remaining': H.rateLimitRemaining, 'Idempotent-Replayed': H.replayed, Location: H.location, 'Preference-Applied': H.preferenceApplied },
               // The event stream that Accept: text/event-stream asks for is described once, as its own
               // operation (POST /v1/reconstructions/stream), so that generated clients type this one as JSON.
               content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Reconstruction' }, { $ref: '#/components/schemas/ReconstructionJob' }] } } },
@@ -169,7 +170,8 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
               headers: { 'X-Request-Id': H.requestId, 'X-Client-Request-Id': H.clientRequestId, 'X-RateLimit-Remaining': H.rateLimitRemaining, 'Idempotent-Replayed': H.replayed },
               content: {
                 'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events', contentMediaType: 'text/event-stream' } },
-                'application/json': { schema: { $ref: '#/components/schemas/Reconstruction' } },
+                // A replay: the stored Reconstruction, or, once DELETE erased the result, the erased job.
+                'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Reconstruction' }, { $ref: '#/components/schemas/ReconstructionJob' }] } },
               },
             },
             ...reconstructErrors,

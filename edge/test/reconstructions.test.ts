@@ -125,6 +125,13 @@ describe('validation before forwarding', () => {
     const k = await createKey();
     const big = await (await post(k.key, new Uint8Array(11 * 1024 * 1024))).json<{ error: { hint: string } }>();
     expect(big.error.hint).toMatch(/5 MB/);
+    // The same file as a form's part: the same answer, not the pixels' hint.
+    const form = new FormData();
+    form.append('image', new File([new Uint8Array(10 * 1024 * 1024 + 5)], 'selfie.jpg', { type: 'image/jpeg' }));
+    const part = await exports.default.fetch(new Request('https://edge.test/v1/reconstructions', { method: 'POST', body: form, headers: { authorization: `Bearer ${k.key}` } }));
+    expect(part.status).toBe(413);
+    const partHint = (await part.json<{ error: { code: string; hint: string } }>()).error;
+    expect(partHint).toMatchObject({ code: 'IMAGE_TOO_LARGE', hint: expect.stringMatching(/5 MB/) });
     const gif = await (await post(k.key, GIF)).json<{ error: { hint: string; message: string } }>();
     expect(gif.error.message).toMatch(/JPEG, PNG, WebP, HEIC or AVIF/);
     // Small in bytes but over in pixels: compressing would not help, resizing does.
@@ -354,6 +361,21 @@ describe('forwarding and billing', () => {
   });
 });
 
+describe('Preference-Applied (RFC 7240)', () => {
+  it('names the preferences the client sent and that were honoured, only those', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    const created = (headers: Record<string, string>, query = '') => post(k.key, png, headers, query);
+    const hookOnly = await created({}, `?webhook_url=${encodeURIComponent('http://127.0.0.1:9/hook')}`);
+    expect(hookOnly.status).toBe(202); // a job, as a webhook asks, though no Prefer was sent
+    expect(hookOnly.headers.has('preference-applied')).toBe(false);
+    const noWait = await created({ prefer: 'respond-async, wait=0' });
+    expect(noWait.headers.get('preference-applied')).toBe('respond-async');
+    const both = await created({ prefer: 'wait=1, respond-async' });
+    expect(both.headers.get('preference-applied')).toBe('respond-async, wait=1');
+  });
+});
+
 describe('idempotency, quota and rate limits', () => {
   it('a retry with the same Idempotency-Key and body replays the first response: one GPU call, one charge', async () => {
     const k = await createKey();
@@ -363,6 +385,8 @@ describe('idempotency, quota and rate limits', () => {
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
+    // Through the same middleware: the rate limit's remaining calls go out with a replay too.
+    expect(again.headers.get('x-ratelimit-remaining')).toMatch(/^\d+$/);
     expect(await again.json()).toEqual(await first.json());
     // The replay is its own request; Location names the job that answered it, which GET finds.
     expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));

@@ -153,13 +153,20 @@ export type Notice = z.infer<typeof NoticeSchema>;
 export const ReconstructResponseSchema = z.object({
   request_id: z.string(),
   assets: AssetsSchema,
-  pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number(), rotation: z.array(z.number()).length(9), translation_px: z.array(z.number()).length(2) }),
+  /** convention: how rotation, the angles and translation_px are defined, in words (also in result.json). */
+  pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number(), rotation: z.array(z.number()).length(9), translation_px: z.array(z.number()).length(2), convention: z.string() }),
   camera: z.object({ model: z.literal('weak_perspective'), pixels_per_mm: z.number() }),
   scale_prior: z.object({ method: z.string(), value_mm: z.number(), measured_px: z.number() }).passthrough(),
   /** image: the displayed photo's size (EXIF orientation and HEIF irot/imir applied), the frame image_px is in. */
   landmarks: z.object({ count: z.number(), image_px: z.array(z.array(z.number()).length(2)), image: z.object({ width: z.number().int(), height: z.number().int(), frame: z.string() }).optional() }),
   /** landmarks: how far the landmarks can be trusted, 0-1 (0.5 is the refusal threshold: LOW_QUALITY, FACE_TURNED_AWAY). */
-  confidences: z.object({ detection: z.number(), face_presence: z.number(), landmarks: z.number() }),
+  confidences: z.object({
+    detection: z.number(),
+    face_presence: z.number(),
+    landmarks: z.number(),
+    /** What the landmark score rests on: the crop-vs-mirror disagreement (share of the crop), the head's yaw, the detector's eye span, and on borderline faces the five views' disagreement. */
+    landmark_evidence: z.object({ flip_disagreement: z.number(), yaw_deg: z.number(), detector_eye_span: z.number(), augment_disagreement: z.number().optional() }),
+  }),
   conservative: z.boolean(),
   conservative_reasons: z.array(z.string()),
   uv_size: z.union([z.literal(512), z.literal(1024)]),
@@ -206,7 +213,8 @@ export const ReconstructionJobSchema = z.object({
   /** The synchronous response, while it is retained (24 h) and not erased. */
   result: ReconstructResponseSchema.optional(),
   erased_at: z.iso.datetime().optional(),
-  webhook: z.object({ url: z.string(), deliveries: z.array(JobEventSchema) }).optional(),
+  /** deliveries: on GET of the one job only (the list and other answers do not read the events). */
+  webhook: z.object({ url: z.string(), deliveries: z.array(JobEventSchema).optional() }).optional(),
   /** Attempts, retries and stage progress (`stage` events: { stage, elapsed_ms }). */
   events: z.array(JobEventSchema).optional(),
 });

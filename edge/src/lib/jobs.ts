@@ -147,7 +147,9 @@ export function jobView(j: JobRow, opts: { lang: Lang; events?: Array<{ at: stri
     ...(err && code ? { error: { code, status: ERROR_SPECS[code].status, message: err.message, message_zh: err.message_zh, ...(err.hint ? { hint: err.hint } : {}) } } : {}),
     ...(j.result ? { result: JSON.parse(j.result) } : {}),
     ...(j.erased_at ? { erased_at: j.erased_at } : {}),
-    ...(j.webhook_url ? { webhook: { url: j.webhook_url, deliveries: events.filter((e) => e.type.startsWith('webhook.')) } } : {}),
+    // Deliveries only where the events were read (GET of one job): an empty list elsewhere (the list,
+    // a DELETE's answer, the 202) said "never delivered" of a job that was.
+    ...(j.webhook_url ? { webhook: { url: j.webhook_url, ...(opts.events ? { deliveries: events.filter((e) => e.type.startsWith('webhook.')) } : {}) } } : {}),
     ...(opts.events ? { events: events.filter((e) => !e.type.startsWith('webhook.')) } : {}),
   };
 }

@@ -5,6 +5,7 @@
  * every failure, time-out and hang-up releases it.
  */
 import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { assetFolderOf, ERROR_SPECS, FaceReconError, IMAGE_TOO_LARGE_PIXELS_HINT, UPLOAD_LIMITS, ReconstructOptionsSchema, readBodyWithLimit, reconstructQuery, sha256Hex, toErrorBody, type ErrorCode } from '@facerecon/shared';
 import type { AppEnv } from '../env';
 import { claimIdempotencyKey, commitResult, looksLikeResult, recordUsage, releaseIdempotencyKey, releaseUnit, reserveUnit, staleAfterMs, storeIdempotentResponse, type Settlement } from '../lib/billing';
@@ -60,6 +61,9 @@ async function readUpload(c: Context<AppEnv>): Promise<Upload> {
   }
   const images = form.getAll('image');
   if (images.length !== 1 || typeof images[0] === 'string') throw new FaceReconError('INVALID_REQUEST', { detail: `expected one file field "image", got ${images.length}` });
+  // The file itself within the limit, as a raw body is: found later, its refusal read as a photo of too
+  // many pixels and got the hint to resize it rather than to compress it.
+  if ((images[0] as File).size > UPLOAD_LIMITS.maxBytes) throw new FaceReconError('IMAGE_TOO_LARGE', { detail: `${(images[0] as File).size} bytes` });
   const fields: Record<string, string> = {};
   for (const k of MULTIPART_FIELDS) {
     const v = form.getAll(k);
@@ -165,7 +169,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
           .catch(() => null);
         if (original) replayed.location = `/v1/reconstructions/${original.id}`;
       }
-      return new Response(state.body, { status: state.status, headers: replayed });
+      // Through the context, so the headers set before (X-RateLimit-Remaining) go out with it.
+      return c.body(state.body, state.status as ContentfulStatusCode, replayed);
     }
   }
   // The unit is reserved before any work: concurrent calls cannot pass the quota.
@@ -191,7 +196,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const forwarded = forwardedPhoto(upload.bytes, header);
   settlement.bytesForwarded = forwarded.bytes.byteLength;
   c.header('x-edge-forward', `as-sent; ${forwarded.contentType}; ${forwarded.width}x${forwarded.height}; bytes=${forwarded.bytes.byteLength}`);
-  if (asyncJob && !stream) return acceptJob(c, { requestId, settlement, fail, forwarded, query, webhookUrl, idemKey, waitS: prefer.waitS });
+  if (asyncJob && !stream) return acceptJob(c, { requestId, settlement, fail, forwarded, query, webhookUrl, idemKey, waitS: prefer.waitS, respondAsync: prefer.respondAsync });
   try {
     await insertJob(db, { id: requestId, key_id: key.id, mode: 'sync', status: 'running', query: query.toString() });
   } catch {
@@ -255,7 +260,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
         release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
       },
     });
-    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId } });
+    return c.body(body, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
   }
 
   if (res.ok) {
@@ -298,7 +303,7 @@ export function parsePrefer(header: string | undefined): { respondAsync: boolean
  */
 async function acceptJob(
   c: Context<AppEnv>,
-  a: { requestId: string; settlement: Settlement; fail: (code: ErrorCode) => Promise<Response>; forwarded: ForwardedPhoto; query: URLSearchParams; webhookUrl?: string; idemKey?: string; waitS?: number },
+  a: { requestId: string; settlement: Settlement; fail: (code: ErrorCode) => Promise<Response>; forwarded: ForwardedPhoto; query: URLSearchParams; webhookUrl?: string; idemKey?: string; waitS?: number; respondAsync?: boolean },
 ): Promise<Response> {
   const db = c.env.DB;
   const key = c.get('apiKey');
@@ -339,5 +344,8 @@ async function acceptJob(
     }
   }
   const done = TERMINAL.includes(view.status);
-  return c.json(view, done ? 200 : 202, { location, ...(done ? {} : { 'retry-after': '2', 'preference-applied': a.waitS ? `wait=${a.waitS}` : 'respond-async' }) });
+  // RFC 7240: the preferences the client sent that were honoured, and only those (a webhook_url alone
+  // makes a job without any Prefer; wait=0 is no wait).
+  const applied = [...(a.respondAsync ? ['respond-async'] : []), ...(a.waitS ? [`wait=${a.waitS}`] : [])].join(', ');
+  return c.json(view, done ? 200 : 202, { location, ...(done ? {} : { 'retry-after': '2' }), ...(applied ? { 'preference-applied': applied } : {}) });
 }
