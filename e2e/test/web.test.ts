@@ -281,6 +281,16 @@ describe('the web page', () => {
     await page.context().close();
   });
 
+  it('a job saved by an earlier visit that is gone (past its 24 h) is dropped quietly, not shown as an error', async () => {
+    const page = await open();
+    await page.evaluate(() => localStorage.setItem('facerecon.job', JSON.stringify({ id: '0'.repeat(32), model: 'mediapipe' })));
+    await page.reload();
+    await page.waitForFunction(() => localStorage.getItem('facerecon.job') === null, undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
+    expect(await page.isHidden('#error')).toBe(true);
+    await page.context().close();
+  });
+
   it('a photo with two faces shows the multi-face message in English and in Chinese', async () => {
     const page = await open();
     const two = join(tmp, 'two-faces.jpg');

@@ -191,7 +191,9 @@ els.drop.addEventListener('drop', (e) => {
   void choose(e.dataTransfer?.files[0]);
 });
 
-const STAGE_OF: Record<string, string> = { preprocess: 'preprocess', geometry: 'geometry', texture: 'texture' };
+// The third step ends with the last stage (the files exported and stored), not with the texture: all
+// three green while the files were still being written said "done" early.
+const STAGE_OF: Record<string, string> = { preprocess: 'preprocess', geometry: 'geometry', upload: 'texture' };
 function resetProgress() {
   for (const li of els.progress.querySelectorAll('li')) {
     li.className = '';
@@ -268,8 +270,9 @@ const savedJob = (): SavedJob | undefined => {
 };
 
 /** Follows a job to its end with stage progress, then shows it; the saved id goes when it ended. */
-async function follow(client: FaceReconClient, job: SavedJob) {
+async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: boolean } = {}) {
   busy = true;
+  els.file.disabled = true;
   els.start.disabled = true;
   els.start.textContent = t(lang, 'running');
   document.body.dataset.state = 'running';
@@ -286,6 +289,12 @@ async function follow(client: FaceReconClient, job: SavedJob) {
   } catch (err) {
     if (err instanceof ApiError) {
       localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
+      // A job saved by an earlier visit that is gone (past its 24 h, or another key's): nothing to show.
+      if (opts.resumed && err.code === 'NOT_FOUND') {
+        document.body.dataset.state = 'idle';
+        resetProgress();
+        return;
+      }
       // A final failure (4xx) stays bound to the photo's key for a day: pressing Start again must run
       // anew. A failure on our side (5xx) freed the key, and the retry with it is the one never billed twice.
       // (A 408, 409 or 429 while polling is no failure of the job: the key stays, so Start again finds it.)
@@ -296,6 +305,7 @@ async function follow(client: FaceReconClient, job: SavedJob) {
     document.body.dataset.state = 'error';
   } finally {
     busy = false;
+    els.file.disabled = false;
     els.start.disabled = !photo;
     els.start.textContent = t(lang, 'start');
   }
@@ -311,6 +321,8 @@ els.start.addEventListener('click', async () => {
   const model = selectedModel();
   busy = true;
   els.start.disabled = true;
+  // A photo chosen while one is on its way was ignored while the picker showed its name.
+  els.file.disabled = true;
   try {
     // An async job: the page polls it, so a reload or a dropped connection loses nothing. The
     // idempotency key identifies the photo; another model is another call.
@@ -323,6 +335,7 @@ els.start.addEventListener('click', async () => {
     showFailure(err);
     document.body.dataset.state = 'error';
     busy = false;
+    els.file.disabled = false;
     els.start.disabled = !photo;
   }
 });
@@ -344,4 +357,4 @@ $('toggle-texture').addEventListener('click', (e) => {
 applyLang(lang);
 document.body.dataset.state = 'idle';
 const pending = savedJob();
-if (pending && els.key.value) void follow(new FaceReconClient({ baseUrl: location.origin, apiKey: els.key.value.trim(), lang }), pending);
+if (pending && els.key.value) void follow(new FaceReconClient({ baseUrl: location.origin, apiKey: els.key.value.trim(), lang }), pending, { resumed: true });
