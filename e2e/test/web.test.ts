@@ -3,13 +3,14 @@
  * stack (edge on workerd serving the page and the API, the real gpu-function, the local store).
  * Saves the main states as screenshots under docs/screenshots/.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error gltf-validator ships no types
 import * as gltfValidator from 'gltf-validator';
+import { createRgbImage } from '@facerecon/shared';
 import { encodeImage, readImageFile } from '../../gpu-function/src/adapters/image-io';
 import { FIXTURES_DIR, ICT_SOURCE, SHARED_PHOTOS, ictSourceExpressionNames, fixture, hasSharedPhotos, hasIct, ictPackSetting } from '../../gpu-function/test/fixtures';
 import { namedExpressionWeights } from '../../gpu-function/src/morph/arkit';
@@ -280,6 +281,31 @@ describe('the web page', () => {
     expect(await usage()).toBe(billed); // the same photo's stored result, not a second call
     await page.context().close();
   });
+
+  it('a photo over the upload limit (a 48 MP phone JPEG) is shrunk in the page and reconstructed, not refused', async () => {
+    // The astronaut at 4096 x 4096 with per-pixel noise: a PNG of well over 10 MB, as a phone's largest photos are.
+    const { image } = await readImageFile(fixture('astronaut.png'));
+    const big = createRgbImage(4096, 4096);
+    let seed = 11;
+    for (let y = 0; y < 4096; y++) {
+      for (let x = 0; x < 4096; x++) {
+        const o = 3 * (y * 4096 + x);
+        const i = 3 * ((y >> 3) * 512 + (x >> 3));
+        for (let c = 0; c < 3; c++) big.data[o + c] = Math.max(0, Math.min(255, image.data[i + c] + (((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24) & 15) - 8));
+      }
+    }
+    const path = join(tmp, 'big.png');
+    writeFileSync(path, await encodeImage(big, 'png'));
+    expect(statSync(path).size).toBeGreaterThan(10 * 1024 * 1024);
+    const page = await open();
+    await page.setInputFiles('#file', path);
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 30_000 });
+    expect(await page.textContent('#file-note')).toMatch(/sent as a 4096 x 4096 JPEG/);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: 90_000 });
+    expect(await page.evaluate(() => document.body.dataset.state), await page.textContent('#error-message') ?? '').toBe('done');
+    await page.context().close();
+  }, 120_000);
 
   it('a job saved by an earlier visit that is gone (past its 24 h) is dropped quietly, not shown as an error', async () => {
     const page = await open();

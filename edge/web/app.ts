@@ -4,7 +4,7 @@
  * show the UV texture, offer the downloads, explain errors in the user's language.
  */
 import { FaceReconApiError as ApiError, FaceReconClient, FaceReconNetworkError, type Reconstruction as ReconstructResponse } from '@facerecon/client';
-import { ERROR_SPECS, type ErrorCode } from '@facerecon/shared';
+import { ERROR_SPECS, UPLOAD_LIMITS, type ErrorCode } from '@facerecon/shared';
 import { t, type Lang, type StringKey } from './i18n';
 import { createViewer, type Viewer } from './viewer';
 
@@ -133,23 +133,34 @@ async function checkFile(file: File): Promise<boolean> {
     showError(undefined, 'badType');
     return false;
   }
-  if (file.size > 10 * 1024 * 1024) {
-    showError(undefined, 'tooBig');
-    return false;
-  }
   return true;
 }
 
 /** A centred square crop of the (EXIF-upright) photo: what the reconstruction will look at. */
-async function drawPreview(file: File) {
-  const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+function drawPreview(bmp: ImageBitmap, bytes: number) {
   const side = Math.min(bmp.width, bmp.height);
   const ctx = els.preview.getContext('2d')!;
   ctx.drawImage(bmp, (bmp.width - side) / 2, (bmp.height - side) / 2, side, side, 0, 0, els.preview.width, els.preview.height);
   els.preview.hidden = false;
-  const kb = Math.round(file.size / 1024);
-  els.note.textContent = (file.size > 5 * 1024 * 1024 ? `${t(lang, 'big')} ` : '') + t(lang, 'ready', { w: bmp.width, h: bmp.height, kb });
-  bmp.close();
+  const kb = Math.round(bytes / 1024);
+  els.note.textContent = (bytes > UPLOAD_LIMITS.hintBytes ? `${t(lang, 'big')} ` : '') + t(lang, 'ready', { w: bmp.width, h: bmp.height, kb });
+}
+
+/** The long side a photo over the API's limits is sent at: a 12 MP phone photo's, which keeps the face's detail. */
+const SHRINK_LONG_SIDE = 4096;
+
+/**
+ * A photo over the API's limits (a 48 MP JPEG of 15-25 MB), redrawn upright at SHRINK_LONG_SIDE and sent
+ * as a JPEG: a phone user cannot "compress it to 5 MB", and the server would refuse it.
+ */
+async function shrunk(bmp: ImageBitmap): Promise<{ blob: Blob; width: number; height: number } | undefined> {
+  const scale = Math.min(1, SHRINK_LONG_SIDE / Math.max(bmp.width, bmp.height));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(bmp.width * scale);
+  canvas.height = Math.round(bmp.height * scale);
+  canvas.getContext('2d')!.drawImage(bmp, 0, 0, canvas.width, canvas.height);
+  const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.92));
+  return blob && blob.size <= UPLOAD_LIMITS.maxBytes ? { blob, width: canvas.width, height: canvas.height } : undefined;
 }
 
 async function choose(file: File | undefined) {
@@ -159,18 +170,32 @@ async function choose(file: File | undefined) {
   photo = undefined;
   els.start.disabled = true;
   if (!(await checkFile(file))) return;
+  let blob: Blob = file;
   try {
-    await drawPreview(file);
+    const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    try {
+      drawPreview(bmp, file.size);
+      if (file.size > UPLOAD_LIMITS.maxBytes || bmp.width * bmp.height > UPLOAD_LIMITS.maxPixels || Math.max(bmp.width, bmp.height) > UPLOAD_LIMITS.maxLongSide) {
+        const small = await shrunk(bmp);
+        if (!small) return showError(undefined, 'tooBig');
+        blob = small.blob;
+        els.note.textContent = t(lang, 'shrunk', { w: small.width, h: small.height, kb: Math.round(small.blob.size / 1024) });
+      }
+    } finally {
+      bmp.close();
+    }
   } catch {
     // Browsers other than Safari cannot decode HEIC; the API can, so it goes without a preview.
     if (!isHeif(new Uint8Array(await file.slice(0, 12).arrayBuffer()))) {
       showError(undefined, 'unreadable');
       return;
     }
+    // Nor shrink it: one over the upload limit cannot be sent.
+    if (file.size > UPLOAD_LIMITS.maxBytes) return showError(undefined, 'tooBig');
     els.preview.hidden = true;
     els.note.textContent = t(lang, 'noPreview', { kb: Math.round(file.size / 1024) });
   }
-  photo = { blob: file, idempotencyKey: crypto.randomUUID() }; // one key per photo: a retry is never billed twice
+  photo = { blob, idempotencyKey: crypto.randomUUID() }; // one key per photo: a retry is never billed twice
   els.start.disabled = false;
 }
 

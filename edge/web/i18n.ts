@@ -26,7 +26,7 @@ export const STRINGS = {
     dlGlb: 'GLB',
     needKey: 'Enter your API key first.',
     badType: 'This file type is not supported: use JPEG, PNG, WebP, HEIC or AVIF.',
-    tooBig: 'The photo is larger than 10 MB: compress it to 5 MB or less.',
+    tooBig: 'The photo is larger than 10 MB and this browser cannot shrink it: export it as a JPEG of 5 MB or less.',
     big: 'The photo is over 5 MB: it will work, but compressing it makes the upload faster.',
     ready: 'Ready: {w} x {h} px, {kb} KB.',
     unreadable: 'This file could not be read as an image.',
@@ -39,6 +39,7 @@ export const STRINGS = {
     noWebgl: 'This browser cannot show the 3D preview (no WebGL 2); the files below are complete.',
     connectionLost: 'The connection was lost. The reconstruction may still be running: check your connection and press Start again (it is never billed twice).',
     requestId: 'Request id: {id}',
+    shrunk: 'A large photo: it will be sent as a {w} x {h} JPEG ({kb} KB), which keeps the face\'s detail.',
   },
   zh: {
     title: '一张自拍，一个 3D 人脸',
@@ -64,7 +65,7 @@ export const STRINGS = {
     dlGlb: 'GLB',
     needKey: '请先输入 API 密钥。',
     badType: '不支持此文件类型，请使用 JPEG、PNG、WebP、HEIC 或 AVIF。',
-    tooBig: '照片超过 10 MB，请压缩到 5 MB 以内。',
+    tooBig: '照片超过 10 MB，且此浏览器无法缩小它：请导出为 5 MB 以内的 JPEG。',
     big: '照片超过 5 MB：可以使用，但压缩后上传更快。',
     ready: '已就绪：{w} x {h} 像素，{kb} KB。',
     unreadable: '无法将此文件读取为图片。',
@@ -77,6 +78,7 @@ export const STRINGS = {
     noWebgl: '此浏览器无法显示 3D 预览（不支持 WebGL 2）；下方文件完整可用。',
     connectionLost: '连接已断开。重建可能仍在进行：请检查网络后再次点击开始（不会重复计费）。',
     requestId: '请求 ID：{id}',
+    shrunk: '照片较大：将以 {w} x {h} 的 JPEG（{kb} KB）发送，面部细节不受影响。',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
