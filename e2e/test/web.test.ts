@@ -307,6 +307,32 @@ describe('the web page', () => {
     await page.context().close();
   }, 120_000);
 
+  it('Cancel stops a job the user does not want: canceled, not billed, and the photo can be started again', async () => {
+    const usage = async () => ((await (await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { billable_calls: number; in_flight: number });
+    const before = await usage();
+    const page = await open();
+    await page.setInputFiles('#file', fixture('astronaut.png'));
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    expect(await page.isHidden('#cancel')).toBe(true);
+    // The gpu-function stopped: the job waits in the queue (a warm one would finish before the click).
+    await stack.stopGpu();
+    try {
+      await page.click('#start');
+      const id = await page.waitForFunction(() => document.body.dataset.job).then((h) => h.jsonValue() as Promise<string>);
+      await page.click('#cancel');
+      await page.waitForFunction(() => document.body.dataset.state === 'canceled', undefined, { timeout: 30_000 });
+      expect(await page.textContent('#file-note')).toMatch(/nothing was billed/);
+      expect(await page.isHidden('#error')).toBe(true);
+      const job = (await (await fetch(`${stack.edgeUrl}/v1/reconstructions/${id}`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { status: string };
+      expect(job.status).toBe('canceled');
+      expect(await usage()).toMatchObject({ billable_calls: before.billable_calls, in_flight: 0 });
+      expect(await page.locator('#start').isDisabled()).toBe(false);
+    } finally {
+      await stack.restartGpu();
+    }
+    await page.context().close();
+  }, 120_000);
+
   it('a job saved by an earlier visit that is gone (past its 24 h) is dropped quietly, not shown as an error', async () => {
     const page = await open();
     await page.evaluate(() => localStorage.setItem('facerecon.job', JSON.stringify({ id: '0'.repeat(32), model: 'mediapipe' })));

@@ -16,6 +16,7 @@ const els = {
   preview: $<HTMLCanvasElement>('crop-preview'),
   note: $('file-note'),
   start: $<HTMLButtonElement>('start'),
+  cancel: $<HTMLButtonElement>('cancel'),
   progress: $('progress'),
   error: $('error'),
   errorMessage: $('error-message'),
@@ -294,10 +295,16 @@ const savedJob = (): SavedJob | undefined => {
   }
 };
 
+/** The job being followed, for the Cancel button. */
+let following: { client: FaceReconClient; id: string; canceled: boolean } | undefined;
+
 /** Follows a job to its end with stage progress, then shows it; the saved id goes when it ended. */
 async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: boolean } = {}) {
   busy = true;
   els.file.disabled = true;
+  following = { client, id: job.id, canceled: false };
+  els.cancel.hidden = false;
+  els.cancel.disabled = false;
   els.start.disabled = true;
   els.start.textContent = t(lang, 'running');
   document.body.dataset.state = 'running';
@@ -312,6 +319,15 @@ async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: 
     await showResult(done.result!);
     document.body.dataset.state = 'done';
   } catch (err) {
+    // Canceled by the user (not billed): said as such, not as a failure.
+    if (following?.canceled && err instanceof ApiError && err.code === 'CANCELED') {
+      localStorage.removeItem(JOB_KEY);
+      resetProgress();
+      if (photo) photo = { ...photo, idempotencyKey: crypto.randomUUID() }; // the key now replays the cancel
+      els.note.textContent = t(lang, 'canceled');
+      document.body.dataset.state = 'canceled';
+      return;
+    }
     if (err instanceof ApiError) {
       localStorage.removeItem(JOB_KEY); // it ended, badly: nothing to resume
       // A job saved by an earlier visit that is gone (past its 24 h, or another key's): nothing to show.
@@ -330,11 +346,29 @@ async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: 
     document.body.dataset.state = 'error';
   } finally {
     busy = false;
+    following = undefined;
+    els.cancel.hidden = true;
     els.file.disabled = false;
     els.start.disabled = !photo;
     els.start.textContent = t(lang, 'start');
   }
 }
+
+// A wrong selfie need not be waited for and paid: DELETE cancels a queued or running job, unbilled; the
+// wait then ends with the job canceled.
+els.cancel.addEventListener('click', async () => {
+  if (!following) return;
+  els.cancel.disabled = true;
+  following.canceled = true;
+  try {
+    // DELETE of a job that has just ended would erase its paid result: only one still queued or running.
+    const now = await following.client.get(following.id);
+    if (now.status === 'queued' || now.status === 'running') await following.client.cancel(following.id);
+  } catch (err) {
+    if (following) following.canceled = false;
+    showFailure(err);
+  }
+});
 
 els.start.addEventListener('click', async () => {
   const apiKey = els.key.value.trim();

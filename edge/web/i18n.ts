@@ -39,6 +39,8 @@ export const STRINGS = {
     noWebgl: 'This browser cannot show the 3D preview (no WebGL 2); the files below are complete.',
     connectionLost: 'The connection was lost. The reconstruction may still be running: check your connection and press Start again (it is never billed twice).',
     requestId: 'Request id: {id}',
+    cancel: 'Cancel (not billed)',
+    canceled: 'Canceled: nothing was billed.',
     shrunk: 'A large photo: it will be sent as a {w} x {h} JPEG ({kb} KB), which keeps the face\'s detail.',
   },
   zh: {
@@ -78,6 +80,8 @@ export const STRINGS = {
     noWebgl: '此浏览器无法显示 3D 预览（不支持 WebGL 2）；下方文件完整可用。',
     connectionLost: '连接已断开。重建可能仍在进行：请检查网络后再次点击开始（不会重复计费）。',
     requestId: '请求 ID：{id}',
+    cancel: '取消（不计费）',
+    canceled: '已取消，未计费。',
     shrunk: '照片较大：将以 {w} x {h} 的 JPEG（{kb} KB）发送，面部细节不受影响。',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
