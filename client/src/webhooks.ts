@@ -7,11 +7,8 @@
  */
 import type { components } from './generated/api';
 
-export interface WebhookEvent {
-  type: 'reconstruction.succeeded' | 'reconstruction.failed' | 'reconstruction.canceled';
-  timestamp: string;
-  data: components['schemas']['ReconstructionJob'];
-}
+/** A webhook's body, as the OpenAPI document's `webhooks` section describes it (generated, not hand-written). */
+export type WebhookEvent = components['schemas']['WebhookEvent'];
 
 type Hmac = (key: Uint8Array, message: Uint8Array) => Promise<Uint8Array>;
 

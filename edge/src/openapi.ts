@@ -3,7 +3,7 @@
  * JSON Schema output), not written by hand: a change to a schema changes the document.
  */
 import { z } from 'zod';
-import { ERROR_CODES, OUTPUT_FORMATS, ReconstructionJobListSchema, ReconstructionJobSchema, ReconstructOptionsSchema, ReconstructResponseSchema } from '@facerecon/shared';
+import { ERROR_CODES, JOB_STATUSES, OUTPUT_FORMATS, ReconstructionJobListSchema, ReconstructionJobSchema, ReconstructOptionsSchema, ReconstructResponseSchema } from '@facerecon/shared';
 
 export const ErrorBodySchema = z.object({
   error: z.object({
@@ -13,6 +13,13 @@ export const ErrorBodySchema = z.object({
     request_id: z.string().optional(),
     hint: z.string().optional(),
   }),
+});
+
+/** A webhook's body: `reconstruction.<status>` of a job that ended, with the job (sent signed, Standard Webhooks). */
+export const WebhookEventSchema = z.object({
+  type: z.enum(JOB_STATUSES.filter((s) => s === 'succeeded' || s === 'failed' || s === 'canceled').map((s) => `reconstruction.${s}`) as [string, ...string[]]),
+  timestamp: z.iso.datetime(),
+  data: ReconstructionJobSchema,
 });
 
 export const UsageSchema = z.object({
@@ -114,6 +121,25 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
         Error: schema(ErrorBodySchema),
         ReconstructionJob: schema(ReconstructionJobSchema),
         ReconstructionJobList: schema(ReconstructionJobListSchema),
+        WebhookEvent: schema(WebhookEventSchema),
+      },
+    },
+    // What a job's webhook_url receives when the job ends (OpenAPI 3.1 webhooks): one POST per attempt,
+    // signed with the key's whsec_ secret (webhook-id, webhook-timestamp, webhook-signature headers).
+    webhooks: {
+      reconstructionEnded: {
+        post: {
+          operationId: 'reconstructionEnded',
+          summary: 'A job ended: reconstruction.succeeded, reconstruction.failed or reconstruction.canceled, with the job',
+          security: [],
+          parameters: [
+            { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string' }, description: 'The same on every retry of one event: deduplicate on it' },
+            { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string' }, description: 'Unix seconds; refuse one more than 5 minutes off' },
+            { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' }, description: 'v1,base64(HMAC-SHA256(base64-decoded secret, "{webhook-id}.{webhook-timestamp}.{body}"))' },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/WebhookEvent' } } } },
+          responses: { '200': { description: 'Any 2xx is delivery; 410 Gone ends the deliveries; anything else is retried (5 s, 30 s, 2 min, ...)' } },
+        },
       },
     },
     security: [{ bearer: [] }],
@@ -160,7 +186,7 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
       '/v1/reconstructions/stream': {
         post: {
           operationId: 'streamReconstruction',
-          summary: 'Reconstruct, with progress: `stage` events (StageEvent), then one `result` (Reconstruction) or `error` (Error + status) event',
+          summary: 'Reconstruct, with progress: `stage` events ({ stage, elapsed_ms }), then one `result` (Reconstruction) or `error` (Error with the HTTP `status` the call would have answered) event',
           description: 'The same call as POST /v1/reconstructions, answered as Server-Sent Events. Errors found before any work (validation, keys, quota) are plain JSON errors. It always streams: `webhook_url` and `Prefer: respond-async` / `wait` belong to POST /v1/reconstructions and are refused here (400 INVALID_REQUEST).',
           parameters: [...params, ...callHeaders],
           requestBody: photoBody,
