@@ -119,6 +119,15 @@ function renderError() {
   els.errorHint.textContent = (spec.hint?.[lang] ?? '') + id;
 }
 
+/**
+ * A final refusal (4xx but a time-out, a conflict in progress or the rate limit) stays bound to the
+ * photo's Idempotency-Key for a day: pressing Start again must be a new request. A failure on our side
+ * (5xx) freed the key, and the retry with it is the one never billed twice.
+ */
+function renewKeyAfter(err: unknown) {
+  if (photo && err instanceof ApiError && err.status < 500 && ![408, 409, 429].includes(err.status)) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+}
+
 /** HEIC or AVIF (an ISOBMFF `ftyp` box), as phones save photos. */
 function isHeif(head: Uint8Array): boolean {
   return head.length >= 12 && String.fromCharCode(...head.subarray(4, 8)) === 'ftyp' && /^(heic|heix|hevc|heim|heis|mif1|msf1|avif|avis)$/.test(String.fromCharCode(...head.subarray(8, 12)));
@@ -336,10 +345,7 @@ async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: 
         resetProgress();
         return;
       }
-      // A final failure (4xx) stays bound to the photo's key for a day: pressing Start again must run
-      // anew. A failure on our side (5xx) freed the key, and the retry with it is the one never billed twice.
-      // (A 408, 409 or 429 while polling is no failure of the job: the key stays, so Start again finds it.)
-      if (photo && err.status < 500 && ![408, 409, 429].includes(err.status)) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+      renewKeyAfter(err); // a 408, 409 or 429 while polling is no failure of the job: the key stays
     }
     els.progress.querySelector('li.active')?.classList.replace('active', 'failed');
     showFailure(err);
@@ -389,8 +395,7 @@ els.start.addEventListener('click', async () => {
     localStorage.setItem(JOB_KEY, JSON.stringify({ id: job.id, model } satisfies SavedJob));
     await follow(client, { id: job.id, model });
   } catch (err) {
-    // A final refusal of the create (4xx) is bound to the key: Start again must be a new request.
-    if (photo && err instanceof ApiError && err.status < 500 && ![408, 409, 429].includes(err.status)) photo = { ...photo, idempotencyKey: crypto.randomUUID() };
+    renewKeyAfter(err);
     showFailure(err);
     document.body.dataset.state = 'error';
     busy = false;

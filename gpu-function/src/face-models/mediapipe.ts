@@ -8,7 +8,7 @@
 import type { RgbImage } from '@facerecon/shared';
 import type { FaceLandmarks } from '../face/landmarker';
 import { loadCanonicalFace, type CanonicalFace } from '../recon/canonical';
-import { projectHeadPoint, reconstructFaceGeometry } from '../recon/face-geometry';
+import { landmarkReprojectionErrorPx, reconstructFaceGeometry } from '../recon/face-geometry';
 import { computeVertexNormals, planLoopSubdivision, type LoopPlan } from '../recon/subdivide';
 import { decideBakeMode, type FaceModel, type FittedHead, type UvLayout, type UvSize } from '../core/face-model';
 
@@ -52,12 +52,8 @@ export function createMediaPipeFaceModel(opts: { canonicalPath?: string; levels?
       // Loop subdivision approximates: it moves the 468 landmark vertices (by ~1 mm, 3 mm at most, on
       // the lips and lids), so the delivered mesh's error is measured on its own vertices 0-467, not
       // taken from the landmark points (which reported 0 for a mesh that is not exactly on them).
-      let err = 0;
-      for (let i = 0; i < 468; i++) {
-        const [x, y] = projectHeadPoint(geometry.camera, positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]);
-        err += Math.hypot(x - face.points[3 * i], y - face.points[3 * i + 1]);
-      }
-      return { model: 'mediapipe', geometry, mesh, mode, meshReprojectionErrorPx: err / 468, timings: { fit, mesh: performance.now() - t0 } };
+      const meshReprojectionErrorPx = landmarkReprojectionErrorPx(geometry.camera, positions, face.points);
+      return { model: 'mediapipe', geometry, mesh, mode, meshReprojectionErrorPx, timings: { fit, mesh: performance.now() - t0 } };
     },
     exportDescription(head) {
       return { obj: head.mesh, glb: head.mesh, materials: [{ name: 'face', tile: 0, doubleSided: true }], name: 'face' };

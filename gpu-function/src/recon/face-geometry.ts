@@ -50,6 +50,20 @@ export interface FaceGeometry {
   meshReprojectionErrorPx: number;
 }
 
+/**
+ * Mean distance (photo px) between the first `count` landmarks (x, y, z triples in photo pixels) and
+ * the head-frame points (mm) of the same indices projected by the camera: how far a mesh's own
+ * landmark vertices land from the landmarks.
+ */
+export function landmarkReprojectionErrorPx(cam: WeakPerspectiveCamera, positions: ArrayLike<number>, landmarks: ArrayLike<number>, count = 468): number {
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const [x, y] = projectHeadPoint(cam, positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]);
+    sum += Math.hypot(x - landmarks[3 * i], y - landmarks[3 * i + 1]);
+  }
+  return sum / count;
+}
+
 /** Projects a head-frame point (mm) to [x, y, depth] in photo pixels (depth grows towards the viewer). */
 export function projectHeadPoint(cam: WeakPerspectiveCamera, x: number, y: number, z: number): [number, number, number] {
   const R = cam.rotation;
@@ -139,15 +153,12 @@ export function reconstructFaceGeometry(landmarks: Float32Array, canonical: Cano
   const camera: WeakPerspectiveCamera = { model: 'weak_perspective', pixelsPerMm: k, rotation: fit.rotation, origin: [O[0], -O[1], O[2]] };
 
   let canonErr = 0;
-  let meshErr = 0;
   const R = fit.rotation;
   for (let i = 0; i < 468; i++) {
     const a = canonical.positions.subarray(3 * i, 3 * i + 3);
     const px = fit.scale * (R[0] * a[0] + R[1] * a[1] + R[2] * a[2]) + fit.translation[0];
     const py = -(fit.scale * (R[3] * a[0] + R[4] * a[1] + R[5] * a[2]) + fit.translation[1]);
     canonErr += Math.hypot(px - landmarks[3 * i], py - landmarks[3 * i + 1]);
-    const [mx, my] = projectHeadPoint(camera, points[3 * i], points[3 * i + 1], points[3 * i + 2]);
-    meshErr += Math.hypot(mx - landmarks[3 * i], my - landmarks[3 * i + 1]);
   }
   return {
     points,
@@ -155,6 +166,6 @@ export function reconstructFaceGeometry(landmarks: Float32Array, canonical: Cano
     pose: eulerFromRotation(fit.rotation),
     scalePrior,
     canonicalReprojectionErrorPx: canonErr / 468,
-    meshReprojectionErrorPx: meshErr / 468,
+    meshReprojectionErrorPx: landmarkReprojectionErrorPx(camera, points, landmarks),
   };
 }

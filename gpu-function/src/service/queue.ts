@@ -18,14 +18,13 @@ export interface WorkQueueOptions {
 
 interface Waiter {
   start: () => void;
-  cancel: (err: Error) => void;
-  /** Aborts the job's signal with `err` and answers its caller with it. */
+  /** Takes the job out of the queue if it waits, aborts its signal with `err` and answers its caller with it. */
   abort: (err: Error) => void;
 }
 
 export class WorkQueue {
-  private active = 0;
   private readonly waiting: Waiter[] = [];
+  /** The jobs whose work runs (until it has stopped, not only until their caller was answered). */
   private readonly runningJobs = new Set<Waiter>();
   private idleResolvers: Array<() => void> = [];
   private closed = false;
@@ -37,12 +36,12 @@ export class WorkQueue {
   }
 
   get running(): number {
-    return this.active;
+    return this.runningJobs.size;
   }
 
   /** Whether run() would refuse a job right now. */
   get full(): boolean {
-    return this.active >= this.opts.concurrency && this.waiting.length >= this.opts.maxQueue;
+    return this.running >= this.opts.concurrency && this.waiting.length >= this.opts.maxQueue;
   }
 
   /** Seconds a refused caller should wait: about one job's time per queued job ahead of it. */
@@ -53,7 +52,7 @@ export class WorkQueue {
   run<T>(job: (signal: AbortSignal) => Promise<T>, deadlineMs: number, caller?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(new FaceReconError('OVERLOADED', { detail: 'shutting down' }));
     if (this.full) {
-      return Promise.reject(new FaceReconError('OVERLOADED', { detail: `${this.active} running, ${this.waiting.length} queued` }));
+      return Promise.reject(new FaceReconError('OVERLOADED', { detail: `${this.running} running, ${this.waiting.length} queued` }));
     }
     if (caller?.aborted) return Promise.reject(new FaceReconError('TIMEOUT', { detail: 'the caller hung up before the job started' }));
     const controller = new AbortController();
@@ -65,17 +64,8 @@ export class WorkQueue {
           fn();
         }
       };
-      const leaveQueue = (): boolean => {
-        const i = this.waiting.indexOf(waiter);
-        if (i < 0) return false;
-        this.waiting.splice(i, 1);
-        this.changed();
-        this.idleIfDone();
-        return true;
-      };
       const waiter: Waiter = {
         start: () => {
-          this.active++;
           this.runningJobs.add(waiter);
           this.changed();
           job(controller.signal)
@@ -84,28 +74,28 @@ export class WorkQueue {
               clearTimeout(timer);
               caller?.removeEventListener('abort', hungUp);
               this.runningJobs.delete(waiter);
-              this.active--;
               this.next();
             });
         },
-        cancel: (err) => settle(() => reject(err)),
         abort: (err) => {
           clearTimeout(timer);
-          leaveQueue();
+          const i = this.waiting.indexOf(waiter);
+          if (i >= 0) {
+            this.waiting.splice(i, 1);
+            this.changed();
+            this.idleIfDone();
+          }
           controller.abort(err);
-          waiter.cancel(err);
+          settle(() => reject(err));
         },
       };
       const timer = setTimeout(() => {
         const queued = this.waiting.includes(waiter);
         waiter.abort(new FaceReconError('TIMEOUT', { detail: `deadline ${deadlineMs} ms ${queued ? 'while queued' : 'while running'}` }));
       }, deadlineMs);
-      const hungUp = () => {
-        clearTimeout(timer);
-        waiter.abort(new FaceReconError('TIMEOUT', { detail: 'the caller hung up' }));
-      };
+      const hungUp = () => waiter.abort(new FaceReconError('TIMEOUT', { detail: 'the caller hung up' }));
       caller?.addEventListener('abort', hungUp, { once: true });
-      if (this.active < this.opts.concurrency) waiter.start();
+      if (this.running < this.opts.concurrency) waiter.start();
       else {
         this.waiting.push(waiter);
         this.changed();
@@ -115,7 +105,7 @@ export class WorkQueue {
 
   /** Resolves when nothing runs or waits (graceful shutdown). */
   drain(): Promise<void> {
-    if (this.active === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleResolvers.push(r));
   }
 
@@ -142,7 +132,7 @@ export class WorkQueue {
   }
 
   private idleIfDone(): void {
-    if (this.active === 0 && this.waiting.length === 0) {
+    if (this.running === 0 && this.waiting.length === 0) {
       const rs = this.idleResolvers;
       this.idleResolvers = [];
       rs.forEach((r) => r());
@@ -150,6 +140,6 @@ export class WorkQueue {
   }
 
   private changed(): void {
-    this.opts.onChange?.({ active: this.active, waiting: this.waiting.length });
+    this.opts.onChange?.({ active: this.running, waiting: this.waiting.length });
   }
 }
