@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { FaceReconError } from '@facerecon/shared';
 import type { AppEnv } from './env';
 import { purgeExpired, staleAfterMs } from './lib/billing';
+import { allowedMethodsOf } from './lib/allowed-methods';
 import { errorResponse } from './lib/respond';
 import { requestContext } from './middleware/request-context';
 import { docs } from './routes/docs';
@@ -29,7 +30,14 @@ app.route('/v1/webhook-secret', webhookSecret);
 app.route('/v1/usage', usage);
 app.route('/', docs);
 
-app.notFound((c) => errorResponse(c, 'NOT_FOUND'));
+// A path the API has under another method is a 405 naming the methods it has, not a 404.
+let allowedMethods: ((path: string) => string[]) | undefined;
+app.notFound((c) => {
+  allowedMethods ??= allowedMethodsOf(app.routes);
+  const allow = allowedMethods(c.req.path);
+  if (allow.length > 0 && !allow.includes(c.req.method)) return errorResponse(c, 'METHOD_NOT_ALLOWED', { headers: { allow: allow.join(', ') } });
+  return errorResponse(c, 'NOT_FOUND');
+});
 app.onError((err, c) => {
   if (err instanceof FaceReconError) return errorResponse(c, err.code);
   console.error(JSON.stringify({ requestId: c.get('requestId'), error: err.message }));

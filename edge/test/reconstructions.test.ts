@@ -525,6 +525,26 @@ describe('documentation and the rest', () => {
     expect((await nf.json<{ error: { code: string } }>()).error.code).toBe('NOT_FOUND');
   });
 
+  it('a path the API has, under a method it lacks, is 405 METHOD_NOT_ALLOWED with Allow; a path it lacks stays 404', async () => {
+    for (const [method, path, allow] of [
+      ['PUT', '/v1/reconstructions/0123456789abcdef0123456789abcdef', 'GET, HEAD, DELETE'],
+      ['PATCH', '/v1/reconstructions', 'GET, HEAD, POST'],
+      ['DELETE', '/v1/usage', 'GET, HEAD'],
+      ['POST', '/healthz', 'GET, HEAD'],
+    ] as const) {
+      const res = await send(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      const body = await res.json<{ error: { code: string; message_zh: string } }>();
+      expect(body.error.code).toBe('METHOD_NOT_ALLOWED');
+      expect(body.error.message_zh).toMatch(/Allow/);
+    }
+    // HEAD is answered wherever GET is, by the GET handler (here its 401: no key).
+    expect((await send('/v1/usage', { method: 'HEAD' })).status).toBe(401);
+    expect((await send('/v2/nothing', { method: 'PUT' })).status).toBe(404);
+    expect((await send('/v1/reconstructions/a/b', { method: 'GET' })).status).toBe(404);
+  });
+
   it('CORS lets an allowed page do what the SDK does: POST with Prefer and Idempotency-Key, DELETE a job, read Location and Retry-After', async () => {
     const origin = 'http://127.0.0.1:8787';
     // The browser's preflight for each request the SDK makes (client/src/index.ts): the method and every

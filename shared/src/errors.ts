@@ -109,6 +109,12 @@ export const ERROR_SPECS = {
     en: 'Not found',
     zh: '未找到',
   },
+  /** A path the API has, under a method it does not have there; `Allow` lists the ones it has. */
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    en: 'This method is not allowed on this path: the Allow header lists the methods that are',
+    zh: '此地址不支持该请求方法，支持的方法见响应头 Allow',
+  },
   LINK_EXPIRED: {
     status: 410,
     en: 'This download link has expired: run the reconstruction again',

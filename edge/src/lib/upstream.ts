@@ -61,7 +61,7 @@ export function upstreamFailureCode(err: unknown): ErrorCode {
  * is our fault), its asset links' (a misrouted GPU_FUNCTION_URL answering NOT_FOUND to a POST), and
  * the ones this edge owns (the caller's key, quota, rate and idempotency; a notice, not an error).
  */
-const NOT_FROM_UPSTREAM = new Set<string>(['UNAUTHORIZED', 'BAD_SIGNATURE', 'HTTPS_REQUIRED', 'NOT_FOUND', 'LINK_EXPIRED', 'FORBIDDEN', 'KEY_REVOKED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'LIGHTING_UNAVAILABLE']);
+const NOT_FROM_UPSTREAM = new Set<string>(['UNAUTHORIZED', 'BAD_SIGNATURE', 'HTTPS_REQUIRED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'LINK_EXPIRED', 'FORBIDDEN', 'KEY_REVOKED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'LIGHTING_UNAVAILABLE']);
 
 /**
  * The gpu-function's error code as the caller may see it: one of ours, but none of NOT_FROM_UPSTREAM.
