@@ -41,6 +41,14 @@ export async function recordUsage(db: D1Database, u: UsageRow): Promise<void> {
     .run();
 }
 
+/**
+ * The rows the quota counts, for a key (?1) since a month's start (?2). `units > 0` lets SQLite read the
+ * partial index of unit rows (migration 0006) instead of the key's refusals; edge/test/billing-index.test.ts
+ * holds both sums to it.
+ */
+export const UNIT_ROWS_OF_KEY_SINCE = 'FROM usage WHERE key_id = ? AND created_at >= ? AND units > 0';
+export const UNITS_THIS_MONTH_SQL = `SELECT COALESCE(SUM(CASE WHEN billed = 1 THEN units ELSE 0 END), 0) AS billed, COALESCE(SUM(CASE WHEN outcome = 'reserved' THEN units ELSE 0 END), 0) AS in_flight ${UNIT_ROWS_OF_KEY_SINCE}`;
+
 export function monthStart(now = new Date()): string {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
 }
@@ -52,7 +60,7 @@ export function monthStart(now = new Date()): string {
  */
 export async function unitsThisMonth(db: D1Database, keyId: string): Promise<{ billed: number; inFlight: number }> {
   const row = await db
-    .prepare("SELECT COALESCE(SUM(CASE WHEN billed = 1 THEN units ELSE 0 END), 0) AS billed, COALESCE(SUM(CASE WHEN outcome = 'reserved' THEN units ELSE 0 END), 0) AS in_flight FROM usage WHERE key_id = ? AND created_at >= ?")
+    .prepare(UNITS_THIS_MONTH_SQL)
     .bind(keyId, monthStart())
     .first<{ billed: number; in_flight: number }>();
   return { billed: row?.billed ?? 0, inFlight: row?.in_flight ?? 0 };
@@ -62,7 +70,7 @@ export async function unitsThisMonth(db: D1Database, keyId: string): Promise<{ b
 export async function reserveUnit(db: D1Database, u: Omit<UsageRow, 'outcome' | 'billed'>, quota: number): Promise<boolean> {
   const now = new Date();
   const r = await db
-    .prepare(`${INSERT_USAGE} SELECT ?, ?, ?, ?, 'reserved', 0, 1, ?, NULL, ? WHERE (SELECT COALESCE(SUM(units), 0) FROM usage WHERE key_id = ? AND created_at >= ?) < ?`)
+    .prepare(`${INSERT_USAGE} SELECT ?, ?, ?, ?, 'reserved', 0, 1, ?, NULL, ? WHERE (SELECT COALESCE(SUM(units), 0) ${UNIT_ROWS_OF_KEY_SINCE}) < ?`)
     .bind(u.requestId, u.keyId, u.clientRequestId ?? null, u.idempotencyKey ?? null, u.bytesIn ?? null, now.toISOString(), u.keyId, monthStart(now), quota)
     .run();
   return r.meta.changes === 1;
