@@ -96,7 +96,13 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   try {
     res = await forwardToGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, body, contentType: job.photo_type ?? 'application/octet-stream', query: new URLSearchParams(job.query), requestId: job.id, timeoutMs, accept: 'text/event-stream' });
   } catch (err) {
-    return transientOr(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
+    const code = err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE';
+    // No answer at all within the edge's wait: the gpu-function never took the photo (its own deadline,
+    // shorter, answers 504 itself), most often a cold start of a fleet scaled to zero, whose start-up
+    // alone may outlast the wait. That is not the photo's timeout: it is retried as an unavailable
+    // service (MAX_ATTEMPTS), not counted against MAX_TIMEOUT_ATTEMPTS, which failed a burst of jobs
+    // queued while the fleet slept.
+    return transientOr(code === 'TIMEOUT' ? 'UPSTREAM_UNAVAILABLE' : code);
   }
   if (!res.ok || !res.body) return transientOr(await upstreamErrorCode(res), res.headers.get('retry-after'));
   // The progress stream: each stage becomes a job event, so a polling client can show it.

@@ -227,6 +227,25 @@ describe('the jobs consumer', () => {
     expect(await usageRows(k.id)).toEqual([{ outcome: 'TIMEOUT', billed: 0 }]);
   });
 
+  it('a gpu-function that does not answer within the edge\'s wait (a cold start) is retried as unavailable, beyond MAX_TIMEOUT_ATTEMPTS', async () => {
+    const k = await createKey();
+    const id = await queuedJob(k.id);
+    const slow = { ...E, UPSTREAM_TIMEOUT_MS: '150' } as unknown as Bindings;
+    gpu = (async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return sse(['result', RESULT]);
+    }) as unknown as () => Response;
+    for (let attempt = 1; attempt <= MAX_TIMEOUT_ATTEMPTS; attempt++) expect(await runJob(slow, id)).toHaveProperty('retryAfterS');
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'queued' });
+    const retries = await E.DB.prepare("SELECT detail FROM job_events WHERE job_id = ? AND type = 'retry'").bind(id).all<{ detail: string }>();
+    expect(retries.results.map((r) => JSON.parse(r.detail).code)).toEqual(Array(MAX_TIMEOUT_ATTEMPTS).fill('UPSTREAM_UNAVAILABLE'));
+    // Warm now: the next delivery runs the photo and bills it once.
+    gpu = () => sse(['result', RESULT]);
+    expect(await runJob(E, id)).toEqual({ ack: true });
+    expect(await getJobById(E.DB, id)).toMatchObject({ status: 'succeeded' });
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+  });
+
   it('a final failure (no face) ends the job at once with its code; a lost photo is INTERNAL, never a stuck job', async () => {
     const k = await createKey();
     const id = await queuedJob(k.id);
