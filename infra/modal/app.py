@@ -1,7 +1,8 @@
 """Modal deployment of the gpu-function container (same image as Cloud Run), scale to zero.
 
     modal secret create facerecon FACERECON_SIGNING_SECRET=... S3_ENDPOINT=... S3_BUCKET=... \
-        S3_ACCESS_KEY_ID=... S3_SECRET_ACCESS_KEY=... [FACERECON_METRICS_TOKEN=...]
+        S3_ACCESS_KEY_ID=... S3_SECRET_ACCESS_KEY=... [S3_REGION=...] [FACERECON_METRICS_TOKEN=...]
+    (S3_REGION: the bucket's region on AWS S3; R2 and GCS take the default, auto)
     modal deploy infra/modal/app.py      # run from the repository root
 """
 import os

@@ -71,6 +71,25 @@ describe('infra/Dockerfile', () => {
     expect(dockerfile).toMatch(/--onnxruntime-node-install=cuda12/);
   });
 
+  it('unpacks the Node tarball only after checking it against SHASUMS256.txt signed by a pinned release key', () => {
+    // The one network download of the node stage (the replay skips it with its apt-get): read as the
+    // order of its commands, since a check placed after the unpack would check nothing.
+    const step = dockerfile.split(/\n(?=RUN |COPY |FROM |ARG |ENV )/).find((s) => s.startsWith('RUN ') && s.includes('nodejs.org/dist'))!;
+    const at = (re: RegExp) => {
+      const m = re.exec(step);
+      expect(m, String(re)).not.toBeNull();
+      return m!.index;
+    };
+    const fingerprints = [...step.matchAll(/^\s+([0-9A-F]{40}) \\$/gm)].map((m) => m[1]);
+    expect(fingerprints.length).toBeGreaterThanOrEqual(5);
+    expect(at(/--recv-keys "\$key"/)).toBeLessThan(at(/gpg --batch --decrypt --output SHASUMS256\.txt SHASUMS256\.txt\.asc/));
+    expect(at(/gpg --batch --decrypt/)).toBeLessThan(at(/\| sha256sum -c -/));
+    expect(at(/\| sha256sum -c -/)).toBeLessThan(at(/tar -xJf/));
+    // No piping the download straight into tar (what the stage did before), and each command chained with &&.
+    expect(step).not.toMatch(/curl[^\n]*\|\s*(\\\n\s*)?tar/);
+    expect(step).not.toMatch(/;\s*\\\n\s*(&& )?(curl|tar|gpg --batch --decrypt)/);
+  });
+
   it("pairs onnxruntime-node with a base image of the CUDA major its NuGet provider is built for, and checks the provider's libraries at build time", () => {
     // The installer downloads NuGet's Microsoft.ML.OnnxRuntime.Gpu.Linux of the package's own version:
     // CUDA 12 builds up to 1.26, CUDA 13 from 1.27 (onnxruntime's 1.27 release: "CUDA 12 packages are
