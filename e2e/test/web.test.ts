@@ -89,6 +89,15 @@ describe('the web page', () => {
     expect(dialogs).toHaveLength(2);
     expect(await page.inputValue('#api-key')).toBe(other);
     expect(await page.textContent('#key-in-use')).toContain('…beef');
+    // "Forget this key" takes it, and a job saved under it, out of the browser's storage (a shared computer).
+    await page.evaluate(() => localStorage.setItem('facerecon.job', JSON.stringify({ id: 'x', model: 'mediapipe' })));
+    await page.click('#forget-key');
+    expect(await page.inputValue('#api-key')).toBe('');
+    expect(await page.evaluate(() => [localStorage.getItem('apiKey'), localStorage.getItem('facerecon.job')])).toEqual([null, null]);
+    expect(await page.isHidden('#key-in-use')).toBe(true);
+    expect(await page.textContent('#file-note')).toMatch(/removed from this browser/);
+    await page.reload();
+    expect(await page.inputValue('#api-key')).toBe('');
     // A first visit (nothing saved) is asked too, and declining keeps the page without a key.
     await page.evaluate(() => localStorage.removeItem('apiKey'));
     answer = 'dismiss';
@@ -362,6 +371,15 @@ describe('the web page', () => {
     await page.click('#lang-zh');
     expect(await page.textContent('#error-message')).toBe('检测到多人，请上传单人照片');
     expect(await page.textContent('#start')).toBe('开始 3D 重建');
+    // What a screen reader reads switches too: accessible names, the image's text, the tab's title.
+    const names = await page.evaluate(() => ({
+      labels: Array.from(document.querySelectorAll('[aria-label]'), (e) => e.getAttribute('aria-label')!),
+      alt: (document.getElementById('uv') as HTMLImageElement).alt,
+      title: document.title,
+    }));
+    expect(names.labels.length).toBeGreaterThanOrEqual(7);
+    for (const text of [...names.labels, names.alt, names.title]) expect(text, text).toMatch(/[\u4e00-\u9fff]/);
+    expect(names.labels).toContain('3D 人脸查看器：拖动旋转，滚动缩放');
     await page.context().close();
   });
 

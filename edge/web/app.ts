@@ -67,7 +67,7 @@ function showKeyInUse() {
   const k = els.key.value.trim();
   const note = $('key-in-use');
   note.hidden = k.length < 8;
-  note.textContent = note.hidden ? '' : t(lang, 'keyInUse', { tail: k.slice(-4) });
+  $('key-in-use-text').textContent = note.hidden ? '' : t(lang, 'keyInUse', { tail: k.slice(-4) });
 }
 // On every edit, not only on leaving the field: a key cleared and the tab closed must be gone.
 els.key.addEventListener('input', () => {
@@ -77,6 +77,18 @@ els.key.addEventListener('input', () => {
   showKeyInUse();
 });
 
+// A shared or borrowed computer: the key (and the job saved under it, which needs the key to be read)
+// leaves this browser's storage, not only the field. Disabled while a job runs under the key.
+const forgetKey = $<HTMLButtonElement>('forget-key');
+forgetKey.addEventListener('click', () => {
+  localStorage.removeItem('apiKey');
+  localStorage.removeItem(JOB_KEY);
+  els.key.value = '';
+  showKeyInUse();
+  els.note.textContent = t(lang, 'keyForgotten');
+  els.key.focus();
+});
+
 function applyLang(next: Lang) {
   lang = next;
   localStorage.setItem('lang', lang);
@@ -84,6 +96,10 @@ function applyLang(next: Lang) {
   $('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
   $('lang-zh').setAttribute('aria-pressed', String(lang === 'zh'));
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(lang, el.dataset.i18n as StringKey);
+  // What a screen reader says (accessible names, the image's text) and the tab's title, in the same language.
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n-label]')) el.setAttribute('aria-label', t(lang, el.dataset.i18nLabel as StringKey));
+  for (const el of document.querySelectorAll<HTMLImageElement>('[data-i18n-alt]')) el.alt = t(lang, el.dataset.i18nAlt as StringKey);
+  document.title = t(lang, 'pageTitle');
   showKeyInUse();
   if (busy) els.start.textContent = t(lang, 'running');
   renderError();
@@ -311,6 +327,7 @@ let following: { client: FaceReconClient; id: string; canceled: boolean } | unde
 async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: boolean } = {}) {
   busy = true;
   els.file.disabled = true;
+  forgetKey.disabled = true;
   following = { client, id: job.id, canceled: false };
   els.cancel.hidden = false;
   els.cancel.disabled = false;
@@ -355,6 +372,7 @@ async function follow(client: FaceReconClient, job: SavedJob, opts: { resumed?: 
     following = undefined;
     els.cancel.hidden = true;
     els.file.disabled = false;
+    forgetKey.disabled = false;
     els.start.disabled = !photo;
     els.start.textContent = t(lang, 'start');
   }
@@ -388,6 +406,7 @@ els.start.addEventListener('click', async () => {
   els.start.disabled = true;
   // A photo chosen while one is on its way was ignored while the picker showed its name.
   els.file.disabled = true;
+  forgetKey.disabled = true;
   try {
     // An async job: the page polls it, so a reload or a dropped connection loses nothing. The
     // idempotency key identifies the photo; another model is another call.
@@ -400,6 +419,7 @@ els.start.addEventListener('click', async () => {
     document.body.dataset.state = 'error';
     busy = false;
     els.file.disabled = false;
+    forgetKey.disabled = false;
     els.start.disabled = !photo;
   }
 });
