@@ -427,6 +427,29 @@ describe('idempotency, quota and rate limits', () => {
     expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
   });
 
+  it('a DELETE retried after its erase landed but its replay rebinding failed finishes the rebinding: no replay of the erased result', async () => {
+    const k = await createKey();
+    const png = await makePng(300, 300);
+    server.use(http.delete('https://gpu.test/v1/assets/*', () => new HttpResponse(null, { status: 204 })));
+    const first = await post(k.key, png, { 'idempotency-key': 'erase-me-0004' });
+    expect(first.status).toBe(200);
+    const id = first.headers.get('x-request-id')!;
+    // What the first DELETE leaves when D1 fails between its two writes: the job erased, the key's
+    // record still holding the result (the rebinding never ran).
+    await env.DB.prepare('UPDATE jobs SET result = NULL, asset_id = NULL, erased_at = ? WHERE id = ?').bind(new Date().toISOString(), id).run();
+    const stale = await post(k.key, png, { 'idempotency-key': 'erase-me-0004' });
+    expect(await stale.json()).toHaveProperty('pose'); // the state the retry of DELETE must mend
+    const del = await send(`/v1/reconstructions/${id}`, { method: 'DELETE', key: k.key });
+    expect(del.status).toBe(200);
+    const again = await post(k.key, png, { 'idempotency-key': 'erase-me-0004' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const body = await again.json<Record<string, unknown>>();
+    expect(body).not.toHaveProperty('pose');
+    expect(body).toMatchObject({ id, status: 'succeeded' });
+    expect(body).toHaveProperty('erased_at');
+    expect((await usageRows(k.id)).filter((r) => r.billed)).toHaveLength(1);
+  });
+
   it('a failed upstream attempt does not pin the key: the retry after recovery runs and is billed once', async () => {
     const k = await createKey();
     const png = await makePng(300, 300);

@@ -69,7 +69,13 @@ jobs.delete('/:id', async (c) => {
     // Read again: a commit that landed between the first read and the cancel left a result, which the
     // caller asked to erase (the first read's copy had none).
     const ended = await getJob(db, key.id, id);
-    if (!ended?.result) return c.json(jobView(ended ?? job, { lang: c.get('lang') }));
+    if (!ended?.result) {
+      // Erased already, by a DELETE whose last step (the replay's rebinding below) may have failed after
+      // the erase: the retried DELETE finishes it, or a retry of the call would replay the erased result
+      // (its landmarks, its pose) for the rest of the day. Idempotent.
+      if (ended?.erased_at) await rebindIdempotentResponse(db, key.id, id, { status: 200, body: JSON.stringify(jobView(ended, { lang: c.get('lang') })) }, 'done');
+      return c.json(jobView(ended ?? job, { lang: c.get('lang') }));
+    }
     const folder = assetFolderOf(ended.result);
     if (folder && !(await eraseAssetsOnGpu({ baseUrl: c.env.GPU_FUNCTION_URL, secret: c.env.GPU_SIGNING_SECRET, folder, requestId: c.get('requestId') }))) {
       return errorResponse(c, 'STORAGE_UNAVAILABLE', { headers: { 'retry-after': '5' } });
