@@ -213,12 +213,15 @@ describe('idempotent retries', () => {
     // A wakes with a 5xx: its release must not free B's key (a third request would run, and bill, it again).
     await releaseUnit(E.DB, { requestId: a, keyId: k.id, idempotencyKey: idem }, 'OVERLOADED', { status: 503, body: 'a' });
     expect(await claim(crypto.randomUUID())).toEqual({ kind: 'in_progress' });
-    // Nor may a late success of A's write its answer over B's record: B's own answer is the key's.
+    // Nor may a late success of A's write its answer over B's record, or be billed: the key is B's, and
+    // one key is one charge (A's result is not delivered: commitUnit says no).
     await E.DB.prepare("UPDATE usage SET outcome = 'reserved', units = 1 WHERE request_id = ?").bind(a).run();
-    expect(await commitUnit(E.DB, { requestId: a, keyId: k.id, idempotencyKey: idem }, { status: 200, body: 'answer of a' })).toBe(true);
+    expect(await commitUnit(E.DB, { requestId: a, keyId: k.id, idempotencyKey: idem }, { status: 200, body: 'answer of a' })).toBe(false);
     expect(await claim(crypto.randomUUID())).toEqual({ kind: 'in_progress' });
     expect(await commitUnit(E.DB, { requestId: b, keyId: k.id, idempotencyKey: idem }, { status: 200, body: 'answer of b' })).toBe(true);
     expect(await claim(crypto.randomUUID())).toEqual({ kind: 'replay', status: 200, body: 'answer of b' });
+    const billed = await E.DB.prepare('SELECT request_id FROM usage WHERE key_id = ? AND billed = 1').bind(k.id).all<{ request_id: string }>();
+    expect(billed.results.map((r) => r.request_id)).toEqual([b]);
   });
 
   it("an async create whose job batch landed but whose reply was lost: the key is freed with the job, and the retry starts a job that exists", async () => {
@@ -360,7 +363,7 @@ async function runningSyncJob(keyId: string): Promise<string> {
 }
 
 describe('a result that cannot be delivered', () => {
-  it('is erased and answered CANCELED or INTERNAL, unless its commit landed after all (a lost reply): then it is billed, replayable, and kept', async () => {
+  it('is erased and answered CANCELED or INTERNAL, unless its commit landed after all (a lost reply): then it is billed, kept, and delivered', async () => {
     const k = await createKey();
     const job = () => runningSyncJob(k.id);
     const outcome = async (id: string) => {
@@ -370,7 +373,7 @@ describe('a result that cannot be delivered', () => {
     };
     const landed = await job();
     expect(await commitUnit(E.DB, { requestId: landed, keyId: k.id }, { status: 200, body: '{"assets":{}}' })).toBe(true);
-    expect(await outcome(landed)).toEqual({ code: 'INTERNAL', erased: 0 });
+    expect(await outcome(landed)).toEqual({ code: 'billed', erased: 0 });
     const canceled = await job();
     expect(await cancelJob(E.DB, k.id, canceled)).toBe(true);
     expect(await outcome(canceled)).toEqual({ code: 'CANCELED', erased: 1 });
@@ -414,6 +417,37 @@ describe('a commit whose reply is lost', () => {
     });
     await expect(commitResult(stuck, { requestId: await job(), keyId: k.id }, '{"assets":{}}', { readBackDelaysMs: [1, 1] })).rejects.toThrow(/network connection lost/);
   });
+});
+
+describe('a commit that landed while its reply and every read-back were lost', () => {
+  for (const m of ['json', 'sse'] as const) {
+    it(`${m}: the paid result is delivered, not answered INTERNAL (a retry without a key would pay again)`, async () => {
+      mode = m;
+      gate = Promise.resolve();
+      const k = await createKey();
+      const png = await makePng(200, 200);
+      // The commit lands and throws; commitResult's four reads of the job fail; the fifth (the settle) works.
+      let reads = 0;
+      const lost = failingBatches(E.DB, /^UPDATE usage SET outcome = 'ok'/, { landed: true });
+      const db = new Proxy(lost, {
+        get(target, prop) {
+          if (prop !== 'prepare') return Reflect.get(target, prop, target);
+          return (text: string) => {
+            if (/^SELECT \* FROM jobs WHERE id = \?$/.test(text) && reads++ < 4) throw new Error('D1_ERROR: network connection lost');
+            return target.prepare(text);
+          };
+        },
+      });
+      const path = m === 'sse' ? '/v1/reconstructions/stream' : '/v1/reconstructions';
+      const res = await call(path, { key: k.key, method: 'POST', body: png, headers: { 'content-type': 'image/png' } }, { ...E, DB: db } as unknown as Bindings);
+      expect(reads).toBe(4);
+      expect(res.status).toBe(200);
+      const result = m === 'sse' ? JSON.parse(res.text.split('event: result\ndata: ')[1].split('\n')[0]) : JSON.parse(res.text);
+      expect(result.assets.glb.url).toBe(RESULT.assets.glb.url);
+      expect(res.text).not.toMatch(/event: error/);
+      expect(await usageRows(k.id)).toEqual([{ outcome: 'ok', billed: 1 }]);
+    });
+  }
 });
 
 describe('DELETE racing the commit', () => {

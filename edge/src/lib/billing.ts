@@ -91,17 +91,22 @@ export interface Settlement {
 
 /**
  * Commits the reserved unit and, in the same transaction, stores the response for idempotent replays.
- * Returns false when there was no reservation left to commit (the purge released it) or its job has
- * ended (canceled, even when the cancel's release has not landed yet): then the result must not be
+ * Returns false when there was no reservation left to commit (the purge released it), its job has
+ * ended (canceled, even when the cancel's release has not landed yet), or its Idempotency-Key is no
+ * longer its own (taken over by a retry, or gone with a revoked key): then the result must not be
  * delivered.
  */
 export async function commitUnit(db: D1Database, s: Settlement, response: { status: number; body: string }): Promise<boolean> {
   const stmts = [
     // A job canceled between its cancel and its unit's release (two round trips in DELETE /v1/jobs/:id)
     // still shows 'reserved' here: the job's own status is what says the result is wanted.
+    // A request whose Idempotency-Key a retry took over (it stalled past staleAfterMs, then woke) is not
+    // billed: the key is the retry's, which is billed for it, and one key is one charge.
     db
-      .prepare("UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved' AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status NOT IN ('queued', 'running'))")
-      .bind(s.bytesForwarded ?? null, s.requestId, s.requestId),
+      .prepare(
+        "UPDATE usage SET outcome = 'ok', billed = 1, bytes_forwarded = ? WHERE request_id = ? AND outcome = 'reserved' AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status NOT IN ('queued', 'running')) AND (? IS NULL OR EXISTS (SELECT 1 FROM idempotency WHERE key_id = ? AND idempotency_key = ? AND (owner IS NULL OR owner = ?)))",
+      )
+      .bind(s.bytesForwarded ?? null, s.requestId, s.requestId, s.idempotencyKey ?? null, s.keyId, s.idempotencyKey ?? null, s.requestId),
     // The job record follows its unit in the same transaction: succeeded exactly when billed.
     db
       .prepare("UPDATE jobs SET status = 'succeeded', result = ?, finished_at = ?, lease_until = NULL WHERE id = ? AND status IN ('queued', 'running') AND EXISTS (SELECT 1 FROM usage WHERE request_id = ? AND outcome = 'ok' AND billed = 1)")

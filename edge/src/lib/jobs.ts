@@ -159,15 +159,16 @@ export async function jobEvents(db: D1Database, id: string): Promise<Array<{ at:
 }
 
 /**
- * A result that will not be delivered (its commit failed, or it arrived after the caller hung up):
- * what the caller is told instead, and whether its assets go. A commit whose reply was lost may have
- * landed (the job then reads succeeded: billed, stored for the key's replay), so those assets stay;
- * otherwise nobody will ever hold their URLs and `erase` removes them. CANCELED when the job was
- * canceled while the GPU worked, else INTERNAL.
+ * A result whose commit failed, or that arrived after the caller hung up: what becomes of it. A commit
+ * whose reply was lost may have landed after all (its read-back failing too): the job then reads
+ * succeeded, billed and stored for the key's replay, and `'billed'` says to deliver it (a paid result
+ * answered 500 was retried, and without an Idempotency-Key paid for twice). Otherwise nobody will ever
+ * hold its URLs: `erase` removes its assets, and the caller is told CANCELED when the job was canceled
+ * while the GPU worked, else INTERNAL.
  */
-export async function settleUndelivered(db: D1Database, keyId: string, id: string, erase: () => void): Promise<'CANCELED' | 'INTERNAL'> {
+export async function settleUndelivered(db: D1Database, keyId: string, id: string, erase: () => void): Promise<'billed' | 'CANCELED' | 'INTERNAL'> {
   const status = (await getJob(db, keyId, id))?.status;
-  if (status === 'succeeded') return 'INTERNAL';
+  if (status === 'succeeded') return 'billed';
   erase();
   return status === 'canceled' ? 'CANCELED' : 'INTERNAL';
 }

@@ -31,10 +31,11 @@ export interface RelayHooks {
   /** Commits the charge for this result; false when it could not be committed (do not deliver). */
   commit(resultData: string): Promise<boolean>;
   /**
-   * A result that will not be delivered (not committed, or arriving after a hang-up): erase what it
-   * stored and say which code the caller gets instead (CANCELED when its job was canceled).
+   * A result whose commit failed, or arriving after a hang-up: erase what it stored and say which code
+   * the caller gets instead (CANCELED when its job was canceled), or `'billed'` when the commit had
+   * landed after all (its reply and read-back lost): then it is delivered.
    */
-  discard(resultData: string): Promise<ErrorCode>;
+  discard(resultData: string): Promise<ErrorCode | 'billed'>;
   /** Releases the reserved unit with this outcome (the error body is what an idempotent retry replays). */
   release(code: ErrorCode | 'CANCELED', response?: { status: number; body: string }): Promise<void>;
 }
@@ -124,9 +125,11 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
       }
       if (!committed) {
         const code = await opts.hooks.discard(ev.data).catch((): ErrorCode => 'INTERNAL');
-        settled = false;
-        await failWith(code);
-        return true;
+        if (code !== 'billed') {
+          settled = false;
+          await failWith(code);
+          return true;
+        }
       }
       send(ev);
       end();

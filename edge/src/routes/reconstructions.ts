@@ -182,7 +182,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
   const errorBody = (code: ErrorCode) => JSON.stringify(toErrorBody(code, { requestId, lang }));
   // A result that cannot be delivered (its job was canceled while the GPU worked, or its reservation
   // is gone) is not paid for: its assets belong to nobody and are erased, and the caller learns why.
-  const discard = (result: string): Promise<ErrorCode> =>
+  const discard = (result: string): Promise<ErrorCode | 'billed'> =>
     settleUndelivered(db, key.id, requestId, () => {
       const folder = assetFolderOf(result);
       if (folder) waitUntil(c, eraseAssets(c.env, folder, requestId));
@@ -272,7 +272,12 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     }
     if (!looksLikeResult(text)) return fail('UPSTREAM_UNAVAILABLE'); // a proxy's page in front of the gpu-function, not a result
     if (callerGone.aborted) return hungUp(text); // nobody to deliver to: not committed, its assets erased
-    if (!(await commitResult(db, settlement, text))) return fail(await discard(text));
+    // A commit that threw (its reply lost, and the read-back failing as long as it was tried) is
+    // settled by one more read, as one that said no: deliver it if it was billed after all.
+    if (!(await commitResult(db, settlement, text).catch(() => false))) {
+      const after = await discard(text);
+      if (after !== 'billed') return fail(after);
+    }
     c.header('x-edge-ms', String(Date.now() - started));
     return c.body(text, 200, { 'content-type': 'application/json' });
   }
