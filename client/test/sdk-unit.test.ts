@@ -56,16 +56,27 @@ describe('@facerecon/client against a scripted fetch', () => {
   });
 
   it('a stream that goes silent ends at the time-out, which restarts with every chunk', async () => {
+    // Eight chunks 100 ms apart (800 ms in all, twice the 400 ms time-out): a time-out for the whole
+    // call would end it mid-stream; one that restarts with each chunk lets all eight through and ends
+    // the call only once the stream goes silent.
+    const CHUNKS = 8;
     const { c, calls } = client(({ init }) => {
+      let timer: ReturnType<typeof setInterval> | undefined;
       const body = new ReadableStream<Uint8Array>({
         start(ctl) {
-          ctl.enqueue(enc.encode(sse('stage', { stage: 'preprocess', elapsed_ms: 5 })));
-          init.signal?.addEventListener('abort', () => ctl.error(init.signal?.reason));
+          let sent = 0;
+          timer = setInterval(() => {
+            ctl.enqueue(enc.encode(sse('stage', { stage: 'preprocess', elapsed_ms: ++sent })));
+            if (sent === CHUNKS) clearInterval(timer);
+          }, 100);
+          init.signal?.addEventListener('abort', () => (clearInterval(timer), ctl.error(init.signal?.reason)));
         },
       });
       return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
-    }, { timeoutMs: 200 });
-    await expect(c.reconstruct({ photo: new Uint8Array([1]), onStage: () => undefined })).rejects.toThrow('no answer within 200 ms');
+    }, { timeoutMs: 400 });
+    const seen: number[] = [];
+    await expect(c.reconstruct({ photo: new Uint8Array([1]), onStage: (_s, elapsed) => void seen.push(elapsed) })).rejects.toThrow('no answer within 400 ms');
+    expect(seen).toEqual(Array.from({ length: CHUNKS }, (_, i) => i + 1));
     expect(calls[0].init.signal?.aborted).toBe(true);
   });
 

@@ -64,7 +64,11 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
     // sat "running" until the purge failed it an hour later.
     const current = await getJobById(db, jobId);
     const left = current ? leaseLeftMs(current) : 0;
-    return left > 0 ? { retryAfterS: Math.ceil(left / 1000) + 1 } : { ack: true }; // ended or canceled: nothing to do
+    if (left > 0) return { retryAfterS: Math.ceil(left / 1000) + 1 };
+    // Ended or canceled: nothing to run. Said in the job's events, so that a delivery arriving after a
+    // cancel (the queue's retry once the gpu-function is back) is seen to have done nothing.
+    if (current) await addJobEvent(db, jobId, 'delivery.skipped', { status: current.status }).catch(() => undefined);
+    return { ack: true };
   }
   // Tied to this claim: if the lease lapsed and another delivery took the job over, this one's failure
   // must not fail (or requeue) that run.

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('bad-input corpus through the real stack', () => {
-  it('every case ends in a success or a documented error < 500; nothing crashes; only successes are billed', async () => {
+  it('every case ends in a success or a documented error < 500 (or 503 back-pressure), never a time-out; nothing crashes; only successes are billed', async () => {
     const cases = await buildCorpus(FIXTURES_DIR);
     expect(cases.length).toBeGreaterThanOrEqual(300);
     const rssBefore = process.memoryUsage().rss;

@@ -4,7 +4,6 @@
  * everywhere but the flat view's tile-0 pixels, the output is what it was before normal maps existed
  * (hashes recorded from the renderer as it was, on a synthetic two-tile sphere).
  */
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, type RgbImage } from '@facerecon/shared';
 import { renderMesh, VIEW_LIGHT, type RenderCamera } from '../../src/recon/render';
@@ -45,31 +44,28 @@ function centreLevels(img: RgbImage, mask: Uint8Array, pick: (x: number) => bool
 }
 
 describe('renderMesh with a normal map (the geometry preview)', () => {
-  it('without a normal map the output is byte-identical to the renderer before normal maps', () => {
+  it('a normal map changes the shaded view only: the textured view and the mask are the same with and without it', () => {
+    // What the shading itself is (without a map, and with one) is checked against this file's own
+    // Lambert computation in the tests below; this one checks what the map must leave alone.
     const mesh = twoTileSphere();
     const tiles = [0, 1].map((t) => {
       const im = createRgbImage(64, 64);
       for (let i = 0; i < 64 * 64; i++) im.data.set([(i * 7 + t * 50) & 255, (i >> 6) * 4, 128 + t * 60], 3 * i);
       return im;
     });
-    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 16);
+    const camera = { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 24, fill: 0.92 } as const;
     const flat = createRgbImage(160, 160);
-    const a = renderMesh({ mesh, width: 160, height: 160, camera: { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 24, fill: 0.92 }, mode: 'textured', tiles, flatTarget: flat });
-    const b = renderMesh({ mesh, width: 160, height: 160, camera: { kind: 'orbit', yawDeg: 20, pitchDeg: -10, fovDeg: 30, fill: 0.8 }, mode: 'flat' });
-    // Recorded with render.ts as of the commit before normal maps (08711f8).
-    expect({ textured: sha(a.image.data), flatTarget: sha(flat.data), mask: sha(a.mask), flat: sha(b.image.data) }).toEqual({
-      textured: '605ede4047d6d1cf',
-      flatTarget: 'a91317f07a82872c',
-      mask: '5aa0018e3f0bb979',
-      flat: 'de415927aba20760',
-    });
-    // With a normal map, the textured view and the mask stay as they were; the flat view changes on tile 0 only.
+    const a = renderMesh({ mesh, width: 160, height: 160, camera, mode: 'textured', tiles, flatTarget: flat });
     const flat2 = createRgbImage(160, 160);
     const normalMap = { image: uniformNormalMap([0.6, 0, 0.8]), tangents: gltfTangents(mesh) };
-    const c = renderMesh({ mesh, width: 160, height: 160, camera: { kind: 'orbit', yawDeg: -30, pitchDeg: 8, fovDeg: 24, fill: 0.92 }, mode: 'textured', tiles, flatTarget: flat2, normalMap });
-    expect(sha(c.image.data)).toBe('605ede4047d6d1cf');
-    expect(sha(c.mask)).toBe('5aa0018e3f0bb979');
-    expect(sha(flat2.data)).not.toBe('a91317f07a82872c');
+    const c = renderMesh({ mesh, width: 160, height: 160, camera, mode: 'textured', tiles, flatTarget: flat2, normalMap });
+    expect(Buffer.from(c.image.data).equals(Buffer.from(a.image.data))).toBe(true);
+    expect(Buffer.from(c.mask).equals(Buffer.from(a.mask))).toBe(true);
+    expect(a.mask.reduce((n, v) => n + v, 0)).toBeGreaterThan(2000); // the sphere is in view
+    // The shaded view does change with the map.
+    let changed = 0;
+    for (let i = 0; i < 160 * 160; i++) if (flat.data[3 * i] !== flat2.data[3 * i]) changed++;
+    expect(changed).toBeGreaterThan(500);
   });
 
   it('the renderer\'s light is the one this test computes with', () => {

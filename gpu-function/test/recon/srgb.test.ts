@@ -4,6 +4,25 @@ import { linearToSrgb, linearToSrgbFast, srgbToLinear, srgbToLinearFast, srgbToL
 // The tables against the exact IEC 61966-2-1 curve, at off-grid inputs (between the table's steps).
 const inputs = Array.from({ length: 2551 }, (_, k) => k / 10 + 0.037).filter((v) => v <= 255);
 
+describe('the exact sRGB curve', () => {
+  // IEC 61966-2-1 written out here, apart from srgb.ts (the tables below are checked against srgb.ts's
+  // curve, so a wrong constant there would pass them), and values published for it.
+  const iecDecode = (level: number) => {
+    const c = level / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const iecEncode = (linear: number) => 255 * (linear <= 0.0031308 ? 12.92 * linear : 1.055 * linear ** (1 / 2.4) - 0.055);
+
+  it('decodes and encodes as the standard says, and as its published values', () => {
+    for (let level = 0; level <= 255; level += 0.25) expect(srgbToLinear(level), `level ${level}`).toBeCloseTo(iecDecode(level), 12);
+    for (let k = 0; k <= 1000; k++) expect(linearToSrgb(k / 1000), `linear ${k / 1000}`).toBeCloseTo(iecEncode(k / 1000), 9);
+    expect(srgbToLinear(128)).toBeCloseTo(0.21586, 5);
+    expect(srgbToLinear(10)).toBeCloseTo(0.0030353, 7);
+    expect(srgbToLinear(255)).toBeCloseTo(1, 12);
+    expect(linearToSrgb(0.18)).toBeCloseTo(117.65, 1); // 18% grey: 0.4614 of full scale
+  });
+});
+
 describe('sRGB tables', () => {
   it('decode by table is within 1e-5 of the exact curve', () => {
     let worst = 0;

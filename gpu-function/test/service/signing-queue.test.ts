@@ -50,7 +50,7 @@ describe('request signatures', () => {
     expect(await verify(h, { method: 'PUT' })).toEqual({ ok: false, reason: 'mismatch' });
   });
 
-  it('compares without depending on where strings differ', () => {
+  it('timingSafeEqualString: true only for the same string (a difference in the last character, in length, or none)', () => {
     expect(timingSafeEqualString('abc', 'abc')).toBe(true);
     expect(timingSafeEqualString('abc', 'abd')).toBe(false);
     expect(timingSafeEqualString('abc', 'abcd')).toBe(false);

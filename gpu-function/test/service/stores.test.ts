@@ -199,10 +199,9 @@ describe('S3AssetStore against a store that misbehaves', () => {
         const put = patient.put('2030-01-01/r/face.glb', new Uint8Array(10), 'model/gltf-binary', controller.signal);
         const settled = put.then(() => 'resolved', (e: Error) => e.name);
         await new Promise((r) => setTimeout(r, 200)); // the request is out, the store silent
-        const t0 = performance.now();
         controller.abort();
+        // The abort's own error: the store's time-out (60 s) would have ended it as a TimeoutError, past this test's limit.
         expect(await settled).toBe('AbortError');
-        expect(performance.now() - t0).toBeLessThan(2_000); // at once, not at the 60 s time-out
       } finally {
         patient.destroy();
       }
@@ -285,7 +284,7 @@ describe('S3AssetStore against a store that misbehaves', () => {
     }
   });
 
-  it('a clean-up against a store that never answers gives up within seconds, not after 3 x the request time-out', async () => {
+  it('a clean-up against a store that never answers gives up at its own bound, not after 3 x the request time-out', async () => {
     const sockets: Socket[] = [];
     const silent = createTcpServer((sock) => {
       sockets.push(sock);
@@ -293,11 +292,13 @@ describe('S3AssetStore against a store that misbehaves', () => {
     });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;
-    const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, requestTimeoutMs: 60_000, connectTimeoutMs: 60_000 });
+    // The requests' own time-outs (60 s, three attempts) lie far past this test's 30 s limit: only the clean-up's
+    // bound can end the call, and the error it ends with is the bound's.
+    const store = new S3AssetStore({ bucket: 'b', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: true, requestTimeoutMs: 60_000, connectTimeoutMs: 60_000, deleteTimeoutMs: 300 });
     try {
-      const t0 = performance.now();
-      await expect(store.deleteKeys(['2030-01-01/r/face.glb'])).rejects.toThrow();
-      expect(performance.now() - t0).toBeLessThan(15_000); // bounded (5 s), not the 60 s request time-out
+      const err = await store.deleteKeys(['2030-01-01/r/face.glb']).then(() => undefined, (e: Error) => e);
+      expect(err?.name).toMatch(/^(TimeoutError|AbortError)$/);
+      expect(sockets.length).toBe(1); // one attempt, cut by the bound: no retry after it
     } finally {
       store.destroy();
       for (const s of sockets) s.destroy();

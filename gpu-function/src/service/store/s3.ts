@@ -20,6 +20,8 @@ export interface S3StoreOptions {
    */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A clean-up's deletes, all attempts together (default DELETE_TIMEOUT_MS). */
+  deleteTimeoutMs?: number;
   /**
    * Also send GCS's own create-only precondition (`x-goog-if-generation-match: 0`) with the nonce
    * claim. GCS documents that header for its XML API, not S3's `If-None-Match: *`; a bucket that
@@ -92,7 +94,7 @@ export class S3AssetStore implements AssetStore {
     for (let i = 0; i < keys.length; i += 1000) {
       const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
       // Quiet mode answers 200 and lists only the keys it could not delete: those are a failure here.
-      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }), { abortSignal: AbortSignal.timeout(DELETE_TIMEOUT_MS) });
+      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects, Quiet: true } }), { abortSignal: AbortSignal.timeout(this.opts.deleteTimeoutMs ?? DELETE_TIMEOUT_MS) });
       if (res.Errors?.length) throw new Error(`${res.Errors.length} of ${Objects.length} objects not deleted (${res.Errors[0].Code ?? 'error'}: ${res.Errors[0].Key ?? ''})`);
     }
   }
