@@ -2,6 +2,8 @@
 export type Bindings = Env & {
   /** Secret shared with the gpu-function (wrangler secret put GPU_SIGNING_SECRET; .dev.vars locally). */
   GPU_SIGNING_SECRET: string;
+  /** How often a running call or job reads whether it was canceled, ms (lib/cancel-watch.ts; default 2000). */
+  CANCEL_POLL_MS?: string;
 };
 
 export interface ApiKeyRecord {

@@ -15,6 +15,7 @@ import { commitUnit, looksLikeResult, releaseUnit, type Settlement } from './lib
 import { parseSseBlock } from './lib/sse-relay';
 import { addJobEvent, claimJob, clearPhoto, getJobById, jobEvents, jobView, leaseLeftMs, requeueJob, retriesWith, type JobRow } from './lib/jobs';
 import { keyIsActive } from './lib/keys';
+import { watchForCancel, cancelPollMs } from './lib/cancel-watch';
 import { forwardToGpu, passableErrorCode, upstreamErrorCode, upstreamFailureCode } from './lib/upstream';
 import { eraseAssets } from './lib/erasures';
 import { deliverWebhook, webhookSecretFor, webhookUrlProblem } from './lib/webhooks';
@@ -96,27 +97,22 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   const body = new Uint8Array(await photo.arrayBuffer());
   settlement.bytesForwarded = body.byteLength;
   await addJobEvent(db, job.id, 'attempt', { attempt: job.attempts });
-  let res: Response;
+  // A DELETE while the gpu-function works stops the work (cancel-watch.ts): the cancel released the
+  // unit and sent the webhook; this delivery only says that it stopped.
+  const stop = new AbortController();
+  const watch = watchForCancel(db, job.id, { everyMs: cancelPollMs(env), onCancel: () => stop.abort() });
+  let outcome: Exchange;
   try {
-    res = await forwardToGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, body, contentType: job.photo_type ?? 'application/octet-stream', query: new URLSearchParams(job.query), requestId: job.id, timeoutMs, accept: 'text/event-stream' });
-  } catch (err) {
-    const code = err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE';
-    // No answer at all within the edge's wait: the gpu-function never took the photo (its own deadline,
-    // shorter, answers 504 itself), most often a cold start of a fleet scaled to zero, whose start-up
-    // alone may outlast the wait. That is not the photo's timeout: it is retried as an unavailable
-    // service (MAX_ATTEMPTS), not counted against MAX_TIMEOUT_ATTEMPTS, which failed a burst of jobs
-    // queued while the fleet slept.
-    return transientOr(code === 'TIMEOUT' ? 'UPSTREAM_UNAVAILABLE' : code);
+    outcome = await exchangeWithGpu(env, job, body, { timeoutMs, signal: stop.signal });
+  } finally {
+    watch.stop();
   }
-  if (!res.ok || !res.body) return transientOr(await upstreamErrorCode(res), res.headers.get('retry-after'));
-  // The progress stream: each stage becomes a job event, so a polling client can show it.
-  let outcome: { result: string } | { code: ErrorCode };
-  try {
-    outcome = await readProgress(res.body, (stage) => addJobEvent(db, job.id, 'stage', stage));
-  } catch (err) {
-    return transientOr(upstreamFailureCode(err));
+  // (A result that came in before the abort goes on: its commit refuses a canceled job, and its assets are erased.)
+  if (watch.canceled && 'code' in outcome) {
+    await addJobEvent(db, job.id, 'delivery.stopped', { reason: 'canceled' }).catch(() => undefined);
+    return { ack: true };
   }
-  if ('code' in outcome) return transientOr(outcome.code);
+  if ('code' in outcome) return transientOr(outcome.code, outcome.retryAfter);
   const text = outcome.result;
   // A result event that is not a result (billed, it would break every read of the job): a failed delivery.
   if (!looksLikeResult(text)) return transientOr('UPSTREAM_UNAVAILABLE');
@@ -130,6 +126,31 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   }
   await afterJobEnded(env, job);
   return { ack: true };
+}
+
+type Exchange = { result: string } | { code: ErrorCode; retryAfter?: string | null };
+
+/** One attempt: the photo to the gpu-function, and its progress stream read to the result or the error. */
+async function exchangeWithGpu(env: Bindings, job: JobRow, body: Uint8Array, opts: { timeoutMs: number; signal: AbortSignal }): Promise<Exchange> {
+  let res: Response;
+  try {
+    res = await forwardToGpu({ baseUrl: env.GPU_FUNCTION_URL, secret: env.GPU_SIGNING_SECRET, body, contentType: job.photo_type ?? 'application/octet-stream', query: new URLSearchParams(job.query), requestId: job.id, timeoutMs: opts.timeoutMs, accept: 'text/event-stream', signal: opts.signal });
+  } catch (err) {
+    const code = err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE';
+    // No answer at all within the edge's wait: the gpu-function never took the photo (its own deadline,
+    // shorter, answers 504 itself), most often a cold start of a fleet scaled to zero, whose start-up
+    // alone may outlast the wait. That is not the photo's timeout: it is retried as an unavailable
+    // service (MAX_ATTEMPTS), not counted against MAX_TIMEOUT_ATTEMPTS, which failed a burst of jobs
+    // queued while the fleet slept.
+    return { code: code === 'TIMEOUT' ? 'UPSTREAM_UNAVAILABLE' : code };
+  }
+  if (!res.ok || !res.body) return { code: await upstreamErrorCode(res), retryAfter: res.headers.get('retry-after') };
+  // The progress stream: each stage becomes a job event, so a polling client can show it.
+  try {
+    return await readProgress(res.body, (stage) => addJobEvent(env.DB, job.id, 'stage', stage));
+  } catch (err) {
+    return { code: upstreamFailureCode(err) };
+  }
 }
 
 /** Reads the gpu-function's SSE stream to its `result` or `error` event. */

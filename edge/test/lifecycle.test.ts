@@ -144,6 +144,51 @@ describe('a synchronous call canceled while the GPU works', () => {
   }
 });
 
+describe('a DELETE while the GPU works stops the work (cancel-watch.ts)', () => {
+  for (const m of ['json', 'sse'] as const) {
+    it(`${m}: the call's upstream is aborted once the cancel is read, and the caller gets CANCELED without waiting for the GPU`, async () => {
+      mode = m;
+      gpuCalls = [];
+      erased = [];
+      const k = await createKey();
+      const png = await makePng(200, 200);
+      gate = new Promise(() => undefined); // the GPU never answers: only the watch can end the call
+      const env = { ...E, CANCEL_POLL_MS: '25', UPSTREAM_TIMEOUT_MS: '600000' } as unknown as Bindings;
+      const path = m === 'sse' ? '/v1/reconstructions/stream' : '/v1/reconstructions';
+      const post = call(path, { key: k.key, method: 'POST', body: png, headers: { 'content-type': 'image/png' } }, env);
+      while (!gpuCalls.length) await new Promise((r) => setTimeout(r, 10));
+      const id = gpuCalls[0];
+      const del = await call(`/v1/reconstructions/${id}`, { key: k.key, method: 'DELETE' }, env);
+      expect(JSON.parse(del.text).status).toBe('canceled');
+      const r = await post;
+      expect(errorCodeOf(r.text)).toBe('CANCELED');
+      expect(erased).toEqual([]); // no result came, so nothing was written to erase
+      expect(await getJobById(E.DB, id)).toMatchObject({ status: 'canceled', result: null });
+      expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
+    });
+  }
+
+  it("a queued job's delivery is stopped the same way, and says so in the job's events", async () => {
+    mode = 'sse';
+    gpuCalls = [];
+    gate = new Promise(() => undefined);
+    const k = await createKey();
+    const png = await makePng(200, 200);
+    const env = { ...E, CANCEL_POLL_MS: '25', UPSTREAM_TIMEOUT_MS: '600000' } as unknown as Bindings;
+    const sent: string[] = [];
+    const created = await call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: { prefer: 'respond-async', 'content-type': 'image/png' } }, { ...env, JOBS: { send: async (msg: { jobId: string }) => void sent.push(msg.jobId) } } as unknown as Bindings);
+    expect(created.status).toBe(202);
+    const id = JSON.parse(created.text).id as string;
+    const delivery = runJob(env, id);
+    while (!gpuCalls.length) await new Promise((r) => setTimeout(r, 10));
+    const del = await call(`/v1/reconstructions/${id}`, { key: k.key, method: 'DELETE' }, env);
+    expect(JSON.parse(del.text).status).toBe('canceled');
+    expect(await delivery).toEqual({ ack: true });
+    expect((await jobEvents(E.DB, id)).map((e) => e.type)).toContain('delivery.stopped');
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
+  });
+});
+
 describe('idempotent retries', () => {
   it("an app killed between the job's insert and the queue send: its retry after the key went stale gets the same job, billed once", async () => {
     mode = 'sse';

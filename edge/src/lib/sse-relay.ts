@@ -55,6 +55,8 @@ export interface RelayOptions {
    * is (the platform may end the invocation without cancelling the body first).
    */
   callerGone?: AbortSignal;
+  /** Called once the upstream has been read to its end, or failed: the relay's work is over. */
+  done?: () => void;
 }
 
 const enc = new TextEncoder();
@@ -179,7 +181,7 @@ export function relayWithBilling(upstream: ReadableStream<Uint8Array>, opts: Rel
     start(controller) {
       ctl = controller;
       opts.callerGone?.addEventListener('abort', callerLeft, { once: true });
-      opts.waitUntil(pump().catch(() => failWith('INTERNAL')));
+      opts.waitUntil(pump().catch(() => failWith('INTERNAL')).finally(() => opts.done?.()));
     },
     cancel() {
       // The platform cancels the body when the caller hangs up.

@@ -15,6 +15,7 @@ import { webhookUrlProblem } from '../lib/webhooks';
 import { errorResponse, pickLang, type LocalizedHint } from '../lib/respond';
 import { relayWithBilling } from '../lib/sse-relay';
 import { forwardToGpu, upstreamErrorCode, upstreamFailureCode } from '../lib/upstream';
+import { cancelPollMs, watchForCancel } from '../lib/cancel-watch';
 import { eraseAssets } from '../lib/erasures';
 import { validateUpload } from '../lib/validate';
 import { requireApiKey } from '../middleware/auth';
@@ -227,64 +228,77 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     onCallerGone();
     return hungUp();
   }
-  let res: Response;
+  // A DELETE of this call's job from another request (cancel-watch.ts) stops the GPU work as a hang-up
+  // does; the DELETE released the unit and rebound the key, so the caller is only told CANCELED.
+  const watch = watchForCancel(db, requestId, { everyMs: cancelPollMs(c.env), onCancel: () => hangUp.abort() });
+  let relaying = false;
   try {
-    res = await forwardToGpu({
-      baseUrl: c.env.GPU_FUNCTION_URL,
-      secret: c.env.GPU_SIGNING_SECRET,
-      body: forwarded.bytes,
-      contentType: forwarded.contentType,
-      query,
-      requestId,
-      timeoutMs,
-      accept: wantsStream ? 'text/event-stream' : 'application/json',
-      signal: hangUp.signal,
-    });
-  } catch (err) {
-    if (callerGone.aborted) return hungUp();
-    return fail(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
-  }
-
-  if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body) {
-    callerGone.removeEventListener('abort', onCallerGone); // the relay settles a hang-up from here
-    const body = relayWithBilling(res.body, {
-      requestId,
-      lang,
-      abortUpstream: () => hangUp.abort(),
-      waitUntil: (p) => waitUntil(c, p),
-      readErrorCode: upstreamFailureCode,
-      callerGone,
-      hooks: {
-        commit: async (data) => looksLikeResult(data) && (await commitResult(db, settlement, data)),
-        discard,
-        release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
-      },
-    });
-    return c.body(body, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
-  }
-
-  if (res.ok) {
-    let text: string;
+    let res: Response;
     try {
-      text = await res.text();
+      res = await forwardToGpu({
+        baseUrl: c.env.GPU_FUNCTION_URL,
+        secret: c.env.GPU_SIGNING_SECRET,
+        body: forwarded.bytes,
+        contentType: forwarded.contentType,
+        query,
+        requestId,
+        timeoutMs,
+        accept: wantsStream ? 'text/event-stream' : 'application/json',
+        signal: hangUp.signal,
+      });
     } catch (err) {
-      return callerGone.aborted ? hungUp() : fail(upstreamFailureCode(err));
+      if (callerGone.aborted) return hungUp();
+      if (watch.canceled) return errorResponse(c, 'CANCELED');
+      return fail(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
     }
-    if (!looksLikeResult(text)) return fail('UPSTREAM_UNAVAILABLE'); // a proxy's page in front of the gpu-function, not a result
-    if (callerGone.aborted) return hungUp(text); // nobody to deliver to: not committed, its assets erased
-    // A commit that threw (its reply lost, and the read-back failing as long as it was tried) is
-    // settled by one more read, as one that said no: deliver it if it was billed after all.
-    if (!(await commitResult(db, settlement, text).catch(() => false))) {
-      const after = await discard(text);
-      if (after !== 'billed') return fail(after);
+
+    if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body) {
+      callerGone.removeEventListener('abort', onCallerGone); // the relay settles a hang-up from here
+      relaying = true; // the watch goes on while the relay reads, and stops when it is done
+      const body = relayWithBilling(res.body, {
+        requestId,
+        lang,
+        abortUpstream: () => hangUp.abort(),
+        waitUntil: (p) => waitUntil(c, p),
+        readErrorCode: (err) => (watch.canceled ? 'CANCELED' : upstreamFailureCode(err)),
+        callerGone,
+        done: () => watch.stop(),
+        hooks: {
+          commit: async (data) => looksLikeResult(data) && (await commitResult(db, settlement, data)),
+          discard,
+          release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
+        },
+      });
+      return c.body(body, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
     }
-    c.header('x-edge-ms', String(Date.now() - started));
-    return c.body(text, 200, { 'content-type': 'application/json' });
+
+    if (res.ok) {
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        if (watch.canceled) return errorResponse(c, 'CANCELED');
+        return callerGone.aborted ? hungUp() : fail(upstreamFailureCode(err));
+      }
+      if (!looksLikeResult(text)) return fail('UPSTREAM_UNAVAILABLE'); // a proxy's page in front of the gpu-function, not a result
+      if (callerGone.aborted) return hungUp(text); // nobody to deliver to: not committed, its assets erased
+      // A commit that threw (its reply lost, and the read-back failing as long as it was tried) is
+      // settled by one more read, as one that said no: deliver it if it was billed after all.
+      if (!(await commitResult(db, settlement, text).catch(() => false))) {
+        const after = await discard(text);
+        if (after !== 'billed') return fail(after);
+      }
+      c.header('x-edge-ms', String(Date.now() - started));
+      return c.body(text, 200, { 'content-type': 'application/json' });
+    }
+    const code = await upstreamErrorCode(res);
+    if (callerGone.aborted) return hungUp();
+    if (watch.canceled) return errorResponse(c, 'CANCELED');
+    const retryAfter = res.headers.get('retry-after');
+    return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
+  } finally {
+    if (!relaying) watch.stop();
   }
-  const code = await upstreamErrorCode(res);
-  if (callerGone.aborted) return hungUp();
-  const retryAfter = res.headers.get('retry-after');
-  return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
 }
 
 reconstructions.post('/', (c) => create(c, false));
