@@ -216,7 +216,7 @@ describe('the web page', () => {
     if (!hasIct) {
       expect(await page.evaluate(() => document.body.dataset.state)).toBe('error');
       expect(await page.textContent('#error-message')).toBe('The requested face model is not installed on this service');
-      expect(await page.textContent('#error-hint')).toMatch(/model=mediapipe/);
+      expect(await page.textContent('#error-hint')).toMatch(/Choose the Face model/); // the page's words, not the API's model=mediapipe
       await page.context().close();
       return;
     }
@@ -393,6 +393,14 @@ describe('the web page', () => {
     await page.waitForSelector('#error:not([hidden])');
     expect(await page.textContent('#error-message')).toMatch(/JPEG、PNG、WebP、HEIC 或 AVIF/);
     expect(await page.locator('#start').isDisabled()).toBe(true);
+    // A wrong key: the API's message, and advice in the page's own terms (not "Send Authorization: Bearer").
+    await page.fill('#api-key', 'fr_live_not-a-key');
+    await page.setInputFiles('#file', fixture('astronaut.png'));
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 30_000 });
+    expect(await page.textContent('#error-message')).toBe('API 密钥缺失或无效');
+    expect(await page.textContent('#error-hint')).toBe('请检查上方的 API 密钥：粘贴完整的密钥（以 fr_live_ 开头）。');
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     expect(readFileSync(join(SHOTS, 'idle.png')).byteLength).toBeGreaterThan(1000);

@@ -119,6 +119,25 @@ function showFailure(err: unknown) {
   if (err instanceof FaceReconNetworkError) return showError(undefined, 'connectionLost');
   showError('UPSTREAM_UNAVAILABLE');
 }
+/**
+ * The page's own advice where the API's is written for developers (headers, Retry-After,
+ * Idempotency-Key, query options): a person at this page acts through its controls.
+ */
+const PAGE_HINTS: Partial<Record<ErrorCode, StringKey>> = {
+  UNAUTHORIZED: 'hintKey',
+  HTTPS_REQUIRED: 'hintHttps',
+  RATE_LIMITED: 'hintWait',
+  IDEMPOTENCY_KEY_REUSED: 'hintPhotoAgain',
+  IDEMPOTENCY_IN_PROGRESS: 'hintAgain',
+  UPSTREAM_UNAVAILABLE: 'hintAgain',
+  MODEL_NOT_INSTALLED: 'hintModel',
+  MODEL_UNAVAILABLE: 'hintAgain',
+  OVERLOADED: 'hintAgain',
+  TIMEOUT: 'hintAgain',
+  STORAGE_UNAVAILABLE: 'hintAgain',
+  INTERNAL: 'hintAgain',
+};
+
 function renderError() {
   els.error.hidden = !lastError;
   if (!lastError) return;
@@ -132,7 +151,8 @@ function renderError() {
   els.errorMessage.textContent = spec[lang];
   // The request id, with which support finds the call, on our side's failures.
   const id = lastRequestId && spec.status >= 500 ? ` ${t(lang, 'requestId', { id: lastRequestId })}` : '';
-  els.errorHint.textContent = (spec.hint?.[lang] ?? '') + id;
+  const pageHint = PAGE_HINTS[(ERROR_SPECS[lastError] ? lastError : 'INTERNAL') as ErrorCode];
+  els.errorHint.textContent = (pageHint ? t(lang, pageHint) : (spec.hint?.[lang] ?? '')) + id;
 }
 
 /**

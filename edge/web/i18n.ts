@@ -53,6 +53,12 @@ export const STRINGS = {
     a11yViewer: '3D face viewer: drag to rotate, scroll to zoom',
     a11yUv: 'UV texture with its grid',
     a11yDownloads: 'Downloads',
+    hintKey: 'Check the API key above: paste the whole key, which starts with fr_live_.',
+    hintWait: 'Wait a minute, then press Start again.',
+    hintAgain: 'Press Start again in a moment: a photo is never billed twice.',
+    hintPhotoAgain: 'Choose the photo again, then press Start.',
+    hintModel: 'Choose the Face model, which is always available.',
+    hintHttps: 'Open this page at its https:// address.',
   },
   zh: {
     title: '一张自拍，一个 3D 人脸',
@@ -105,6 +111,12 @@ export const STRINGS = {
     a11yViewer: '3D 人脸查看器：拖动旋转，滚动缩放',
     a11yUv: '带网格的 UV 纹理',
     a11yDownloads: '下载',
+    hintKey: '请检查上方的 API 密钥：粘贴完整的密钥（以 fr_live_ 开头）。',
+    hintWait: '请稍等一分钟，再点击开始。',
+    hintAgain: '请稍后再次点击开始：同一张照片不会重复计费。',
+    hintPhotoAgain: '请重新选择照片，再点击开始。',
+    hintModel: '请选择“面部”模型，该模型始终可用。',
+    hintHttps: '请通过 https:// 地址打开此页面。',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
