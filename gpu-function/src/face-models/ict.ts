@@ -31,7 +31,7 @@ import { PALETTE_GROUPS, buildHeadTopology, type HeadTopology } from '../morph/h
 import { namedExpressionWeights, namedMorphTargets, targetParts, type ExpressionNaming } from '../morph/arkit';
 import type { GlbMorphTarget } from '../recon/export-glb';
 import { paintEyeTexture } from '../morph/eye-texture';
-import { expressionTargets, withNormalDeltas } from '../morph/morph-export';
+import { expressionTargets, residualTarget, withNormalDeltas } from '../morph/morph-export';
 import { loadModelPack, type MorphableModel } from '../morph/model-pack';
 
 /**
@@ -50,6 +50,8 @@ export const SCLERA_FALLBACK: readonly [number, number, number] = [226, 220, 212
 export const IRIS_FALLBACK: readonly [number, number, number] = [70, 50, 35];
 /** glTF roughness of the eyeball: wet and glossy, so a renderer puts a live highlight on it. */
 export const EYE_ROUGHNESS = 0.15;
+/** The GLB's last morph target under ARKit naming: the fitted mesh's rest after the ARKit targets (headTargets). */
+export const FIT_ASYMMETRY = 'fitAsymmetry';
 
 export type Palette = Record<(typeof PALETTE_GROUPS)[number], readonly [number, number, number]>;
 
@@ -243,10 +245,15 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
   const headTargets = (head: IctHead): { morphTargets: GlbMorphTarget[]; morphWeights: Float32Array } => {
     const { targets, parts } = targetsInModel(head.morph.naming);
     const { rotation: R, scale, expression } = head.morph;
-    return {
-      morphTargets: targets.map((t) => ({ ...t, deltas: turn(t.deltas, R, scale), ...(t.normalDeltas ? { normalDeltas: turn(t.normalDeltas, R, 1) } : {}) })),
-      morphWeights: Float32Array.from(parts, (p) => (p.length ? p.reduce((sum, i) => sum + expression[i], 0) / p.length : 0)),
-    };
+    const morphTargets = targets.map((t) => ({ ...t, deltas: turn(t.deltas, R, scale), ...(t.normalDeltas ? { normalDeltas: turn(t.normalDeltas, R, 1) } : {}) }));
+    const morphWeights = Float32Array.from(parts, (p) => (p.length ? p.reduce((sum, i) => sum + expression[i], 0) / p.length : 0));
+    if (head.morph.naming !== 'arkit') return { morphTargets, morphWeights };
+    // ARKit's symmetric browInnerUp and cheekPuff carry the mean of ICT's fitted halves: what that leaves
+    // of the fitted mesh goes in one more target at weight 1, after every named one, so that the GLB at
+    // its default weights is the OBJ (residualTarget). A rig driving the ARKit weights may keep it (the
+    // person's captured asymmetry) or set it to 0.
+    const asymmetry = residualTarget(FIT_ASYMMETRY, { target: head.mesh.positions, base: head.morph.neutralPositions, targets: morphTargets, weights: morphWeights });
+    return { morphTargets: [...morphTargets, asymmetry], morphWeights: Float32Array.from([...morphWeights, 1]) };
   };
 
   return {
@@ -356,7 +363,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
           ...(mm.naming === 'arkit' ? { expression_extras: named.extras, expression_unfitted: named.unfitted } : {}),
           expression_convention:
             mm.naming === 'arkit'
-              ? "ARKit's blendshape names (ARFaceAnchor.BlendShapeLocation) and ranges: 0 = neutral, 1 = the full blendshape; ICT's split browInnerUp/cheekPuff halves averaged; shapes ARKit has no name for in expression_extras; names this model cannot fit (tongueOut: ICT has no tongue) in expression_unfitted and absent from expressions"
+              ? "ARKit's blendshape names (ARFaceAnchor.BlendShapeLocation) and ranges: 0 = neutral, 1 = the full blendshape; ICT's split browInnerUp/cheekPuff halves averaged (their difference is in the GLB's last morph target, fitAsymmetry, at weight 1); shapes ARKit has no name for in expression_extras; names this model cannot fit (tongueOut: ICT has no tongue) in expression_unfitted and absent from expressions"
               : "ICT-FaceKit's own expression names (_L/_R = the subject's left/right), 0 = neutral, 1 = the full blendshape",
           fit: { rms_mm: r(mm.fit.rmsMm, 3), iterations: mm.fit.iterations, converged: mm.fit.converged, scale: r(mm.fit.scale, 4), landmarks: mm.fit.landmarks },
           textures: {
@@ -374,7 +381,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
         triangles: head.mesh.indices.length / 3,
         model: pack.manifest.name,
         parts: topology.groups.map((g) => g.name),
-        note: "full head in the model's topology; vertices split at UV seams; the OBJ carries the fitted expression, the GLB the neutral face with one morph target per ARKit blendshape and the fitted weights as defaults",
+        note: "full head in the model's topology; vertices split at UV seams; the OBJ carries the fitted expression, the GLB the neutral face with one morph target per ARKit blendshape and the fitted weights as defaults (under ARKit names, then fitAsymmetry at 1: at its default weights the GLB is the OBJ's mesh)",
       };
     },
   };

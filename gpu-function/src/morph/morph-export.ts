@@ -162,3 +162,33 @@ export function withNormalDeltas(targets: readonly GlbMorphTarget[], base: { pos
     return { ...t, normalIndices, normalDeltas };
   });
 }
+
+/**
+ * The target that makes a base plus weighted targets land on a given mesh: `target - (base + sum of
+ * weights[k] * targets[k])`, on the vertices it moves by at least MORPH_DELTA_FLOOR_MM, to be exported
+ * at weight 1. Why: under ARKit naming a split pair of the model's (ICT's browInnerUp_L/_R, cheekPuff_L/_R)
+ * is one symmetric target at the mean of its halves' weights, so a GLB at its default weights missed the
+ * fitted mesh (the OBJ) by half the halves' difference, ~1.3 mm at a smiling cheek.
+ *
+ * Units: mm, the frame of `base` and the targets (the head frame). Precondition: `target`, `base` have
+ * the same vertex count; targets' indices address them. Positions only: the change of normal is left
+ * to the other targets' normal deltas.
+ */
+export function residualTarget(name: string, opts: { target: Float32Array; base: Float32Array; targets: readonly GlbMorphTarget[]; weights: ArrayLike<number> }): GlbMorphTarget {
+  const r = new Float64Array(opts.target.length);
+  for (let i = 0; i < r.length; i++) r[i] = opts.target[i] - opts.base[i];
+  opts.targets.forEach((t, k) => {
+    const w = opts.weights[k];
+    if (!w) return;
+    for (let i = 0; i < t.indices.length; i++) for (let d = 0; d < 3; d++) r[3 * t.indices[i] + d] -= w * t.deltas[3 * i + d];
+  });
+  const idx: number[] = [];
+  const deltas: number[] = [];
+  for (let v = 0; v < r.length / 3; v++) {
+    const x = r[3 * v], y = r[3 * v + 1], z = r[3 * v + 2];
+    if (x * x + y * y + z * z < MORPH_DELTA_FLOOR_MM * MORPH_DELTA_FLOOR_MM) continue;
+    idx.push(v);
+    deltas.push(x, y, z);
+  }
+  return { name, indices: Uint32Array.from(idx), deltas: Float32Array.from(deltas) };
+}

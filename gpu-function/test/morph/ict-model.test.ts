@@ -233,6 +233,8 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     const j = names.indexOf('mouthSmileLeft');
     expect(gltf.meshes[0].weights[j]).toBeCloseTo(r.morph.expression[r.morph.expressionNames.indexOf('mouthSmile_L')], 3);
     expect(gltf.meshes[0].primitives[0].targets).toHaveLength(names.length);
+    expect(names.at(-1)).toBe('fitAsymmetry');
+    expect(gltf.meshes[0].weights.at(-1)).toBe(1);
     // Each moving target also turns normals (lit correctly when animated): NORMAL deltas, sparse.
     const jaw = gltf.meshes[0].primitives[0].targets[names.indexOf('jawOpen')];
     expect(jaw.NORMAL).toBeDefined();
@@ -250,6 +252,32 @@ describe.skipIf(!has)(has ? 'full-head reconstruction with ICT-FaceKit on the sh
     errs.sort((p, q) => p - q);
     expect(errs[Math.floor(errs.length * 0.95)]).toBeLessThan(0.5 * mags[Math.floor(mags.length * 0.95)]);
     expect(errs[Math.floor(errs.length * 0.5)]).toBeLessThan(0.5 * mags[Math.floor(mags.length * 0.5)]);
+  });
+
+  it("under ARKit names the GLB at its default weights is the OBJ's mesh: fitAsymmetry carries what the averaged halves leave", () => {
+    let carried = 0;
+    for (const [name, r] of results) {
+      // The neutral base plus every target at its default weight, summed here, against the OBJ's positions.
+      const described = model.exportDescription(r.head);
+      expect(described.morphTargets!.at(-1)!.name).toBe('fitAsymmetry');
+      const atDefaults = Float64Array.from(described.glb!.positions);
+      described.morphTargets!.forEach((t, k) => {
+        const w = described.morphWeights![k];
+        for (let i = 0; i < t.indices.length; i++) for (let d = 0; d < 3; d++) atDefaults[3 * t.indices[i] + d] += w * t.deltas[3 * i + d];
+      });
+      let off = 0;
+      for (let i = 0; i < atDefaults.length; i++) off = Math.max(off, Math.abs(atDefaults[i] - described.obj.positions[i]));
+      expect(off, name).toBeLessThan(2e-3); // mm: the floor of what a target stores, and float32
+      // What it carries is the halves' difference: present exactly where ICT fitted the two halves apart.
+      const m = r.morph;
+      const apart = ['browInnerUp', 'cheekPuff'].some((b) => Math.abs(m.expression[m.expressionNames.indexOf(`${b}_L`)] - m.expression[m.expressionNames.indexOf(`${b}_R`)]) > 0.01);
+      const asym = described.morphTargets!.at(-1)!;
+      let biggest = 0;
+      for (let i = 0; i < asym.deltas.length; i += 3) biggest = Math.max(biggest, Math.hypot(asym.deltas[i], asym.deltas[i + 1], asym.deltas[i + 2]));
+      expect(biggest > 0.01, `${name}: halves apart ${apart}, largest offset ${biggest} mm`).toBe(apart);
+      if (apart) carried++;
+    }
+    expect(carried).toBeGreaterThanOrEqual(1); // 015259 puffs one cheek more than the other
   });
 
   it("reprojection of the delivered head: its own landmark points, from the render mesh, projected by result.json's pose", () => {

@@ -4,7 +4,7 @@
  * the OBJ text back into triangles in space.
  */
 import { describe, expect, it } from 'vitest';
-import { withNormalDeltas } from '../../src/morph/morph-export';
+import { MORPH_DELTA_FLOOR_MM, residualTarget, withNormalDeltas } from '../../src/morph/morph-export';
 import { writeObj } from '../../src/recon/export-obj';
 import { computeVertexNormals } from '../../src/recon/subdivide';
 
@@ -107,5 +107,39 @@ describe('welded OBJ', () => {
         expect(f[c][1]).toBe(i + 1); // its own UV
       }
     });
+  });
+});
+
+describe('residualTarget', () => {
+  it("an averaged split pair's left-over, found exactly: base + weighted targets + it at weight 1 is the fitted mesh", () => {
+    const { positions: base } = grid();
+    const n = base.length / 3;
+    // A split pair (left and right halves of one shape) fitted at different weights, and one other shape.
+    const left = { name: 'L', indices: Uint32Array.of(7, 8, 13), deltas: Float32Array.of(1, 0, 2, 0.5, 0, 1, 0, 1, 1) };
+    const right = { name: 'R', indices: Uint32Array.of(10, 11, 16), deltas: Float32Array.of(-1, 0, 2, -0.5, 0, 1, 0, 1, 1) };
+    const other = { name: 'O', indices: Uint32Array.of(30, 31), deltas: Float32Array.of(0, 0, -3, 0, 0, -2) };
+    const [wl, wr, wo] = [0.9, 0.3, 0.5];
+    const fitted = Float32Array.from(base);
+    for (const [t, w] of [[left, wl], [right, wr], [other, wo]] as const) t.indices.forEach((v, k) => [0, 1, 2].forEach((d) => (fitted[3 * v + d] += w * t.deltas[3 * k + d])));
+    // As exported under a symmetric name: one target, the halves' sum, at the mean of their weights.
+    const sum = { name: 'pair', indices: Uint32Array.of(7, 8, 10, 11, 13, 16), deltas: Float32Array.of(1, 0, 2, 0.5, 0, 1, -1, 0, 2, -0.5, 0, 1, 0, 1, 1, 0, 1, 1) };
+    const r = residualTarget('fitAsymmetry', { target: fitted, base, targets: [sum, other], weights: [(wl + wr) / 2, wo] });
+    // Independently: the halves' difference times half the weights' difference, on the pair's vertices only.
+    const expected = new Map<number, number[]>();
+    for (const [t, sign] of [[left, 1], [right, -1]] as const) t.indices.forEach((v, k) => expected.set(v, [0, 1, 2].map((d) => (sign * (wl - wr) / 2) * t.deltas[3 * k + d])));
+    expect(Array.from(r.indices)).toEqual([...expected.keys()].sort((a, b) => a - b));
+    r.indices.forEach((v, k) => [0, 1, 2].forEach((d) => expect(r.deltas[3 * k + d]).toBeCloseTo(expected.get(v)![d], 5)));
+    // And the sum holds on every vertex.
+    const rebuilt = Float64Array.from(base);
+    for (const [t, w] of [[sum, (wl + wr) / 2], [other, wo], [r, 1]] as const) t.indices.forEach((v, k) => [0, 1, 2].forEach((d) => (rebuilt[3 * v + d] += w * t.deltas[3 * k + d])));
+    for (let i = 0; i < 3 * n; i++) expect(Math.abs(rebuilt[i] - fitted[i])).toBeLessThan(MORPH_DELTA_FLOOR_MM);
+  });
+
+  it('is empty when the targets already make the mesh', () => {
+    const { positions: base } = grid();
+    const t = { name: 't', indices: Uint32Array.of(3), deltas: Float32Array.of(0, 0, 5) };
+    const fitted = Float32Array.from(base);
+    fitted[3 * 3 + 2] += 2.5;
+    expect(residualTarget('r', { target: fitted, base, targets: [t], weights: [0.5] }).indices.length).toBe(0);
   });
 });
