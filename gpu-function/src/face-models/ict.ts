@@ -51,7 +51,7 @@ export const IRIS_FALLBACK: readonly [number, number, number] = [70, 50, 35];
 /** glTF roughness of the eyeball: wet and glossy, so a renderer puts a live highlight on it. */
 export const EYE_ROUGHNESS = 0.15;
 /** The GLB's last morph target under ARKit naming: the fitted mesh's rest after the ARKit targets (headTargets). */
-export const FIT_ASYMMETRY = 'fitAsymmetry';
+export const FIT_RESIDUAL = 'fitResidual';
 
 export type Palette = Record<(typeof PALETTE_GROUPS)[number], readonly [number, number, number]>;
 
@@ -248,12 +248,18 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
     const morphTargets = targets.map((t) => ({ ...t, deltas: turn(t.deltas, R, scale), ...(t.normalDeltas ? { normalDeltas: turn(t.normalDeltas, R, 1) } : {}) }));
     const morphWeights = Float32Array.from(parts, (p) => (p.length ? p.reduce((sum, i) => sum + expression[i], 0) / p.length : 0));
     if (head.morph.naming !== 'arkit') return { morphTargets, morphWeights };
-    // ARKit's symmetric browInnerUp and cheekPuff carry the mean of ICT's fitted halves: what that leaves
-    // of the fitted mesh goes in one more target at weight 1, after every named one, so that the GLB at
-    // its default weights is the OBJ (residualTarget). A rig driving the ARKit weights may keep it (the
-    // person's captured asymmetry) or set it to 0.
-    const asymmetry = residualTarget(FIT_ASYMMETRY, { target: head.mesh.positions, base: head.morph.neutralPositions, targets: morphTargets, weights: morphWeights });
-    return { morphTargets: [...morphTargets, asymmetry], morphWeights: Float32Array.from([...morphWeights, 1]) };
+    // ARKit's symmetric browInnerUp and cheekPuff carry the mean of ICT's fitted halves, and the targets'
+    // normal deltas do not add up to the fitted mesh's normals: what they leave of the fitted mesh goes in
+    // one more target at weight 1, after every named one, so that the GLB at its default weights is the
+    // OBJ, shape and shading (residualTarget). A rig driving the ARKit weights sets it to 0.
+    const residual = residualTarget(FIT_RESIDUAL, {
+      target: head.mesh.positions,
+      base: head.morph.neutralPositions,
+      targets: morphTargets,
+      weights: morphWeights,
+      normals: { target: head.mesh.normals, base: head.morph.neutralNormals },
+    });
+    return { morphTargets: [...morphTargets, residual], morphWeights: Float32Array.from([...morphWeights, 1]) };
   };
 
   return {
@@ -363,7 +369,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
           ...(mm.naming === 'arkit' ? { expression_extras: named.extras, expression_unfitted: named.unfitted } : {}),
           expression_convention:
             mm.naming === 'arkit'
-              ? "ARKit's blendshape names (ARFaceAnchor.BlendShapeLocation) and ranges: 0 = neutral, 1 = the full blendshape; ICT's split browInnerUp/cheekPuff halves averaged (their difference is in the GLB's last morph target, fitAsymmetry, at weight 1); shapes ARKit has no name for in expression_extras; names this model cannot fit (tongueOut: ICT has no tongue) in expression_unfitted and absent from expressions"
+              ? "ARKit's blendshape names (ARFaceAnchor.BlendShapeLocation) and ranges: 0 = neutral, 1 = the full blendshape; ICT's split browInnerUp/cheekPuff halves averaged (their difference is in the GLB's last morph target, fitResidual, at weight 1); shapes ARKit has no name for in expression_extras; names this model cannot fit (tongueOut: ICT has no tongue) in expression_unfitted and absent from expressions"
               : "ICT-FaceKit's own expression names (_L/_R = the subject's left/right), 0 = neutral, 1 = the full blendshape",
           fit: { rms_mm: r(mm.fit.rmsMm, 3), iterations: mm.fit.iterations, converged: mm.fit.converged, scale: r(mm.fit.scale, 4), landmarks: mm.fit.landmarks },
           textures: {
@@ -381,7 +387,7 @@ export function createIctFaceModel(opts: { pack: MorphableModel; canonical: Cano
         triangles: head.mesh.indices.length / 3,
         model: pack.manifest.name,
         parts: topology.groups.map((g) => g.name),
-        note: "full head in the model's topology; vertices split at UV seams; the OBJ carries the fitted expression, the GLB the neutral face with one morph target per ARKit blendshape and the fitted weights as defaults (under ARKit names, then fitAsymmetry at 1: at its default weights the GLB is the OBJ's mesh)",
+        note: "full head in the model's topology; vertices split at UV seams; the OBJ carries the fitted expression, the GLB the neutral face with one morph target per ARKit blendshape and the fitted weights as defaults (under ARKit names, then fitResidual at 1: at its default weights the GLB is the OBJ's mesh, positions and normals; set it to 0 when driving the weights)",
       };
     },
   };

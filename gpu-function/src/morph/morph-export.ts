@@ -164,17 +164,33 @@ export function withNormalDeltas(targets: readonly GlbMorphTarget[], base: { pos
 }
 
 /**
- * The target that makes a base plus weighted targets land on a given mesh: `target - (base + sum of
- * weights[k] * targets[k])`, on the vertices it moves by at least MORPH_DELTA_FLOOR_MM, to be exported
- * at weight 1. Why: under ARKit naming a split pair of the model's (ICT's browInnerUp_L/_R, cheekPuff_L/_R)
- * is one symmetric target at the mean of its halves' weights, so a GLB at its default weights missed the
- * fitted mesh (the OBJ) by half the halves' difference, ~1.3 mm at a smiling cheek.
+ * The target that makes a base plus weighted targets land on a given mesh, to be exported at weight 1:
+ * positions `target - (base + sum of weights[k] * targets[k].deltas)` on the vertices it moves by at least
+ * MORPH_DELTA_FLOOR_MM, and, given normals, `targetNormals - (baseNormals + sum of weights[k] *
+ * targets[k].normalDeltas)` where that exceeds NORMAL_RESIDUAL_FLOOR. Why: under ARKit naming a split
+ * pair of the model's (ICT's browInnerUp_L/_R, cheekPuff_L/_R) is one symmetric target at the mean of its
+ * halves' weights, so a GLB at its default weights missed the fitted mesh (the OBJ) by half the halves'
+ * difference; and normal deltas, each taken at full weight on the mean head, do not add up to the fitted
+ * mesh's normals where several large shapes meet (>20 degrees on ~100 lip vertices of a smile).
  *
- * Units: mm, the frame of `base` and the targets (the head frame). Precondition: `target`, `base` have
- * the same vertex count; targets' indices address them. Positions only: the change of normal is left
- * to the other targets' normal deltas.
+ * Units: mm and unit-free normals, the frame of `base` and the targets (the head frame). Precondition:
+ * `target`, `base` (and the normals) have the same vertex count; targets' indices address them.
+ * The normals are exact at the default weights only: a renderer normalises the sum, so the direction is
+ * the fitted mesh's there, and elsewhere the correction is a constant offset (a rig that animates the
+ * other weights sets this target to 0).
  */
-export function residualTarget(name: string, opts: { target: Float32Array; base: Float32Array; targets: readonly GlbMorphTarget[]; weights: ArrayLike<number> }): GlbMorphTarget {
+export function residualTarget(name: string, opts: { target: Float32Array; base: Float32Array; targets: readonly GlbMorphTarget[]; weights: ArrayLike<number>; normals?: { target: Float32Array; base: Float32Array } }): GlbMorphTarget {
+  const sparse = (r: Float64Array, floor: number) => {
+    const idx: number[] = [];
+    const deltas: number[] = [];
+    for (let v = 0; v < r.length / 3; v++) {
+      const x = r[3 * v], y = r[3 * v + 1], z = r[3 * v + 2];
+      if (x * x + y * y + z * z < floor * floor) continue;
+      idx.push(v);
+      deltas.push(x, y, z);
+    }
+    return { indices: Uint32Array.from(idx), deltas: Float32Array.from(deltas) };
+  };
   const r = new Float64Array(opts.target.length);
   for (let i = 0; i < r.length; i++) r[i] = opts.target[i] - opts.base[i];
   opts.targets.forEach((t, k) => {
@@ -182,13 +198,18 @@ export function residualTarget(name: string, opts: { target: Float32Array; base:
     if (!w) return;
     for (let i = 0; i < t.indices.length; i++) for (let d = 0; d < 3; d++) r[3 * t.indices[i] + d] -= w * t.deltas[3 * i + d];
   });
-  const idx: number[] = [];
-  const deltas: number[] = [];
-  for (let v = 0; v < r.length / 3; v++) {
-    const x = r[3 * v], y = r[3 * v + 1], z = r[3 * v + 2];
-    if (x * x + y * y + z * z < MORPH_DELTA_FLOOR_MM * MORPH_DELTA_FLOOR_MM) continue;
-    idx.push(v);
-    deltas.push(x, y, z);
-  }
-  return { name, indices: Uint32Array.from(idx), deltas: Float32Array.from(deltas) };
+  const out: GlbMorphTarget = { name, ...sparse(r, MORPH_DELTA_FLOOR_MM) };
+  if (!opts.normals) return out;
+  const nr = new Float64Array(opts.normals.target.length);
+  for (let i = 0; i < nr.length; i++) nr[i] = opts.normals.target[i] - opts.normals.base[i];
+  opts.targets.forEach((t, k) => {
+    const w = opts.weights[k];
+    if (!w || !t.normalIndices || !t.normalDeltas) return;
+    for (let i = 0; i < t.normalIndices.length; i++) for (let d = 0; d < 3; d++) nr[3 * t.normalIndices[i] + d] -= w * t.normalDeltas[3 * i + d];
+  });
+  const n = sparse(nr, NORMAL_RESIDUAL_FLOOR);
+  return { ...out, normalIndices: n.indices, normalDeltas: n.deltas };
 }
+
+/** Normal corrections shorter than this (unit-free; ~0.6 degrees) are left out of a residual target. */
+export const NORMAL_RESIDUAL_FLOOR = 0.01;

@@ -123,7 +123,7 @@ describe('residualTarget', () => {
     for (const [t, w] of [[left, wl], [right, wr], [other, wo]] as const) t.indices.forEach((v, k) => [0, 1, 2].forEach((d) => (fitted[3 * v + d] += w * t.deltas[3 * k + d])));
     // As exported under a symmetric name: one target, the halves' sum, at the mean of their weights.
     const sum = { name: 'pair', indices: Uint32Array.of(7, 8, 10, 11, 13, 16), deltas: Float32Array.of(1, 0, 2, 0.5, 0, 1, -1, 0, 2, -0.5, 0, 1, 0, 1, 1, 0, 1, 1) };
-    const r = residualTarget('fitAsymmetry', { target: fitted, base, targets: [sum, other], weights: [(wl + wr) / 2, wo] });
+    const r = residualTarget('fitResidual', { target: fitted, base, targets: [sum, other], weights: [(wl + wr) / 2, wo] });
     // Independently: the halves' difference times half the weights' difference, on the pair's vertices only.
     const expected = new Map<number, number[]>();
     for (const [t, sign] of [[left, 1], [right, -1]] as const) t.indices.forEach((v, k) => expected.set(v, [0, 1, 2].map((d) => (sign * (wl - wr) / 2) * t.deltas[3 * k + d])));
