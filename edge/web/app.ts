@@ -301,6 +301,9 @@ function showExpressions(weights: Record<string, number> | undefined) {
     const out = document.createElement('output');
     out.textContent = weights[name].toFixed(2);
     input.addEventListener('input', () => {
+      // The GLB's last target, fitResidual, makes its default weights the fitted mesh exactly and is
+      // right at those weights only: once a weight moves, the head is driven as a rig, without it.
+      viewer?.setMorph('fitResidual', 0);
       viewer?.setMorph(name, Number(input.value));
       out.textContent = Number(input.value).toFixed(2);
     });
