@@ -166,6 +166,17 @@ describe('the web page', () => {
         expect(new TextDecoder().decode(bytes)).toMatch(/^map_Kd texture\.png$/m);
       }
     }
+    // The page left open for a day: the links have expired, and a click says so here rather than
+    // leaving for the store's own error page.
+    const at = page.url();
+    await page.evaluate(() => {
+      const real = Date.now;
+      Date.now = () => real() + 25 * 3600 * 1000;
+    });
+    await page.click('#dl-obj');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error-message')).toBe('This download link has expired: run the reconstruction again');
+    expect(page.url()).toBe(at);
     await page.context().close();
   });
 

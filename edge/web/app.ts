@@ -318,7 +318,10 @@ async function showResult(r: ReconstructResponse) {
     const a = $<HTMLAnchorElement>(`dl-${kind}`);
     const asset = r.assets[kind];
     a.hidden = !asset;
-    if (asset) a.href = asset.url;
+    if (asset) {
+      a.href = asset.url;
+      a.dataset.expires = asset.expires_at;
+    }
   }
   if (r.assets.texture_grid) els.uv.src = r.assets.texture_grid.url;
   els.results.hidden = false;
@@ -331,6 +334,15 @@ async function showResult(r: ReconstructResponse) {
   }
   showExpressions(r.morph?.expressions);
 }
+
+// A page left open past its links' expiry (24 h): a click would leave the page for the store's own
+// error (XML from S3); it says so here instead, in the user's language.
+document.querySelector('nav.downloads')!.addEventListener('click', (e) => {
+  const a = (e.target as HTMLElement).closest<HTMLAnchorElement>('a[data-expires]');
+  if (!a || Date.parse(a.dataset.expires!) > Date.now()) return;
+  e.preventDefault();
+  showError('LINK_EXPIRED');
+});
 
 /** The job in flight, kept across reloads: a reload (or a phone switching apps) resumes it by id. */
 const JOB_KEY = 'facerecon.job';
