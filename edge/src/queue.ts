@@ -109,6 +109,8 @@ export async function runJob(env: Bindings, jobId: string): Promise<Outcome> {
   }
   // (A result that came in before the abort goes on: its commit refuses a canceled job, and its assets are erased.)
   if (watch.canceled && 'code' in outcome) {
+    // The DELETE released the unit; again here (a no-op then), for a DELETE whose release failed after its cancel.
+    await releaseUnit(db, settlement, 'CANCELED').catch(() => undefined);
     await addJobEvent(db, job.id, 'delivery.stopped', { reason: 'canceled' }).catch(() => undefined);
     return { ack: true };
   }

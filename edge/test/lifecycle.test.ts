@@ -168,6 +168,22 @@ describe('a DELETE while the GPU works stops the work (cancel-watch.ts)', () => 
     });
   }
 
+  it('a DELETE whose release failed after its cancel: the stopped call releases the unit itself', async () => {
+    mode = 'json';
+    gpuCalls = [];
+    const k = await createKey();
+    const png = await makePng(200, 200);
+    gate = new Promise(() => undefined);
+    const env = { ...E, CANCEL_POLL_MS: '25', UPSTREAM_TIMEOUT_MS: '600000' } as unknown as Bindings;
+    const post = call('/v1/reconstructions', { key: k.key, method: 'POST', body: png, headers: { 'content-type': 'image/png' } }, env);
+    while (!gpuCalls.length) await new Promise((r) => setTimeout(r, 10));
+    // The DELETE's first write (the cancel) landed; its release never ran.
+    expect(await cancelJob(E.DB, k.id, gpuCalls[0])).toBe(true);
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'reserved', billed: 0 }]);
+    expect(errorCodeOf((await post).text)).toBe('CANCELED');
+    expect(await usageRows(k.id)).toEqual([{ outcome: 'CANCELED', billed: 0 }]);
+  });
+
   it("a queued job's delivery is stopped the same way, and says so in the job's events", async () => {
     mode = 'sse';
     gpuCalls = [];

@@ -16,11 +16,11 @@ const ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
  * What a browser on an allowed origin may send and read: every method the API has (jobs are
  * cancelled and erased with DELETE), the headers the SDK and the docs use (Prefer for async jobs and
  * waits, Idempotency-Key), and the response headers a caller acts on (Location of a new job,
- * Retry-After, the rate limit's remaining count).
+ * Retry-After, the rate limit's remaining count, a 405's Allow).
  */
 export const CORS_ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 export const CORS_ALLOW_HEADERS = 'authorization, content-type, idempotency-key, prefer, accept-language, x-request-id';
-export const CORS_EXPOSE_HEADERS = 'x-request-id, x-client-request-id, retry-after, idempotent-replayed, location, preference-applied, x-ratelimit-remaining';
+export const CORS_EXPOSE_HEADERS = 'x-request-id, x-client-request-id, retry-after, idempotent-replayed, location, preference-applied, x-ratelimit-remaining, allow';
 
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const given = c.req.header('x-request-id');

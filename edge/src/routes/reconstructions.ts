@@ -229,7 +229,8 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     return hungUp();
   }
   // A DELETE of this call's job from another request (cancel-watch.ts) stops the GPU work as a hang-up
-  // does; the DELETE released the unit and rebound the key, so the caller is only told CANCELED.
+  // does. The DELETE released the unit and rebound the key; the caller's CANCELED releases them again
+  // (releaseUnit changes only what is still reserved), for a DELETE whose release failed after its cancel.
   const watch = watchForCancel(db, requestId, { everyMs: cancelPollMs(c.env), onCancel: () => hangUp.abort() });
   let relaying = false;
   try {
@@ -248,13 +249,12 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       });
     } catch (err) {
       if (callerGone.aborted) return hungUp();
-      if (watch.canceled) return errorResponse(c, 'CANCELED');
+      if (watch.canceled) return fail('CANCELED'); // the DELETE released it; again, in case its release failed
       return fail(err instanceof FaceReconError ? err.code : 'UPSTREAM_UNAVAILABLE');
     }
 
     if (res.ok && wantsStream && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body) {
       callerGone.removeEventListener('abort', onCallerGone); // the relay settles a hang-up from here
-      relaying = true; // the watch goes on while the relay reads, and stops when it is done
       const body = relayWithBilling(res.body, {
         requestId,
         lang,
@@ -269,6 +269,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
           release: async (code, response) => void (await releaseUnit(db, settlement, code, response)),
         },
       });
+      relaying = true; // the watch goes on while the relay reads, and stops when it is done
       return c.body(body, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
     }
 
@@ -277,7 +278,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
       try {
         text = await res.text();
       } catch (err) {
-        if (watch.canceled) return errorResponse(c, 'CANCELED');
+        if (watch.canceled) return fail('CANCELED'); // the DELETE released it; again, in case its release failed
         return callerGone.aborted ? hungUp() : fail(upstreamFailureCode(err));
       }
       if (!looksLikeResult(text)) return fail('UPSTREAM_UNAVAILABLE'); // a proxy's page in front of the gpu-function, not a result
@@ -293,7 +294,7 @@ async function create(c: Context<AppEnv>, stream: boolean): Promise<Response> {
     }
     const code = await upstreamErrorCode(res);
     if (callerGone.aborted) return hungUp();
-    if (watch.canceled) return errorResponse(c, 'CANCELED');
+    if (watch.canceled) return fail('CANCELED'); // the DELETE released it; again, in case its release failed
     const retryAfter = res.headers.get('retry-after');
     return fail(code, retryAfter ? { headers: { 'retry-after': retryAfter } } : {});
   } finally {
