@@ -180,35 +180,31 @@ export function withNormalDeltas(targets: readonly GlbMorphTarget[], base: { pos
  * other weights sets this target to 0).
  */
 export function residualTarget(name: string, opts: { target: Float32Array; base: Float32Array; targets: readonly GlbMorphTarget[]; weights: ArrayLike<number>; normals?: { target: Float32Array; base: Float32Array } }): GlbMorphTarget {
-  const sparse = (r: Float64Array, floor: number) => {
-    const idx: number[] = [];
+  // target - (base + sum of weights[k] * one sparse attribute of targets[k]), kept where longer than floor.
+  const leftOver = (target: Float32Array, base: Float32Array, of: (t: GlbMorphTarget) => readonly [Uint32Array, Float32Array] | undefined, floor: number) => {
+    const r = new Float64Array(target.length);
+    for (let i = 0; i < r.length; i++) r[i] = target[i] - base[i];
+    opts.targets.forEach((t, k) => {
+      const w = opts.weights[k];
+      const sparse = of(t);
+      if (!w || !sparse) return;
+      const [idx, d] = sparse;
+      for (let i = 0; i < idx.length; i++) for (let c = 0; c < 3; c++) r[3 * idx[i] + c] -= w * d[3 * i + c];
+    });
+    const indices: number[] = [];
     const deltas: number[] = [];
     for (let v = 0; v < r.length / 3; v++) {
       const x = r[3 * v], y = r[3 * v + 1], z = r[3 * v + 2];
       if (x * x + y * y + z * z < floor * floor) continue;
-      idx.push(v);
+      indices.push(v);
       deltas.push(x, y, z);
     }
-    return { indices: Uint32Array.from(idx), deltas: Float32Array.from(deltas) };
+    return [Uint32Array.from(indices), Float32Array.from(deltas)] as const;
   };
-  const r = new Float64Array(opts.target.length);
-  for (let i = 0; i < r.length; i++) r[i] = opts.target[i] - opts.base[i];
-  opts.targets.forEach((t, k) => {
-    const w = opts.weights[k];
-    if (!w) return;
-    for (let i = 0; i < t.indices.length; i++) for (let d = 0; d < 3; d++) r[3 * t.indices[i] + d] -= w * t.deltas[3 * i + d];
-  });
-  const out: GlbMorphTarget = { name, ...sparse(r, MORPH_DELTA_FLOOR_MM) };
-  if (!opts.normals) return out;
-  const nr = new Float64Array(opts.normals.target.length);
-  for (let i = 0; i < nr.length; i++) nr[i] = opts.normals.target[i] - opts.normals.base[i];
-  opts.targets.forEach((t, k) => {
-    const w = opts.weights[k];
-    if (!w || !t.normalIndices || !t.normalDeltas) return;
-    for (let i = 0; i < t.normalIndices.length; i++) for (let d = 0; d < 3; d++) nr[3 * t.normalIndices[i] + d] -= w * t.normalDeltas[3 * i + d];
-  });
-  const n = sparse(nr, NORMAL_RESIDUAL_FLOOR);
-  return { ...out, normalIndices: n.indices, normalDeltas: n.deltas };
+  const [indices, deltas] = leftOver(opts.target, opts.base, (t) => [t.indices, t.deltas], MORPH_DELTA_FLOOR_MM);
+  if (!opts.normals) return { name, indices, deltas };
+  const [normalIndices, normalDeltas] = leftOver(opts.normals.target, opts.normals.base, (t) => (t.normalIndices && t.normalDeltas ? [t.normalIndices, t.normalDeltas] : undefined), NORMAL_RESIDUAL_FLOOR);
+  return { name, indices, deltas, normalIndices, normalDeltas };
 }
 
 /** Normal corrections shorter than this (unit-free; ~0.6 degrees) are left out of a residual target. */
